@@ -1,0 +1,158 @@
+"""The agency profile: every controlled vocabulary in one place.
+
+Scenarios, runs and audits name things by short ids (``black_african_american``,
+``oc_spray``); the profile says what each id means, which ids exist, and for force options
+their rank and whether the audit counts them as force. An agency extends the built-in
+profile with a file of its own; it can add and relabel, never remove, so records made
+under one profile stay readable under its extensions.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simulator.documents import DocumentError, Problem, load_document, parse_document
+
+PROFILE_SCHEMA_VERSION = 1
+PROFILE_MIN_SCHEMA_VERSION = 1
+
+# An attribute with several values (a person portrayed as both Black and Hispanic) is
+# analysed as one combined group whose name joins the ids in vocabulary order with this
+# separator, e.g. ``black_african_american+hispanic_latino``. Keeping the combination,
+# rather than folding it into "multiracial", loses nothing; a report may fold later.
+COMBINED_SEPARATOR = "+"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemographicAttribute(_Strict):
+    """One attribute of a person shown, such as race/ethnicity, and its allowed values."""
+
+    label: str
+    multiple: bool = False
+    source: str = ""
+    values: dict[str, str]
+
+
+class ForceOption(_Strict):
+    """One option of the agency's force continuum."""
+
+    id: str
+    label: str
+    rank: int = Field(ge=0)
+    counts_as_force: bool
+
+
+class AgencyProfile(_Strict):
+    """All vocabularies a scenario and a record are checked against."""
+
+    schema_version: int = PROFILE_SCHEMA_VERSION
+    name: str
+    demographics: dict[str, DemographicAttribute]
+    force_options: list[ForceOption]
+    verbal_tactics: dict[str, str]
+    focus_areas: dict[str, str]
+    pledge_areas: dict[str, str]
+    cue_kinds: dict[str, str]
+    person_roles: dict[str, str]
+    outcome_kinds: dict[str, str]
+
+    @model_validator(mode="after")
+    def _unique_force_ids(self) -> AgencyProfile:
+        ids = [o.id for o in self.force_options]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"force option ids must be unique; repeated: {', '.join(duplicates)}")
+        clash = sorted(set(ids) & set(self.verbal_tactics))
+        if clash:
+            raise ValueError(
+                f"ids used both as force option and verbal tactic: {', '.join(clash)}"
+            )
+        return self
+
+    def force_option(self, option_id: str) -> ForceOption | None:
+        """The force option with this id, or None."""
+        return next((o for o in self.force_options if o.id == option_id), None)
+
+    def action_ids(self) -> set[str]:
+        """Every id a decision may name: force options and verbal tactics."""
+        return {o.id for o in self.force_options} | set(self.verbal_tactics)
+
+    def extended_by(self, extension: dict[str, Any], source: str) -> AgencyProfile:
+        """This profile with an agency's additions merged in; built-in ids cannot go."""
+        merged = self.model_dump()
+        problems: list[Problem] = []
+        for key, value in extension.items():
+            if key in {"schema_version"}:
+                continue
+            if key == "name":
+                merged["name"] = value
+            elif key == "force_options" and isinstance(value, list):
+                by_id = {o["id"]: o for o in merged["force_options"]}
+                for option in value:
+                    if isinstance(option, dict) and "id" in option:
+                        by_id[option["id"]] = {**by_id.get(option["id"], {}), **option}
+                merged["force_options"] = sorted(by_id.values(), key=lambda o: o.get("rank", 0))
+            elif key == "demographics" and isinstance(value, dict):
+                for attribute, spec in value.items():
+                    base = merged["demographics"].get(attribute, {"values": {}})
+                    if isinstance(spec, dict):
+                        values = {**base.get("values", {}), **spec.get("values", {})}
+                        merged["demographics"][attribute] = {**base, **spec, "values": values}
+            elif key in merged and isinstance(merged[key], dict) and isinstance(value, dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                problems.append(Problem(f"unknown or malformed section `{key}`", source, field=key))
+        if problems:
+            raise DocumentError(source, problems)
+        profile = AgencyProfile.model_validate(merged)
+        if set(profile.pledge_areas) != set(self.pledge_areas):
+            raise DocumentError(source, [Problem(
+                "the IACP pledge areas are fixed; relabel them but do not add any",
+                source, field="pledge_areas")])
+        return profile
+
+
+def combined_group(profile: AgencyProfile, attribute: str, values: list[str]) -> str:
+    """The group name a person falls in for ``attribute``, by the several-values rule."""
+    if not values:
+        return "unrecorded"
+    order = list(profile.demographics[attribute].values) if attribute in profile.demographics else []
+    ranked = sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
+    return COMBINED_SEPARATOR.join(ranked)
+
+
+@cache
+def default_profile() -> AgencyProfile:
+    """The built-in profile (United States vocabularies)."""
+    text = resources.files("simulator.agency").joinpath("default_profile.yaml").read_text("utf-8")
+    return parse_document(text, AgencyProfile, source="default_profile.yaml", kind="profile",
+                          current=PROFILE_SCHEMA_VERSION, minimum=PROFILE_MIN_SCHEMA_VERSION)
+
+
+class _Extension(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    schema_version: int
+
+
+def load_profile(path: Path | None) -> AgencyProfile:
+    """The default profile, extended by the agency file at ``path`` if one is given."""
+    base = default_profile()
+    if path is None:
+        return base
+    extension, _ = load_document(path, _Extension, kind="agency profile",
+                                 current=PROFILE_SCHEMA_VERSION,
+                                 minimum=PROFILE_MIN_SCHEMA_VERSION)
+    try:
+        return base.extended_by(extension.model_dump(), str(path))
+    except ValueError as exc:
+        if isinstance(exc, DocumentError):
+            raise
+        raise DocumentError(str(path), [Problem(str(exc), str(path))]) from None

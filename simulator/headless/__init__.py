@@ -1,0 +1,1 @@
+"""Running scenarios with no screen: the headless player and scripted instructor."""

@@ -1,0 +1,113 @@
+"""What the instructor (or a script, or a remote console) asks a run to do."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+NOTE_MAX_CHARS = 2000
+
+DecisionSource = Literal["device", "instructor"]
+RetractReason = Literal["mis_keyed", "wrong_trainee", "duplicate", "other"]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Sender's id; a command seen twice (a retry) is applied once.",
+    )
+
+
+class ChooseBranch(_Command):
+    """Take a branch of the decision point on offer.
+
+    ``offer_seq`` is the ``seq`` of the ``BranchesOffered`` event the instructor answered;
+    a choice for any other offer is stale (the encounter moved on) and is refused.
+    """
+
+    type: Literal["choose_branch"] = "choose_branch"
+    branch_id: str
+    offer_seq: int
+
+
+class RecordDecision(_Command):
+    """Log what a trainee did: a force option or a verbal tactic.
+
+    From a stamped device (a training pistol, a CEW), ``input_ns`` is when the input
+    arrived, on the run's monotonic clock; the latency to the cue is measured from it.
+    An instructor's entry carries no stamp: their own reaction time would pollute it.
+    """
+
+    type: Literal["record_decision"] = "record_decision"
+    trainee_id: str
+    action: str
+    source: DecisionSource = "instructor"
+    input_ns: int | None = None
+
+
+class RaiseFlag(_Command):
+    """Mark this moment for the debrief, with an optional short note."""
+
+    type: Literal["raise_flag"] = "raise_flag"
+    note: str = Field(default="", max_length=NOTE_MAX_CHARS)
+    trainee_id: str | None = None
+
+
+class Retract(_Command):
+    """Withdraw a mis-keyed decision or flag. Nothing is deleted: the retraction is an event."""
+
+    type: Literal["retract"] = "retract"
+    entry_seq: int
+    reason: RetractReason = "mis_keyed"
+    note: str = Field(default="", max_length=NOTE_MAX_CHARS)
+
+
+class Pause(_Command):
+    """Freeze the screen and every timer."""
+
+    type: Literal["pause"] = "pause"
+
+
+class Resume(_Command):
+    """Continue after a pause; timers resume with the time they had left."""
+
+    type: Literal["resume"] = "resume"
+
+
+class RestartSegment(_Command):
+    """Play the current segment again from its in-point."""
+
+    type: Literal["restart_segment"] = "restart_segment"
+
+
+class Jump(_Command):
+    """Instructor override: go straight to any segment (logged as such)."""
+
+    type: Literal["jump"] = "jump"
+    segment_id: str
+    note: str = Field(default="", max_length=NOTE_MAX_CHARS)
+
+
+class EndRun(_Command):
+    """Stop the run here, before it reaches an outcome."""
+
+    type: Literal["end_run"] = "end_run"
+    note: str = Field(default="", max_length=NOTE_MAX_CHARS)
+
+
+Command = Annotated[
+    ChooseBranch | RecordDecision | RaiseFlag | Retract | Pause | Resume | RestartSegment
+    | Jump | EndRun,
+    Field(discriminator="type"),
+]
+
+_COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
+
+
+def parse_command(data: object) -> Command:
+    """A command from its JSON-shaped dict; raises pydantic's ValidationError if malformed."""
+    return _COMMAND_ADAPTER.validate_python(data)

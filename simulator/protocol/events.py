@@ -1,0 +1,245 @@
+"""What happened in a run, in order. Events are facts: once recorded they never change.
+
+Every event carries its run, a gap-free ``seq``, ``t_ns`` on the run's monotonic clock
+and the wall-clock ``utc``. ``t_ns`` values compare only within one time base: a run that
+recovers after a crash starts a new one, marked by ``RunRecovered``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from simulator.protocol.commands import DecisionSource, RetractReason
+
+PROTOCOL_VERSION = 1
+
+
+class EventBase(BaseModel):
+    """Fields every event has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: int = PROTOCOL_VERSION
+    run_id: str
+    seq: int = Field(ge=1)
+    t_ns: int
+    utc: datetime
+    command_id: str | None = None
+
+
+class RunStarted(EventBase):
+    """A run began: which exact scenario, which filming, who was there, what played it."""
+
+    type: Literal["run_started"] = "run_started"
+    session_id: str
+    scenario_id: str
+    scenario_hash: str
+    variant_id: str
+    trainee_ids: list[str]
+    instructor_id: str | None
+    player_backend: str
+    timing_mode: str
+
+
+class SegmentStarted(EventBase):
+    """The first frame of a segment was presented (``t_ns`` is that moment)."""
+
+    type: Literal["segment_started"] = "segment_started"
+    segment_id: str
+    play_token: int
+
+
+class OfferedBranch(BaseModel):
+    """A branch as the instructor sees it on offer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    label: str
+    hotkey: str
+    kind: str
+    to: str
+
+
+class BranchesOffered(EventBase):
+    """A decision point is open; a choice must quote this event's ``seq`` as ``offer_seq``."""
+
+    type: Literal["branches_offered"] = "branches_offered"
+    segment_id: str
+    branches: list[OfferedBranch]
+    default_branch: str
+    window_ms: int
+
+
+class CueShown(EventBase):
+    """A cue's frame was presented; its response window opens now."""
+
+    type: Literal["cue_shown"] = "cue_shown"
+    segment_id: str
+    cue_id: str
+    person_id: str | None
+    scored: bool
+    window_ms: int
+
+
+class ResponseWindowClosed(EventBase):
+    """A cue's response window ended: elapsed, cut by a crash, or cut by the run's end."""
+
+    type: Literal["response_window_closed"] = "response_window_closed"
+    cue_id: str
+    cue_seq: int
+    responses: int
+    reason: Literal["elapsed", "interrupted", "run_ended"]
+
+
+class DecisionWindowOpened(EventBase):
+    """The segment reached its out-point; the default branch fires when the window ends."""
+
+    type: Literal["decision_window_opened"] = "decision_window_opened"
+    segment_id: str
+    offer_seq: int
+    window_ms: int
+    waiting: Literal["hold", "loop"]
+
+
+class BranchChosen(EventBase):
+    """The instructor took a branch."""
+
+    type: Literal["branch_chosen"] = "branch_chosen"
+    offer_seq: int
+    branch_id: str
+    from_segment: str
+    to_segment: str
+
+
+class DefaultTaken(EventBase):
+    """No choice came in time; the default branch was taken."""
+
+    type: Literal["default_taken"] = "default_taken"
+    offer_seq: int
+    branch_id: str
+    from_segment: str
+    to_segment: str
+
+
+class Jumped(EventBase):
+    """Instructor override to a segment outside the branches on offer."""
+
+    type: Literal["jumped"] = "jumped"
+    from_segment: str | None
+    to_segment: str
+    note_digest: str | None = None
+
+
+class SegmentRestarted(EventBase):
+    """The current segment is being played again from its in-point."""
+
+    type: Literal["segment_restarted"] = "segment_restarted"
+    segment_id: str
+
+
+class Paused(EventBase):
+    """The screen and every timer froze."""
+
+    type: Literal["paused"] = "paused"
+
+
+class Resumed(EventBase):
+    """Play continued; timers were shifted by the pause."""
+
+    type: Literal["resumed"] = "resumed"
+    paused_ms: int
+
+
+class DecisionRecorded(EventBase):
+    """A trainee's action, attributed to the cue whose window was open when it came."""
+
+    type: Literal["decision_recorded"] = "decision_recorded"
+    trainee_id: str
+    action: str
+    action_kind: Literal["force_option", "verbal_tactic"]
+    source: DecisionSource
+    input_ns: int | None
+    cue_id: str | None
+    cue_seq: int | None
+    latency_ms: float | None
+
+
+class FlagRaised(EventBase):
+    """A moment marked for the debrief; the note itself is kept apart, erasable."""
+
+    type: Literal["flag_raised"] = "flag_raised"
+    trainee_id: str | None
+    segment_id: str | None
+    note_digest: str | None
+
+
+class EntryRetracted(EventBase):
+    """A decision or flag withdrawn as mis-keyed; the original stays in the record."""
+
+    type: Literal["entry_retracted"] = "entry_retracted"
+    entry_seq: int
+    reason: RetractReason
+    note_digest: str | None = None
+
+
+class CommandRefused(EventBase):
+    """A command that could not be applied, and why (a stale choice, an unknown trainee)."""
+
+    type: Literal["command_refused"] = "command_refused"
+    command_type: str
+    reason: str
+    detail: str
+
+
+class RunRecovered(EventBase):
+    """The run was reopened from its stored state after a crash; a new time base starts."""
+
+    type: Literal["run_recovered"] = "run_recovered"
+    last_seq: int
+    segment_id: str | None
+    player_backend: str
+    timing_mode: str
+
+
+class RunEnded(EventBase):
+    """The run is over: it reached an outcome, or the instructor ended it."""
+
+    type: Literal["run_ended"] = "run_ended"
+    reason: Literal["outcome", "instructor"]
+    segment_id: str | None
+    outcome_kind: str | None
+    note_digest: str | None = None
+
+
+Event = Annotated[
+    RunStarted | SegmentStarted | BranchesOffered | CueShown | ResponseWindowClosed
+    | DecisionWindowOpened | BranchChosen | DefaultTaken | Jumped | SegmentRestarted | Paused
+    | Resumed | DecisionRecorded | FlagRaised | EntryRetracted | CommandRefused | RunRecovered
+    | RunEnded,
+    Field(discriminator="type"),
+]
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: dict[str, Any] | str) -> Event:
+    """An event from its JSON (text or dict); refuses an unknown protocol version."""
+    raw: dict[str, Any] = json.loads(data) if isinstance(data, str) else data
+    version = raw.get("v")
+    if version != PROTOCOL_VERSION:
+        raise ValueError(
+            f"event protocol version {version!r}; this Branchpoint reads version "
+            f"{PROTOCOL_VERSION}. Update Branchpoint on both ends."
+        )
+    return _EVENT_ADAPTER.validate_python(raw)
+
+
+def canonical_json(event: EventBase) -> str:
+    """The one byte-stable text of an event: what is stored, hashed and sent."""
+    return json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)

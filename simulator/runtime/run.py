@@ -1,0 +1,579 @@
+"""ScenarioRun: plays one scenario for one run, deterministically, from commands and the clock.
+
+The API is small on purpose: ``start``, ``handle(command)``, ``poll()``, ``recover``, and a
+read-only view of where the run is. All mutable state lives in one ``RunState``. Every
+change is an event that the journal makes durable *before* anything else happens: the
+player is told to cut only after the choice is on disk, and listeners hear of an event
+only after it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from simulator.agency import AgencyProfile, default_profile
+from simulator.ports import (
+    Clock,
+    Journal,
+    MarkShown,
+    Note,
+    Player,
+    PlayerReport,
+    PlayRequest,
+    Presented,
+    ReachedOut,
+)
+from simulator.protocol import (
+    BranchChosen,
+    BranchesOffered,
+    ChooseBranch,
+    Command,
+    CommandRefused,
+    CueShown,
+    DecisionRecorded,
+    DecisionWindowOpened,
+    DefaultTaken,
+    EndRun,
+    EntryRetracted,
+    Event,
+    EventBase,
+    FlagRaised,
+    Jump,
+    Jumped,
+    OfferedBranch,
+    Pause,
+    Paused,
+    RaiseFlag,
+    RecordDecision,
+    ResponseWindowClosed,
+    RestartSegment,
+    Resume,
+    Resumed,
+    Retract,
+    RunEnded,
+    RunRecovered,
+    RunStarted,
+    SegmentRestarted,
+    SegmentStarted,
+)
+from simulator.runtime.notes import make_note
+from simulator.runtime.state import Offer, RunState, ShownCue
+from simulator.scenario import Branch, LoadedScenario, Segment
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Event], None]
+
+
+class RunFaulted(RuntimeError):
+    """The record could not store an event; reopen the run from the record to go on."""
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class ScenarioRun:
+    """One play of one scenario variant."""
+
+    def __init__(
+        self,
+        loaded: LoadedScenario,
+        state: RunState,
+        *,
+        clock: Clock,
+        player: Player,
+        journal: Journal,
+        profile: AgencyProfile | None = None,
+    ) -> None:
+        if loaded.content_hash != state.scenario_hash:
+            raise ValueError(
+                f"run {state.run_id} played scenario version {state.scenario_hash[:12]}, "
+                f"not {loaded.content_hash[:12]}; load the version the run recorded"
+            )
+        self.scenario = loaded.scenario
+        self.variant = self.scenario.variant(state.variant_id)
+        self._loaded = loaded
+        self._state = state
+        self._clock = clock
+        self._player = player
+        self._journal = journal
+        self._profile = profile or default_profile()
+        self._listeners: list[Listener] = []
+        self._faulted = False
+        self._command_id: str | None = None
+        self._out: list[Event] = []
+
+    @classmethod
+    def new(
+        cls,
+        loaded: LoadedScenario,
+        *,
+        run_id: str,
+        session_id: str,
+        variant_id: str,
+        trainee_ids: list[str],
+        instructor_id: str | None,
+        clock: Clock,
+        player: Player,
+        journal: Journal,
+        profile: AgencyProfile | None = None,
+    ) -> ScenarioRun:
+        """A run ready to ``start``."""
+        if not trainee_ids:
+            raise ValueError("a run needs at least one trainee")
+        loaded.scenario.variant(variant_id)
+        state = RunState(
+            run_id=run_id, session_id=session_id, scenario_id=loaded.scenario.id,
+            scenario_hash=loaded.content_hash, variant_id=variant_id, trainee_ids=trainee_ids,
+            instructor_id=instructor_id, player_backend=player.backend,
+            timing_mode=player.timing_mode,
+        )
+        return cls(loaded, state, clock=clock, player=player, journal=journal, profile=profile)
+
+    # -- read side ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> RunState:
+        """The run's state; treat as read-only (a copy is cheap: ``model_copy``)."""
+        return self._state
+
+    @property
+    def current_segment(self) -> Segment | None:
+        """The segment on screen, if the run has started and not ended."""
+        sid = self._state.segment_id
+        return self.scenario.segment(sid) if sid and self._state.status != "ended" else None
+
+    @property
+    def offered_branches(self) -> tuple[Branch, ...]:
+        """The branches the instructor may take now (empty if no decision point is open)."""
+        offer, segment = self._state.offer, self.current_segment
+        if offer is None or segment is None or segment.decision is None:
+            return ()
+        return segment.decision.branches
+
+    @property
+    def offer_seq(self) -> int | None:
+        """The ``seq`` a ``ChooseBranch`` must quote now."""
+        return self._state.offer.offer_seq if self._state.offer else None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the run is over."""
+        return self._state.status == "ended"
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` with every event, after it is durable."""
+        self._listeners.append(listener)
+
+    def next_deadline_ns(self) -> int | None:
+        """When the next timer (default branch, response window) is due, if any."""
+        s = self._state
+        if s.status in ("paused", "ended", "ready"):
+            return None
+        due = [c.closes_ns for c in s.cues if c.open]
+        if s.status == "waiting" and s.offer and s.offer.expires_ns is not None:
+            due.append(s.offer.expires_ns)
+        return min(due, default=None)
+
+    # -- commands ----------------------------------------------------------------------
+
+    def start(self) -> list[Event]:
+        """Begin the run at the scenario's start segment."""
+        return self._step(None, self._start)
+
+    def recover(self) -> list[Event]:
+        """Continue a run whose process died: close interrupted cues, replay the segment."""
+        return self._step(None, self._recover)
+
+    def handle(self, command: Command) -> list[Event]:
+        """Apply one command; a command that cannot apply yields a ``CommandRefused`` event."""
+        if command.command_id and command.command_id in self._state.applied_commands:
+            return []
+        return self._step(command.command_id, lambda: self._dispatch(command))
+
+    def poll(self) -> list[Event]:
+        """Take the player's reports and fire due timers, in the order they happened."""
+        return self._step(None, self._poll)
+
+    # -- machinery ---------------------------------------------------------------------
+
+    def _step(self, command_id: str | None, action: Callable[[], None]) -> list[Event]:
+        if self._faulted:
+            raise RunFaulted(f"run {self._state.run_id} lost its record; reopen it to go on")
+        self._command_id = command_id
+        self._out = []
+        if command_id:
+            self._state.applied_commands.append(command_id)
+        action()
+        out, self._out = self._out, []
+        for event in out:
+            for listener in self._listeners:
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("event listener failed on %s #%d", event.type, event.seq)
+        return out
+
+    def _next_seq(self) -> int:
+        return self._state.seq + 1
+
+    def _emit(
+        self, event_type: type[EventBase], t_ns: int | None = None, note: Note | None = None,
+        **fields: Any,
+    ) -> Event:
+        now = self._clock.now_ns()
+        at = now if t_ns is None else t_ns
+        utc = self._clock.utc_now() - timedelta(microseconds=(now - at) / 1000)
+        self._state.seq += 1
+        event: Event = event_type(  # type: ignore[assignment]
+            run_id=self._state.run_id, seq=self._state.seq, t_ns=at, utc=utc,
+            command_id=self._command_id, **fields,
+        )
+        try:
+            self._journal.append(event, self._state, note)
+        except Exception as exc:
+            self._faulted = True
+            raise RunFaulted(
+                f"could not store event #{event.seq} ({event.type}) of run "
+                f"{self._state.run_id}: {exc}"
+            ) from exc
+        self._out.append(event)
+        return event
+
+    def _dispatch(self, command: Command) -> None:
+        try:
+            match command:
+                case ChooseBranch():
+                    self._choose(command)
+                case RecordDecision():
+                    self._record_decision(command)
+                case RaiseFlag():
+                    self._flag(command)
+                case Retract():
+                    self._retract(command)
+                case Pause():
+                    self._pause()
+                case Resume():
+                    self._resume()
+                case RestartSegment():
+                    self._restart()
+                case Jump():
+                    self._jump(command)
+                case EndRun():
+                    self._require_live("end the run")
+                    self._end("instructor", self._clock.now_ns(), make_note(command.note))
+        except _Refused as refusal:
+            self._emit(CommandRefused, command_type=command.type, reason=refusal.reason,
+                       detail=refusal.detail)
+
+    def _require_live(self, what: str, *, allow_paused: bool = True) -> None:
+        status = self._state.status
+        allowed = {"playing", "waiting"} | ({"paused"} if allow_paused else set())
+        if status not in allowed:
+            hint = {"paused": "resume first", "ended": "the run has ended",
+                    "ready": "the run has not started"}.get(status, "")
+            raise _Refused(f"run_{status}", f"cannot {what} while the run is {status}: {hint}")
+
+    # -- segments and playback -----------------------------------------------------------
+
+    def _switch(self, segment_id: str, *, visit: bool = True) -> PlayRequest:
+        s = self._state
+        s.play_token += 1
+        s.segment_id = segment_id
+        s.presented_ns = None
+        s.marks_shown = 0
+        s.offer = None
+        s.status = "playing"
+        s.paused_from = None
+        s.paused_at_ns = None
+        if visit:
+            s.path.append(segment_id)
+        return self._request(self.scenario.segment(segment_id), s.play_token)
+
+    def _request(self, segment: Segment, token: int) -> PlayRequest:
+        relative = self.variant.clips.get(segment.clip)
+        path = str(self._loaded.directory / relative) if relative else None
+        waiting, loop = "hold", None
+        if segment.decision and segment.decision.while_waiting.mode == "loop":
+            span = segment.decision.while_waiting
+            waiting, loop = "loop", (span.start, span.end)
+        return PlayRequest(
+            token=token, segment_id=segment.id, clip_id=segment.clip, path=path,
+            in_s=segment.in_point, out_s=segment.out_point,
+            marks=tuple(c.at for c in segment.cues), waiting=waiting,  # type: ignore[arg-type]
+            loop_s=loop,
+        )
+
+    def _play(self, request: PlayRequest) -> None:
+        self._player.play(request)
+        segment = self.scenario.segment(request.segment_id)
+        if segment.decision:
+            targets = dict.fromkeys(b.to for b in segment.decision.branches)
+            self._player.preload([self._request(self.scenario.segment(t), 0) for t in targets
+                                  if t in {s.id for s in self.scenario.segments}])
+
+    def _start(self) -> None:
+        if self._state.status != "ready" or self._state.seq:
+            raise RunFaulted("this run has already started; use recover() to continue it")
+        request = self._switch(self.scenario.start)
+        s = self._state
+        self._emit(RunStarted, session_id=s.session_id, scenario_id=s.scenario_id,
+                   scenario_hash=s.scenario_hash, variant_id=s.variant_id,
+                   trainee_ids=s.trainee_ids, instructor_id=s.instructor_id,
+                   player_backend=s.player_backend, timing_mode=s.timing_mode)
+        self._play(request)
+
+    def _recover(self) -> None:
+        s = self._state
+        if s.status == "ended":
+            return
+        last_seq = s.seq
+        now = self._clock.now_ns()
+        for cue in s.cues:
+            if cue.open:
+                cue.open = False
+                self._emit(ResponseWindowClosed, t_ns=now, cue_id=cue.cue_id,
+                           cue_seq=cue.cue_seq, responses=cue.responses, reason="interrupted")
+        # Old monotonic stamps mean nothing in this process; only the open windows used them.
+        for cue in s.cues:
+            cue.shown_ns = cue.closes_ns = 0
+        s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
+        request = self._switch(s.segment_id or self.scenario.start, visit=False)
+        self._emit(RunRecovered, last_seq=last_seq, segment_id=s.segment_id,
+                   player_backend=s.player_backend, timing_mode=s.timing_mode)
+        self._play(request)
+
+    def _poll(self) -> None:
+        reports = list(self._player.poll())
+        while True:
+            if not reports:
+                # A cut made in this poll may already have frames to report.
+                reports = list(self._player.poll())
+            timer = self._due_timer()
+            report = reports[0] if reports else None
+            if report is None and timer is None:
+                return
+            if report is not None and (timer is None or report.t_ns <= timer[0]):
+                reports.pop(0)
+                self._on_report(report)
+            elif timer is not None:
+                timer[1]()
+
+    def _due_timer(self) -> tuple[int, Callable[[], None]] | None:
+        deadline = self.next_deadline_ns()
+        if deadline is None or deadline > self._clock.now_ns():
+            return None
+        s = self._state
+        if s.status == "waiting" and s.offer and s.offer.expires_ns == deadline:
+            return deadline, lambda: self._take_default(deadline)
+        cue = next(c for c in s.cues if c.open and c.closes_ns == deadline)
+        return deadline, lambda: self._close_cue(cue, deadline, "elapsed")
+
+    def _on_report(self, report: PlayerReport) -> None:
+        s = self._state
+        if report.token != s.play_token or s.status in ("ended", "ready"):
+            return
+        segment = self.scenario.segment(s.segment_id or "")
+        match report:
+            case Presented(t_ns=t):
+                s.presented_ns = t
+                self._emit(SegmentStarted, t_ns=t, segment_id=segment.id, play_token=s.play_token)
+                if segment.decision:
+                    decision = segment.decision
+                    default = decision.default or decision.branches[0].id
+                    s.offer = Offer(offer_seq=self._next_seq(), segment_id=segment.id,
+                                    default_branch=default, window_ns=round(decision.window * 1e9))
+                    self._emit(
+                        BranchesOffered, t_ns=t, segment_id=segment.id,
+                        branches=[OfferedBranch(id=b.id, label=b.label, hotkey=b.hotkey,
+                                                kind=b.kind, to=b.to) for b in decision.branches],
+                        default_branch=default, window_ms=round(decision.window * 1000),
+                    )
+            case MarkShown(index=index, t_ns=t):
+                if index >= len(segment.cues):
+                    return
+                cue = segment.cues[index]
+                window_ns = round(cue.response_window * 1e9)
+                s.cues.append(ShownCue(cue_id=cue.id, cue_seq=self._next_seq(), shown_ns=t,
+                                       closes_ns=t + window_ns))
+                s.marks_shown = max(s.marks_shown, index + 1)
+                self._emit(CueShown, t_ns=t, segment_id=segment.id, cue_id=cue.id,
+                           person_id=cue.person, scored=cue.scored,
+                           window_ms=round(cue.response_window * 1000))
+            case ReachedOut(t_ns=t):
+                if segment.outcome is not None:
+                    self._end("outcome", t, None, outcome_kind=segment.outcome.kind)
+                elif s.offer is not None and s.status == "playing":
+                    s.offer.expires_ns = t + s.offer.window_ns
+                    s.status = "waiting"
+                    waiting = segment.decision.while_waiting.mode if segment.decision else "hold"
+                    self._emit(DecisionWindowOpened, t_ns=t, segment_id=segment.id,
+                               offer_seq=s.offer.offer_seq,
+                               window_ms=round(s.offer.window_ns / 1e6), waiting=waiting)
+
+    def _close_cue(self, cue: ShownCue, t_ns: int, reason: str) -> None:
+        cue.open = False
+        self._emit(ResponseWindowClosed, t_ns=t_ns, cue_id=cue.cue_id, cue_seq=cue.cue_seq,
+                   responses=cue.responses, reason=reason)
+
+    def _branch(self, branch_id: str) -> Branch | None:
+        return next((b for b in self.offered_branches if b.id == branch_id), None)
+
+    def _take_default(self, t_ns: int) -> None:
+        offer = self._state.offer
+        branch = self._branch(offer.default_branch) if offer else None
+        if offer is None or branch is None:
+            return
+        from_segment = offer.segment_id
+        request = self._switch(branch.to)
+        self._emit(DefaultTaken, t_ns=t_ns, offer_seq=offer.offer_seq, branch_id=branch.id,
+                   from_segment=from_segment, to_segment=branch.to)
+        self._play(request)
+
+    def _end(self, reason: str, t_ns: int, note: Note | None, outcome_kind: str | None = None
+             ) -> None:
+        s = self._state
+        for cue in s.cues:
+            if cue.open:
+                self._close_cue(cue, t_ns, "run_ended")
+        s.status = "ended"
+        s.offer = None
+        s.outcome_kind = outcome_kind
+        self._emit(RunEnded, t_ns=t_ns, note=note, reason=reason, segment_id=s.segment_id,
+                   outcome_kind=outcome_kind, note_digest=note.digest if note else None)
+        self._player.stop()
+
+    # -- command handlers --------------------------------------------------------------------
+
+    def _choose(self, command: ChooseBranch) -> None:
+        self._require_live("choose a branch", allow_paused=False)
+        offer = self._state.offer
+        if offer is None:
+            raise _Refused("no_offer", "no decision point is open")
+        if command.offer_seq != offer.offer_seq:
+            raise _Refused("stale_offer",
+                           f"offer #{command.offer_seq} is no longer open; the open offer is "
+                           f"#{offer.offer_seq} at segment `{offer.segment_id}`")
+        branch = self._branch(command.branch_id)
+        if branch is None:
+            known = ", ".join(b.id for b in self.offered_branches)
+            raise _Refused("unknown_branch",
+                           f"no branch `{command.branch_id}` here; on offer: {known}")
+        request = self._switch(branch.to)
+        self._emit(BranchChosen, offer_seq=offer.offer_seq, branch_id=branch.id,
+                   from_segment=offer.segment_id, to_segment=branch.to)
+        self._play(request)
+
+    def _record_decision(self, command: RecordDecision) -> None:
+        self._require_live("record a decision")
+        s = self._state
+        self._require_trainee(command.trainee_id)
+        if command.action in self._profile.verbal_tactics:
+            kind = "verbal_tactic"
+        elif self._profile.force_option(command.action):
+            kind = "force_option"
+        else:
+            raise _Refused("unknown_action",
+                           f"`{command.action}` is neither a force option nor a verbal tactic "
+                           "of the agency profile")
+        now = self._clock.now_ns()
+        if command.source == "device":
+            if command.input_ns is None or command.input_ns > now:
+                raise _Refused("unstamped_input",
+                               "a device decision needs the input's arrival stamp `input_ns`, "
+                               "not later than now")
+            at = command.input_ns
+        else:
+            at = now
+        cue = next((c for c in reversed(s.cues) if c.shown_ns and c.shown_ns <= at <= c.closes_ns),
+                   None)
+        latency = None
+        if cue is not None:
+            cue.responses += 1
+            if command.source == "device":
+                latency = (at - cue.shown_ns) / 1e6
+        s.entries.append(self._next_seq())
+        self._emit(DecisionRecorded, trainee_id=command.trainee_id, action=command.action,
+                   action_kind=kind, source=command.source,
+                   input_ns=command.input_ns if command.source == "device" else None,
+                   cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
+                   latency_ms=latency)
+
+    def _require_trainee(self, trainee_id: str | None) -> None:
+        if trainee_id is not None and trainee_id not in self._state.trainee_ids:
+            raise _Refused("unknown_trainee",
+                           f"trainee `{trainee_id}` is not in this run "
+                           f"({', '.join(self._state.trainee_ids)})")
+
+    def _flag(self, command: RaiseFlag) -> None:
+        self._require_live("raise a flag")
+        self._require_trainee(command.trainee_id)
+        note = make_note(command.note)
+        self._state.entries.append(self._next_seq())
+        self._emit(FlagRaised, note=note, trainee_id=command.trainee_id,
+                   segment_id=self._state.segment_id, note_digest=note.digest if note else None)
+
+    def _retract(self, command: Retract) -> None:
+        self._require_live("retract an entry")
+        s = self._state
+        if command.entry_seq not in s.entries:
+            raise _Refused("not_an_entry",
+                           f"event #{command.entry_seq} is not a decision or flag of this run")
+        if command.entry_seq in s.retracted:
+            raise _Refused("already_retracted", f"entry #{command.entry_seq} is already retracted")
+        s.retracted.append(command.entry_seq)
+        note = make_note(command.note)
+        self._emit(EntryRetracted, note=note, entry_seq=command.entry_seq, reason=command.reason,
+                   note_digest=note.digest if note else None)
+
+    def _pause(self) -> None:
+        self._require_live("pause", allow_paused=False)
+        s = self._state
+        s.paused_from = "waiting" if s.status == "waiting" else "playing"
+        s.status = "paused"
+        s.paused_at_ns = self._clock.now_ns()
+        self._emit(Paused)
+        self._player.pause()
+
+    def _resume(self) -> None:
+        s = self._state
+        if s.status != "paused" or s.paused_at_ns is None:
+            raise _Refused(f"run_{s.status}", f"cannot resume: the run is {s.status}, not paused")
+        paused_ns = self._clock.now_ns() - s.paused_at_ns
+        if s.offer and s.offer.expires_ns is not None:
+            s.offer.expires_ns += paused_ns
+        for cue in s.cues:
+            if cue.open:
+                cue.closes_ns += paused_ns
+        s.status = s.paused_from or "playing"
+        s.paused_from = None
+        s.paused_at_ns = None
+        self._emit(Resumed, paused_ms=paused_ns // 1_000_000)
+        self._player.resume()
+
+    def _restart(self) -> None:
+        self._require_live("restart the segment")
+        segment_id = self._state.segment_id or self.scenario.start
+        request = self._switch(segment_id, visit=False)
+        self._emit(SegmentRestarted, segment_id=segment_id)
+        self._play(request)
+
+    def _jump(self, command: Jump) -> None:
+        self._require_live("jump")
+        known = {s.id for s in self.scenario.segments}
+        if command.segment_id not in known:
+            raise _Refused("unknown_segment",
+                           f"no segment `{command.segment_id}`; segments: {', '.join(sorted(known))}")
+        from_segment = self._state.segment_id
+        note = make_note(command.note)
+        request = self._switch(command.segment_id)
+        self._emit(Jumped, note=note, from_segment=from_segment, to_segment=command.segment_id,
+                   note_digest=note.digest if note else None)
+        self._play(request)

@@ -1,0 +1,86 @@
+"""All mutable state of a run, in one object that saves and restores as versioned JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RUN_STATE_VERSION = 1
+RUN_STATE_MIN_VERSION = 1
+
+RunStatus = Literal["ready", "playing", "waiting", "paused", "ended"]
+
+
+class Offer(BaseModel):
+    """The decision point on offer: which event opened it and when its default fires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    offer_seq: int
+    segment_id: str
+    default_branch: str
+    window_ns: int
+    expires_ns: int | None = None
+
+
+class ShownCue(BaseModel):
+    """A cue that was presented, and its response window on the run's clock."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cue_id: str
+    cue_seq: int
+    shown_ns: int
+    closes_ns: int
+    responses: int = 0
+    open: bool = True
+
+
+class RunState(BaseModel):
+    """Everything needed to continue a run; the record stores it with every event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state_version: int = RUN_STATE_VERSION
+    run_id: str
+    session_id: str
+    scenario_id: str
+    scenario_hash: str
+    variant_id: str
+    trainee_ids: list[str]
+    instructor_id: str | None = None
+    player_backend: str = ""
+    timing_mode: str = ""
+
+    status: RunStatus = "ready"
+    paused_from: Literal["playing", "waiting"] | None = None
+    paused_at_ns: int | None = None
+    seq: int = 0
+
+    segment_id: str | None = None
+    play_token: int = 0
+    presented_ns: int | None = None
+    marks_shown: int = 0
+    offer: Offer | None = None
+    cues: list[ShownCue] = Field(default_factory=list)
+    path: list[str] = Field(default_factory=list)
+    entries: list[int] = Field(default_factory=list)
+    retracted: list[int] = Field(default_factory=list)
+    applied_commands: list[str] = Field(default_factory=list)
+    outcome_kind: str | None = None
+
+    @classmethod
+    def from_json(cls, text: str) -> RunState:
+        """Restore a saved state, refusing versions this code cannot continue."""
+        version = json.loads(text).get("state_version")
+        if not isinstance(version, int) or not (
+            RUN_STATE_MIN_VERSION <= version <= RUN_STATE_VERSION
+        ):
+            raise ValueError(
+                f"run state version {version!r} cannot be resumed by this Branchpoint "
+                f"(reads {RUN_STATE_MIN_VERSION}-{RUN_STATE_VERSION}); finish or end the run "
+                "with the version that started it"
+            )
+        return cls.model_validate_json(text)

@@ -1,0 +1,292 @@
+"""Checks a scenario as a graph, and against the agency's vocabularies, before anyone plays it.
+
+Validation (pydantic) says a file is well formed; lint says it makes a playable,
+scoreable encounter: every segment reachable, every run able to end, every decision point
+with a default, every cue inside its segment and naming a declared person, every term
+from the agency's vocabulary. Errors stop a scenario from being run; warnings do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import networkx as nx
+
+from simulator.agency import AgencyProfile
+from simulator.documents import Problem
+from simulator.documents.yaml_nodes import load_with_locations
+from simulator.scenario.model import Scenario, Segment
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """What lint found; ``ok`` when there is no error (warnings allowed)."""
+
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that stop the scenario from being run."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems worth fixing that do not stop a run."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops the scenario from being run."""
+        return not self.errors
+
+    def located(self, text: str) -> LintReport:
+        """The same report with each problem's line and column from the scenario's text."""
+        try:
+            _, locations = load_with_locations(text)
+        except Exception:  # noqa: BLE001 - a report without lines beats no report
+            return self
+        out = []
+        for problem in self.problems:
+            path = _parse_field(problem.field)
+            for end in range(len(path), -1, -1):
+                found = locations.get(path[:end])
+                if found:
+                    problem = replace(problem, line=found[0], column=found[1])
+                    break
+            out.append(problem)
+        return LintReport(tuple(out))
+
+
+def scenario_graph(scenario: Scenario) -> nx.DiGraph:
+    """Segments as nodes, branches as edges (to known segments only)."""
+    graph = nx.DiGraph()
+    known = {s.id for s in scenario.segments}
+    for segment in scenario.segments:
+        graph.add_node(segment.id, outcome=segment.outcome is not None)
+        if segment.decision:
+            for branch in segment.decision.branches:
+                if branch.to in known:
+                    graph.add_edge(segment.id, branch.to, branch=branch.id)
+    return graph
+
+
+def lint(
+    scenario: Scenario,
+    profile: AgencyProfile,
+    *,
+    source: str = "<scenario>",
+    media_root: Path | None = None,
+) -> LintReport:
+    """Every problem lint finds in ``scenario``; with ``media_root``, missing clip files too."""
+    checker = _Checker(scenario, profile, source)
+    checker.graph_checks()
+    checker.segment_checks()
+    checker.vocabulary_checks()
+    checker.variant_checks(media_root)
+    return LintReport(tuple(checker.problems))
+
+
+class _Checker:
+    def __init__(self, scenario: Scenario, profile: AgencyProfile, source: str) -> None:
+        self.scenario = scenario
+        self.profile = profile
+        self.source = source
+        self.problems: list[Problem] = []
+        self.index = {s.id: i for i, s in enumerate(scenario.segments)}
+
+    def add(self, code: str, field: str, message: str, *, warning: bool = False) -> None:
+        self.problems.append(Problem(message, self.source, field=field, code=code,
+                                     severity="warning" if warning else "error"))
+
+    def graph_checks(self) -> None:
+        scenario = self.scenario
+        if scenario.start not in self.index:
+            self.add("unknown-start", "start",
+                     f"start segment `{scenario.start}` does not exist; "
+                     f"segments are: {_some(self.index)}")
+            return
+        graph = scenario_graph(scenario)
+        reachable = nx.descendants(graph, scenario.start) | {scenario.start}
+        for segment_id, i in self.index.items():
+            if segment_id not in reachable:
+                self.add("unreachable", f"segments[{i}]",
+                         f"segment `{segment_id}` cannot be reached from the start "
+                         f"`{scenario.start}`; add a branch to it or remove it", warning=True)
+        outcomes = {s.id for s in scenario.segments if s.outcome is not None}
+        can_end: set[str] = set(outcomes)
+        for outcome in outcomes:
+            can_end |= nx.ancestors(graph, outcome)
+        trapped = reachable - can_end
+        if not outcomes:
+            self.add("no-outcome", "segments",
+                     "no segment has an `outcome`, so no run can ever end; give the final "
+                     "segments an outcome")
+            return
+        # A trapped strongly connected component is a loop with no branch out of it; a
+        # trapped single node is a dead end. Report each trap once, at its first segment.
+        condensed = nx.condensation(graph.subgraph(trapped))
+        for component in condensed.nodes:
+            members = sorted(condensed.nodes[component]["members"], key=self.index.__getitem__)
+            if condensed.out_degree(component):
+                continue
+            first = members[0]
+            if len(members) > 1 or graph.has_edge(first, first):
+                self.add("cycle-without-exit", f"segments[{self.index[first]}]",
+                         f"segments {', '.join(members)} loop with no branch leading to an "
+                         "outcome; add a branch out of the loop")
+            else:
+                self.add("dead-end", f"segments[{self.index[first]}]",
+                         f"segment `{first}` is a dead end: none of its branches leads to a "
+                         "segment that can end the run")
+
+    def segment_checks(self) -> None:
+        for i, segment in enumerate(self.scenario.segments):
+            self._cues(i, segment)
+            decision = segment.decision
+            if decision is None:
+                continue
+            where = f"segments[{i}].decision"
+            branch_ids = [b.id for b in decision.branches]
+            hotkeys = [b.hotkey for b in decision.branches]
+            for label, values in (("branch id", branch_ids), ("hotkey", hotkeys)):
+                for repeated in sorted({v for v in values if values.count(v) > 1}):
+                    self.add(f"duplicate-{label.split()[-1]}", f"{where}.branches",
+                             f"{label} `{repeated}` is used by more than one branch here; "
+                             f"each branch needs its own")
+            for j, branch in enumerate(decision.branches):
+                if branch.to not in self.index:
+                    self.add("unknown-target", f"{where}.branches[{j}].to",
+                             f"branch `{branch.id}` leads to segment `{branch.to}`, which does "
+                             f"not exist; segments are: {_some(self.index)}")
+            if decision.default is None:
+                self.add("no-default", f"{where}.default",
+                         "decision point has no `default` branch: say what happens if the "
+                         f"instructor makes no choice in time (one of: {', '.join(branch_ids)})")
+            elif decision.default not in branch_ids:
+                self.add("unknown-default", f"{where}.default",
+                         f"default `{decision.default}` is not a branch here; "
+                         f"choose one of: {', '.join(branch_ids)}")
+            waiting = decision.while_waiting
+            if waiting.mode == "loop" and waiting.end > segment.duration + 1e-9:
+                self.add("loop-outside-segment", f"{where}.while_waiting",
+                         f"loop ends at {waiting.end}s but the segment lasts "
+                         f"{segment.duration:g}s")
+
+    def _cues(self, i: int, segment: Segment) -> None:
+        declared = {p.id for p in self.scenario.people}
+        force_ids = {o.id for o in self.profile.force_options}
+        for j, cue in enumerate(segment.cues):
+            where = f"segments[{i}].cues[{j}]"
+            if cue.at > segment.duration + 1e-9:
+                self.add("cue-outside-segment", f"{where}.at",
+                         f"cue `{cue.id}` is at {cue.at:g}s but segment `{segment.id}` lasts "
+                         f"{segment.duration:g}s (in {segment.in_point:g}, out "
+                         f"{segment.out_point:g}); cue times count from the segment's start")
+            if cue.person is not None and cue.person not in declared:
+                self.add("undeclared-person", f"{where}.person",
+                         f"cue `{cue.id}` names person `{cue.person}`, who is not declared "
+                         f"under `people`; declared: {_some(declared)}")
+            for option in cue.reasonable_options:
+                if option not in force_ids:
+                    self.add("unknown-vocabulary", f"{where}.reasonable_options",
+                             f"`{option}` is not a force option; options are: "
+                             f"{', '.join(sorted(force_ids))}")
+            counted = [o for o in cue.reasonable_options
+                       if (fo := self.profile.force_option(o)) and fo.counts_as_force]
+            if cue.force_justified is False and counted:
+                self.add("truth-contradiction", f"{where}.reasonable_options",
+                         f"cue `{cue.id}` says force is not justified but lists force options "
+                         f"as reasonable: {', '.join(counted)}")
+            if cue.force_justified is True and not counted:
+                self.add("truth-incomplete", f"{where}.reasonable_options",
+                         f"cue `{cue.id}` says force is justified; list the force options "
+                         "that are reasonable here", warning=True)
+
+    def vocabulary_checks(self) -> None:
+        p, s = self.profile, self.scenario
+        checks: list[tuple[str, str, dict[str, str]]] = [
+            *((f"focus_areas[{k}]", v, p.focus_areas) for k, v in enumerate(s.focus_areas)),
+            *((f"pledge_areas[{k}]", v, p.pledge_areas) for k, v in enumerate(s.pledge_areas)),
+            *((f"people[{k}].role", v.role, p.person_roles) for k, v in enumerate(s.people)),
+        ]
+        for i, segment in enumerate(s.segments):
+            checks += [(f"segments[{i}].cues[{j}].kind", c.kind, p.cue_kinds)
+                       for j, c in enumerate(segment.cues)]
+            if segment.outcome:
+                checks.append((f"segments[{i}].outcome.kind", segment.outcome.kind,
+                               p.outcome_kinds))
+        for field, value, vocabulary in checks:
+            if value not in vocabulary:
+                self.add("unknown-vocabulary", field,
+                         f"`{value}` is not in the vocabulary; known: {', '.join(vocabulary)} "
+                         "(an agency adds terms in its profile)")
+
+    def variant_checks(self, media_root: Path | None) -> None:
+        s, p = self.scenario, self.profile
+        declared = [person.id for person in s.people]
+        clips_used = {seg.clip for seg in s.segments}
+        for i, variant in enumerate(s.variants):
+            where = f"variants[{i}]"
+            for person_id in declared:
+                if person_id not in variant.people:
+                    self.add("variant-missing-person", f"{where}.people",
+                             f"variant `{variant.id}` does not describe person `{person_id}`; "
+                             "every variant gives the demographics of every person shown")
+            for person_id, attributes in variant.people.items():
+                if person_id not in declared:
+                    self.add("undeclared-person", f"{where}.people.{person_id}",
+                             f"variant `{variant.id}` describes `{person_id}`, who is not "
+                             f"declared under `people`; declared: {_some(declared)}")
+                for attribute, raw in attributes.items():
+                    self._demographic(f"{where}.people.{person_id}.{attribute}", attribute, raw)
+                missing = [a for a in p.demographics if a not in attributes]
+                if missing:
+                    self.add("demographics-incomplete", f"{where}.people.{person_id}",
+                             f"`{person_id}` in variant `{variant.id}` has no "
+                             f"{', '.join(missing)}; the audit cannot group by an attribute "
+                             "that is not recorded", warning=True)
+            for clip in sorted(clips_used - set(variant.clips)):
+                self.add("variant-missing-clip", f"{where}.clips",
+                         f"variant `{variant.id}` gives no file for clip `{clip}`")
+            if media_root is not None:
+                for clip_id, relative in variant.clips.items():
+                    if not (media_root / relative).is_file():
+                        self.add("clip-missing", f"{where}.clips.{clip_id}",
+                                 f"clip file `{relative}` of variant `{variant.id}` is not at "
+                                 f"{media_root / relative}")
+
+    def _demographic(self, field: str, attribute: str, raw: str | list[str]) -> None:
+        spec = self.profile.demographics.get(attribute)
+        if spec is None:
+            self.add("unknown-vocabulary", field,
+                     f"`{attribute}` is not a demographic attribute; attributes are: "
+                     f"{', '.join(self.profile.demographics)}")
+            return
+        values = [raw] if isinstance(raw, str) else raw
+        if len(values) > 1 and not spec.multiple:
+            self.add("single-valued", field,
+                     f"`{attribute}` takes one value, not {len(values)}")
+        for value in values:
+            if value not in spec.values:
+                self.add("unknown-vocabulary", field,
+                         f"`{value}` is not a value of `{attribute}`; values are: "
+                         f"{', '.join(spec.values)}")
+
+
+def _some(ids: Iterable[str]) -> str:
+    names = sorted(ids)
+    shown = ", ".join(names[:12])
+    return shown + (f" and {len(names) - 12} more" if len(names) > 12 else "") if names else "none"
+
+
+def _parse_field(field: str) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    for chunk in field.replace("]", "").split("."):
+        name, *indexes = chunk.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(i) for i in indexes)
+    return tuple(parts)
+

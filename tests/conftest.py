@@ -1,0 +1,115 @@
+"""Shared fixtures: scenarios written inline, a manual clock, an in-memory journal."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from simulator.headless.player import HeadlessPlayer
+from simulator.ports import Note
+from simulator.protocol import Event
+from simulator.runtime import ManualClock, RunState, ScenarioRun
+from simulator.scenario import LoadedScenario, parse_scenario
+
+DOORWAY = textwrap.dedent(
+    """
+    schema_version: 1
+    id: doorway
+    title: Doorway
+    focus_areas: [de_escalation]
+    pledge_areas: [use_of_force]
+    people:
+      - {id: man, role: subject}
+    variants:
+      - id: a
+        people: {man: {race: white, gender: man, age_band: age_35_44, language: en,
+                       disability: none_visible}}
+        clips: {door: a/door.mp4, calm: a/calm.mp4, knife: a/knife.mp4}
+      - id: b
+        people: {man: {race: [black_african_american], gender: man, age_band: age_35_44,
+                       language: en, disability: none_visible}}
+        clips: {door: b/door.mp4, calm: b/calm.mp4, knife: b/knife.mp4}
+    start: door
+    segments:
+      - id: door
+        clip: door
+        in: 1.0
+        out: 11.0
+        cues:
+          - {id: hand, at: 4.0, kind: threat_cue, person: man, response_window: 2.0,
+             force_justified: false, reasonable_options: [presence, verbal_direction]}
+        decision:
+          window: 5.0
+          default: calm
+          branches:
+            - {id: calm, label: Calms down, hotkey: "1", kind: de_escalate, to: calm}
+            - {id: knife, label: Pulls knife, hotkey: "2", kind: escalate, to: knife}
+      - id: calm
+        clip: calm
+        in: 0
+        out: 6
+        decision:
+          window: 4
+          default: done
+          while_waiting: {mode: loop, from: 4, to: 6}
+          branches:
+            - {id: done, label: Talks it out, hotkey: "1", kind: de_escalate, to: talked}
+            - {id: again, label: Back to door, hotkey: "2", to: door}
+      - id: talked
+        clip: calm
+        in: 6
+        out: 8
+        outcome: {kind: resolved_peacefully}
+      - id: knife
+        clip: knife
+        in: 0
+        out: 5
+        cues:
+          - {id: blade, at: 1.0, kind: weapon_shown, person: man, response_window: 3.0,
+             force_justified: true, reasonable_options: [cew, firearm]}
+        outcome: {kind: force_used}
+    """
+)
+
+
+class MemoryJournal:
+    """A journal that keeps events in a list, as the record would, minus the disk."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.states: list[str] = []
+        self.notes: dict[int, Note] = {}
+
+    def append(self, event: Event, state: RunState, note: Note | None = None) -> None:
+        self.events.append(event)
+        self.states.append(state.model_dump_json())
+        if note:
+            self.notes[event.seq] = note
+
+
+@pytest.fixture
+def doorway() -> LoadedScenario:
+    return parse_scenario(DOORWAY, "doorway.yaml")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def journal() -> MemoryJournal:
+    return MemoryJournal()
+
+
+@pytest.fixture
+def player(clock: ManualClock) -> HeadlessPlayer:
+    return HeadlessPlayer(clock)
+
+
+@pytest.fixture
+def run(doorway, clock, player, journal) -> ScenarioRun:
+    return ScenarioRun.new(doorway, run_id="run-1", session_id="session-1", variant_id="a",
+                           trainee_ids=["t1", "t2"], instructor_id="i1", clock=clock,
+                           player=player, journal=journal)
