@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from simulator.protocol import Event
-    from simulator.runtime.state import RunState
+    from simulator.protocol.run_state import RunState
 
 
 class Clock(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import uuid
 
 import pytest
 
@@ -113,3 +114,32 @@ def run(doorway, clock, player, journal) -> ScenarioRun:
     return ScenarioRun.new(doorway, run_id="run-1", session_id="session-1", variant_id="a",
                            trainee_ids=["t1", "t2"], instructor_id="i1", clock=clock,
                            player=player, journal=journal)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the whole test run, started from Debian's binaries."""
+    from pg_server import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A fresh, empty database: SQLite in a temp folder, and a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+def record(db_url):
+    from simulator.record import Record
+
+    opened = Record.open(db_url)
+    yield opened
+    opened.close()

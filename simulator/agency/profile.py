@@ -86,7 +86,7 @@ class AgencyProfile(_Strict):
         return {o.id for o in self.force_options} | set(self.verbal_tactics)
 
     def extended_by(self, extension: dict[str, Any], source: str) -> AgencyProfile:
-        """This profile with an agency's additions merged in; built-in ids cannot go."""
+        """Merge an agency's additions into this profile; built-in ids cannot go."""
         merged = self.model_dump()
         problems: list[Problem] = []
         for key, value in extension.items():
@@ -124,7 +124,8 @@ def combined_group(profile: AgencyProfile, attribute: str, values: list[str]) ->
     """The group name a person falls in for ``attribute``, by the several-values rule."""
     if not values:
         return "unrecorded"
-    order = list(profile.demographics[attribute].values) if attribute in profile.demographics else []
+    spec = profile.demographics.get(attribute)
+    order = list(spec.values) if spec else []
     ranked = sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
     return COMBINED_SEPARATOR.join(ranked)
 

@@ -89,7 +89,8 @@ def parse_document(
             ],
         ) from None
     except yaml.YAMLError as exc:
-        raise DocumentError(source, [Problem(f"not valid YAML: {exc}", source, code="yaml")]) from None
+        raise DocumentError(source, [Problem(f"not valid YAML: {exc}", source,
+                                             code="yaml")]) from None
     except (TooLarge, RecursionError) as exc:
         message = str(exc) if isinstance(exc, TooLarge) else "document nests too deeply"
         raise DocumentError(source, [Problem(message, source, code="too-large")]) from None
@@ -153,6 +154,9 @@ def _problem_from(
         message = f"unknown field `{doc_loc[-1]}`"
         if allowed:
             message += f"; fields allowed here: {', '.join(allowed)}"
+        if " " in str(doc_loc[-1]):
+            message += (". If this is the rest of a text cut at a comma inside {...}, "
+                        "put the whole text in quotes")
     elif kind == "missing":
         message = f"required field `{doc_loc[-1]}` is missing"
     elif "input" in error and kind not in {"missing"} and not isinstance(
@@ -179,7 +183,9 @@ def _looks_like_type_tag(part: str | int) -> bool:
         "function-"))
 
 
-def _nearest_location(path: Path_, locations: dict[Path_, Location]) -> tuple[int | None, int | None]:
+def _nearest_location(
+    path: Path_, locations: dict[Path_, Location]
+) -> tuple[int | None, int | None]:
     for end in range(len(path), -1, -1):
         found = locations.get(tuple(path[:end]))
         if found:
@@ -207,7 +213,8 @@ def _fields_at(model: type[BaseModel], path: Path_) -> list[str]:
                 return []
             current = field.annotation
         else:
-            args = typing.get_args(current)
+            # list[X], tuple[X, ...] and dict[str, X]: the item type is the last real argument.
+            args = [a for a in typing.get_args(current) if a is not Ellipsis]
             current = args[-1] if args else None
     current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):

@@ -59,8 +59,8 @@ from simulator.protocol import (
     SegmentRestarted,
     SegmentStarted,
 )
+from simulator.protocol.run_state import Offer, RunState, ShownCue
 from simulator.runtime.notes import make_note
-from simulator.runtime.state import Offer, RunState, ShownCue
 from simulator.scenario import Branch, LoadedScenario, Segment
 
 log = logging.getLogger(__name__)
@@ -570,7 +570,8 @@ class ScenarioRun:
         known = {s.id for s in self.scenario.segments}
         if command.segment_id not in known:
             raise _Refused("unknown_segment",
-                           f"no segment `{command.segment_id}`; segments: {', '.join(sorted(known))}")
+                           f"no segment `{command.segment_id}`; "
+                           f"segments: {', '.join(sorted(known))}")
         from_segment = self._state.segment_id
         note = make_note(command.note)
         request = self._switch(command.segment_id)

@@ -1,4 +1,8 @@
-"""All mutable state of a run, in one object that saves and restores as versioned JSON."""
+"""All mutable state of a run, in one object that saves and restores as versioned JSON.
+
+It lives with the protocol because it is a stored format: the record keeps it beside every
+event, and a run resumes from it in a new process.
+"""
 
 from __future__ import annotations
 

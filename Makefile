@@ -1,0 +1,46 @@
+# Branchpoint developer entry points. Every target that runs project code first calls
+# scripts/bootstrap.sh, which is idempotent and quick when nothing has changed.
+
+BIN := .venv/bin
+BOOTSTRAP := scripts/bootstrap.sh
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint bench fuzz clean
+
+help:
+	@echo "Targets:"
+	@echo "  demo   set up .venv and run the headless demo scenario"
+	@echo "  test   set up .venv with dev extras, then lint, type-check and run the full test suite"
+	@echo "  lint   ruff, import contracts and mypy only"
+	@echo "  bench  run the benchmarks (python -m bench)"
+	@echo "  fuzz   long property-based fuzzing run"
+	@echo "  clean  remove .venv and tool caches"
+
+demo:
+	$(BOOTSTRAP)
+	$(BIN)/branchpoint demo
+
+test:
+	$(BOOTSTRAP) --dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+lint:
+	$(BOOTSTRAP) --dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+bench:
+	$(BOOTSTRAP) --dev
+	$(BIN)/python -m bench
+
+fuzz:
+	$(BOOTSTRAP) --dev
+	$(BIN)/python -m pytest tests -m fuzz --hypothesis-profile=long
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache build dist
+	find . -path ./.git -prune -o \( -name __pycache__ -o -name "*.egg-info" \) -type d -prune -exec rm -rf {} +

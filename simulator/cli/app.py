@@ -1,0 +1,367 @@
+"""``branchpoint``: validate scenarios, run them headless, list sessions, verify the record."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from simulator.agency import AgencyProfile, load_profile
+from simulator.documents import DocumentError, Problem
+from simulator.headless.driver import drive
+from simulator.headless.player import HeadlessPlayer
+from simulator.headless.script import Script, load_script
+from simulator.launcher import begin_run, reopen_run
+from simulator.protocol import Event
+from simulator.record import DB_ENV, Record, RecordError, verify_all, verify_run
+from simulator.runtime import RunFaulted, ScaledClock, ScenarioRun
+from simulator.scenario import (
+    LoadedScenario,
+    ScenarioLibrary,
+    bundled_library,
+    lint,
+    load_scenario,
+)
+
+app = typer.Typer(
+    name="branchpoint",
+    help="Branchpoint: scenario-based de-escalation and use-of-force training.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+sessions_app = typer.Typer(help="Sessions in the record.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar=DB_ENV, help="Database URL (default: SQLite in the user data "
+                 "folder).", show_envvar=True),
+]
+ProfileOption = Annotated[
+    Path | None,
+    typer.Option("--profile", help="Agency profile that extends the built-in vocabularies.",
+                 exists=True, dir_okay=False),
+]
+
+EXIT_PROBLEMS = 1
+EXIT_BAD_INPUT = 2
+
+
+def main() -> None:
+    """Entry point of the ``branchpoint`` console script."""
+    app()
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        err.print(f"[{colour}]{problem}[/]", soft_wrap=True)
+
+
+def _profile(path: Path | None) -> AgencyProfile:
+    try:
+        return load_profile(path)
+    except DocumentError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _open_record(db: str | None) -> Record:
+    try:
+        return Record.open(db)
+    except RecordError as exc:
+        _fail(str(exc))
+
+
+# -- validate ----------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files, scenario folders, or "
+                                                "library folders holding <id>/scenario.yaml.")],
+    profile: ProfileOption = None,
+    check_media: Annotated[bool, typer.Option("--check-media", help="Also report clip files "
+                                              "that are not on disk.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+) -> None:
+    """Load and lint scenarios. Exit 0 when clean, 1 when any has errors (or warnings, --strict)."""
+    vocabularies = _profile(profile)
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not (path / "scenario.yaml").is_file():
+            found = ScenarioLibrary(path).paths()
+            if not found:
+                _fail(f"{path}: no scenario.yaml here nor in any sub-folder")
+            files.extend(found)
+        else:
+            files.append(path)
+    failed = 0
+    for file in files:
+        try:
+            loaded = load_scenario(file)
+        except DocumentError as exc:
+            _print_problems(exc.problems)
+            failed += 1
+            continue
+        report = lint(loaded.scenario, vocabularies, source=loaded.source,
+                      media_root=loaded.directory if check_media else None).located(loaded.text)
+        _print_problems(list(report.problems))
+        bad = not report.ok or (strict and bool(report.warnings))
+        failed += bad
+        verdict = "[red]FAIL[/]" if bad else "[green]ok[/]"
+        err.print(f"{verdict} {loaded.source}: {len(report.errors)} errors, "
+                  f"{len(report.warnings)} warnings")
+    if failed:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+# -- run ---------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    script: Annotated[Path, typer.Option("--script", help="Scripted instructor (YAML).",
+                                         exists=True, dir_okay=False)],
+    headless: Annotated[bool, typer.Option("--headless", help="Run with no screen: the "
+                                           "player presents frames on the clock.")] = False,
+    scenario: Annotated[str | None, typer.Option("--scenario", help="Scenario id in the "
+                                                 "library.")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue this run after a "
+                                               "crash (id or its first characters).")] = None,
+    variant: Annotated[str | None, typer.Option("--variant", help="Variant id (default: "
+                                                "the first).")] = None,
+    trainee: Annotated[list[str] | None, typer.Option("--trainee", help="Trainee name; repeat "
+                                                      "for a multi-officer session.")] = None,
+    instructor: Annotated[str | None, typer.Option("--instructor")] = None,
+    library: Annotated[Path | None, typer.Option("--library", help="Scenario library folder "
+                                                 "(default: the bundled one).")] = None,
+    speed: Annotated[float, typer.Option("--speed", min=0.01, max=1000,
+                                         help="Clock speed-up for headless runs.")] = 1.0,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Play a scenario driven by a script; prints one JSON line per event once it is durable."""
+    if not headless:
+        _fail("only --headless runs are available from the command line; the projector app "
+              "plays scenarios on screen")
+    if (scenario is None) == (resume is None):
+        _fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
+    vocabularies = _profile(profile)
+    try:
+        steps = load_script(script)
+    except DocumentError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    record = _open_record(db)
+    clock = ScaledClock(speed)
+    player = HeadlessPlayer(clock)
+    try:
+        if resume is not None:
+            the_run = reopen_run(record, _one_run_id(record, resume), clock=clock, player=player,
+                                 profile=vocabularies)
+        else:
+            assert scenario is not None
+            the_run = _new_run(record, scenario, library, variant, trainee or ["Trainee 1"],
+                               instructor, clock, player, vocabularies)
+    except (RecordError, KeyError, ValueError) as exc:
+        _fail(str(exc))
+    _play(the_run, steps, player, clock, record, resumed=resume is not None)
+
+
+def _new_run(record: Record, scenario_id: str, library: Path | None, variant: str | None,
+             trainees: list[str], instructor: str | None, clock: ScaledClock,
+             player: HeadlessPlayer, profile: AgencyProfile) -> ScenarioRun:
+    loaded = _load_for_run(scenario_id, library, profile)
+    variant_id = variant or loaded.scenario.variants[0].id
+    try:
+        loaded.scenario.variant(variant_id)
+    except KeyError:
+        known = ", ".join(v.id for v in loaded.scenario.variants)
+        _fail(f"scenario `{scenario_id}` has no variant `{variant_id}`; variants: {known}")
+    trainee_ids = [record.find_or_add_person("trainee", name) for name in trainees]
+    instructor_id = record.find_or_add_person("instructor", instructor) if instructor else None
+    session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
+                                     label=f"headless: {scenario_id}")
+    return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
+                     trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
+                     player=player, profile=profile)
+
+
+def _load_for_run(scenario_id: str, library: Path | None,
+                  profile: AgencyProfile) -> LoadedScenario:
+    try:
+        loaded = ScenarioLibrary(library or bundled_library()).load(scenario_id)
+    except DocumentError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    report = lint(loaded.scenario, profile, source=loaded.source).located(loaded.text)
+    if not report.ok:
+        _print_problems(report.errors)
+        _fail(f"scenario `{scenario_id}` has lint errors; fix them before running it",
+              EXIT_PROBLEMS)
+    return loaded
+
+
+def _one_run_id(record: Record, prefix: str) -> str:
+    found = record.run_ids_starting(prefix)
+    if len(found) != 1:
+        _fail(f"no run starts with `{prefix}`" if not found
+              else f"`{prefix}` matches {len(found)} runs; give more of the id")
+    return found[0]
+
+
+def _play(the_run: ScenarioRun, steps: Script, player: HeadlessPlayer, clock: ScaledClock,
+          record: Record, *, resumed: bool) -> None:
+    def emit(event: Event) -> None:
+        # Printed only from the listener, which runs after the event is committed: a line
+        # on stdout is a promise that the event survives a crash.
+        sys.stdout.write(json.dumps({"seq": event.seq, "type": event.type,
+                                     "run_id": event.run_id}) + "\n")
+        sys.stdout.flush()
+
+    the_run.subscribe(emit)
+    state = the_run.state
+    err.print(f"{'resuming' if resumed else 'starting'} run [bold]{state.run_id}[/] "
+              f"(scenario {state.scenario_id}, variant {state.variant_id}) "
+              f"in session {state.session_id}")
+    try:
+        drive(the_run, steps, player, now_ns=clock.now_ns, resumed=resumed,
+              sleep_ns=lambda ns: time.sleep(clock.real_seconds(ns)))
+    except RunFaulted as exc:
+        _fail(f"{exc}. Every event printed above is stored; resume with "
+              f"`branchpoint run --headless --resume {state.run_id} --script ...`")
+    record.close_session(state.session_id)
+    summary = record.run(state.run_id)
+    err.print(f"run ended ({summary.outcome_kind or 'ended by instructor'}) after "
+              f"{summary.event_count} events; head hash {summary.head_hash[:16]}…")
+    err.print(f"session {state.session_id} is in the record at {record.url}")
+
+
+# -- demo --------------------------------------------------------------------------------
+
+DEMO_SCENARIO = "welfare-check"
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    speed: Annotated[float, typer.Option("--speed", min=0.1, max=1000)] = 6.0,
+) -> None:
+    """Play the bundled welfare-check scenario headless, then show its session and record."""
+    library = bundled_library()
+    script = library / DEMO_SCENARIO / "demo-script.yaml"
+    record = _open_record(db)
+    clock = ScaledClock(speed)
+    player = HeadlessPlayer(clock)
+    vocabularies = _profile(None)
+    the_run = _new_run(record, DEMO_SCENARIO, library, None, ["Demo trainee"],
+                       "Demo instructor", clock, player, vocabularies)
+    _play(the_run, load_script(script), player, clock, record, resumed=False)
+    _show_session(record, the_run.state.session_id, events=True)
+    if not all(v.ok for v in [verify_run(record, the_run.state.run_id)]):
+        _fail("the demo run's record does not verify", EXIT_PROBLEMS)
+    err.print("[green]verified:[/] every event is in place and the hash chain is intact")
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+@sessions_app.command("list")
+def sessions_list(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+) -> None:
+    """The latest sessions."""
+    record = _open_record(db)
+    table = Table(title=f"Sessions in {record.url}")
+    for column in ("session", "started (UTC)", "instructor", "trainees", "runs", "label"):
+        table.add_column(column)
+    for s in record.sessions(limit):
+        table.add_row(s.id[:8], f"{s.started_utc:%Y-%m-%d %H:%M}", s.instructor or "",
+                      ", ".join(s.trainees), str(s.run_count), s.label)
+    Console().print(table)
+
+
+@sessions_app.command("show")
+def sessions_show(
+    session: Annotated[str, typer.Argument(help="Session id or its first characters.")],
+    db: DbOption = None,
+    events: Annotated[bool, typer.Option("--events", help="List every event.")] = False,
+) -> None:
+    """One session: its runs, their outcomes, head hashes and (optionally) events."""
+    record = _open_record(db)
+    found = record.session_ids_starting(session)
+    if len(found) != 1:
+        _fail(f"no session starts with `{session}`" if not found
+              else f"`{session}` matches {len(found)} sessions; give more of the id")
+    _show_session(record, found[0], events=events)
+
+
+def _show_session(record: Record, session_id: str, *, events: bool) -> None:
+    out = Console()
+    out.print(f"[bold]Session {session_id}[/]  (record: {record.url})")
+    for r in record.runs(session_id=session_id):
+        out.print(f"  run {r.id}: scenario {r.scenario_id} (version {r.scenario_hash[:12]}), "
+                  f"variant {r.variant_id}, {r.status}"
+                  f"{', outcome ' + r.outcome_kind if r.outcome_kind else ''}; "
+                  f"player {r.player_backend} ({r.timing_mode})")
+        out.print(f"    {r.event_count} events, head hash {r.head_hash}")
+        if events:
+            table = Table(show_edge=False, box=None)
+            for column in ("seq", "t (s)", "event", "detail"):
+                table.add_column(column)
+            first = None
+            for e in record.iter_events(r.id):
+                first = e.t_ns if first is None or e.type == "run_recovered" else first
+                table.add_row(str(e.seq), f"{(e.t_ns - first) / 1e9:8.3f}", e.type,
+                              _detail(e))
+            out.print(table)
+
+
+def _detail(event: Event) -> str:
+    skip = {"v", "run_id", "seq", "t_ns", "utc", "type", "command_id", "branches"}
+    data = event.model_dump(exclude=skip, exclude_none=True)
+    return ", ".join(f"{k}={v}" for k, v in data.items())[:110]
+
+
+# -- verify ------------------------------------------------------------------------------
+
+
+@app.command()
+def verify(
+    db: DbOption = None,
+    run_id: Annotated[str | None, typer.Option("--run", help="Only this run (id or prefix).")]
+    = None,
+) -> None:
+    """Check every run's hash chain; exit 1 if any event was edited, removed, added or moved."""
+    record = _open_record(db)
+    results = ([verify_run(record, _one_run_id(record, run_id))] if run_id
+               else verify_all(record))
+    bad = 0
+    for result in results:
+        if result.ok:
+            err.print(f"[green]ok[/]   run {result.run_id}: {result.checked} events, head "
+                      f"{result.stored_head[:16]}…")
+            continue
+        bad += 1
+        err.print(f"[red]FAIL[/] run {result.run_id}:")
+        for finding in result.findings:
+            err.print(f"       {finding.kind}: {finding.detail}")
+    err.print(f"{len(results)} runs checked, {bad} with problems")
+    if bad:
+        raise typer.Exit(EXIT_PROBLEMS)

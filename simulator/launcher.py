@@ -1,0 +1,62 @@
+"""Starting and reopening runs: the runtime wired to the record.
+
+The projector, the console and the headless runner all begin runs the same way: store the
+exact scenario text, register the run with the clips it will play, and hand the runtime a
+journal onto the record. Reopening after a crash takes the stored state and the stored
+scenario version, never the file on disk, which may have changed since.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from simulator.agency import AgencyProfile
+from simulator.ports import Clock, Player
+from simulator.protocol.run_state import RunState
+from simulator.record import PlayedClip, Record
+from simulator.runtime import ScenarioRun
+from simulator.scenario import LoadedScenario
+
+
+def begin_run(
+    record: Record,
+    loaded: LoadedScenario,
+    *,
+    session_id: str,
+    variant_id: str,
+    trainee_ids: Sequence[str],
+    instructor_id: str | None,
+    clock: Clock,
+    player: Player,
+    profile: AgencyProfile | None = None,
+) -> ScenarioRun:
+    """Register a new run in the record and return it, ready to ``start``."""
+    variant = loaded.scenario.variant(variant_id)
+    record.store_scenario(loaded)
+    state = RunState(
+        run_id=str(uuid.uuid4()), session_id=session_id, scenario_id=loaded.scenario.id,
+        scenario_hash=loaded.content_hash, variant_id=variant_id,
+        trainee_ids=list(trainee_ids), instructor_id=instructor_id,
+        player_backend=player.backend, timing_mode=player.timing_mode,
+    )
+    clips = [PlayedClip.of(clip_id, loaded.directory / relative)
+             for clip_id, relative in sorted(variant.clips.items())]
+    journal = record.create_run(state, clips)
+    return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
+                       profile=profile)
+
+
+def reopen_run(
+    record: Record,
+    run_id: str,
+    *,
+    clock: Clock,
+    player: Player,
+    profile: AgencyProfile | None = None,
+) -> ScenarioRun:
+    """A run rebuilt from its stored state; call ``recover()`` on it to continue."""
+    state, journal = record.reopen_run(run_id)
+    loaded = record.scenario_version(state.scenario_hash)
+    return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
+                       profile=profile)

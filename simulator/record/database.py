@@ -1,0 +1,100 @@
+"""Opening the record: where it lives, how it is made durable, and its migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DB_ENV = "BRANCHPOINT_DB"
+APP_NAME = "branchpoint"
+
+
+class RecordError(RuntimeError):
+    """The record cannot be opened or used as asked; the message says what to do."""
+
+
+def data_dir() -> Path:
+    """Per-user data folder: the default database, media cache and reports live here."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_url() -> str:
+    """The SQLite database in the user data folder."""
+    return f"sqlite:///{data_dir() / 'record.sqlite3'}"
+
+
+def resolve_url(url: str | None) -> str:
+    """``url`` if given, else ``$BRANCHPOINT_DB``, else the default SQLite file."""
+    return url or os.environ.get(DB_ENV) or default_url()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the console read while a run writes; FULL makes a commit survive power loss,
+    # not only a crash of our process, which is what "durable before acknowledged" means.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_record_engine(url: str) -> Engine:
+    """An engine for ``url``, with SQLite made durable and its folder and file created."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise RecordError(
+            f"`{url}` is not a database URL; use e.g. sqlite:///path/record.sqlite3 or "
+            "postgresql+psycopg://user@host/dbname"
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                # Owner-only from the first byte: the record names officers.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise RecordError(
+        f"unsupported database `{parsed.get_backend_name()}`; Branchpoint keeps its record in "
+        "SQLite or PostgreSQL"
+    )
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "simulator.record:migrations")
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to date; refuse a database made by a newer Branchpoint."""
+    config = _alembic_config(engine)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    known = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
+    if current is not None and current not in known:
+        raise RecordError(
+            f"the database at {engine.url.render_as_string(hide_password=True)} was written by "
+            f"a newer Branchpoint (schema {current}); update Branchpoint to open it"
+        )
+    if current != head:
+        command.upgrade(config, "head")

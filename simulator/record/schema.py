@@ -1,0 +1,131 @@
+"""The record's tables.
+
+``events`` is append-only and holds pseudonymous ids only. Anything that names a person or
+holds free text sits in a side table (``person_identities``, ``notes``) that can be erased
+on request without touching an event: each event keeps only a salted digest of its note.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = String(36)
+Hash = String(64)
+
+agencies = Table(
+    "agencies", metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_utc", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("name"),
+)
+
+people = Table(
+    "people", metadata,
+    Column("id", Id, primary_key=True),
+    Column("agency_id", Id, ForeignKey("agencies.id"), nullable=True),
+    Column("kind", String(16), nullable=False),  # trainee | instructor
+    Column("created_utc", DateTime(timezone=True), nullable=False),
+)
+
+person_identities = Table(
+    "person_identities", metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("external_ref", String(100), nullable=True),  # badge or employee number
+)
+
+scenario_versions = Table(
+    "scenario_versions", metadata,
+    Column("content_hash", Hash, primary_key=True),
+    Column("scenario_id", String(64), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("first_seen_utc", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id", Id, primary_key=True),
+    Column("agency_id", Id, ForeignKey("agencies.id"), nullable=True),
+    Column("instructor_id", Id, ForeignKey("people.id"), nullable=True),
+    Column("started_utc", DateTime(timezone=True), nullable=False, index=True),
+    Column("ended_utc", DateTime(timezone=True), nullable=True),
+    Column("label", String(200), nullable=False, default=""),
+)
+
+session_trainees = Table(
+    "session_trainees", metadata,
+    Column("session_id", Id, ForeignKey("sessions.id"), primary_key=True),
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Id, primary_key=True),
+    Column("session_id", Id, ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("scenario_hash", Hash, ForeignKey("scenario_versions.content_hash"), nullable=False),
+    Column("scenario_id", String(64), nullable=False),
+    Column("variant_id", String(64), nullable=False),
+    Column("player_backend", String(32), nullable=False),
+    Column("timing_mode", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("outcome_kind", String(64), nullable=True),
+    Column("started_utc", DateTime(timezone=True), nullable=False),
+    Column("ended_utc", DateTime(timezone=True), nullable=True),
+    # Kept with every event so that a cut-off tail is visible even for a run that never
+    # ended (a crash, a restore from an old backup).
+    Column("event_count", Integer, nullable=False, default=0),
+    Column("head_hash", Hash, nullable=False),
+    Column("state", Text, nullable=False),
+)
+
+run_clips = Table(
+    "run_clips", metadata,
+    Column("run_id", Id, ForeignKey("runs.id"), primary_key=True),
+    Column("clip_id", String(64), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("content_hash", Hash, nullable=True),  # None: the file was not there to hash
+    Column("size_bytes", BigInteger, nullable=True),
+)
+
+events = Table(
+    "events", metadata,
+    Column("run_id", Id, ForeignKey("runs.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("type", String(40), nullable=False),
+    Column("t_ns", BigInteger, nullable=False),
+    Column("utc", DateTime(timezone=True), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("hash", Hash, nullable=False),
+)
+
+notes = Table(
+    "notes", metadata,
+    Column("run_id", Id, ForeignKey("runs.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("salt", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+)

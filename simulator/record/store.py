@@ -1,0 +1,332 @@
+"""Record: the durable store of agencies, people, scenario versions, sessions, runs and events."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from simulator.protocol import Event, parse_event
+from simulator.protocol.run_state import RunState
+from simulator.record import chain
+from simulator.record.database import RecordError, create_record_engine, migrate, resolve_url
+from simulator.record.journal import RunJournal
+from simulator.record.schema import (
+    agencies,
+    events,
+    notes,
+    people,
+    person_identities,
+    run_clips,
+    runs,
+    scenario_versions,
+    session_trainees,
+    sessions,
+)
+from simulator.scenario import LoadedScenario, parse_scenario
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class PlayedClip:
+    """A clip file a run played, pinned by its content hash."""
+
+    clip_id: str
+    path: str
+    content_hash: str | None
+    size_bytes: int | None
+
+    @classmethod
+    def of(cls, clip_id: str, path: Path) -> PlayedClip:
+        """Hash the file at ``path`` (None if it is not there, as in a headless run)."""
+        if not path.is_file():
+            return cls(clip_id, str(path), None, None)
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+        return cls(clip_id, str(path), digest.hexdigest(), path.stat().st_size)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run as listed by ``sessions show``."""
+
+    id: str
+    session_id: str
+    scenario_id: str
+    scenario_hash: str
+    variant_id: str
+    status: str
+    outcome_kind: str | None
+    player_backend: str
+    timing_mode: str
+    started_utc: datetime
+    ended_utc: datetime | None
+    event_count: int
+    head_hash: str
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One session as listed by ``sessions list``."""
+
+    id: str
+    label: str
+    started_utc: datetime
+    ended_utc: datetime | None
+    instructor: str | None
+    trainees: tuple[str, ...]
+    run_count: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Record:
+    """The record of every session. Open one per process; it is safe to share across threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Record:
+        """Open (creating and migrating as needed) the record at ``url`` or the default."""
+        resolved = resolve_url(url)
+        engine = create_record_engine(resolved)
+        try:
+            migrate(engine)
+        except OperationalError as exc:
+            raise RecordError(
+                f"cannot open the record at "
+                f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}"
+            ) from exc
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+    # -- agencies and people ---------------------------------------------------------------
+
+    def ensure_agency(self, name: str) -> str:
+        """The id of the agency called ``name``, adding it if new."""
+        with self.engine.begin() as c:
+            found = c.execute(select(agencies.c.id).where(agencies.c.name == name)).scalar()
+            if found:
+                return str(found)
+            agency_id = _new_id()
+            c.execute(insert(agencies).values(id=agency_id, name=name, created_utc=_now()))
+            return agency_id
+
+    def add_person(self, kind: str, display_name: str, *, agency_id: str | None = None,
+                   external_ref: str | None = None) -> str:
+        """Add a trainee or instructor; their name goes to the erasable identity table."""
+        if kind not in ("trainee", "instructor"):
+            raise ValueError("a person is a `trainee` or an `instructor`")
+        person_id = _new_id()
+        with self.engine.begin() as c:
+            c.execute(insert(people).values(id=person_id, agency_id=agency_id, kind=kind,
+                                            created_utc=_now()))
+            c.execute(insert(person_identities).values(
+                person_id=person_id, display_name=display_name, external_ref=external_ref))
+        return person_id
+
+    def find_or_add_person(self, kind: str, display_name: str, *,
+                           agency_id: str | None = None) -> str:
+        """The person of ``kind`` with this display name, adding them if there is none."""
+        with self.engine.connect() as c:
+            found = c.execute(
+                select(people.c.id).join(person_identities)
+                .where(people.c.kind == kind, person_identities.c.display_name == display_name)
+                .order_by(people.c.created_utc).limit(1)
+            ).scalar()
+        return str(found) if found else self.add_person(kind, display_name, agency_id=agency_id)
+
+    def display_names(self, person_ids: Sequence[str]) -> dict[str, str]:
+        """Names of the given people where they are still on record (erased ones are absent)."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(person_identities.c.person_id,
+                                    person_identities.c.display_name)
+                             .where(person_identities.c.person_id.in_(list(person_ids))))
+            return {str(r.person_id): str(r.display_name) for r in rows}
+
+    # -- scenarios ---------------------------------------------------------------------------
+
+    def store_scenario(self, loaded: LoadedScenario) -> str:
+        """Keep the exact text of a scenario version; returns its content hash."""
+        with self.engine.connect() as c:
+            exists = c.execute(select(scenario_versions.c.content_hash).where(
+                scenario_versions.c.content_hash == loaded.content_hash)).scalar()
+        if not exists:
+            # Another process may store the same text at the same moment: same hash, no harm.
+            with suppress(IntegrityError), self.engine.begin() as c:
+                c.execute(insert(scenario_versions).values(
+                    content_hash=loaded.content_hash, scenario_id=loaded.scenario.id,
+                    title=loaded.scenario.title, schema_version=loaded.scenario.schema_version,
+                    source=loaded.source, text=loaded.text, first_seen_utc=_now()))
+        return loaded.content_hash
+
+    def scenario_version(self, content_hash: str) -> LoadedScenario:
+        """The scenario exactly as a run played it."""
+        with self.engine.connect() as c:
+            row = c.execute(select(scenario_versions).where(
+                scenario_versions.c.content_hash == content_hash)).first()
+        if row is None:
+            raise RecordError(f"no scenario version {content_hash[:12]} in the record")
+        return parse_scenario(row.text, row.source)
+
+    # -- sessions and runs -----------------------------------------------------------------------
+
+    def open_session(self, trainee_ids: Sequence[str], *, instructor_id: str | None = None,
+                     agency_id: str | None = None, label: str = "") -> str:
+        """Start a sitting with one or more trainees; returns the session id."""
+        session_id = _new_id()
+        with self.engine.begin() as c:
+            c.execute(insert(sessions).values(id=session_id, agency_id=agency_id,
+                                              instructor_id=instructor_id,
+                                              started_utc=_now(), label=label))
+            for trainee_id in dict.fromkeys(trainee_ids):
+                c.execute(insert(session_trainees).values(session_id=session_id,
+                                                          person_id=trainee_id))
+        return session_id
+
+    def close_session(self, session_id: str) -> None:
+        """Mark the sitting as over."""
+        with self.engine.begin() as c:
+            c.execute(update(sessions).where(sessions.c.id == session_id)
+                      .values(ended_utc=_now()))
+
+    def create_run(self, state: RunState, clips: Sequence[PlayedClip] = ()) -> RunJournal:
+        """Register a run from its initial state; returns the journal its events go to."""
+        head = chain.genesis(state.run_id)
+        with self.engine.begin() as c:
+            c.execute(insert(runs).values(
+                id=state.run_id, session_id=state.session_id, scenario_hash=state.scenario_hash,
+                scenario_id=state.scenario_id, variant_id=state.variant_id,
+                player_backend=state.player_backend, timing_mode=state.timing_mode,
+                status=state.status, started_utc=_now(), event_count=0, head_hash=head,
+                state=state.model_dump_json()))
+            for clip in clips:
+                c.execute(insert(run_clips).values(
+                    run_id=state.run_id, clip_id=clip.clip_id, path=clip.path,
+                    content_hash=clip.content_hash, size_bytes=clip.size_bytes))
+        return RunJournal(self.engine, state.run_id, head, 0)
+
+    def reopen_run(self, run_id: str) -> tuple[RunState, RunJournal]:
+        """A run's stored state and a journal that continues its chain, to resume after a crash."""
+        with self.engine.connect() as c:
+            row = c.execute(select(runs.c.state, runs.c.head_hash, runs.c.event_count)
+                            .where(runs.c.id == run_id)).first()
+            if row is None:
+                raise RecordError(f"no run {run_id} in the record")
+            last = c.execute(select(events.c.seq, events.c.hash).where(events.c.run_id == run_id)
+                             .order_by(events.c.seq.desc()).limit(1)).first()
+        stored_count = last.seq if last else 0
+        if stored_count != row.event_count or (last and last.hash != row.head_hash):
+            raise RecordError(
+                f"run {run_id}'s events do not match its stored head (count {stored_count} vs "
+                f"{row.event_count}); run `branchpoint verify --run {run_id}` before resuming")
+        return RunState.from_json(row.state), RunJournal(self.engine, run_id, row.head_hash,
+                                                         row.event_count)
+
+    def run(self, run_id: str) -> RunSummary:
+        """One run's summary."""
+        found = self.runs(run_ids=[run_id])
+        if not found:
+            raise RecordError(f"no run {run_id} in the record")
+        return found[0]
+
+    def runs(self, *, session_id: str | None = None,
+             run_ids: Sequence[str] | None = None) -> list[RunSummary]:
+        """Runs in start order, optionally of one session or with the given ids."""
+        query = select(runs).order_by(runs.c.started_utc, runs.c.id)
+        if session_id is not None:
+            query = query.where(runs.c.session_id == session_id)
+        if run_ids is not None:
+            query = query.where(runs.c.id.in_(list(run_ids)))
+        with self.engine.connect() as c:
+            return [_run_summary(r) for r in c.execute(query)]
+
+    def run_ids_starting(self, prefix: str) -> list[str]:
+        """Run ids beginning with ``prefix`` (people type the first few characters)."""
+        with self.engine.connect() as c:
+            return [str(r) for r in c.execute(select(runs.c.id).where(runs.c.id.startswith(prefix)))
+                    .scalars()]
+
+    def sessions(self, limit: int = 50) -> list[SessionSummary]:
+        """Latest sessions first."""
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(sessions, func.count(runs.c.id).label("run_count"))
+                .outerjoin(runs, runs.c.session_id == sessions.c.id)
+                .group_by(*sessions.c).order_by(sessions.c.started_utc.desc()).limit(limit)
+            ).all()
+            members = c.execute(select(session_trainees).where(
+                session_trainees.c.session_id.in_([r.id for r in rows]))).all()
+        ids = {m.person_id for m in members} | {r.instructor_id for r in rows if r.instructor_id}
+        names = self.display_names(list(ids))
+        return [
+            SessionSummary(
+                id=r.id, label=r.label, started_utc=r.started_utc, ended_utc=r.ended_utc,
+                instructor=names.get(r.instructor_id, r.instructor_id) if r.instructor_id else None,
+                trainees=tuple(names.get(m.person_id, "(erased)") for m in members
+                               if m.session_id == r.id),
+                run_count=r.run_count,
+            )
+            for r in rows
+        ]
+
+    def session_ids_starting(self, prefix: str) -> list[str]:
+        """Session ids beginning with ``prefix``."""
+        with self.engine.connect() as c:
+            return [str(r) for r in c.execute(
+                select(sessions.c.id).where(sessions.c.id.startswith(prefix))).scalars()]
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def events(self, run_id: str) -> list[Event]:
+        """A run's events in order."""
+        return list(self.iter_events(run_id))
+
+    def iter_events(self, run_id: str) -> Iterator[Event]:
+        """A run's events in order, parsed, without loading them all at once."""
+        with self.engine.connect() as c:
+            for row in c.execute(select(events.c.payload).where(events.c.run_id == run_id)
+                                 .order_by(events.c.seq)):
+                yield parse_event(row.payload)
+
+    def note(self, run_id: str, seq: int) -> str | None:
+        """The text of an event's note, if it has one and it has not been erased."""
+        with self.engine.connect() as c:
+            return c.execute(select(notes.c.text).where(notes.c.run_id == run_id,
+                                                         notes.c.seq == seq)).scalar()
+
+
+def _run_summary(r: Row[tuple[object, ...]]) -> RunSummary:
+    m = r._mapping
+    return RunSummary(
+        id=m["id"], session_id=m["session_id"], scenario_id=m["scenario_id"],
+        scenario_hash=m["scenario_hash"], variant_id=m["variant_id"], status=m["status"],
+        outcome_kind=m["outcome_kind"], player_backend=m["player_backend"],
+        timing_mode=m["timing_mode"], started_utc=m["started_utc"], ended_utc=m["ended_utc"],
+        event_count=m["event_count"], head_hash=m["head_hash"],
+    )

@@ -1,0 +1,204 @@
+"""The record on SQLite and a real PostgreSQL: durable events, chained, verifiable, resumable."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from simulator.headless.player import HeadlessPlayer
+from simulator.launcher import begin_run, reopen_run
+from simulator.protocol import ChooseBranch, RaiseFlag, RecordDecision, canonical_json
+from simulator.record import Record, RecordError, verify_all, verify_run
+from simulator.record.schema import metadata
+from simulator.runtime import ManualClock
+
+
+def play_some(record: Record, loaded, clock, *, finish: bool = True):
+    trainee = record.add_person("trainee", "Officer Dana Reyes", external_ref="B-1042")
+    instructor = record.add_person("instructor", "Sgt. Lee")
+    session = record.open_session([trainee], instructor_id=instructor, label="class 3")
+    player = HeadlessPlayer(clock)
+    run = begin_run(record, loaded, session_id=session, variant_id="b", trainee_ids=[trainee],
+                    instructor_id=instructor, clock=clock, player=player)
+    run.start()
+    run.poll()
+    clock.advance(4.2)
+    run.poll()
+    run.handle(RecordDecision(trainee_id=trainee, action="verbal_direction"))
+    run.handle(RaiseFlag(note="Dana kept her distance", trainee_id=trainee))
+    run.handle(ChooseBranch(branch_id="knife", offer_seq=run.offer_seq))
+    if finish:
+        for _ in range(4):
+            clock.advance(2.0)
+            run.poll()
+        assert run.ended
+    return run, trainee
+
+
+def test_events_are_stored_exactly_as_emitted(record, doorway, clock):
+    heard = []
+    run, _ = play_some(record, doorway, clock, finish=False)
+    run.subscribe(heard.append)
+    for _ in range(4):
+        clock.advance(2.0)
+        run.poll()
+    stored = record.events(run.state.run_id)
+    assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
+    assert [canonical_json(e) for e in stored[-len(heard):]] == [canonical_json(e) for e in heard]
+    summary = record.run(run.state.run_id)
+    assert (summary.status, summary.outcome_kind, summary.event_count) == (
+        "ended", "force_used", len(stored))
+    assert summary.variant_id == "b" and summary.scenario_hash == doorway.content_hash
+    assert record.scenario_version(summary.scenario_hash).text == doorway.text
+
+
+def test_events_hold_no_names_or_note_text(record, doorway, clock):
+    run, trainee = play_some(record, doorway, clock)
+    with record.engine.connect() as c:
+        payloads = " ".join(c.execute(text("select payload from events")).scalars())
+    assert trainee in payloads
+    for secret in ("Dana", "Reyes", "B-1042", "Lee", "distance"):
+        assert secret not in payloads
+    flag = next(e for e in record.events(run.state.run_id) if e.type == "flag_raised")
+    assert record.note(run.state.run_id, flag.seq) == "Dana kept her distance"
+    assert record.display_names([trainee]) == {trainee: "Officer Dana Reyes"}
+
+
+def test_run_records_its_clips_and_backend(record, doorway, clock):
+    run, _ = play_some(record, doorway, clock)
+    with record.engine.connect() as c:
+        clips = c.execute(text("select clip_id, path, content_hash from run_clips "
+                               "order by clip_id")).all()
+    assert [r.clip_id for r in clips] == ["calm", "door", "knife"]
+    assert all(r.path.endswith(f"b/{r.clip_id}.mp4") and r.content_hash is None for r in clips)
+    assert record.run(run.state.run_id).player_backend == "headless"
+
+
+def _swap(c, run_id, a, b):
+    c.execute(text("update events set seq = -1 where run_id = :r and seq = :a"),
+              {"r": run_id, "a": a})
+    c.execute(text("update events set seq = :a where run_id = :r and seq = :b"),
+              {"r": run_id, "a": a, "b": b})
+    c.execute(text("update events set seq = :b where run_id = :r and seq = -1"),
+              {"r": run_id, "b": b})
+
+
+TAMPERING = {
+    "edit a payload": (
+        lambda c, r, n: c.execute(text(
+            "update events set payload = replace(payload, 'verbal_direction', 'firearm') "
+            "where run_id = :r"), {"r": r}),
+        {"edited"}),
+    "edit a column": (
+        lambda c, r, n: c.execute(text(
+            "update events set type = 'paused' where run_id = :r and seq = 3"), {"r": r}),
+        {"mismatch"}),
+    "delete a row": (
+        lambda c, r, n: c.execute(text("delete from events where run_id = :r and seq = 4"),
+                                  {"r": r}),
+        {"missing", "edited"}),
+    "reorder two rows": (lambda c, r, n: _swap(c, r, 3, 4), {"edited", "mismatch"}),
+    "cut the tail": (
+        lambda c, r, n: c.execute(text("delete from events where run_id = :r and seq > :k"),
+                                  {"r": r, "k": n - 2}),
+        {"tail_cut"}),
+    "append a row": (
+        lambda c, r, n: c.execute(text(
+            "insert into events (run_id, seq, type, t_ns, utc, payload, hash) "
+            "select run_id, :k, type, t_ns, utc, payload, hash from events "
+            "where run_id = :r and seq = 1"), {"r": r, "k": n + 1}),
+        {"extra", "edited", "mismatch"}),
+    "insert in the middle": (
+        lambda c, r, n: [
+            c.execute(text("update events set seq = seq + 1000 where run_id = :r and seq >= 3"),
+                      {"r": r}),
+            c.execute(text("update events set seq = seq - 999 where run_id = :r and seq >= 1003"),
+                      {"r": r}),
+            c.execute(text(
+                "insert into events (run_id, seq, type, t_ns, utc, payload, hash) "
+                "select run_id, 3, type, t_ns, utc, payload, hash from events "
+                "where run_id = :r and seq = 2"), {"r": r})],
+        {"edited", "mismatch", "extra"}),
+}
+
+
+@pytest.mark.parametrize("how", list(TAMPERING))
+def test_verify_reports_tampering(record, doorway, clock, how):
+    run, _ = play_some(record, doorway, clock)
+    run_id = run.state.run_id
+    assert verify_run(record, run_id).ok
+    tamper, expected = TAMPERING[how]
+    with record.engine.begin() as c:
+        tamper(c, run_id, run.state.seq)
+    result = verify_run(record, run_id)
+    assert not result.ok
+    assert {f.kind for f in result.findings} <= expected | {"missing"}
+    assert {f.kind for f in result.findings} & expected
+
+
+def test_verify_all_passes_untouched_runs(record, doorway, clock):
+    play_some(record, doorway, clock)
+    play_some(record, doorway, clock)
+    results = verify_all(record)
+    assert len(results) == 2 and all(r.ok for r in results)
+
+
+def test_reopened_run_continues_the_same_chain(record, doorway, clock):
+    run, _ = play_some(record, doorway, clock, finish=False)
+    run_id, seq = run.state.run_id, run.state.seq
+    del run  # the process "dies" here
+    new_clock = ManualClock(start_ns=5)
+    again = reopen_run(record, run_id, clock=new_clock, player=HeadlessPlayer(new_clock))
+    assert again.state.seq == seq and again.state.segment_id == "knife"
+    again.recover()
+    for _ in range(4):
+        new_clock.advance(2.0)
+        again.poll()
+    assert again.ended
+    events = record.events(run_id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert "run_recovered" in [e.type for e in events]
+    assert verify_run(record, run_id).ok
+
+
+def test_out_of_order_event_is_refused(record, doorway, clock):
+    run, _ = play_some(record, doorway, clock, finish=False)
+    journal = record.reopen_run(run.state.run_id)[1]
+    stale = record.events(run.state.run_id)[-1]
+    with pytest.raises(ValueError, match="out of order"):
+        journal.append(stale, run.state)
+
+
+def test_migrations_build_exactly_the_declared_schema(record):
+    with record.engine.connect() as c:
+        diff = compare_metadata(MigrationContext.configure(c), metadata)
+    assert diff == []
+
+
+def test_database_from_a_newer_release_is_refused(db_url):
+    Record.open(db_url).close()
+    opened = Record.open(db_url)
+    with opened.engine.begin() as c:
+        c.execute(text("update alembic_version set version_num = '9999_future'"))
+    opened.close()
+    with pytest.raises(RecordError, match="newer Branchpoint"):
+        Record.open(db_url)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_sqlite_file_is_owner_only(tmp_path):
+    path = tmp_path / "deep" / "record.sqlite3"
+    Record.open(f"sqlite:///{path}").close()
+    assert os.stat(path).st_mode & 0o077 == 0
+
+
+def test_bad_urls_say_what_to_use():
+    with pytest.raises(RecordError, match="not a database URL"):
+        Record.open("record.sqlite3")
+    with pytest.raises(RecordError, match="SQLite or PostgreSQL"):
+        Record.open("mysql://x@localhost/db")
