@@ -6,6 +6,7 @@ import textwrap
 import uuid
 
 import pytest
+from hypothesis import settings
 
 from simulator.headless.player import HeadlessPlayer
 from simulator.ports import Note
@@ -143,3 +144,8 @@ def record(db_url):
     opened = Record.open(db_url)
     yield opened
     opened.close()
+
+
+settings.register_profile("default", max_examples=150, deadline=None)
+settings.register_profile("long", max_examples=20_000, deadline=None)
+settings.load_profile("default")

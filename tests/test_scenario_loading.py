@@ -76,7 +76,8 @@ def test_missing_schema_version_says_what_to_add():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("id: [unclosed", "s.yaml:1:"), ("- a\n- b\n", "must be a YAML mapping"), ("", "empty file"),
+    [("id: [unclosed", "flow sequence that starts at line 1"),
+     ("- a\n- b\n", "must be a YAML mapping"), ("", "empty file"),
      ("a: &x [*x]", "nests too deeply")],
 )
 def test_malformed_documents(text, expected):

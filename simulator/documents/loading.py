@@ -76,11 +76,14 @@ def parse_document(
         data, locations = load_with_locations(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        message = f"not valid YAML: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark:
+            message += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         raise DocumentError(
             source,
             [
                 Problem(
-                    f"not valid YAML: {exc.problem or exc.context}",
+                    message,
                     source,
                     line=mark.line + 1 if mark else None,
                     column=mark.column + 1 if mark else None,

@@ -80,6 +80,7 @@ session_trainees = Table(
     "session_trainees", metadata,
     Column("session_id", Id, ForeignKey("sessions.id"), primary_key=True),
     Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("position", Integer, nullable=False),  # roster order, as the instructor set it
 )
 
 runs = Table(

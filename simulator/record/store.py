@@ -204,9 +204,10 @@ class Record:
             c.execute(insert(sessions).values(id=session_id, agency_id=agency_id,
                                               instructor_id=instructor_id,
                                               started_utc=_now(), label=label))
-            for trainee_id in dict.fromkeys(trainee_ids):
+            for position, trainee_id in enumerate(dict.fromkeys(trainee_ids)):
                 c.execute(insert(session_trainees).values(session_id=session_id,
-                                                          person_id=trainee_id))
+                                                          person_id=trainee_id,
+                                                          position=position))
         return session_id
 
     def close_session(self, session_id: str) -> None:
@@ -281,7 +282,8 @@ class Record:
                 .group_by(*sessions.c).order_by(sessions.c.started_utc.desc()).limit(limit)
             ).all()
             members = c.execute(select(session_trainees).where(
-                session_trainees.c.session_id.in_([r.id for r in rows]))).all()
+                session_trainees.c.session_id.in_([r.id for r in rows]))
+                .order_by(session_trainees.c.position)).all()
         ids = {m.person_id for m in members} | {r.instructor_id for r in rows if r.instructor_id}
         names = self.display_names(list(ids))
         return [

@@ -334,6 +334,10 @@ class ScenarioRun:
         s = self._state
         if s.status == "ended":
             return
+        if s.seq == 0:
+            # The process died before the run's first event: nothing to recover, just begin.
+            self._start()
+            return
         last_seq = s.seq
         now = self._clock.now_ns()
         for cue in s.cues:

@@ -89,6 +89,7 @@ def upgrade() -> None:
     op.create_table('session_trainees',
     sa.Column('session_id', sa.String(length=36), nullable=False),
     sa.Column('person_id', sa.String(length=36), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_session_trainees_person_id_people')),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_session_trainees_session_id_sessions')),
     sa.PrimaryKeyConstraint('session_id', 'person_id', name=op.f('pk_session_trainees'))

@@ -1,0 +1,1 @@
+"""Benchmarks: each writes its figures and the machine it ran on as JSON to bench/results/."""

@@ -1,0 +1,19 @@
+"""``python -m bench``: run every benchmark and print its figures."""
+
+from __future__ import annotations
+
+import json
+
+from bench import event_commit, lint_large
+from bench.machine import RESULTS
+
+
+def main() -> None:
+    """Run the benchmarks in turn."""
+    for name, module in (("lint_large", lint_large), ("event_commit", event_commit)):
+        print(f"== {name}")
+        print(json.dumps(module.run(), indent=2))
+    print(f"results in {RESULTS}")
+
+
+main()

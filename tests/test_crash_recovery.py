@@ -1,0 +1,90 @@
+"""kill -9 a headless run at random moments: nothing it printed is ever lost, and it resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from simulator.record import Record, verify_run
+from simulator.scenario import bundled_library
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL"),
+]
+
+SCRIPT = bundled_library() / "welfare-check" / "demo-script.yaml"
+KILLS = int(os.environ.get("BRANCHPOINT_CRASH_KILLS", "16"))
+SEED = int(os.environ.get("BRANCHPOINT_CRASH_SEED", "20261122"))
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "simulator.cli", *args]
+
+
+def _run_until_killed(args: list[str], kill_after: float) -> list[dict]:
+    """Start the CLI, collect stdout lines, SIGKILL it after ``kill_after`` seconds."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    printed: list[dict] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                printed.append(json.loads(line))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    deadline = time.monotonic() + kill_after
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    reader.join(timeout=30)  # lines already in the pipe were printed before the kill
+    return printed
+
+
+def test_kill_9_loses_no_printed_event_and_the_run_resumes(tmp_path):
+    rng = random.Random(SEED)
+    db = f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    speed = "25"
+    killed_mid_run = 0
+    for attempt in range(KILLS):
+        printed = _run_until_killed(
+            _cli("run", "--headless", "--scenario", "welfare-check", "--script", str(SCRIPT),
+                 "--db", db, "--speed", speed, "--trainee", f"Recruit {attempt}"),
+            kill_after=rng.uniform(0.2, 3.0),
+        )
+        record = Record.open(db)
+        runs = record.runs()
+        assert len(runs) <= attempt + 1
+        for line in printed:
+            stored = {e.seq: e.type for e in record.events(line["run_id"])}
+            assert stored.get(line["seq"]) == line["type"], f"attempt {attempt}: lost {line}"
+        unfinished = [r for r in runs if r.status != "ended"]
+        for run in unfinished:
+            killed_mid_run += 1
+            before = record.run(run.id).event_count
+            resumed = subprocess.run(
+                _cli("run", "--headless", "--resume", run.id, "--script", str(SCRIPT),
+                     "--db", db, "--speed", speed),
+                capture_output=True, text=True, timeout=120)
+            assert resumed.returncode == 0, resumed.stderr
+            after = record.run(run.id)
+            assert after.status == "ended" and after.event_count > before
+            events = record.events(run.id)
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+            assert verify_run(record, run.id).ok
+            resumed_lines = [json.loads(x) for x in resumed.stdout.splitlines()]
+            assert resumed_lines[0]["seq"] == before + 1
+        record.close()
+    assert killed_mid_run >= KILLS // 3, "kills landed too rarely inside a run to prove much"
