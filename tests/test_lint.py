@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import DOORWAY
 
@@ -26,6 +28,12 @@ def test_bundled_library_lints_clean_without_warnings():
         loaded = library.load(path.parent.name)
         report = lint(loaded.scenario, default_profile(), source=loaded.source)
         assert report.problems == (), [str(p) for p in report.problems]
+
+
+def test_the_readme_example_is_a_clean_scenario():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert codes(example) == {}
 
 
 def test_unreachable_segment_is_a_warning_with_its_line():
