@@ -1,6 +1,7 @@
-"""Durable event commit latency: RunJournal.append on SQLite (WAL, synchronous=FULL) and
-PostgreSQL on loopback (synchronous_commit on, fsync on). Targets: p99 < 5 ms SQLite,
-< 10 ms PostgreSQL.
+"""Durable event commit latency: RunJournal.commit of one event.
+
+On SQLite (WAL, synchronous=FULL) and PostgreSQL on loopback (synchronous_commit on, fsync
+on). Targets: p99 < 5 ms SQLite, < 10 ms PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import machine, percentiles, write_result
+from simulator.ports import JournalEntry
 from simulator.protocol import CueShown, DecisionRecorded
 from simulator.protocol.run_state import RunState, ShownCue
 from simulator.record import Record
@@ -32,7 +34,8 @@ def _measure(record: Record, events: int) -> dict[str, float]:
                      scenario_hash="0" * 64, variant_id="a", trainee_ids=[person],
                      player_backend="headless", timing_mode="simulated", status="playing",
                      segment_id="s1", path=[f"s{i}" for i in range(12)],
-                     cues=[ShownCue(cue_id=f"c{i}", cue_seq=i + 1, shown_ns=i, closes_ns=i + 5)
+                     cues=[ShownCue(cue_id=f"c{i}", cue_seq=i + 1, shown_ns=i,
+                                    shown_active_ns=i, closes_active_ns=i + 5)
                            for i in range(10)])
     with record.engine.begin() as c:
         from simulator.record.schema import scenario_versions
@@ -54,7 +57,7 @@ def _measure(record: Record, events: int) -> dict[str, float]:
                                      action_kind="force_option", source="device", input_ns=seq,
                                      cue_id="c1", cue_seq=seq - 1, latency_ms=412.5)
         start = time.perf_counter_ns()
-        journal.append(event, state)
+        journal.commit([JournalEntry(event)], state)
         elapsed = (time.perf_counter_ns() - start) / 1e6
         if seq > WARMUP:
             samples.append(elapsed)

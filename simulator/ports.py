@@ -125,9 +125,20 @@ class Note:
     digest: str
 
 
-class Journal(Protocol):
-    """Where a run's events go. ``append`` returns only once the event is durable."""
+@dataclass(frozen=True)
+class JournalEntry:
+    """An event and, if it has one, the note kept apart from it."""
 
-    def append(self, event: Event, state: RunState, note: Note | None = None) -> None:
-        """Store ``event`` with the run's state after it, atomically and durably."""
+    event: Event
+    note: Note | None = None
+
+
+class Journal(Protocol):
+    """Where a run's events go. ``commit`` returns only once they are durable."""
+
+    def commit(self, entries: Sequence[JournalEntry], state: RunState) -> None:
+        """Store ``entries`` (consecutive events) with the run's state after them, atomically.
+
+        Either all are stored or none is: a command's events never land half-way.
+        """
         ...

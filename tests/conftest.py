@@ -9,7 +9,7 @@ import pytest
 from hypothesis import settings
 
 from simulator.headless.player import HeadlessPlayer
-from simulator.ports import Note
+from simulator.ports import JournalEntry, Note
 from simulator.protocol import Event
 from simulator.runtime import ManualClock, RunState, ScenarioRun
 from simulator.scenario import LoadedScenario, parse_scenario
@@ -83,11 +83,12 @@ class MemoryJournal:
         self.states: list[str] = []
         self.notes: dict[int, Note] = {}
 
-    def append(self, event: Event, state: RunState, note: Note | None = None) -> None:
-        self.events.append(event)
+    def commit(self, entries: list[JournalEntry], state: RunState) -> None:
+        for entry in entries:
+            self.events.append(entry.event)
+            if entry.note:
+                self.notes[entry.event.seq] = entry.note
         self.states.append(state.model_dump_json())
-        if note:
-            self.notes[event.seq] = note
 
 
 @pytest.fixture

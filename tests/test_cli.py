@@ -115,3 +115,24 @@ def test_demo_runs_and_verifies(tmp_path):
     result = invoke("demo", "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}", "--speed", "200")
     assert result.exit_code == 0, result.output
     assert "verified" in result.output and "entry_retracted" in result.output
+
+
+def test_resuming_an_ended_run_is_refused(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    invoke("demo", "--db", db, "--speed", "200")
+    [run] = Record.open(db).runs()
+    result = invoke("run", "--headless", "--resume", run.id[:8], "--script", str(DEMO_SCRIPT),
+                    "--db", db)
+    assert result.exit_code == 2 and "already ended" in result.output
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:////proc/no/such/record.sqlite3", "cannot create the record"),
+    ("sqlite:///{tmp}/not-a-db.sqlite3", "cannot open the record"),
+    ("postgresql+nosuchdriver://x@127.0.0.1:1/db", "cannot open the record"),
+])
+def test_unusable_databases_get_a_clear_error(tmp_path, url, expected):
+    (tmp_path / "not-a-db.sqlite3").write_text("hello, I am a text file" * 100)
+    result = invoke("sessions", "list", "--db", url.format(tmp=tmp_path))
+    assert result.exit_code == 2 and expected in result.output
+    assert "Traceback" not in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from simulator.headless.player import HeadlessPlayer
 from simulator.launcher import begin_run, reopen_run
+from simulator.ports import JournalEntry
 from simulator.protocol import ChooseBranch, RaiseFlag, RecordDecision, canonical_json
 from simulator.record import Record, RecordError, verify_all, verify_run
 from simulator.record.schema import metadata
@@ -171,7 +173,7 @@ def test_out_of_order_event_is_refused(record, doorway, clock):
     journal = record.reopen_run(run.state.run_id)[1]
     stale = record.events(run.state.run_id)[-1]
     with pytest.raises(ValueError, match="out of order"):
-        journal.append(stale, run.state)
+        journal.commit([JournalEntry(stale)], run.state)
 
 
 def test_migrations_build_exactly_the_declared_schema(record):
@@ -202,3 +204,35 @@ def test_bad_urls_say_what_to_use():
         Record.open("record.sqlite3")
     with pytest.raises(RecordError, match="SQLite or PostgreSQL"):
         Record.open("mysql://x@localhost/db")
+
+
+def test_verify_sees_deleted_events_even_with_the_count_reset(record, doorway, clock):
+    run, _ = play_some(record, doorway, clock)
+    with record.engine.begin() as c:
+        c.execute(text("delete from notes"))
+        c.execute(text("delete from events"))
+        c.execute(text("update runs set event_count = 0"))
+    assert {f.kind for f in verify_run(record, run.state.run_id).findings} == {"head_mismatch"}
+
+
+def test_verify_sees_an_edited_timestamp_and_an_edited_note(record, doorway, clock):
+    run, _ = play_some(record, doorway, clock)
+    with record.engine.begin() as c:
+        c.execute(text("update events set utc = :u where seq = 2"),
+                  {"u": datetime(2020, 1, 1, tzinfo=UTC)})
+        c.execute(text("update notes set text = 'Dana froze'"))
+    kinds = {f.kind for f in verify_run(record, run.state.run_id).findings}
+    assert kinds == {"mismatch", "note_edited"}
+
+
+def test_erasing_a_note_keeps_the_chain_valid(record, doorway, clock):
+    run, _ = play_some(record, doorway, clock)
+    with record.engine.begin() as c:
+        c.execute(text("delete from notes"))
+        c.execute(text("delete from person_identities"))
+    assert verify_run(record, run.state.run_id).ok
+
+
+def test_id_prefixes_are_not_patterns(record, doorway, clock):
+    play_some(record, doorway, clock)
+    assert record.run_ids_starting("%") == [] and record.session_ids_starting("_") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import MemoryJournal as MemoryJournalLike
 
 from simulator.headless.player import HeadlessPlayer
 from simulator.protocol import (
@@ -166,8 +167,9 @@ def test_jump_restart_and_instructor_end(run, clock, journal, player):
     assert player.played[-1].segment_id == "talked"
     assert run.state.path == ["door", "talked"]
     ended = run.handle(EndRun(note="trainee unwell"))
-    assert [e.type for e in ended] == ["response_window_closed", "run_ended"]
-    assert ended[0].reason == "run_ended" and ended[1].reason == "instructor"
+    # The restarted segment's first frame came before the end command; both are applied.
+    assert [e.type for e in ended] == ["segment_started", "response_window_closed", "run_ended"]
+    assert ended[1].reason == "run_ended" and ended[2].reason == "instructor"
     assert run.ended
     assert run.handle(RaiseFlag())[0].reason == "run_ended"
 
@@ -219,7 +221,7 @@ def test_state_from_newer_version_is_refused(run):
 
 def test_journal_failure_faults_the_run_and_acknowledges_nothing(doorway, clock, player):
     class BrokenJournal:
-        def append(self, event, state, note=None):
+        def commit(self, entries, state):
             raise OSError("disk full")
 
     heard = []
@@ -231,3 +233,134 @@ def test_journal_failure_faults_the_run_and_acknowledges_nothing(doorway, clock,
     assert heard == [] and player.played == []
     with pytest.raises(RunFaulted):
         run.poll()
+
+
+def test_out_point_reported_during_a_pause_opens_a_frozen_window(run, clock, journal, player):
+    run.start()
+    run.poll()
+    clock.advance(10.0)  # the out-point frame is due, but the pause command gets in first
+    player_reports = player.poll()  # a real player's callback already queued the report
+    run.handle(Pause())
+    player._scheduled = player_reports + player._scheduled
+    run.poll()
+    assert journal.events[-1].type == "decision_window_opened"
+    assert run.state.status == "paused" and run.state.paused_from == "waiting"
+    step(run, clock, 30.0)
+    assert journal.events[-1].type == "decision_window_opened"  # frozen while paused
+    run.handle(Resume())
+    step(run, clock, 5.0)
+    assert "default_taken" in [e.type for e in journal.events[-4:]]
+
+
+def test_a_choice_after_the_default_was_due_is_stale(run, clock, journal):
+    run.start()
+    run.poll()
+    offer = run.offer_seq
+    clock.advance(16.0)  # out-point at 10, default due at 15; nobody polled since
+    refused = run.handle(ChooseBranch(branch_id="knife", offer_seq=offer))
+    assert [e.type for e in refused][-3:] == ["segment_started", "branches_offered",
+                                              "command_refused"]
+    assert "default_taken" in [e.type for e in refused]
+    times = [e.t_ns for e in journal.events]
+    assert times == sorted(times), "event times went backwards"
+
+
+def test_device_input_at_a_cue_frame_not_yet_polled_is_attributed(run, clock, journal):
+    run.start()
+    run.poll()
+    clock.advance(4.3)  # the cue frame at 4.0 s has been shown; nobody polled yet
+    stamped = clock.now_ns() - 100_000_000
+    decided = run.handle(RecordDecision(trainee_id="t1", action="presence", source="device",
+                                        input_ns=stamped))
+    assert [e.type for e in decided] == ["cue_shown", "decision_recorded"]
+    assert decided[1].cue_id == "hand" and decided[1].latency_ms == 200.0
+
+
+def test_latency_excludes_pauses_and_stale_stamps_are_refused(run, clock, journal):
+    run.start()
+    run.poll()
+    step(run, clock, 4.0)
+    cue = journal.events[-1]
+    clock.advance(0.2)
+    run.handle(Pause())
+    clock.advance(60.0)
+    run.handle(Resume())
+    clock.advance(0.3)
+    decided = run.handle(RecordDecision(trainee_id="t1", action="presence", source="device",
+                                        input_ns=clock.now_ns()))[-1]
+    assert decided.cue_id == cue.cue_id and decided.latency_ms == 500.0
+    old = run.handle(RecordDecision(trainee_id="t1", action="presence", source="device",
+                                    input_ns=run.state.time_base_ns - 1))[-1]
+    assert old.reason == "unstamped_input"
+
+
+def test_restart_while_paused_resumes_first(run, clock, journal):
+    run.start()
+    run.poll()
+    step(run, clock, 4.0)
+    run.handle(Pause())
+    clock.advance(20.0)
+    events = run.handle(RestartSegment())
+    assert [e.type for e in events] == ["resumed", "segment_restarted"]
+    assert events[0].paused_ms == 20_000
+    step(run, clock, 2.0)  # the cue shown before the pause closes 2 s of active time later
+    assert journal.events[-1].type in ("response_window_closed", "cue_shown")
+    closed = next(e for e in journal.events if e.type == "response_window_closed")
+    assert closed.t_ns - events[0].t_ns == 2_000_000_000
+
+
+def test_a_command_lands_whole_or_not_at_all(doorway, clock, player):
+    class FailingOnEnd(MemoryJournalLike):
+        def commit(self, entries, state):
+            if any(e.event.type == "run_ended" for e in entries):
+                raise OSError("disk full")
+            super().commit(entries, state)
+
+    journal = FailingOnEnd()
+    run = ScenarioRun.new(doorway, run_id="r", session_id="s", variant_id="a", trainee_ids=["t"],
+                          instructor_id=None, clock=clock, player=player, journal=journal)
+    run.start()
+    run.poll()
+    step(run, clock, 4.0)  # a cue is open: EndRun writes a window close and the end
+    with pytest.raises(RunFaulted):
+        run.handle(EndRun(command_id="end-1"))
+    assert journal.events[-1].type == "cue_shown"
+    stored = RunState.from_json(journal.states[-1])
+    assert "end-1" not in stored.applied_commands
+    FailingOnEnd.commit = MemoryJournalLike.commit  # the disk is back
+    again = ScenarioRun(doorway, stored, clock=clock, player=HeadlessPlayer(clock),
+                        journal=journal)
+    again.recover()
+    assert again.handle(EndRun(command_id="end-1"))[-1].type == "run_ended"
+
+
+def test_recovering_a_paused_run_stays_paused(doorway, run, clock, journal):
+    run.start()
+    run.poll()
+    run.handle(Pause())
+    state = RunState.from_json(journal.states[-1])
+    new_clock = ManualClock()
+    resumed = ScenarioRun(doorway, state, clock=new_clock, player=HeadlessPlayer(new_clock),
+                          journal=journal)
+    events = resumed.recover()
+    assert [e.type for e in events] == ["run_recovered", "paused"]
+    new_clock.advance(60.0)
+    # The first frame is on screen, frozen; nothing moves on until the instructor resumes.
+    assert [e.type for e in resumed.poll()] == ["segment_started", "branches_offered"]
+    new_clock.advance(60.0)
+    assert resumed.poll() == []
+    assert resumed.state.status == "paused"
+
+
+def test_state_stays_small_over_a_long_looping_run(run, clock, journal):
+    run.start()
+    for _ in range(300):
+        run.poll()
+        run.handle(ChooseBranch(branch_id="calm", offer_seq=run.offer_seq))
+        run.poll()
+        run.handle(ChooseBranch(branch_id="again", offer_seq=run.offer_seq))
+        clock.advance(4.5)
+        run.poll()
+        run.handle(RaiseFlag(command_id=f"flag-{clock.now_ns()}"))
+    assert len(run.state.cues) <= 32 and len(run.state.applied_commands) <= 64
+    assert len(journal.states[-1]) < 20_000

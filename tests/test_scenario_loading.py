@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import DOORWAY
 
@@ -127,3 +129,19 @@ def test_agency_profile_extends_and_cannot_touch_pledge_areas(tmp_path):
     extension.write_text("schema_version: 1\nweapons: []\n")
     with pytest.raises(DocumentError, match="unknown or malformed section `weapons`"):
         load_profile(extension)
+
+
+def test_duplicate_keys_are_reported_with_both_lines():
+    text = DOORWAY.replace("      default: calm\n", "      default: calm\n      default: knife\n")
+    [message] = problems(text)
+    line = text.splitlines().index("      default: knife") + 1
+    assert message.startswith(f"s.yaml:{line}:7: error: segments[0].decision.default:")
+    assert f"given twice here (first at line {line - 1})" in message
+
+
+def test_directories_and_devices_are_not_read(tmp_path):
+    (tmp_path / "odd" / "scenario.yaml").mkdir(parents=True)
+    with pytest.raises(DocumentError, match="not a regular file"):
+        load_scenario(tmp_path / "odd")
+    with pytest.raises(DocumentError, match="not a regular file"):
+        load_scenario(Path("/dev/zero"))

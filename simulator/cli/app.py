@@ -172,7 +172,10 @@ def run(
     player = HeadlessPlayer(clock)
     try:
         if resume is not None:
-            the_run = reopen_run(record, _one_run_id(record, resume), clock=clock, player=player,
+            run_id = _one_run_id(record, resume)
+            if record.run(run_id).status == "ended":
+                _fail(f"run {run_id} has already ended; there is nothing to resume")
+            the_run = reopen_run(record, run_id, clock=clock, player=player,
                                  profile=vocabularies)
         else:
             assert scenario is not None

@@ -11,7 +11,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from simulator.documents.errors import DocumentError, Problem
-from simulator.documents.yaml_nodes import Location, Path_, TooLarge, load_with_locations
+from simulator.documents.yaml_nodes import (
+    DuplicateKeys,
+    Location,
+    Path_,
+    TooLarge,
+    load_with_locations,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,6 +34,9 @@ def load_document(
     """
     source = str(path)
     try:
+        if path.exists() and not path.is_file():
+            raise DocumentError(source, [Problem(
+                f"not a regular file; give the path of a {kind} YAML file", source, code="io")])
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
             raise DocumentError(
@@ -41,7 +50,12 @@ def load_document(
                     )
                 ],
             )
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            # The size can change between stat and read; never take more than the limit.
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise DocumentError(source, [Problem(
+                f"a {kind} is at most {MAX_DOCUMENT_BYTES:,} bytes", source, code="too-large")])
     except OSError as exc:
         raise DocumentError(
             source, [Problem(f"cannot read the file: {exc.strerror or exc}", source, code="io")]
@@ -94,6 +108,12 @@ def parse_document(
     except yaml.YAMLError as exc:
         raise DocumentError(source, [Problem(f"not valid YAML: {exc}", source,
                                              code="yaml")]) from None
+    except DuplicateKeys as exc:
+        raise DocumentError(source, [
+            Problem(f"`{path[-1]}` is given twice here (first at line {first[0]}); keep one",
+                    source, field=_dotted(path), line=again[0], column=again[1],
+                    code="duplicate-key")
+            for path, first, again in exc.duplicates]) from None
     except (TooLarge, RecursionError) as exc:
         message = str(exc) if isinstance(exc, TooLarge) else "document nests too deeply"
         raise DocumentError(source, [Problem(message, source, code="too-large")]) from None

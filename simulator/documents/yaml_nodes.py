@@ -31,6 +31,7 @@ class _Walker:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.locations: dict[Path_, Location] = {}
+        self.duplicates: list[tuple[Path_, Location, Location]] = []
         self.count = 0
 
     def walk(self, node: yaml.Node, path: Path_) -> Any:
@@ -45,10 +46,12 @@ class _Walker:
                 key = self.loader.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     key = str(key)
-                self.locations[(*path, str(key))] = (
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
-                )
+                here = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if key in result:
+                    # YAML says the last one wins; in a hand-written file it is a mistake.
+                    self.duplicates.append(((*path, str(key)),
+                                            self.locations[(*path, str(key))], here))
+                self.locations[(*path, str(key))] = here
                 result[key] = self.walk(value_node, (*path, str(key)))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -56,14 +59,30 @@ class _Walker:
         return self.loader.construct_object(node, deep=True)
 
 
+class DuplicateKeys(ValueError):
+    """A mapping names the same key twice: ``duplicates`` says where, first and again."""
+
+    def __init__(self, duplicates: list[tuple[Path_, Location, Location]]) -> None:
+        super().__init__(f"{len(duplicates)} duplicate keys")
+        self.duplicates = duplicates
+
+
 def load_with_locations(text: str) -> tuple[Any, dict[Path_, Location]]:
-    """Parse one YAML document; return its data and the 1-based line/column of each path."""
+    """Parse one YAML document; return its data and the 1-based line/column of each path.
+
+    Raises:
+        DuplicateKeys: a mapping repeats a key.
+        TooLarge: the document expands to more values than any real one needs.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, {}
         walker = _Walker(loader)
-        return walker.walk(node, ()), walker.locations
+        data = walker.walk(node, ())
     finally:
         loader.dispose()
+    if walker.duplicates:
+        raise DuplicateKeys(walker.duplicates)
+    return data, walker.locations

@@ -52,9 +52,11 @@ class HeadlessPlayer:
         """Shift everything still to come by the time spent paused."""
         if self._paused_at is None:
             return
-        shift = self._clock.now_ns() - self._paused_at
-        self._paused_at = None
-        self._scheduled = [replace(r, t_ns=r.t_ns + shift) for r in self._scheduled]
+        paused_at, self._paused_at = self._paused_at, None
+        shift = self._clock.now_ns() - paused_at
+        # Frames due before the pause were shown before it; only later ones move.
+        self._scheduled = [r if r.t_ns <= paused_at else replace(r, t_ns=r.t_ns + shift)
+                           for r in self._scheduled]
 
     def stop(self) -> None:
         """Nothing more will be shown."""
@@ -62,9 +64,7 @@ class HeadlessPlayer:
 
     def poll(self) -> list[PlayerReport]:
         """Reports whose moment has come."""
-        if self._paused_at is not None:
-            return []
-        now = self._clock.now_ns()
+        now = self._clock.now_ns() if self._paused_at is None else self._paused_at
         due = [r for r in self._scheduled if r.t_ns <= now]
         self._scheduled = self._scheduled[len(due):]
         return due

@@ -26,24 +26,29 @@ class Offer(BaseModel):
     segment_id: str
     default_branch: str
     window_ns: int
-    expires_ns: int | None = None
+    expires_active_ns: int | None = None
 
 
 class ShownCue(BaseModel):
-    """A cue that was presented, and its response window on the run's clock."""
+    """A cue that was presented, and its response window in the run's active time."""
 
     model_config = ConfigDict(extra="forbid")
 
     cue_id: str
     cue_seq: int
     shown_ns: int
-    closes_ns: int
+    shown_active_ns: int
+    closes_active_ns: int
     responses: int = 0
     open: bool = True
 
 
 class RunState(BaseModel):
-    """Everything needed to continue a run; the record stores it with every event."""
+    """Everything needed to continue a run; the record stores it with every event.
+
+    Timers run on *active time*: the run's monotonic clock minus time spent paused. A pause
+    then freezes every window without rewriting deadlines, and latencies exclude it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -59,14 +64,15 @@ class RunState(BaseModel):
     timing_mode: str = ""
 
     status: RunStatus = "ready"
+    seq: int = 0
+    time_base_ns: int = 0
     paused_from: Literal["playing", "waiting"] | None = None
     paused_at_ns: int | None = None
-    seq: int = 0
+    paused_total_ns: int = 0
 
     segment_id: str | None = None
     play_token: int = 0
     presented_ns: int | None = None
-    marks_shown: int = 0
     offer: Offer | None = None
     cues: list[ShownCue] = Field(default_factory=list)
     path: list[str] = Field(default_factory=list)

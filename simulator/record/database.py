@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DB_ENV = "BRANCHPOINT_DB"
 APP_NAME = "branchpoint"
@@ -62,15 +62,24 @@ def create_record_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             path = Path(database).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
-                # Owner-only from the first byte: the record names officers.
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    # Owner-only from the first byte: the record names officers.
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise RecordError(f"cannot create the record at {path}: {exc.strerror}; "
+                                  "choose a folder you can write to with --db") from exc
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except (ModuleNotFoundError, NoSuchModuleError) as exc:
+            raise RecordError(f"cannot open the record at {url}: no driver for "
+                              f"`{parsed.drivername}`; use postgresql+psycopg:// and install "
+                              "branchpoint[postgres]") from exc
     raise RecordError(
         f"unsupported database `{parsed.get_backend_name()}`; Branchpoint keeps its record in "
         "SQLite or PostgreSQL"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Engine, bindparam, insert, update
 
-from simulator.ports import Note
-from simulator.protocol import Event, canonical_json
+from simulator.ports import JournalEntry
+from simulator.protocol import canonical_json
 from simulator.protocol.run_state import RunState
 from simulator.record import chain
 from simulator.record.schema import events, notes, runs
@@ -24,10 +26,10 @@ _END_RUN = (update(runs).where(runs.c.id == bindparam("run_key"))
 class RunJournal:
     """The journal port for one run, backed by the record's database.
 
-    One transaction per event holds the event row, its note (if any) and the run's new
-    state, head hash and count; ``append`` returns after the commit, so whatever is
-    acknowledged afterwards survives a crash, and the stored state always matches the
-    stored events.
+    One transaction per commit holds the event rows, their notes and the run's new state,
+    head hash and count; ``commit`` returns after the database has made it durable, so
+    whatever is acknowledged afterwards survives a crash, and the stored state always
+    matches the stored events.
     """
 
     def __init__(self, engine: Engine, run_id: str, head_hash: str, event_count: int) -> None:
@@ -36,31 +38,41 @@ class RunJournal:
         self.head_hash = head_hash
         self.event_count = event_count
 
-    def append(self, event: Event, state: RunState, note: Note | None = None) -> None:
-        """Store ``event`` durably; raises if it is not the next event of this run."""
-        if event.run_id != self.run_id or event.seq != self.event_count + 1:
-            raise ValueError(
-                f"event #{event.seq} of run {event.run_id} is out of order; the journal of "
-                f"run {self.run_id} expects #{self.event_count + 1}"
-            )
-        payload = canonical_json(event)
-        digest = chain.link(self.head_hash, payload)
+    def commit(self, entries: Sequence[JournalEntry], state: RunState) -> None:
+        """Store consecutive events durably in one transaction; refuse any out of order."""
+        head, rows, note_rows = self.head_hash, [], []
+        for offset, entry in enumerate(entries):
+            event = entry.event
+            expected = self.event_count + 1 + offset
+            if event.run_id != self.run_id or event.seq != expected:
+                raise ValueError(
+                    f"event #{event.seq} of run {event.run_id} is out of order; the journal "
+                    f"of run {self.run_id} expects #{expected}"
+                )
+            payload = canonical_json(event)
+            head = chain.link(head, payload)
+            rows.append({"run_id": event.run_id, "seq": event.seq, "type": event.type,
+                         "t_ns": event.t_ns, "utc": event.utc, "payload": payload,
+                         "hash": head})
+            if entry.note is not None:
+                note_rows.append({"run_id": event.run_id, "seq": event.seq,
+                                  "salt": entry.note.salt, "text": entry.note.text})
+        if not rows:
+            return
+        last = entries[-1].event
         run_values = {
-            "run_key": self.run_id, "event_count": event.seq, "head_hash": digest,
+            "run_key": self.run_id, "event_count": last.seq, "head_hash": head,
             "status": state.status, "state": state.model_dump_json(),
             "player_backend": state.player_backend, "timing_mode": state.timing_mode,
         }
         with self._engine.begin() as connection:
-            connection.execute(_INSERT_EVENT, {
-                "run_id": event.run_id, "seq": event.seq, "type": event.type,
-                "t_ns": event.t_ns, "utc": event.utc, "payload": payload, "hash": digest})
-            if note is not None:
-                connection.execute(_INSERT_NOTE, {"run_id": event.run_id, "seq": event.seq,
-                                                  "salt": note.salt, "text": note.text})
-            if event.type == "run_ended":
-                connection.execute(_END_RUN, {**run_values, "ended_utc": event.utc,
+            connection.execute(_INSERT_EVENT, rows)
+            if note_rows:
+                connection.execute(_INSERT_NOTE, note_rows)
+            if last.type == "run_ended":
+                connection.execute(_END_RUN, {**run_values, "ended_utc": last.utc,
                                               "outcome_kind": state.outcome_kind})
             else:
                 connection.execute(_UPDATE_RUN, run_values)
-        self.head_hash = digest
-        self.event_count = event.seq
+        self.head_hash = head
+        self.event_count = last.seq

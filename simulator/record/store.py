@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, Row, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchModuleError
 
 from simulator.protocol import Event, parse_event
 from simulator.protocol.run_state import RunState
@@ -107,13 +107,15 @@ class Record:
         """Open (creating and migrating as needed) the record at ``url`` or the default."""
         resolved = resolve_url(url)
         engine = create_record_engine(resolved)
+        where = engine.url.render_as_string(hide_password=True)
         try:
             migrate(engine)
-        except OperationalError as exc:
-            raise RecordError(
-                f"cannot open the record at "
-                f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}"
-            ) from exc
+        except (DBAPIError, NoSuchModuleError) as exc:
+            engine.dispose()
+            reason = getattr(exc, "orig", None) or exc
+            raise RecordError(f"cannot open the record at {where}: {reason}. Check the URL, "
+                              "that the server is running, and that the file is a "
+                              "Branchpoint record") from exc
         return cls(engine)
 
     @property
@@ -270,8 +272,8 @@ class Record:
     def run_ids_starting(self, prefix: str) -> list[str]:
         """Run ids beginning with ``prefix`` (people type the first few characters)."""
         with self.engine.connect() as c:
-            return [str(r) for r in c.execute(select(runs.c.id).where(runs.c.id.startswith(prefix)))
-                    .scalars()]
+            query = select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True))
+            return [str(r) for r in c.execute(query).scalars()]
 
     def sessions(self, limit: int = 50) -> list[SessionSummary]:
         """Latest sessions first."""
@@ -300,8 +302,8 @@ class Record:
     def session_ids_starting(self, prefix: str) -> list[str]:
         """Session ids beginning with ``prefix``."""
         with self.engine.connect() as c:
-            return [str(r) for r in c.execute(
-                select(sessions.c.id).where(sessions.c.id.startswith(prefix))).scalars()]
+            query = select(sessions.c.id).where(sessions.c.id.startswith(prefix, autoescape=True))
+            return [str(r) for r in c.execute(query).scalars()]
 
     # -- events ------------------------------------------------------------------------------------
 

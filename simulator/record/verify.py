@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Literal
 
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from simulator.protocol import parse_event
+from simulator.protocol.notes import note_digest
 from simulator.record import chain
-from simulator.record.schema import events, runs
+from simulator.record.schema import events, notes, runs
 from simulator.record.store import Record
 
 FindingKind = Literal["missing", "edited", "mismatch", "unreadable", "tail_cut", "extra",
-                      "head_mismatch"]
+                      "head_mismatch", "note_edited"]
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,11 @@ def verify_run(record: Record, run_id: str) -> RunVerification:
                          .where(runs.c.id == run_id)).first()
         if head is None:
             raise KeyError(run_id)
-        rows = c.execute(select(events.c.seq, events.c.type, events.c.t_ns, events.c.payload,
-                                events.c.hash)
+        rows = c.execute(select(events.c.seq, events.c.type, events.c.t_ns, events.c.utc,
+                                events.c.payload, events.c.hash)
                          .where(events.c.run_id == run_id).order_by(events.c.seq)).all()
+        kept_notes = {r.seq: (r.salt, r.text) for r in c.execute(
+            select(notes.c.seq, notes.c.salt, notes.c.text).where(notes.c.run_id == run_id))}
     result = RunVerification(run_id, head.event_count, head.head_hash)
     add = result.findings.append
     previous_hash = chain.genesis(run_id)
@@ -74,16 +78,27 @@ def verify_run(record: Record, run_id: str) -> RunVerification:
         previous_hash = row.hash
         try:
             payload = json.loads(row.payload)
-            parse_event(payload)
+            event = parse_event(payload)
         except (ValueError, ValidationError) as exc:
             add(Finding("unreadable", f"event #{row.seq} is not a valid event: {exc}", row.seq))
             continue
         columns = {"seq": row.seq, "type": row.type, "t_ns": row.t_ns, "run_id": run_id}
         differing = [k for k, v in columns.items() if payload.get(k) != v]
+        # SQLite hands back naive datetimes; every stamp we write is UTC.
+        stored_utc = row.utc if row.utc.tzinfo else row.utc.replace(tzinfo=UTC)
+        if stored_utc != event.utc:
+            differing.append("utc")
+        digest = getattr(event, "note_digest", None)
+        if digest and row.seq in kept_notes and note_digest(*kept_notes[row.seq]) != digest:
+            add(Finding("note_edited", f"the note of event #{row.seq} was changed after it "
+                        "was recorded", row.seq))
         if differing:
             add(Finding("mismatch", f"event #{row.seq}: stored {', '.join(differing)} differ "
                         "from the event itself (rows renumbered or reordered?)", row.seq))
     last_seq = rows[-1].seq if rows else 0
+    if not rows and head.head_hash != chain.genesis(run_id):
+        add(Finding("head_mismatch", "the run has no events but its recorded head says it had "
+                    "some: they were deleted", 1))
     if last_seq < head.event_count:
         add(Finding("tail_cut", f"the run recorded {head.event_count} events but only "
                     f"{last_seq} are there: the tail was cut off", last_seq + 1))

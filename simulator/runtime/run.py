@@ -18,6 +18,7 @@ from simulator.agency import AgencyProfile, default_profile
 from simulator.ports import (
     Clock,
     Journal,
+    JournalEntry,
     MarkShown,
     Note,
     Player,
@@ -59,13 +60,18 @@ from simulator.protocol import (
     SegmentRestarted,
     SegmentStarted,
 )
+from simulator.protocol.notes import make_note
 from simulator.protocol.run_state import Offer, RunState, ShownCue
-from simulator.runtime.notes import make_note
 from simulator.scenario import Branch, LoadedScenario, Segment
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
+
+# Enough to answer any retry a console makes within a run, few enough to keep the state
+# that is stored with every event small.
+_KEEP_COMMAND_IDS = 64
+_KEEP_CUES = 16
 
 
 class RunFaulted(RuntimeError):
@@ -109,6 +115,8 @@ class ScenarioRun:
         self._faulted = False
         self._command_id: str | None = None
         self._out: list[Event] = []
+        self._pending: list[JournalEntry] = []
+        self._effects: list[Callable[[], None]] = []
 
     @classmethod
     def new(
@@ -177,10 +185,10 @@ class ScenarioRun:
         s = self._state
         if s.status in ("paused", "ended", "ready"):
             return None
-        due = [c.closes_ns for c in s.cues if c.open]
-        if s.status == "waiting" and s.offer and s.offer.expires_ns is not None:
-            due.append(s.offer.expires_ns)
-        return min(due, default=None)
+        due = [c.closes_active_ns for c in s.cues if c.open]
+        if s.status == "waiting" and s.offer and s.offer.expires_active_ns is not None:
+            due.append(s.offer.expires_active_ns)
+        return min(due) + s.paused_total_ns if due else None
 
     # -- commands ----------------------------------------------------------------------
 
@@ -193,25 +201,30 @@ class ScenarioRun:
         return self._step(None, self._recover)
 
     def handle(self, command: Command) -> list[Event]:
-        """Apply one command; a command that cannot apply yields a ``CommandRefused`` event."""
+        """Apply one command; a command that cannot apply yields a ``CommandRefused`` event.
+
+        Whatever fell due before the command arrived (a default branch, a cue frame) is
+        applied first, so a choice made after the default fired is stale, as it should be.
+        """
         if command.command_id and command.command_id in self._state.applied_commands:
             return []
-        return self._step(command.command_id, lambda: self._dispatch(command))
+        return self._step(command.command_id, lambda: self._dispatch(command), catch_up=True)
 
     def poll(self) -> list[Event]:
         """Take the player's reports and fire due timers, in the order they happened."""
-        return self._step(None, self._poll)
+        return self._step(None, None, catch_up=True)
 
     # -- machinery ---------------------------------------------------------------------
 
-    def _step(self, command_id: str | None, action: Callable[[], None]) -> list[Event]:
+    def _step(self, command_id: str | None, action: Callable[[], None] | None, *,
+              catch_up: bool = False) -> list[Event]:
         if self._faulted:
             raise RunFaulted(f"run {self._state.run_id} lost its record; reopen it to go on")
-        self._command_id = command_id
         self._out = []
-        if command_id:
-            self._state.applied_commands.append(command_id)
-        action()
+        if catch_up:
+            self._catch_up()
+        if action is not None:
+            self._unit(command_id, action)
         out, self._out = self._out, []
         for event in out:
             for listener in self._listeners:
@@ -221,13 +234,38 @@ class ScenarioRun:
                     log.exception("event listener failed on %s #%d", event.type, event.seq)
         return out
 
+    def _unit(self, command_id: str | None, action: Callable[[], None]) -> None:
+        """Apply one change atomically: its events commit together, then its effects run."""
+        self._command_id = command_id
+        self._pending = []
+        self._effects = []
+        s = self._state
+        if command_id:
+            # Stored in the same transaction as the command's events: a retry after a
+            # crash is ignored only if the whole command landed.
+            s.applied_commands = [*s.applied_commands[-(_KEEP_COMMAND_IDS - 1):], command_id]
+        action()
+        if self._pending:
+            try:
+                self._journal.commit(self._pending, s)
+            except Exception as exc:
+                self._faulted = True
+                first = self._pending[0].event
+                raise RunFaulted(
+                    f"could not store event #{first.seq} ({first.type}) of run {s.run_id}: {exc}"
+                ) from exc
+        self._out.extend(entry.event for entry in self._pending)
+        for effect in self._effects:
+            effect()
+        self._pending, self._effects = [], []
+
     def _next_seq(self) -> int:
         return self._state.seq + 1
 
     def _emit(
         self, event_type: type[EventBase], t_ns: int | None = None, note: Note | None = None,
         **fields: Any,
-    ) -> Event:
+    ) -> None:
         now = self._clock.now_ns()
         at = now if t_ns is None else t_ns
         utc = self._clock.utc_now() - timedelta(microseconds=(now - at) / 1000)
@@ -236,16 +274,19 @@ class ScenarioRun:
             run_id=self._state.run_id, seq=self._state.seq, t_ns=at, utc=utc,
             command_id=self._command_id, **fields,
         )
-        try:
-            self._journal.append(event, self._state, note)
-        except Exception as exc:
-            self._faulted = True
-            raise RunFaulted(
-                f"could not store event #{event.seq} ({event.type}) of run "
-                f"{self._state.run_id}: {exc}"
-            ) from exc
-        self._out.append(event)
-        return event
+        self._pending.append(JournalEntry(event, note))
+
+    def _then(self, effect: Callable[[], None]) -> None:
+        """Do ``effect`` once this unit's events are durable."""
+        self._effects.append(effect)
+
+    def _active(self, t_ns: int) -> int:
+        """Run time at ``t_ns`` with the time spent paused taken out."""
+        s = self._state
+        paused = s.paused_total_ns
+        if s.paused_at_ns is not None and t_ns > s.paused_at_ns:
+            paused += t_ns - s.paused_at_ns
+        return t_ns - paused
 
     def _dispatch(self, command: Command) -> None:
         try:
@@ -270,6 +311,7 @@ class ScenarioRun:
                     self._require_live("end the run")
                     self._end("instructor", self._clock.now_ns(), make_note(command.note))
         except _Refused as refusal:
+            # Handlers check before they change anything, so nothing is half-applied here.
             self._emit(CommandRefused, command_type=command.type, reason=refusal.reason,
                        detail=refusal.detail)
 
@@ -288,11 +330,8 @@ class ScenarioRun:
         s.play_token += 1
         s.segment_id = segment_id
         s.presented_ns = None
-        s.marks_shown = 0
         s.offer = None
         s.status = "playing"
-        s.paused_from = None
-        s.paused_at_ns = None
         if visit:
             s.path.append(segment_id)
         return self._request(self.scenario.segment(segment_id), s.play_token)
@@ -312,18 +351,21 @@ class ScenarioRun:
         )
 
     def _play(self, request: PlayRequest) -> None:
-        self._player.play(request)
         segment = self.scenario.segment(request.segment_id)
+        known = {s.id for s in self.scenario.segments}
+        preload = []
         if segment.decision:
             targets = dict.fromkeys(b.to for b in segment.decision.branches)
-            self._player.preload([self._request(self.scenario.segment(t), 0) for t in targets
-                                  if t in {s.id for s in self.scenario.segments}])
+            preload = [self._request(self.scenario.segment(t), 0) for t in targets if t in known]
+        self._then(lambda: self._player.play(request))
+        self._then(lambda: self._player.preload(preload))
 
     def _start(self) -> None:
-        if self._state.status != "ready" or self._state.seq:
-            raise RunFaulted("this run has already started; use recover() to continue it")
-        request = self._switch(self.scenario.start)
         s = self._state
+        if s.status != "ready" or s.seq:
+            raise RunFaulted("this run has already started; use recover() to continue it")
+        s.time_base_ns = self._clock.now_ns()
+        request = self._switch(self.scenario.start)
         self._emit(RunStarted, session_id=s.session_id, scenario_id=s.scenario_id,
                    scenario_hash=s.scenario_hash, variant_id=s.variant_id,
                    trainee_ids=s.trainee_ids, instructor_id=s.instructor_id,
@@ -338,27 +380,33 @@ class ScenarioRun:
             # The process died before the run's first event: nothing to recover, just begin.
             self._start()
             return
-        last_seq = s.seq
+        last_seq, was_paused = s.seq, s.status == "paused"
         now = self._clock.now_ns()
         for cue in s.cues:
             if cue.open:
                 cue.open = False
                 self._emit(ResponseWindowClosed, t_ns=now, cue_id=cue.cue_id,
                            cue_seq=cue.cue_seq, responses=cue.responses, reason="interrupted")
-        # Old monotonic stamps mean nothing in this process; only the open windows used them.
-        for cue in s.cues:
-            cue.shown_ns = cue.closes_ns = 0
+        # Stamps of the dead process mean nothing on this clock: start a new time base.
+        s.cues = []
+        s.time_base_ns = now
+        s.paused_total_ns = 0
+        s.paused_at_ns = None
+        s.paused_from = None
         s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
         request = self._switch(s.segment_id or self.scenario.start, visit=False)
-        self._emit(RunRecovered, last_seq=last_seq, segment_id=s.segment_id,
+        self._emit(RunRecovered, t_ns=now, last_seq=last_seq, segment_id=s.segment_id,
                    player_backend=s.player_backend, timing_mode=s.timing_mode)
         self._play(request)
+        if was_paused:
+            # The instructor had paused: the trainee's screen must not start on its own.
+            self._pause()
 
-    def _poll(self) -> None:
-        reports = list(self._player.poll())
+    def _catch_up(self) -> None:
+        """Apply every player report and due timer up to now, each as its own unit."""
+        reports: list[PlayerReport] = []
         while True:
             if not reports:
-                # A cut made in this poll may already have frames to report.
                 reports = list(self._player.poll())
             timer = self._due_timer()
             report = reports[0] if reports else None
@@ -366,18 +414,19 @@ class ScenarioRun:
                 return
             if report is not None and (timer is None or report.t_ns <= timer[0]):
                 reports.pop(0)
-                self._on_report(report)
+                self._unit(None, lambda r=report: self._on_report(r))  # type: ignore[misc]
             elif timer is not None:
-                timer[1]()
+                self._unit(None, timer[1])
 
     def _due_timer(self) -> tuple[int, Callable[[], None]] | None:
         deadline = self.next_deadline_ns()
         if deadline is None or deadline > self._clock.now_ns():
             return None
         s = self._state
-        if s.status == "waiting" and s.offer and s.offer.expires_ns == deadline:
+        active = self._active(deadline)
+        if s.status == "waiting" and s.offer and s.offer.expires_active_ns == active:
             return deadline, lambda: self._take_default(deadline)
-        cue = next(c for c in s.cues if c.open and c.closes_ns == deadline)
+        cue = next(c for c in s.cues if c.open and c.closes_active_ns == active)
         return deadline, lambda: self._close_cue(cue, deadline, "elapsed")
 
     def _on_report(self, report: PlayerReport) -> None:
@@ -404,23 +453,38 @@ class ScenarioRun:
                 if index >= len(segment.cues):
                     return
                 cue = segment.cues[index]
-                window_ns = round(cue.response_window * 1e9)
-                s.cues.append(ShownCue(cue_id=cue.id, cue_seq=self._next_seq(), shown_ns=t,
-                                       closes_ns=t + window_ns))
-                s.marks_shown = max(s.marks_shown, index + 1)
+                shown_active = self._active(t)
+                # Closed cues stay a while so a device input that arrives late is still
+                # attributed by its stamp; older ones are dropped to keep the state small.
+                kept = [c for c in s.cues if c.open][-_KEEP_CUES:] + [
+                    c for c in s.cues if not c.open][-_KEEP_CUES:]
+                kept.sort(key=lambda c: c.cue_seq)
+                s.cues = [*kept, ShownCue(
+                    cue_id=cue.id, cue_seq=self._next_seq(), shown_ns=t,
+                    shown_active_ns=shown_active,
+                    closes_active_ns=shown_active + round(cue.response_window * 1e9))]
                 self._emit(CueShown, t_ns=t, segment_id=segment.id, cue_id=cue.id,
                            person_id=cue.person, scored=cue.scored,
                            window_ms=round(cue.response_window * 1000))
             case ReachedOut(t_ns=t):
                 if segment.outcome is not None:
                     self._end("outcome", t, None, outcome_kind=segment.outcome.kind)
-                elif s.offer is not None and s.status == "playing":
-                    s.offer.expires_ns = t + s.offer.window_ns
+                    return
+                playing = s.status == "playing" or (
+                    s.status == "paused" and s.paused_from == "playing")
+                if s.offer is None or not playing:
+                    return
+                # A real player may report the out-point just after a pause was asked for;
+                # the window then opens frozen and starts counting on resume.
+                s.offer.expires_active_ns = self._active(t) + s.offer.window_ns
+                if s.status == "paused":
+                    s.paused_from = "waiting"
+                else:
                     s.status = "waiting"
-                    waiting = segment.decision.while_waiting.mode if segment.decision else "hold"
-                    self._emit(DecisionWindowOpened, t_ns=t, segment_id=segment.id,
-                               offer_seq=s.offer.offer_seq,
-                               window_ms=round(s.offer.window_ns / 1e6), waiting=waiting)
+                waiting = segment.decision.while_waiting.mode if segment.decision else "hold"
+                self._emit(DecisionWindowOpened, t_ns=t, segment_id=segment.id,
+                           offer_seq=s.offer.offer_seq,
+                           window_ms=round(s.offer.window_ns / 1e6), waiting=waiting)
 
     def _close_cue(self, cue: ShownCue, t_ns: int, reason: str) -> None:
         cue.open = False
@@ -449,10 +513,11 @@ class ScenarioRun:
                 self._close_cue(cue, t_ns, "run_ended")
         s.status = "ended"
         s.offer = None
+        s.paused_at_ns = None
         s.outcome_kind = outcome_kind
         self._emit(RunEnded, t_ns=t_ns, note=note, reason=reason, segment_id=s.segment_id,
                    outcome_kind=outcome_kind, note_digest=note.digest if note else None)
-        self._player.stop()
+        self._then(self._player.stop)
 
     # -- command handlers --------------------------------------------------------------------
 
@@ -489,20 +554,22 @@ class ScenarioRun:
                            "of the agency profile")
         now = self._clock.now_ns()
         if command.source == "device":
-            if command.input_ns is None or command.input_ns > now:
+            if command.input_ns is None or not s.time_base_ns <= command.input_ns <= now:
                 raise _Refused("unstamped_input",
-                               "a device decision needs the input's arrival stamp `input_ns`, "
-                               "not later than now")
+                               "a device decision needs `input_ns`, the input's arrival on this "
+                               "run's clock: not before the run (or its recovery), not after now")
             at = command.input_ns
         else:
             at = now
-        cue = next((c for c in reversed(s.cues) if c.shown_ns and c.shown_ns <= at <= c.closes_ns),
-                   None)
+        active = self._active(at)
+        cue = next((c for c in reversed(s.cues)
+                    if c.shown_active_ns <= active <= c.closes_active_ns), None)
         latency = None
         if cue is not None:
-            cue.responses += 1
+            if cue.open:
+                cue.responses += 1
             if command.source == "device":
-                latency = (at - cue.shown_ns) / 1e6
+                latency = (active - cue.shown_active_ns) / 1e6
         s.entries.append(self._next_seq())
         self._emit(DecisionRecorded, trainee_id=command.trainee_id, action=command.action,
                    action_kind=kind, source=command.source,
@@ -544,26 +611,29 @@ class ScenarioRun:
         s.status = "paused"
         s.paused_at_ns = self._clock.now_ns()
         self._emit(Paused)
-        self._player.pause()
+        self._then(self._player.pause)
 
     def _resume(self) -> None:
         s = self._state
         if s.status != "paused" or s.paused_at_ns is None:
             raise _Refused(f"run_{s.status}", f"cannot resume: the run is {s.status}, not paused")
         paused_ns = self._clock.now_ns() - s.paused_at_ns
-        if s.offer and s.offer.expires_ns is not None:
-            s.offer.expires_ns += paused_ns
-        for cue in s.cues:
-            if cue.open:
-                cue.closes_ns += paused_ns
+        s.paused_total_ns += paused_ns
         s.status = s.paused_from or "playing"
         s.paused_from = None
         s.paused_at_ns = None
         self._emit(Resumed, paused_ms=paused_ns // 1_000_000)
-        self._player.resume()
+        self._then(self._player.resume)
+
+    def _resume_if_paused(self) -> None:
+        # Restarting or jumping from a pause is common in a debrief; the pause ends first so
+        # that its length is credited to every open window.
+        if self._state.status == "paused":
+            self._resume()
 
     def _restart(self) -> None:
         self._require_live("restart the segment")
+        self._resume_if_paused()
         segment_id = self._state.segment_id or self.scenario.start
         request = self._switch(segment_id, visit=False)
         self._emit(SegmentRestarted, segment_id=segment_id)
@@ -576,6 +646,7 @@ class ScenarioRun:
             raise _Refused("unknown_segment",
                            f"no segment `{command.segment_id}`; "
                            f"segments: {', '.join(sorted(known))}")
+        self._resume_if_paused()
         from_segment = self._state.segment_id
         note = make_note(command.note)
         request = self._switch(command.segment_id)

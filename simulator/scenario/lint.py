@@ -115,15 +115,17 @@ class _Checker:
                          f"segment `{segment_id}` cannot be reached from the start "
                          f"`{scenario.start}`; add a branch to it or remove it", warning=True)
         outcomes = {s.id for s in scenario.segments if s.outcome is not None}
-        can_end: set[str] = set(outcomes)
-        for outcome in outcomes:
-            can_end |= nx.ancestors(graph, outcome)
-        trapped = reachable - can_end
         if not outcomes:
             self.add("no-outcome", "segments",
                      "no segment has an `outcome`, so no run can ever end; give the final "
                      "segments an outcome")
             return
+        # One reverse search from all outcomes at once, via a sink every outcome leads to.
+        sink = object()
+        graph.add_edges_from((outcome, sink) for outcome in outcomes)
+        can_end = nx.ancestors(graph, sink) - {sink}
+        graph.remove_node(sink)
+        trapped = reachable - can_end
         # A trapped strongly connected component is a loop with no branch out of it; a
         # trapped single node is a dead end. Report each trap once, at its first segment.
         condensed = nx.condensation(graph.subgraph(trapped))
