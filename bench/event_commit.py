@@ -19,6 +19,7 @@ from simulator.ports import JournalEntry
 from simulator.protocol import CueShown, DecisionRecorded
 from simulator.protocol.run_state import RunState, ShownCue
 from simulator.record import Record
+from simulator.record.schema import scenario_versions
 from simulator.record.store import _new_id
 
 EVENTS = 2000
@@ -30,17 +31,17 @@ def _measure(record: Record, events: int) -> dict[str, float]:
     person = record.add_person("trainee", "Bench trainee")
     session = record.open_session([person])
     run_id = _new_id()
+    version = uuid.uuid4().hex * 2
     state = RunState(run_id=run_id, session_id=session, scenario_id="bench",
-                     scenario_hash="0" * 64, variant_id="a", trainee_ids=[person],
+                     scenario_hash=version, variant_id="a", trainee_ids=[person],
                      player_backend="headless", timing_mode="simulated", status="playing",
                      segment_id="s1", path=[f"s{i}" for i in range(12)],
                      cues=[ShownCue(cue_id=f"c{i}", cue_seq=i + 1, shown_ns=i,
                                     shown_active_ns=i, closes_active_ns=i + 5)
                            for i in range(10)])
     with record.engine.begin() as c:
-        from simulator.record.schema import scenario_versions
         c.execute(scenario_versions.insert().values(
-            content_hash="0" * 64, scenario_id="bench", title="bench", schema_version=1,
+            content_hash=version, scenario_id="bench", title="bench", schema_version=1,
             source="bench", text="bench", first_seen_utc=datetime.now(UTC)))
     journal = record.create_run(state)
     samples: list[float] = []

@@ -59,8 +59,8 @@ def test_validate_load_error_exits_one(library):
     assert result.exit_code == 1 and "id:" in result.output
 
 
-def test_headless_run_prints_durable_events_then_lists_and_verifies(tmp_path):
-    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+def test_headless_run_prints_durable_events_then_lists_and_verifies(db_url):
+    db = db_url
     result = invoke("run", "--headless", "--scenario", "welfare-check", "--script",
                     str(DEMO_SCRIPT), "--db", db, "--speed", "200", "--trainee", "Dana Reyes",
                     "--trainee", "Sam Okafor", "--variant", "b")

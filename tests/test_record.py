@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from simulator.headless.player import HeadlessPlayer
 from simulator.launcher import begin_run, reopen_run
@@ -236,3 +237,24 @@ def test_erasing_a_note_keeps_the_chain_valid(record, doorway, clock):
 def test_id_prefixes_are_not_patterns(record, doorway, clock):
     play_some(record, doorway, clock)
     assert record.run_ids_starting("%") == [] and record.session_ids_starting("_") == []
+
+
+@pytest.mark.postgres
+def test_a_dropped_connection_is_replaced_without_losing_the_run(postgres_server, doorway,
+                                                                  clock):
+    url = postgres_server.create_database(f"drop_{os.getpid()}")
+    record = Record.open(url)
+    run, _ = play_some(record, doorway, clock, finish=False)
+    killer = create_engine(url, poolclass=NullPool)
+    with killer.connect() as c:
+        # Every pooled connection of the record dies, as in a server restart.
+        killed = c.exec_driver_sql(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+            "where datname = current_database() and pid <> pg_backend_pid()").scalar()
+    assert killed >= 1
+    for _ in range(4):
+        clock.advance(2.0)
+        run.poll()
+    assert run.ended
+    assert verify_run(record, run.state.run_id).ok
+    record.close()

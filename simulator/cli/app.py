@@ -13,12 +13,13 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator.agency import AgencyProfile, load_profile
+from simulator.cli.describe import describe
 from simulator.documents import DocumentError, Problem
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
 from simulator.headless.script import Script, load_script
 from simulator.launcher import begin_run, reopen_run
-from simulator.protocol import Event
+from simulator.protocol import Event, RunStarted
 from simulator.record import DB_ENV, Record, RecordError, verify_all, verify_run
 from simulator.runtime import RunFaulted, ScaledClock, ScenarioRun
 from simulator.scenario import (
@@ -327,19 +328,16 @@ def _show_session(record: Record, session_id: str, *, events: bool) -> None:
         if events:
             table = Table(show_edge=False, box=None)
             for column in ("seq", "t (s)", "event", "detail"):
-                table.add_column(column)
+                table.add_column(column, no_wrap=column != "detail")
             first = None
-            for e in record.iter_events(r.id):
+            run_events = record.events(r.id)
+            names = record.display_names(
+                [t for e in run_events if isinstance(e, RunStarted) for t in e.trainee_ids])
+            for e in run_events:
                 first = e.t_ns if first is None or e.type == "run_recovered" else first
-                table.add_row(str(e.seq), f"{(e.t_ns - first) / 1e9:8.3f}", e.type,
-                              _detail(e))
+                table.add_row(str(e.seq), f"{(e.t_ns - first) / 1e9:.3f}", e.type,
+                              describe(e, names))
             out.print(table)
-
-
-def _detail(event: Event) -> str:
-    skip = {"v", "run_id", "seq", "t_ns", "utc", "type", "command_id", "branches"}
-    data = event.model_dump(exclude=skip, exclude_none=True)
-    return ", ".join(f"{k}={v}" for k, v in data.items())[:110]
 
 
 # -- verify ------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def create_record_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         try:
-            return create_engine(url, pool_pre_ping=True)
+            return create_engine(url)
         except (ModuleNotFoundError, NoSuchModuleError) as exc:
             raise RecordError(f"cannot open the record at {url}: no driver for "
                               f"`{parsed.drivername}`; use postgresql+psycopg:// and install "

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from simulator.ports import JournalEntry
 from simulator.protocol import canonical_json
 from simulator.protocol.run_state import RunState
 from simulator.record import chain
 from simulator.record.schema import events, notes, runs
+
+_ATTEMPTS = 2
 
 # Built once: SQLAlchemy then reuses their compiled form, which halves the time an
 # append spends outside the database.
@@ -65,14 +68,32 @@ class RunJournal:
             "status": state.status, "state": state.model_dump_json(),
             "player_backend": state.player_backend, "timing_mode": state.timing_mode,
         }
-        with self._engine.begin() as connection:
-            connection.execute(_INSERT_EVENT, rows)
-            if note_rows:
-                connection.execute(_INSERT_NOTE, note_rows)
-            if last.type == "run_ended":
-                connection.execute(_END_RUN, {**run_values, "ended_utc": last.utc,
-                                              "outcome_kind": state.outcome_kind})
-            else:
-                connection.execute(_UPDATE_RUN, run_values)
+        end_values = {**run_values, "ended_utc": last.utc, "outcome_kind": state.outcome_kind}
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(_INSERT_EVENT, rows)
+                    if note_rows:
+                        connection.execute(_INSERT_NOTE, note_rows)
+                    if last.type == "run_ended":
+                        connection.execute(_END_RUN, end_values)
+                    else:
+                        connection.execute(_UPDATE_RUN, run_values)
+                break
+            except DBAPIError as exc:
+                # A pooled connection the server dropped (a restart, a failover) fails on
+                # first use; the pool has already discarded it, so one retry goes out on a
+                # fresh one. If the commit landed before the line went dead, the retry would
+                # collide with our own rows: then it is done.
+                if not exc.connection_invalidated or attempt == _ATTEMPTS - 1:
+                    raise
+                if self._stored_hash(last.seq) == head:
+                    break
         self.head_hash = head
         self.event_count = last.seq
+
+    def _stored_hash(self, seq: int) -> str | None:
+        with self._engine.connect() as connection:
+            return connection.execute(
+                select(events.c.hash).where(events.c.run_id == self.run_id, events.c.seq == seq)
+            ).scalar()

@@ -1,0 +1,33 @@
+"""The core runs headless: importing all of it loads neither Qt nor libvlc."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+GUI_PACKAGES = ("simulator.projector", "simulator.playback", "instructor_console")
+# Alembic loads these itself, inside a migration context.
+NOT_IMPORTABLE = ("simulator.record.migrations",)
+
+
+def test_importing_every_core_module_loads_no_gui_or_video_library():
+    core = [m.name for m in pkgutil.walk_packages(simulator.__path__, "simulator.")
+            if not m.name.startswith(GUI_PACKAGES + NOT_IMPORTABLE)
+            and not m.name.endswith("__main__")]
+    core.append("media_index")
+    assert "simulator.runtime.run" in core and "simulator.record.store" in core
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {core!r}: importlib.import_module(name)\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('PySide6', 'shiboken6', 'vlc', 'PyQt5', 'PyQt6'))\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.strip() == ""
