@@ -63,7 +63,7 @@ def test_headless_run_prints_durable_events_then_lists_and_verifies(db_url):
     db = db_url
     result = invoke("run", "--headless", "--scenario", "welfare-check", "--script",
                     str(DEMO_SCRIPT), "--db", db, "--speed", "200", "--trainee", "Dana Reyes",
-                    "--trainee", "Sam Okafor", "--variant", "b")
+                    "--trainee", "Sam Okafor", "--variant", "b", "--agency", "Riverside PD")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     record = Record.open(db)
@@ -72,6 +72,10 @@ def test_headless_run_prints_durable_events_then_lists_and_verifies(db_url):
     assert [(x["seq"], x["type"]) for x in lines] == [(e.seq, e.type) for e in stored]
     assert lines[0]["type"] == "run_started" and lines[-1]["type"] == "run_ended"
     assert run.variant_id == "b" and run.outcome_kind == "referral"
+    with record.engine.connect() as c:
+        agencies = c.execute(text("select a.name from sessions s join agencies a "
+                                  "on a.id = s.agency_id")).scalars().all()
+    assert agencies == ["Riverside PD"]
     listed = invoke("sessions", "list", "--db", db)
     assert "Dana Reyes, Sam Okafor" in listed.output
     shown = invoke("sessions", "show", run.session_id[:6], "--db", db, "--events")

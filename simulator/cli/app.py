@@ -149,6 +149,8 @@ def run(
     trainee: Annotated[list[str] | None, typer.Option("--trainee", help="Trainee name; repeat "
                                                       "for a multi-officer session.")] = None,
     instructor: Annotated[str | None, typer.Option("--instructor")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="Agency the session and new "
+                                               "people belong to (added if new).")] = None,
     library: Annotated[Path | None, typer.Option("--library", help="Scenario library folder "
                                                  "(default: the bundled one).")] = None,
     speed: Annotated[float, typer.Option("--speed", min=0.01, max=1000,
@@ -181,7 +183,7 @@ def run(
         else:
             assert scenario is not None
             the_run = _new_run(record, scenario, library, variant, trainee or ["Trainee 1"],
-                               instructor, clock, player, vocabularies)
+                               instructor, clock, player, vocabularies, agency)
     except (RecordError, KeyError, ValueError) as exc:
         _fail(str(exc))
     _play(the_run, steps, player, clock, record, resumed=resume is not None)
@@ -189,7 +191,8 @@ def run(
 
 def _new_run(record: Record, scenario_id: str, library: Path | None, variant: str | None,
              trainees: list[str], instructor: str | None, clock: ScaledClock,
-             player: HeadlessPlayer, profile: AgencyProfile) -> ScenarioRun:
+             player: HeadlessPlayer, profile: AgencyProfile,
+             agency: str | None = None) -> ScenarioRun:
     loaded = _load_for_run(scenario_id, library, profile)
     variant_id = variant or loaded.scenario.variants[0].id
     try:
@@ -197,10 +200,13 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
     except KeyError:
         known = ", ".join(v.id for v in loaded.scenario.variants)
         _fail(f"scenario `{scenario_id}` has no variant `{variant_id}`; variants: {known}")
-    trainee_ids = [record.find_or_add_person("trainee", name) for name in trainees]
-    instructor_id = record.find_or_add_person("instructor", instructor) if instructor else None
+    agency_id = record.ensure_agency(agency) if agency else None
+    trainee_ids = [record.find_or_add_person("trainee", name, agency_id=agency_id)
+                   for name in trainees]
+    instructor_id = (record.find_or_add_person("instructor", instructor, agency_id=agency_id)
+                     if instructor else None)
     session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
-                                     label=f"headless: {scenario_id}")
+                                     agency_id=agency_id, label=f"headless: {scenario_id}")
     return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
                      trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
                      player=player, profile=profile)

@@ -155,12 +155,13 @@ class Record:
     def find_or_add_person(self, kind: str, display_name: str, *,
                            agency_id: str | None = None) -> str:
         """The person of ``kind`` with this display name, adding them if there is none."""
+        query = (select(people.c.id).join(person_identities)
+                 .where(people.c.kind == kind, person_identities.c.display_name == display_name)
+                 .order_by(people.c.created_utc).limit(1))
+        if agency_id is not None:
+            query = query.where(people.c.agency_id == agency_id)
         with self.engine.connect() as c:
-            found = c.execute(
-                select(people.c.id).join(person_identities)
-                .where(people.c.kind == kind, person_identities.c.display_name == display_name)
-                .order_by(people.c.created_utc).limit(1)
-            ).scalar()
+            found = c.execute(query).scalar()
         return str(found) if found else self.add_person(kind, display_name, agency_id=agency_id)
 
     def display_names(self, person_ids: Sequence[str]) -> dict[str, str]:
