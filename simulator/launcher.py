@@ -40,8 +40,8 @@ def begin_run(
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
     )
-    clips = [PlayedClip.of(clip_id, loaded.directory / relative)
-             for clip_id, relative in sorted(variant.clips.items())]
+    clips = [PlayedClip.of(clip_id, path) for clip_id in sorted(variant.clips)
+             if (path := loaded.clip_path(variant_id, clip_id)) is not None]
     journal = record.create_run(state, clips)
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
                        profile=profile)

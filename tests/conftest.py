@@ -91,6 +91,22 @@ class MemoryJournal:
         self.states.append(state.model_dump_json())
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_dir(tmp_path_factory):
+    """Nothing a test does may touch the real user data folder."""
+    import os
+
+    from simulator.paths import DATA_ENV
+
+    previous = os.environ.get(DATA_ENV)
+    os.environ[DATA_ENV] = str(tmp_path_factory.mktemp("branchpoint-data"))
+    yield
+    if previous is None:
+        os.environ.pop(DATA_ENV, None)
+    else:
+        os.environ[DATA_ENV] = previous
+
+
 @pytest.fixture
 def doorway() -> LoadedScenario:
     return parse_scenario(DOORWAY, "doorway.yaml")

@@ -37,7 +37,8 @@ def test_wrong_type_names_line_field_and_value():
 def test_unknown_field_lists_the_fields_allowed_there():
     [message] = problems(DOORWAY.replace("    clip: knife\n", "    clip: knife\n    clipp: x\n"))
     assert "segments[3].clipp: unknown field `clipp`" in message
-    assert "fields allowed here: id, title, clip, in, out, cues, decision, outcome" in message
+    allowed = "id, title, clip, in, out, cues, lines, decision, outcome"
+    assert f"fields allowed here: {allowed}" in message
 
 
 def test_text_cut_at_a_comma_gets_a_quoting_hint():

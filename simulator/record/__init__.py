@@ -1,6 +1,6 @@
 """The record: every session, run and event, durable and tamper-evident."""
 
-from simulator.record.database import DB_ENV, RecordError, data_dir, default_url, resolve_url
+from simulator.record.database import DB_ENV, RecordError, default_url, resolve_url
 from simulator.record.journal import RunJournal
 from simulator.record.store import PlayedClip, Record, RunSummary, SessionSummary
 from simulator.record.verify import Finding, RunVerification, verify_all, verify_run
@@ -15,7 +15,6 @@ __all__ = [
     "RunSummary",
     "RunVerification",
     "SessionSummary",
-    "data_dir",
     "default_url",
     "resolve_url",
     "verify_all",

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -15,17 +14,13 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from simulator.paths import data_dir
+
 DB_ENV = "BRANCHPOINT_DB"
-APP_NAME = "branchpoint"
 
 
 class RecordError(RuntimeError):
     """The record cannot be opened or used as asked; the message says what to do."""
-
-
-def data_dir() -> Path:
-    """Per-user data folder: the default database, media cache and reports live here."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 def default_url() -> str:

@@ -337,8 +337,8 @@ class ScenarioRun:
         return self._request(self.scenario.segment(segment_id), s.play_token)
 
     def _request(self, segment: Segment, token: int) -> PlayRequest:
-        relative = self.variant.clips.get(segment.clip)
-        path = str(self._loaded.directory / relative) if relative else None
+        clip = self._loaded.clip_path(self.variant.id, segment.clip)
+        path = str(clip) if clip else None
         waiting, loop = "hold", None
         if segment.decision and segment.decision.while_waiting.mode == "loop":
             span = segment.decision.while_waiting

@@ -19,6 +19,9 @@ from simulator.documents import Problem
 from simulator.documents.yaml_nodes import load_with_locations
 from simulator.scenario.model import Scenario, Segment
 
+# Who may speak in a segment's lines besides the declared people.
+SPEAKERS = frozenset({"officer", "narrator"})
+
 
 @dataclass(frozen=True)
 class LintReport:
@@ -179,6 +182,16 @@ class _Checker:
     def _cues(self, i: int, segment: Segment) -> None:
         declared = {p.id for p in self.scenario.people}
         force_ids = {o.id for o in self.profile.force_options}
+        for j, line in enumerate(segment.lines):
+            where = f"segments[{i}].lines[{j}]"
+            if line.at > segment.duration + 1e-9:
+                self.add("line-outside-segment", f"{where}.at",
+                         f"line at {line.at:g}s is past the end of segment `{segment.id}` "
+                         f"({segment.duration:g}s)")
+            if line.who not in declared | SPEAKERS:
+                self.add("undeclared-person", f"{where}.who",
+                         f"`{line.who}` is not declared under `people` (nor one of "
+                         f"{', '.join(sorted(SPEAKERS))})")
         for j, cue in enumerate(segment.cues):
             where = f"segments[{i}].cues[{j}]"
             if cue.at > segment.duration + 1e-9:

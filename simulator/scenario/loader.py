@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.documents import DocumentError, Problem, load_document, parse_document
+from simulator.paths import standins_dir
 from simulator.scenario.model import (
     SCENARIO_MIN_SCHEMA_VERSION,
     SCENARIO_SCHEMA_VERSION,
@@ -27,8 +28,24 @@ class LoadedScenario:
 
     @property
     def directory(self) -> Path:
-        """The folder clip paths are relative to."""
+        """The folder of the scenario file."""
         return Path(self.source).parent
+
+    def clip_path(self, variant_id: str, clip_id: str) -> Path | None:
+        """The file a variant plays for ``clip_id``.
+
+        A relative path is looked up beside the scenario first (an agency's own footage),
+        then among the generated stand-ins for this scenario; absolute paths are taken as
+        they are. None if the variant gives no file for the clip.
+        """
+        relative = self.scenario.variant(variant_id).clips.get(clip_id)
+        if relative is None:
+            return None
+        beside = self.directory / relative
+        if beside.is_file() or Path(relative).is_absolute():
+            return beside
+        generated = standins_dir() / self.scenario.id / relative
+        return generated if generated.is_file() else beside
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> LoadedScenario:

@@ -72,6 +72,25 @@ class Cue(_Model):
         return self
 
 
+class Line(_Model):
+    """One line of the filming script: what someone says or does, when.
+
+    It is what actors film from and what stand-in clips caption and speak. ``who`` is a
+    person id, or ``officer`` for the (off-screen) officer, or ``narrator``.
+    """
+
+    at: Seconds = Field(description="Seconds from the start of the segment.")
+    who: Identifier
+    says: str = ""
+    does: str = ""
+
+    @model_validator(mode="after")
+    def _something(self) -> Line:
+        if not self.says and not self.does:
+            raise ValueError("a line needs `says` or `does` (or both)")
+        return self
+
+
 class Branch(_Model):
     """One way on from a decision point."""
 
@@ -134,6 +153,7 @@ class Segment(_Model):
     in_point: Seconds = Field(alias="in")
     out_point: Seconds = Field(alias="out")
     cues: tuple[Cue, ...] = ()
+    lines: tuple[Line, ...] = ()
     decision: DecisionPoint | None = None
     outcome: Outcome | None = None
 
