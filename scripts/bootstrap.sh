@@ -7,8 +7,9 @@
 #   --dev   also install what the test suite needs (PostgreSQL server, dev extras)
 set -euo pipefail
 
-# Debian packages installed on every run (later: libvlc5 libvlc-bin vlc-plugin-base ffmpeg).
-SYSTEM_PACKAGES=()
+# Debian packages installed on every run: FFmpeg and espeak-ng render the bundled stand-in
+# clips, DejaVu is their font. (The projector adds libvlc5 libvlc-bin vlc-plugin-base.)
+SYSTEM_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core)
 # Only with --dev. The PostgreSQL server is started per test run by tests/pg_server.py.
 DEV_PACKAGES=(postgresql)
 # Only when no usable Python >= 3.11 with venv support is found.

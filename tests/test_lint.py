@@ -131,12 +131,48 @@ def test_ground_truth_contradiction():
     assert "lists force options as reasonable: firearm" in found["truth-contradiction"]
 
 
-def test_missing_clip_files_only_when_asked(tmp_path):
+class _Facts:
+    def __init__(self, duration_s, people=None, status="present"):
+        self.duration_s, self.people, self.status = duration_s, people or {}, status
+
+
+class _Media:
+    def __init__(self, folder, facts):
+        self.folder, self._facts = folder, facts
+
+    def path(self, variant_id, clip_id):
+        return self.folder / f"{variant_id}-{clip_id}.mp4"
+
+    def facts(self, path):
+        return self._facts.get(path.name)
+
+
+def test_media_checks_only_when_asked(tmp_path):
     loaded = parse_scenario(DOORWAY)
     assert lint(loaded.scenario, default_profile()).ok
-    report = lint(loaded.scenario, default_profile(), media_root=tmp_path)
-    missing = [p for p in report.problems if p.code == "clip-missing"]
-    assert len(missing) == 6 and not report.ok
+    for name in ("a-door", "a-calm", "a-knife", "b-door", "b-calm"):
+        (tmp_path / f"{name}.mp4").write_bytes(b"x")
+    white = {"man": {"race": ["white"], "gender": ["man"]}}
+    media = _Media(tmp_path, {
+        "a-door.mp4": _Facts(11.0, white),
+        "a-calm.mp4": _Facts(7.5, {"man": {"race": ["asian"]}}),
+        "a-knife.mp4": _Facts(5.0, {"woman": {"gender": ["woman"]}}),
+        "b-door.mp4": _Facts(60.0, status="unreadable"),
+    })
+    report = lint(loaded.scenario, default_profile(), media=media)
+    found = sorted((p.code, p.field) for p in report.problems)
+    assert found == [
+        ("clip-missing", "variants[1].clips.knife"),
+        ("clip-not-indexed", "variants[1].clips.calm"),
+        ("clip-tags-disagree", "variants[0].clips.calm"),
+        ("clip-tags-disagree", "variants[0].clips.knife"),
+        ("clip-too-short", "variants[0].clips.calm"),
+        ("clip-unreadable", "variants[1].clips.door"),
+    ]
+    text = {p.code + p.field: p.message for p in report.problems}
+    assert "lasts 7.5s but a segment plays it to 8s" in text["clip-too-shortvariants[0].clips.calm"]
+    assert "tags say `man` race is asian, the variant says white" in text[
+        "clip-tags-disagreevariants[0].clips.calm"]
 
 
 @pytest.mark.parametrize("broken", ["start: door", "start: porch"])

@@ -6,21 +6,35 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from simulator.agency import AgencyProfile, load_profile
+from simulator.agency import AgencyProfile
+from simulator.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_PROBLEMS,
+    DbOption,
+    ProfileOption,
+    err,
+    fail,
+    open_media_index,
+    open_record,
+    print_problems,
+    vocabularies_from,
+)
 from simulator.cli.describe import describe
-from simulator.documents import DocumentError, Problem
+from simulator.cli.media import media_app
+from simulator.documents import DocumentError
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
 from simulator.headless.script import Script, load_script
 from simulator.launcher import begin_run, reopen_run
+from simulator.media import IndexedClips
 from simulator.protocol import Event, RunStarted
-from simulator.record import DB_ENV, Record, RecordError, verify_all, verify_run
+from simulator.record import Record, RecordError, verify_all, verify_run
 from simulator.runtime import RunFaulted, ScaledClock, ScenarioRun
 from simulator.scenario import (
     LoadedScenario,
@@ -39,53 +53,12 @@ app = typer.Typer(
 )
 sessions_app = typer.Typer(help="Sessions in the record.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
-
-err = Console(stderr=True, highlight=False)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", envvar=DB_ENV, help="Database URL (default: SQLite in the user data "
-                 "folder).", show_envvar=True),
-]
-ProfileOption = Annotated[
-    Path | None,
-    typer.Option("--profile", help="Agency profile that extends the built-in vocabularies.",
-                 exists=True, dir_okay=False),
-]
-
-EXIT_PROBLEMS = 1
-EXIT_BAD_INPUT = 2
+app.add_typer(media_app, name="media")
 
 
 def main() -> None:
     """Entry point of the ``branchpoint`` console script."""
     app()
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _print_problems(problems: list[Problem]) -> None:
-    for problem in problems:
-        colour = "red" if problem.severity == "error" else "yellow"
-        err.print(f"[{colour}]{problem}[/]", soft_wrap=True)
-
-
-def _profile(path: Path | None) -> AgencyProfile:
-    try:
-        return load_profile(path)
-    except DocumentError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def _open_record(db: str | None) -> Record:
-    try:
-        return Record.open(db)
-    except RecordError as exc:
-        _fail(str(exc))
 
 
 # -- validate ----------------------------------------------------------------------------
@@ -96,18 +69,20 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files, scenario folders, or "
                                                 "library folders holding <id>/scenario.yaml.")],
     profile: ProfileOption = None,
-    check_media: Annotated[bool, typer.Option("--check-media", help="Also report clip files "
-                                              "that are not on disk.")] = False,
+    check_media: Annotated[bool, typer.Option("--check-media", help="Also check clips against "
+                                              "the disk and the media index.")] = False,
+    db: DbOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
     """Load and lint scenarios. Exit 0 when clean, 1 when any has errors (or warnings, --strict)."""
-    vocabularies = _profile(profile)
+    vocabularies = vocabularies_from(profile)
+    index = open_media_index(db) if check_media else None
     files: list[Path] = []
     for path in paths:
         if path.is_dir() and not (path / "scenario.yaml").is_file():
             found = ScenarioLibrary(path).paths()
             if not found:
-                _fail(f"{path}: no scenario.yaml here nor in any sub-folder")
+                fail(f"{path}: no scenario.yaml here nor in any sub-folder")
             files.extend(found)
         else:
             files.append(path)
@@ -116,12 +91,13 @@ def validate(
         try:
             loaded = load_scenario(file)
         except DocumentError as exc:
-            _print_problems(exc.problems)
+            print_problems(exc.problems)
             failed += 1
             continue
+        media = IndexedClips(loaded, index) if index else None
         report = lint(loaded.scenario, vocabularies, source=loaded.source,
-                      media_root=loaded.directory if check_media else None).located(loaded.text)
-        _print_problems(list(report.problems))
+                      media=media).located(loaded.text)
+        print_problems(list(report.problems))
         bad = not report.ok or (strict and bool(report.warnings))
         failed += bad
         verdict = "[red]FAIL[/]" if bad else "[green]ok[/]"
@@ -160,24 +136,24 @@ def run(
 ) -> None:
     """Play a scenario driven by a script; prints one JSON line per event once it is durable."""
     if not headless:
-        _fail("only --headless runs are available from the command line; the projector app "
+        fail("only --headless runs are available from the command line; the projector app "
               "plays scenarios on screen")
     if (scenario is None) == (resume is None):
-        _fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
-    vocabularies = _profile(profile)
+        fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
+    vocabularies = vocabularies_from(profile)
     try:
         steps = load_script(script)
     except DocumentError as exc:
-        _print_problems(exc.problems)
+        print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    record = _open_record(db)
+    record = open_record(db)
     clock = ScaledClock(speed)
     player = HeadlessPlayer(clock)
     try:
         if resume is not None:
             run_id = _one_run_id(record, resume)
             if record.run(run_id).status == "ended":
-                _fail(f"run {run_id} has already ended; there is nothing to resume")
+                fail(f"run {run_id} has already ended; there is nothing to resume")
             the_run = reopen_run(record, run_id, clock=clock, player=player,
                                  profile=vocabularies)
         else:
@@ -185,7 +161,7 @@ def run(
             the_run = _new_run(record, scenario, library, variant, trainee or ["Trainee 1"],
                                instructor, clock, player, vocabularies, agency)
     except (RecordError, KeyError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _play(the_run, steps, player, clock, record, resumed=resume is not None)
 
 
@@ -199,7 +175,7 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
         loaded.scenario.variant(variant_id)
     except KeyError:
         known = ", ".join(v.id for v in loaded.scenario.variants)
-        _fail(f"scenario `{scenario_id}` has no variant `{variant_id}`; variants: {known}")
+        fail(f"scenario `{scenario_id}` has no variant `{variant_id}`; variants: {known}")
     agency_id = record.ensure_agency(agency) if agency else None
     trainee_ids = [record.find_or_add_person("trainee", name, agency_id=agency_id)
                    for name in trainees]
@@ -217,12 +193,12 @@ def _load_for_run(scenario_id: str, library: Path | None,
     try:
         loaded = ScenarioLibrary(library or bundled_library()).load(scenario_id)
     except DocumentError as exc:
-        _print_problems(exc.problems)
+        print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     report = lint(loaded.scenario, profile, source=loaded.source).located(loaded.text)
     if not report.ok:
-        _print_problems(report.errors)
-        _fail(f"scenario `{scenario_id}` has lint errors; fix them before running it",
+        print_problems(report.errors)
+        fail(f"scenario `{scenario_id}` has lint errors; fix them before running it",
               EXIT_PROBLEMS)
     return loaded
 
@@ -230,7 +206,7 @@ def _load_for_run(scenario_id: str, library: Path | None,
 def _one_run_id(record: Record, prefix: str) -> str:
     found = record.run_ids_starting(prefix)
     if len(found) != 1:
-        _fail(f"no run starts with `{prefix}`" if not found
+        fail(f"no run starts with `{prefix}`" if not found
               else f"`{prefix}` matches {len(found)} runs; give more of the id")
     return found[0]
 
@@ -253,7 +229,7 @@ def _play(the_run: ScenarioRun, steps: Script, player: HeadlessPlayer, clock: Sc
         drive(the_run, steps, player, now_ns=clock.now_ns, resumed=resumed,
               sleep_ns=lambda ns: time.sleep(clock.real_seconds(ns)))
     except RunFaulted as exc:
-        _fail(f"{exc}. Every event printed above is stored; resume with "
+        fail(f"{exc}. Every event printed above is stored; resume with "
               f"`branchpoint run --headless --resume {state.run_id} --script ...`")
     record.close_session(state.session_id)
     summary = record.run(state.run_id)
@@ -275,16 +251,16 @@ def demo(
     """Play the bundled welfare-check scenario headless, then show its session and record."""
     library = bundled_library()
     script = library / DEMO_SCENARIO / "demo-script.yaml"
-    record = _open_record(db)
+    record = open_record(db)
     clock = ScaledClock(speed)
     player = HeadlessPlayer(clock)
-    vocabularies = _profile(None)
+    vocabularies = vocabularies_from(None)
     the_run = _new_run(record, DEMO_SCENARIO, library, None, ["Demo trainee"],
                        "Demo instructor", clock, player, vocabularies)
     _play(the_run, load_script(script), player, clock, record, resumed=False)
     _show_session(record, the_run.state.session_id, events=True)
     if not all(v.ok for v in [verify_run(record, the_run.state.run_id)]):
-        _fail("the demo run's record does not verify", EXIT_PROBLEMS)
+        fail("the demo run's record does not verify", EXIT_PROBLEMS)
     err.print("[green]verified:[/] every event is in place and the hash chain is intact")
 
 
@@ -297,7 +273,7 @@ def sessions_list(
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
 ) -> None:
     """The latest sessions."""
-    record = _open_record(db)
+    record = open_record(db)
     table = Table(title=f"Sessions in {record.url}")
     for column in ("session", "started (UTC)", "instructor", "trainees", "runs", "label"):
         table.add_column(column)
@@ -314,10 +290,10 @@ def sessions_show(
     events: Annotated[bool, typer.Option("--events", help="List every event.")] = False,
 ) -> None:
     """One session: its runs, their outcomes, head hashes and (optionally) events."""
-    record = _open_record(db)
+    record = open_record(db)
     found = record.session_ids_starting(session)
     if len(found) != 1:
-        _fail(f"no session starts with `{session}`" if not found
+        fail(f"no session starts with `{session}`" if not found
               else f"`{session}` matches {len(found)} sessions; give more of the id")
     _show_session(record, found[0], events=events)
 
@@ -356,7 +332,7 @@ def verify(
     = None,
 ) -> None:
     """Check every run's hash chain; exit 1 if any event was edited, removed, added or moved."""
-    record = _open_record(db)
+    record = open_record(db)
     results = ([verify_run(record, _one_run_id(record, run_id))] if run_id
                else verify_all(record))
     bad = 0

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import networkx as nx
 
 from simulator.agency import AgencyProfile
 from simulator.documents import Problem
 from simulator.documents.yaml_nodes import load_with_locations
-from simulator.scenario.model import Scenario, Segment
+from simulator.scenario.model import Scenario, Segment, Variant
 
 # Who may speak in a segment's lines besides the declared people.
 SPEAKERS = frozenset({"officer", "narrator"})
@@ -75,19 +76,52 @@ def scenario_graph(scenario: Scenario) -> nx.DiGraph:
     return graph
 
 
+class ClipFacts(Protocol):
+    """What the media index knows of a clip file."""
+
+    @property
+    def status(self) -> str:
+        """``present``, ``missing`` or ``unreadable``."""
+        ...
+
+    @property
+    def duration_s(self) -> float | None:
+        """Probed duration."""
+        ...
+
+    @property
+    def people(self) -> dict[str, dict[str, list[str]]]:
+        """Demographics of the people tagged in the clip, by person id."""
+        ...
+
+
+class MediaCheck(Protocol):
+    """How lint finds a variant's clip files and what the media index says of them."""
+
+    def path(self, variant_id: str, clip_id: str) -> Path | None:
+        """The file a variant plays for a clip."""
+        ...
+
+    def facts(self, path: Path) -> ClipFacts | None:
+        """The index's entry for ``path``; None when the file was never indexed."""
+        ...
+
+
 def lint(
     scenario: Scenario,
     profile: AgencyProfile,
     *,
     source: str = "<scenario>",
-    media_root: Path | None = None,
+    media: MediaCheck | None = None,
 ) -> LintReport:
-    """Every problem lint finds in ``scenario``; with ``media_root``, missing clip files too."""
+    """Every problem lint finds in ``scenario``; with ``media``, problems with its clips too."""
     checker = _Checker(scenario, profile, source)
     checker.graph_checks()
     checker.segment_checks()
     checker.vocabulary_checks()
-    checker.variant_checks(media_root)
+    checker.variant_checks()
+    if media is not None:
+        checker.media_checks(media)
     return LintReport(tuple(checker.problems))
 
 
@@ -238,7 +272,7 @@ class _Checker:
                          f"`{value}` is not in the vocabulary; known: {', '.join(vocabulary)} "
                          "(an agency adds terms in its profile)")
 
-    def variant_checks(self, media_root: Path | None) -> None:
+    def variant_checks(self) -> None:
         s, p = self.scenario, self.profile
         declared = [person.id for person in s.people]
         clips_used = {seg.clip for seg in s.segments}
@@ -265,12 +299,51 @@ class _Checker:
             for clip in sorted(clips_used - set(variant.clips)):
                 self.add("variant-missing-clip", f"{where}.clips",
                          f"variant `{variant.id}` gives no file for clip `{clip}`")
-            if media_root is not None:
-                for clip_id, relative in variant.clips.items():
-                    if not (media_root / relative).is_file():
-                        self.add("clip-missing", f"{where}.clips.{clip_id}",
-                                 f"clip file `{relative}` of variant `{variant.id}` is not at "
-                                 f"{media_root / relative}")
+
+    def media_checks(self, media: MediaCheck) -> None:
+        needed: dict[str, float] = {}
+        for segment in self.scenario.segments:
+            needed[segment.clip] = max(needed.get(segment.clip, 0.0), segment.out_point)
+        for i, variant in enumerate(self.scenario.variants):
+            for clip_id in sorted(variant.clips):
+                where = f"variants[{i}].clips.{clip_id}"
+                path = media.path(variant.id, clip_id)
+                if path is None or not path.is_file():
+                    self.add("clip-missing", where,
+                             f"clip `{clip_id}` of variant `{variant.id}` is not on disk "
+                             f"(looked for {path or variant.clips[clip_id]})")
+                    continue
+                facts = media.facts(path)
+                if facts is None:
+                    self.add("clip-not-indexed", where,
+                             f"{path} is not in the media index; run `branchpoint media index "
+                             f"{path.parent}`", warning=True)
+                    continue
+                if facts.status != "present":
+                    self.add("clip-unreadable", where, f"{path} is {facts.status} in the index")
+                    continue
+                out = needed.get(clip_id, 0.0)
+                if facts.duration_s is not None and facts.duration_s + 0.05 < out:
+                    self.add("clip-too-short", where,
+                             f"{path} lasts {facts.duration_s:g}s but a segment plays it to "
+                             f"{out:g}s")
+                self._tags_agree(where, variant, facts)
+
+    def _tags_agree(self, where: str, variant: Variant, facts: ClipFacts) -> None:
+        for person_id, tagged in sorted(facts.people.items()):
+            if person_id not in variant.people:
+                self.add("clip-tags-disagree", where,
+                         f"the clip's tags show `{person_id}`, whom variant `{variant.id}` "
+                         "does not describe", warning=True)
+                continue
+            declared = variant.demographics_of(person_id)
+            for attribute in sorted(set(tagged) & set(declared)):
+                if sorted(tagged[attribute]) != sorted(declared[attribute]):
+                    self.add("clip-tags-disagree", where,
+                             f"the clip's tags say `{person_id}` {attribute} is "
+                             f"{'+'.join(sorted(tagged[attribute]))}, the variant says "
+                             f"{'+'.join(sorted(declared[attribute]))}; runs record the "
+                             "variant's, so fix whichever is wrong", warning=True)
 
     def _demographic(self, field: str, attribute: str, raw: str | list[str]) -> None:
         spec = self.profile.demographics.get(attribute)

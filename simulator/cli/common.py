@@ -1,0 +1,69 @@
+"""What every ``branchpoint`` command shares: output, options, exit codes, opening things."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from media_index import MediaIndex, MediaIndexError
+from simulator.agency import AgencyProfile, load_profile
+from simulator.documents import DocumentError, Problem
+from simulator.record import DB_ENV, Record, RecordError
+
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar=DB_ENV, help="Database URL (default: SQLite in the user data "
+                 "folder).", show_envvar=True),
+]
+ProfileOption = Annotated[
+    Path | None,
+    typer.Option("--profile", help="Agency profile that extends the built-in vocabularies.",
+                 exists=True, dir_okay=False),
+]
+
+EXIT_PROBLEMS = 1
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """Print ``message`` as an error and exit with ``code``."""
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def print_problems(problems: list[Problem]) -> None:
+    """Print problems, errors in red and warnings in yellow."""
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        err.print(f"[{colour}]{problem}[/]", soft_wrap=True)
+
+
+def vocabularies_from(path: Path | None) -> AgencyProfile:
+    """The agency profile (built-in, extended by ``path``), or exit naming what is wrong."""
+    try:
+        return load_profile(path)
+    except DocumentError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def open_record(db: str | None) -> Record:
+    """The record at ``db`` (or the default), or exit saying why it cannot be opened."""
+    try:
+        return Record.open(db)
+    except RecordError as exc:
+        fail(str(exc))
+
+
+def open_media_index(db: str | None) -> MediaIndex:
+    """The media index in the record's database, or exit saying why not."""
+    record = open_record(db)
+    try:
+        return MediaIndex.open(record.engine)
+    except MediaIndexError as exc:
+        fail(str(exc))

@@ -1,0 +1,279 @@
+"""``branchpoint media``: index footage, tag it, search it, and report who it shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from media_index import MediaIndex, ProbeError, ScanReport, SearchFilter, SidecarError, sidecar_for
+from media_index.coverage import (
+    ReferenceError,
+    bundled_reference,
+    coverage,
+    load_reference,
+)
+from media_index.coverage_report import as_html, as_json
+from media_index.proxy import make_proxy
+from media_index.sidecar import SIDECAR_SCHEMA_VERSION, check_tags, read_sidecar
+from media_index.thumbnails import thumbnail
+from simulator.agency import AgencyProfile, combined_group
+from simulator.cli.common import (
+    EXIT_PROBLEMS,
+    DbOption,
+    ProfileOption,
+    err,
+    fail,
+    open_media_index,
+    print_problems,
+    vocabularies_from,
+)
+from simulator.documents import DocumentError
+from simulator.media import clip_appearances, scenario_minutes, vocabulary_for
+from simulator.paths import data_dir
+from simulator.scenario import LoadedScenario, ScenarioLibrary, bundled_library
+
+media_app = typer.Typer(help="The media index: footage, tags, coverage.", no_args_is_help=True)
+
+# Long keyframe intervals make seeking slow; beyond this a clip gets a review proxy.
+PROXY_THRESHOLD_S = 1.0
+
+
+def index_folders(index: MediaIndex, folders: list[Path], profile: AgencyProfile) -> ScanReport:
+    """Scan ``folders`` with a progress bar; print what changed and every problem."""
+    with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, path: Path) -> None:
+            bar.update(task, completed=done, total=total, description=path.name)
+
+        report = index.scan(folders, vocabulary_for(profile), progress)
+    err.print(f"{len(report.added)} added, {len(report.changed)} changed, "
+              f"{len(report.moved)} moved, {len(report.retagged)} retagged, "
+              f"{report.unchanged} unchanged, {len(report.missing)} now missing")
+    for old, new in report.moved:
+        err.print(f"  moved: {old} -> {new}")
+    for path in report.missing:
+        err.print(f"  [yellow]missing:[/] {path} (kept in the index, marked missing)")
+    for path, reason in report.unreadable:
+        err.print(f"  [red]unreadable:[/] {path}: {reason}")
+    for _, message in report.tag_problems:
+        err.print(f"  [red]tags:[/] {message}")
+    return report
+
+
+@media_app.command("index")
+def index_command(
+    folders: Annotated[list[Path], typer.Argument(help="Folders of footage.", exists=True,
+                                                  file_okay=False)],
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Index every video under the folders; only new and changed files are read."""
+    report = index_folders(open_media_index(db), folders, vocabularies_from(profile))
+    if not report.ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            fail(f"{option} takes key=value, not `{item}`")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@media_app.command("search")
+def search_command(
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Setting tag, e.g. "
+                                                  "light=night (repeatable).")] = None,
+    shows: Annotated[list[str] | None, typer.Option("--shows", help="Someone shown with this "
+                                                    "demographic, e.g. race=asian.")] = None,
+    min_duration: Annotated[float | None, typer.Option("--min-duration", min=0)] = None,
+    max_duration: Annotated[float | None, typer.Option("--max-duration", min=0)] = None,
+    status: Annotated[str, typer.Option("--status", help="present, missing, unreadable or "
+                                        "any.")] = "present",
+    as_json_output: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Find clips by setting, by who is shown, by duration."""
+    if status not in ("present", "missing", "unreadable", "any"):
+        fail("--status is present, missing, unreadable or any")
+    wanted = SearchFilter(setting=_pairs(tag, "--tag"), demographics=_pairs(shows, "--shows"),
+                          min_duration_s=min_duration, max_duration_s=max_duration,
+                          status=None if status == "any" else status)
+    clips = open_media_index(db).search(wanted)
+    if as_json_output:
+        for clip in clips:
+            typer.echo(json.dumps({"id": clip.id, "path": str(clip.path), "status": clip.status,
+                                   "duration_s": clip.duration_s, "setting": clip.setting,
+                                   "people": clip.people}))
+        return
+    table = Table(title=f"{len(clips)} clips")
+    for column in ("clip", "s", "size", "setting", "people shown"):
+        table.add_column(column)
+    for clip in clips:
+        people = "; ".join(f"{p}: " + ", ".join("+".join(v) for v in a.values())
+                           for p, a in clip.people.items())
+        table.add_row(str(clip.path), f"{clip.duration_s or 0:.1f}",
+                      f"{clip.width}x{clip.height}" if clip.width else clip.status,
+                      ", ".join(f"{k}={v}" for k, v in clip.setting.items()), people)
+    Console().print(table)
+
+
+@media_app.command("tag")
+def tag_command(
+    clip: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    person: Annotated[str | None, typer.Option("--person", help="Who the --set values "
+                                               "describe (a person id of the scenario).")] = None,
+    set_values: Annotated[list[str] | None, typer.Option("--set", help="Demographic of "
+                                                         "--person, e.g. race=white; repeat "
+                                                         "a key for several values.")] = None,
+    setting: Annotated[list[str] | None, typer.Option("--setting", help="Setting tag, e.g. "
+                                                      "light=night.")] = None,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Tag a clip: writes its sidecar (the tags travel with the footage), then re-indexes it."""
+    vocabularies = vocabularies_from(profile)
+    vocabulary = vocabulary_for(vocabularies)
+    sidecar = sidecar_for(clip)
+    try:
+        current = read_sidecar(sidecar, vocabulary) if sidecar.is_file() else None
+    except SidecarError as exc:
+        fail(f"{exc}; fix or delete the sidecar first")
+    people = {p: {k: list(v) for k, v in a.items()} for p, a in (current.people if current
+                                                                   else {}).items()}
+    tags = dict(current.setting) if current else {}
+    if set_values:
+        if not person:
+            fail("--set needs --person to say whom it describes")
+        values: dict[str, list[str]] = {}
+        for item in set_values:
+            key, _, value = item.partition("=")
+            if not value:
+                fail(f"--set takes key=value, not `{item}`")
+            values.setdefault(key.strip(), []).append(value.strip())
+        people[person] = {**people.get(person, {}), **values}
+    tags.update(_pairs(setting, "--setting"))
+    try:
+        check_tags(sidecar, people, tags, vocabulary)
+    except SidecarError as exc:
+        fail(str(exc))
+    sidecar.write_text(yaml.safe_dump({"schema_version": SIDECAR_SCHEMA_VERSION,
+                                       "people": people, "setting": tags}, sort_keys=True))
+    err.print(f"wrote {sidecar}")
+    index_folders(open_media_index(db), [clip.parent], vocabularies)
+
+
+def load_library(library: Path) -> list[LoadedScenario]:
+    """Every scenario of a library that loads; those that do not are reported and skipped."""
+    found = []
+    for path in ScenarioLibrary(library).paths():
+        try:
+            found.append(ScenarioLibrary(library).load(path.parent.name))
+        except DocumentError as exc:
+            print_problems(exc.problems)
+    return found
+
+
+def coverage_document(index: MediaIndex, library: Path, reference_csv: Path | None,
+                      profile: AgencyProfile, fmt: str) -> str:
+    """The coverage report of the index and the library, as JSON or HTML text."""
+    try:
+        reference = load_reference(reference_csv) if reference_csv else None
+    except ReferenceError as exc:
+        fail(str(exc))
+    attributes = list(profile.demographics)
+    views = {
+        "clips": coverage(clip_appearances(index.clips()), attributes,
+                          lambda a, v: combined_group(profile, a, v), reference),
+        "scenario_minutes": coverage(scenario_minutes(load_library(library)), attributes,
+                                     lambda a, v: combined_group(profile, a, v), reference),
+    }
+    labels = {a: dict(spec.values) for a, spec in profile.demographics.items()}
+    if fmt == "json":
+        return json.dumps(as_json(views, reference, labels), indent=2)
+    return as_html(views, reference, labels,
+                   {a: spec.label for a, spec in profile.demographics.items()})
+
+
+@media_app.command("coverage")
+def coverage_command(
+    reference: Annotated[Path | None, typer.Option("--reference", exists=True, dir_okay=False,
+                                                   help="Population CSV: attribute,group,share "
+                                                   "(default: 2020 U.S. Census).")] = None,
+    no_reference: Annotated[bool, typer.Option("--no-reference")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="json or html.")] = "html",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: "
+                                             "stdout for json, the reports folder for html).")]
+    = None,
+    library: Annotated[Path | None, typer.Option("--library")] = None,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Who the footage shows, by each demographic attribute, against a reference population."""
+    if fmt not in ("json", "html"):
+        fail("--format is json or html")
+    csv_path = None if no_reference else (reference or bundled_reference())
+    document = coverage_document(open_media_index(db), library or bundled_library(), csv_path,
+                                 vocabularies_from(profile), fmt)
+    if out is None and fmt == "json":
+        typer.echo(document)
+        return
+    target = out or data_dir() / "reports" / "coverage.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(document, encoding="utf-8")
+    err.print(f"coverage report written to {target}")
+
+
+@media_app.command("proxies")
+def proxies_command(
+    all_clips: Annotated[bool, typer.Option("--all", help="Every clip, not only those with "
+                                            f"keyframes over {PROXY_THRESHOLD_S:g} s apart.")]
+    = False,
+    db: DbOption = None,
+) -> None:
+    """Make short-keyframe review proxies (cached in the user data folder)."""
+    index = open_media_index(db)
+    cache = data_dir() / "proxies"
+    failed = 0
+    for clip in index.clips():
+        slow = (clip.max_keyframe_interval_s or 0) > PROXY_THRESHOLD_S
+        if clip.status != "present" or clip.content_hash is None or not (all_clips or slow):
+            continue
+        try:
+            proxy = make_proxy(clip.path, clip.content_hash, cache)
+        except ProbeError as exc:
+            err.print(f"[red]{exc}[/]")
+            failed += 1
+            continue
+        index.set_proxy(clip.id, proxy)
+        err.print(f"proxy: {clip.path} -> {proxy}")
+    if failed:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@media_app.command("thumbnails")
+def thumbnails_command(db: DbOption = None) -> None:
+    """Make a still per clip for the library browser (cached in the user data folder)."""
+    cache = data_dir() / "thumbnails"
+    made = 0
+    for clip in open_media_index(db).clips():
+        if clip.status == "present" and clip.content_hash:
+            try:
+                thumbnail(clip.path, clip.content_hash, cache)
+                made += 1
+            except ProbeError as exc:
+                err.print(f"[red]{exc}[/]")
+    err.print(f"{made} thumbnails in {cache}")

@@ -1,0 +1,87 @@
+"""The simulator's side of the media index: vocabulary, lint's view of clips, coverage input.
+
+The index itself knows nothing of scenarios or profiles; this module translates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from media_index import Attribute, Clip, MediaIndex, Vocabulary
+from media_index.coverage import Appearance
+from media_index.sidecar import SETTING_VALUES, SIDECAR_SCHEMA_VERSION, sidecar_for
+from simulator.agency import AgencyProfile
+from simulator.scenario import LoadedScenario
+
+
+def vocabulary_for(profile: AgencyProfile) -> Vocabulary:
+    """The profile's demographic attributes in the form the index checks tags against."""
+    return {key: Attribute(frozenset(spec.values), spec.multiple)
+            for key, spec in profile.demographics.items()}
+
+
+class IndexedClips:
+    """Lint's view of one scenario's clips: where they are and what the index says."""
+
+    def __init__(self, loaded: LoadedScenario, index: MediaIndex) -> None:
+        self._loaded = loaded
+        self._index = index
+
+    def path(self, variant_id: str, clip_id: str) -> Path | None:
+        """The file the variant plays for the clip."""
+        return self._loaded.clip_path(variant_id, clip_id)
+
+    def facts(self, path: Path) -> Clip | None:
+        """The index's entry for the file, if it was indexed."""
+        return self._index.by_path(path)
+
+
+def write_sidecars(loaded: LoadedScenario, media_root: Path) -> list[Path]:
+    """Tag every clip of every variant with the variant's people and the scenario's setting.
+
+    For stand-ins generated from the scenario, the variant is the truth about who is shown,
+    so the sidecars simply say what it says.
+    """
+    setting = {k: v for k, v in loaded.scenario.setting.items() if k in SETTING_VALUES}
+    written = []
+    for variant in loaded.scenario.variants:
+        people = {p: variant.demographics_of(p) for p in variant.people}
+        for relative in variant.clips.values():
+            sidecar = sidecar_for(media_root / relative)
+            if not sidecar.parent.is_dir():
+                continue
+            text = yaml.safe_dump({"schema_version": SIDECAR_SCHEMA_VERSION,
+                                   "people": people, "setting": setting}, sort_keys=True)
+            if not sidecar.is_file() or sidecar.read_text() != text:
+                sidecar.write_text(text)
+            written.append(sidecar)
+    return written
+
+
+def scenario_minutes(scenarios: Iterable[LoadedScenario]) -> list[Appearance]:
+    """Everyone shown in every variant, weighted by their minutes on screen.
+
+    A person is on screen in a segment when they have a cue or a line in it; someone who
+    has neither anywhere in the scenario is counted for the whole of it.
+    """
+    out = []
+    for loaded in scenarios:
+        scenario = loaded.scenario
+        total = sum(s.duration for s in scenario.segments)
+        for variant in scenario.variants:
+            for person in variant.people:
+                seconds = sum(s.duration for s in scenario.segments
+                              if any(c.person == person for c in s.cues)
+                              or any(line.who == person for line in s.lines))
+                out.append(Appearance(variant.demographics_of(person),
+                                      (seconds or total) / 60))
+    return out
+
+
+def clip_appearances(clips: Iterable[Clip]) -> list[Appearance]:
+    """Each person tagged in each present clip, counted once."""
+    return [Appearance(demographics) for clip in clips if clip.status == "present"
+            for demographics in clip.people.values()]

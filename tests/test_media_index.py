@@ -1,0 +1,207 @@
+"""The media index on real (generated) clips: incremental scans, moves, damage, tags, search,
+coverage, proxies and thumbnails."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import create_engine
+
+from media_index import MediaIndex, SearchFilter, probe
+from media_index.coverage import Appearance, ReferenceError, coverage, load_reference
+from media_index.proxy import make_proxy
+from media_index.thumbnails import thumbnail
+from simulator.agency import combined_group, default_profile
+from simulator.media import vocabulary_for
+
+VOCABULARY = vocabulary_for(default_profile())
+
+
+def _render(path, seconds, gop_frames=5):
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+         f"testsrc=size=128x72:rate=10:duration={seconds}", "-f", "lavfi", "-i",
+         f"sine=frequency=440:duration={seconds}", "-g", str(gop_frames), "-c:v", "libx264",
+         "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
+        check=True)
+
+
+@pytest.fixture(scope="session")
+def clip_cache(tmp_path_factory):
+    """Three tiny real clips, rendered once per test run."""
+    folder = tmp_path_factory.mktemp("clips")
+    _render(folder / "door.mp4", 3)
+    _render(folder / "calm.mp4", 2)
+    _render(folder / "long_gop.mp4", 4, gop_frames=40)
+    return folder
+
+
+@pytest.fixture
+def footage(tmp_path, clip_cache):
+    folder = tmp_path / "footage"
+    (folder / "a").mkdir(parents=True)
+    shutil.copy(clip_cache / "door.mp4", folder / "a" / "door.mp4")
+    shutil.copy(clip_cache / "calm.mp4", folder / "a" / "calm.mp4")
+    (folder / "a" / "door.tags.yaml").write_text(
+        "schema_version: 1\n"
+        "people: {man: {race: [black_african_american, hispanic_latino], gender: man}}\n"
+        "setting: {environment: indoor, light: night}\n")
+    return folder
+
+
+@pytest.fixture
+def index(db_url):
+    return MediaIndex.open(create_engine(db_url))
+
+
+def test_probe_reads_real_streams(clip_cache):
+    facts = probe(clip_cache / "door.mp4")
+    assert (facts.width, facts.height, facts.video_codec, facts.audio_codec) == (
+        128, 72, "h264", "aac")
+    assert abs(facts.duration_s - 3.0) < 0.15 and facts.fps == 10.0
+    assert facts.max_keyframe_interval_s == pytest.approx(0.5, abs=0.01)
+    assert probe(clip_cache / "long_gop.mp4").max_keyframe_interval_s >= 3.9
+
+
+def test_first_scan_then_nothing_is_read_again(index, footage):
+    first = index.scan([footage], VOCABULARY)
+    assert sorted(p.name for p in first.added) == ["calm.mp4", "door.mp4"] and first.ok
+    again = index.scan([footage], VOCABULARY)
+    assert (again.unchanged, again.added, again.changed) == (2, [], [])
+    door = index.by_path(footage / "a" / "door.mp4")
+    assert door.people == {"man": {"gender": ["man"],
+                                   "race": ["black_african_american", "hispanic_latino"]}}
+    assert door.setting == {"environment": "indoor", "light": "night"}
+
+
+def test_renamed_file_is_recognised_by_hash(index, footage):
+    index.scan([footage], VOCABULARY)
+    before = index.by_path(footage / "a" / "calm.mp4")
+    (footage / "a" / "calm.mp4").rename(footage / "calm-take-2.mp4")
+    report = index.scan([footage], VOCABULARY)
+    assert [(a.name, b.name) for a, b in report.moved] == [("calm.mp4", "calm-take-2.mp4")]
+    assert report.added == [] and report.missing == []
+    after = index.by_path(footage / "calm-take-2.mp4")
+    assert after.id == before.id and after.content_hash == before.content_hash
+
+
+def test_deleted_file_is_marked_missing_never_dropped(index, footage):
+    index.scan([footage], VOCABULARY)
+    (footage / "a" / "door.mp4").unlink()
+    report = index.scan([footage], VOCABULARY)
+    assert [p.name for p in report.missing] == ["door.mp4"]
+    kept = index.by_path(footage / "a" / "door.mp4")
+    assert kept.status == "missing" and kept.people  # tags and facts stay on record
+    assert index.scan([footage], VOCABULARY).missing == []  # reported once
+
+
+def test_corrupt_file_is_reported_and_the_scan_goes_on(index, footage, clip_cache):
+    (footage / "a" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x17" * 4000)
+    truncated = (clip_cache / "door.mp4").read_bytes()
+    (footage / "truncated.mov").write_bytes(truncated[: len(truncated) // 3])
+    report = index.scan([footage], VOCABULARY)
+    reasons = {p.name: r for p, r in report.unreadable}
+    assert set(reasons) == {"broken.mp4", "truncated.mov"}
+    assert "not a readable video file" in reasons["broken.mp4"]
+    assert sorted(p.name for p in report.added) == [
+        "broken.mp4", "calm.mp4", "door.mp4", "truncated.mov"]
+    assert index.by_path(footage / "a" / "broken.mp4").status == "unreadable"
+    assert index.by_path(footage / "a" / "door.mp4").status == "present"
+
+
+def test_sidecar_with_unknown_value_names_file_and_field(index, footage):
+    sidecar = footage / "a" / "calm.tags.yaml"
+    sidecar.write_text("schema_version: 1\npeople: {woman: {race: [white, martian]}}\n")
+    report = index.scan([footage], VOCABULARY)
+    [(path, message)] = report.tag_problems
+    assert path == sidecar
+    assert message.startswith(f"{sidecar}: people.woman.race: `martian` is not a value of `race`")
+    sidecar.write_text("schema_version: 1\npeople: {woman: {race: white}}\n")
+    fixed = index.scan([footage], VOCABULARY)
+    assert fixed.tag_problems == [] and [p.name for p in fixed.retagged] == ["calm.mp4"]
+    assert index.by_path(footage / "a" / "calm.mp4").people == {"woman": {"race": ["white"]}}
+
+
+def test_search_by_setting_demographic_and_duration(index, footage):
+    index.scan([footage], VOCABULARY)
+    def names(**kw):
+        return [c.path.name for c in index.search(SearchFilter(**kw))]
+    assert names(setting={"light": "night"}) == ["door.mp4"]
+    assert names(demographics={"race": "hispanic_latino"}) == ["door.mp4"]
+    assert names(min_duration_s=2.5) == ["door.mp4"]
+    assert names(max_duration_s=2.5) == ["calm.mp4"]
+    assert names(demographics={"race": "x' OR '1'='1"}) == []
+
+
+def test_coverage_shares_against_a_reference_csv(tmp_path):
+    csv = tmp_path / "community.csv"
+    csv.write_text("attribute,group,share,counts\n"
+                   "race,hispanic_latino,40%,any:hispanic_latino\n"
+                   "race,white,0.35,\nrace,black_african_american,0.15,\n"
+                   "race,two_or_more,0.10,combined\n")
+    reference = load_reference(csv)
+    people = [Appearance({"race": ["white"]}, 3), Appearance({"race": ["white"]}, 1),
+              Appearance({"race": ["black_african_american", "hispanic_latino"]}, 2),
+              Appearance({"race": ["asian", "white"]}, 1), Appearance({"race": ["asian"]}, 1),
+              Appearance({}, 2)]
+    profile = default_profile()
+    [race] = coverage(people, ["race"], lambda a, v: combined_group(profile, a, v), reference)
+    shares = {g.group: (round(g.share, 4), g.reference) for g in race.groups}
+    assert shares == {
+        "white": (0.4, 0.35), "hispanic_latino": (0.2, 0.40),
+        "black_african_american": (0.0, 0.15), "two_or_more": (0.1, 0.10),
+        "asian": (0.1, None), "unrecorded": (0.2, None)}
+    gaps = {g.group: round(g.gap, 4) for g in race.groups if g.gap is not None}
+    assert gaps == {"white": 0.05, "hispanic_latino": -0.2, "black_african_american": -0.15,
+                    "two_or_more": 0.0}
+    assert race.people == 6 and race.small
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("attribute,group\nrace,white\n", "missing column(s) share"),
+    ("attribute,group,share\nrace,white,lots\n", ":2: share: `lots` is not a number"),
+    ("attribute,group,share\nrace,white,0.5\n", "add up to 0.500"),
+])
+def test_bad_reference_csv_names_line_and_field(tmp_path, text, expected):
+    csv = tmp_path / "ref.csv"
+    csv.write_text(text)
+    with pytest.raises(ReferenceError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        load_reference(csv)
+
+
+def test_proxy_has_short_keyframe_interval_and_same_timing(clip_cache, tmp_path):
+    source = clip_cache / "long_gop.mp4"
+    proxy = make_proxy(source, "ab" * 32, tmp_path)
+    facts, original = probe(proxy), probe(source)
+    assert facts.max_keyframe_interval_s <= 0.55
+    assert abs(facts.duration_s - original.duration_s) < 0.15 and facts.fps == original.fps
+    assert make_proxy(source, "ab" * 32, tmp_path) == proxy  # cached
+
+
+def test_thumbnail_is_a_cached_jpeg(clip_cache, tmp_path):
+    still = thumbnail(clip_cache / "door.mp4", "cd" * 32, tmp_path)
+    assert still.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert thumbnail(clip_cache / "door.mp4", "cd" * 32, tmp_path) == still
+
+
+def test_coverage_cli_writes_json_and_html(tmp_path, footage):
+    from typer.testing import CliRunner
+
+    from simulator.cli.app import app
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    runner = CliRunner()
+    indexed = runner.invoke(app, ["media", "index", str(footage), "--db", db])
+    assert indexed.exit_code == 0, indexed.output
+    result = runner.invoke(app, ["media", "coverage", "--format", "json", "--db", db])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    race = next(a for a in report["views"]["clips"] if a["attribute"] == "race")
+    assert race["people"] == 1
+    assert {g["group"]: g["share"] for g in race["groups"]}["hispanic_latino"] == 1.0
+    page = tmp_path / "coverage.html"
+    html = runner.invoke(app, ["media", "coverage", "--out", str(page), "--db", db])
+    assert html.exit_code == 0 and "<svg" in page.read_text() and "2020 Census" in page.read_text()
