@@ -8,11 +8,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: the report is made on machines without a screen
-import matplotlib.pyplot as plt
-
 from media_index.coverage import AttributeCoverage, Reference
 
 REPORT_VERSION = 1
@@ -53,6 +48,8 @@ def _reference_json(reference: Reference | None) -> dict[str, Any] | None:
          "source": r.source} for rows in reference.rows.values() for r in rows]}
 
 
+VIEW_UNITS = {"clips": "People", "scenario_minutes": "Minutes"}
+
 VIEW_TITLES = {
     "clips": "Across clips (each person in each clip counts once)",
     "scenario_minutes": "Across scenario-minutes (people weighted by their minutes on screen)",
@@ -88,7 +85,7 @@ def as_html(views: Mapping[str, list[AttributeCoverage]], reference: Reference |
                              "less moves these shares by several points. Read them as a "
                              "description of this library, not a trend.</p>")
             parts.append(_chart(a, labels.get(a.attribute, {})))
-            parts.append(_table(a, labels.get(a.attribute, {})))
+            parts.append(_table(a, labels.get(a.attribute, {}), VIEW_UNITS.get(view, "Weight")))
     if reference is not None:
         parts.append("<h2>Sources of the reference figures</h2><ul>")
         parts += [f"<li><b>{html.escape(r.group)}</b>: {html.escape(r.source)}</li>"
@@ -99,23 +96,31 @@ def as_html(views: Mapping[str, list[AttributeCoverage]], reference: Reference |
 
 
 def _name(group: str, labels: Mapping[str, str]) -> str:
-    return " + ".join(labels.get(part, part) for part in group.split("+"))
+    # Reference-only groups (two_or_more) have no vocabulary label: spell the id out.
+    return " + ".join(labels.get(part, part.replace("_", " ").capitalize())
+                      for part in group.split("+"))
 
 
-def _table(a: AttributeCoverage, labels: Mapping[str, str]) -> str:
+def _table(a: AttributeCoverage, labels: Mapping[str, str], unit: str) -> str:
     rows = []
     for g in a.groups:
         ref = "no figure" if g.reference is None else f"{g.reference:.1%}"
         gap = "" if g.gap is None else f"{g.gap:+.1%}"
         style = " class=under" if g.gap is not None and g.gap <= -0.05 else ""
         rows.append(f"<tr{style}><td>{html.escape(_name(g.group, labels))}</td>"
-                    f"<td>{g.weight:g}</td><td>{g.share:.1%}</td><td>{ref}</td>"
+                    f"<td>{g.weight:.4g}</td><td>{g.share:.1%}</td><td>{ref}</td>"
                     f"<td>{gap}</td></tr>")
-    return ("<table><tr><th>Group</th><th>Weight</th><th>Library</th><th>Population</th>"
+    return (f"<table><tr><th>Group</th><th>{unit}</th><th>Library</th><th>Population</th>"
             "<th>Gap</th></tr>" + "".join(rows) + "</table>")
 
 
 def _chart(a: AttributeCoverage, labels: Mapping[str, str]) -> str:
+    # Imported here: matplotlib takes a third of a second to load, and only reports draw.
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: reports are made on machines without a screen
+    import matplotlib.pyplot as plt
+
     names = [_name(g.group, labels) for g in a.groups]
     height = 0.45 * len(names) + 0.8
     figure, axes = plt.subplots(figsize=(7.5, height))

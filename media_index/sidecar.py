@@ -33,7 +33,8 @@ MAX_SIDECAR_BYTES = 256 * 1024
 # a language code) because every agency films somewhere else.
 SETTING_VALUES: dict[str, frozenset[str] | None] = {
     "environment": frozenset({"indoor", "outdoor", "vehicle"}),
-    "light": frozenset({"day", "night", "low_light", "indoor_day", "indoor_night"}),
+    # Artificial: lit by lamps, indoors or out; low_light: hard to see, whatever the hour.
+    "light": frozenset({"day", "dusk", "night", "low_light", "artificial"}),
     "location": None,
     "language": None,
 }

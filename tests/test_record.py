@@ -258,3 +258,17 @@ def test_a_dropped_connection_is_replaced_without_losing_the_run(postgres_server
     assert run.ended
     assert verify_run(record, run.state.run_id).ok
     record.close()
+
+
+def test_schema_heads_match_the_migrations():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from media_index import database as media_database
+    from simulator.record import database as record_database
+
+    for location, head in (("simulator.record:migrations", record_database.SCHEMA_HEAD),
+                           ("media_index:migrations", media_database.SCHEMA_HEAD)):
+        config = Config()
+        config.set_main_option("script_location", location)
+        assert ScriptDirectory.from_config(config).get_current_head() == head

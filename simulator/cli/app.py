@@ -6,12 +6,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from media_index import MediaIndex
+from media_index.coverage import bundled_reference
 from simulator.agency import AgencyProfile
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
@@ -26,13 +28,15 @@ from simulator.cli.common import (
     vocabularies_from,
 )
 from simulator.cli.describe import describe
-from simulator.cli.media import media_app
+from simulator.cli.library import generate_library, library_app, library_table
+from simulator.cli.media import coverage_document, index_folders, load_library, media_app
 from simulator.documents import DocumentError
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
 from simulator.headless.script import Script, load_script
 from simulator.launcher import begin_run, reopen_run
 from simulator.media import IndexedClips
+from simulator.paths import data_dir, standins_dir
 from simulator.protocol import Event, RunStarted
 from simulator.record import Record, RecordError, verify_all, verify_run
 from simulator.runtime import RunFaulted, ScaledClock, ScenarioRun
@@ -43,6 +47,7 @@ from simulator.scenario import (
     lint,
     load_scenario,
 )
+from simulator.standins import Size
 
 app = typer.Typer(
     name="branchpoint",
@@ -54,6 +59,7 @@ app = typer.Typer(
 sessions_app = typer.Typer(help="Sessions in the record.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(media_app, name="media")
+app.add_typer(library_app, name="library")
 
 
 def main() -> None:
@@ -247,14 +253,38 @@ DEMO_SCENARIO = "welfare-check"
 def demo(
     db: DbOption = None,
     speed: Annotated[float, typer.Option("--speed", min=0.1, max=1000)] = 6.0,
+    size: Annotated[str, typer.Option("--size", help="Stand-in clip size: demo or tiny.")]
+    = "demo",
 ) -> None:
-    """Play the bundled welfare-check scenario headless, then show its session and record."""
+    """Show the bundled library, its coverage report and a scripted run.
+
+    Generates, indexes and lists the library with its coverage report, then plays the
+    welfare-check scenario headless and shows its session and record.
+    """
+    if size not in ("demo", "tiny"):
+        fail("--size is demo or tiny")
     library = bundled_library()
     script = library / DEMO_SCENARIO / "demo-script.yaml"
     record = open_record(db)
+    vocabularies = vocabularies_from(None)
+    err.rule("1. The bundled scenario library and its stand-in clips")
+    scenarios = load_library(library)
+    generate_library(scenarios, cast(Size, size))
+    index = MediaIndex.open(record.engine)
+    index_folders(index, [standins_dir()], vocabularies)
+    table, errors = library_table(scenarios, index, vocabularies)
+    Console().print(table)
+    if errors:
+        fail("the bundled library does not lint clean against its clips", EXIT_PROBLEMS)
+    err.rule("2. Who the library shows (coverage report)")
+    report = data_dir() / "reports" / "coverage.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(coverage_document(index, library, bundled_reference(), vocabularies,
+                                        "html"), encoding="utf-8")
+    err.print(f"coverage report: {report}")
+    err.rule("3. A scripted run of the welfare-check scenario")
     clock = ScaledClock(speed)
     player = HeadlessPlayer(clock)
-    vocabularies = vocabularies_from(None)
     the_run = _new_run(record, DEMO_SCENARIO, library, None, ["Demo trainee"],
                        "Demo instructor", clock, player, vocabularies)
     _play(the_run, load_script(script), player, clock, record, resumed=False)

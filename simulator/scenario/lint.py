@@ -15,6 +15,7 @@ from typing import Protocol
 
 import networkx as nx
 
+from media_index.sidecar import SETTING_VALUES
 from simulator.agency import AgencyProfile
 from simulator.documents import Problem
 from simulator.documents.yaml_nodes import load_with_locations
@@ -266,6 +267,15 @@ class _Checker:
             if segment.outcome:
                 checks.append((f"segments[{i}].outcome.kind", segment.outcome.kind,
                                p.outcome_kinds))
+        for key, value in s.setting.items():
+            allowed = SETTING_VALUES.get(key, frozenset())
+            if key not in SETTING_VALUES:
+                self.add("unknown-vocabulary", f"setting.{key}",
+                         f"`{key}` is not a setting tag; tags are: {', '.join(SETTING_VALUES)}")
+            elif allowed is not None and value not in allowed:
+                self.add("unknown-vocabulary", f"setting.{key}",
+                         f"`{value}` is not a value of `{key}`; values are: "
+                         f"{', '.join(sorted(allowed))}")
         for field, value, vocabulary in checks:
             if value not in vocabulary:
                 self.add("unknown-vocabulary", field,
