@@ -74,12 +74,27 @@ def load_reference(path: Path) -> Reference:
                 raise ReferenceError(f"{path}:1: missing column(s) {', '.join(sorted(missing))}; "
                                      "the header must include attribute,group,share")
             for line, raw in enumerate(reader, start=2):
+                attribute, group = (raw.get("attribute") or "").strip(), (
+                    raw.get("group") or "").strip()
+                if not attribute or not group:
+                    raise ReferenceError(f"{path}:{line}: every row needs an attribute and a "
+                                         "group")
                 share = _share(path, line, raw.get("share") or "")
-                rows[raw["attribute"].strip()].append(ReferenceRow(
-                    raw["attribute"].strip(), raw["group"].strip(), share,
-                    (raw.get("counts") or "").strip(), (raw.get("source") or "").strip()))
+                counts = (raw.get("counts") or "").strip()
+                if counts and counts != "combined" and not counts.startswith("any:"):
+                    raise ReferenceError(f"{path}:{line}: counts: `{counts}` is not empty, "
+                                         "`combined` or `any:<value>`")
+                if any(r.group == group for r in rows[attribute]):
+                    raise ReferenceError(f"{path}:{line}: group `{group}` of `{attribute}` "
+                                         "is listed twice")
+                rows[attribute].append(ReferenceRow(attribute, group, share, counts,
+                                                    (raw.get("source") or "").strip()))
     except OSError as exc:
         raise ReferenceError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ReferenceError(f"{path}: not UTF-8 text; save it as \"CSV UTF-8\"") from None
+    except csv.Error as exc:
+        raise ReferenceError(f"{path}: not a readable CSV file: {exc}") from None
     for attribute, group_rows in rows.items():
         total = sum(r.share for r in group_rows)
         if not 0.97 <= total <= 1.03:
@@ -95,7 +110,8 @@ def _share(path: Path, line: int, text: str) -> float:
     except ValueError:
         raise ReferenceError(f"{path}:{line}: share: `{text}` is not a number") from None
     if not 0 <= value <= 1:
-        raise ReferenceError(f"{path}:{line}: share: {text} is outside 0-1 (or 0-100%)")
+        hint = f"; for a percentage write {text}%" if 1 < value <= 100 else ""
+        raise ReferenceError(f"{path}:{line}: share: {text} is outside 0-1 (or 0-100%){hint}")
     return value
 
 

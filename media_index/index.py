@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, exists, select, update
+from sqlalchemy import Engine, and_, exists, intersect, select, update
 
 from media_index.database import migrate
 from media_index.scan import Progress, ScanReport, scan
@@ -42,7 +42,9 @@ class SearchFilter:
     """What to look for. Every given condition must hold."""
 
     setting: dict[str, str] = field(default_factory=dict)
-    demographics: dict[str, str] = field(default_factory=dict)
+    # Everything listed must hold for one and the same person shown; a key may repeat
+    # (race=black_african_american and race=hispanic_latino: someone portrayed as both).
+    demographics: list[tuple[str, str]] = field(default_factory=list)
     min_duration_s: float | None = None
     max_duration_s: float | None = None
     status: str | None = "present"
@@ -78,10 +80,10 @@ class MediaIndex:
             media_clips.c.path == str(path.resolve())))
         return found[0] if found else None
 
-    def by_hash(self, content_hash: str) -> list[Clip]:
-        """Clips with this content (copies of one file share it)."""
+    def by_hash_prefix(self, prefix: str) -> list[Clip]:
+        """Clips whose content hash starts with ``prefix`` (copies of one file share it)."""
         return self._with_tags(select(media_clips).where(
-            media_clips.c.content_hash == content_hash))
+            media_clips.c.content_hash.startswith(prefix.lower(), autoescape=True)))
 
     def search(self, wanted: SearchFilter) -> list[Clip]:
         """Clips matching every condition of ``wanted``; values are bound, never spliced."""
@@ -96,10 +98,13 @@ class MediaIndex:
             query = query.where(exists().where(and_(
                 media_tags.c.clip_id == media_clips.c.id, media_tags.c.person == "",
                 media_tags.c.key == key, media_tags.c.value == value)))
-        for key, value in wanted.demographics.items():
-            query = query.where(exists().where(and_(
-                media_tags.c.clip_id == media_clips.c.id, media_tags.c.person != "",
-                media_tags.c.key == key, media_tags.c.value == value)))
+        if wanted.demographics:
+            people = intersect(*(
+                select(media_tags.c.clip_id, media_tags.c.person).where(
+                    media_tags.c.person != "", media_tags.c.key == key,
+                    media_tags.c.value == value)
+                for key, value in wanted.demographics)).subquery()
+            query = query.where(media_clips.c.id.in_(select(people.c.clip_id)))
         return self._with_tags(query)
 
     def set_proxy(self, clip_id: str, proxy: Path) -> None:

@@ -99,15 +99,24 @@ def read_sidecar(path: Path, vocabulary: Vocabulary) -> ClipTags:
         raise SidecarError(path, "", f"larger than {MAX_SIDECAR_BYTES:,} bytes")
     try:
         data = yaml.load(raw.decode("utf-8"), Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise SidecarError(path, "", "not UTF-8 text; save the sidecar as UTF-8") from None
+    except yaml.YAMLError as exc:
         raise SidecarError(path, "", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SidecarError(path, "", "must be a YAML mapping with `schema_version`, `people` "
+                           "and `setting` (see docs/media.md)")
     try:
         parsed = _Sidecar.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise SidecarError(path, field, str(first["msg"])) from None
-    if parsed.schema_version != SIDECAR_SCHEMA_VERSION:
+        loc = [str(p) for p in first["loc"] if str(p) not in ("str", "list[str]")]
+        raise SidecarError(path, ".".join(loc), str(first["msg"])) from None
+    if parsed.schema_version > SIDECAR_SCHEMA_VERSION:
+        raise SidecarError(path, "schema_version",
+                           f"version {parsed.schema_version} is newer than this Branchpoint "
+                           f"reads ({SIDECAR_SCHEMA_VERSION}); update Branchpoint")
+    if parsed.schema_version < SIDECAR_SCHEMA_VERSION:
         raise SidecarError(path, "schema_version",
                            f"version {parsed.schema_version}; this Branchpoint reads "
                            f"{SIDECAR_SCHEMA_VERSION}")
@@ -119,6 +128,8 @@ def check_tags(source: Path, people: Mapping[str, Mapping[str, str | list[str]]]
     """Tags checked against the vocabulary (shared by sidecars and the command line)."""
     checked_people: dict[str, dict[str, list[str]]] = {}
     for person, attributes in people.items():
+        if not person.strip():
+            raise SidecarError(source, "people", "a person needs an id (the scenario's)")
         checked: dict[str, list[str]] = {}
         for key, raw in attributes.items():
             field = f"people.{person}.{key}"
@@ -126,7 +137,8 @@ def check_tags(source: Path, people: Mapping[str, Mapping[str, str | list[str]]]
             if spec is None:
                 raise SidecarError(source, field, f"`{key}` is not a demographic attribute; "
                                    f"attributes are: {', '.join(sorted(vocabulary))}")
-            values = [raw] if isinstance(raw, str) else list(raw)
+            # A value given twice is the same value once.
+            values = list(dict.fromkeys([raw] if isinstance(raw, str) else raw))
             if len(values) > 1 and not spec.multiple:
                 raise SidecarError(source, field, f"`{key}` takes one value, not {len(values)}")
             for value in values:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
+from media_index import MediaIndex
 from simulator.agency import AgencyProfile
+from simulator.media import resolve_clip
 from simulator.ports import Clock, Player
 from simulator.protocol.run_state import RunState
 from simulator.record import PlayedClip, Record
@@ -32,19 +35,25 @@ def begin_run(
     profile: AgencyProfile | None = None,
 ) -> ScenarioRun:
     """Register a new run in the record and return it, ready to ``start``."""
-    variant = loaded.scenario.variant(variant_id)
+    loaded.scenario.variant(variant_id)
     record.store_scenario(loaded)
+    index = MediaIndex.open(record.engine)
+
+    def clips(variant: str, clip_id: str) -> Path | None:
+        return resolve_clip(loaded, index, variant, clip_id)
+
     state = RunState(
         run_id=str(uuid.uuid4()), session_id=session_id, scenario_id=loaded.scenario.id,
         scenario_hash=loaded.content_hash, variant_id=variant_id,
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
     )
-    clips = [PlayedClip.of(clip_id, path) for clip_id in sorted(variant.clips)
-             if (path := loaded.clip_path(variant_id, clip_id)) is not None]
-    journal = record.create_run(state, clips)
+    played = [PlayedClip.of(clip_id, path)
+              for clip_id in sorted(loaded.scenario.variant(variant_id).clips)
+              if (path := clips(variant_id, clip_id)) is not None]
+    journal = record.create_run(state, played)
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
-                       profile=profile)
+                       profile=profile, clips=clips)
 
 
 def reopen_run(
@@ -58,5 +67,7 @@ def reopen_run(
     """A run rebuilt from its stored state; call ``recover()`` on it to continue."""
     state, journal = record.reopen_run(run_id)
     loaded = record.scenario_version(state.scenario_hash)
+    index = MediaIndex.open(record.engine)
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
-                       profile=profile)
+                       profile=profile,
+                       clips=lambda variant, clip_id: resolve_clip(loaded, index, variant, clip_id))

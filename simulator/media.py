@@ -15,12 +15,30 @@ from media_index.coverage import Appearance
 from media_index.sidecar import SETTING_VALUES, SIDECAR_SCHEMA_VERSION, sidecar_for
 from simulator.agency import AgencyProfile
 from simulator.scenario import LoadedScenario
+from simulator.scenario.loader import MEDIA_REF
 
 
 def vocabulary_for(profile: AgencyProfile) -> Vocabulary:
     """The profile's demographic attributes in the form the index checks tags against."""
     return {key: Attribute(frozenset(spec.values), spec.multiple)
             for key, spec in profile.demographics.items()}
+
+
+def resolve_clip(loaded: LoadedScenario, index: MediaIndex | None, variant_id: str,
+                 clip_id: str) -> Path | None:
+    """The file a variant plays: a path as the scenario gives it, or an indexed clip.
+
+    ``media:<clip id>`` or ``media:<content hash or its first 12+ hex digits>`` name a clip
+    of the index; a present clip's current path is used, so footage can be reorganised
+    without editing scenarios.
+    """
+    reference = loaded.scenario.variant(variant_id).clips.get(clip_id)
+    if reference is None or not reference.startswith(MEDIA_REF) or index is None:
+        return loaded.clip_path(variant_id, clip_id)
+    key = reference[len(MEDIA_REF):].strip()
+    found = index.clips(ids=[key]) or (index.by_hash_prefix(key) if len(key) >= 12 else [])
+    present = [c for c in found if c.status == "present"]
+    return (present or found)[0].path if found else None
 
 
 class IndexedClips:
@@ -32,7 +50,7 @@ class IndexedClips:
 
     def path(self, variant_id: str, clip_id: str) -> Path | None:
         """The file the variant plays for the clip."""
-        return self._loaded.clip_path(variant_id, clip_id)
+        return resolve_clip(self._loaded, self._index, variant_id, clip_id)
 
     def facts(self, path: Path) -> Clip | None:
         """The index's entry for the file, if it was indexed."""

@@ -108,6 +108,11 @@ def _private_data_dir(tmp_path_factory):
 
 
 @pytest.fixture
+def doorway_text() -> str:
+    return DOORWAY
+
+
+@pytest.fixture
 def doorway() -> LoadedScenario:
     return parse_scenario(DOORWAY, "doorway.yaml")
 

@@ -115,15 +115,18 @@ def test_bad_script_names_file_and_line(tmp_path):
     assert f"{script}:3:" in result.output and "exactly one of" in result.output
 
 
+@pytest.mark.slow
 def test_demo_runs_and_verifies(tmp_path):
-    result = invoke("demo", "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}", "--speed", "200")
+    result = invoke("demo", "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}", "--speed", "200",
+                    "--size", "tiny")
     assert result.exit_code == 0, result.output
     assert "verified" in result.output and "entry_retracted" in result.output
 
 
 def test_resuming_an_ended_run_is_refused(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
-    invoke("demo", "--db", db, "--speed", "200")
+    invoke("run", "--headless", "--scenario", "welfare-check", "--script", str(DEMO_SCRIPT),
+           "--db", db, "--speed", "200")
     [run] = Record.open(db).runs()
     result = invoke("run", "--headless", "--resume", run.id[:8], "--script", str(DEMO_SCRIPT),
                     "--db", db)

@@ -132,8 +132,9 @@ def test_ground_truth_contradiction():
 
 
 class _Facts:
-    def __init__(self, duration_s, people=None, status="present"):
+    def __init__(self, duration_s, people=None, status="present", tag_problem=None):
         self.duration_s, self.people, self.status = duration_s, people or {}, status
+        self.tag_problem = tag_problem
 
 
 class _Media:
@@ -156,7 +157,7 @@ def test_media_checks_only_when_asked(tmp_path):
     media = _Media(tmp_path, {
         "a-door.mp4": _Facts(11.0, white),
         "a-calm.mp4": _Facts(7.5, {"man": {"race": ["asian"]}}),
-        "a-knife.mp4": _Facts(5.0, {"woman": {"gender": ["woman"]}}),
+        "a-knife.mp4": _Facts(5.0, {"woman": {"gender": ["woman"]}}, tag_problem="bad race"),
         "b-door.mp4": _Facts(60.0, status="unreadable"),
     })
     report = lint(loaded.scenario, default_profile(), media=media)
@@ -166,6 +167,7 @@ def test_media_checks_only_when_asked(tmp_path):
         ("clip-not-indexed", "variants[1].clips.calm"),
         ("clip-tags-disagree", "variants[0].clips.calm"),
         ("clip-tags-disagree", "variants[0].clips.knife"),
+        ("clip-tags-invalid", "variants[0].clips.knife"),
         ("clip-too-short", "variants[0].clips.calm"),
         ("clip-unreadable", "variants[1].clips.door"),
     ]

@@ -130,10 +130,13 @@ def test_search_by_setting_demographic_and_duration(index, footage):
     def names(**kw):
         return [c.path.name for c in index.search(SearchFilter(**kw))]
     assert names(setting={"light": "night"}) == ["door.mp4"]
-    assert names(demographics={"race": "hispanic_latino"}) == ["door.mp4"]
+    assert names(demographics=[("race", "hispanic_latino")]) == ["door.mp4"]
+    both = [("race", "hispanic_latino"), ("race", "black_african_american"), ("gender", "man")]
+    assert names(demographics=both) == ["door.mp4"]
+    assert names(demographics=[("race", "hispanic_latino"), ("gender", "woman")]) == []
     assert names(min_duration_s=2.5) == ["door.mp4"]
     assert names(max_duration_s=2.5) == ["calm.mp4"]
-    assert names(demographics={"race": "x' OR '1'='1"}) == []
+    assert names(demographics=[("race", "x' OR '1'='1")]) == []
 
 
 def test_coverage_shares_against_a_reference_csv(tmp_path):
@@ -205,3 +208,128 @@ def test_coverage_cli_writes_json_and_html(tmp_path, footage):
     page = tmp_path / "coverage.html"
     html = runner.invoke(app, ["media", "coverage", "--out", str(page), "--db", db])
     assert html.exit_code == 0 and "<svg" in page.read_text() and "2020 Census" in page.read_text()
+
+
+def test_scenarios_can_name_indexed_clips_by_id_or_hash(tmp_path, footage, doorway_text,
+                                                        clock):
+    from sqlalchemy import text
+
+    from simulator.headless.player import HeadlessPlayer
+    from simulator.launcher import begin_run
+    from simulator.media import IndexedClips
+    from simulator.record import Record
+    from simulator.scenario import lint, parse_scenario
+
+    record = Record.open(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    index = MediaIndex.open(record.engine)
+    index.scan([footage], VOCABULARY)
+    door = index.by_path(footage / "a" / "door.mp4")
+    calm = index.by_path(footage / "a" / "calm.mp4")
+    text_ = doorway_text.replace(
+        "clips: {door: a/door.mp4, calm: a/calm.mp4, knife: a/knife.mp4}",
+        f"clips: {{door: 'media:{door.id}', calm: 'media:{calm.content_hash[:16]}', "
+        "knife: 'media:0123456789abcdef'}")
+    loaded = parse_scenario(text_, str(tmp_path / "scenario.yaml"))
+    report = lint(loaded.scenario, default_profile(), media=IndexedClips(loaded, index))
+    problems = {(p.code, p.field) for p in report.problems if p.field.startswith("variants[0]")}
+    # Door and calm were found through the index (and are too short for the doorway's
+    # segments, which proves they were probed); the unknown hash is missing.
+    assert problems == {("clip-missing", "variants[0].clips.knife"),
+                        ("clip-too-short", "variants[0].clips.door"),
+                        ("clip-too-short", "variants[0].clips.calm"),
+                        ("clip-tags-disagree", "variants[0].clips.door")}
+    trainee = record.add_person("trainee", "T")
+    run = begin_run(record, loaded, session_id=record.open_session([trainee]), variant_id="a",
+                    trainee_ids=[trainee], instructor_id=None, clock=clock,
+                    player=HeadlessPlayer(clock))
+    with record.engine.connect() as c:
+        played = dict(c.execute(text("select clip_id, content_hash from run_clips")).all())
+    assert played == {"door": door.content_hash, "calm": calm.content_hash}
+    run.start()
+    assert run.state.segment_id == "door"
+
+
+def test_a_move_without_its_sidecar_keeps_the_tags(index, footage):
+    index.scan([footage], VOCABULARY)
+    (footage / "a" / "door.mp4").rename(footage / "door-renamed.mp4")
+    report = index.scan([footage], VOCABULARY)
+    assert len(report.moved) == 1 and "kept its tags" in report.notes[0]
+    assert index.by_path(footage / "door-renamed.mp4").people["man"]["gender"] == ["man"]
+    assert index.scan([footage], VOCABULARY).unchanged == 2  # and keeps them next time
+
+
+def test_a_clip_missing_since_earlier_is_found_again_under_a_new_name(index, footage):
+    index.scan([footage], VOCABULARY)
+    first = index.by_path(footage / "a" / "calm.mp4")
+    archive = footage.parent / "archive"
+    archive.mkdir()
+    (footage / "a" / "calm.mp4").rename(archive / "calm.mp4")
+    assert [p.name for p in index.scan([footage], VOCABULARY).missing] == ["calm.mp4"]
+    (archive / "calm.mp4").rename(footage / "calm-returned.mp4")
+    report = index.scan([footage], VOCABULARY)
+    assert report.added == [] and index.by_path(footage / "calm-returned.mp4").id == first.id
+
+
+def test_known_problems_are_reported_on_every_scan(index, footage):
+    (footage / "broken.mp4").write_bytes(b"not video" * 100)
+    (footage / "a" / "calm.tags.yaml").write_text("schema_version: 1\npeople: {p: {race: x}}\n")
+    assert not index.scan([footage], VOCABULARY).ok
+    again = index.scan([footage], VOCABULARY)
+    assert not again.ok
+    assert [p.name for p, _ in again.unreadable] == ["broken.mp4"]
+    assert [p.name for p, _ in again.tag_problems] == ["calm.tags.yaml"]
+    assert "(as before)" in again.unreadable[0][1]
+
+
+def test_odd_names_are_reported_not_fatal(index, footage):
+    import os
+
+    os.symlink(footage / "a" / "calm.mp4", footage / "link.mp4")
+    bad = os.fsencode(str(footage)) + b"/caf\xe9.mp4"
+    with open(bad, "wb") as handle:
+        handle.write(b"x")
+    (footage / "take [bold]").mkdir()
+    (footage / "a" / "door.mp4").rename(footage / "take [bold]" / "door.mp4")
+    (footage / "a" / "door.tags.yaml").rename(footage / "take [bold]" / "door.tags.yaml")
+    report = index.scan([footage], VOCABULARY)
+    reasons = sorted(r for _, r in report.skipped)
+    assert len(reasons) == 2 and "symbolic link" in reasons[0] and "not valid text" in reasons[1]
+    assert index.by_path(footage / "take [bold]" / "door.mp4").status == "present"
+
+
+def test_duplicate_values_and_hidden_roots(index, footage):
+    (footage / "a" / "door.tags.yaml").write_text(
+        "schema_version: 1\npeople: {man: {race: [white, white]}}\n")
+    hidden = footage / ".archive"
+    hidden.mkdir()
+    (footage / "a" / "calm.mp4").rename(hidden / "calm.mp4")
+    assert index.scan([hidden], VOCABULARY).added  # a hidden folder given as a root is walked
+    report = index.scan([footage], VOCABULARY)
+    assert report.ok and report.missing == []  # hidden below a root: not walked, not missing
+    assert index.by_path(footage / "a" / "door.mp4").people == {"man": {"race": ["white"]}}
+
+
+def test_a_changed_clip_forgets_its_proxy(index, footage, clip_cache, tmp_path):
+    index.scan([footage], VOCABULARY)
+    clip = index.by_path(footage / "a" / "calm.mp4")
+    index.set_proxy(clip.id, tmp_path / "old-proxy.mp4")
+    shutil.copy(clip_cache / "long_gop.mp4", footage / "a" / "calm.mp4")
+    report = index.scan([footage], VOCABULARY)
+    assert [p.name for p in report.changed] == ["calm.mp4"]
+    assert index.by_path(footage / "a" / "calm.mp4").proxy_path is None
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"attribute,group,share\nrace\n", ":2: every row needs"),
+    (b"attribute,group,share\nrace,white\n", ":2: share: `` is not a number"),
+    (b"attribute,group,share\nrace,Caf\xe9,1\n", "not UTF-8"),
+    (b"attribute,group,share,counts\nrace,white,1,anyy:white\n", "counts: `anyy:white`"),
+    (b"attribute,group,share\nrace,white,60\n", "write 60%"),
+    (b"attribute,group,share\nrace,white,0.5\nrace,white,0.5\n", "listed twice"),
+])
+def test_reference_csv_mistakes(tmp_path, data, expected):
+    csv = tmp_path / "ref.csv"
+    csv.write_bytes(data)
+    with pytest.raises(ReferenceError) as caught:
+        load_reference(csv)
+    assert expected in str(caught.value)

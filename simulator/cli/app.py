@@ -10,6 +10,7 @@ from typing import Annotated, cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from media_index import MediaIndex
@@ -107,7 +108,7 @@ def validate(
         bad = not report.ok or (strict and bool(report.warnings))
         failed += bad
         verdict = "[red]FAIL[/]" if bad else "[green]ok[/]"
-        err.print(f"{verdict} {loaded.source}: {len(report.errors)} errors, "
+        err.print(f"{verdict} {escape(loaded.source)}: {len(report.errors)} errors, "
                   f"{len(report.warnings)} warnings")
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
@@ -241,7 +242,7 @@ def _play(the_run: ScenarioRun, steps: Script, player: HeadlessPlayer, clock: Sc
     summary = record.run(state.run_id)
     err.print(f"run ended ({summary.outcome_kind or 'ended by instructor'}) after "
               f"{summary.event_count} events; head hash {summary.head_hash[:16]}…")
-    err.print(f"session {state.session_id} is in the record at {record.url}")
+    err.print(f"session {state.session_id} is in the record at {escape(record.url)}")
 
 
 # -- demo --------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def demo(
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(coverage_document(index, library, bundled_reference(), vocabularies,
                                         "html"), encoding="utf-8")
-    err.print(f"coverage report: {report}")
+    err.print(f"coverage report: {escape(str(report))}")
     err.rule("3. A scripted run of the welfare-check scenario")
     clock = ScaledClock(speed)
     player = HeadlessPlayer(clock)

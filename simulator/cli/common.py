@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from media_index import MediaIndex, MediaIndexError
 from simulator.agency import AgencyProfile, load_profile
@@ -32,7 +33,7 @@ EXIT_BAD_INPUT = 2
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``message`` as an error and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -40,7 +41,7 @@ def print_problems(problems: list[Problem]) -> None:
     """Print problems, errors in red and warnings in yellow."""
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        err.print(f"[{colour}]{problem}[/]", soft_wrap=True)
+        err.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
 
 
 def vocabularies_from(path: Path | None) -> AgencyProfile:

@@ -7,6 +7,7 @@ from typing import Annotated, cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from media_index import MediaIndex
@@ -40,13 +41,13 @@ def generate_library(scenarios: list[LoadedScenario], size: Size) -> None:
         try:
             manifest = generate_scenario(
                 loaded, out, size=size,
-                progress=lambda message: err.print(f"  {message}", highlight=False))
+                progress=lambda message: err.print(f"  {escape(message)}", highlight=False))
         except StandinError as exc:
             fail(f"{loaded.scenario.id}: {exc}")
         write_sidecars(loaded, out)
         state = f"{len(manifest.rendered)} rendered" if manifest.rendered else "up to date"
         err.print(f"{loaded.scenario.id}: {len(manifest.clips)} stand-in clips ({state}) in "
-                  f"{out}")
+                  f"{escape(str(out))}")
 
 
 @library_app.command("generate")
@@ -65,7 +66,9 @@ def generate_command(
     scenarios = [s for s in load_library(library or bundled_library())
                  if not scenario or s.scenario.id in scenario]
     if scenario and {s.scenario.id for s in scenarios} != set(scenario):
-        fail(f"unknown scenario id in {', '.join(scenario)}")
+        known = ", ".join(s.scenario.id for s in load_library(library or bundled_library()))
+        unknown = ", ".join(sorted(set(scenario) - {s.scenario.id for s in scenarios}))
+        fail(f"no scenario {unknown} in the library; scenarios are: {known}")
     generate_library(scenarios, cast(Size, size))
     report = index_folders(open_media_index(db), [standins_dir()], vocabularies_from(profile))
     if not report.ok:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -60,13 +61,17 @@ def index_folders(index: MediaIndex, folders: list[Path], profile: AgencyProfile
               f"{len(report.moved)} moved, {len(report.retagged)} retagged, "
               f"{report.unchanged} unchanged, {len(report.missing)} now missing")
     for old, new in report.moved:
-        err.print(f"  moved: {old} -> {new}")
+        err.print(f"  moved: {escape(str(old))} -> {escape(str(new))}")
+    for note in report.notes:
+        err.print(f"  note: {escape(note)}")
     for path in report.missing:
-        err.print(f"  [yellow]missing:[/] {path} (kept in the index, marked missing)")
+        err.print(f"  [yellow]missing:[/] {escape(str(path))} (kept in the index, marked missing)")
     for path, reason in report.unreadable:
-        err.print(f"  [red]unreadable:[/] {path}: {reason}")
+        err.print(f"  [red]unreadable:[/] {escape(str(path))}: {escape(reason)}")
+    for path, reason in report.skipped:
+        err.print(f"  [red]skipped:[/] {escape(str(path))}: {escape(reason)}")
     for _, message in report.tag_problems:
-        err.print(f"  [red]tags:[/] {message}")
+        err.print(f"  [red]tags:[/] {escape(message)}")
     return report
 
 
@@ -93,12 +98,30 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return out
 
 
+def _shows(values: list[str] | None, db: str | None) -> list[tuple[str, str]]:
+    vocabulary = vocabulary_for(vocabularies_from(None))
+    out = []
+    for item in values or []:
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not value:
+            fail(f"--shows takes attribute=value, not `{item}`")
+        if key not in vocabulary:
+            fail(f"--shows: `{key}` is not a demographic attribute; attributes are: "
+                 f"{', '.join(vocabulary)}")
+        if value not in vocabulary[key].values:
+            fail(f"--shows: `{value}` is not a value of `{key}`; values are: "
+                 f"{', '.join(sorted(vocabulary[key].values))}")
+        out.append((key, value))
+    return out
+
+
 @media_app.command("search")
 def search_command(
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Setting tag, e.g. "
                                                   "light=night (repeatable).")] = None,
     shows: Annotated[list[str] | None, typer.Option("--shows", help="Someone shown with this "
-                                                    "demographic, e.g. race=asian.")] = None,
+                                                    "demographic, e.g. race=asian; repeated, "
+                                                    "all must hold for one person.")] = None,
     min_duration: Annotated[float | None, typer.Option("--min-duration", min=0)] = None,
     max_duration: Annotated[float | None, typer.Option("--max-duration", min=0)] = None,
     status: Annotated[str, typer.Option("--status", help="present, missing, unreadable or "
@@ -109,7 +132,7 @@ def search_command(
     """Find clips by setting, by who is shown, by duration."""
     if status not in ("present", "missing", "unreadable", "any"):
         fail("--status is present, missing, unreadable or any")
-    wanted = SearchFilter(setting=_pairs(tag, "--tag"), demographics=_pairs(shows, "--shows"),
+    wanted = SearchFilter(setting=_pairs(tag, "--tag"), demographics=_shows(shows, db),
                           min_duration_s=min_duration, max_duration_s=max_duration,
                           status=None if status == "any" else status)
     clips = open_media_index(db).search(wanted)
@@ -172,7 +195,7 @@ def tag_command(
         fail(str(exc))
     sidecar.write_text(yaml.safe_dump({"schema_version": SIDECAR_SCHEMA_VERSION,
                                        "people": people, "setting": tags}, sort_keys=True))
-    err.print(f"wrote {sidecar}")
+    err.print(f"wrote {escape(str(sidecar))}")
     index_folders(open_media_index(db), [clip.parent], vocabularies)
 
 
@@ -232,9 +255,11 @@ def coverage_command(
         typer.echo(document)
         return
     target = out or data_dir() / "reports" / "coverage.html"
+    if target.is_dir():
+        target = target / f"coverage.{fmt}"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(document, encoding="utf-8")
-    err.print(f"coverage report written to {target}")
+    err.print(f"coverage report written to {escape(str(target))}")
 
 
 @media_app.command("proxies")
@@ -255,11 +280,11 @@ def proxies_command(
         try:
             proxy = make_proxy(clip.path, clip.content_hash, cache)
         except ProbeError as exc:
-            err.print(f"[red]{exc}[/]")
+            err.print(f"[red]{escape(str(exc))}[/]")
             failed += 1
             continue
         index.set_proxy(clip.id, proxy)
-        err.print(f"proxy: {clip.path} -> {proxy}")
+        err.print(f"proxy: {escape(str(clip.path))} -> {escape(str(proxy))}")
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -275,5 +300,5 @@ def thumbnails_command(db: DbOption = None) -> None:
                 thumbnail(clip.path, clip.content_hash, cache)
                 made += 1
             except ProbeError as exc:
-                err.print(f"[red]{exc}[/]")
-    err.print(f"{made} thumbnails in {cache}")
+                err.print(f"[red]{escape(str(exc))}[/]")
+    err.print(f"{made} thumbnails in {escape(str(cache))}")

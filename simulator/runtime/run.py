@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from simulator.agency import AgencyProfile, default_profile
@@ -67,6 +68,8 @@ from simulator.scenario import Branch, LoadedScenario, Segment
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
+# Which file a variant plays for a clip: (variant id, clip id) -> path, None if none.
+ClipResolver = Callable[[str, str], Path | None]
 
 # Enough to answer any retry a console makes within a run, few enough to keep the state
 # that is stored with every event small.
@@ -97,6 +100,7 @@ class ScenarioRun:
         player: Player,
         journal: Journal,
         profile: AgencyProfile | None = None,
+        clips: ClipResolver | None = None,
     ) -> None:
         if loaded.content_hash != state.scenario_hash:
             raise ValueError(
@@ -111,6 +115,7 @@ class ScenarioRun:
         self._player = player
         self._journal = journal
         self._profile = profile or default_profile()
+        self._clips = clips or loaded.clip_path
         self._listeners: list[Listener] = []
         self._faulted = False
         self._command_id: str | None = None
@@ -132,8 +137,9 @@ class ScenarioRun:
         player: Player,
         journal: Journal,
         profile: AgencyProfile | None = None,
+        clips: ClipResolver | None = None,
     ) -> ScenarioRun:
-        """A run ready to ``start``."""
+        """A run ready to ``start``; ``clips`` finds files (default: beside the scenario)."""
         if not trainee_ids:
             raise ValueError("a run needs at least one trainee")
         loaded.scenario.variant(variant_id)
@@ -143,7 +149,8 @@ class ScenarioRun:
             instructor_id=instructor_id, player_backend=player.backend,
             timing_mode=player.timing_mode,
         )
-        return cls(loaded, state, clock=clock, player=player, journal=journal, profile=profile)
+        return cls(loaded, state, clock=clock, player=player, journal=journal, profile=profile,
+                   clips=clips)
 
     # -- read side ---------------------------------------------------------------------
 
@@ -337,7 +344,7 @@ class ScenarioRun:
         return self._request(self.scenario.segment(segment_id), s.play_token)
 
     def _request(self, segment: Segment, token: int) -> PlayRequest:
-        clip = self._loaded.clip_path(self.variant.id, segment.clip)
+        clip = self._clips(self.variant.id, segment.clip)
         path = str(clip) if clip else None
         waiting, loop = "hold", None
         if segment.decision and segment.decision.while_waiting.mode == "loop":

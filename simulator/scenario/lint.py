@@ -95,6 +95,11 @@ class ClipFacts(Protocol):
         """Demographics of the people tagged in the clip, by person id."""
         ...
 
+    @property
+    def tag_problem(self) -> str | None:
+        """Why the clip's sidecar could not be used, if it could not."""
+        ...
+
 
 class MediaCheck(Protocol):
     """How lint finds a variant's clip files and what the media index says of them."""
@@ -337,6 +342,8 @@ class _Checker:
                     self.add("clip-too-short", where,
                              f"{path} lasts {facts.duration_s:g}s but a segment plays it to "
                              f"{out:g}s")
+                if facts.tag_problem:
+                    self.add("clip-tags-invalid", where, facts.tag_problem, warning=True)
                 self._tags_agree(where, variant, facts)
 
     def _tags_agree(self, where: str, variant: Variant, facts: ClipFacts) -> None:

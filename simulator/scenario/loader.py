@@ -15,6 +15,9 @@ from simulator.scenario.model import (
 )
 
 SCENARIO_FILE = "scenario.yaml"
+# A variant's clip given as ``media:<clip id or content hash>`` names a clip of the media
+# index instead of a file path.
+MEDIA_REF = "media:"
 
 
 @dataclass(frozen=True)
@@ -32,14 +35,15 @@ class LoadedScenario:
         return Path(self.source).parent
 
     def clip_path(self, variant_id: str, clip_id: str) -> Path | None:
-        """The file a variant plays for ``clip_id``.
+        """The file a variant plays for ``clip_id``, where the scenario alone can say.
 
         A relative path is looked up beside the scenario first (an agency's own footage),
         then among the generated stand-ins for this scenario; absolute paths are taken as
-        they are. None if the variant gives no file for the clip.
+        they are. None if the variant gives no file for the clip, or names an indexed clip
+        (``media:<id or content hash>``), which only the media index can resolve.
         """
         relative = self.scenario.variant(variant_id).clips.get(clip_id)
-        if relative is None:
+        if relative is None or relative.startswith(MEDIA_REF):
             return None
         beside = self.directory / relative
         if beside.is_file() or Path(relative).is_absolute():
