@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, column, create_engine, event, inspect, select, table
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from media_index.database import NewerSchema, upgrade_schema
 from simulator.paths import data_dir
 
 DB_ENV = "BRANCHPOINT_DB"
@@ -77,40 +78,18 @@ def create_record_engine(url: str) -> Engine:
     )
 
 
-# The newest migration. Checking it with one query lets an up-to-date database (the
-# usual case) open without importing Alembic, which costs more than half a second at
-# every start; a test keeps it equal to Alembic's head.
+# The newest migration; a test keeps it equal to Alembic's head.
 SCHEMA_HEAD = "0001"
 VERSION_TABLE = "alembic_version"
 
 
-def stored_revision(engine: Engine) -> str | None:
-    """The schema revision recorded in the database, None for a new database."""
-    with engine.connect() as connection:
-        if not inspect(connection).has_table(VERSION_TABLE):
-            return None
-        return connection.execute(
-            select(column("version_num")).select_from(table(VERSION_TABLE))).scalar()
-
-
 def migrate(engine: Engine) -> None:
     """Bring the schema up to date; refuse a database made by a newer Branchpoint."""
-    current = stored_revision(engine)
-    if current == SCHEMA_HEAD:
-        return
-    from alembic import command
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", "simulator.record:migrations")
-    config.attributes["engine"] = engine
-    head = ScriptDirectory.from_config(config).get_current_head()
-    known = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
-    if current is not None and current not in known:
+    try:
+        upgrade_schema(engine, script_location="simulator.record:migrations",
+                       version_table=VERSION_TABLE, head=SCHEMA_HEAD)
+    except NewerSchema as exc:
         raise RecordError(
             f"the database at {engine.url.render_as_string(hide_password=True)} was written by "
-            f"a newer Branchpoint (schema {current}); update Branchpoint to open it"
-        )
-    if current != head:
-        command.upgrade(config, "head")
+            f"a newer Branchpoint (schema {exc.revision}); update Branchpoint to open it"
+        ) from None
