@@ -30,8 +30,9 @@ class ReferenceRow:
     """One population group: its share and which of our groups count toward it.
 
     ``counts`` is empty (our group with the same name), ``any:<value>`` (anyone with that
-    value among several, e.g. Hispanic of any race), or ``combined`` (anyone with several
-    values not claimed by an earlier row). Rows are tried in file order.
+    value among several, e.g. Hispanic of any race), ``combined`` (anyone with several
+    values not claimed by an earlier row), or ``none`` (a population group with no
+    counterpart among ours). Rows are tried in file order.
     """
 
     attribute: str
@@ -46,6 +47,8 @@ class ReferenceRow:
             return self.counts[4:] in values
         if self.counts == "combined":
             return len(values) > 1
+        if self.counts == "none":
+            return False
         return values == [self.group]
 
 
@@ -81,9 +84,10 @@ def load_reference(path: Path) -> Reference:
                                          "group")
                 share = _share(path, line, raw.get("share") or "")
                 counts = (raw.get("counts") or "").strip()
-                if counts and counts != "combined" and not counts.startswith("any:"):
+                if counts and counts not in ("combined", "none") and not counts.startswith(
+                        "any:"):
                     raise ReferenceError(f"{path}:{line}: counts: `{counts}` is not empty, "
-                                         "`combined` or `any:<value>`")
+                                         "`combined`, `none` or `any:<value>`")
                 if any(r.group == group for r in rows[attribute]):
                     raise ReferenceError(f"{path}:{line}: group `{group}` of `{attribute}` "
                                          "is listed twice")

@@ -333,3 +333,17 @@ def test_reference_csv_mistakes(tmp_path, data, expected):
     with pytest.raises(ReferenceError) as caught:
         load_reference(csv)
     assert expected in str(caught.value)
+
+
+def test_coverage_cli_refuses_a_misspelt_reference_group(tmp_path, footage):
+    from typer.testing import CliRunner
+
+    from simulator.cli.app import app
+
+    csv = tmp_path / "ref.csv"
+    csv.write_text("attribute,group,share\nrace,whte,0.6\nrace,asian,0.4\n")
+    result = CliRunner().invoke(app, ["media", "coverage", "--format", "json", "--reference",
+                                      str(csv), "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "group `whte` of `race` is not one of our values" in (
+        result.output)

@@ -217,6 +217,18 @@ def coverage_document(index: MediaIndex, library: Path, reference_csv: Path | No
         reference = load_reference(reference_csv) if reference_csv else None
     except ReferenceError as exc:
         fail(str(exc))
+    for attribute, rows in (reference.rows if reference else {}).items():
+        spec = profile.demographics.get(attribute)
+        if spec is None:
+            fail(f"{reference_csv}: `{attribute}` is not a demographic attribute; attributes "
+                 f"are: {', '.join(profile.demographics)}")
+        for row in rows:
+            value = row.counts[4:] if row.counts.startswith("any:") else row.group
+            exact = row.counts == "" or row.counts.startswith("any:")
+            if exact and value not in spec.values:
+                fail(f"{reference_csv}: group `{value}` of `{attribute}` is not one of our "
+                     f"values ({', '.join(spec.values)}); fix the spelling, or give it "
+                     "`counts: combined` or `none`")
     attributes = list(profile.demographics)
     views = {
         "clips": coverage(clip_appearances(index.clips()), attributes,
