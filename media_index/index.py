@@ -22,6 +22,8 @@ class Clip:
     id: str
     path: Path
     content_hash: str | None
+    size_bytes: int
+    mtime_ns: int
     status: str
     problem: str | None
     duration_s: float | None
@@ -132,7 +134,8 @@ class MediaIndex:
                 else:
                     setting[key] = value
             clips.append(Clip(
-                id=r.id, path=Path(r.path), content_hash=r.content_hash, status=r.status,
+                id=r.id, path=Path(r.path), content_hash=r.content_hash,
+                size_bytes=r.size_bytes, mtime_ns=r.mtime_ns, status=r.status,
                 problem=r.problem, duration_s=r.duration_s, fps=r.fps, width=r.width,
                 height=r.height, video_codec=r.video_codec, audio_codec=r.audio_codec,
                 max_keyframe_interval_s=r.max_keyframe_interval_s, tag_problem=r.tag_problem,

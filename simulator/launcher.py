@@ -14,10 +14,10 @@ from pathlib import Path
 
 from media_index import MediaIndex
 from simulator.agency import AgencyProfile
-from simulator.media import resolve_clip
+from simulator.media import played_clip, resolve_clip
 from simulator.ports import Clock, Player
 from simulator.protocol.run_state import RunState
-from simulator.record import PlayedClip, Record
+from simulator.record import Record
 from simulator.runtime import ScenarioRun
 from simulator.scenario import LoadedScenario
 
@@ -48,7 +48,7 @@ def begin_run(
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
     )
-    played = [PlayedClip.of(clip_id, path)
+    played = [played_clip(index, clip_id, path)
               for clip_id in sorted(loaded.scenario.variant(variant_id).clips)
               if (path := clips(variant_id, clip_id)) is not None]
     journal = record.create_run(state, played)

@@ -14,6 +14,7 @@ from media_index import Attribute, Clip, MediaIndex, Vocabulary
 from media_index.coverage import Appearance
 from media_index.sidecar import SETTING_VALUES, SIDECAR_SCHEMA_VERSION, sidecar_for
 from simulator.agency import AgencyProfile
+from simulator.record import PlayedClip
 from simulator.scenario import LoadedScenario
 from simulator.scenario.loader import MEDIA_REF
 
@@ -39,6 +40,21 @@ def resolve_clip(loaded: LoadedScenario, index: MediaIndex | None, variant_id: s
     found = index.clips(ids=[key]) or (index.by_hash_prefix(key) if len(key) >= 12 else [])
     present = [c for c in found if c.status == "present"]
     return (present or found)[0].path if found else None
+
+
+def played_clip(index: MediaIndex | None, clip_id: str, path: Path) -> PlayedClip:
+    """The clip a run is about to play, with its content hash.
+
+    Agency footage runs to gigabytes, and hashing it at every run start would keep a class
+    waiting: when the index has the file at the same size and modification time, its hash
+    is taken, on the same terms as an incremental scan.
+    """
+    indexed = index.by_path(path) if index is not None and path.is_file() else None
+    if indexed is not None and indexed.content_hash and indexed.status == "present":
+        stat = path.stat()
+        if (stat.st_size, stat.st_mtime_ns) == (indexed.size_bytes, indexed.mtime_ns):
+            return PlayedClip(clip_id, str(path), indexed.content_hash, stat.st_size)
+    return PlayedClip.of(clip_id, path)
 
 
 class IndexedClips:

@@ -4,6 +4,7 @@ coverage, proxies and thumbnails."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -245,6 +246,15 @@ def test_scenarios_can_name_indexed_clips_by_id_or_hash(tmp_path, footage, doorw
     with record.engine.connect() as c:
         played = dict(c.execute(text("select clip_id, content_hash from run_clips")).all())
     assert played == {"door": door.content_hash, "calm": calm.content_hash}
+    # An indexed, unchanged file is not read again at run start: its index hash is used.
+    from simulator.media import played_clip
+
+    stat = door.path.stat()
+    door.path.write_bytes(b"\0" * stat.st_size)  # same size...
+    os.utime(door.path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ...and time
+    assert played_clip(index, "door", door.path).content_hash == door.content_hash
+    os.utime(door.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert played_clip(index, "door", door.path).content_hash != door.content_hash
     run.start()
     assert run.state.segment_id == "door"
 
