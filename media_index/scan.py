@@ -200,7 +200,8 @@ class _Scan:
                                      mtime_ns=item.mtime_ns, status="present"))
             if item.sidecar_mtime_ns is None:
                 # The sidecar stayed behind: keep the tags the clip had rather than lose them.
-                self.pending.append(_set(moved_from.id, sidecar_mtime_ns=None))
+                self.pending.append(_set(moved_from.id, sidecar_mtime_ns=None,
+                                         tag_problem=None))
                 report.notes.append(f"{item.path}: moved without its sidecar; kept its tags "
                                     f"(the old sidecar is beside {moved_from.path})")
             else:

@@ -40,7 +40,7 @@ def test_validate_reports_lint_errors_with_lines_and_exits_one(library):
     path.write_text(DOORWAY.replace("to: knife}", "to: knive}"))
     result = invoke("validate", str(path))
     assert result.exit_code == 1
-    assert f"{path}:" in result.output and "unknown-target" not in result.output
+    assert f"{path}:" in result.output and "[unknown-target]" in result.output
     assert "`knive`, which does not exist" in result.output
 
 
@@ -143,3 +143,13 @@ def test_unusable_databases_get_a_clear_error(tmp_path, url, expected):
     result = invoke("sessions", "list", "--db", url.format(tmp=tmp_path))
     assert result.exit_code == 2 and expected in result.output
     assert "Traceback" not in result.output
+
+
+def test_validate_names_the_check_and_a_folder_that_disagrees_with_the_id(library):
+    wrong = library / "porch"
+    wrong.mkdir()
+    (wrong / "scenario.yaml").write_text(DOORWAY)
+    result = invoke("validate", str(wrong))
+    assert result.exit_code == 1
+    assert "`id: doorway` but the folder is `porch`" in result.output
+    assert "[id-mismatch]" in result.output

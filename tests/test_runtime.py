@@ -203,10 +203,10 @@ def test_state_round_trips_and_recovery_replays_the_segment(doorway, run, clock,
     resumed = ScenarioRun(doorway, state, clock=new_clock, player=new_player, journal=journal)
     events = resumed.recover()
     events += resumed.poll()
-    assert [e.type for e in events] == ["response_window_closed", "run_recovered",
+    assert [e.type for e in events] == ["run_recovered", "response_window_closed",
                                         "segment_started", "branches_offered"]
-    assert events[0].reason == "interrupted"
-    assert events[1].last_seq == 4 and events[1].segment_id == "door"
+    assert events[1].reason == "interrupted"
+    assert events[0].last_seq == 4 and events[0].segment_id == "door"
     assert [e.seq for e in journal.events] == list(range(1, len(journal.events) + 1))
     new_clock.advance(4.0)
     cue = resumed.poll()[0]

@@ -146,3 +146,17 @@ def test_directories_and_devices_are_not_read(tmp_path):
         load_scenario(tmp_path / "odd")
     with pytest.raises(DocumentError, match="not a regular file"):
         load_scenario(Path("/dev/zero"))
+
+
+def test_an_extension_cannot_change_what_audits_rely_on(tmp_path):
+    extension = tmp_path / "agency.yaml"
+    extension.write_text("schema_version: 1\nforce_options:\n"
+                         "  - {id: firearm, label: Duty pistol, rank: 0, counts_as_force: false}\n")
+    with pytest.raises(DocumentError, match="may relabel it but not change those"):
+        load_profile(extension)
+    extension.write_text("schema_version: 1\ndemographics: {race: {multiple: false}}\n")
+    with pytest.raises(DocumentError, match="takes several values is built in"):
+        load_profile(extension)
+    extension.write_text("schema_version: 1\nforce_options:\n"
+                         "  - {id: firearm, label: Duty pistol, rank: 8, counts_as_force: true}\n")
+    assert load_profile(extension).force_option("firearm").label == "Duty pistol"

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simulator.documents import DocumentError, Problem, load_document, parse_document
 
@@ -112,7 +112,26 @@ class AgencyProfile(_Strict):
                 problems.append(Problem(f"unknown or malformed section `{key}`", source, field=key))
         if problems:
             raise DocumentError(source, problems)
-        profile = AgencyProfile.model_validate(merged)
+        try:
+            profile = AgencyProfile.model_validate(merged)
+        except ValidationError as exc:
+            raise DocumentError(source, [
+                Problem(str(e["msg"]), source, field=".".join(str(p) for p in e["loc"]))
+                for e in exc.errors()]) from None
+        for option in self.force_options:
+            changed = profile.force_option(option.id)
+            if changed is not None and (changed.rank, changed.counts_as_force) != (
+                    option.rank, option.counts_as_force):
+                raise DocumentError(source, [Problem(
+                    f"`{option.id}` is built in with rank {option.rank} and counts_as_force "
+                    f"{str(option.counts_as_force).lower()}; an extension may relabel it but "
+                    "not change those (audits rely on them). Add a new option instead",
+                    source, field="force_options")])
+        for key, attribute in self.demographics.items():
+            if profile.demographics[key].multiple != attribute.multiple:
+                raise DocumentError(source, [Problem(
+                    f"whether `{key}` takes several values is built in; it cannot change",
+                    source, field=f"demographics.{key}.multiple")])
         if set(profile.pledge_areas) != set(self.pledge_areas):
             raise DocumentError(source, [Problem(
                 "the IACP pledge areas are fixed; relabel them but do not add any",

@@ -31,7 +31,7 @@ from simulator.cli.common import (
 from simulator.cli.describe import describe
 from simulator.cli.library import generate_library, library_app, library_table
 from simulator.cli.media import coverage_document, index_folders, load_library, media_app
-from simulator.documents import DocumentError
+from simulator.documents import DocumentError, Problem
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
 from simulator.headless.script import Script, load_script
@@ -42,6 +42,7 @@ from simulator.protocol import Event, RunStarted
 from simulator.record import Record, RecordError, verify_all, verify_run
 from simulator.runtime import RunFaulted, ScaledClock, ScenarioRun
 from simulator.scenario import (
+    LintReport,
     LoadedScenario,
     ScenarioLibrary,
     bundled_library,
@@ -81,7 +82,7 @@ def validate(
     db: DbOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
-    """Load and lint scenarios. Exit 0 when clean, 1 when any has errors (or warnings, --strict)."""
+    """Load and lint scenarios. Exit 0 clean, 1 load or lint errors, 2 bad arguments."""
     vocabularies = vocabularies_from(profile)
     index = open_media_index(db) if check_media else None
     files: list[Path] = []
@@ -104,6 +105,12 @@ def validate(
         media = IndexedClips(loaded, index) if index else None
         report = lint(loaded.scenario, vocabularies, source=loaded.source,
                       media=media).located(loaded.text)
+        folder = Path(loaded.source).parent.name
+        if Path(loaded.source).name == "scenario.yaml" and folder != loaded.scenario.id:
+            report = LintReport((*report.problems, Problem(
+                f"`id: {loaded.scenario.id}` but the folder is `{folder}`; a library finds "
+                "scenarios by folder, so rename one to match", loaded.source, field="id",
+                code="id-mismatch")))
         print_problems(list(report.problems))
         bad = not report.ok or (strict and bool(report.warnings))
         failed += bad
@@ -121,8 +128,9 @@ def validate(
 def run(
     script: Annotated[Path, typer.Option("--script", help="Scripted instructor (YAML).",
                                          exists=True, dir_okay=False)],
-    headless: Annotated[bool, typer.Option("--headless", help="Run with no screen: the "
-                                           "player presents frames on the clock.")] = False,
+    headless: Annotated[bool, typer.Option("--headless", help="Required for now: run with no "
+                                           "screen, the player presenting frames on the "
+                                           "clock.")] = False,
     scenario: Annotated[str | None, typer.Option("--scenario", help="Scenario id in the "
                                                  "library.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue this run after a "
@@ -131,7 +139,8 @@ def run(
                                                 "the first).")] = None,
     trainee: Annotated[list[str] | None, typer.Option("--trainee", help="Trainee name; repeat "
                                                       "for a multi-officer session.")] = None,
-    instructor: Annotated[str | None, typer.Option("--instructor")] = None,
+    instructor: Annotated[str | None, typer.Option("--instructor", help="Instructor's name.")]
+    = None,
     agency: Annotated[str | None, typer.Option("--agency", help="Agency the session and new "
                                                "people belong to (added if new).")] = None,
     library: Annotated[Path | None, typer.Option("--library", help="Scenario library folder "
@@ -253,15 +262,12 @@ DEMO_SCENARIO = "welfare-check"
 @app.command()
 def demo(
     db: DbOption = None,
-    speed: Annotated[float, typer.Option("--speed", min=0.1, max=1000)] = 6.0,
+    speed: Annotated[float, typer.Option("--speed", min=0.1, max=1000,
+                                         help="Clock speed-up of the scripted run.")] = 6.0,
     size: Annotated[str, typer.Option("--size", help="Stand-in clip size: demo or tiny.")]
     = "demo",
 ) -> None:
-    """Show the bundled library, its coverage report and a scripted run.
-
-    Generates, indexes and lists the library with its coverage report, then plays the
-    welfare-check scenario headless and shows its session and record.
-    """
+    """Show the bundled library, its coverage report and a scripted run."""
     if size not in ("demo", "tiny"):
         fail("--size is demo or tiny")
     library = bundled_library()

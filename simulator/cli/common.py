@@ -16,6 +16,17 @@ from simulator.record import DB_ENV, Record, RecordError
 
 err = Console(stderr=True, highlight=False)
 
+# Lint checks are named in the output so a line can be found in docs/scenario-format.md.
+LINT_CODES = frozenset({
+    "unknown-start", "unknown-target", "no-default", "unknown-default", "duplicate-hotkey",
+    "duplicate-id", "dead-end", "cycle-without-exit", "no-outcome", "unreachable",
+    "cue-outside-segment", "loop-outside-segment", "line-outside-segment",
+    "undeclared-person", "unknown-vocabulary", "single-valued", "truth-contradiction",
+    "truth-incomplete", "variant-missing-person", "variant-missing-clip",
+    "demographics-incomplete", "clip-missing", "clip-not-indexed", "clip-unreadable",
+    "clip-too-short", "clip-tags-invalid", "clip-tags-disagree", "id-mismatch",
+})
+
 DbOption = Annotated[
     str | None,
     typer.Option("--db", envvar=DB_ENV, help="Database URL (default: SQLite in the user data "
@@ -41,7 +52,8 @@ def print_problems(problems: list[Problem]) -> None:
     """Print problems, errors in red and warnings in yellow."""
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        err.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+        check = f" [{problem.code}]" if problem.code in LINT_CODES else ""
+        err.print(f"[{colour}]{escape(str(problem) + check)}[/]", soft_wrap=True)
 
 
 def vocabularies_from(path: Path | None) -> AgencyProfile:

@@ -98,8 +98,8 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return out
 
 
-def _shows(values: list[str] | None, db: str | None) -> list[tuple[str, str]]:
-    vocabulary = vocabulary_for(vocabularies_from(None))
+def _shows(values: list[str] | None, profile: AgencyProfile) -> list[tuple[str, str]]:
+    vocabulary = vocabulary_for(profile)
     out = []
     for item in values or []:
         key, sep, value = (part.strip() for part in item.partition("="))
@@ -122,17 +122,21 @@ def search_command(
     shows: Annotated[list[str] | None, typer.Option("--shows", help="Someone shown with this "
                                                     "demographic, e.g. race=asian; repeated, "
                                                     "all must hold for one person.")] = None,
-    min_duration: Annotated[float | None, typer.Option("--min-duration", min=0)] = None,
-    max_duration: Annotated[float | None, typer.Option("--max-duration", min=0)] = None,
+    min_duration: Annotated[float | None, typer.Option("--min-duration", min=0,
+                                                       help="Seconds.")] = None,
+    max_duration: Annotated[float | None, typer.Option("--max-duration", min=0,
+                                                       help="Seconds.")] = None,
     status: Annotated[str, typer.Option("--status", help="present, missing, unreadable or "
                                         "any.")] = "present",
     as_json_output: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     db: DbOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Find clips by setting, by who is shown, by duration."""
     if status not in ("present", "missing", "unreadable", "any"):
         fail("--status is present, missing, unreadable or any")
-    wanted = SearchFilter(setting=_pairs(tag, "--tag"), demographics=_shows(shows, db),
+    shown = _shows(shows, vocabularies_from(profile))
+    wanted = SearchFilter(setting=_pairs(tag, "--tag"), demographics=shown,
                           min_duration_s=min_duration, max_duration_s=max_duration,
                           status=None if status == "any" else status)
     clips = open_media_index(db).search(wanted)
@@ -156,7 +160,8 @@ def search_command(
 
 @media_app.command("tag")
 def tag_command(
-    clip: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    clip: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="The video file to tag.")],
     person: Annotated[str | None, typer.Option("--person", help="Who the --set values "
                                                "describe (a person id of the scenario).")] = None,
     set_values: Annotated[list[str] | None, typer.Option("--set", help="Demographic of "
@@ -196,7 +201,8 @@ def tag_command(
     sidecar.write_text(yaml.safe_dump({"schema_version": SIDECAR_SCHEMA_VERSION,
                                        "people": people, "setting": tags}, sort_keys=True))
     err.print(f"wrote {escape(str(sidecar))}")
-    index_folders(open_media_index(db), [clip.parent], vocabularies)
+    if not index_folders(open_media_index(db), [clip.parent], vocabularies).ok:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def load_library(library: Path) -> list[LoadedScenario]:
@@ -227,8 +233,8 @@ def coverage_document(index: MediaIndex, library: Path, reference_csv: Path | No
             exact = row.counts == "" or row.counts.startswith("any:")
             if exact and value not in spec.values:
                 fail(f"{reference_csv}: group `{value}` of `{attribute}` is not one of our "
-                     f"values ({', '.join(spec.values)}); fix the spelling, or give it "
-                     "`counts: combined` or `none`")
+                     f"values ({', '.join(spec.values)}); fix the spelling, or set its "
+                     "counts column to `combined` or `none`")
     attributes = list(profile.demographics)
     views = {
         "clips": coverage(clip_appearances(index.clips()), attributes,
@@ -248,12 +254,14 @@ def coverage_command(
     reference: Annotated[Path | None, typer.Option("--reference", exists=True, dir_okay=False,
                                                    help="Population CSV: attribute,group,share "
                                                    "(default: 2020 U.S. Census).")] = None,
-    no_reference: Annotated[bool, typer.Option("--no-reference")] = False,
+    no_reference: Annotated[bool, typer.Option("--no-reference", help="Shares only, no "
+                                               "population to compare with.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="json or html.")] = "html",
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: "
                                              "stdout for json, the reports folder for html).")]
     = None,
-    library: Annotated[Path | None, typer.Option("--library")] = None,
+    library: Annotated[Path | None, typer.Option("--library", help="Scenario library for the "
+                                                 "scenario-minutes view.")] = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:

@@ -389,12 +389,9 @@ class ScenarioRun:
             return
         last_seq, was_paused = s.seq, s.status == "paused"
         now = self._clock.now_ns()
-        for cue in s.cues:
-            if cue.open:
-                cue.open = False
-                self._emit(ResponseWindowClosed, t_ns=now, cue_id=cue.cue_id,
-                           cue_seq=cue.cue_seq, responses=cue.responses, reason="interrupted")
-        # Stamps of the dead process mean nothing on this clock: start a new time base.
+        interrupted = [c for c in s.cues if c.open]
+        # Stamps of the dead process mean nothing on this clock: a new time base starts with
+        # the recovery event, and everything after it is stamped on the new clock.
         s.cues = []
         s.time_base_ns = now
         s.paused_total_ns = 0
@@ -404,6 +401,9 @@ class ScenarioRun:
         request = self._switch(s.segment_id or self.scenario.start, visit=False)
         self._emit(RunRecovered, t_ns=now, last_seq=last_seq, segment_id=s.segment_id,
                    player_backend=s.player_backend, timing_mode=s.timing_mode)
+        for cue in interrupted:
+            self._emit(ResponseWindowClosed, t_ns=now, cue_id=cue.cue_id, cue_seq=cue.cue_seq,
+                       responses=cue.responses, reason="interrupted")
         self._play(request)
         if was_paused:
             # The instructor had paused: the trainee's screen must not start on its own.
