@@ -364,3 +364,20 @@ def test_state_stays_small_over_a_long_looping_run(run, clock, journal):
         run.handle(RaiseFlag(command_id=f"flag-{clock.now_ns()}"))
     assert len(run.state.cues) <= 32 and len(run.state.applied_commands) <= 64
     assert len(journal.states[-1]) < 20_000
+
+
+def test_an_unexpected_error_faults_the_run_rather_than_diverge_from_the_record(
+        run, clock, journal, monkeypatch):
+    run.start()
+    run.poll()
+    stored = len(journal.events)
+
+    def broken(command):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(run, "_dispatch", broken)
+    with pytest.raises(RuntimeError, match="bug"):
+        run.handle(Pause())
+    assert len(journal.events) == stored
+    with pytest.raises(RunFaulted):
+        run.poll()

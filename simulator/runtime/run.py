@@ -251,7 +251,13 @@ class ScenarioRun:
             # Stored in the same transaction as the command's events: a retry after a
             # crash is ignored only if the whole command landed.
             s.applied_commands = [*s.applied_commands[-(_KEEP_COMMAND_IDS - 1):], command_id]
-        action()
+        try:
+            action()
+        except Exception:
+            # The state may be half-changed and nothing of it is stored: only the record is
+            # trustworthy now, so the run must be reopened from it.
+            self._faulted = True
+            raise
         if self._pending:
             try:
                 self._journal.commit(self._pending, s)
