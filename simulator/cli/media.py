@@ -292,7 +292,7 @@ def proxies_command(
     """Make short-keyframe review proxies (cached in the user data folder)."""
     index = open_media_index(db)
     cache = data_dir() / "proxies"
-    failed = 0
+    failed = made = 0
     for clip in index.clips():
         slow = (clip.max_keyframe_interval_s or 0) > PROXY_THRESHOLD_S
         if clip.status != "present" or clip.content_hash is None or not (all_clips or slow):
@@ -304,7 +304,11 @@ def proxies_command(
             failed += 1
             continue
         index.set_proxy(clip.id, proxy)
+        made += 1
         err.print(f"proxy: {escape(str(clip.path))} -> {escape(str(proxy))}")
+    if not made and not failed:
+        err.print(f"no clip needs a proxy: every indexed clip has keyframes at most "
+                  f"{PROXY_THRESHOLD_S:g} s apart (--all makes them anyway)")
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
 
