@@ -286,7 +286,7 @@ def demo(
     err.rule("2. Who the library shows (coverage report)")
     report = data_dir() / "reports" / "coverage.html"
     report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(coverage_document(index, library, bundled_reference(), vocabularies,
+    report.write_text(coverage_document(index, scenarios, bundled_reference(), vocabularies,
                                         "html"), encoding="utf-8")
     err.print(f"coverage report: {escape(str(report))}")
     err.rule("3. A scripted run of the welfare-check scenario")

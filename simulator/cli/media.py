@@ -208,17 +208,18 @@ def tag_command(
 def load_library(library: Path) -> list[LoadedScenario]:
     """Every scenario of a library that loads; those that do not are reported and skipped."""
     found = []
-    for path in ScenarioLibrary(library).paths():
+    scenarios = ScenarioLibrary(library)
+    for path in scenarios.paths():
         try:
-            found.append(ScenarioLibrary(library).load(path.parent.name))
+            found.append(scenarios.load(path.parent.name))
         except DocumentError as exc:
             print_problems(exc.problems)
     return found
 
 
-def coverage_document(index: MediaIndex, library: Path, reference_csv: Path | None,
-                      profile: AgencyProfile, fmt: str) -> str:
-    """The coverage report of the index and the library, as JSON or HTML text."""
+def coverage_document(index: MediaIndex, scenarios: list[LoadedScenario],
+                      reference_csv: Path | None, profile: AgencyProfile, fmt: str) -> str:
+    """The coverage report of the index and the scenarios, as JSON or HTML text."""
     try:
         reference = load_reference(reference_csv) if reference_csv else None
     except ReferenceError as exc:
@@ -239,7 +240,7 @@ def coverage_document(index: MediaIndex, library: Path, reference_csv: Path | No
     views = {
         "clips": coverage(clip_appearances(index.clips()), attributes,
                           lambda a, v: combined_group(profile, a, v), reference),
-        "scenario_minutes": coverage(scenario_minutes(load_library(library)), attributes,
+        "scenario_minutes": coverage(scenario_minutes(scenarios), attributes,
                                      lambda a, v: combined_group(profile, a, v), reference),
     }
     labels = {a: dict(spec.values) for a, spec in profile.demographics.items()}
@@ -269,7 +270,8 @@ def coverage_command(
     if fmt not in ("json", "html"):
         fail("--format is json or html")
     csv_path = None if no_reference else (reference or bundled_reference())
-    document = coverage_document(open_media_index(db), library or bundled_library(), csv_path,
+    document = coverage_document(open_media_index(db),
+                                 load_library(library or bundled_library()), csv_path,
                                  vocabularies_from(profile), fmt)
     if out is None and fmt == "json":
         typer.echo(document)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
@@ -13,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Row, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchModuleError
 
+from media_index.probe import content_hash
 from simulator.protocol import Event, parse_event
 from simulator.protocol.run_state import RunState
 from simulator.record import chain
@@ -32,8 +32,6 @@ from simulator.record.schema import (
 )
 from simulator.scenario import LoadedScenario, parse_scenario
 
-_HASH_CHUNK = 1 << 20
-
 
 @dataclass(frozen=True)
 class PlayedClip:
@@ -49,11 +47,7 @@ class PlayedClip:
         """Hash the file at ``path`` (None if it is not there, as in a headless run)."""
         if not path.is_file():
             return cls(clip_id, str(path), None, None)
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
-        return cls(clip_id, str(path), digest.hexdigest(), path.stat().st_size)
+        return cls(clip_id, str(path), content_hash(path), path.stat().st_size)
 
 
 @dataclass(frozen=True)

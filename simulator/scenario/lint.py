@@ -138,6 +138,8 @@ class _Checker:
         self.source = source
         self.problems: list[Problem] = []
         self.index = {s.id: i for i, s in enumerate(scenario.segments)}
+        self.declared = {p.id for p in scenario.people}
+        self.force_ids = {o.id for o in profile.force_options}
 
     def add(self, code: str, field: str, message: str, *, warning: bool = False) -> None:
         self.problems.append(Problem(message, self.source, field=field, code=code,
@@ -220,8 +222,7 @@ class _Checker:
                          f"{segment.duration:g}s")
 
     def _cues(self, i: int, segment: Segment) -> None:
-        declared = {p.id for p in self.scenario.people}
-        force_ids = {o.id for o in self.profile.force_options}
+        declared, force_ids = self.declared, self.force_ids
         for j, line in enumerate(segment.lines):
             where = f"segments[{i}].lines[{j}]"
             if line.at > segment.duration + 1e-9:
