@@ -103,14 +103,14 @@ def validate(
             failed += 1
             continue
         media = IndexedClips(loaded, index) if index else None
-        report = lint(loaded.scenario, vocabularies, source=loaded.source,
-                      media=media).located(loaded.text)
+        report = lint(loaded.scenario, vocabularies, source=loaded.source, media=media)
         folder = Path(loaded.source).parent.name
         if Path(loaded.source).name == "scenario.yaml" and folder != loaded.scenario.id:
             report = LintReport((*report.problems, Problem(
                 f"`id: {loaded.scenario.id}` but the folder is `{folder}`; a library finds "
                 "scenarios by folder, so rename one to match", loaded.source, field="id",
                 code="id-mismatch")))
+        report = report.located(loaded.text)
         print_problems(list(report.problems))
         bad = not report.ok or (strict and bool(report.warnings))
         failed += bad
