@@ -7,9 +7,13 @@
 #   --dev   also install what the test suite needs (PostgreSQL server, dev extras)
 set -euo pipefail
 
-# Debian packages installed on every run: FFmpeg and espeak-ng render the bundled stand-in
-# clips, DejaVu is their font. (The projector adds libvlc5 libvlc-bin vlc-plugin-base.)
-SYSTEM_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core)
+# Debian packages installed on every run: ffmpeg and espeak-ng make the stand-in clips
+# (DejaVu is their font); libvlc (library, fast plugin cache, base plugins) plays the vlc
+# backend; the rest are what Qt's wheels load for windows, fonts and sound.
+SYSTEM_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core libvlc5 libvlc-bin vlc-plugin-base
+                 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+                 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0
+                 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libpulse0)
 # Only with --dev. The PostgreSQL server is started per test run by tests/pg_server.py.
 DEV_PACKAGES=(postgresql)
 # Only when no usable Python >= 3.11 with venv support is found.

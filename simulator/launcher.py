@@ -47,6 +47,7 @@ def begin_run(
         scenario_hash=loaded.content_hash, variant_id=variant_id,
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
+        display_lag_ms=player.display_lag_ms,
     )
     played = [played_clip(index, clip_id, path)
               for clip_id in sorted(loaded.scenario.variant(variant_id).clips)

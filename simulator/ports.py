@@ -75,7 +75,20 @@ class ReachedOut:
     t_ns: int
 
 
-PlayerReport = Presented | MarkShown | ReachedOut
+@dataclass(frozen=True)
+class PlaybackFailed:
+    """The request with ``token`` could not be shown (missing or corrupt media) at ``t_ns``.
+
+    The player keeps the last good picture on screen and goes on reporting the request's
+    marks and out-point on time, so the run and its record carry on.
+    """
+
+    token: int
+    t_ns: int
+    detail: str
+
+
+PlayerReport = Presented | MarkShown | ReachedOut | PlaybackFailed
 
 
 class Player(Protocol):
@@ -88,7 +101,12 @@ class Player(Protocol):
 
     @property
     def timing_mode(self) -> str:
-        """How presentation times are known: ``simulated``, ``frame_exact``, ``estimated``."""
+        """How presentation times are known (docs/projector.md lists the modes)."""
+        ...
+
+    @property
+    def display_lag_ms(self) -> float | None:
+        """The installation's measured screen lag added to every stamp; None if unmeasured."""
         ...
 
     def play(self, request: PlayRequest) -> None:

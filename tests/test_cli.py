@@ -117,8 +117,8 @@ def test_bad_script_names_file_and_line(tmp_path):
 
 @pytest.mark.slow
 def test_demo_runs_and_verifies(tmp_path):
-    result = invoke("demo", "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}", "--speed", "200",
-                    "--size", "tiny")
+    result = invoke("demo", "--headless", "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}",
+                    "--speed", "200", "--size", "tiny")
     assert result.exit_code == 0, result.output
     assert "verified" in result.output and "entry_retracted" in result.output
 

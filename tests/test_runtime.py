@@ -13,6 +13,7 @@ from simulator.protocol import (
     Pause,
     RaiseFlag,
     RecordDecision,
+    ReportInput,
     RestartSegment,
     Resume,
     Retract,
@@ -82,6 +83,31 @@ def test_choice_cuts_immediately_and_outcome_ends_run(run, clock, journal, playe
         ("response_window_closed", "blade"), ("run_ended", None)]
     assert [e.responses for e in journal.events[-3:-1]] == [0, 1]
     assert journal.events[-1].outcome_kind == "force_used"
+
+
+def test_trainee_input_is_kept_with_its_frame_and_a_tool_becomes_a_timed_decision(
+        run, clock, journal):
+    run.start()
+    run.poll()
+    step(run, clock, 4.0)  # the hand cue is shown
+    cue = journal.events[-1]
+    clock.advance(0.5)
+    events = run.handle(ReportInput(device="trigger", kind="shot", input_ns=cue.t_ns + 300_000_000,
+                                    trainee_id="t2", key="Space", frame_token=1, frame_index=150,
+                                    action="firearm"))
+    assert [e.type for e in events] == ["trainee_input", "decision_recorded"]
+    shot, decision = events
+    assert (shot.t_ns, shot.cue_id, shot.latency_ms, shot.frame_index) == (
+        cue.t_ns + 300_000_000, "hand", 300.0, 150)
+    assert (decision.trainee_id, decision.action, decision.latency_ms) == ("t2", "firearm", 300.0)
+    click = run.handle(ReportInput(device="pointer", kind="click", input_ns=clock.now_ns(),
+                                   x=0.25, y=0.75))
+    assert [e.type for e in click] == ["trainee_input"] and click[0].trainee_id is None
+    # A tool nobody holds, or an input stamped in the future, changes nothing.
+    for bad in (ReportInput(device="cew-3", kind="tool", input_ns=clock.now_ns(), action="cew"),
+                ReportInput(device="pointer", kind="click", input_ns=clock.now_ns() + 10**9)):
+        refused = run.handle(bad)
+        assert [e.type for e in refused] == ["command_refused"]
 
 
 def test_offer_preloads_every_branch_target(run, clock, player):

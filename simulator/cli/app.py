@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -31,16 +31,26 @@ from simulator.cli.common import (
 from simulator.cli.describe import describe
 from simulator.cli.library import generate_library, library_app, library_table
 from simulator.cli.media import coverage_document, index_folders, load_library, media_app
+from simulator.cli.projector import (
+    BackendOption,
+    ScreenOption,
+    WindowedOption,
+    load_projector_settings,
+    projector_app,
+    window_size_or_none,
+)
 from simulator.documents import DocumentError, Problem
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
 from simulator.headless.script import Script, load_script
 from simulator.launcher import begin_run, reopen_run
-from simulator.media import IndexedClips
+from simulator.media import IndexedClips, resolve_clip
 from simulator.paths import data_dir, standins_dir
+from simulator.playback.preflight import preflight
+from simulator.ports import Player
 from simulator.protocol import Event, RunStarted
 from simulator.record import Record, RecordError, verify_all, verify_run
-from simulator.runtime import RunFaulted, ScaledClock, ScenarioRun
+from simulator.runtime import MonotonicClock, RunFaulted, ScaledClock, ScenarioRun
 from simulator.scenario import (
     LintReport,
     LoadedScenario,
@@ -62,6 +72,7 @@ sessions_app = typer.Typer(help="Sessions in the record.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(media_app, name="media")
 app.add_typer(library_app, name="library")
+app.add_typer(projector_app, name="projector")
 
 
 def main() -> None:
@@ -182,8 +193,8 @@ def run(
 
 
 def _new_run(record: Record, scenario_id: str, library: Path | None, variant: str | None,
-             trainees: list[str], instructor: str | None, clock: ScaledClock,
-             player: HeadlessPlayer, profile: AgencyProfile,
+             trainees: list[str], instructor: str | None, clock: MonotonicClock,
+             player: Player, profile: AgencyProfile,
              agency: str | None = None) -> ScenarioRun:
     loaded = _load_for_run(scenario_id, library, profile)
     variant_id = variant or loaded.scenario.variants[0].id
@@ -247,11 +258,107 @@ def _play(the_run: ScenarioRun, steps: Script, player: HeadlessPlayer, clock: Sc
     except RunFaulted as exc:
         fail(f"{exc}. Every event printed above is stored; resume with "
               f"`branchpoint run --headless --resume {state.run_id} --script ...`")
-    record.close_session(state.session_id)
-    summary = record.run(state.run_id)
+    _finish_run(record, state.session_id, state.run_id)
+
+
+def _finish_run(record: Record, session_id: str, run_id: str) -> None:
+    record.close_session(session_id)
+    summary = record.run(run_id)
     err.print(f"run ended ({summary.outcome_kind or 'ended by instructor'}) after "
               f"{summary.event_count} events; head hash {summary.head_hash[:16]}…")
-    err.print(f"session {state.session_id} is in the record at {escape(record.url)}")
+    err.print(f"session {session_id} is in the record at {escape(record.url)}")
+
+
+# -- project -----------------------------------------------------------------------------
+
+
+@app.command()
+def project(
+    scenario: Annotated[str, typer.Option("--scenario", help="Scenario id in the library.")],
+    script: Annotated[Path | None, typer.Option("--script", help="Scripted instructor (YAML); "
+                                                "without it, default branches steer the run.",
+                                                exists=True, dir_okay=False)] = None,
+    variant: Annotated[str | None, typer.Option("--variant", help="Variant id (default: "
+                                                "the first).")] = None,
+    trainee: Annotated[list[str] | None, typer.Option("--trainee", help="Trainee name; repeat "
+                                                      "for a multi-officer session.")] = None,
+    instructor: Annotated[str | None, typer.Option("--instructor", help="Instructor's name.")]
+    = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="Agency (added if new).")]
+    = None,
+    library: Annotated[Path | None, typer.Option("--library", help="Scenario library folder "
+                                                 "(default: the bundled one).")] = None,
+    backend: BackendOption = None,
+    screen: ScreenOption = None,
+    windowed: WindowedOption = None,
+    snapshots: Annotated[Path | None, typer.Option(
+        "--snapshots", help="Save a PNG of the projector at each segment and cue here.",
+        file_okay=False)] = None,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Play a scenario on the projector, full screen, after a pre-flight check of its media."""
+    record = open_record(db)
+    _play_on_projector(record, scenario, library, variant, trainee or ["Trainee 1"], instructor,
+                       agency, vocabularies_from(profile),
+                       load_script(script) if script else None, backend, screen, windowed,
+                       snapshots)
+
+
+def _play_on_projector(record: Record, scenario_id: str, library: Path | None,
+                       variant: str | None, trainees: list[str], instructor: str | None,
+                       agency: str | None, vocabularies: AgencyProfile, steps: Script | None,
+                       backend: str | None, screen: str | None, windowed: str | None,
+                       snapshots: Path | None) -> tuple[str, str]:
+    from simulator.projector.app import display_available
+    from simulator.projector.runner import play_on_projector
+
+    settings = load_projector_settings()
+    if backend not in (None, "pyav", "vlc"):
+        fail(f"--backend {backend!r}: use pyav (frame-exact) or vlc")
+    loaded = _load_for_run(scenario_id, library, vocabularies)
+    variant_id = variant or loaded.scenario.variants[0].id
+    index = MediaIndex.open(record.engine)
+    problems = preflight(loaded, variant_id,
+                         lambda v, clip: resolve_clip(loaded, index, v, clip))
+    if problems:
+        for problem in problems:
+            err.print(f"[red]pre-flight:[/] {escape(str(problem))}")
+        fail(f"scenario `{scenario_id}` variant `{variant_id}` cannot play: "
+             f"{len(problems)} media problems (above)", EXIT_PROBLEMS)
+    clock = MonotonicClock()
+    size = window_size_or_none(windowed, offscreen=not display_available())
+
+    made: list[ScenarioRun] = []
+
+    def make_run(player: object) -> ScenarioRun:
+        made.append(_new_run(record, scenario_id, library, variant_id, trainees, instructor,
+                             clock, cast(Player, player), vocabularies, agency))
+        return made[0]
+
+    def emit(event: Event) -> None:
+        sys.stdout.write(json.dumps({"seq": event.seq, "type": event.type,
+                                     "run_id": event.run_id}) + "\n")
+        sys.stdout.flush()
+
+    try:
+        result = play_on_projector(make_run, clock, settings,
+                                   backend=cast(Any, backend), script=steps,
+                                   screen=screen, windowed_size=size, snapshots_dir=snapshots,
+                                   on_event=emit)
+    except ValueError as exc:
+        fail(str(exc))
+    if not made:
+        fail("the run did not start")
+    state = made[0].state
+    if result.fault is not None:
+        fail(f"{result.fault}. Every event printed above is stored.", EXIT_PROBLEMS)
+    err.print(f"projector: {result.frames_shown} frames shown, {result.late_frames} late; "
+              f"timing {result.timing_mode}")
+    if result.snapshots:
+        err.print(f"snapshots in {escape(str(result.snapshots[0].parent))}")
+    _finish_run(record, state.session_id, state.run_id)
+    return state.session_id, state.run_id
 
 
 # -- demo --------------------------------------------------------------------------------
@@ -263,11 +370,20 @@ DEMO_SCENARIO = "welfare-check"
 def demo(
     db: DbOption = None,
     speed: Annotated[float, typer.Option("--speed", min=0.1, max=1000,
-                                         help="Clock speed-up of the scripted run.")] = 6.0,
+                                         help="Clock speed-up of a --headless run.")] = 6.0,
     size: Annotated[str, typer.Option("--size", help="Stand-in clip size: demo or tiny.")]
     = "demo",
+    headless: Annotated[bool, typer.Option(
+        "--headless", help="Run the scenario with no player at all (fast, no pictures).")]
+    = False,
+    backend: BackendOption = None,
 ) -> None:
-    """Show the bundled library, its coverage report and a scripted run."""
+    """Show the bundled library, its coverage report and a scripted run on the projector.
+
+    With a display, the projector window opens full screen on the last screen; without
+    one, the same run plays through the real decoder offscreen and snapshots of the
+    projector are saved beside the coverage report.
+    """
     if size not in ("demo", "tiny"):
         fail("--size is demo or tiny")
     library = bundled_library()
@@ -289,14 +405,25 @@ def demo(
     report.write_text(coverage_document(index, scenarios, bundled_reference(), vocabularies,
                                         "html"), encoding="utf-8")
     err.print(f"coverage report: {escape(str(report))}")
-    err.rule("3. A scripted run of the welfare-check scenario")
-    clock = ScaledClock(speed)
-    player = HeadlessPlayer(clock)
-    the_run = _new_run(record, DEMO_SCENARIO, library, None, ["Demo trainee"],
-                       "Demo instructor", clock, player, vocabularies)
-    _play(the_run, load_script(script), player, clock, record, resumed=False)
-    _show_session(record, the_run.state.session_id, events=True)
-    if not all(v.ok for v in [verify_run(record, the_run.state.run_id)]):
+    if headless:
+        err.rule("3. A scripted run of the welfare-check scenario (headless)")
+        clock = ScaledClock(speed)
+        player = HeadlessPlayer(clock)
+        the_run = _new_run(record, DEMO_SCENARIO, library, None, ["Demo trainee"],
+                           "Demo instructor", clock, player, vocabularies)
+        _play(the_run, load_script(script), player, clock, record, resumed=False)
+        session_id, run_id = the_run.state.session_id, the_run.state.run_id
+    else:
+        from simulator.projector.app import display_available
+
+        shots = None if display_available() else report.parent / "projector"
+        err.rule("3. A scripted run of the welfare-check scenario on the projector"
+                 + ("" if shots is None else " (no display: offscreen)"))
+        session_id, run_id = _play_on_projector(
+            record, DEMO_SCENARIO, library, None, ["Demo trainee"], "Demo instructor", None,
+            vocabularies, load_script(script), backend, None, None, shots)
+    _show_session(record, session_id, events=True)
+    if not verify_run(record, run_id).ok:
         fail("the demo run's record does not verify", EXIT_PROBLEMS)
     err.print("[green]verified:[/] every event is in place and the hash chain is intact")
 

@@ -16,6 +16,7 @@ from simulator.protocol import (
     Event,
     FlagRaised,
     Jumped,
+    MediaFailed,
     ResponseWindowClosed,
     Resumed,
     RunEnded,
@@ -36,7 +37,7 @@ def describe(event: Event, names: Mapping[str, str]) -> str:
         case RunStarted():
             trainees = ", ".join(who(t) for t in event.trainee_ids)
             return (f"{event.scenario_id} variant {event.variant_id}; trainees: {trainees}; "
-                    f"player {event.player_backend}")
+                    f"player {event.player_backend} ({event.timing_mode})")
         case SegmentStarted() | SegmentRestarted():
             return event.segment_id
         case BranchesOffered():
@@ -68,6 +69,8 @@ def describe(event: Event, names: Mapping[str, str]) -> str:
             return f"{event.command_type}: {event.detail}"
         case RunRecovered():
             return f"after event #{event.last_seq}; replaying {event.segment_id}"
+        case MediaFailed():
+            return f"{event.segment_id}: clip {event.clip_id} failed: {event.detail}"
         case RunEnded():
             return event.outcome_kind or f"ended by {event.reason}"
     return ""

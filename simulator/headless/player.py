@@ -17,6 +17,7 @@ class HeadlessPlayer:
 
     backend = "headless"
     timing_mode = "simulated"
+    display_lag_ms = None
 
     def __init__(self, clock: Clock, latency_s: float = 0.0) -> None:
         self._clock = clock

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 NOTE_MAX_CHARS = 2000
 
 DecisionSource = Literal["device", "instructor"]
+InputKind = Literal["click", "key", "shot", "tool"]
 RetractReason = Literal["mis_keyed", "wrong_trainee", "duplicate", "other"]
 
 
@@ -47,6 +48,29 @@ class RecordDecision(_Command):
     action: str
     source: DecisionSource = "instructor"
     input_ns: int | None = None
+
+
+class ReportInput(_Command):
+    """Something the trainee did on the projector side, stamped there on arrival.
+
+    ``x`` and ``y`` are where it landed as fractions of the picture (0-1; outside the
+    picture they fall outside that range). ``frame_token``/``frame_index`` name the frame
+    on screen at ``input_ns``. A device that is a tool (a training pistol, a CEW) names
+    the force option it stands for in ``action``; the input is then also recorded as that
+    trainee's decision, timed from the cue.
+    """
+
+    type: Literal["report_input"] = "report_input"
+    device: str = Field(min_length=1, max_length=64)
+    kind: InputKind
+    input_ns: int
+    trainee_id: str | None = None
+    key: str | None = Field(default=None, max_length=32)
+    x: float | None = Field(default=None, allow_inf_nan=False)
+    y: float | None = Field(default=None, allow_inf_nan=False)
+    frame_token: int | None = None
+    frame_index: int | None = None
+    action: str | None = Field(default=None, max_length=64)
 
 
 class RaiseFlag(_Command):
@@ -100,8 +124,8 @@ class EndRun(_Command):
 
 
 Command = Annotated[
-    ChooseBranch | RecordDecision | RaiseFlag | Retract | Pause | Resume | RestartSegment
-    | Jump | EndRun,
+    ChooseBranch | RecordDecision | ReportInput | RaiseFlag | Retract | Pause | Resume
+    | RestartSegment | Jump | EndRun,
     Field(discriminator="type"),
 ]
 

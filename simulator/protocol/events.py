@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from simulator.protocol.commands import DecisionSource, RetractReason
+from simulator.protocol.commands import DecisionSource, InputKind, RetractReason
 
 PROTOCOL_VERSION = 1
 
@@ -43,6 +43,7 @@ class RunStarted(EventBase):
     instructor_id: str | None
     player_backend: str
     timing_mode: str
+    display_lag_ms: float | None = None
 
 
 class SegmentStarted(EventBase):
@@ -169,6 +170,28 @@ class DecisionRecorded(EventBase):
     latency_ms: float | None
 
 
+class TraineeInput(EventBase):
+    """An input from the projector side: who, with what, where, on which frame, when.
+
+    ``t_ns`` is the arrival stamp (``input_ns`` of the command); ``latency_ms`` is from the
+    presentation of the cue whose window was open, if any.
+    """
+
+    type: Literal["trainee_input"] = "trainee_input"
+    trainee_id: str | None
+    device: str
+    kind: InputKind
+    key: str | None
+    x: float | None
+    y: float | None
+    frame_token: int | None
+    frame_index: int | None
+    action: str | None
+    cue_id: str | None
+    cue_seq: int | None
+    latency_ms: float | None
+
+
 class FlagRaised(EventBase):
     """A moment marked for the debrief; the note itself is kept apart, erasable."""
 
@@ -204,6 +227,16 @@ class RunRecovered(EventBase):
     segment_id: str | None
     player_backend: str
     timing_mode: str
+    display_lag_ms: float | None = None
+
+
+class MediaFailed(EventBase):
+    """A segment's clip could not be shown; the last good picture stayed up, timing went on."""
+
+    type: Literal["media_failed"] = "media_failed"
+    segment_id: str
+    clip_id: str
+    detail: str
 
 
 class RunEnded(EventBase):
@@ -219,8 +252,8 @@ class RunEnded(EventBase):
 Event = Annotated[
     RunStarted | SegmentStarted | BranchesOffered | CueShown | ResponseWindowClosed
     | DecisionWindowOpened | BranchChosen | DefaultTaken | Jumped | SegmentRestarted | Paused
-    | Resumed | DecisionRecorded | FlagRaised | EntryRetracted | CommandRefused | RunRecovered
-    | RunEnded,
+    | Resumed | DecisionRecorded | TraineeInput | FlagRaised | EntryRetracted | CommandRefused
+    | RunRecovered | MediaFailed | RunEnded,
     Field(discriminator="type"),
 ]
 

@@ -62,6 +62,7 @@ class RunState(BaseModel):
     instructor_id: str | None = None
     player_backend: str = ""
     timing_mode: str = ""
+    display_lag_ms: float | None = None
 
     status: RunStatus = "ready"
     seq: int = 0

@@ -22,6 +22,7 @@ from simulator.ports import (
     JournalEntry,
     MarkShown,
     Note,
+    PlaybackFailed,
     Player,
     PlayerReport,
     PlayRequest,
@@ -45,11 +46,13 @@ from simulator.protocol import (
     FlagRaised,
     Jump,
     Jumped,
+    MediaFailed,
     OfferedBranch,
     Pause,
     Paused,
     RaiseFlag,
     RecordDecision,
+    ReportInput,
     ResponseWindowClosed,
     RestartSegment,
     Resume,
@@ -60,6 +63,7 @@ from simulator.protocol import (
     RunStarted,
     SegmentRestarted,
     SegmentStarted,
+    TraineeInput,
 )
 from simulator.protocol.notes import make_note
 from simulator.protocol.run_state import Offer, RunState, ShownCue
@@ -147,7 +151,7 @@ class ScenarioRun:
             run_id=run_id, session_id=session_id, scenario_id=loaded.scenario.id,
             scenario_hash=loaded.content_hash, variant_id=variant_id, trainee_ids=trainee_ids,
             instructor_id=instructor_id, player_backend=player.backend,
-            timing_mode=player.timing_mode,
+            timing_mode=player.timing_mode, display_lag_ms=player.display_lag_ms,
         )
         return cls(loaded, state, clock=clock, player=player, journal=journal, profile=profile,
                    clips=clips)
@@ -308,6 +312,8 @@ class ScenarioRun:
                     self._choose(command)
                 case RecordDecision():
                     self._record_decision(command)
+                case ReportInput():
+                    self._report_input(command)
                 case RaiseFlag():
                     self._flag(command)
                 case Retract():
@@ -382,7 +388,8 @@ class ScenarioRun:
         self._emit(RunStarted, session_id=s.session_id, scenario_id=s.scenario_id,
                    scenario_hash=s.scenario_hash, variant_id=s.variant_id,
                    trainee_ids=s.trainee_ids, instructor_id=s.instructor_id,
-                   player_backend=s.player_backend, timing_mode=s.timing_mode)
+                   player_backend=s.player_backend, timing_mode=s.timing_mode,
+                   display_lag_ms=s.display_lag_ms)
         self._play(request)
 
     def _recover(self) -> None:
@@ -404,9 +411,11 @@ class ScenarioRun:
         s.paused_at_ns = None
         s.paused_from = None
         s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
+        s.display_lag_ms = self._player.display_lag_ms
         request = self._switch(s.segment_id or self.scenario.start, visit=False)
         self._emit(RunRecovered, t_ns=now, last_seq=last_seq, segment_id=s.segment_id,
-                   player_backend=s.player_backend, timing_mode=s.timing_mode)
+                   player_backend=s.player_backend, timing_mode=s.timing_mode,
+                   display_lag_ms=s.display_lag_ms)
         for cue in interrupted:
             self._emit(ResponseWindowClosed, t_ns=now, cue_id=cue.cue_id, cue_seq=cue.cue_seq,
                        responses=cue.responses, reason="interrupted")
@@ -479,6 +488,9 @@ class ScenarioRun:
                 self._emit(CueShown, t_ns=t, segment_id=segment.id, cue_id=cue.id,
                            person_id=cue.person, scored=cue.scored,
                            window_ms=round(cue.response_window * 1000))
+            case PlaybackFailed(t_ns=t, detail=detail):
+                self._emit(MediaFailed, t_ns=t, segment_id=segment.id, clip_id=segment.clip,
+                           detail=detail[:500])
             case ReachedOut(t_ns=t):
                 if segment.outcome is not None:
                     self._end("outcome", t, None, outcome_kind=segment.outcome.kind)
@@ -553,36 +565,68 @@ class ScenarioRun:
                    from_segment=offer.segment_id, to_segment=branch.to)
         self._play(request)
 
+    def _action_kind(self, action: str) -> str:
+        if action in self._profile.verbal_tactics:
+            return "verbal_tactic"
+        if self._profile.force_option(action):
+            return "force_option"
+        raise _Refused("unknown_action",
+                       f"`{action}` is neither a force option nor a verbal tactic of the "
+                       "agency profile")
+
+    def _stamp(self, input_ns: int | None, what: str) -> int:
+        """``input_ns`` checked against this run's clock."""
+        if input_ns is None or not self._state.time_base_ns <= input_ns <= self._clock.now_ns():
+            raise _Refused("unstamped_input",
+                           f"{what} needs `input_ns`, the input's arrival on this run's clock: "
+                           "not before the run (or its recovery), not after now")
+        return input_ns
+
+    def _cue_at(self, at_ns: int, *, respond: bool) -> tuple[ShownCue | None, float | None]:
+        """The cue whose window was open at ``at_ns`` and the latency from its frame."""
+        active = self._active(at_ns)
+        cue = next((c for c in reversed(self._state.cues)
+                    if c.shown_active_ns <= active <= c.closes_active_ns), None)
+        if cue is None:
+            return None, None
+        if respond and cue.open:
+            cue.responses += 1
+        return cue, (active - cue.shown_active_ns) / 1e6
+
+    def _report_input(self, command: ReportInput) -> None:
+        self._require_live("take a trainee input")
+        self._require_trainee(command.trainee_id)
+        at = self._stamp(command.input_ns, "a trainee input")
+        if command.action is not None:
+            self._action_kind(command.action)
+            if command.trainee_id is None:
+                raise _Refused("unknown_trainee",
+                               f"device `{command.device}` is a tool but no trainee holds it; "
+                               "map the device to a trainee")
+        cue, latency = self._cue_at(at, respond=False)
+        self._emit(TraineeInput, t_ns=at, trainee_id=command.trainee_id, device=command.device,
+                   kind=command.kind, key=command.key, x=command.x, y=command.y,
+                   frame_token=command.frame_token, frame_index=command.frame_index,
+                   action=command.action, cue_id=cue.cue_id if cue else None,
+                   cue_seq=cue.cue_seq if cue else None, latency_ms=latency)
+        if command.action is not None and command.trainee_id is not None:
+            self._record_decision(RecordDecision(
+                trainee_id=command.trainee_id, action=command.action, source="device",
+                input_ns=at))
+
     def _record_decision(self, command: RecordDecision) -> None:
         self._require_live("record a decision")
         s = self._state
         self._require_trainee(command.trainee_id)
-        if command.action in self._profile.verbal_tactics:
-            kind = "verbal_tactic"
-        elif self._profile.force_option(command.action):
-            kind = "force_option"
-        else:
-            raise _Refused("unknown_action",
-                           f"`{command.action}` is neither a force option nor a verbal tactic "
-                           "of the agency profile")
-        now = self._clock.now_ns()
+        kind = self._action_kind(command.action)
         if command.source == "device":
-            if command.input_ns is None or not s.time_base_ns <= command.input_ns <= now:
-                raise _Refused("unstamped_input",
-                               "a device decision needs `input_ns`, the input's arrival on this "
-                               "run's clock: not before the run (or its recovery), not after now")
-            at = command.input_ns
+            at = self._stamp(command.input_ns, "a device decision")
         else:
-            at = now
-        active = self._active(at)
-        cue = next((c for c in reversed(s.cues)
-                    if c.shown_active_ns <= active <= c.closes_active_ns), None)
-        latency = None
-        if cue is not None:
-            if cue.open:
-                cue.responses += 1
-            if command.source == "device":
-                latency = (active - cue.shown_active_ns) / 1e6
+            at = self._clock.now_ns()
+        cue, latency = self._cue_at(at, respond=True)
+        if command.source != "device":
+            # An instructor's keypress adds their own reaction time: no latency for it.
+            latency = None
         s.entries.append(self._next_seq())
         self._emit(DecisionRecorded, trainee_id=command.trainee_id, action=command.action,
                    action_kind=kind, source=command.source,

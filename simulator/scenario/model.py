@@ -156,6 +156,9 @@ class Segment(_Model):
     lines: tuple[Line, ...] = ()
     decision: DecisionPoint | None = None
     outcome: Outcome | None = None
+    # How dark the projector makes the scene (0 daylight, 1 black) around a flashlight
+    # cone that follows the trainee's pointer.
+    low_light: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @property
     def duration(self) -> float:

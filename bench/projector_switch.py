@@ -1,0 +1,216 @@
+"""Branch switches on the projector, both backends side by side, proven by barcodes.
+
+Every frame of the generated clips carries (clip, frame index). A surface that reads the
+barcode of each picture as it is painted tells which frame was really shown and when, so
+the figures do not depend on what the player claims:
+
+- freeze: last old picture painted -> first new picture painted (33.3 ms = a clean cut);
+- command -> first new picture;
+- first-frame-correct: the first new picture is the target's in-point frame;
+- dropped frames: frame indices skipped within a segment after the cut;
+- CPU (cores busy) and memory with nine targets parked;
+- stamping: synthetic clicks injected right after a paint, stamp minus injection time.
+
+``python -m bench.projector_switch [--switches N]``; JSON in bench/results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from bench.machine import machine, percentiles, write_result
+from simulator.playback.barcode import read_barcode, write_barcode_clip
+from simulator.playback.decoded_player import DecodedPlayer
+from simulator.playback.surface import VideoSurface
+from simulator.ports import PlayRequest
+from simulator.projector.settings import ProjectorSettings
+from simulator.projector.window import ProjectorWindow
+from simulator.runtime import MonotonicClock
+
+FPS = 30
+TARGETS = 9
+SEGMENT_S = 0.6
+IN_POINT_FRAME = 12  # targets start 0.4 s into their clip
+
+
+class BarcodeSurface(VideoSurface):
+    """Reads the barcode of every picture it paints, with the paint's end time."""
+
+    def __init__(self, clock: MonotonicClock) -> None:
+        super().__init__()
+        self._clock = clock
+        self.painted: list[tuple[int, tuple[int, int] | None]] = []
+
+    def show_frame(self, image: QImage, pixels: object = None) -> None:
+        super().show_frame(image, pixels)
+        t = self._clock.now_ns()
+        self.painted.append((t, _code(image)))
+
+
+def _code(image: QImage) -> tuple[int, int] | None:
+    if image.format() == QImage.Format.Format_RGB32:
+        channels, order = 4, [2, 1, 0]
+    else:
+        channels, order = 3, [0, 1, 2]
+    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    rows = data.reshape(image.height(), image.bytesPerLine())[:, : image.width() * channels]
+    return read_barcode(rows.reshape(image.height(), image.width(), channels)[:, :, order])
+
+
+def _spin(seconds: float) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def _clips(folder: Path, count: int, width: int, height: int) -> list[str]:
+    paths = []
+    for number in range(1, count + 1):
+        path = folder / f"clip{number:02d}.mp4"
+        write_barcode_clip(path, clip_number=number, frames=45, fps=FPS, width=width,
+                           height=height)
+        paths.append(str(path))
+    return paths
+
+
+def _rss_mb() -> float:
+    statm = Path("/proc/self/statm")
+    if statm.is_file():
+        return int(statm.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
+            ) -> dict[str, Any]:
+    """Run ``switches`` cuts on one backend; the figures as a dict."""
+    clock = MonotonicClock()
+    surface = BarcodeSurface(clock)
+    surface.resize(*size)
+    surface.show()
+    player: Any
+    if backend == "pyav":
+        player = DecodedPlayer(surface, clock, virtual_display=True)
+    else:
+        from simulator.playback.vlc_player import VlcPlayer
+        player = VlcPlayer(surface, clock, audio=False, virtual_display=True)
+    rss_before = _rss_mb()
+    rng = random.Random(7)
+    freezes, to_first, dropped, rss_parked = [], [], 0, []
+    correct = 0
+    token = 0
+    current = 0
+    usage0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    player.play(PlayRequest(0, "start", "c", clips[0], 0.0, SEGMENT_S))
+    for _ in range(switches):
+        others = [i for i in range(len(clips)) if i != current][:TARGETS]
+        player.preload([PlayRequest(0, f"t{i}", "c", clips[i], IN_POINT_FRAME / FPS,
+                                    IN_POINT_FRAME / FPS + SEGMENT_S) for i in others])
+        # Parking runs in the background while the current segment plays on.
+        deadline = time.perf_counter() + 10
+        while not player.wait_parked(0) and time.perf_counter() < deadline:
+            _spin(0.01)
+        _spin(0.25)
+        rss_parked.append(_rss_mb())
+        target = rng.choice(others)
+        token += 1
+        before = len(surface.painted)
+        last_old = surface.painted[-1][0] if surface.painted else None
+        asked = clock.now_ns()
+        player.play(PlayRequest(token, f"t{target}", "c", clips[target], IN_POINT_FRAME / FPS,
+                                IN_POINT_FRAME / FPS + SEGMENT_S))
+        deadline = time.perf_counter() + 3
+        while len(surface.painted) == before and time.perf_counter() < deadline:
+            _spin(0.002)
+        if len(surface.painted) == before:
+            continue
+        first_t, first_code = surface.painted[before]
+        if last_old is not None:
+            freezes.append((first_t - last_old) / 1e6)
+        to_first.append((first_t - asked) / 1e6)
+        correct += first_code == (target + 1, IN_POINT_FRAME)
+        _spin(0.3)
+        indices = [c[1] for _, c in surface.painted[before:] if c and c[0] == target + 1]
+        dropped += sum(max(0, b - a - 1) for a, b in itertools.pairwise(indices))
+        current = target
+    usage1, wall1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    cpu = (usage1.ru_utime - usage0.ru_utime + usage1.ru_stime - usage0.ru_stime) / (
+        wall1 - wall0)
+    player.shutdown()
+    surface.close()
+    return {
+        "backend": backend,
+        "timing_mode": player.timing_mode,
+        "switches": len(to_first),
+        "freeze": percentiles(freezes) | {"p95_ms": _p(freezes, 0.95)},
+        "command_to_first_frame": percentiles(to_first) | {"p95_ms": _p(to_first, 0.95)},
+        "first_frame_correct_rate": round(correct / max(1, len(to_first)), 4),
+        "dropped_frames": dropped,
+        "cpu_cores_busy": round(cpu, 3),
+        "rss_mb_before": round(rss_before, 1),
+        "rss_mb_with_targets_parked": round(statistics.median(rss_parked), 1),
+        "late_frames": getattr(player, "late_frames", None),
+    }
+
+
+def _p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) if ordered else 0.0
+
+
+def stamping(inputs: int = 300) -> dict[str, Any]:
+    """Synthetic clicks right after a paint: how far the stamp is from the injection."""
+    clock = MonotonicClock()
+    window = ProjectorWindow(clock, ProjectorSettings(), list)
+    window.resize(640, 360)
+    window.show()
+    got: list[int] = []
+    window.trainee_input.connect(lambda command: got.append(command.input_ns))
+    errors = []
+    for _ in range(inputs):
+        window.surface.repaint()
+        injected = clock.now_ns()
+        QTest.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(320, 180))
+        errors.append((got[-1] - injected) / 1e6)
+    window.close()
+    return {"inputs": inputs, "mean_ms": round(statistics.mean(errors), 4),
+            "sd_ms": round(statistics.stdev(errors), 4), "max_ms": round(max(errors), 4)}
+
+
+def run(switches: int = 100, size: tuple[int, int] = (1280, 720)) -> dict[str, Any]:
+    """Both backends on the same clips, and the stamping test; writes the JSON."""
+    QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = _clips(Path(tmp), TARGETS + 1, *size)
+        figures: dict[str, Any] = {"clip": f"{size[0]}x{size[1]} {FPS} fps H.264+AAC, barcoded",
+                                   "targets_parked": TARGETS}
+        for backend in ("pyav", "vlc"):
+            figures[backend] = measure(backend, clips, switches, size)
+    figures["stamping"] = stamping()
+    write_result("projector_switch", figures, machine())
+    return figures
+
+
+if __name__ == "__main__":
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--switches", type=int, default=100)
+    args = parser.parse_args()
+    print(json.dumps(run(args.switches), indent=2))

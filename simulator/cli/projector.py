@@ -1,0 +1,132 @@
+"""``branchpoint project`` and ``branchpoint projector ...``: the trainee's screen.
+
+Qt and the players are imported inside the commands, so the rest of the CLI starts
+quickly and runs on machines without a display or libvlc.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from simulator.cli.common import EXIT_PROBLEMS, err, fail, print_problems
+from simulator.documents import DocumentError
+
+if TYPE_CHECKING:
+    from simulator.projector.settings import ProjectorSettings
+
+projector_app = typer.Typer(help="The projector: screens, test pattern, lag calibration.",
+                            no_args_is_help=True)
+
+BackendOption = Annotated[str | None, typer.Option(
+    "--backend", help="Player: pyav (frame-exact, the default) or vlc.")]
+ScreenOption = Annotated[str | None, typer.Option(
+    "--screen", help="Projector screen, by number (1-based) or name; default: the last.")]
+WindowedOption = Annotated[str | None, typer.Option(
+    "--windowed", help="Play in a window of this size (e.g. 1280x720) instead of full screen.")]
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``1280x720`` as numbers; exits with a clear message if malformed."""
+    if text is None:
+        return None
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        fail(f"--windowed {text!r}: give WIDTHxHEIGHT, e.g. 1280x720")
+    if not (160 <= width <= 7680 and 90 <= height <= 4320):
+        fail(f"--windowed {text!r}: between 160x90 and 7680x4320")
+    return width, height
+
+
+def load_projector_settings() -> ProjectorSettings:
+    """The installation's settings, or exit naming the file and what is wrong in it."""
+    from simulator.projector.settings import load_settings
+
+    try:
+        return load_settings()
+    except DocumentError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(EXIT_PROBLEMS) from None
+
+
+@projector_app.command("screens")
+def screens() -> None:
+    """List the screens Qt sees, numbered as --screen takes them."""
+    from PySide6.QtGui import QGuiApplication
+
+    from simulator.projector.app import qt_application
+
+    qt_application()
+    for number, screen in enumerate(QGuiApplication.screens(), start=1):
+        size = screen.size()
+        err.print(f"{number}: {escape(screen.name())} {size.width()}x{size.height()} "
+                  f"@ {screen.refreshRate():.0f} Hz {escape(screen.manufacturer())} "
+                  f"{escape(screen.model())}")
+
+
+@projector_app.command("test-pattern")
+def test_pattern(
+    screen: ScreenOption = None,
+    seconds: Annotated[float, typer.Option("--seconds", min=1, help="How long to show it.")]
+    = 60.0,
+) -> None:
+    """Show the calibration pattern full screen, to focus and square the projector."""
+    from simulator.projector.app import new_window, qt_application, wait
+    from simulator.runtime import MonotonicClock
+
+    qt_application()
+    settings = load_projector_settings()
+    window = new_window(MonotonicClock(), settings, list, screen=screen)
+    window.show_test_pattern(f"screen {screen or settings.screen or 'last'}")
+    wait(seconds, until=lambda: not window.isVisible())
+    window.close()
+
+
+@projector_app.command("calibrate")
+def calibrate(
+    screen: ScreenOption = None,
+    flashes: Annotated[int, typer.Option("--flashes", min=5, max=200)] = 20,
+    sensor_latency_ms: Annotated[float, typer.Option(
+        "--sensor-latency-ms", min=0, help="The light sensor's own latency, subtracted.")] = 0.0,
+) -> None:
+    """Measure the screen's lag with a light sensor on the flashing square, and store it."""
+    from simulator.projector.app import new_window, qt_application, wait
+    from simulator.projector.calibration import LagCalibration
+    from simulator.projector.settings import save_settings
+    from simulator.runtime import MonotonicClock
+
+    qt_application()
+    settings = load_projector_settings()
+    clock = MonotonicClock()
+    window = new_window(clock, settings, list, screen=screen)
+    measured: list[float | None] = []
+    calibration = LagCalibration(window, clock, flashes=flashes,
+                                 sensor_latency_ms=sensor_latency_ms)
+    calibration.finished.connect(measured.append)
+    calibration.start()
+    wait(flashes * 1.0 + 5, until=lambda: bool(measured))
+    window.close()
+    if not measured or measured[0] is None:
+        fail(f"only {len(calibration.lags_ms)} answers from the sensor; check that it sends a "
+             "key or click when the square flashes, then run calibrate again", EXIT_PROBLEMS)
+    settings.display_lag_ms = measured[0]
+    path = save_settings(settings)
+    err.print(f"screen lag {measured[0]:.1f} ms (median of {len(calibration.lags_ms)}); "
+              f"stored in {escape(str(path))}")
+
+
+def window_size_or_none(windowed: str | None, offscreen: bool) -> tuple[int, int] | None:
+    """The window size to use: as asked, or 1280x720 where nothing can be full screen."""
+    size = parse_size(windowed)
+    return size if size is not None or not offscreen else (1280, 720)
+
+
+def snapshots_folder(path: Path | None) -> Path | None:
+    """Where projector snapshots go, created if asked for."""
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,99 @@
+"""Sound out through Qt Multimedia, written one frame's slice at a time.
+
+Each frame's audio is written when the frame is painted, so the sound that plays across a
+cut is exactly the sound of the frames shown. The device buffer is kept short (about four
+frames) so the constant delay of sound behind picture stays small; it is reported, not
+hidden, so an installation can measure it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QIODevice
+from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio
+
+from simulator.playback.decode import AUDIO_BYTES_PER_SAMPLE, AUDIO_CHANNELS, AUDIO_RATE
+
+log = logging.getLogger(__name__)
+
+BUFFER_S = 0.12
+
+
+class AudioOut:
+    """The default audio output, or nothing at all where the machine has none."""
+
+    def __init__(self) -> None:
+        self._sink: QAudioSink | None = None
+        self._io: QIODevice | None = None
+        self._backlog = bytearray()
+        device = QMediaDevices.defaultAudioOutput()
+        if device.isNull():
+            self.status = "no audio output device: playing without sound"
+            log.warning(self.status)
+            return
+        fmt = QAudioFormat()
+        fmt.setSampleRate(AUDIO_RATE)
+        fmt.setChannelCount(AUDIO_CHANNELS)
+        fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
+        if not device.isFormatSupported(fmt):
+            self.status = (f"{device.description()}: cannot play 48 kHz stereo; "
+                           "playing without sound")
+            log.warning(self.status)
+            return
+        self._sink = QAudioSink(device, fmt)
+        self._sink.setBufferSize(round(BUFFER_S * AUDIO_RATE) * AUDIO_BYTES_PER_SAMPLE)
+        self._io = self._sink.start()
+        self.status = f"sound on {device.description()}"
+
+    @property
+    def available(self) -> bool:
+        """Whether sound is actually playing somewhere."""
+        return self._io is not None
+
+    @property
+    def latency_s(self) -> float:
+        """How far the sound being heard trails what was last written (the buffer)."""
+        if self._sink is None:
+            return 0.0
+        queued = self._sink.bufferSize() - self._sink.bytesFree() + len(self._backlog)
+        return queued / AUDIO_BYTES_PER_SAMPLE / AUDIO_RATE
+
+    def write(self, data: bytes) -> None:
+        """Queue one frame's sound; what the device cannot take yet waits for the next."""
+        if self._io is None or self._sink is None:
+            return
+        self._backlog += data
+        free = self._sink.bytesFree()
+        if free <= 0:
+            # Far behind (a stall): drop the oldest sound rather than drift out of step.
+            limit = round(BUFFER_S * AUDIO_RATE) * AUDIO_BYTES_PER_SAMPLE
+            del self._backlog[: max(0, len(self._backlog) - limit)]
+            return
+        written = self._io.write(bytes(self._backlog[:free]))
+        if written > 0:
+            del self._backlog[:written]
+
+    def pause(self) -> None:
+        """Hold the sound where it is."""
+        if self._sink is not None:
+            self._sink.suspend()
+
+    def resume(self) -> None:
+        """Continue after `pause`."""
+        if self._sink is not None and self._sink.state() == QtAudio.State.SuspendedState:
+            self._sink.resume()
+
+    def clear(self) -> None:
+        """Forget sound not yet played (a hard stop, not a cut)."""
+        self._backlog.clear()
+        if self._sink is not None:
+            self._sink.reset()
+            self._io = self._sink.start()
+
+    def close(self) -> None:
+        """Release the device."""
+        if self._sink is not None:
+            self._sink.stop()
+            self._sink = None
+            self._io = None

@@ -1,0 +1,387 @@
+"""The frame-exact player: PyAV decodes, this paints every frame at its time on one clock.
+
+Guarantees (tested on real decoded clips):
+- a cut shows the target segment's in-point frame first, at the next frame boundary of the
+  picture on screen, when the target was pre-rolled; otherwise as soon as its first frame
+  is decoded, with the old picture held until then (never black);
+- within a segment no frame index is skipped: a frame that is late is shown late, and
+  counted, rather than dropped;
+- every report carries the monotonic time the frame was painted (plus the installation's
+  measured screen lag, if set), and each frame's pts is known, so a mark is reported on
+  the first frame at or after it;
+- sound is cut with the picture: each frame carries its own slice of audio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from simulator.playback.audio_out import AudioOut
+from simulator.playback.decode import DecodedFrame
+from simulator.playback.streams import DEFAULT_LEAD, FrameStream, Preroller, Span
+from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
+from simulator.ports import (
+    Clock,
+    MarkShown,
+    PlaybackFailed,
+    PlayerReport,
+    PlayRequest,
+    Presented,
+    ReachedOut,
+)
+
+# Until a clip says otherwise, frames are assumed to come at 30 per second.
+_DEFAULT_PERIOD_NS = 33_333_333
+# How long to wait before looking again when the decoder has not caught up.
+_UNDERRUN_RETRY_MS = 2
+
+
+@dataclass(frozen=True)
+class FrameShown:
+    """One frame put on screen (for tests, benchmarks and the preview)."""
+
+    token: int
+    segment_id: str
+    index: int
+    t_ns: int
+    late_ns: int
+    phase: str  # "segment" or "loop"
+
+
+@dataclass
+class _Playing:
+    request: PlayRequest
+    stream: FrameStream | None
+    phase: str = "segment"
+    presented_ns: int | None = None
+    marks_left: list[int] = field(default_factory=list)
+    reached_out: bool = False
+    loop_next: FrameStream | None = None
+    # When the media failed: the request's remaining reports, kept on the clock instead.
+    simulated: list[PlayerReport] | None = None
+
+    def loop_span(self) -> Span | None:
+        r = self.request
+        if r.waiting != "loop" or r.loop_s is None or r.path is None:
+            return None
+        return Span(r.path, r.in_s + r.loop_s[0], r.in_s + r.loop_s[1])
+
+
+def timing_mode_for(*, frame_exact: bool, virtual_display: bool,
+                    display_lag_ms: float | None) -> str:
+    """The timing mode a run records (docs/projector.md explains each)."""
+    if not frame_exact:
+        return "estimated"
+    if virtual_display:
+        return "frame_exact_paint"
+    return "frame_exact" if display_lag_ms is not None else "frame_exact_uncalibrated"
+
+
+class DecodedPlayer(QObject):
+    """A `Player` that decodes with PyAV and paints on a `VideoSurface`. GUI thread only."""
+
+    reports_ready = Signal()
+
+    backend = "pyav"
+
+    def __init__(self, surface: VideoSurface, clock: Clock, *, audio: AudioOut | None = None,
+                 lead: int = DEFAULT_LEAD, display_lag_ms: float | None = None,
+                 virtual_display: bool = False, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._surface = surface
+        self._clock = clock
+        self._audio = audio
+        self._lag_ns = round((display_lag_ms or 0.0) * 1e6)
+        self._display_lag_ms = display_lag_ms
+        self._virtual = virtual_display
+        self._preroller = Preroller(lead)
+        self._parked: dict[Span, FrameStream] = {}
+        self._playing: _Playing | None = None
+        self._reports: list[PlayerReport] = []
+        self._period_ns = _DEFAULT_PERIOD_NS
+        self._next_due_ns: int | None = None
+        # The slot (scheduled time) of the last frame shown: a cut takes the slot after it.
+        self._last_slot_ns: int | None = None
+        self._last_shown_ns: int | None = None
+        self._paused_at: int | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        self.on_frame: Callable[[FrameShown], None] | None = None
+        self.frames_shown = 0
+        self.late_frames = 0
+        # (play token, clip frame index) of the picture on screen, for stamping inputs.
+        self.on_screen: tuple[int, int | None] | None = None
+
+    # -- the Player port -------------------------------------------------------------------
+
+    @property
+    def timing_mode(self) -> str:
+        """``frame_exact``, ``frame_exact_uncalibrated`` or ``frame_exact_paint``."""
+        return timing_mode_for(frame_exact=True, virtual_display=self._virtual,
+                               display_lag_ms=self._display_lag_ms)
+
+    @property
+    def display_lag_ms(self) -> float | None:
+        """The measured screen lag added to stamps, if the installation has one."""
+        return self._display_lag_ms
+
+    def play(self, request: PlayRequest) -> None:
+        """Cut to ``request`` at the next frame boundary of what is on screen."""
+        self._drop_playing()
+        stream = self._stream_for(request)
+        self._playing = _Playing(request, stream, marks_left=list(range(len(request.marks))))
+        if stream is None:
+            self._fail(f"segment `{request.segment_id}`: clip `{request.clip_id}` has no file")
+        else:
+            stream.start_feeding()
+        now = self._clock.now_ns()
+        due = now
+        if self._last_slot_ns is not None:
+            due = max(now, self._last_slot_ns + self._period_ns)
+        self._next_due_ns = due
+        if self._paused_at is None:
+            self._schedule(due)
+
+    def preload(self, requests: Sequence[PlayRequest]) -> None:
+        """Park a short lead of each target (and the loop of what plays), dropping the rest."""
+        wanted: list[Span] = []
+        playing = self._playing
+        if playing is not None and (loop := playing.loop_span()) is not None:
+            wanted.append(loop)
+        wanted += [Span(r.path, r.in_s, r.out_s) for r in requests if r.path is not None]
+        keep = dict.fromkeys(wanted)
+        for span in [s for s in self._parked if s not in keep]:
+            self._parked.pop(span).close()
+        fit = self._fit()
+        for span in keep:
+            if span not in self._parked:
+                self._parked[span] = FrameStream(span, fit)
+        self._preroller.park([self._parked[s] for s in keep])
+
+    def pause(self) -> None:
+        """Freeze on the frame on screen; sound holds too."""
+        if self._paused_at is None:
+            self._paused_at = self._clock.now_ns()
+            self._timer.stop()
+            if self._audio is not None:
+                self._audio.pause()
+
+    def resume(self) -> None:
+        """Go on from the frozen frame; everything still to come moves by the pause."""
+        if self._paused_at is None:
+            return
+        shift = self._clock.now_ns() - self._paused_at
+        self._paused_at = None
+        if self._next_due_ns is not None:
+            self._next_due_ns += shift
+        if self._last_slot_ns is not None:
+            self._last_slot_ns += shift
+        if self._last_shown_ns is not None:
+            self._last_shown_ns += shift
+        playing = self._playing
+        if playing is not None and playing.simulated is not None:
+            playing.simulated = [_shifted(r, shift) for r in playing.simulated]
+        if self._audio is not None:
+            self._audio.resume()
+        if self._next_due_ns is not None:
+            self._schedule(self._next_due_ns)
+
+    def stop(self) -> None:
+        """Stop decoding and let go of every stream; the last picture stays up."""
+        self._timer.stop()
+        self._drop_playing()
+        self._playing = None
+        self._next_due_ns = None
+        for stream in self._parked.values():
+            stream.close()
+        self._parked.clear()
+
+    def poll(self) -> list[PlayerReport]:
+        """Reports since the last poll, oldest first."""
+        self._fire_simulated(self._clock.now_ns())
+        reports, self._reports = self._reports, []
+        return reports
+
+    def shutdown(self) -> None:
+        """Stop and end the pre-roll thread (when the window closes)."""
+        self.stop()
+        self._preroller.stop()
+
+    # -- for pre-flight, tests and benchmarks -----------------------------------------------
+
+    def wait_parked(self, timeout_s: float = 5.0) -> bool:
+        """Block until every target is pre-rolled (tests and benchmarks only)."""
+        return self._preroller.idle(timeout_s)
+
+    @property
+    def parked_spans(self) -> list[Span]:
+        """What is pre-rolled now."""
+        return list(self._parked)
+
+    # -- machinery ---------------------------------------------------------------------------
+
+    def _fit(self) -> Callable[[int, int], tuple[int, int]]:
+        # Read the widget's size here, on the GUI thread; decoder threads get plain numbers.
+        area_w, area_h = self._surface.pixel_area()
+        return lambda w, h: fit_within(w, h, area_w, area_h)
+
+    def _stream_for(self, request: PlayRequest) -> FrameStream | None:
+        if request.path is None:
+            return None
+        span = Span(request.path, request.in_s, request.out_s)
+        parked = self._parked.pop(span, None)
+        return parked or FrameStream(span, self._fit())
+
+    def _drop_playing(self) -> None:
+        playing = self._playing
+        if playing is None:
+            return
+        for stream in (playing.stream, playing.loop_next):
+            if stream is not None:
+                stream.close()
+
+    def _schedule(self, due_ns: int) -> None:
+        delay_ms = max(0, math.ceil((due_ns - self._clock.now_ns()) / 1e6))
+        self._timer.start(delay_ms)
+
+    def _tick(self) -> None:
+        playing = self._playing
+        if playing is None or self._paused_at is not None:
+            return
+        now = self._clock.now_ns()
+        self._fire_simulated(now)
+        if playing.simulated is not None or self._next_due_ns is None:
+            self._schedule_simulated()
+            return
+        if now < self._next_due_ns - 500_000:
+            self._schedule(self._next_due_ns)
+            return
+        assert playing.stream is not None
+        frame = playing.stream.pop()
+        if frame is None:
+            if not playing.stream.exhausted:
+                self._schedule(now + _UNDERRUN_RETRY_MS * 1_000_000)
+                return
+            if playing.stream.error is not None:
+                self._fail(playing.stream.error)
+                self._schedule_simulated()
+                return
+            self._span_ended(playing)
+            return
+        self._present(playing, frame, now)
+
+    def _present(self, playing: _Playing, frame: DecodedFrame, now: int) -> None:
+        assert self._next_due_ns is not None and playing.stream is not None
+        timing = playing.stream.timing
+        if timing is not None:
+            self._period_ns = round(1e9 / timing.fps)
+        late = max(0, now - self._next_due_ns)
+        if late > self._period_ns // 2:
+            self.late_frames += 1
+        self._surface.show_frame(image_from_rgb(frame.rgb), frame.rgb)
+        shown = self._clock.now_ns()
+        if self._audio is not None:
+            self._audio.write(frame.audio)
+        self._last_shown_ns = shown
+        self.on_screen = (playing.request.token, frame.index)
+        # The schedule slips only when a frame came more than a period late, so one late
+        # frame is not followed by a burst of hurried ones.
+        self._last_slot_ns = self._next_due_ns if late <= self._period_ns else now
+        self._next_due_ns = self._last_slot_ns + self._period_ns
+        stamp = shown + self._lag_ns
+        self.frames_shown += 1
+        if playing.phase == "segment":
+            self._report_segment_frame(playing, frame, stamp)
+        if self.on_frame is not None:
+            self.on_frame(FrameShown(playing.request.token, playing.request.segment_id,
+                                     frame.index, stamp, late, playing.phase))
+        self._schedule(self._next_due_ns)
+
+    def _report_segment_frame(self, playing: _Playing, frame: DecodedFrame, stamp: int) -> None:
+        request, token = playing.request, playing.request.token
+        before = len(self._reports)
+        if playing.presented_ns is None:
+            playing.presented_ns = stamp
+            self._reports.append(Presented(token, stamp))
+        half = self._period_ns / 2e9
+        while playing.marks_left and (
+                request.in_s + request.marks[playing.marks_left[0]] <= frame.pts_s + half):
+            self._reports.append(MarkShown(token, playing.marks_left.pop(0), stamp))
+        timing = playing.stream.timing if playing.stream is not None else None
+        if timing is not None and frame.index >= math.ceil(request.out_s * timing.fps - 0.5) - 1:
+            self._reach_out(playing, stamp)
+        if len(self._reports) > before:
+            self.reports_ready.emit()
+
+    def _reach_out(self, playing: _Playing, stamp: int) -> None:
+        if not playing.reached_out:
+            playing.reached_out = True
+            for index in playing.marks_left:
+                self._reports.append(MarkShown(playing.request.token, index, stamp))
+            playing.marks_left = []
+            self._reports.append(ReachedOut(playing.request.token, stamp))
+
+    def _span_ended(self, playing: _Playing) -> None:
+        if playing.phase == "segment" and not playing.reached_out:
+            # The clip ended before the out-point: what was shown last is the out-point.
+            self._reach_out(playing, (self._last_shown_ns or self._clock.now_ns()) + self._lag_ns)
+            self.reports_ready.emit()
+        loop = playing.loop_span()
+        if loop is None:
+            self._next_due_ns = None  # hold the last frame until told otherwise
+            return
+        current = playing.loop_next or self._parked.pop(loop, None) or FrameStream(loop,
+                                                                                  self._fit())
+        playing.stream, playing.phase = current, "loop"
+        current.start_feeding()
+        # The next wrap must be as seamless as this one: park the loop's start again now.
+        playing.loop_next = FrameStream(loop, self._fit())
+        self._preroller.park([playing.loop_next, *self._parked.values()])
+        self._tick()
+
+    def _fail(self, detail: str) -> None:
+        playing = self._playing
+        if playing is None:
+            return
+        r = playing.request
+        now = self._clock.now_ns()
+        start = playing.presented_ns or now
+        if playing.stream is not None:
+            playing.stream.close()
+        reports: list[PlayerReport] = [PlaybackFailed(r.token, now, detail)]
+        if playing.presented_ns is None:
+            playing.presented_ns = now
+            reports.append(Presented(r.token, now))
+        simulated: list[PlayerReport] = [
+            MarkShown(r.token, i, start + round(r.marks[i] * 1e9)) for i in playing.marks_left]
+        if not playing.reached_out:
+            simulated.append(ReachedOut(r.token, start + round((r.out_s - r.in_s) * 1e9)))
+        playing.marks_left, playing.reached_out = [], True
+        playing.simulated = sorted(simulated, key=lambda rep: rep.t_ns)
+        self._reports += reports
+        self.reports_ready.emit()
+
+    def _fire_simulated(self, now: int) -> None:
+        playing = self._playing
+        if playing is None or not playing.simulated or self._paused_at is not None:
+            return
+        due = [r for r in playing.simulated if r.t_ns <= now]
+        if due:
+            playing.simulated = playing.simulated[len(due):]
+            self._reports += due
+            self.reports_ready.emit()
+
+    def _schedule_simulated(self) -> None:
+        playing = self._playing
+        if playing is not None and playing.simulated:
+            self._schedule(playing.simulated[0].t_ns)
+
+
+def _shifted(report: PlayerReport, shift: int) -> PlayerReport:
+    return replace(report, t_ns=report.t_ns + shift)

@@ -1,0 +1,64 @@
+"""Pre-flight: before a run starts, every clip it may play is found and its first frame decoded.
+
+A missing or corrupt file found here costs a minute before the class; found mid-run it
+costs the scenario. No Qt: the console, the CLI and tests all call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.playback.decode import DecodeError, SegmentDecoder
+from simulator.runtime.run import ClipResolver
+from simulator.scenario import LoadedScenario
+
+
+@dataclass(frozen=True)
+class MediaProblem:
+    """One segment that could not be played, and why."""
+
+    segment_id: str
+    clip_id: str
+    path: Path | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = str(self.path) if self.path else f"clip `{self.clip_id}`"
+        return f"segment `{self.segment_id}`: {where}: {self.detail}"
+
+
+def preflight(loaded: LoadedScenario, variant_id: str, clips: ClipResolver) -> list[MediaProblem]:
+    """Problems with the media of ``variant_id`` (empty when every segment can play)."""
+    problems: list[MediaProblem] = []
+    checked: dict[tuple[Path, float], str | None] = {}
+    for segment in loaded.scenario.segments:
+        path = clips(variant_id, segment.clip)
+        if path is None or not path.is_file():
+            problems.append(MediaProblem(
+                segment.id, segment.clip, path,
+                "file not found; generate or index the variant's clips, or fix `clips:` in "
+                "the scenario"))
+            continue
+        key = (path, segment.in_point)
+        if key not in checked:
+            checked[key] = _first_frame_problem(path, segment.in_point, segment.out_point)
+        if (detail := checked[key]) is not None:
+            problems.append(MediaProblem(segment.id, segment.clip, path, detail))
+    return problems
+
+
+def _first_frame_problem(path: Path, in_s: float, out_s: float) -> str | None:
+    try:
+        decoder = SegmentDecoder(path, in_s, out_s)
+    except DecodeError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    try:
+        first = next(iter(decoder), None)
+    except DecodeError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    finally:
+        decoder.close()
+    if first is None:
+        return f"has no frame at the segment's in-point ({in_s:g} s)"
+    return None

@@ -1,0 +1,409 @@
+"""The libvlc player: VLC decodes and keeps time, frames come back to us through vmem.
+
+VLC shows nothing itself: its display callback hands each decoded picture to the GUI
+thread, which paints it on the same `VideoSurface` as the frame-exact player. That keeps
+the screen black-free across cuts (the old picture stays up until VLC delivers the new
+one) and lets a pre-rolled branch show its first picture the moment it is chosen.
+
+What it promises (less than the frame-exact player, and recorded as timing ``estimated``):
+- a cut never shows black; a pre-rolled target's first picture is painted at once, and it
+  is the in-point frame or the one just before it (VLC's first picture after a seek is
+  the last one before the start time, whatever start time it is given);
+- after that first picture VLC resumes on its own clock, so a short hold or a skipped
+  frame right after the cut is possible (the benchmark measures both), and it stops on
+  the out-point frame or a frame or two past it;
+- stamps are when a picture was painted, but VLC says nothing of which frame it was, so
+  marks are placed by the time elapsed since the segment's first picture.
+
+libvlc rules kept here: callbacks are referenced for as long as their player lives, and
+they never call libvlc; they copy the picture and post a queued Qt signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy as np
+import vlc
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from simulator.playback.decoded_player import timing_mode_for
+from simulator.playback.streams import Span
+from simulator.playback.surface import VideoSurface, fit_within
+from simulator.ports import (
+    Clock,
+    MarkShown,
+    PlaybackFailed,
+    PlayerReport,
+    PlayRequest,
+    Presented,
+    ReachedOut,
+)
+
+log = logging.getLogger(__name__)
+
+# Pre-rolling starts a VLC player per target; more than this at once starves the one on
+# screen on a two-core projector PC.
+MAX_PREROLLED = 9
+_ALIGN = 32  # libvlc wants picture planes on 32-byte boundaries
+
+
+class VlcUnavailable(RuntimeError):
+    """libvlc could not be loaded; the message says which package to install."""
+
+
+def vlc_instance(*, audio: bool) -> vlc.Instance:
+    """One libvlc instance for the process, silent where there is no sound device."""
+    args = ["--quiet", "--no-xlib", "--no-video-title-show", "--no-osd", "--no-snapshot-preview"]
+    if not audio:
+        args.append("--aout=adummy")
+    instance = vlc.Instance(args)
+    if instance is None:
+        raise VlcUnavailable(
+            "libvlc did not start: install VLC's library and plugins (Debian: libvlc5 "
+            "libvlc-bin vlc-plugin-base; Windows/macOS: VLC 3 of the same bitness as Python)")
+    return instance
+
+
+@dataclass
+class _Arrival:
+    t_ns: int
+    pixels: bytes
+
+
+@dataclass
+class _VlcClip:
+    """One libvlc player decoding one span into our buffer."""
+
+    span: Span
+    width: int
+    height: int
+    player: Any
+    callbacks: tuple[Any, ...] = ()
+    buffer: np.ndarray | None = None
+    arrivals: deque[_Arrival] = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    first: _Arrival | None = None
+    parked: bool = False
+    ended: bool = False
+    error: bool = False
+
+    def take(self) -> tuple[_Arrival | None, int]:
+        """The newest picture and how many older ones it replaces (dropped)."""
+        with self.lock:
+            if not self.arrivals:
+                return None, 0
+            newest = self.arrivals[-1]
+            dropped = len(self.arrivals) - 1
+            self.arrivals.clear()
+            return newest, dropped
+
+
+@dataclass
+class _Current:
+    request: PlayRequest
+    clip: _VlcClip | None
+    presented_ns: int | None = None
+    marks_left: list[int] = field(default_factory=list)
+    reached_out: bool = False
+    phase: str = "segment"
+
+
+class VlcPlayer(QObject):
+    """A `Player` on python-vlc, presenting VLC's pictures itself. GUI thread only."""
+
+    reports_ready = Signal()
+    _arrived = Signal()
+
+    backend = "vlc"
+
+    def __init__(self, surface: VideoSurface, clock: Clock, *, audio: bool = True,
+                 display_lag_ms: float | None = None, virtual_display: bool = False,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._surface = surface
+        self._clock = clock
+        self._instance = vlc_instance(audio=audio)
+        self._lag_ns = round((display_lag_ms or 0.0) * 1e6)
+        self._display_lag_ms = display_lag_ms
+        self._virtual = virtual_display
+        self._current: _Current | None = None
+        self._parked: dict[Span, _VlcClip] = {}
+        self._retired: list[_VlcClip] = []
+        self._reports: list[PlayerReport] = []
+        self._paused_at: int | None = None
+        self._paused_ns = 0
+        self._arrived.connect(self._on_arrival, Qt.ConnectionType.QueuedConnection)
+        self._mark_timer = QTimer(self)
+        self._mark_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._mark_timer.setSingleShot(True)
+        self._mark_timer.timeout.connect(self._on_arrival)
+        self.frames_shown = 0
+        self.dropped_frames = 0
+        # (play token, None): VLC does not say which frame it delivered.
+        self.on_screen: tuple[int, int | None] | None = None
+
+    # -- the Player port ---------------------------------------------------------------------
+
+    @property
+    def timing_mode(self) -> str:
+        """Always ``estimated``: VLC does not say which frame it delivered."""
+        return timing_mode_for(frame_exact=False, virtual_display=self._virtual,
+                               display_lag_ms=self._display_lag_ms)
+
+    @property
+    def display_lag_ms(self) -> float | None:
+        """The measured screen lag added to stamps, if the installation has one."""
+        return self._display_lag_ms
+
+    def play(self, request: PlayRequest) -> None:
+        """Cut to ``request``: its pre-rolled first picture at once, else when VLC has one."""
+        self._retire_current()
+        clip = None
+        if request.path is not None:
+            span = Span(request.path, request.in_s, request.out_s)
+            clip = self._parked.pop(span, None) or self._open(span, parked=False)
+        self._current = _Current(request, clip, marks_left=list(range(len(request.marks))))
+        if clip is None:
+            self._reports.append(PlaybackFailed(request.token, self._clock.now_ns(),
+                                                f"clip `{request.clip_id}` has no usable file"))
+            self._reports.append(Presented(request.token, self._clock.now_ns()))
+            self.reports_ready.emit()
+            return
+        if clip.parked:
+            clip.parked = False
+            if clip.first is not None:
+                self._show(clip.first)
+            clip.player.audio_set_mute(False)
+            if self._paused_at is None:
+                clip.player.set_pause(0)
+        self._on_arrival()
+
+    def preload(self, requests: Sequence[PlayRequest]) -> None:
+        """Start and park a VLC player on each target's first picture."""
+        wanted = [Span(r.path, r.in_s, r.out_s) for r in requests if r.path is not None]
+        wanted = list(dict.fromkeys(wanted))[:MAX_PREROLLED]
+        for span in [s for s in self._parked if s not in wanted]:
+            self._release(self._parked.pop(span))
+        for span in wanted:
+            if span not in self._parked:
+                clip = self._open(span, parked=True)
+                if clip is not None:
+                    self._parked[span] = clip
+
+    def pause(self) -> None:
+        """Freeze VLC on the picture shown."""
+        if self._paused_at is None:
+            self._paused_at = self._clock.now_ns()
+            self._mark_timer.stop()
+            if self._current is not None and self._current.clip is not None:
+                self._current.clip.player.set_pause(1)
+
+    def resume(self) -> None:
+        """Let VLC go on; estimated marks move by the pause."""
+        if self._paused_at is None:
+            return
+        self._paused_ns += self._clock.now_ns() - self._paused_at
+        self._paused_at = None
+        if self._current is not None and self._current.clip is not None:
+            self._current.clip.player.set_pause(0)
+        self._on_arrival()
+
+    def stop(self) -> None:
+        """Stop every VLC player; the last picture stays on screen."""
+        self._mark_timer.stop()
+        self._retire_current()
+        self._current = None
+        for clip in self._parked.values():
+            self._release(clip)
+        self._parked.clear()
+        self._reap()
+
+    def poll(self) -> list[PlayerReport]:
+        """Reports since the last poll, oldest first."""
+        reports, self._reports = self._reports, []
+        return reports
+
+    def shutdown(self) -> None:
+        """Stop and release libvlc."""
+        self.stop()
+        self._instance.release()
+
+    def wait_parked(self, timeout_s: float = 5.0) -> bool:
+        """Block until each pre-rolled target holds its first picture (tests, benchmarks)."""
+        deadline = self._clock.now_ns() + round(timeout_s * 1e9)
+        while True:
+            self._park_arrivals()
+            if all(c.first is not None or c.error for c in self._parked.values()):
+                return True
+            if self._clock.now_ns() >= deadline:
+                return False
+            threading.Event().wait(0.005)
+
+    # -- libvlc players ------------------------------------------------------------------------
+
+    def _open(self, span: Span, *, parked: bool) -> _VlcClip | None:
+        try:
+            with av.open(span.path) as probe:
+                stream = probe.streams.video[0]
+                size = stream.codec_context.width, stream.codec_context.height
+        except (av.FFmpegError, OSError, IndexError) as exc:
+            log.warning("cannot open %s for VLC: %s", span, exc)
+            return None
+        width, height = fit_within(*size, *self._surface.pixel_area())
+        media = self._instance.media_new_path(span.path)
+        media.add_option(f":start-time={span.in_s:.3f}")
+        media.add_option(f":stop-time={span.out_s:.3f}")
+        player = self._instance.media_player_new()
+        player.set_media(media)
+        media.release()
+        clip = _VlcClip(span, width, height, player, parked=parked)
+        raw = np.zeros(width * height * 4 + _ALIGN, dtype=np.uint8)
+        offset = (-raw.ctypes.data) % _ALIGN
+        clip.buffer = raw[offset: offset + width * height * 4]
+        address = clip.buffer.ctypes.data
+
+        # These run on VLC's threads: copy, stamp, post. Never call libvlc from here.
+        @vlc.CallbackDecorators.VideoLockCb  # type: ignore[untyped-decorator]
+        def on_lock(_opaque: int, planes: Any) -> None:
+            planes[0] = address
+
+        @vlc.CallbackDecorators.VideoUnlockCb  # type: ignore[untyped-decorator]
+        def on_unlock(_opaque: int, _picture: int, _planes: Any) -> None:
+            return None
+
+        @vlc.CallbackDecorators.VideoDisplayCb  # type: ignore[untyped-decorator]
+        def on_display(_opaque: int, _picture: int) -> None:
+            assert clip.buffer is not None
+            arrival = _Arrival(self._clock.now_ns(), clip.buffer.tobytes())
+            with clip.lock:
+                clip.arrivals.append(arrival)
+            self._arrived.emit()
+
+        def on_end(_event: Any) -> None:
+            clip.ended = True
+            self._arrived.emit()
+
+        def on_error(_event: Any) -> None:
+            clip.error = True
+            self._arrived.emit()
+
+        clip.callbacks = (on_lock, on_unlock, on_display, on_end, on_error)
+        player.video_set_callbacks(on_lock, on_unlock, on_display, None)
+        player.video_set_format("RV32", width, height, width * 4)
+        events = player.event_manager()
+        events.event_attach(vlc.EventType.MediaPlayerEndReached, on_end)
+        events.event_attach(vlc.EventType.MediaPlayerEncounteredError, on_error)
+        if parked:
+            player.audio_set_mute(True)
+        player.play()
+        return clip
+
+    def _release(self, clip: _VlcClip) -> None:
+        # Stopping joins VLC's threads, after which no callback of this clip can run.
+        clip.player.stop()
+        clip.player.release()
+
+    def _retire_current(self) -> None:
+        current = self._current
+        if current is not None and current.clip is not None:
+            self._retired.append(current.clip)
+            # Stopping can take tens of milliseconds: do it after the cut is on screen.
+            QTimer.singleShot(0, self._reap)
+
+    def _reap(self) -> None:
+        retired, self._retired = self._retired, []
+        for clip in retired:
+            self._release(clip)
+
+    # -- pictures --------------------------------------------------------------------------------
+
+    def _park_arrivals(self) -> None:
+        for clip in self._parked.values():
+            if not clip.parked:
+                continue
+            arrival, _ = clip.take()
+            if arrival is not None and clip.first is None:
+                clip.first = arrival
+                clip.player.set_pause(1)
+
+    def _on_arrival(self) -> None:
+        self._park_arrivals()
+        current = self._current
+        if current is None or current.clip is None:
+            return
+        clip = current.clip
+        if self._paused_at is None:
+            arrival, dropped = clip.take()
+            if arrival is not None:
+                self.dropped_frames += dropped
+                self._show(arrival)
+        if clip.error and current.phase == "segment" and not current.reached_out:
+            current.reached_out = True
+            now = self._clock.now_ns()
+            self._reports.append(PlaybackFailed(current.request.token, now,
+                                                f"VLC could not play {clip.span}"))
+            self._reports.append(ReachedOut(current.request.token, now))
+            self.reports_ready.emit()
+        elif clip.ended:
+            self._clip_ended(current)
+        self._estimate_marks()
+
+    def _show(self, arrival: _Arrival) -> None:
+        current = self._current
+        if current is None or current.clip is None:
+            return
+        clip = current.clip
+        image = QImage(arrival.pixels, clip.width, clip.height, clip.width * 4,
+                       QImage.Format.Format_RGB32)
+        self._surface.show_frame(image, arrival.pixels)
+        stamp = self._clock.now_ns() + self._lag_ns
+        self.frames_shown += 1
+        self.on_screen = (current.request.token, None)
+        if current.phase == "segment" and current.presented_ns is None:
+            current.presented_ns = stamp
+            self._paused_ns = 0
+            self._reports.append(Presented(current.request.token, stamp))
+            self.reports_ready.emit()
+
+    def _estimate_marks(self) -> None:
+        current = self._current
+        if (current is None or current.presented_ns is None or current.phase != "segment"
+                or self._paused_at is not None):
+            return
+        elapsed = self._clock.now_ns() + self._lag_ns - current.presented_ns - self._paused_ns
+        marks = current.request.marks
+        while current.marks_left and marks[current.marks_left[0]] * 1e9 <= elapsed:
+            index = current.marks_left.pop(0)
+            self._reports.append(MarkShown(current.request.token, index,
+                                           self._clock.now_ns() + self._lag_ns))
+            self.reports_ready.emit()
+        if current.marks_left:
+            due = marks[current.marks_left[0]] * 1e9 - elapsed
+            self._mark_timer.start(max(0, int(due / 1e6)))
+
+    def _clip_ended(self, current: _Current) -> None:
+        request = current.request
+        if current.phase == "segment" and not current.reached_out:
+            current.reached_out = True
+            stamp = self._clock.now_ns() + self._lag_ns
+            for index in current.marks_left:
+                self._reports.append(MarkShown(request.token, index, stamp))
+            current.marks_left = []
+            self._reports.append(ReachedOut(request.token, stamp))
+            self.reports_ready.emit()
+        if request.waiting != "loop" or request.loop_s is None or request.path is None:
+            return  # hold: the last picture stays up
+        # VLC cannot wrap seamlessly; the last picture holds while the loop restarts.
+        span = Span(request.path, request.in_s + request.loop_s[0],
+                    request.in_s + request.loop_s[1])
+        self._retire_current()
+        current.clip = self._open(span, parked=False)
+        current.phase = "loop"

@@ -1,0 +1,110 @@
+"""Starting the projector: Qt, the screen, the player backend and a session around a run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QObject, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from simulator.playback.audio_out import AudioOut
+from simulator.playback.decoded_player import DecodedPlayer
+from simulator.playback.surface import VideoSurface
+from simulator.ports import Clock
+from simulator.projector.settings import Backend, ProjectorSettings
+from simulator.projector.window import ProjectorWindow
+
+# Qt platforms that draw into memory: no screen, no light, so stamps time the paint only.
+VIRTUAL_PLATFORMS = ("offscreen", "minimal", "vnc")
+VIRTUAL_ENV = "BRANCHPOINT_VIRTUAL_DISPLAY"
+
+
+def display_available() -> bool:
+    """Whether a real window can be opened (Windows and macOS always have a desktop)."""
+    if sys.platform.startswith(("win", "darwin")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def qt_application() -> QApplication:
+    """The process's QApplication, created offscreen when there is no display."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    if not display_available() and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    return QApplication(sys.argv[:1])
+
+
+def virtual_display() -> bool:
+    """Whether the screen is virtual (offscreen, Xvfb...): then nothing is lit, only painted.
+
+    Xvfb looks like a real X server; a screen with no EDID (no maker, no model) is taken
+    for virtual, and ``BRANCHPOINT_VIRTUAL_DISPLAY=1`` forces it.
+    """
+    if os.environ.get(VIRTUAL_ENV) == "1":
+        return True
+    if QGuiApplication.platformName() in VIRTUAL_PLATFORMS:
+        return True
+    screen = QGuiApplication.primaryScreen()
+    return (QGuiApplication.platformName() == "xcb" and screen is not None
+            and not screen.manufacturer() and not screen.model())
+
+
+def make_player(backend: Backend, surface: VideoSurface, clock: Clock,
+                settings: ProjectorSettings) -> QObject:
+    """The chosen player backend on ``surface`` (ValueError/VlcUnavailable if it cannot start)."""
+    virtual = virtual_display()
+    if backend == "pyav":
+        audio = AudioOut() if settings.audio else None
+        return DecodedPlayer(surface, clock, audio=audio, display_lag_ms=settings.display_lag_ms,
+                             virtual_display=virtual)
+    if backend == "vlc":
+        # Imported here so that a machine without libvlc can still use the default backend.
+        from simulator.playback.vlc_player import VlcPlayer
+        return VlcPlayer(surface, clock, audio=settings.audio and not virtual,
+                         display_lag_ms=settings.display_lag_ms, virtual_display=virtual)
+    raise ValueError(f"unknown player backend {backend!r}; use pyav or vlc")
+
+
+@dataclass
+class Snapshot:
+    """A picture of the projector taken at a moment of the run (for reports and checks)."""
+
+    label: str
+    path: Path
+
+
+def wait(seconds: float, until: Callable[[], bool] | None = None) -> None:
+    """Run Qt's event loop for ``seconds`` or until ``until()`` holds."""
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    check = QTimer()
+    if until is not None:
+        def poll() -> None:
+            if until():
+                loop.quit()
+
+        check.timeout.connect(poll)
+        check.start(10)
+    loop.exec()
+
+
+def new_window(clock: Clock, settings: ProjectorSettings,
+               trainee_ids: Callable[[], list[str]], *, screen: str | int | None = None,
+               windowed_size: tuple[int, int] | None = None) -> ProjectorWindow:
+    """The projector window, full screen on the chosen screen (or a plain window if sized)."""
+    from simulator.projector.window import choose_screen
+
+    window = ProjectorWindow(clock, settings, trainee_ids)
+    if windowed_size is not None:
+        window.resize(*windowed_size)
+        window.show()
+    else:
+        window.show_on(choose_screen(screen if screen is not None else settings.screen))
+    return window

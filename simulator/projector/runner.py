@@ -1,0 +1,112 @@
+"""Playing a run on the projector from start to end: what the CLI and the demo call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from simulator.headless.script import Script
+from simulator.ports import Clock
+from simulator.projector.app import make_player, new_window, qt_application
+from simulator.projector.session import ProjectorSession, ScriptFeeder
+from simulator.projector.settings import Backend, ProjectorSettings
+from simulator.protocol import CueShown, Event, SegmentStarted
+from simulator.runtime import ScenarioRun
+
+log = logging.getLogger(__name__)
+
+# The last picture stays up this long after the run ends, before the window closes.
+END_HOLD_MS = 1500
+
+
+@dataclass
+class ProjectorResult:
+    """How a projector run went."""
+
+    fault: str | None = None
+    snapshots: list[Path] = field(default_factory=list)
+    frames_shown: int = 0
+    late_frames: int = 0
+    timing_mode: str = ""
+
+
+RunFactory = Callable[[object], ScenarioRun]
+
+
+def play_on_projector(
+    make_run: RunFactory,
+    clock: Clock,
+    settings: ProjectorSettings,
+    *,
+    backend: Backend | None = None,
+    script: Script | None = None,
+    screen: str | int | None = None,
+    windowed_size: tuple[int, int] | None = None,
+    snapshots_dir: Path | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    resumed: bool = False,
+) -> ProjectorResult:
+    """Open the projector, build the run with its player (``make_run(player)``), play it.
+
+    Returns when the run has ended (or faulted) and the window has closed. With
+    ``snapshots_dir``, a PNG of the projector is saved at each segment start and cue.
+    """
+    qt: QApplication = qt_application()
+    result = ProjectorResult()
+    trainees: list[str] = []
+    window = new_window(clock, settings, lambda: trainees, screen=screen,
+                        windowed_size=windowed_size)
+    player = make_player(backend or settings.backend, window.surface, clock, settings)
+    window.player = player  # type: ignore[assignment]
+    try:
+        the_run = make_run(player)
+    except BaseException:
+        window.close()
+        player.shutdown()  # type: ignore[attr-defined]
+        raise
+    trainees.extend(the_run.state.trainee_ids)
+    result.timing_mode = player.timing_mode  # type: ignore[attr-defined]
+    session = ProjectorSession(the_run, player, window, clock)
+
+    def snapshot(event: Event) -> None:
+        if snapshots_dir is None or not isinstance(event, SegmentStarted | CueShown):
+            return
+        label = event.cue_id if isinstance(event, CueShown) else event.segment_id
+        # A moment later, so the cue's frame (and anything drawn over it) is on screen.
+        QTimer.singleShot(60, lambda: _save(window.grab().toImage(), snapshots_dir,
+                                            f"{event.seq:03d}-{event.type}-{label}", result))
+
+    session.happened.connect(snapshot)
+    if on_event is not None:
+        session.happened.connect(on_event)
+    session.ended.connect(lambda: QTimer.singleShot(END_HOLD_MS, qt.quit))
+    def faulted(message: str) -> None:
+        result.fault = message
+        qt.quit()
+
+    session.faulted.connect(faulted)
+    feeder = ScriptFeeder(session, script, clock) if script is not None else None
+    session.start(resumed=resumed)
+    if feeder is not None and not session.run.ended and session.fault is None:
+        feeder.start()
+    if not session.run.ended and session.fault is None:
+        qt.exec()
+    result.frames_shown = getattr(player, "frames_shown", 0)
+    result.late_frames = getattr(player, "late_frames", 0)
+    player.shutdown()  # type: ignore[attr-defined]
+    window.close()
+    return result
+
+
+def _save(image: object, folder: Path, name: str, result: ProjectorResult) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    if image.save(str(path)):  # type: ignore[attr-defined]
+        result.snapshots.append(path)
+    else:
+        log.warning("could not save projector snapshot %s", path)

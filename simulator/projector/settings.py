@@ -1,0 +1,83 @@
+"""The projector PC's own settings: which screen, which player, its measured lag, its devices.
+
+They belong to the installation, not to a scenario: one YAML file in the data folder
+(``projector.yaml``), written by ``branchpoint projector calibrate`` and editable by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulator.documents import DocumentError, load_document
+from simulator.paths import data_dir
+
+SETTINGS_FILE = "projector.yaml"
+SETTINGS_SCHEMA_VERSION = 1
+Backend = Literal["pyav", "vlc"]
+
+
+class KeyBinding(BaseModel):
+    """What a key on the trainee's side means: which device sent it, and as what."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device: str = Field(min_length=1, max_length=64)
+    kind: Literal["key", "shot", "tool"] = "key"
+    action: str | None = None
+
+
+class ProjectorSettings(BaseModel):
+    """Installation settings (all optional; the defaults suit a single-trainee room)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SETTINGS_SCHEMA_VERSION
+    backend: Backend = "pyav"
+    screen: str | int | None = Field(
+        default=None, description="Screen name or number for the projector; default: the "
+        "last screen (a projector is usually the second).")
+    display_lag_ms: float | None = Field(
+        default=None, ge=0, le=500, description="Measured light-sensor lag of this screen.")
+    audio: bool = True
+    # Keys of trigger devices and keyboards on the trainee's side, by Qt key name.
+    keys: dict[str, KeyBinding] = Field(default_factory=lambda: {
+        "Space": KeyBinding(device="trigger", kind="shot", action="firearm"),
+    })
+    # Which trainee (1-based position in the run) holds which device.
+    devices: dict[str, int] = Field(default_factory=lambda: {"pointer": 1, "trigger": 1})
+
+
+def settings_path() -> Path:
+    """Where this installation's projector settings live."""
+    return data_dir() / SETTINGS_FILE
+
+
+def load_settings(path: Path | None = None) -> ProjectorSettings:
+    """The settings file, or the defaults if there is none; DocumentError if it is wrong."""
+    path = path or settings_path()
+    if not path.exists():
+        return ProjectorSettings()
+    settings, _text = load_document(path, ProjectorSettings, kind="projector settings",
+                                    current=SETTINGS_SCHEMA_VERSION,
+                                    minimum=SETTINGS_SCHEMA_VERSION)
+    return settings
+
+
+def save_settings(settings: ProjectorSettings, path: Path | None = None) -> Path:
+    """Write the settings (atomically, so a crash never leaves half a file)."""
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(settings.model_dump(mode="json", exclude_defaults=False),
+                          sort_keys=False, allow_unicode=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+__all__ = ["DocumentError", "KeyBinding", "ProjectorSettings", "load_settings", "save_settings",
+           "settings_path"]

@@ -1,0 +1,189 @@
+"""The projector window and a run played on it: stamps, trainee input, low light, preview."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import textwrap
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from simulator.headless.script import load_script
+from simulator.playback.barcode import write_barcode_clip
+from simulator.playback.decoded_player import DecodedPlayer, FrameShown
+from simulator.playback.preflight import preflight
+from simulator.projector.preview import PreviewFeed
+from simulator.projector.session import ProjectorSession, ScriptFeeder
+from simulator.projector.settings import ProjectorSettings
+from simulator.projector.window import ProjectorWindow
+from simulator.protocol import (
+    CueShown,
+    DecisionRecorded,
+    ReportInput,
+    RunEnded,
+    SegmentStarted,
+    TraineeInput,
+)
+from simulator.runtime import MonotonicClock, ScenarioRun
+from simulator.scenario import parse_scenario
+
+pytestmark = pytest.mark.gui
+
+STREET = textwrap.dedent(
+    """
+    schema_version: 1
+    id: street
+    title: Street
+    focus_areas: [de_escalation]
+    pledge_areas: [use_of_force]
+    people:
+      - {id: man, role: subject}
+    variants:
+      - id: a
+        people: {man: {race: white, gender: man, age_band: age_35_44, language: en,
+                       disability: none_visible}}
+        clips: {one: one.mp4, two: two.mp4}
+    start: approach
+    segments:
+      - id: approach
+        clip: one
+        in: 0
+        out: 0.8
+        cues:
+          - {id: reach, at: 0.3, kind: threat_cue, person: man, response_window: 1.0,
+             force_justified: false, reasonable_options: [presence]}
+        decision:
+          window: 0.5
+          default: calm
+          branches:
+            - {id: calm, label: Calms, hotkey: "1", kind: de_escalate, to: dark}
+            - {id: run, label: Runs, hotkey: "2", kind: escalate, to: dark}
+      - id: dark
+        clip: two
+        in: 0.5
+        out: 1.2
+        low_light: 0.8
+        outcome: {kind: resolved_peacefully}
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("street")
+    write_barcode_clip(folder / "one.mp4", clip_number=1, frames=30, width=320, height=180)
+    write_barcode_clip(folder / "two.mp4", clip_number=2, frames=45, width=320, height=180)
+    (folder / "street.yaml").write_text(STREET, encoding="utf-8")
+    return parse_scenario(STREET, str(folder / "street.yaml")), folder
+
+
+@pytest.fixture
+def clock() -> MonotonicClock:
+    return MonotonicClock()
+
+
+@pytest.fixture
+def window(qtbot, clock) -> ProjectorWindow:
+    win = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1", "t2"])
+    qtbot.addWidget(win)
+    win.resize(640, 360)
+    win.show()
+    return win
+
+
+def test_a_run_on_the_projector_stamps_segments_and_cues_on_the_frames_shown(
+        qtbot, street, window, clock, journal, tmp_path):
+    loaded, folder = street
+    player = DecodedPlayer(window.surface, clock, virtual_display=True)
+    window.player = player
+    frames: list[FrameShown] = []
+    player.on_frame = frames.append
+    run = ScenarioRun.new(loaded, run_id="r", session_id="s", variant_id="a",
+                          trainee_ids=["t1", "t2"], instructor_id=None, clock=clock,
+                          player=player, journal=journal,
+                          clips=lambda variant, clip: folder / f"{clip}.mp4")
+    session = ProjectorSession(run, player, window, clock)
+    script = tmp_path / "script.yaml"
+    script.write_text("schema_version: 1\ncommands:\n  - {at: 0.9, choose: run}\n")
+    feeder = ScriptFeeder(session, load_script(script), clock)
+    lights: list[float] = []
+    session.happened.connect(lambda e: isinstance(e, SegmentStarted)
+                             and lights.append(window.low_light.strength))
+    session.start()
+    feeder.start()
+    # The trainee clicks while the cue's window is open.
+    qtbot.waitUntil(lambda: any(isinstance(e, CueShown) for e in journal.events), timeout=5000)
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(320, 180))
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: run.ended, timeout=10000)
+    player.shutdown()
+
+    events = journal.events
+    started = [e for e in events if isinstance(e, SegmentStarted)]
+    by_token = {}
+    for f in frames:
+        by_token.setdefault(f.token, f)
+    # Each segment's stamp is the paint time of its in-point frame.
+    assert [(e.segment_id, by_token[e.play_token].index) for e in started] == [
+        ("approach", 0), ("dark", 15)]
+    assert all(e.t_ns == by_token[e.play_token].t_ns for e in started)
+    cue = next(e for e in events if isinstance(e, CueShown))
+    assert cue.t_ns == next(f.t_ns for f in frames if f.token == 1 and f.index == 9)
+    click, shot = [e for e in events if isinstance(e, TraineeInput)]
+    assert (click.device, click.kind, click.trainee_id) == ("pointer", "click", "t1")
+    assert click.x == pytest.approx(0.5, abs=0.01) and click.y == pytest.approx(0.5, abs=0.01)
+    assert click.frame_token == 1 and click.frame_index is not None
+    assert click.cue_id == "reach" and click.latency_ms is not None and click.latency_ms >= 0
+    assert (shot.device, shot.kind, shot.key, shot.action) == ("trigger", "shot", "Space",
+                                                               "firearm")
+    decision = next(e for e in events if isinstance(e, DecisionRecorded))
+    assert (decision.action, decision.source, decision.input_ns) == ("firearm", "device",
+                                                                     shot.t_ns)
+    assert isinstance(events[-1], RunEnded) and events[-1].outcome_kind == "resolved_peacefully"
+    assert lights == [0.0, 0.8]
+
+
+def test_input_is_stamped_on_arrival_before_anything_else(qtbot, window, clock):
+    got: list[ReportInput] = []
+    window.trainee_input.connect(got.append)
+    before = clock.now_ns()
+    QTest.mouseClick(window, Qt.MouseButton.RightButton, pos=QPoint(10, 10))
+    after = clock.now_ns()
+    assert len(got) == 1
+    assert before <= got[0].input_ns <= after
+    assert got[0].device == "pointer-RightButton" and got[0].trainee_id is None
+
+
+def test_low_light_darkens_away_from_the_pointer_and_the_preview_shows_it(qtbot, window):
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(640, 360, QImage.Format.Format_RGB888)
+    image.fill(QColor(200, 200, 200))
+    window.surface.show_frame(image)
+    window.set_low_light(0.9)
+    QTest.mouseMove(window, QPoint(100, 100))
+    qtbot.waitUntil(lambda: window.low_light.pointer is not None, timeout=2000)
+    window.surface.repaint()
+    shot = window.surface.grab().toImage()
+    lit, dark = shot.pixelColor(100, 100), shot.pixelColor(600, 330)
+    assert lit.red() > 150 and dark.red() < 40
+    preview = PreviewFeed(window.surface, width=160)
+    small = preview.capture()
+    assert small is not None and small.width() == 160
+    assert small.pixelColor(150, 85).red() < 40
+    assert preview.jpeg()[:2] == b"\xff\xd8"
+
+
+def test_preflight_names_missing_and_corrupt_media(street, tmp_path):
+    loaded, folder = street
+    assert preflight(loaded, "a", lambda v, clip: folder / f"{clip}.mp4") == []
+    (tmp_path / "two.mp4").write_bytes(b"not a video")
+    problems = preflight(loaded, "a", lambda v, clip: tmp_path / f"{clip}.mp4")
+    assert [(p.segment_id, p.clip_id) for p in problems] == [("approach", "one"),
+                                                             ("dark", "two")]
+    assert "file not found" in problems[0].detail
+    assert "two.mp4" in str(problems[1]) and "not found" not in problems[1].detail
