@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
-from bench import event_commit, lint_large, media_reindex
+from bench import event_commit, lint_large, media_reindex, projector_switch
 from bench.machine import RESULTS
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
     for name, module in (("lint_large", lint_large), ("event_commit", event_commit),
-                         ("media_reindex", media_reindex)):
+                         ("media_reindex", media_reindex),
+                         ("projector_switch", projector_switch)):
         print(f"== {name}")
         print(json.dumps(module.run(), indent=2))
     print(f"results in {RESULTS}")

@@ -46,7 +46,10 @@ from simulator.runtime import MonotonicClock
 
 FPS = 30
 TARGETS = 9
-SEGMENT_S = 0.6
+# Long enough that every cut comes while the old segment is still playing: the freeze is
+# then the switch alone, not a hold at an out-point.
+SEGMENT_S = 2.0
+CLIP_FRAMES = 90
 IN_POINT_FRAME = 12  # targets start 0.4 s into their clip
 
 
@@ -84,7 +87,7 @@ def _clips(folder: Path, count: int, width: int, height: int) -> list[str]:
     paths = []
     for number in range(1, count + 1):
         path = folder / f"clip{number:02d}.mp4"
-        write_barcode_clip(path, clip_number=number, frames=45, fps=FPS, width=width,
+        write_barcode_clip(path, clip_number=number, frames=CLIP_FRAMES, fps=FPS, width=width,
                            height=height)
         paths.append(str(path))
     return paths

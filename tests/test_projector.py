@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import json
 import textwrap
 
 import pytest
@@ -187,3 +188,42 @@ def test_preflight_names_missing_and_corrupt_media(street, tmp_path):
                                                              ("dark", "two")]
     assert "file not found" in problems[0].detail
     assert "two.mp4" in str(problems[1]) and "not found" not in problems[1].detail
+
+
+def test_project_command_plays_offscreen_saves_snapshots_and_verifies(street, tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli.app import app
+
+    _, folder = street
+    library = tmp_path / "library" / "street"
+    library.mkdir(parents=True)
+    for name in ("street.yaml", "one.mp4", "two.mp4"):
+        (library / ("scenario.yaml" if name.endswith(".yaml") else name)).write_bytes(
+            (folder / name).read_bytes())
+    db = f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    shots = tmp_path / "shots"
+    runner = CliRunner()
+    result = runner.invoke(app, ["project", "--scenario", "street", "--library",
+                                 str(library.parent), "--db", db, "--windowed", "640x360",
+                                 "--snapshots", str(shots), "--trainee", "Officer Diaz"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    types = [json.loads(line)["type"] for line in result.stdout.splitlines()
+             if line.startswith("{")]
+    assert types[0] == "run_started" and types[-1] == "run_ended"
+    assert "default_taken" in types and "cue_shown" in types
+    assert "timing frame_exact_paint" in result.output
+    # Named by event seq, then what was on screen.
+    assert sorted(p.name.split("-", 1)[1] for p in shots.iterdir()) == [
+        "cue_shown-reach.png", "segment_started-approach.png", "segment_started-dark.png"]
+    verify = runner.invoke(app, ["verify", "--db", db])
+    assert verify.exit_code == 0, verify.output
+
+    (library / "two.mp4").write_bytes(b"broken")
+    refused = runner.invoke(app, ["project", "--scenario", "street", "--library",
+                                  str(library.parent), "--db", db, "--windowed", "640x360"],
+                            env={"COLUMNS": "200"})
+    assert refused.exit_code == 1
+    assert "pre-flight:" in refused.output and "segment `dark`" in refused.output
+    assert "cannot play: 1 media problems" in refused.output

@@ -331,9 +331,9 @@ def _play_on_projector(record: Record, scenario_id: str, library: Path | None,
 
     made: list[ScenarioRun] = []
 
-    def make_run(player: object) -> ScenarioRun:
+    def make_run(player: Player) -> ScenarioRun:
         made.append(_new_run(record, scenario_id, library, variant_id, trainees, instructor,
-                             clock, cast(Player, player), vocabularies, agency))
+                             clock, player, vocabularies, agency))
         return made[0]
 
     def emit(event: Event) -> None:

@@ -15,6 +15,8 @@ Guarantees (tested on real decoded clips):
 from __future__ import annotations
 
 import math
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -38,6 +40,9 @@ from simulator.ports import (
 _DEFAULT_PERIOD_NS = 33_333_333
 # How long to wait before looking again when the decoder has not caught up.
 _UNDERRUN_RETRY_MS = 2
+# Qt timers have millisecond resolution: wake this much early and wait out the rest, so a
+# frame lands within a fraction of a millisecond of its slot, not up to one late.
+_WAKE_EARLY_NS = 1_500_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class DecodedPlayer(QObject):
                  lead: int = DEFAULT_LEAD, display_lag_ms: float | None = None,
                  virtual_display: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # Decoder threads hold the GIL in slices of up to the switch interval (5 ms by
+        # default); the presentation thread must get it within a millisecond of a slot.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self._surface = surface
         self._clock = clock
         self._audio = audio
@@ -212,6 +220,8 @@ class DecodedPlayer(QObject):
         """Stop and end the pre-roll thread (when the window closes)."""
         self.stop()
         self._preroller.stop()
+        if self._audio is not None:
+            self._audio.close()
 
     # -- for pre-flight, tests and benchmarks -----------------------------------------------
 
@@ -247,7 +257,7 @@ class DecodedPlayer(QObject):
                 stream.close()
 
     def _schedule(self, due_ns: int) -> None:
-        delay_ms = max(0, math.ceil((due_ns - self._clock.now_ns()) / 1e6))
+        delay_ms = max(0, (due_ns - _WAKE_EARLY_NS - self._clock.now_ns()) // 1_000_000)
         self._timer.start(delay_ms)
 
     def _tick(self) -> None:
@@ -259,9 +269,15 @@ class DecodedPlayer(QObject):
         if playing.simulated is not None or self._next_due_ns is None:
             self._schedule_simulated()
             return
-        if now < self._next_due_ns - 500_000:
+        if now < self._next_due_ns - _WAKE_EARLY_NS:
             self._schedule(self._next_due_ns)
             return
+        if now < self._next_due_ns:
+            # Spin out the early wake-up (at most 1.5 ms a frame): cheaper than a late frame.
+            until = time.perf_counter_ns() + self._next_due_ns - now
+            while time.perf_counter_ns() < until:
+                pass
+            now = self._clock.now_ns()
         assert playing.stream is not None
         frame = playing.stream.pop()
         if frame is None:

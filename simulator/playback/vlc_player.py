@@ -6,9 +6,9 @@ the screen black-free across cuts (the old picture stays up until VLC delivers t
 one) and lets a pre-rolled branch show its first picture the moment it is chosen.
 
 What it promises (less than the frame-exact player, and recorded as timing ``estimated``):
-- a cut never shows black; a pre-rolled target's first picture is painted at once, and it
-  is the in-point frame or the one just before it (VLC's first picture after a seek is
-  the last one before the start time, whatever start time it is given);
+- a cut never shows black; a pre-rolled target's first picture is painted at once and is
+  its in-point frame: VLC's own first picture after a seek is, more often than not, one
+  from before the start time, so that one picture is decoded by PyAV instead;
 - after that first picture VLC resumes on its own clock, so a short hold or a skipped
   frame right after the cut is possible (the benchmark measures both), and it stops on
   the out-point frame or a frame or two past it;
@@ -35,8 +35,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from simulator.playback.decoded_player import timing_mode_for
-from simulator.playback.streams import Span
-from simulator.playback.surface import VideoSurface, fit_within
+from simulator.playback.streams import Fit, FrameStream, Preroller, Span
+from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
 from simulator.ports import (
     Clock,
     MarkShown,
@@ -91,6 +91,8 @@ class _VlcClip:
     arrivals: deque[_Arrival] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
     first: _Arrival | None = None
+    # The in-point frame decoded exactly, shown first on a cut (VLC's first may be earlier).
+    exact_first: FrameStream | None = None
     parked: bool = False
     ended: bool = False
     error: bool = False
@@ -140,6 +142,7 @@ class VlcPlayer(QObject):
         self._reports: list[PlayerReport] = []
         self._paused_at: int | None = None
         self._paused_ns = 0
+        self._exact = Preroller(lead=1)
         self._arrived.connect(self._on_arrival, Qt.ConnectionType.QueuedConnection)
         self._mark_timer = QTimer(self)
         self._mark_timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -179,7 +182,13 @@ class VlcPlayer(QObject):
             return
         if clip.parked:
             clip.parked = False
-            if clip.first is not None:
+            exact = None
+            if clip.exact_first is not None:
+                exact = clip.exact_first.pop()
+                clip.exact_first.close()
+            if exact is not None:
+                self._paint(image_from_rgb(exact.rgb), exact.rgb)
+            elif clip.first is not None:
                 self._show(clip.first)
             clip.player.audio_set_mute(False)
             if self._paused_at is None:
@@ -196,7 +205,10 @@ class VlcPlayer(QObject):
             if span not in self._parked:
                 clip = self._open(span, parked=True)
                 if clip is not None:
+                    clip.exact_first = FrameStream(span, _always(clip.width, clip.height))
                     self._parked[span] = clip
+        self._exact.park([c.exact_first for c in self._parked.values()
+                          if c.exact_first is not None])
 
     def pause(self) -> None:
         """Freeze VLC on the picture shown."""
@@ -234,6 +246,7 @@ class VlcPlayer(QObject):
     def shutdown(self) -> None:
         """Stop and release libvlc."""
         self.stop()
+        self._exact.stop()
         self._instance.release()
 
     def wait_parked(self, timeout_s: float = 5.0) -> bool:
@@ -241,7 +254,8 @@ class VlcPlayer(QObject):
         deadline = self._clock.now_ns() + round(timeout_s * 1e9)
         while True:
             self._park_arrivals()
-            if all(c.first is not None or c.error for c in self._parked.values()):
+            if (all(c.first is not None or c.error for c in self._parked.values())
+                    and self._exact.idle(0)):
                 return True
             if self._clock.now_ns() >= deadline:
                 return False
@@ -307,6 +321,8 @@ class VlcPlayer(QObject):
         return clip
 
     def _release(self, clip: _VlcClip) -> None:
+        if clip.exact_first is not None:
+            clip.exact_first.close()
         # Stopping joins VLC's threads, after which no callback of this clip can run.
         clip.player.stop()
         clip.player.release()
@@ -361,9 +377,14 @@ class VlcPlayer(QObject):
         if current is None or current.clip is None:
             return
         clip = current.clip
-        image = QImage(arrival.pixels, clip.width, clip.height, clip.width * 4,
-                       QImage.Format.Format_RGB32)
-        self._surface.show_frame(image, arrival.pixels)
+        self._paint(QImage(arrival.pixels, clip.width, clip.height, clip.width * 4,
+                           QImage.Format.Format_RGB32), arrival.pixels)
+
+    def _paint(self, image: QImage, pixels: object) -> None:
+        current = self._current
+        if current is None:
+            return
+        self._surface.show_frame(image, pixels)
         stamp = self._clock.now_ns() + self._lag_ns
         self.frames_shown += 1
         self.on_screen = (current.request.token, None)
@@ -407,3 +428,8 @@ class VlcPlayer(QObject):
         self._retire_current()
         current.clip = self._open(span, parked=False)
         current.phase = "loop"
+
+
+def _always(width: int, height: int) -> Fit:
+    """Decode at VLC's picture size, whatever the clip's, so both pictures match."""
+    return lambda _w, _h: (width, height)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -18,6 +17,9 @@ from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock
 from simulator.projector.settings import Backend, ProjectorSettings
 from simulator.projector.window import ProjectorWindow
+
+if TYPE_CHECKING:
+    from simulator.playback.vlc_player import VlcPlayer
 
 # Qt platforms that draw into memory: no screen, no light, so stamps time the paint only.
 VIRTUAL_PLATFORMS = ("offscreen", "minimal", "vnc")
@@ -57,7 +59,7 @@ def virtual_display() -> bool:
 
 
 def make_player(backend: Backend, surface: VideoSurface, clock: Clock,
-                settings: ProjectorSettings) -> QObject:
+                settings: ProjectorSettings) -> DecodedPlayer | VlcPlayer:
     """The chosen player backend on ``surface`` (ValueError/VlcUnavailable if it cannot start)."""
     virtual = virtual_display()
     if backend == "pyav":
@@ -70,14 +72,6 @@ def make_player(backend: Backend, surface: VideoSurface, clock: Clock,
         return VlcPlayer(surface, clock, audio=settings.audio and not virtual,
                          display_lag_ms=settings.display_lag_ms, virtual_display=virtual)
     raise ValueError(f"unknown player backend {backend!r}; use pyav or vlc")
-
-
-@dataclass
-class Snapshot:
-    """A picture of the projector taken at a moment of the run (for reports and checks)."""
-
-    label: str
-    path: Path
 
 
 def wait(seconds: float, until: Callable[[], bool] | None = None) -> None:

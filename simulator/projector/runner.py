@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from simulator.headless.script import Script
-from simulator.ports import Clock
+from simulator.ports import Clock, Player
 from simulator.projector.app import make_player, new_window, qt_application
 from simulator.projector.session import ProjectorSession, ScriptFeeder
 from simulator.projector.settings import Backend, ProjectorSettings
@@ -35,7 +36,7 @@ class ProjectorResult:
     timing_mode: str = ""
 
 
-RunFactory = Callable[[object], ScenarioRun]
+RunFactory = Callable[[Player], ScenarioRun]
 
 
 def play_on_projector(
@@ -62,15 +63,15 @@ def play_on_projector(
     window = new_window(clock, settings, lambda: trainees, screen=screen,
                         windowed_size=windowed_size)
     player = make_player(backend or settings.backend, window.surface, clock, settings)
-    window.player = player  # type: ignore[assignment]
+    window.player = player
     try:
         the_run = make_run(player)
     except BaseException:
         window.close()
-        player.shutdown()  # type: ignore[attr-defined]
+        player.shutdown()
         raise
     trainees.extend(the_run.state.trainee_ids)
-    result.timing_mode = player.timing_mode  # type: ignore[attr-defined]
+    result.timing_mode = player.timing_mode
     session = ProjectorSession(the_run, player, window, clock)
 
     def snapshot(event: Event) -> None:
@@ -96,17 +97,17 @@ def play_on_projector(
         feeder.start()
     if not session.run.ended and session.fault is None:
         qt.exec()
-    result.frames_shown = getattr(player, "frames_shown", 0)
+    result.frames_shown = player.frames_shown
     result.late_frames = getattr(player, "late_frames", 0)
-    player.shutdown()  # type: ignore[attr-defined]
+    player.shutdown()
     window.close()
     return result
 
 
-def _save(image: object, folder: Path, name: str, result: ProjectorResult) -> None:
+def _save(image: QImage, folder: Path, name: str, result: ProjectorResult) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    if image.save(str(path)):  # type: ignore[attr-defined]
+    if image.save(str(path)):
         result.snapshots.append(path)
     else:
         log.warning("could not save projector snapshot %s", path)
