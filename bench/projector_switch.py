@@ -155,6 +155,7 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
     usage1, wall1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     cpu = (usage1.ru_utime - usage0.ru_utime + usage1.ru_stime - usage0.ru_stime) / (
         wall1 - wall0)
+    rss_after = _rss_mb()
     player.shutdown()
     surface.close()
     return {
@@ -168,6 +169,7 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
         "cpu_cores_busy": round(cpu, 3),
         "rss_mb_before": round(rss_before, 1),
         "rss_mb_with_targets_parked": round(statistics.median(rss_parked), 1),
+        "rss_mb_after_all_switches": round(rss_after, 1),
         "late_frames": getattr(player, "late_frames", None),
     }
 

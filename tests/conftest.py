@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 import uuid
+
+# Qt tests draw offscreen: no display is needed, and none is touched if there is one.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from hypothesis import settings

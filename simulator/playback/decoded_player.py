@@ -146,8 +146,10 @@ class DecodedPlayer(QObject):
         self._playing = _Playing(request, stream, marks_left=list(range(len(request.marks))))
         if stream is None:
             self._fail(f"segment `{request.segment_id}`: clip `{request.clip_id}` has no file")
-        else:
+        elif not stream.ready:
             stream.start_feeding()
+        # A parked stream starts decoding ahead only once its first frame is up: until then
+        # its decoder would compete with the cut itself for the interpreter.
         now = self._clock.now_ns()
         due = now
         if self._last_slot_ns is not None:
@@ -302,6 +304,7 @@ class DecodedPlayer(QObject):
             self.late_frames += 1
         self._surface.show_frame(image_from_rgb(frame.rgb), frame.rgb)
         shown = self._clock.now_ns()
+        playing.stream.start_feeding()
         if self._audio is not None:
             self._audio.write(frame.audio)
         self._last_shown_ns = shown
@@ -355,7 +358,8 @@ class DecodedPlayer(QObject):
         current = playing.loop_next or self._parked.pop(loop, None) or FrameStream(loop,
                                                                                   self._fit())
         playing.stream, playing.phase = current, "loop"
-        current.start_feeding()
+        if not current.ready:
+            current.start_feeding()
         # The next wrap must be as seamless as this one: park the loop's start again now.
         playing.loop_next = FrameStream(loop, self._fit())
         self._preroller.park([playing.loop_next, *self._parked.values()])

@@ -323,9 +323,18 @@ class VlcPlayer(QObject):
     def _release(self, clip: _VlcClip) -> None:
         if clip.exact_first is not None:
             clip.exact_first.close()
-        # Stopping joins VLC's threads, after which no callback of this clip can run.
+        # Stopping joins VLC's threads, after which no callback of this clip can run: only
+        # then may the callbacks go. Dropping them and the buffers here, not at the next
+        # cycle collection, returns each player's picture memory at once.
         clip.player.stop()
+        events = clip.player.event_manager()
+        events.event_detach(vlc.EventType.MediaPlayerEndReached)
+        events.event_detach(vlc.EventType.MediaPlayerEncounteredError)
         clip.player.release()
+        clip.callbacks = ()
+        clip.buffer = None
+        clip.first = None
+        clip.arrivals.clear()
 
     def _retire_current(self) -> None:
         current = self._current
