@@ -196,6 +196,7 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
              trainees: list[str], instructor: str | None, clock: MonotonicClock,
              player: Player, profile: AgencyProfile,
              agency: str | None = None) -> ScenarioRun:
+    how = "headless" if player.backend == "headless" else "projector"
     loaded = _load_for_run(scenario_id, library, profile)
     variant_id = variant or loaded.scenario.variants[0].id
     try:
@@ -209,7 +210,7 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
     instructor_id = (record.find_or_add_person("instructor", instructor, agency_id=agency_id)
                      if instructor else None)
     session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
-                                     agency_id=agency_id, label=f"headless: {scenario_id}")
+                                     agency_id=agency_id, label=f"{how}: {scenario_id}")
     return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
                      trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
                      player=player, profile=profile)
