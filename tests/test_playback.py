@@ -196,3 +196,42 @@ def test_vlc_cut_to_a_prerolled_target_shows_its_in_point_picture_and_never_blac
     code = shown_code(surface.current_image())
     assert code is not None and code[0] == 2 and 29 <= code[1] <= 32
     assert vlc_player.timing_mode == "estimated"
+
+
+def test_any_screen_width_paints_and_reads_back_the_exact_frame(qtbot, surface, clips):
+    # FFmpeg pads rows for widths that are not a multiple of 32 (1366 x 768 laptops).
+    surface.resize(1366, 768)
+    player = DecodedPlayer(surface, MonotonicClock(), virtual_display=True)
+    frames: list[FrameShown] = []
+    codes: list[tuple[int, int] | None] = []
+    player.on_frame = lambda f: (frames.append(f), codes.append(shown_code(
+        surface.current_image())))
+    try:
+        player.play(request(1, clips[3], 0.0, 0.3))
+        qtbot.waitUntil(lambda: len(frames) == 9, timeout=5000)
+    finally:
+        player.shutdown()
+    assert surface.current_image().width() % 32 != 0
+    assert codes == [(3, i) for i in range(9)]
+
+
+def test_a_loop_with_no_frame_in_it_holds_instead_of_reopening(qtbot, decoded, surface, clips):
+    frames: list[FrameShown] = []
+    decoded.on_frame = frames.append
+    reports = collect(decoded)
+    # The clip has 1.5 s; this loop lies past its end.
+    decoded.play(request(1, clips[1], 0.0, 0.2, waiting="loop", loop_s=(2.0, 2.5)))
+    qtbot.waitUntil(lambda: any(isinstance(r, ReachedOut) for r in reports), timeout=5000)
+    qtbot.wait(300)
+    assert [f.index for f in frames] == list(range(6))
+    assert shown_code(surface.current_image()) == (1, 5)
+
+
+def test_vlc_keeps_reporting_on_the_clock_when_a_clip_cannot_play(qtbot, vlc_player, tmp_path):
+    reports = collect(vlc_player)
+    vlc_player.play(request(1, str(tmp_path / "gone.mp4"), 0.0, 0.3, marks=(0.1,)))
+    qtbot.waitUntil(lambda: any(isinstance(r, ReachedOut) for r in reports), timeout=5000)
+    assert [type(r) for r in reports] == [PlaybackFailed, Presented, MarkShown, ReachedOut]
+    presented, mark, out = reports[1:]
+    assert mark.t_ns - presented.t_ns == 100_000_000
+    assert out.t_ns - presented.t_ns == 300_000_000

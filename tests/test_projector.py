@@ -223,3 +223,31 @@ def test_project_command_plays_offscreen_saves_snapshots_and_verifies(street, tm
     assert refused.exit_code == 1
     assert "pre-flight:" in refused.output and "segment `dark`" in refused.output
     assert "cannot play: 1 media problems" in refused.output
+
+
+def test_preflight_decodes_the_waiting_loop_too(street, tmp_path):
+    loaded, folder = street
+    text = STREET.replace("      window: 0.5\n",
+                          "      window: 0.5\n"
+                          "      while_waiting: {mode: loop, from: 0.2, to: 0.7}\n")
+    ok = parse_scenario(text, str(folder / "street.yaml"))
+    assert ok.scenario.segment("approach").decision.while_waiting.mode == "loop"
+    assert preflight(ok, "a", lambda v, clip: folder / f"{clip}.mp4") == []
+    # Clip `one` has 1.0 s; the segment claims 1.4 s and loops in the part that is not there.
+    past_the_end = parse_scenario(text.replace("out: 0.8\n", "out: 1.4\n").replace(
+        "{mode: loop, from: 0.2, to: 0.7}", "{mode: loop, from: 1.1, to: 1.3}"),
+        str(folder / "street.yaml"))
+    problems = preflight(past_the_end, "a", lambda v, clip: folder / f"{clip}.mp4")
+    assert [p.segment_id for p in problems] == ["approach"]
+    assert "while_waiting" in problems[0].detail
+
+
+def test_projector_commands_name_a_screen_that_does_not_exist():
+    from typer.testing import CliRunner
+
+    from simulator.cli.app import app
+
+    result = CliRunner().invoke(app, ["projector", "test-pattern", "--screen", "7",
+                                      "--seconds", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "--screen: no screen '7'; screens: 1:" in result.output

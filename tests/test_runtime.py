@@ -103,11 +103,19 @@ def test_trainee_input_is_kept_with_its_frame_and_a_tool_becomes_a_timed_decisio
     click = run.handle(ReportInput(device="pointer", kind="click", input_ns=clock.now_ns(),
                                    x=0.25, y=0.75))
     assert [e.type for e in click] == ["trainee_input"] and click[0].trainee_id is None
-    # A tool nobody holds, or an input stamped in the future, changes nothing.
-    for bad in (ReportInput(device="cew-3", kind="tool", input_ns=clock.now_ns(), action="cew"),
-                ReportInput(device="pointer", kind="click", input_ns=clock.now_ns() + 10**9)):
-        refused = run.handle(bad)
-        assert [e.type for e in refused] == ["command_refused"]
+    # A tool nobody holds, or one the profile does not know: the input is kept, the
+    # decision refused and said why.
+    for device, action, reason in (("cew-3", "cew", "unmapped_device"),
+                                   ("gadget", "lasso", "unknown_action")):
+        events = run.handle(ReportInput(device=device, kind="tool", input_ns=clock.now_ns(),
+                                        action=action,
+                                        trainee_id=None if device == "cew-3" else "t1"))
+        assert [e.type for e in events] == ["trainee_input", "command_refused"]
+        assert events[1].reason == reason
+    # An input stamped in the future changes nothing.
+    refused = run.handle(ReportInput(device="pointer", kind="click",
+                                     input_ns=clock.now_ns() + 10**9))
+    assert [e.type for e in refused] == ["command_refused"]
 
 
 def test_offer_preloads_every_branch_target(run, clock, player):

@@ -46,7 +46,6 @@ from simulator.headless.script import Script, load_script
 from simulator.launcher import begin_run, reopen_run
 from simulator.media import IndexedClips, resolve_clip
 from simulator.paths import data_dir, standins_dir
-from simulator.playback.preflight import preflight
 from simulator.ports import Player
 from simulator.protocol import Event, RunStarted
 from simulator.record import Record, RecordError, verify_all, verify_run
@@ -311,10 +310,17 @@ def _play_on_projector(record: Record, scenario_id: str, library: Path | None,
                        agency: str | None, vocabularies: AgencyProfile, steps: Script | None,
                        backend: str | None, screen: str | None, windowed: str | None,
                        snapshots: Path | None) -> tuple[str, str]:
+    from simulator.playback import PlayerUnavailable
+    from simulator.playback.preflight import preflight
     from simulator.projector.app import display_available
     from simulator.projector.runner import play_on_projector
+    from simulator.projector.settings import binding_problems
 
     settings = load_projector_settings()
+    if bad_keys := binding_problems(settings, vocabularies):
+        for message in bad_keys:
+            err.print(f"[red]error:[/] {escape(message)}")
+        fail("fix the projector settings' key bindings first", EXIT_PROBLEMS)
     if backend not in (None, "pyav", "vlc"):
         fail(f"--backend {backend!r}: use pyav (frame-exact) or vlc")
     loaded = _load_for_run(scenario_id, library, vocabularies)
@@ -347,7 +353,7 @@ def _play_on_projector(record: Record, scenario_id: str, library: Path | None,
                                    backend=cast(Any, backend), script=steps,
                                    screen=screen, windowed_size=size, snapshots_dir=snapshots,
                                    on_event=emit)
-    except ValueError as exc:
+    except (ValueError, PlayerUnavailable) as exc:
         fail(str(exc))
     if not made:
         fail("the run did not start")

@@ -24,6 +24,7 @@ from simulator.protocol import (
     RunStarted,
     SegmentRestarted,
     SegmentStarted,
+    TraineeInput,
 )
 
 
@@ -60,6 +61,14 @@ def describe(event: Event, names: Mapping[str, str]) -> str:
             cue = f" on {event.cue_id}" if event.cue_id else ""
             latency = f" after {event.latency_ms:.0f} ms" if event.latency_ms is not None else ""
             return f"{who(event.trainee_id)}: {event.action} ({event.source}){cue}{latency}"
+        case TraineeInput():
+            where = f" at ({event.x:.2f}, {event.y:.2f})" if event.x is not None else ""
+            key = f" {event.key}" if event.key else ""
+            tool = f" = {event.action}" if event.action else ""
+            cue = f" on {event.cue_id} after {event.latency_ms:.0f} ms" if (
+                event.cue_id and event.latency_ms is not None) else ""
+            return (f"{who(event.trainee_id)}: {event.device} {event.kind}{key}{tool}{where}"
+                    f"{cue}")
         case FlagRaised():
             return f"{who(event.trainee_id)} at {event.segment_id}" + (
                 " (note kept)" if event.note_digest else "")

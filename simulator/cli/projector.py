@@ -16,7 +16,9 @@ from simulator.cli.common import EXIT_PROBLEMS, err, fail, print_problems
 from simulator.documents import DocumentError
 
 if TYPE_CHECKING:
+    from simulator.ports import Clock
     from simulator.projector.settings import ProjectorSettings
+    from simulator.projector.window import ProjectorWindow
 
 projector_app = typer.Typer(help="The projector: screens, test pattern, lag calibration.",
                             no_args_is_help=True)
@@ -75,12 +77,12 @@ def test_pattern(
     = 60.0,
 ) -> None:
     """Show the calibration pattern full screen, to focus and square the projector."""
-    from simulator.projector.app import new_window, qt_application, wait
+    from simulator.projector.app import qt_application, wait
     from simulator.runtime import MonotonicClock
 
     qt_application()
     settings = load_projector_settings()
-    window = new_window(MonotonicClock(), settings, list, screen=screen)
+    window = _window_or_fail(MonotonicClock(), settings, screen)
     window.show_test_pattern(f"screen {screen or settings.screen or 'last'}")
     wait(seconds, until=lambda: not window.isVisible())
     window.close()
@@ -94,7 +96,7 @@ def calibrate(
         "--sensor-latency-ms", min=0, help="The light sensor's own latency, subtracted.")] = 0.0,
 ) -> None:
     """Measure the screen's lag with a light sensor on the flashing square, and store it."""
-    from simulator.projector.app import new_window, qt_application, wait
+    from simulator.projector.app import qt_application, wait
     from simulator.projector.calibration import LagCalibration
     from simulator.projector.settings import save_settings
     from simulator.runtime import MonotonicClock
@@ -102,7 +104,7 @@ def calibrate(
     qt_application()
     settings = load_projector_settings()
     clock = MonotonicClock()
-    window = new_window(clock, settings, list, screen=screen)
+    window = _window_or_fail(clock, settings, screen)
     measured: list[float | None] = []
     calibration = LagCalibration(window, clock, flashes=flashes,
                                  sensor_latency_ms=sensor_latency_ms)
@@ -113,10 +115,25 @@ def calibrate(
     if not measured or measured[0] is None:
         fail(f"only {len(calibration.lags_ms)} answers from the sensor; check that it sends a "
              "key or click when the square flashes, then run calibrate again", EXIT_PROBLEMS)
-    settings.display_lag_ms = measured[0]
+    lag = measured[0]
+    if not 0 <= lag <= 500:
+        fail(f"measured {lag:.1f} ms, outside 0-500 ms: check --sensor-latency-ms (it is "
+             "subtracted) and that the sensor answers the flashing square, then run calibrate "
+             "again; nothing was stored", EXIT_PROBLEMS)
+    settings.display_lag_ms = lag
     path = save_settings(settings)
     err.print(f"screen lag {measured[0]:.1f} ms (median of {len(calibration.lags_ms)}); "
               f"stored in {escape(str(path))}")
+
+
+def _window_or_fail(clock: Clock, settings: ProjectorSettings, screen: str | None
+                    ) -> ProjectorWindow:
+    from simulator.projector.app import new_window
+
+    try:
+        return new_window(clock, settings, list, screen=screen)
+    except ValueError as exc:
+        fail(f"--screen: {exc}")
 
 
 def window_size_or_none(windowed: str | None, offscreen: bool) -> tuple[int, int] | None:

@@ -1,9 +1,8 @@
 """Sound out through Qt Multimedia, written one frame's slice at a time.
 
 Each frame's audio is written when the frame is painted, so the sound that plays across a
-cut is exactly the sound of the frames shown. The device buffer is kept short (about four
-frames) so the constant delay of sound behind picture stays small; it is reported, not
-hidden, so an installation can measure it.
+cut is exactly the sound of the frames shown. Sound trails the picture by what the device
+holds, at most the buffer (120 ms, about four frames); kept short so that lag stays small.
 """
 
 from __future__ import annotations
@@ -46,19 +45,6 @@ class AudioOut:
         self._io = self._sink.start()
         self.status = f"sound on {device.description()}"
 
-    @property
-    def available(self) -> bool:
-        """Whether sound is actually playing somewhere."""
-        return self._io is not None
-
-    @property
-    def latency_s(self) -> float:
-        """How far the sound being heard trails what was last written (the buffer)."""
-        if self._sink is None:
-            return 0.0
-        queued = self._sink.bufferSize() - self._sink.bytesFree() + len(self._backlog)
-        return queued / AUDIO_BYTES_PER_SAMPLE / AUDIO_RATE
-
     def write(self, data: bytes) -> None:
         """Queue one frame's sound; what the device cannot take yet waits for the next."""
         if self._io is None or self._sink is None:
@@ -83,13 +69,6 @@ class AudioOut:
         """Continue after `pause`."""
         if self._sink is not None and self._sink.state() == QtAudio.State.SuspendedState:
             self._sink.resume()
-
-    def clear(self) -> None:
-        """Forget sound not yet played (a hard stop, not a cut)."""
-        self._backlog.clear()
-        if self._sink is not None:
-            self._sink.reset()
-            self._io = self._sink.start()
 
     def close(self) -> None:
         """Release the device."""

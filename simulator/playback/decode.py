@@ -75,8 +75,8 @@ class ClipTiming:
 class SegmentDecoder:
     """Frames of ``path`` with pts in ``[in_s, out_s)``, scaled to ``size`` if given.
 
-    Iterate it once. ``close`` may be called at any point (and must be, from the thread
-    that iterates, once done); the container is released there.
+    Iterate it once, and ``close`` it when done; never close it while another thread is
+    iterating it (`FrameStream` holds a lock around both).
     """
 
     def __init__(self, path: str | Path, in_s: float, out_s: float,
@@ -192,9 +192,14 @@ class SegmentDecoder:
 
     def _rgb(self, frame: VideoFrame) -> np.ndarray:
         if self.size is None:
-            return frame.to_ndarray(format="rgb24")
-        width, height = self.size
-        return frame.to_ndarray(format="rgb24", width=width, height=height)
+            rgb = frame.to_ndarray(format="rgb24")
+        else:
+            width, height = self.size
+            rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+        # FFmpeg pads rows to its alignment, and PyAV returns a view over them for widths
+        # that are not a multiple of 32; a QImage needs plain rows. Copied here, on the
+        # decoder's thread, not on the one that paints.
+        return np.ascontiguousarray(rgb)
 
 
 class _SoundBuffer:

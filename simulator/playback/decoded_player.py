@@ -8,7 +8,7 @@ Guarantees (tested on real decoded clips):
   counted, rather than dropped;
 - every report carries the monotonic time the frame was painted (plus the installation's
   measured screen lag, if set), and each frame's pts is known, so a mark is reported on
-  the first frame at or after it;
+  the frame nearest its time (never more than half a frame early);
 - sound is cut with the picture: each frame carries its own slice of audio.
 """
 
@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from simulator.playback.audio_out import AudioOut
 from simulator.playback.decode import DecodedFrame
+from simulator.playback.fallback import reports_on_the_clock
 from simulator.playback.streams import DEFAULT_LEAD, FrameStream, Preroller, Span
 from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
 from simulator.ports import (
@@ -66,6 +67,7 @@ class _Playing:
     marks_left: list[int] = field(default_factory=list)
     reached_out: bool = False
     loop_next: FrameStream | None = None
+    pass_frames: int = 0  # frames shown since the segment or the last loop pass began
     # When the media failed: the request's remaining reports, kept on the clock instead.
     simulated: list[PlayerReport] | None = None
 
@@ -150,7 +152,8 @@ class DecodedPlayer(QObject):
             stream.start_feeding()
         # A parked stream starts decoding ahead only once its first frame is up: until then
         # its decoder would compete with the cut itself for the interpreter.
-        now = self._clock.now_ns()
+        # While paused, "now" is the moment of the pause: resume shifts everything by it.
+        now = self._paused_at if self._paused_at is not None else self._clock.now_ns()
         due = now
         if self._last_slot_ns is not None:
             due = max(now, self._last_slot_ns + self._period_ns)
@@ -208,6 +211,10 @@ class DecodedPlayer(QObject):
         self._drop_playing()
         self._playing = None
         self._next_due_ns = None
+        if self._paused_at is not None:
+            self._paused_at = None
+            if self._audio is not None:
+                self._audio.resume()
         for stream in self._parked.values():
             stream.close()
         self._parked.clear()
@@ -284,7 +291,7 @@ class DecodedPlayer(QObject):
         frame = playing.stream.pop()
         if frame is None:
             if not playing.stream.exhausted:
-                self._schedule(now + _UNDERRUN_RETRY_MS * 1_000_000)
+                self._timer.start(_UNDERRUN_RETRY_MS)
                 return
             if playing.stream.error is not None:
                 self._fail(playing.stream.error)
@@ -315,6 +322,7 @@ class DecodedPlayer(QObject):
         self._next_due_ns = self._last_slot_ns + self._period_ns
         stamp = shown + self._lag_ns
         self.frames_shown += 1
+        playing.pass_frames += 1
         if playing.phase == "segment":
             self._report_segment_frame(playing, frame, stamp)
         if self.on_frame is not None:
@@ -352,9 +360,12 @@ class DecodedPlayer(QObject):
             self._reach_out(playing, (self._last_shown_ns or self._clock.now_ns()) + self._lag_ns)
             self.reports_ready.emit()
         loop = playing.loop_span()
-        if loop is None:
-            self._next_due_ns = None  # hold the last frame until told otherwise
+        if loop is None or (playing.phase == "loop" and playing.pass_frames == 0):
+            # Hold the last frame until told otherwise; a loop with no frame in it (too
+            # short, or past the clip's end) holds too, rather than reopening for ever.
+            self._next_due_ns = None
             return
+        playing.pass_frames = 0
         current = playing.loop_next or self._parked.pop(loop, None) or FrameStream(loop,
                                                                                   self._fit())
         playing.stream, playing.phase = current, "loop"
@@ -370,20 +381,16 @@ class DecodedPlayer(QObject):
         if playing is None:
             return
         r = playing.request
-        now = self._clock.now_ns()
-        start = playing.presented_ns or now
+        now = self._clock.now_ns() + self._lag_ns
         if playing.stream is not None:
             playing.stream.close()
         reports: list[PlayerReport] = [PlaybackFailed(r.token, now, detail)]
         if playing.presented_ns is None:
             playing.presented_ns = now
             reports.append(Presented(r.token, now))
-        simulated: list[PlayerReport] = [
-            MarkShown(r.token, i, start + round(r.marks[i] * 1e9)) for i in playing.marks_left]
-        if not playing.reached_out:
-            simulated.append(ReachedOut(r.token, start + round((r.out_s - r.in_s) * 1e9)))
+        playing.simulated = reports_on_the_clock(r, playing.presented_ns, playing.marks_left,
+                                                 reached_out=playing.reached_out)
         playing.marks_left, playing.reached_out = [], True
-        playing.simulated = sorted(simulated, key=lambda rep: rep.t_ns)
         self._reports += reports
         self.reports_ready.emit()
 

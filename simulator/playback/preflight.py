@@ -31,7 +31,14 @@ class MediaProblem:
 def preflight(loaded: LoadedScenario, variant_id: str, clips: ClipResolver) -> list[MediaProblem]:
     """Problems with the media of ``variant_id`` (empty when every segment can play)."""
     problems: list[MediaProblem] = []
-    checked: dict[tuple[Path, float], str | None] = {}
+    checked: dict[tuple[Path, float, float], str | None] = {}
+
+    def check(path: Path, in_s: float, out_s: float, what: str) -> str | None:
+        key = (path, in_s, out_s)
+        if key not in checked:
+            checked[key] = _first_frame_problem(path, in_s, out_s, what)
+        return checked[key]
+
     for segment in loaded.scenario.segments:
         path = clips(variant_id, segment.clip)
         if path is None or not path.is_file():
@@ -40,15 +47,19 @@ def preflight(loaded: LoadedScenario, variant_id: str, clips: ClipResolver) -> l
                 "file not found; generate or index the variant's clips, or fix `clips:` in "
                 "the scenario"))
             continue
-        key = (path, segment.in_point)
-        if key not in checked:
-            checked[key] = _first_frame_problem(path, segment.in_point, segment.out_point)
-        if (detail := checked[key]) is not None:
-            problems.append(MediaProblem(segment.id, segment.clip, path, detail))
+        spans = [(segment.in_point, segment.out_point, "the segment's in-point")]
+        waiting = segment.decision.while_waiting if segment.decision else None
+        if waiting is not None and waiting.mode == "loop":
+            spans.append((segment.in_point + waiting.start, segment.in_point + waiting.end,
+                          "the start of its `while_waiting` loop"))
+        for in_s, out_s, what in spans:
+            if (detail := check(path, in_s, out_s, what)) is not None:
+                problems.append(MediaProblem(segment.id, segment.clip, path, detail))
+                break
     return problems
 
 
-def _first_frame_problem(path: Path, in_s: float, out_s: float) -> str | None:
+def _first_frame_problem(path: Path, in_s: float, out_s: float, what: str) -> str | None:
     try:
         decoder = SegmentDecoder(path, in_s, out_s)
     except DecodeError as exc:
@@ -60,5 +71,5 @@ def _first_frame_problem(path: Path, in_s: float, out_s: float) -> str | None:
     finally:
         decoder.close()
     if first is None:
-        return f"has no frame at the segment's in-point ({in_s:g} s)"
+        return f"has no frame at {what} ({in_s:g} s); the clip is shorter than the scenario says"
     return None

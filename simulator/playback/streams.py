@@ -73,7 +73,7 @@ class FrameStream:
                 with self._cond:
                     if frame is None:
                         self._done = True
-                    else:
+                    elif not self._closed:
                         self._frames.append(frame)
                     self._cond.notify_all()
 
@@ -128,12 +128,6 @@ class FrameStream:
             frame = self._frames.popleft()
             self._cond.notify_all()
             return frame
-
-    def wait_first(self, timeout_s: float) -> bool:
-        """Wait until a frame is ready or the span turned out empty; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: bool(self._frames) or self._done or self._closed,
-                                       timeout_s)
 
     @property
     def ready(self) -> int:

@@ -52,7 +52,6 @@ class VideoSurface(QWidget):
         self._image: QImage | None = None
         self._pixels: object = None  # keeps the array under _image alive
         self.overlays: list[Overlay] = []
-        self.frames_painted = 0
 
     def show_frame(self, image: QImage, pixels: object = None) -> None:
         """Paint ``image`` now (``pixels`` is whatever buffer it points into)."""
@@ -89,4 +88,3 @@ class VideoSurface(QWidget):
         for overlay in self.overlays:
             overlay(painter, target)
         painter.end()
-        self.frames_painted += 1

@@ -25,7 +25,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import av
@@ -34,7 +34,9 @@ import vlc
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from simulator.playback import PlayerUnavailable
 from simulator.playback.decoded_player import timing_mode_for
+from simulator.playback.fallback import reports_on_the_clock
 from simulator.playback.streams import Fit, FrameStream, Preroller, Span
 from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
 from simulator.ports import (
@@ -55,8 +57,8 @@ MAX_PREROLLED = 9
 _ALIGN = 32  # libvlc wants picture planes on 32-byte boundaries
 
 
-class VlcUnavailable(RuntimeError):
-    """libvlc could not be loaded; the message says which package to install."""
+class VlcUnavailable(PlayerUnavailable):
+    """libvlc could not be started; the message says which package to install."""
 
 
 def vlc_instance(*, audio: bool) -> vlc.Instance:
@@ -97,15 +99,14 @@ class _VlcClip:
     ended: bool = False
     error: bool = False
 
-    def take(self) -> tuple[_Arrival | None, int]:
-        """The newest picture and how many older ones it replaces (dropped)."""
+    def take(self) -> _Arrival | None:
+        """The newest picture (older ones that queued up behind it are skipped)."""
         with self.lock:
             if not self.arrivals:
-                return None, 0
+                return None
             newest = self.arrivals[-1]
-            dropped = len(self.arrivals) - 1
             self.arrivals.clear()
-            return newest, dropped
+            return newest
 
 
 @dataclass
@@ -116,6 +117,9 @@ class _Current:
     marks_left: list[int] = field(default_factory=list)
     reached_out: bool = False
     phase: str = "segment"
+    pass_pictures: int = 0  # pictures shown since the segment or the last loop pass began
+    # When the media failed: the request's remaining reports, kept on the clock instead.
+    simulated: list[PlayerReport] = field(default_factory=list)
 
 
 class VlcPlayer(QObject):
@@ -148,8 +152,10 @@ class VlcPlayer(QObject):
         self._mark_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._mark_timer.setSingleShot(True)
         self._mark_timer.timeout.connect(self._on_arrival)
+        self._simulated_timer = QTimer(self)
+        self._simulated_timer.setSingleShot(True)
+        self._simulated_timer.timeout.connect(self._fire_simulated)
         self.frames_shown = 0
-        self.dropped_frames = 0
         # (play token, None): VLC does not say which frame it delivered.
         self.on_screen: tuple[int, int | None] | None = None
 
@@ -175,10 +181,7 @@ class VlcPlayer(QObject):
             clip = self._parked.pop(span, None) or self._open(span, parked=False)
         self._current = _Current(request, clip, marks_left=list(range(len(request.marks))))
         if clip is None:
-            self._reports.append(PlaybackFailed(request.token, self._clock.now_ns(),
-                                                f"clip `{request.clip_id}` has no usable file"))
-            self._reports.append(Presented(request.token, self._clock.now_ns()))
-            self.reports_ready.emit()
+            self._fail(self._current, f"clip `{request.clip_id}` has no usable file")
             return
         if clip.parked:
             clip.parked = False
@@ -200,7 +203,7 @@ class VlcPlayer(QObject):
         wanted = [Span(r.path, r.in_s, r.out_s) for r in requests if r.path is not None]
         wanted = list(dict.fromkeys(wanted))[:MAX_PREROLLED]
         for span in [s for s in self._parked if s not in wanted]:
-            self._release(self._parked.pop(span))
+            self._retire(self._parked.pop(span))
         for span in wanted:
             if span not in self._parked:
                 clip = self._open(span, parked=True)
@@ -222,8 +225,13 @@ class VlcPlayer(QObject):
         """Let VLC go on; estimated marks move by the pause."""
         if self._paused_at is None:
             return
-        self._paused_ns += self._clock.now_ns() - self._paused_at
+        shift = self._clock.now_ns() - self._paused_at
+        self._paused_ns += shift
         self._paused_at = None
+        if self._current is not None and self._current.simulated:
+            self._current.simulated = [replace(r, t_ns=r.t_ns + shift)
+                                       for r in self._current.simulated]
+            self._fire_simulated()
         if self._current is not None and self._current.clip is not None:
             self._current.clip.player.set_pause(0)
         self._on_arrival()
@@ -240,6 +248,7 @@ class VlcPlayer(QObject):
 
     def poll(self) -> list[PlayerReport]:
         """Reports since the last poll, oldest first."""
+        self._fire_simulated()
         reports, self._reports = self._reports, []
         return reports
 
@@ -339,9 +348,20 @@ class VlcPlayer(QObject):
     def _retire_current(self) -> None:
         current = self._current
         if current is not None and current.clip is not None:
-            self._retired.append(current.clip)
-            # Stopping can take tens of milliseconds: do it after the cut is on screen.
-            QTimer.singleShot(0, self._reap)
+            self._retire(current.clip)
+
+    def _retire(self, clip: _VlcClip) -> None:
+        # Stopping a VLC player can take tens of milliseconds: do it after the cut is on
+        # screen, one player per pass of the event loop, so pictures keep coming between.
+        self._retired.append(clip)
+        if len(self._retired) == 1:
+            QTimer.singleShot(0, self._reap_one)
+
+    def _reap_one(self) -> None:
+        if self._retired:
+            self._release(self._retired.pop(0))
+        if self._retired:
+            QTimer.singleShot(0, self._reap_one)
 
     def _reap(self) -> None:
         retired, self._retired = self._retired, []
@@ -354,7 +374,7 @@ class VlcPlayer(QObject):
         for clip in self._parked.values():
             if not clip.parked:
                 continue
-            arrival, _ = clip.take()
+            arrival = clip.take()
             if arrival is not None and clip.first is None:
                 clip.first = arrival
                 clip.player.set_pause(1)
@@ -366,17 +386,14 @@ class VlcPlayer(QObject):
             return
         clip = current.clip
         if self._paused_at is None:
-            arrival, dropped = clip.take()
+            arrival = clip.take()
             if arrival is not None:
-                self.dropped_frames += dropped
                 self._show(arrival)
-        if clip.error and current.phase == "segment" and not current.reached_out:
-            current.reached_out = True
-            now = self._clock.now_ns()
-            self._reports.append(PlaybackFailed(current.request.token, now,
-                                                f"VLC could not play {clip.span}"))
-            self._reports.append(ReachedOut(current.request.token, now))
-            self.reports_ready.emit()
+        if clip.error:
+            if current.phase == "segment" and not current.reached_out:
+                self._fail(current, f"VLC could not play {clip.span}")
+            else:
+                current.phase = "held"  # a loop that fails holds its last picture
         elif clip.ended:
             self._clip_ended(current)
         self._estimate_marks()
@@ -396,6 +413,7 @@ class VlcPlayer(QObject):
         self._surface.show_frame(image, pixels)
         stamp = self._clock.now_ns() + self._lag_ns
         self.frames_shown += 1
+        current.pass_pictures += 1
         self.on_screen = (current.request.token, None)
         if current.phase == "segment" and current.presented_ns is None:
             current.presented_ns = stamp
@@ -429,14 +447,50 @@ class VlcPlayer(QObject):
             current.marks_left = []
             self._reports.append(ReachedOut(request.token, stamp))
             self.reports_ready.emit()
-        if request.waiting != "loop" or request.loop_s is None or request.path is None:
+        if (request.waiting != "loop" or request.loop_s is None or request.path is None
+                or current.phase == "held"):
             return  # hold: the last picture stays up
+        if current.phase == "loop" and current.pass_pictures == 0:
+            current.phase = "held"  # a loop with no picture in it holds, not reopens
+            return
+        current.pass_pictures = 0
         # VLC cannot wrap seamlessly; the last picture holds while the loop restarts.
         span = Span(request.path, request.in_s + request.loop_s[0],
                     request.in_s + request.loop_s[1])
         self._retire_current()
         current.clip = self._open(span, parked=False)
         current.phase = "loop"
+
+    def _fail(self, current: _Current, detail: str) -> None:
+        """Report the failure, keep the picture, and go on reporting on the clock."""
+        request = current.request
+        now = self._clock.now_ns() + self._lag_ns
+        self._reports.append(PlaybackFailed(request.token, now, detail))
+        if current.presented_ns is None:
+            current.presented_ns = now
+            self._paused_ns = 0
+            self._reports.append(Presented(request.token, now))
+        current.simulated = reports_on_the_clock(
+            request, current.presented_ns + self._paused_ns, current.marks_left,
+            reached_out=current.reached_out)
+        current.marks_left, current.reached_out = [], True
+        current.phase = "held"
+        self._mark_timer.stop()
+        self.reports_ready.emit()
+        self._fire_simulated()
+
+    def _fire_simulated(self) -> None:
+        current = self._current
+        if current is None or not current.simulated or self._paused_at is not None:
+            return
+        now = self._clock.now_ns()
+        due = [r for r in current.simulated if r.t_ns <= now]
+        if due:
+            current.simulated = current.simulated[len(due):]
+            self._reports += due
+            self.reports_ready.emit()
+        if current.simulated:
+            self._simulated_timer.start(max(0, (current.simulated[0].t_ns - now) // 1_000_000))
 
 
 def _always(width: int, height: int) -> Fit:

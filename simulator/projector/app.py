@@ -11,6 +11,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from simulator.playback import PlayerUnavailable
 from simulator.playback.audio_out import AudioOut
 from simulator.playback.decoded_player import DecodedPlayer
 from simulator.playback.surface import VideoSurface
@@ -60,7 +61,7 @@ def virtual_display() -> bool:
 
 def make_player(backend: Backend, surface: VideoSurface, clock: Clock,
                 settings: ProjectorSettings) -> DecodedPlayer | VlcPlayer:
-    """The chosen player backend on ``surface`` (ValueError/VlcUnavailable if it cannot start)."""
+    """The chosen player backend on ``surface``; PlayerUnavailable if it cannot start here."""
     virtual = virtual_display()
     if backend == "pyav":
         audio = AudioOut() if settings.audio else None
@@ -68,7 +69,12 @@ def make_player(backend: Backend, surface: VideoSurface, clock: Clock,
                              virtual_display=virtual)
     if backend == "vlc":
         # Imported here so that a machine without libvlc can still use the default backend.
-        from simulator.playback.vlc_player import VlcPlayer
+        try:
+            from simulator.playback.vlc_player import VlcPlayer
+        except (ImportError, OSError, NotImplementedError) as exc:
+            raise PlayerUnavailable(
+                f"the vlc backend cannot load libvlc ({exc}); install VLC 3 (Debian: libvlc5 "
+                "libvlc-bin vlc-plugin-base), or play with --backend pyav") from exc
         return VlcPlayer(surface, clock, audio=settings.audio and not virtual,
                          display_lag_ms=settings.display_lag_ms, virtual_display=virtual)
     raise ValueError(f"unknown player backend {backend!r}; use pyav or vlc")

@@ -62,7 +62,11 @@ def play_on_projector(
     trainees: list[str] = []
     window = new_window(clock, settings, lambda: trainees, screen=screen,
                         windowed_size=windowed_size)
-    player = make_player(backend or settings.backend, window.surface, clock, settings)
+    try:
+        player = make_player(backend or settings.backend, window.surface, clock, settings)
+    except BaseException:
+        window.close()
+        raise
     window.player = player
     try:
         the_run = make_run(player)

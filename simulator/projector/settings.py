@@ -7,11 +7,12 @@ They belong to the installation, not to a scenario: one YAML file in the data fo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from simulator.agency import AgencyProfile
 from simulator.documents import DocumentError, load_document
 from simulator.paths import data_dir
 
@@ -48,7 +49,8 @@ class ProjectorSettings(BaseModel):
         "Space": KeyBinding(device="trigger", kind="shot", action="firearm"),
     })
     # Which trainee (1-based position in the run) holds which device.
-    devices: dict[str, int] = Field(default_factory=lambda: {"pointer": 1, "trigger": 1})
+    devices: dict[str, Annotated[int, Field(ge=1, le=32)]] = Field(
+        default_factory=lambda: {"pointer": 1, "trigger": 1})
 
 
 def settings_path() -> Path:
@@ -79,5 +81,17 @@ def save_settings(settings: ProjectorSettings, path: Path | None = None) -> Path
     return path
 
 
-__all__ = ["DocumentError", "KeyBinding", "ProjectorSettings", "load_settings", "save_settings",
-           "settings_path"]
+def binding_problems(settings: ProjectorSettings, profile: AgencyProfile,
+                     source: Path | None = None) -> list[str]:
+    """Key bindings whose action the agency profile does not know, as messages to show."""
+    where = source or settings_path()
+    known = sorted({*profile.verbal_tactics, *(o.id for o in profile.force_options)})
+    return [f"{where}: keys.{key}.action: `{binding.action}` is neither a force option nor "
+            f"a verbal tactic of the agency profile; use one of: {', '.join(known)}"
+            for key, binding in settings.keys.items()
+            if binding.action is not None and binding.action not in profile.verbal_tactics
+            and profile.force_option(binding.action) is None]
+
+
+__all__ = ["DocumentError", "KeyBinding", "ProjectorSettings", "binding_problems",
+           "load_settings", "save_settings", "settings_path"]

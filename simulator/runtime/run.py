@@ -597,22 +597,27 @@ class ScenarioRun:
         self._require_live("take a trainee input")
         self._require_trainee(command.trainee_id)
         at = self._stamp(command.input_ns, "a trainee input")
-        if command.action is not None:
-            self._action_kind(command.action)
-            if command.trainee_id is None:
-                raise _Refused("unknown_trainee",
-                               f"device `{command.device}` is a tool but no trainee holds it; "
-                               "map the device to a trainee")
         cue, latency = self._cue_at(at, respond=False)
         self._emit(TraineeInput, t_ns=at, trainee_id=command.trainee_id, device=command.device,
                    kind=command.kind, key=command.key, x=command.x, y=command.y,
                    frame_token=command.frame_token, frame_index=command.frame_index,
                    action=command.action, cue_id=cue.cue_id if cue else None,
                    cue_seq=cue.cue_seq if cue else None, latency_ms=latency)
-        if command.action is not None and command.trainee_id is not None:
+        if command.action is None:
+            return
+        # The input itself is kept whatever happens to the decision it stands for.
+        try:
+            if command.trainee_id is None:
+                raise _Refused("unmapped_device",
+                               f"device `{command.device}` stands for `{command.action}` but "
+                               "no trainee of this run holds it; map it to a trainee in the "
+                               "projector settings (`devices:`)")
             self._record_decision(RecordDecision(
                 trainee_id=command.trainee_id, action=command.action, source="device",
                 input_ns=at))
+        except _Refused as refusal:
+            self._emit(CommandRefused, command_type=command.type, reason=refusal.reason,
+                       detail=refusal.detail)
 
     def _record_decision(self, command: RecordDecision) -> None:
         self._require_live("record a decision")
