@@ -225,8 +225,8 @@ def test_project_command_plays_offscreen_saves_snapshots_and_verifies(street, tm
     assert "cannot play: 1 media problems" in refused.output
 
 
-def test_preflight_decodes_the_waiting_loop_too(street, tmp_path):
-    loaded, folder = street
+def test_preflight_decodes_the_waiting_loop_too(street):
+    _, folder = street
     text = STREET.replace("      window: 0.5\n",
                           "      window: 0.5\n"
                           "      while_waiting: {mode: loop, from: 0.2, to: 0.7}\n")
