@@ -251,3 +251,44 @@ def test_projector_commands_name_a_screen_that_does_not_exist():
                                       "--seconds", "1"], env={"COLUMNS": "200"})
     assert result.exit_code == 2
     assert "--screen: no screen '7'; screens: 1:" in result.output
+
+
+def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli.app import app
+    from simulator.headless.player import HeadlessPlayer
+    from simulator.launcher import begin_run
+    from simulator.record import Record
+    from simulator.runtime import ManualClock
+
+    _, folder = street
+    library = tmp_path / "library" / "street"
+    library.mkdir(parents=True)
+    (library / "scenario.yaml").write_text(STREET, encoding="utf-8")
+    for name in ("one.mp4", "two.mp4"):
+        (library / name).write_bytes((folder / name).read_bytes())
+    db = f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    record = Record.open(db)
+    loaded = parse_scenario(STREET, str(library / "scenario.yaml"))
+    clock = ManualClock()
+    trainee = record.find_or_add_person("trainee", "Officer Diaz")
+    session = record.open_session([trainee], instructor_id=None, agency_id=None, label="t")
+    crashed = begin_run(record, loaded, session_id=session, variant_id="a",
+                        trainee_ids=[trainee], instructor_id=None, clock=clock,
+                        player=HeadlessPlayer(clock))
+    crashed.start()
+    crashed.poll()
+    run_id = crashed.state.run_id  # the process "dies" here, mid-segment
+
+    result = CliRunner().invoke(app, ["project", "--resume", run_id[:8], "--db", db,
+                                      "--windowed", "640x360"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    types = [json.loads(line)["type"] for line in result.stdout.splitlines()
+             if line.startswith("{")]
+    assert types[0] == "run_recovered" and types[-1] == "run_ended"
+    events = Record.open(db).events(run_id)
+    recovered = next(e for e in events if e.type == "run_recovered")
+    assert (recovered.player_backend, recovered.timing_mode) == ("pyav", "frame_exact_paint")
+    again = CliRunner().invoke(app, ["project", "--resume", run_id, "--db", db])
+    assert again.exit_code == 2 and "already ended" in again.output

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -197,12 +199,7 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
              agency: str | None = None) -> ScenarioRun:
     how = "headless" if player.backend == "headless" else "projector"
     loaded = _load_for_run(scenario_id, library, profile)
-    variant_id = variant or loaded.scenario.variants[0].id
-    try:
-        loaded.scenario.variant(variant_id)
-    except KeyError:
-        known = ", ".join(v.id for v in loaded.scenario.variants)
-        fail(f"scenario `{scenario_id}` has no variant `{variant_id}`; variants: {known}")
+    variant_id = _variant_or_fail(loaded, variant)
     agency_id = record.ensure_agency(agency) if agency else None
     trainee_ids = [record.find_or_add_person("trainee", name, agency_id=agency_id)
                    for name in trainees]
@@ -213,6 +210,17 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
     return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
                      trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
                      player=player, profile=profile)
+
+
+def _variant_or_fail(loaded: LoadedScenario, variant: str | None) -> str:
+    """The variant asked for (default: the first), or exit naming the ones there are."""
+    variant_id = variant or loaded.scenario.variants[0].id
+    try:
+        loaded.scenario.variant(variant_id)
+    except KeyError:
+        known = ", ".join(v.id for v in loaded.scenario.variants)
+        fail(f"scenario `{loaded.scenario.id}` has no variant `{variant_id}`; variants: {known}")
+    return variant_id
 
 
 def _load_for_run(scenario_id: str, library: Path | None,
@@ -274,7 +282,10 @@ def _finish_run(record: Record, session_id: str, run_id: str) -> None:
 
 @app.command()
 def project(
-    scenario: Annotated[str, typer.Option("--scenario", help="Scenario id in the library.")],
+    scenario: Annotated[str | None, typer.Option("--scenario", help="Scenario id in the "
+                                                 "library.")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue this run after a "
+                                               "crash (id or its first characters).")] = None,
     script: Annotated[Path | None, typer.Option("--script", help="Scripted instructor (YAML); "
                                                 "without it, default branches steer the run.",
                                                 exists=True, dir_okay=False)] = None,
@@ -297,19 +308,56 @@ def project(
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """Play a scenario on the projector, full screen, after a pre-flight check of its media."""
+    """Play a scenario on the projector, full screen, after a pre-flight check of its media.
+
+    ``--resume`` continues a run whose projector died, from the record, on a new time base.
+    """
+    if (scenario is None) == (resume is None):
+        fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
+    if resume is not None and script is not None:
+        fail("--script starts a run from its beginning; it cannot steer a resumed run")
     record = open_record(db)
-    _play_on_projector(record, scenario, library, variant, trainee or ["Trainee 1"], instructor,
-                       agency, vocabularies_from(profile),
-                       load_script(script) if script else None, backend, screen, windowed,
-                       snapshots)
+    vocabularies = vocabularies_from(profile)
+    screen_options = ScreenChoice(backend, screen, windowed, snapshots)
+    if resume is not None:
+        run_id = _one_run_id(record, resume)
+        summary = record.run(run_id)
+        if summary.status == "ended":
+            fail(f"run {run_id} has already ended; there is nothing to resume")
+        try:
+            loaded = record.scenario_version(summary.scenario_hash)
+        except RecordError as exc:
+            fail(str(exc))
+        _play_on_projector(record, loaded, summary.variant_id,
+                           lambda clock, player: reopen_run(record, run_id, clock=clock,
+                                                            player=player,
+                                                            profile=vocabularies),
+                           vocabularies, None, screen_options, resumed=True)
+        return
+    assert scenario is not None
+    loaded = _load_for_run(scenario, library, vocabularies)
+    variant_id = _variant_or_fail(loaded, variant)
+    _play_on_projector(record, loaded, variant_id,
+                       lambda clock, player: _new_run(
+                           record, scenario, library, variant_id, trainee or ["Trainee 1"],
+                           instructor, clock, player, vocabularies, agency),
+                       vocabularies, load_script(script) if script else None, screen_options)
 
 
-def _play_on_projector(record: Record, scenario_id: str, library: Path | None,
-                       variant: str | None, trainees: list[str], instructor: str | None,
-                       agency: str | None, vocabularies: AgencyProfile, steps: Script | None,
-                       backend: str | None, screen: str | None, windowed: str | None,
-                       snapshots: Path | None) -> tuple[str, str]:
+@dataclass(frozen=True)
+class ScreenChoice:
+    """Where and how the projector shows a run (the options of ``project`` and ``demo``)."""
+
+    backend: str | None = None
+    screen: str | None = None
+    windowed: str | None = None
+    snapshots: Path | None = None
+
+
+def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
+                       make: Callable[[MonotonicClock, Player], ScenarioRun],
+                       vocabularies: AgencyProfile, steps: Script | None, where: ScreenChoice,
+                       *, resumed: bool = False) -> tuple[str, str]:
     from simulator.playback import PlayerUnavailable
     from simulator.playback.preflight import preflight
     from simulator.projector.app import display_available
@@ -321,26 +369,23 @@ def _play_on_projector(record: Record, scenario_id: str, library: Path | None,
         for message in bad_keys:
             err.print(f"[red]error:[/] {escape(message)}")
         fail("fix the projector settings' key bindings first", EXIT_PROBLEMS)
-    if backend not in (None, "pyav", "vlc"):
-        fail(f"--backend {backend!r}: use pyav (frame-exact) or vlc")
-    loaded = _load_for_run(scenario_id, library, vocabularies)
-    variant_id = variant or loaded.scenario.variants[0].id
+    if where.backend not in (None, "pyav", "vlc"):
+        fail(f"--backend {where.backend!r}: use pyav (frame-exact) or vlc")
     index = MediaIndex.open(record.engine)
     problems = preflight(loaded, variant_id,
                          lambda v, clip: resolve_clip(loaded, index, v, clip))
     if problems:
         for problem in problems:
             err.print(f"[red]pre-flight:[/] {escape(str(problem))}")
-        fail(f"scenario `{scenario_id}` variant `{variant_id}` cannot play: "
+        fail(f"scenario `{loaded.scenario.id}` variant `{variant_id}` cannot play: "
              f"{len(problems)} media problems (above)", EXIT_PROBLEMS)
     clock = MonotonicClock()
-    size = window_size_or_none(windowed, offscreen=not display_available())
+    size = window_size_or_none(where.windowed, offscreen=not display_available())
 
     made: list[ScenarioRun] = []
 
     def make_run(player: Player) -> ScenarioRun:
-        made.append(_new_run(record, scenario_id, library, variant_id, trainees, instructor,
-                             clock, player, vocabularies, agency))
+        made.append(make(clock, player))
         return made[0]
 
     def emit(event: Event) -> None:
@@ -350,16 +395,18 @@ def _play_on_projector(record: Record, scenario_id: str, library: Path | None,
 
     try:
         result = play_on_projector(make_run, clock, settings,
-                                   backend=cast(Any, backend), script=steps,
-                                   screen=screen, windowed_size=size, snapshots_dir=snapshots,
-                                   on_event=emit)
+                                   backend=cast(Any, where.backend), script=steps,
+                                   screen=where.screen, windowed_size=size,
+                                   snapshots_dir=where.snapshots, on_event=emit,
+                                   resumed=resumed)
     except (ValueError, PlayerUnavailable) as exc:
         fail(str(exc))
     if not made:
         fail("the run did not start")
     state = made[0].state
     if result.fault is not None:
-        fail(f"{result.fault}. Every event printed above is stored.", EXIT_PROBLEMS)
+        fail(f"{result.fault}. Every event printed above is stored; continue with "
+             f"`branchpoint project --resume {state.run_id}`", EXIT_PROBLEMS)
     err.print(f"projector: {result.frames_shown} frames shown, {result.late_frames} late; "
               f"timing {result.timing_mode}")
     if result.snapshots:
@@ -426,9 +473,14 @@ def demo(
         shots = None if display_available() else report.parent / "projector"
         err.rule("3. A scripted run of the welfare-check scenario on the projector"
                  + ("" if shots is None else " (no display: offscreen)"))
+        loaded = _load_for_run(DEMO_SCENARIO, library, vocabularies)
+        variant_id = loaded.scenario.variants[0].id
         session_id, run_id = _play_on_projector(
-            record, DEMO_SCENARIO, library, None, ["Demo trainee"], "Demo instructor", None,
-            vocabularies, load_script(script), backend, None, None, shots)
+            record, loaded, variant_id,
+            lambda clock, player: _new_run(record, DEMO_SCENARIO, library, variant_id,
+                                           ["Demo trainee"], "Demo instructor", clock, player,
+                                           vocabularies),
+            vocabularies, load_script(script), ScreenChoice(backend=backend, snapshots=shots))
     _show_session(record, session_id, events=True)
     if not verify_run(record, run_id).ok:
         fail("the demo run's record does not verify", EXIT_PROBLEMS)
