@@ -8,9 +8,20 @@ holds, at most the buffer (120 ms, about four frames); kept short so that lag st
 from __future__ import annotations
 
 import logging
+import os
 
 from PySide6.QtCore import QIODevice
-from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio
+
+# Qt Multimedia reports every sound library it does not find, as it loads; AudioOut says
+# plainly whether there is sound, so that chatter stays out unless the user asks for it.
+os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
+
+from PySide6.QtMultimedia import (
+    QAudioFormat,
+    QAudioSink,
+    QMediaDevices,
+    QtAudio,
+)
 
 from simulator.playback.decode import AUDIO_BYTES_PER_SAMPLE, AUDIO_CHANNELS, AUDIO_RATE
 
@@ -44,6 +55,7 @@ class AudioOut:
         self._sink.setBufferSize(round(BUFFER_S * AUDIO_RATE) * AUDIO_BYTES_PER_SAMPLE)
         self._io = self._sink.start()
         self.status = f"sound on {device.description()}"
+        log.info(self.status)
 
     def write(self, data: bytes) -> None:
         """Queue one frame's sound; what the device cannot take yet waits for the next."""
