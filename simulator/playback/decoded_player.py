@@ -149,9 +149,9 @@ class DecodedPlayer(QObject):
         if stream is None:
             self._fail(f"segment `{request.segment_id}`: clip `{request.clip_id}` has no file")
         elif not stream.ready:
+            # A parked stream starts decoding ahead only once its first frame is up (in
+            # _present): until then its decoder would compete with the cut for the GIL.
             stream.start_feeding()
-        # A parked stream starts decoding ahead only once its first frame is up: until then
-        # its decoder would compete with the cut itself for the interpreter.
         # While paused, "now" is the moment of the pause: resume shifts everything by it.
         now = self._paused_at if self._paused_at is not None else self._clock.now_ns()
         due = now
@@ -232,7 +232,7 @@ class DecodedPlayer(QObject):
         if self._audio is not None:
             self._audio.close()
 
-    # -- for pre-flight, tests and benchmarks -----------------------------------------------
+    # -- for tests and benchmarks -----------------------------------------------------------
 
     def wait_parked(self, timeout_s: float = 5.0) -> bool:
         """Block until every target is pre-rolled (tests and benchmarks only)."""
