@@ -292,3 +292,21 @@ def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
     assert (recovered.player_backend, recovered.timing_mode) == ("pyav", "frame_exact_paint")
     again = CliRunner().invoke(app, ["project", "--resume", run_id, "--db", db])
     assert again.exit_code == 2 and "already ended" in again.output
+
+
+def test_lag_calibration_takes_the_median_gap_between_flash_and_sensor(qtbot, window, clock):
+    from simulator.projector.calibration import LagCalibration
+
+    calibration = LagCalibration(window, clock, flashes=6, sensor_latency_ms=0.5)
+    results: list[float | None] = []
+    calibration.finished.connect(results.append)
+    for _ in range(6):
+        calibration.flash()
+        qtbot.wait(20)  # the "light" takes about 20 ms to reach the sensor
+        QTest.keyClick(window, Qt.Key.Key_F12)
+    QTest.keyClick(window, Qt.Key.Key_F12)  # a stray answer with no flash before it
+    calibration.flash()  # the seventh call finds no flash left and finishes
+    assert len(results) == 1 and results[0] is not None
+    assert len(calibration.lags_ms) == 6
+    assert 19 <= results[0] <= 250  # 20 ms, and whatever a busy machine adds to a wait
+    assert window.test_pattern is None  # back to the picture

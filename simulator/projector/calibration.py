@@ -38,14 +38,15 @@ class LagCalibration(QObject):
         self._pattern = window.show_test_pattern("calibrating: light sensor on the square")
         self._timer = QTimer(self)
         self._timer.setInterval(period_ms)
-        self._timer.timeout.connect(self._flash)
+        self._timer.timeout.connect(self.flash)
         window.trainee_input.connect(self._answer)
 
     def start(self) -> None:
         """Begin flashing."""
         self._timer.start()
 
-    def _flash(self) -> None:
+    def flash(self) -> None:
+        """Light the patch for one frame and stamp it (the timer calls this each period)."""
         if self._flashes_left == 0:
             self._finish()
             return
