@@ -225,6 +225,7 @@ def test_a_loop_with_no_frame_in_it_holds_instead_of_reopening(qtbot, decoded, s
     qtbot.wait(300)
     assert [f.index for f in frames] == list(range(6))
     assert shown_code(surface.current_image()) == (1, 5)
+    assert decoded.holding  # nothing scheduled: not reopening the empty loop again and again
 
 
 def test_vlc_keeps_reporting_on_the_clock_when_a_clip_cannot_play(qtbot, vlc_player, tmp_path):

@@ -20,6 +20,7 @@ from simulator.projector.window import ProjectorWindow
 from simulator.protocol import (
     CueShown,
     DecisionRecorded,
+    Pause,
     ReportInput,
     RunEnded,
     SegmentStarted,
@@ -279,14 +280,16 @@ def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
                         player=HeadlessPlayer(clock))
     crashed.start()
     crashed.poll()
-    run_id = crashed.state.run_id  # the process "dies" here, mid-segment
+    crashed.handle(Pause(command_id="console:1"))
+    run_id = crashed.state.run_id  # the process "dies" here, mid-segment, paused
 
     result = CliRunner().invoke(app, ["project", "--resume", run_id[:8], "--db", db,
                                       "--windowed", "640x360"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     types = [json.loads(line)["type"] for line in result.stdout.splitlines()
              if line.startswith("{")]
-    assert types[0] == "run_recovered" and types[-1] == "run_ended"
+    # It comes back paused, as it was, and the projector resumes it (recorded).
+    assert types[:3] == ["run_recovered", "paused", "resumed"] and types[-1] == "run_ended"
     events = Record.open(db).events(run_id)
     recovered = next(e for e in events if e.type == "run_recovered")
     assert (recovered.player_backend, recovered.timing_mode) == ("pyav", "frame_exact_paint")

@@ -398,8 +398,8 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                                    backend=cast(Any, where.backend), script=steps,
                                    screen=where.screen, windowed_size=size,
                                    snapshots_dir=where.snapshots, on_event=emit,
-                                   resumed=resumed)
-    except (ValueError, PlayerUnavailable) as exc:
+                                   resumed=resumed, unpause=resumed)
+    except (ValueError, PlayerUnavailable, RecordError) as exc:
         fail(str(exc))
     if not made:
         fail("the run did not start")

@@ -82,6 +82,13 @@ class AudioOut:
         if self._sink is not None and self._sink.state() == QtAudio.State.SuspendedState:
             self._sink.resume()
 
+    def clear(self) -> None:
+        """Drop sound not yet played (a stop, not a cut: a cut must not lose a sample)."""
+        self._backlog.clear()
+        if self._sink is not None:
+            self._sink.reset()
+            self._io = self._sink.start()
+
     def close(self) -> None:
         """Release the device."""
         if self._sink is not None:

@@ -152,8 +152,7 @@ class DecodedPlayer(QObject):
             # A parked stream starts decoding ahead only once its first frame is up (in
             # _present): until then its decoder would compete with the cut for the GIL.
             stream.start_feeding()
-        # While paused, "now" is the moment of the pause: resume shifts everything by it.
-        now = self._paused_at if self._paused_at is not None else self._clock.now_ns()
+        now = self._moment()
         due = now
         if self._last_slot_ns is not None:
             due = max(now, self._last_slot_ns + self._period_ns)
@@ -198,6 +197,9 @@ class DecodedPlayer(QObject):
         if self._last_shown_ns is not None:
             self._last_shown_ns += shift
         playing = self._playing
+        if playing is not None and playing.presented_ns is not None:
+            # Kept as the origin for timing a failure: it moves with the pause, like the rest.
+            playing.presented_ns += shift
         if playing is not None and playing.simulated is not None:
             playing.simulated = [_shifted(r, shift) for r in playing.simulated]
         if self._audio is not None:
@@ -214,7 +216,8 @@ class DecodedPlayer(QObject):
         if self._paused_at is not None:
             self._paused_at = None
             if self._audio is not None:
-                self._audio.resume()
+                # What was buffered before the pause belongs to a picture no longer coming.
+                self._audio.clear()
         for stream in self._parked.values():
             stream.close()
         self._parked.clear()
@@ -239,11 +242,20 @@ class DecodedPlayer(QObject):
         return self._preroller.idle(timeout_s)
 
     @property
+    def holding(self) -> bool:
+        """Whether the last frame is held (a segment or loop ended) with nothing scheduled."""
+        return self._playing is not None and self._next_due_ns is None
+
+    @property
     def parked_spans(self) -> list[Span]:
         """What is pre-rolled now."""
         return list(self._parked)
 
     # -- machinery ---------------------------------------------------------------------------
+
+    def _moment(self) -> int:
+        """Now, or the moment of the pause: resume shifts everything scheduled from there."""
+        return self._paused_at if self._paused_at is not None else self._clock.now_ns()
 
     def _fit(self) -> Callable[[int, int], tuple[int, int]]:
         # Read the widget's size here, on the GUI thread; decoder threads get plain numbers.
@@ -381,7 +393,7 @@ class DecodedPlayer(QObject):
         if playing is None:
             return
         r = playing.request
-        now = self._clock.now_ns() + self._lag_ns
+        now = self._moment() + self._lag_ns
         if playing.stream is not None:
             playing.stream.close()
         reports: list[PlayerReport] = [PlaybackFailed(r.token, now, detail)]

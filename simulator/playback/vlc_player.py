@@ -353,6 +353,9 @@ class VlcPlayer(QObject):
     def _retire(self, clip: _VlcClip) -> None:
         # Stopping a VLC player can take tens of milliseconds: do it after the cut is on
         # screen, one player per pass of the event loop, so pictures keep coming between.
+        # Until then it is silenced and frozen, which returns at once.
+        clip.player.audio_set_mute(True)
+        clip.player.set_pause(1)
         self._retired.append(clip)
         if len(self._retired) == 1:
             QTimer.singleShot(0, self._reap_one)
@@ -392,8 +395,8 @@ class VlcPlayer(QObject):
         if clip.error:
             if current.phase == "segment" and not current.reached_out:
                 self._fail(current, f"VLC could not play {clip.span}")
-            else:
-                current.phase = "held"  # a loop that fails holds its last picture
+            elif current.phase != "held":
+                self._loop_failed(current, f"VLC could not play the loop {clip.span}")
         elif clip.ended:
             self._clip_ended(current)
         self._estimate_marks()
@@ -460,11 +463,13 @@ class VlcPlayer(QObject):
         self._retire_current()
         current.clip = self._open(span, parked=False)
         current.phase = "loop"
+        if current.clip is None:
+            self._loop_failed(current, f"cannot open the loop {span}")
 
     def _fail(self, current: _Current, detail: str) -> None:
         """Report the failure, keep the picture, and go on reporting on the clock."""
         request = current.request
-        now = self._clock.now_ns() + self._lag_ns
+        now = self._moment() + self._lag_ns
         self._reports.append(PlaybackFailed(request.token, now, detail))
         if current.presented_ns is None:
             current.presented_ns = now
@@ -478,6 +483,17 @@ class VlcPlayer(QObject):
         self._mark_timer.stop()
         self.reports_ready.emit()
         self._fire_simulated()
+
+    def _moment(self) -> int:
+        """Now, or the moment of the pause (from which resume shifts what is scheduled)."""
+        return self._paused_at if self._paused_at is not None else self._clock.now_ns()
+
+    def _loop_failed(self, current: _Current, detail: str) -> None:
+        """A waiting loop cannot play: say so, and hold the last picture."""
+        current.phase = "held"
+        now = self._moment() + self._lag_ns
+        self._reports.append(PlaybackFailed(current.request.token, now, detail))
+        self.reports_ready.emit()
 
     def _fire_simulated(self) -> None:
         current = self._current

@@ -38,10 +38,16 @@ def qt_application() -> QApplication:
     """The process's QApplication, created offscreen when there is no display."""
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
-        return existing
-    if not display_available() and "QT_QPA_PLATFORM" not in os.environ:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    return QApplication(sys.argv[:1])
+        app = existing
+    else:
+        if not display_available() and "QT_QPA_PLATFORM" not in os.environ:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QApplication(sys.argv[:1])
+    # The session decides when to stop (after the run has ended properly). Qt's own quit on
+    # the last window closing would also fire after the event loop is done, and then every
+    # later event loop of the process would return at once.
+    app.setQuitOnLastWindowClosed(False)
+    return app
 
 
 def virtual_display() -> bool:

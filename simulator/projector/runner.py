@@ -16,7 +16,7 @@ from simulator.ports import Clock, Player
 from simulator.projector.app import make_player, new_window, qt_application
 from simulator.projector.session import ProjectorSession, ScriptFeeder
 from simulator.projector.settings import Backend, ProjectorSettings
-from simulator.protocol import CueShown, Event, SegmentStarted
+from simulator.protocol import CueShown, Event, Resume, SegmentStarted
 from simulator.runtime import ScenarioRun
 
 log = logging.getLogger(__name__)
@@ -51,11 +51,14 @@ def play_on_projector(
     snapshots_dir: Path | None = None,
     on_event: Callable[[Event], None] | None = None,
     resumed: bool = False,
+    unpause: bool = False,
 ) -> ProjectorResult:
     """Open the projector, build the run with its player (``make_run(player)``), play it.
 
     Returns when the run has ended (or faulted) and the window has closed. With
     ``snapshots_dir``, a PNG of the projector is saved at each segment start and cue.
+    A recovered run comes back paused if it was paused; ``unpause`` resumes it at once
+    (for a projector with no console to resume it from), and the resume is recorded.
     """
     qt: QApplication = qt_application()
     result = ProjectorResult()
@@ -97,6 +100,8 @@ def play_on_projector(
     session.faulted.connect(faulted)
     feeder = ScriptFeeder(session, script, clock) if script is not None else None
     session.start(resumed=resumed)
+    if unpause and session.run.state.status == "paused":
+        session.send(Resume(command_id="projector:resume-after-recovery"))
     if feeder is not None and not session.run.ended and session.fault is None:
         feeder.start()
     if not session.run.ended and session.fault is None:
