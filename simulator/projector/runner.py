@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
 
 from simulator.headless.script import Script
 from simulator.ports import Clock, Player
@@ -60,7 +59,7 @@ def play_on_projector(
     A recovered run comes back paused if it was paused; ``unpause`` resumes it at once
     (for a projector with no console to resume it from), and the resume is recorded.
     """
-    qt: QApplication = qt_application()
+    qt_application()
     result = ProjectorResult()
     trainees: list[str] = []
     window = new_window(clock, settings, lambda: trainees, screen=screen,
@@ -92,10 +91,18 @@ def play_on_projector(
     session.happened.connect(snapshot)
     if on_event is not None:
         session.happened.connect(on_event)
-    session.ended.connect(lambda: QTimer.singleShot(END_HOLD_MS, qt.quit))
+    # A loop of this run's own, so nothing it stops outlives it (an application-wide quit
+    # called when no loop runs would make every later loop of the process return at once).
+    loop = QEventLoop()
+    hold = QTimer(loop)
+    hold.setSingleShot(True)
+    hold.setInterval(END_HOLD_MS)
+    hold.timeout.connect(loop.quit)
+    session.ended.connect(hold.start)
+
     def faulted(message: str) -> None:
         result.fault = message
-        qt.quit()
+        loop.quit()
 
     session.faulted.connect(faulted)
     feeder = ScriptFeeder(session, script, clock) if script is not None else None
@@ -105,7 +112,7 @@ def play_on_projector(
     if feeder is not None and not session.run.ended and session.fault is None:
         feeder.start()
     if not session.run.ended and session.fault is None:
-        qt.exec()
+        loop.exec()
     result.frames_shown = player.frames_shown
     result.late_frames = getattr(player, "late_frames", 0)
     player.shutdown()
