@@ -1,0 +1,108 @@
+"""What the instructor sees of a live run, rebuilt from events alone (no Qt).
+
+The console never reads the runtime: it folds the events it receives into this state and
+draws from it, so a console in the same process and one on another PC show the same thing.
+Countdowns run on the console's own monotonic clock from the moment an event arrived,
+because a remote console's clock is not the run's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.protocol import (
+    BranchChosen,
+    BranchesOffered,
+    CueShown,
+    DecisionWindowOpened,
+    DefaultTaken,
+    Event,
+    Jumped,
+    OfferedBranch,
+    Paused,
+    Resumed,
+    RunEnded,
+    RunStarted,
+    SegmentRestarted,
+    SegmentStarted,
+)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The decision point on offer: what a `ChooseBranch` must quote and what it may pick."""
+
+    offer_seq: int
+    segment_id: str
+    branches: tuple[OfferedBranch, ...]
+    default_branch: str
+    window_ms: int
+
+    def by_hotkey(self, hotkey: str) -> OfferedBranch | None:
+        """The branch on ``hotkey`` (``"1"`` to ``"9"``), if any."""
+        return next((b for b in self.branches if b.hotkey == hotkey), None)
+
+
+@dataclass
+class LiveState:
+    """The run as the console knows it."""
+
+    run_id: str | None = None
+    segment_id: str | None = None
+    path: list[str] = field(default_factory=list)
+    offer: Offer | None = None
+    paused: bool = False
+    ended: bool = False
+    outcome: str | None = None
+    cues: list[str] = field(default_factory=list)
+    # Console-clock time when the default branch fires; None while no window is counting.
+    default_due_ns: int | None = None
+    _paused_left_ns: int | None = None
+
+    def apply(self, event: Event, received_ns: int) -> None:
+        """Fold ``event``, received at ``received_ns`` on the console's clock, into the state."""
+        match event:
+            case RunStarted():
+                self.run_id = event.run_id
+            case SegmentStarted():
+                if event.segment_id != self.segment_id or not self.path:
+                    self.path.append(event.segment_id)
+                self.segment_id = event.segment_id
+            case BranchesOffered():
+                self.offer = Offer(event.seq, event.segment_id, tuple(event.branches),
+                                   event.default_branch, event.window_ms)
+                self.default_due_ns = None
+            case DecisionWindowOpened():
+                due = received_ns + event.window_ms * 1_000_000
+                if self.paused:
+                    self._paused_left_ns = due - received_ns
+                else:
+                    self.default_due_ns = due
+            case BranchChosen() | DefaultTaken() | Jumped() | SegmentRestarted():
+                self.offer = None
+                self.default_due_ns = self._paused_left_ns = None
+            case CueShown():
+                self.cues.append(event.cue_id)
+            case Paused():
+                self.paused = True
+                if self.default_due_ns is not None:
+                    self._paused_left_ns = max(0, self.default_due_ns - received_ns)
+                    self.default_due_ns = None
+            case Resumed():
+                self.paused = False
+                if self._paused_left_ns is not None:
+                    self.default_due_ns = received_ns + self._paused_left_ns
+                    self._paused_left_ns = None
+            case RunEnded():
+                self.ended = True
+                self.outcome = event.outcome_kind or f"ended by {event.reason}"
+                self.offer = None
+                self.default_due_ns = self._paused_left_ns = None
+
+    def seconds_to_default(self, now_ns: int) -> float | None:
+        """Seconds until the default branch fires (frozen while paused), if one is counting."""
+        if self._paused_left_ns is not None:
+            return self._paused_left_ns / 1e9
+        if self.default_due_ns is None:
+            return None
+        return max(0.0, (self.default_due_ns - now_ns) / 1e9)

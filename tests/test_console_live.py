@@ -1,0 +1,114 @@
+"""The console's live control: state folded from events, keys that send commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QPushButton
+from test_projector import STREET
+
+from instructor_console.link import LocalLink
+from instructor_console.live_panel import LivePanel
+from instructor_console.live_state import LiveState
+from simulator.playback.barcode import write_barcode_clip
+from simulator.playback.decoded_player import DecodedPlayer
+from simulator.projector.session import ProjectorSession
+from simulator.projector.settings import ProjectorSettings
+from simulator.projector.window import ProjectorWindow
+from simulator.protocol import (
+    BranchChosen,
+    BranchesOffered,
+    DecisionWindowOpened,
+    FlagRaised,
+    OfferedBranch,
+    Paused,
+    Resumed,
+    RunEnded,
+    SegmentStarted,
+)
+from simulator.runtime import MonotonicClock, ScenarioRun
+from simulator.scenario import parse_scenario
+
+SECOND = 1_000_000_000
+
+
+def stamp(seq: int) -> dict[str, object]:
+    return {"run_id": "r", "seq": seq, "t_ns": seq, "utc": datetime(2026, 1, 1, tzinfo=UTC)}
+
+
+def test_the_countdown_runs_on_the_console_clock_and_freezes_while_paused():
+    state = LiveState()
+    branches = [OfferedBranch(id="calm", label="Calms", hotkey="1", kind="de_escalate",
+                              to="b"),
+                OfferedBranch(id="run", label="Runs", hotkey="2", kind="escalate", to="c")]
+    state.apply(SegmentStarted(**stamp(1), segment_id="a", play_token=1), 0)
+    state.apply(BranchesOffered(**stamp(2), segment_id="a", branches=branches,
+                                default_branch="calm", window_ms=6000), 0)
+    assert state.offer is not None and state.offer.by_hotkey("2").id == "run"
+    assert state.seconds_to_default(5 * SECOND) is None  # counting starts at the out-point
+    state.apply(DecisionWindowOpened(**stamp(3), segment_id="a", offer_seq=2, window_ms=6000,
+                                     waiting="hold"), 10 * SECOND)
+    assert state.seconds_to_default(12 * SECOND) == 4.0
+    state.apply(Paused(**stamp(4)), 12 * SECOND)
+    assert state.seconds_to_default(100 * SECOND) == 4.0
+    state.apply(Resumed(**stamp(5), paused_ms=30_000), 42 * SECOND)
+    assert state.seconds_to_default(43 * SECOND) == 3.0
+    state.apply(BranchChosen(**stamp(6), offer_seq=2, branch_id="run", from_segment="a",
+                             to_segment="c"), 43 * SECOND)
+    assert state.offer is None and state.seconds_to_default(43 * SECOND) is None
+    state.apply(RunEnded(**stamp(7), reason="outcome", segment_id="c",
+                         outcome_kind="force_used"), 44 * SECOND)
+    assert state.ended and state.outcome == "force_used"
+
+
+@pytest.mark.gui
+def test_keys_on_the_console_steer_the_run_and_the_panel_redraws_from_events(
+        qtbot, tmp_path, journal):
+    for number, name in ((1, "one"), (2, "two")):
+        write_barcode_clip(tmp_path / f"{name}.mp4", clip_number=number, frames=45,
+                           width=320, height=180)
+    loaded = parse_scenario(STREET.replace("window: 0.5", "window: 30"),
+                            str(tmp_path / "street.yaml"))
+    clock = MonotonicClock()
+    window = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1"])
+    qtbot.addWidget(window)
+    window.resize(320, 180)
+    window.show()
+    player = DecodedPlayer(window.surface, clock, virtual_display=True)
+    run = ScenarioRun.new(loaded, run_id="r", session_id="s", variant_id="a",
+                          trainee_ids=["t1"], instructor_id=None, clock=clock, player=player,
+                          journal=journal, clips=lambda v, clip: tmp_path / f"{clip}.mp4")
+    session = ProjectorSession(run, player, window, clock)
+    panel = LivePanel(LocalLink(session), clock)
+    qtbot.addWidget(panel)
+    panel.show()
+    session.start()
+    try:
+        qtbot.waitUntil(lambda: panel.state.seconds_to_default(clock.now_ns()) is not None,
+                        timeout=5000)
+        assert "default 'calm' in" in panel.countdown.text()
+        buttons = [b.text() for b in panel.findChildren(QPushButton) if b.isVisible()]
+        assert sorted(buttons) == ["1  Calms  [de_escalate]  (default)", "2  Runs  [escalate]"]
+        QTest.keyClick(panel, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: panel.state.paused, timeout=2000)
+        assert "(paused)" in panel.countdown.text()
+        QTest.keyClick(panel, Qt.Key.Key_Space)
+        QTest.keyClick(panel, Qt.Key.Key_F)
+        QTest.keyClick(panel, Qt.Key.Key_2)
+        qtbot.waitUntil(lambda: run.ended, timeout=5000)
+    finally:
+        player.shutdown()
+    kinds = [e.type for e in journal.events]
+    # What the keys did, in the order they were pressed (a cue window may close between).
+    steered = [k for k in kinds if k in ("decision_window_opened", "paused", "resumed",
+                                         "flag_raised", "branch_chosen", "default_taken")]
+    assert steered == ["decision_window_opened", "paused", "resumed", "flag_raised",
+                       "branch_chosen"]
+    chosen = next(e for e in journal.events if isinstance(e, BranchChosen))
+    assert chosen.branch_id == "run"
+    assert any(isinstance(e, FlagRaised) for e in journal.events)
+    assert isinstance(journal.events[-1], RunEnded)
+    assert panel.state.ended and "run ended" in panel.status.text()
