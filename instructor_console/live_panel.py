@@ -13,8 +13,31 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from instructor_console.link import LocalLink
 from instructor_console.live_state import LiveState
+from simulator.agency import AgencyProfile, default_profile
 from simulator.ports import Clock
-from simulator.protocol import ChooseBranch, EndRun, Event, Pause, RaiseFlag, Resume
+from simulator.protocol import (
+    ChooseBranch,
+    EndRun,
+    Event,
+    Pause,
+    RaiseFlag,
+    RecordDecision,
+    Resume,
+    Retract,
+)
+
+# Force options on the top letter row in continuum order, verbal tactics on the home row
+# (F is the flag), so the instructor's hand finds them without looking.
+FORCE_KEYS = "QWERTYUIOP"
+TACTIC_KEYS = "ASDGHJKL"
+
+
+def decision_keys(profile: AgencyProfile) -> dict[str, str]:
+    """Key letter -> action id, for the profile's force options and verbal tactics."""
+    force = sorted(profile.force_options, key=lambda o: o.rank)
+    keys = {key: option.id for key, option in zip(FORCE_KEYS, force, strict=False)}
+    keys |= dict(zip(TACTIC_KEYS, profile.verbal_tactics, strict=False))
+    return keys
 
 DARK = """
 QWidget { background: #111418; color: #e8e8e8; font-size: 20px; }
@@ -35,8 +58,11 @@ URGENT_S = 3.0
 class LivePanel(QWidget):
     """The live view of one run, driven through a link."""
 
-    def __init__(self, link: LocalLink, clock: Clock) -> None:
+    def __init__(self, link: LocalLink, clock: Clock, profile: AgencyProfile | None = None
+                 ) -> None:
         super().__init__()
+        self.keys = decision_keys(profile or default_profile())
+        self._trainee = 0
         self.setStyleSheet(DARK)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._link = link
@@ -56,7 +82,11 @@ class LivePanel(QWidget):
         layout.addWidget(self.countdown)
         layout.addWidget(self.status)
         layout.addStretch()
-        self.hint = QLabel("1-9 branch   Space pause/resume   F flag   Ctrl+E end")
+        self.logging = QLabel("")
+        self.logging.setObjectName("status")
+        layout.addWidget(self.logging)
+        self.hint = QLabel("1-9 branch   Space pause/resume   F flag   Q-P force   A-L tactics   "
+                           "Backspace retract   Tab trainee   Ctrl+E end")
         self.hint.setObjectName("status")
         layout.addWidget(self.hint)
         self._tick = QTimer(self)
@@ -86,7 +116,16 @@ class LivePanel(QWidget):
         elif s.cues:
             status = f"{status}  last cue: {s.cues[-1]}".strip()
         self.status.setText(status)
+        trainee = self.trainee_id or "-"
+        last = s.entries[-1][1] if s.entries else "-"
+        self.logging.setText(f"logging for: {trainee}    last entry: {last}")
         self._draw_countdown()
+
+    @property
+    def trainee_id(self) -> str | None:
+        """The trainee that decision keys are logged for (Tab moves to the next)."""
+        ids = self.state.trainee_ids
+        return ids[self._trainee % len(ids)] if ids else None
 
     def _draw_branches(self) -> None:
         # Buttons are rebuilt only when the offer changes, so a key press never lands on a
@@ -129,6 +168,10 @@ class LivePanel(QWidget):
         if offer is not None and branch is not None:
             self._link.send(ChooseBranch(branch_id=branch.id, offer_seq=offer.offer_seq))
 
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802 - Qt's names
+        """Tab picks the next trainee here; it does not move the focus away."""
+        return False
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """One key per action; nothing here reads the trainee's keys."""
         key, text = event.key(), event.text()
@@ -138,7 +181,15 @@ class LivePanel(QWidget):
         elif key == Qt.Key.Key_Space:
             self._link.send(Resume() if self.state.paused else Pause())
         elif key == Qt.Key.Key_F and not ctrl:
-            self._link.send(RaiseFlag())
+            self._link.send(RaiseFlag(trainee_id=self.trainee_id))
+        elif text.upper() in self.keys and not ctrl and self.trainee_id is not None:
+            self._link.send(RecordDecision(trainee_id=self.trainee_id,
+                                           action=self.keys[text.upper()]))
+        elif key == Qt.Key.Key_Backspace and self.state.entries:
+            self._link.send(Retract(entry_seq=self.state.entries[-1][0]))
+        elif key == Qt.Key.Key_Tab:
+            self._trainee += 1
+            self._draw()
         elif key == Qt.Key.Key_E and ctrl:
             self._link.send(EndRun(note="ended from the console"))
         else:

@@ -14,9 +14,12 @@ from simulator.protocol import (
     BranchChosen,
     BranchesOffered,
     CueShown,
+    DecisionRecorded,
     DecisionWindowOpened,
     DefaultTaken,
+    EntryRetracted,
     Event,
+    FlagRaised,
     Jumped,
     OfferedBranch,
     Paused,
@@ -48,6 +51,9 @@ class LiveState:
     """The run as the console knows it."""
 
     run_id: str | None = None
+    trainee_ids: list[str] = field(default_factory=list)
+    # Decisions and flags that still stand, oldest first: (seq, what), for one-key retraction.
+    entries: list[tuple[int, str]] = field(default_factory=list)
     segment_id: str | None = None
     path: list[str] = field(default_factory=list)
     offer: Offer | None = None
@@ -64,6 +70,13 @@ class LiveState:
         match event:
             case RunStarted():
                 self.run_id = event.run_id
+                self.trainee_ids = list(event.trainee_ids)
+            case DecisionRecorded():
+                self.entries.append((event.seq, event.action))
+            case FlagRaised():
+                self.entries.append((event.seq, "flag"))
+            case EntryRetracted():
+                self.entries = [e for e in self.entries if e[0] != event.entry_seq]
             case SegmentStarted():
                 if event.segment_id != self.segment_id or not self.path:
                     self.path.append(event.segment_id)

@@ -97,6 +97,11 @@ def test_keys_on_the_console_steer_the_run_and_the_panel_redraws_from_events(
         assert "(paused)" in panel.countdown.text()
         QTest.keyClick(panel, Qt.Key.Key_Space)
         QTest.keyClick(panel, Qt.Key.Key_F)
+        QTest.keyClick(panel, Qt.Key.Key_Q)  # officer presence, for trainee t1
+        qtbot.waitUntil(lambda: len(panel.state.entries) == 2, timeout=2000)
+        assert "last entry: presence" in panel.logging.text()
+        QTest.keyClick(panel, Qt.Key.Key_Backspace)  # mis-keyed: take it back
+        qtbot.waitUntil(lambda: len(panel.state.entries) == 1, timeout=2000)
         QTest.keyClick(panel, Qt.Key.Key_2)
         qtbot.waitUntil(lambda: run.ended, timeout=5000)
     finally:
@@ -104,11 +109,27 @@ def test_keys_on_the_console_steer_the_run_and_the_panel_redraws_from_events(
     kinds = [e.type for e in journal.events]
     # What the keys did, in the order they were pressed (a cue window may close between).
     steered = [k for k in kinds if k in ("decision_window_opened", "paused", "resumed",
-                                         "flag_raised", "branch_chosen", "default_taken")]
+                                         "flag_raised", "decision_recorded", "entry_retracted",
+                                         "branch_chosen", "default_taken")]
     assert steered == ["decision_window_opened", "paused", "resumed", "flag_raised",
-                       "branch_chosen"]
+                       "decision_recorded", "entry_retracted", "branch_chosen"]
+    decision = next(e for e in journal.events if e.type == "decision_recorded")
+    retracted = next(e for e in journal.events if e.type == "entry_retracted")
+    assert (decision.trainee_id, decision.action, decision.source) == ("t1", "presence",
+                                                                       "instructor")
+    assert retracted.entry_seq == decision.seq
     chosen = next(e for e in journal.events if isinstance(e, BranchChosen))
     assert chosen.branch_id == "run"
     assert any(isinstance(e, FlagRaised) for e in journal.events)
     assert isinstance(journal.events[-1], RunEnded)
     assert panel.state.ended and "run ended" in panel.status.text()
+
+
+def test_decision_keys_follow_the_continuum_and_leave_the_flag_key_free():
+    from instructor_console.live_panel import decision_keys
+    from simulator.agency import default_profile
+
+    keys = decision_keys(default_profile())
+    assert [keys[k] for k in "QWE"] == ["presence", "verbal_direction", "soft_control"]
+    assert keys["O"] == "firearm" and keys["A"] == "rapport"
+    assert "F" not in keys
