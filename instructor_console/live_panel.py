@@ -39,6 +39,7 @@ def decision_keys(profile: AgencyProfile) -> dict[str, str]:
     keys |= dict(zip(TACTIC_KEYS, profile.verbal_tactics, strict=False))
     return keys
 
+
 DARK = """
 QWidget { background: #111418; color: #e8e8e8; font-size: 20px; }
 QPushButton { background: #232a33; border: 2px solid #3a4552; border-radius: 8px;
@@ -85,8 +86,11 @@ class LivePanel(QWidget):
         self.logging = QLabel("")
         self.logging.setObjectName("status")
         layout.addWidget(self.logging)
-        self.hint = QLabel("1-9 branch   Space pause/resume   F flag   Q-P force   A-L tactics   "
-                           "Backspace retract   Tab trainee   Ctrl+E end")
+        force = [k for k in FORCE_KEYS if k in self.keys]
+        tactics = [k for k in TACTIC_KEYS if k in self.keys]
+        self.hint = QLabel(f"1-9 branch   Space pause/resume   F flag   {force[0]}-{force[-1]} "
+                           f"force   {tactics[0]}-{tactics[-1]} tactics   Backspace retract   "
+                           "Tab trainee   Ctrl+E end")
         self.hint.setObjectName("status")
         layout.addWidget(self.hint)
         self._tick = QTimer(self)
