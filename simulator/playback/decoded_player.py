@@ -18,13 +18,14 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer
 
 from simulator.playback.audio_out import AudioOut
 from simulator.playback.decode import DecodedFrame
-from simulator.playback.fallback import reports_on_the_clock
+from simulator.playback.fallback import PendingReports, reports_on_the_clock
+from simulator.playback.screen_player import ScreenPlayer
 from simulator.playback.streams import DEFAULT_LEAD, FrameStream, Preroller, Span
 from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
 from simulator.ports import (
@@ -69,7 +70,7 @@ class _Playing:
     loop_next: FrameStream | None = None
     pass_frames: int = 0  # frames shown since the segment or the last loop pass began
     # When the media failed: the request's remaining reports, kept on the clock instead.
-    simulated: list[PlayerReport] | None = None
+    simulated: PendingReports | None = None
 
     def loop_span(self) -> Span | None:
         r = self.request
@@ -78,68 +79,37 @@ class _Playing:
         return Span(r.path, r.in_s + r.loop_s[0], r.in_s + r.loop_s[1])
 
 
-def timing_mode_for(*, frame_exact: bool, virtual_display: bool,
-                    display_lag_ms: float | None) -> str:
-    """The timing mode a run records (docs/projector.md explains each)."""
-    if not frame_exact:
-        return "estimated"
-    if virtual_display:
-        return "frame_exact_paint"
-    return "frame_exact" if display_lag_ms is not None else "frame_exact_uncalibrated"
-
-
-class DecodedPlayer(QObject):
+class DecodedPlayer(ScreenPlayer):
     """A `Player` that decodes with PyAV and paints on a `VideoSurface`. GUI thread only."""
 
-    reports_ready = Signal()
-
     backend = "pyav"
+    frame_exact = True
 
     def __init__(self, surface: VideoSurface, clock: Clock, *, audio: AudioOut | None = None,
                  lead: int = DEFAULT_LEAD, display_lag_ms: float | None = None,
                  virtual_display: bool = False, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(surface, clock, display_lag_ms=display_lag_ms,
+                         virtual_display=virtual_display, parent=parent)
         # Decoder threads hold the GIL in slices of up to the switch interval (5 ms by
         # default); the presentation thread must get it within a millisecond of a slot.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
-        self._surface = surface
-        self._clock = clock
         self._audio = audio
-        self._lag_ns = round((display_lag_ms or 0.0) * 1e6)
-        self._display_lag_ms = display_lag_ms
-        self._virtual = virtual_display
         self._preroller = Preroller(lead)
         self._parked: dict[Span, FrameStream] = {}
         self._playing: _Playing | None = None
-        self._reports: list[PlayerReport] = []
         self._period_ns = _DEFAULT_PERIOD_NS
         self._next_due_ns: int | None = None
         # The slot (scheduled time) of the last frame shown: a cut takes the slot after it.
         self._last_slot_ns: int | None = None
         self._last_shown_ns: int | None = None
-        self._paused_at: int | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
         self.on_frame: Callable[[FrameShown], None] | None = None
-        self.frames_shown = 0
         self.late_frames = 0
-        # (play token, clip frame index) of the picture on screen, for stamping inputs.
-        self.on_screen: tuple[int, int | None] | None = None
 
     # -- the Player port -------------------------------------------------------------------
-
-    @property
-    def timing_mode(self) -> str:
-        """``frame_exact``, ``frame_exact_uncalibrated`` or ``frame_exact_paint``."""
-        return timing_mode_for(frame_exact=True, virtual_display=self._virtual,
-                               display_lag_ms=self._display_lag_ms)
-
-    @property
-    def display_lag_ms(self) -> float | None:
-        """The measured screen lag added to stamps, if the installation has one."""
-        return self._display_lag_ms
 
     def play(self, request: PlayRequest) -> None:
         """Cut to ``request`` at the next frame boundary of what is on screen."""
@@ -201,7 +171,7 @@ class DecodedPlayer(QObject):
             # Kept as the origin for timing a failure: it moves with the pause, like the rest.
             playing.presented_ns += shift
         if playing is not None and playing.simulated is not None:
-            playing.simulated = [_shifted(r, shift) for r in playing.simulated]
+            playing.simulated.shift(shift)
         if self._audio is not None:
             self._audio.resume()
         if self._next_due_ns is not None:
@@ -221,12 +191,6 @@ class DecodedPlayer(QObject):
         for stream in self._parked.values():
             stream.close()
         self._parked.clear()
-
-    def poll(self) -> list[PlayerReport]:
-        """Reports since the last poll, oldest first."""
-        self._fire_simulated(self._clock.now_ns())
-        reports, self._reports = self._reports, []
-        return reports
 
     def shutdown(self) -> None:
         """Stop and end the pre-roll thread (when the window closes)."""
@@ -252,10 +216,6 @@ class DecodedPlayer(QObject):
         return list(self._parked)
 
     # -- machinery ---------------------------------------------------------------------------
-
-    def _moment(self) -> int:
-        """Now, or the moment of the pause: resume shifts everything scheduled from there."""
-        return self._paused_at if self._paused_at is not None else self._clock.now_ns()
 
     def _fit(self) -> Callable[[int, int], tuple[int, int]]:
         # Read the widget's size here, on the GUI thread; decoder threads get plain numbers.
@@ -286,7 +246,7 @@ class DecodedPlayer(QObject):
         if playing is None or self._paused_at is not None:
             return
         now = self._clock.now_ns()
-        self._fire_simulated(now)
+        self._fire_pending()
         if playing.simulated is not None or self._next_due_ns is None:
             self._schedule_simulated()
             return
@@ -403,24 +363,15 @@ class DecodedPlayer(QObject):
         playing.simulated = reports_on_the_clock(r, playing.presented_ns, playing.marks_left,
                                                  reached_out=playing.reached_out)
         playing.marks_left, playing.reached_out = [], True
-        self._reports += reports
-        self.reports_ready.emit()
+        self._report(*reports)
 
-    def _fire_simulated(self, now: int) -> None:
+    def _fire_pending(self) -> None:
         playing = self._playing
-        if playing is None or not playing.simulated or self._paused_at is not None:
-            return
-        due = [r for r in playing.simulated if r.t_ns <= now]
-        if due:
-            playing.simulated = playing.simulated[len(due):]
-            self._reports += due
-            self.reports_ready.emit()
+        if playing is not None and playing.simulated and self._paused_at is None:
+            self._report(*playing.simulated.take_due(self._clock.now_ns()))
 
     def _schedule_simulated(self) -> None:
         playing = self._playing
-        if playing is not None and playing.simulated:
-            self._schedule(playing.simulated[0].t_ns)
-
-
-def _shifted(report: PlayerReport, shift: int) -> PlayerReport:
-    return replace(report, t_ns=report.t_ns + shift)
+        due = playing.simulated.next_ns if playing and playing.simulated else None
+        if due is not None:
+            self._schedule(due)

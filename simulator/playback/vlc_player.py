@@ -25,7 +25,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import av
@@ -35,8 +35,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from simulator.playback import PlayerUnavailable
-from simulator.playback.decoded_player import timing_mode_for
-from simulator.playback.fallback import reports_on_the_clock
+from simulator.playback.fallback import PendingReports, reports_on_the_clock
+from simulator.playback.screen_player import ScreenPlayer
 from simulator.playback.streams import Fit, FrameStream, Preroller, Span
 from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
 from simulator.ports import (
@@ -119,32 +119,26 @@ class _Current:
     phase: str = "segment"
     pass_pictures: int = 0  # pictures shown since the segment or the last loop pass began
     # When the media failed: the request's remaining reports, kept on the clock instead.
-    simulated: list[PlayerReport] = field(default_factory=list)
+    simulated: PendingReports = field(default_factory=lambda: PendingReports([]))
 
 
-class VlcPlayer(QObject):
+class VlcPlayer(ScreenPlayer):
     """A `Player` on python-vlc, presenting VLC's pictures itself. GUI thread only."""
 
-    reports_ready = Signal()
     _arrived = Signal()
 
     backend = "vlc"
+    frame_exact = False  # VLC does not say which frame it delivered: stamps are estimated
 
     def __init__(self, surface: VideoSurface, clock: Clock, *, audio: bool = True,
                  display_lag_ms: float | None = None, virtual_display: bool = False,
                  parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._surface = surface
-        self._clock = clock
+        super().__init__(surface, clock, display_lag_ms=display_lag_ms,
+                         virtual_display=virtual_display, parent=parent)
         self._instance = vlc_instance(audio=audio)
-        self._lag_ns = round((display_lag_ms or 0.0) * 1e6)
-        self._display_lag_ms = display_lag_ms
-        self._virtual = virtual_display
         self._current: _Current | None = None
         self._parked: dict[Span, _VlcClip] = {}
         self._retired: list[_VlcClip] = []
-        self._reports: list[PlayerReport] = []
-        self._paused_at: int | None = None
         self._paused_ns = 0
         self._exact = Preroller(lead=1)
         self._arrived.connect(self._on_arrival, Qt.ConnectionType.QueuedConnection)
@@ -154,23 +148,9 @@ class VlcPlayer(QObject):
         self._mark_timer.timeout.connect(self._on_arrival)
         self._simulated_timer = QTimer(self)
         self._simulated_timer.setSingleShot(True)
-        self._simulated_timer.timeout.connect(self._fire_simulated)
-        self.frames_shown = 0
-        # (play token, None): VLC does not say which frame it delivered.
-        self.on_screen: tuple[int, int | None] | None = None
+        self._simulated_timer.timeout.connect(self._fire_pending)
 
     # -- the Player port ---------------------------------------------------------------------
-
-    @property
-    def timing_mode(self) -> str:
-        """Always ``estimated``: VLC does not say which frame it delivered."""
-        return timing_mode_for(frame_exact=False, virtual_display=self._virtual,
-                               display_lag_ms=self._display_lag_ms)
-
-    @property
-    def display_lag_ms(self) -> float | None:
-        """The measured screen lag added to stamps, if the installation has one."""
-        return self._display_lag_ms
 
     def play(self, request: PlayRequest) -> None:
         """Cut to ``request``: its pre-rolled first picture at once, else when VLC has one."""
@@ -229,9 +209,8 @@ class VlcPlayer(QObject):
         self._paused_ns += shift
         self._paused_at = None
         if self._current is not None and self._current.simulated:
-            self._current.simulated = [replace(r, t_ns=r.t_ns + shift)
-                                       for r in self._current.simulated]
-            self._fire_simulated()
+            self._current.simulated.shift(shift)
+            self._fire_pending()
         if self._current is not None and self._current.clip is not None:
             self._current.clip.player.set_pause(0)
         self._on_arrival()
@@ -245,12 +224,6 @@ class VlcPlayer(QObject):
             self._release(clip)
         self._parked.clear()
         self._reap()
-
-    def poll(self) -> list[PlayerReport]:
-        """Reports since the last poll, oldest first."""
-        self._fire_simulated()
-        reports, self._reports = self._reports, []
-        return reports
 
     def shutdown(self) -> None:
         """Stop and release libvlc."""
@@ -470,43 +443,34 @@ class VlcPlayer(QObject):
         """Report the failure, keep the picture, and go on reporting on the clock."""
         request = current.request
         now = self._moment() + self._lag_ns
-        self._reports.append(PlaybackFailed(request.token, now, detail))
+        reports: list[PlayerReport] = [PlaybackFailed(request.token, now, detail)]
         if current.presented_ns is None:
             current.presented_ns = now
             self._paused_ns = 0
-            self._reports.append(Presented(request.token, now))
+            reports.append(Presented(request.token, now))
         current.simulated = reports_on_the_clock(
             request, current.presented_ns + self._paused_ns, current.marks_left,
             reached_out=current.reached_out)
         current.marks_left, current.reached_out = [], True
         current.phase = "held"
         self._mark_timer.stop()
-        self.reports_ready.emit()
-        self._fire_simulated()
-
-    def _moment(self) -> int:
-        """Now, or the moment of the pause (from which resume shifts what is scheduled)."""
-        return self._paused_at if self._paused_at is not None else self._clock.now_ns()
+        self._report(*reports)
+        self._fire_pending()
 
     def _loop_failed(self, current: _Current, detail: str) -> None:
         """A waiting loop cannot play: say so, and hold the last picture."""
         current.phase = "held"
-        now = self._moment() + self._lag_ns
-        self._reports.append(PlaybackFailed(current.request.token, now, detail))
-        self.reports_ready.emit()
+        self._report(PlaybackFailed(current.request.token, self._moment() + self._lag_ns,
+                                    detail))
 
-    def _fire_simulated(self) -> None:
+    def _fire_pending(self) -> None:
         current = self._current
         if current is None or not current.simulated or self._paused_at is not None:
             return
         now = self._clock.now_ns()
-        due = [r for r in current.simulated if r.t_ns <= now]
-        if due:
-            current.simulated = current.simulated[len(due):]
-            self._reports += due
-            self.reports_ready.emit()
-        if current.simulated:
-            self._simulated_timer.start(max(0, (current.simulated[0].t_ns - now) // 1_000_000))
+        self._report(*current.simulated.take_due(now))
+        if (due := current.simulated.next_ns) is not None:
+            self._simulated_timer.start(max(0, (due - now) // 1_000_000))
 
 
 def _always(width: int, height: int) -> Fit:
