@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -77,6 +78,16 @@ def street(tmp_path_factory):
     write_barcode_clip(folder / "two.mp4", clip_number=2, frames=45, width=320, height=180)
     (folder / "street.yaml").write_text(STREET, encoding="utf-8")
     return parse_scenario(STREET, str(folder / "street.yaml")), folder
+
+
+def street_library(clips: Path, tmp_path: Path) -> Path:
+    """A scenario library folder holding the street scenario and its two clips."""
+    library = tmp_path / "library" / "street"
+    library.mkdir(parents=True)
+    (library / "scenario.yaml").write_text(STREET, encoding="utf-8")
+    for name in ("one.mp4", "two.mp4"):
+        (library / name).write_bytes((clips / name).read_bytes())
+    return library
 
 
 @pytest.fixture
@@ -193,11 +204,7 @@ def test_project_command_plays_offscreen_saves_snapshots_and_verifies(street, tm
     from simulator.cli.app import app
 
     _, folder = street
-    library = tmp_path / "library" / "street"
-    library.mkdir(parents=True)
-    for name in ("street.yaml", "one.mp4", "two.mp4"):
-        (library / ("scenario.yaml" if name.endswith(".yaml") else name)).write_bytes(
-            (folder / name).read_bytes())
+    library = street_library(folder, tmp_path)
     db = f"sqlite:///{tmp_path / 'record.sqlite3'}"
     shots = tmp_path / "shots"
     runner = CliRunner()
@@ -264,11 +271,7 @@ def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
     from simulator.runtime import ManualClock
 
     _, folder = street
-    library = tmp_path / "library" / "street"
-    library.mkdir(parents=True)
-    (library / "scenario.yaml").write_text(STREET, encoding="utf-8")
-    for name in ("one.mp4", "two.mp4"):
-        (library / name).write_bytes((folder / name).read_bytes())
+    library = street_library(folder, tmp_path)
     db = f"sqlite:///{tmp_path / 'record.sqlite3'}"
     record = Record.open(db)
     loaded = parse_scenario(STREET, str(library / "scenario.yaml"))

@@ -248,14 +248,7 @@ def _one_run_id(record: Record, prefix: str) -> str:
 
 def _play(the_run: ScenarioRun, steps: Script, player: HeadlessPlayer, clock: ScaledClock,
           record: Record, *, resumed: bool) -> None:
-    def emit(event: Event) -> None:
-        # Printed only from the listener, which runs after the event is committed: a line
-        # on stdout is a promise that the event survives a crash.
-        sys.stdout.write(json.dumps({"seq": event.seq, "type": event.type,
-                                     "run_id": event.run_id}) + "\n")
-        sys.stdout.flush()
-
-    the_run.subscribe(emit)
+    the_run.subscribe(_print_event)
     state = the_run.state
     err.print(f"{'resuming' if resumed else 'starting'} run [bold]{state.run_id}[/] "
               f"(scenario {state.scenario_id}, variant {state.variant_id}) "
@@ -267,6 +260,14 @@ def _play(the_run: ScenarioRun, steps: Script, player: HeadlessPlayer, clock: Sc
         fail(f"{exc}. Every event printed above is stored; resume with "
               f"`branchpoint run --headless --resume {state.run_id} --script ...`")
     _finish_run(record, state.session_id, state.run_id)
+
+
+def _print_event(event: Event) -> None:
+    # Called only from a run's listener, which runs after the event is committed: a line on
+    # stdout is a promise that the event survives a crash.
+    sys.stdout.write(json.dumps({"seq": event.seq, "type": event.type,
+                                 "run_id": event.run_id}) + "\n")
+    sys.stdout.flush()
 
 
 def _finish_run(record: Record, session_id: str, run_id: str) -> None:
@@ -388,16 +389,11 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
         made.append(make(clock, player))
         return made[0]
 
-    def emit(event: Event) -> None:
-        sys.stdout.write(json.dumps({"seq": event.seq, "type": event.type,
-                                     "run_id": event.run_id}) + "\n")
-        sys.stdout.flush()
-
     try:
         result = play_on_projector(make_run, clock, settings,
                                    backend=cast(Any, where.backend), script=steps,
                                    screen=where.screen, windowed_size=size,
-                                   snapshots_dir=where.snapshots, on_event=emit,
+                                   snapshots_dir=where.snapshots, on_event=_print_event,
                                    resumed=resumed, unpause=resumed)
     except (ValueError, PlayerUnavailable, RecordError) as exc:
         fail(str(exc))
