@@ -1,4 +1,4 @@
-"""Live control: the branches on offer as big keyed buttons, the countdown, pause and end.
+"""Live control: the branches on offer as big keyed buttons, the countdown, the map, the cues.
 
 Built for a dark training room and one hand: every action has a key, the keys act only
 while the console has focus (the trainee's keys go to the projector window), and the
@@ -8,28 +8,50 @@ panel redraws only from events, never from what it sent.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from instructor_console.link import LocalLink
 from instructor_console.live_state import LiveState
+from instructor_console.mini_map import MiniMap
+from instructor_console.remote_link import RemoteLink
+from instructor_console.theme import DARK, label
 from simulator.agency import AgencyProfile, default_profile
 from simulator.ports import Clock
 from simulator.protocol import (
     ChooseBranch,
+    Command,
     EndRun,
     Event,
+    Jump,
     Pause,
     RaiseFlag,
     RecordDecision,
+    RestartSegment,
     Resume,
     Retract,
 )
+from simulator.scenario import ScenarioOutline
+from simulator.transport import Snapshot
 
 # Force options on the top letter row in continuum order, verbal tactics on the home row
 # (F is the flag), so the instructor's hand finds them without looking.
 FORCE_KEYS = "QWERTYUIOP"
 TACTIC_KEYS = "ASDGHJKL"
+
+# Seconds left at which the countdown turns red: time to act, not to read.
+URGENT_S = 3.0
+# Ending a run cannot be undone: the second Ctrl+E must come within this many ms.
+END_CONFIRM_MS = 2000
+CUES_SHOWN = 6
 
 
 def decision_keys(profile: AgencyProfile) -> dict[str, str]:
@@ -40,27 +62,12 @@ def decision_keys(profile: AgencyProfile) -> dict[str, str]:
     return keys
 
 
-DARK = """
-QWidget { background: #111418; color: #e8e8e8; font-size: 20px; }
-QPushButton { background: #232a33; border: 2px solid #3a4552; border-radius: 8px;
-              padding: 14px; font-size: 24px; text-align: left; }
-QPushButton[kind="escalate"] { border-color: #c0392b; }
-QPushButton[kind="de_escalate"] { border-color: #27ae60; }
-QPushButton[default="true"] { background: #2e3a48; }
-QLabel#countdown { font-size: 40px; font-weight: bold; color: #f5c542; }
-QLabel#segment { font-size: 26px; }
-QLabel#status { color: #9aa5b1; }
-"""
-
-# Seconds left at which the countdown turns red: time to act, not to read.
-URGENT_S = 3.0
-
-
 class LivePanel(QWidget):
-    """The live view of one run, driven through a link."""
+    """The live view of one run, driven through a link (in-process or remote)."""
 
-    def __init__(self, link: LocalLink, clock: Clock, profile: AgencyProfile | None = None
-                 ) -> None:
+    def __init__(self, link: LocalLink | RemoteLink, clock: Clock,
+                 profile: AgencyProfile | None = None,
+                 outline: ScenarioOutline | None = None) -> None:
         super().__init__()
         self.keys = decision_keys(profile or default_profile())
         self._trainee = 0
@@ -69,35 +76,67 @@ class LivePanel(QWidget):
         self._link = link
         self._clock = clock
         self.state = LiveState()
+        self.outline = outline
         self._drawn_offer: int | None = None
-        self.segment = QLabel("waiting for the run to start")
-        self.segment.setObjectName("segment")
-        self.countdown = QLabel("")
-        self.countdown.setObjectName("countdown")
-        self.status = QLabel("")
-        self.status.setObjectName("status")
+        self._end_armed = QTimer(self)
+        self._end_armed.setSingleShot(True)
+        self._end_armed.setInterval(END_CONFIRM_MS)
+        self._end_armed.timeout.connect(self._draw)
+
+        self.segment = label("waiting for the run to start", "segment")
+        self.countdown = label("", "countdown")
+        self.status = label("", "status")
+        self.status.setWordWrap(True)
+        self.preview = label("no picture yet", "preview")
+        self.preview.setFixedSize(384, 216)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.map = MiniMap()
+        self.map.set_outline(outline)
+        self.cues = label("", "cues")
+        self.cues.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.logging = label("", "logging")
+        self.jump_list = QListWidget()
+        self.jump_list.hide()
+        self.jump_list.itemActivated.connect(self._jump_to)
+        self.jump_list.installEventFilter(self)
         self._buttons = QGridLayout()
+
+        left = QVBoxLayout()
+        left.addWidget(self.preview)
+        left.addWidget(self.map, stretch=1)
+        right = QVBoxLayout()
+        right.addLayout(self._buttons)
+        right.addWidget(self.countdown)
+        right.addWidget(self.jump_list)
+        right.addWidget(label("Cues", "heading"))
+        right.addWidget(self.cues, stretch=1)
+        right.addWidget(self.logging)
+        middle = QHBoxLayout()
+        middle.addLayout(left)
+        middle.addLayout(right, stretch=1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.segment)
-        layout.addLayout(self._buttons)
-        layout.addWidget(self.countdown)
         layout.addWidget(self.status)
-        layout.addStretch()
-        self.logging = QLabel("")
-        self.logging.setObjectName("status")
-        layout.addWidget(self.logging)
+        layout.addLayout(middle, stretch=1)
         force = [k for k in FORCE_KEYS if k in self.keys]
         tactics = [k for k in TACTIC_KEYS if k in self.keys]
-        self.hint = QLabel(f"1-9 branch   Space pause/resume   F flag   {force[0]}-{force[-1]} "
-                           f"force   {tactics[0]}-{tactics[-1]} tactics   Backspace retract   "
-                           "Tab trainee   Ctrl+E end")
-        self.hint.setObjectName("status")
+        self.hint = label(
+            f"1-9 branch   Space pause   F flag   {force[0]}-{force[-1]} force   "
+            f"{tactics[0]}-{tactics[-1]} tactics   Backspace retract   Tab trainee   "
+            "Ctrl+R restart   Ctrl+J jump   Ctrl+E Ctrl+E end", "hint")
+        self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
         self._tick = QTimer(self)
         self._tick.setInterval(100)
         self._tick.timeout.connect(self._draw_countdown)
         self._tick.start()
         link.received.connect(self.on_event)
+        if isinstance(link, RemoteLink):
+            link.restored.connect(self.restore)
+            link.preview.connect(self.show_preview)
+            link.status.connect(self._link_status)
+        self._link_note = ""
+        self._draw()
 
     # -- events in --------------------------------------------------------------------------
 
@@ -106,24 +145,57 @@ class LivePanel(QWidget):
         self.state.apply(event, self._clock.now_ns())
         self._draw()
 
+    def restore(self, snapshot: Snapshot) -> None:
+        """Start over from a snapshot (a remote console that paired or came back)."""
+        self.state = LiveState.restored(snapshot.events, snapshot.default_in_ms,
+                                        self._clock.now_ns())
+        self.outline = snapshot.outline
+        self.map.set_outline(snapshot.outline)
+        self._drawn_offer = -1
+        self._draw()
+
+    def show_preview(self, image: QImage) -> None:
+        """Show the latest small copy of the projector picture."""
+        self.preview.setPixmap(QPixmap.fromImage(image).scaled(
+            self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+
+    def _link_status(self, text: str) -> None:
+        self._link_note = "" if text == "connected" else text
+        self._draw()
+
     def _draw(self) -> None:
         s = self.state
-        path = " > ".join(s.path[-4:])
-        self.segment.setText(f"{s.segment_id or '-'}    ({path})" if path else "-")
+        title = s.segment_id or "-"
+        if self.outline is not None and s.segment_id:
+            found = self.outline.segment(s.segment_id)
+            title = found.title if found else title
+        self.segment.setText(f"{title}" + ("    PAUSED" if s.paused else ""))
         offer_seq = s.offer.offer_seq if s.offer is not None else None
         if offer_seq != self._drawn_offer:
             self._draw_branches()
             self._drawn_offer = offer_seq
-        status = "PAUSED" if s.paused else ""
+        self.map.show_path(s.path)
+        notes = [self._link_note] if self._link_note else []
         if s.ended:
-            status = f"run ended: {s.outcome}"
-        elif s.cues:
-            status = f"{status}  last cue: {s.cues[-1]}".strip()
-        self.status.setText(status)
+            notes.append(f"run ended: {s.outcome}")
+        if s.problem:
+            notes.append(s.problem)
+        if self._end_armed.isActive():
+            notes.append("press Ctrl+E again to end the run")
+        self.status.setText("    ".join(notes))
+        self.cues.setText("\n".join(self._cue_line(c.cue_id, c.segment_id, c.scored, c.at_s)
+                                    for c in reversed(s.cues[-CUES_SHOWN:])))
         trainee = self.trainee_id or "-"
         last = s.entries[-1][1] if s.entries else "-"
         self.logging.setText(f"logging for: {trainee}    last entry: {last}")
         self._draw_countdown()
+
+    def _cue_line(self, cue_id: str, segment_id: str, scored: bool, at_s: float) -> str:
+        found = self.outline.segment(segment_id) if self.outline else None
+        description = found.cues.get(cue_id, "") if found else ""
+        scored_mark = "  (scored)" if scored else ""
+        return f"{at_s:6.1f} s  {cue_id}{scored_mark}  {description}"
 
     @property
     def trainee_id(self) -> str | None:
@@ -165,12 +237,45 @@ class LivePanel(QWidget):
 
     # -- commands out -------------------------------------------------------------------------
 
+    def send(self, command: Command) -> None:
+        """Hand a command to the run; the panel changes only when its events come back."""
+        self._link.send(command)
+
     def choose(self, hotkey: str) -> None:
         """Take the branch on ``hotkey``, quoting the offer the instructor is looking at."""
         offer = self.state.offer
         branch = offer.by_hotkey(hotkey) if offer is not None else None
         if offer is not None and branch is not None:
-            self._link.send(ChooseBranch(branch_id=branch.id, offer_seq=offer.offer_seq))
+            self.send(ChooseBranch(branch_id=branch.id, offer_seq=offer.offer_seq))
+
+    def open_jump_list(self) -> None:
+        """List every segment; arrows and Enter jump to one, Esc closes the list."""
+        if self.outline is None:
+            return
+        self.jump_list.clear()
+        for segment in self.outline.segments:
+            item = QListWidgetItem(f"{segment.title}  ({segment.id})")
+            item.setData(Qt.ItemDataRole.UserRole, segment.id)
+            self.jump_list.addItem(item)
+        self.jump_list.setCurrentRow(0)
+        self.jump_list.show()
+        self.jump_list.setFocus()
+
+    def _jump_to(self, item: QListWidgetItem) -> None:
+        self.jump_list.hide()
+        self.setFocus()
+        self.send(Jump(segment_id=item.data(Qt.ItemDataRole.UserRole),
+                       note="jumped from the console"))
+
+    def eventFilter(self, watched: object, event: object) -> bool:  # noqa: N802 - Qt's name
+        """Esc in the jump list closes it and gives the keys back to the panel."""
+        if (watched is self.jump_list and isinstance(event, QKeyEvent)
+                and event.type() == QKeyEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_Escape):
+            self.jump_list.hide()
+            self.setFocus()
+            return True
+        return False
 
     def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802 - Qt's names
         """Tab picks the next trainee here; it does not move the focus away."""
@@ -180,21 +285,32 @@ class LivePanel(QWidget):
         """One key per action; nothing here reads the trainee's keys."""
         key, text = event.key(), event.text()
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        if text in tuple("123456789") and not ctrl:
+        if ctrl:
+            self._control_key(key)
+        elif text in tuple("123456789"):
             self.choose(text)
         elif key == Qt.Key.Key_Space:
-            self._link.send(Resume() if self.state.paused else Pause())
-        elif key == Qt.Key.Key_F and not ctrl:
-            self._link.send(RaiseFlag(trainee_id=self.trainee_id))
-        elif text.upper() in self.keys and not ctrl and self.trainee_id is not None:
-            self._link.send(RecordDecision(trainee_id=self.trainee_id,
-                                           action=self.keys[text.upper()]))
+            self.send(Resume() if self.state.paused else Pause())
+        elif key == Qt.Key.Key_F:
+            self.send(RaiseFlag(trainee_id=self.trainee_id))
+        elif text.upper() in self.keys and self.trainee_id is not None:
+            self.send(RecordDecision(trainee_id=self.trainee_id, action=self.keys[text.upper()]))
         elif key == Qt.Key.Key_Backspace and self.state.entries:
-            self._link.send(Retract(entry_seq=self.state.entries[-1][0]))
+            self.send(Retract(entry_seq=self.state.entries[-1][0]))
         elif key == Qt.Key.Key_Tab:
             self._trainee += 1
             self._draw()
-        elif key == Qt.Key.Key_E and ctrl:
-            self._link.send(EndRun(note="ended from the console"))
         else:
             super().keyPressEvent(event)
+
+    def _control_key(self, key: int) -> None:
+        if key == Qt.Key.Key_R:
+            self.send(RestartSegment())
+        elif key == Qt.Key.Key_J:
+            self.open_jump_list()
+        elif key == Qt.Key.Key_E and self._end_armed.isActive():
+            self._end_armed.stop()
+            self.send(EndRun(note="ended from the console"))
+        elif key == Qt.Key.Key_E:
+            self._end_armed.start()
+            self._draw()

@@ -8,11 +8,13 @@ because a remote console's clock is not the run's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from simulator.protocol import (
     BranchChosen,
     BranchesOffered,
+    CommandRefused,
     CueShown,
     DecisionRecorded,
     DecisionWindowOpened,
@@ -21,6 +23,7 @@ from simulator.protocol import (
     Event,
     FlagRaised,
     Jumped,
+    MediaFailed,
     OfferedBranch,
     Paused,
     Resumed,
@@ -46,11 +49,23 @@ class Offer:
         return next((b for b in self.branches if b.hotkey == hotkey), None)
 
 
+@dataclass(frozen=True)
+class CueSeen:
+    """A cue as it fired: which, in which segment, whether scored, seconds into the run."""
+
+    cue_id: str
+    segment_id: str
+    scored: bool
+    at_s: float
+
+
 @dataclass
 class LiveState:
     """The run as the console knows it."""
 
     run_id: str | None = None
+    scenario_id: str | None = None
+    variant_id: str | None = None
     trainee_ids: list[str] = field(default_factory=list)
     # Decisions and flags that still stand, oldest first: (seq, what), for one-key retraction.
     entries: list[tuple[int, str]] = field(default_factory=list)
@@ -60,16 +75,42 @@ class LiveState:
     paused: bool = False
     ended: bool = False
     outcome: str | None = None
-    cues: list[str] = field(default_factory=list)
+    cues: list[CueSeen] = field(default_factory=list)
+    # The last thing the run refused or failed at, for the status line.
+    problem: str | None = None
     # Console-clock time when the default branch fires; None while no window is counting.
     default_due_ns: int | None = None
     _paused_left_ns: int | None = None
+    _origin_ns: int | None = None
+
+    @classmethod
+    def restored(cls, events: Iterable[Event], default_in_ms: int | None,
+                 now_ns: int) -> LiveState:
+        """The state a snapshot describes, with the projector's own countdown.
+
+        Replayed windows would count from now, not from when they opened; the snapshot's
+        ``default_in_ms`` says how long is really left.
+        """
+        state = cls()
+        for event in events:
+            state.apply(event, now_ns)
+        state.default_due_ns = state._paused_left_ns = None
+        if state.offer is not None and default_in_ms is not None:
+            left = default_in_ms * 1_000_000
+            if state.paused:
+                state._paused_left_ns = left
+            else:
+                state.default_due_ns = now_ns + left
+        return state
 
     def apply(self, event: Event, received_ns: int) -> None:
         """Fold ``event``, received at ``received_ns`` on the console's clock, into the state."""
+        if self._origin_ns is None:
+            self._origin_ns = event.t_ns
         match event:
             case RunStarted():
                 self.run_id = event.run_id
+                self.scenario_id, self.variant_id = event.scenario_id, event.variant_id
                 self.trainee_ids = list(event.trainee_ids)
             case DecisionRecorded():
                 self.entries.append((event.seq, event.action))
@@ -95,7 +136,8 @@ class LiveState:
                 self.offer = None
                 self.default_due_ns = self._paused_left_ns = None
             case CueShown():
-                self.cues.append(event.cue_id)
+                self.cues.append(CueSeen(event.cue_id, event.segment_id, event.scored,
+                                         (event.t_ns - self._origin_ns) / 1e9))
             case Paused():
                 self.paused = True
                 if self.default_due_ns is not None:
@@ -106,11 +148,15 @@ class LiveState:
                 if self._paused_left_ns is not None:
                     self.default_due_ns = received_ns + self._paused_left_ns
                     self._paused_left_ns = None
+            case MediaFailed():
+                self.problem = f"clip {event.clip_id} failed: {event.detail}"
             case RunEnded():
                 self.ended = True
                 self.outcome = event.outcome_kind or f"ended by {event.reason}"
                 self.offer = None
                 self.default_due_ns = self._paused_left_ns = None
+            case CommandRefused():
+                self.problem = f"refused {event.command_type}: {event.detail}"
 
     def seconds_to_default(self, now_ns: int) -> float | None:
         """Seconds until the default branch fires (frozen while paused), if one is counting."""

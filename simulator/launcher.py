@@ -16,6 +16,7 @@ from media_index import MediaIndex
 from simulator.agency import AgencyProfile
 from simulator.media import played_clip, resolve_clip
 from simulator.ports import Clock, Player
+from simulator.protocol.events import VariantAssignment
 from simulator.protocol.run_state import RunState
 from simulator.record import Record
 from simulator.runtime import ScenarioRun
@@ -33,6 +34,7 @@ def begin_run(
     clock: Clock,
     player: Player,
     profile: AgencyProfile | None = None,
+    variant_assignment: VariantAssignment = "chosen",
 ) -> ScenarioRun:
     """Register a new run in the record and return it, ready to ``start``."""
     loaded.scenario.variant(variant_id)
@@ -47,7 +49,7 @@ def begin_run(
         scenario_hash=loaded.content_hash, variant_id=variant_id,
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
-        display_lag_ms=player.display_lag_ms,
+        display_lag_ms=player.display_lag_ms, variant_assignment=variant_assignment,
     )
     played = [played_clip(index, clip_id, path)
               for clip_id in sorted(loaded.scenario.variant(variant_id).clips)

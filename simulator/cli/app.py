@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -29,6 +29,15 @@ from simulator.cli.common import (
     open_record,
     print_problems,
     vocabularies_from,
+)
+from simulator.cli.console import (
+    ListenHostOption,
+    ListenOption,
+    TlsCertOption,
+    TlsKeyOption,
+    console,
+    open_console_server,
+    remote_console,
 )
 from simulator.cli.describe import describe
 from simulator.cli.library import generate_library, library_app, library_table
@@ -74,6 +83,8 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(media_app, name="media")
 app.add_typer(library_app, name="library")
 app.add_typer(projector_app, name="projector")
+app.command("console")(console)
+app.command("remote-console")(remote_console)
 
 
 def main() -> None:
@@ -306,6 +317,10 @@ def project(
     snapshots: Annotated[Path | None, typer.Option(
         "--snapshots", help="Save a PNG of the projector at each segment and cue here.",
         file_okay=False)] = None,
+    listen: ListenOption = None,
+    listen_host: ListenHostOption = "0.0.0.0",  # noqa: S104 - see ListenHostOption
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -319,7 +334,8 @@ def project(
         fail("--script starts a run from its beginning; it cannot steer a resumed run")
     record = open_record(db)
     vocabularies = vocabularies_from(profile)
-    screen_options = ScreenChoice(backend, screen, windowed, snapshots)
+    screen_options = ScreenChoice(backend, screen, windowed, snapshots,
+                                  Listening(listen, listen_host, tls_cert, tls_key))
     if resume is not None:
         run_id = _one_run_id(record, resume)
         summary = record.run(run_id)
@@ -333,7 +349,8 @@ def project(
                            lambda clock, player: reopen_run(record, run_id, clock=clock,
                                                             player=player,
                                                             profile=vocabularies),
-                           vocabularies, None, screen_options, resumed=True)
+                           vocabularies, None, screen_options,
+                           history=record.events(run_id))
         return
     assert scenario is not None
     loaded = _load_for_run(scenario, library, vocabularies)
@@ -353,12 +370,24 @@ class ScreenChoice:
     screen: str | None = None
     windowed: str | None = None
     snapshots: Path | None = None
+    listening: Listening | None = None
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Whether and where remote consoles are served (the ``--listen`` options)."""
+
+    port: int | None
+    host: str
+    tls_cert: Path | None
+    tls_key: Path | None
 
 
 def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                        make: Callable[[MonotonicClock, Player], ScenarioRun],
                        vocabularies: AgencyProfile, steps: Script | None, where: ScreenChoice,
-                       *, resumed: bool = False) -> tuple[str, str]:
+                       *, history: Sequence[Event] | None = None) -> tuple[str, str]:
+    """Pre-flight, then play on the projector; ``history`` (a resumed run's events) resumes."""
     from simulator.playback import PlayerUnavailable
     from simulator.playback.preflight import preflight
     from simulator.projector.app import display_available
@@ -382,6 +411,9 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
              f"{len(problems)} media problems (above)", EXIT_PROBLEMS)
     clock = MonotonicClock()
     size = window_size_or_none(where.windowed, offscreen=not display_available())
+    listening = where.listening
+    server = (open_console_server(clock, listening.port, listening.host, listening.tls_cert,
+                                  listening.tls_key) if listening else None)
 
     made: list[ScenarioRun] = []
 
@@ -394,9 +426,15 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                                    backend=cast(Any, where.backend), script=steps,
                                    screen=where.screen, windowed_size=size,
                                    snapshots_dir=where.snapshots, on_event=_print_event,
-                                   resumed=resumed, unpause=resumed)
+                                   resumed=history is not None,
+                                   # A paused run waits for a remote console to resume it.
+                                   unpause=history is not None and server is None,
+                                   server=server, history=history or ())
     except (ValueError, PlayerUnavailable, RecordError) as exc:
         fail(str(exc))
+    finally:
+        if server is not None:
+            server.close()
     if not made:
         fail("the run did not start")
     state = made[0].state

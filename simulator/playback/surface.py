@@ -59,6 +59,11 @@ class VideoSurface(QWidget):
         self._image, self._pixels = image, pixels
         self.repaint()
 
+    def clear(self) -> None:
+        """Black: between runs, the trainees see nothing rather than the last picture."""
+        self._image = self._pixels = None
+        self.update()
+
     def picture_rect(self) -> QRect:
         """Where the current picture sits in the widget."""
         size = (self._image.deviceIndependentSize().toSize() if self._image is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +13,11 @@ from PySide6.QtGui import QImage
 from simulator.headless.script import Script
 from simulator.ports import Clock, Player
 from simulator.projector.app import make_player, new_window, qt_application
+from simulator.projector.console_server import ConsoleServer
+from simulator.projector.preview import PreviewFeed
 from simulator.projector.session import ProjectorSession, ScriptFeeder
 from simulator.projector.settings import Backend, ProjectorSettings
+from simulator.projector.window import ProjectorWindow
 from simulator.protocol import CueShown, Event, Resume, SegmentStarted
 from simulator.runtime import ScenarioRun
 
@@ -51,6 +54,8 @@ def play_on_projector(
     on_event: Callable[[Event], None] | None = None,
     resumed: bool = False,
     unpause: bool = False,
+    server: ConsoleServer | None = None,
+    history: Sequence[Event] = (),
 ) -> ProjectorResult:
     """Open the projector, build the run with its player (``make_run(player)``), play it.
 
@@ -58,6 +63,8 @@ def play_on_projector(
     ``snapshots_dir``, a PNG of the projector is saved at each segment start and cue.
     A recovered run comes back paused if it was paused; ``unpause`` resumes it at once
     (for a projector with no console to resume it from), and the resume is recorded.
+    With ``server``, remote consoles follow and steer the run (``history``: what a resumed
+    run recorded before).
     """
     qt_application()
     result = ProjectorResult()
@@ -65,20 +72,13 @@ def play_on_projector(
     window = new_window(clock, settings, lambda: trainees, screen=screen,
                         windowed_size=windowed_size)
     try:
-        player = make_player(backend or settings.backend, window.surface, clock, settings)
+        session = stage_run(window, make_run, clock, settings, backend)
     except BaseException:
         window.close()
         raise
-    window.player = player
-    try:
-        the_run = make_run(player)
-    except BaseException:
-        window.close()
-        player.shutdown()
-        raise
-    trainees.extend(the_run.state.trainee_ids)
+    player = session.player
+    trainees.extend(session.run.state.trainee_ids)
     result.timing_mode = player.timing_mode
-    session = ProjectorSession(the_run, player, window, clock)
 
     def snapshot(event: Event) -> None:
         if snapshots_dir is None or not isinstance(event, SegmentStarted | CueShown):
@@ -89,6 +89,10 @@ def play_on_projector(
                                             f"{event.seq:03d}-{event.type}-{label}", result))
 
     session.happened.connect(snapshot)
+    if server is not None:
+        preview = PreviewFeed(window.surface, parent=session)
+        preview.start()
+        server.attach(session, history=history, preview=preview)
     if on_event is not None:
         session.happened.connect(on_event)
     # A loop of this run's own, so nothing it stops outlives it (an application-wide quit
@@ -118,6 +122,18 @@ def play_on_projector(
     player.shutdown()
     window.close()
     return result
+
+
+def stage_run(window: ProjectorWindow, make_run: RunFactory, clock: Clock,
+              settings: ProjectorSettings, backend: Backend | None = None) -> ProjectorSession:
+    """A new player on ``window`` and the run built on it, joined in a session (not started)."""
+    player = make_player(backend or settings.backend, window.surface, clock, settings)
+    window.player = player
+    try:
+        return ProjectorSession(make_run(player), player, window, clock)
+    except BaseException:
+        player.shutdown()
+        raise
 
 
 def _save(image: QImage, folder: Path, name: str, result: ProjectorResult) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -19,6 +20,10 @@ from simulator.projector.window import ProjectorWindow
 from simulator.protocol import Command, EndRun, Event, RunEnded, SegmentStarted
 from simulator.runtime import ScenarioRun
 from simulator.runtime.run import RunFaulted
+
+if TYPE_CHECKING:
+    from simulator.playback.decoded_player import DecodedPlayer
+    from simulator.playback.vlc_player import VlcPlayer
 
 log = logging.getLogger(__name__)
 
@@ -33,24 +38,29 @@ class ProjectorSession(QObject):
     ended = Signal()
     faulted = Signal(str)
 
-    def __init__(self, run: ScenarioRun, player: QObject, window: ProjectorWindow,
-                 clock: Clock) -> None:
+    def __init__(self, run: ScenarioRun, player: DecodedPlayer | VlcPlayer,
+                 window: ProjectorWindow, clock: Clock) -> None:
         super().__init__()
         self.run = run
-        self._player = player
-        self._window = window
+        self.player = player
         self._clock = clock
         self.fault: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.poll)
-        reports_ready = getattr(player, "reports_ready", None)
-        if reports_ready is not None:
-            reports_ready.connect(self.poll, Qt.ConnectionType.QueuedConnection)
+        player.reports_ready.connect(self.poll, Qt.ConnectionType.QueuedConnection)
+        self._window = window
         window.trainee_input.connect(self.send)
         window.closing.connect(self._window_closing)
         run.subscribe(self._on_event)
+
+    def detach(self) -> None:
+        """Let go of the window and the player, so the next run's session can take them."""
+        self._timer.stop()
+        self._window.trainee_input.disconnect(self.send)
+        self._window.closing.disconnect(self._window_closing)
+        self.player.reports_ready.disconnect(self.poll)
 
     def start(self, *, resumed: bool = False) -> None:
         """Begin (or recover) the run."""
@@ -80,9 +90,7 @@ class ProjectorSession(QObject):
     def _fail(self, message: str) -> None:
         self.fault = message
         self._timer.stop()
-        stop = getattr(self._player, "stop", None)
-        if stop is not None:
-            stop()
+        self.player.stop()
         self.faulted.emit(message)
 
     def _reschedule(self) -> None:

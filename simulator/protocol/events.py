@@ -17,6 +17,10 @@ from simulator.protocol.commands import DecisionSource, InputKind, RetractReason
 
 PROTOCOL_VERSION = 1
 
+# How the variant was picked: by the instructor, or by rotation so that each trainee meets
+# each demographic variant equally often (the audit needs to know which).
+VariantAssignment = Literal["chosen", "counterbalanced"]
+
 
 class EventBase(BaseModel):
     """Fields every event has."""
@@ -44,6 +48,7 @@ class RunStarted(EventBase):
     player_backend: str
     timing_mode: str
     display_lag_ms: float | None = None
+    variant_assignment: VariantAssignment | None = None
 
 
 class SegmentStarted(EventBase):

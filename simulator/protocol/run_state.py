@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from simulator.protocol.events import VariantAssignment
+
 RUN_STATE_VERSION = 1
 RUN_STATE_MIN_VERSION = 1
 
@@ -63,6 +65,7 @@ class RunState(BaseModel):
     player_backend: str = ""
     timing_mode: str = ""
     display_lag_ms: float | None = None
+    variant_assignment: VariantAssignment | None = None
 
     status: RunStatus = "ready"
     seq: int = 0

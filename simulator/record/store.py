@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -263,6 +265,35 @@ class Record:
             query = query.where(runs.c.id.in_(list(run_ids)))
         with self.engine.connect() as c:
             return [_run_summary(r) for r in c.execute(query)]
+
+    def variant_history(self, scenario_id: str,
+                        trainee_ids: Sequence[str]) -> dict[str, Counter[str]]:
+        """How many runs of a scenario each trainee has had, by variant.
+
+        A run counts once it has started (its ``run_started`` event is stored), however it
+        ended, or if it never did: an abandoned or crashed run still showed the trainee its
+        people. A run registered but never started showed nothing and does not count. A run
+        counts for the trainees its ``run_started`` event names, not everyone in its
+        session, since a class-period session holds many trainees taking turns. Every
+        trainee asked about gets a Counter, empty when they have no such runs.
+        """
+        history: dict[str, Counter[str]] = {t: Counter() for t in trainee_ids}
+        their_sessions = select(session_trainees.c.session_id).where(
+            session_trainees.c.person_id.in_(list(history)))
+        query = (select(runs.c.variant_id, events.c.payload)
+                 .join(events, (events.c.run_id == runs.c.id) & (events.c.seq == 1))
+                 .where(runs.c.scenario_id == scenario_id, events.c.type == "run_started",
+                        runs.c.session_id.in_(their_sessions)))
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+        for row in rows:
+            # Only the one field is read, not the whole event: runs recorded under an
+            # older event protocol must still count, and parse_event refuses those.
+            played_by = json.loads(row.payload).get("trainee_ids") or []
+            for trainee in dict.fromkeys(played_by):
+                if trainee in history:
+                    history[trainee][row.variant_id] += 1
+        return history
 
     def run_ids_starting(self, prefix: str) -> list[str]:
         """Run ids beginning with ``prefix`` (people type the first few characters)."""

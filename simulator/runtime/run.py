@@ -201,6 +201,13 @@ class ScenarioRun:
             due.append(s.offer.expires_active_ns)
         return min(due) + s.paused_total_ns if due else None
 
+    def default_due_in_ns(self, now_ns: int) -> int | None:
+        """Time left before the default branch fires (frozen while paused), if one counts."""
+        offer = self._state.offer
+        if offer is None or offer.expires_active_ns is None or self.ended:
+            return None
+        return max(0, offer.expires_active_ns - self._active(now_ns))
+
     # -- commands ----------------------------------------------------------------------
 
     def start(self) -> list[Event]:
@@ -389,7 +396,7 @@ class ScenarioRun:
                    scenario_hash=s.scenario_hash, variant_id=s.variant_id,
                    trainee_ids=s.trainee_ids, instructor_id=s.instructor_id,
                    player_backend=s.player_backend, timing_mode=s.timing_mode,
-                   display_lag_ms=s.display_lag_ms)
+                   display_lag_ms=s.display_lag_ms, variant_assignment=s.variant_assignment)
         self._play(request)
 
     def _recover(self) -> None:
@@ -462,7 +469,7 @@ class ScenarioRun:
                 self._emit(SegmentStarted, t_ns=t, segment_id=segment.id, play_token=s.play_token)
                 if segment.decision:
                     decision = segment.decision
-                    default = decision.default or decision.branches[0].id
+                    default = decision.default_branch
                     s.offer = Offer(offer_seq=self._next_seq(), segment_id=segment.id,
                                     default_branch=default, window_ns=round(decision.window * 1e9))
                     self._emit(

@@ -19,6 +19,7 @@ from simulator.scenario.model import (
     Segment,
     Variant,
 )
+from simulator.scenario.outline import ScenarioOutline, outline
 
 __all__ = [
     "SCENARIO_SCHEMA_VERSION",
@@ -31,11 +32,13 @@ __all__ = [
     "Person",
     "Scenario",
     "ScenarioLibrary",
+    "ScenarioOutline",
     "Segment",
     "Variant",
     "bundled_library",
     "lint",
     "load_scenario",
+    "outline",
     "parse_scenario",
     "scenario_graph",
 ]

@@ -136,6 +136,11 @@ class DecisionPoint(_Model):
     while_waiting: Annotated[Hold | Loop, Field(discriminator="mode")] = Hold()
     branches: tuple[Branch, ...] = Field(min_length=1)
 
+    @property
+    def default_branch(self) -> str:
+        """The branch taken when no choice comes: ``default``, else the first."""
+        return self.default or self.branches[0].id
+
 
 class Outcome(_Model):
     """How a run ends when it reaches this segment."""

@@ -1,0 +1,108 @@
+"""The instructor console on the projector PC: set-up, then live control, run after run.
+
+After a run ends, N starts the next trainee of the class on the same scenario (pre-flight
+already passed, variant rotated), and Esc goes back to set-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from instructor_console.link import LocalLink
+from instructor_console.live_panel import LivePanel
+from instructor_console.setup_panel import SetupPanel
+from instructor_console.theme import DARK, label
+from simulator.agency import AgencyProfile
+from simulator.ports import Clock
+from simulator.projector.host import ProjectorHost, RunPlan
+from simulator.protocol import EndRun
+
+
+class ConsoleWindow(QMainWindow):
+    """Set-up and live control for one class on this PC's projector."""
+
+    def __init__(self, host: ProjectorHost, profile: AgencyProfile, clock: Clock) -> None:
+        super().__init__()
+        self.setWindowTitle("Branchpoint console")
+        self.setStyleSheet(DARK)
+        self.host = host
+        self._profile = profile
+        self._clock = clock
+        self.setup = SetupPanel(host, profile)
+        self.setup.start_requested.connect(self.start)
+        if host.server is not None:
+            self.setup.pairing.setText(f"remote console code: {host.server.code}")
+        self.live: LivePanel | None = None
+        self.after_run = label("", "status")
+        self._live_page = QWidget()
+        self._live_layout = QVBoxLayout(self._live_page)
+        self._live_layout.addWidget(self.after_run)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.setup)
+        self.pages.addWidget(self._live_page)
+        self.setCentralWidget(self.pages)
+        self.last_plan: RunPlan | None = None
+        host.run_ended.connect(self._run_ended)
+
+    def start(self, plan: RunPlan) -> bool:
+        """Put ``plan`` on the projector and switch to live control; False if refused."""
+        try:
+            staged = self.host.stage(plan)
+        except ValueError as exc:
+            self.setup.checks.setText(str(exc))
+            return False
+        if self.live is not None:
+            self._live_layout.removeWidget(self.live)
+            self.live.deleteLater()
+        self.live = LivePanel(LocalLink(staged.session), self._clock, self._profile,
+                              staged.outline)
+        staged.preview.frame.connect(self.live.show_preview)
+        self._live_layout.insertWidget(0, self.live, stretch=1)
+        self.after_run.setText("")
+        self.pages.setCurrentWidget(self._live_page)
+        self.live.setFocus()
+        self.last_plan = plan
+        staged.session.start()
+        return True
+
+    def _run_ended(self, _run_id: str) -> None:
+        following = self._following()
+        self.after_run.setText(
+            (f"N: next trainee ({', '.join(following.trainees)})    " if following else
+             "end of the class list    ") + "Esc: back to set-up")
+
+    def _following(self) -> RunPlan | None:
+        if self.last_plan is None:
+            return None
+        trainees = self.setup.next_in_class(self.last_plan.trainees)
+        return replace(self.last_plan, trainees=trainees) if trainees else None
+
+    def next_trainee(self) -> bool:
+        """Change over: the same scenario for the next trainee of the class, at once."""
+        following = self._following()
+        if following is None:
+            return False
+        self.setup.tick_only(following.trainees)
+        return self.start(following)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """After a run: N for the next trainee, Esc for set-up (keys the live panel left)."""
+        ended = self.live is not None and self.live.state.ended
+        if ended and event.key() == Qt.Key.Key_N:
+            self.next_trainee()
+        elif ended and event.key() == Qt.Key.Key_Escape:
+            self.pages.setCurrentWidget(self.setup)
+            self.setup.scenarios.setFocus()
+        else:
+            super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Closing the console ends a live run (recorded as such) and the class."""
+        if self.live is not None and not self.live.state.ended:
+            self.live.send(EndRun(note="console closed"))
+        self.host.close()
+        super().closeEvent(event)

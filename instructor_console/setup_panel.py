@@ -1,0 +1,283 @@
+"""Session set-up: pick a scenario, the trainees and the variant; pass the pre-flight check.
+
+Everything works from the keyboard: Ctrl+F searches, arrows pick a scenario, Space ticks a
+trainee, Ctrl+P runs the pre-flight check and Ctrl+Return starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from instructor_console.theme import DARK, label
+from simulator.agency import AgencyProfile
+from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
+from simulator.documents import DocumentError
+from simulator.projector.host import ProjectorHost, RunPlan
+from simulator.roster import RosterEntry, read_roster
+
+AUTOMATIC = "automatic: rotate variants (counterbalanced)"
+THUMB = QSize(160, 90)
+
+
+class SetupPanel(QWidget):
+    """Emits `start_requested` with a `RunPlan` once the chosen scenario is cleared."""
+
+    start_requested = Signal(object)
+
+    def __init__(self, host: ProjectorHost, profile: AgencyProfile) -> None:
+        super().__init__()
+        self.setStyleSheet(DARK)
+        self._host = host
+        self._profile = profile
+        self.entries: list[CatalogEntry] = []
+        self.roster: list[RosterEntry] = []
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search scenarios (Ctrl+F)")
+        self.search.textChanged.connect(self._refilter)
+        self.focus_filter, self.pledge_filter = QComboBox(), QComboBox()
+        self.setting_filter, self.people_filter = QComboBox(), QComboBox()
+        filters = QHBoxLayout()
+        for combo in (self.focus_filter, self.pledge_filter, self.setting_filter,
+                      self.people_filter):
+            combo.currentIndexChanged.connect(self._refilter)
+            filters.addWidget(combo)
+        self.scenarios = QListWidget()
+        self.scenarios.setIconSize(THUMB)
+        self.scenarios.currentItemChanged.connect(self._picked)
+        self.details = label("", "status")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)
+
+        self.variant = QComboBox()
+        self.trainees = QListWidget()
+        self.new_trainee = QLineEdit()
+        self.new_trainee.setPlaceholderText("add a trainee: type a name, Enter")
+        self.new_trainee.returnPressed.connect(self._add_typed_trainee)
+        import_roster = QPushButton("Import class roster (CSV)…")
+        import_roster.clicked.connect(self._choose_roster)
+        self.instructor = QLineEdit()
+        self.instructor.setPlaceholderText("instructor's name")
+        self.preflight_button = QPushButton("Pre-flight check  (Ctrl+P)")
+        self.preflight_button.clicked.connect(self.run_preflight)
+        self.start_button = QPushButton("Start  (Ctrl+Return)")
+        self.start_button.clicked.connect(self.request_start)
+        self.start_button.setEnabled(False)
+        self.checks = label("", "status")
+        self.checks.setWordWrap(True)
+        self.checks.setTextFormat(Qt.TextFormat.PlainText)
+        self.pairing = label("", "pairing")
+
+        left = QVBoxLayout()
+        left.addWidget(label("Scenario", "heading"))
+        left.addWidget(self.search)
+        left.addLayout(filters)
+        left.addWidget(self.scenarios, stretch=2)
+        left.addWidget(self.details, stretch=1)
+        form = QFormLayout()
+        form.addRow("Variant", self.variant)
+        form.addRow("Instructor", self.instructor)
+        right = QVBoxLayout()
+        right.addWidget(label("Trainees (Space ticks; several for a multi-officer session)",
+                              "heading"))
+        right.addWidget(self.trainees, stretch=1)
+        right.addWidget(self.new_trainee)
+        right.addWidget(import_roster)
+        right.addLayout(form)
+        right.addWidget(self.preflight_button)
+        right.addWidget(self.checks)
+        right.addWidget(self.start_button)
+        right.addWidget(self.pairing)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, stretch=3)
+        layout.addLayout(right, stretch=2)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.search.setFocus)
+        QShortcut(QKeySequence("Ctrl+P"), self, self.run_preflight)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.request_start)
+        for name in host.recent_trainees():
+            self._add_trainee(name, checked=False)
+
+    # -- scenarios ----------------------------------------------------------------------------
+
+    def load_catalog(self) -> None:
+        """Read the library (lint, variants, thumbnails) and fill the list and the filters."""
+        self.entries = self._host.catalog()
+        found = facets(self.entries)
+        self._fill(self.focus_filter, "any focus area", [(f, f) for f in found.focus_areas])
+        self._fill(self.pledge_filter, "any pledge area", [(p, p) for p in found.pledge_areas])
+        self._fill(self.setting_filter, "any setting",
+                   [(f"{k}: {v}", (k, v)) for k, v in found.settings])
+        self._fill(self.people_filter, "anyone shown",
+                   [(f"{k}: {v}", (k, v)) for k, v in found.demographics])
+        self._refilter()
+
+    @staticmethod
+    def _fill(combo: QComboBox, anything: str, values: list[tuple[str, object]]) -> None:
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(anything, None)
+        for text, value in values:
+            combo.addItem(text, value)
+        combo.blockSignals(False)
+
+    def _refilter(self) -> None:
+        wanted = CatalogFilter(text=self.search.text(),
+                               focus_area=self.focus_filter.currentData(),
+                               pledge_area=self.pledge_filter.currentData(),
+                               setting=self.setting_filter.currentData(),
+                               demographic=self.people_filter.currentData())
+        current = self.scenario_id
+        self.scenarios.clear()
+        for entry in select(self.entries, wanted):
+            lint = ("lints clean" if entry.ok and not entry.warnings else
+                    f"{len(entry.warnings)} lint warnings" if entry.ok else
+                    f"CANNOT RUN: {len(entry.errors)} errors")
+            item = QListWidgetItem(f"{entry.title}\n{entry.scenario_id} · "
+                                   f"{len(entry.variants)} variants · {lint}")
+            item.setData(Qt.ItemDataRole.UserRole, entry.scenario_id)
+            if entry.thumbnail is not None:
+                item.setIcon(QIcon(QPixmap(str(entry.thumbnail)).scaled(
+                    THUMB, Qt.AspectRatioMode.KeepAspectRatio)))
+            self.scenarios.addItem(item)
+            if entry.scenario_id == current:
+                self.scenarios.setCurrentItem(item)
+        if self.scenarios.currentItem() is None and self.scenarios.count():
+            self.scenarios.setCurrentRow(0)
+
+    @property
+    def scenario_id(self) -> str | None:
+        """The scenario picked in the list."""
+        item = self.scenarios.currentItem()
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def _entry(self) -> CatalogEntry | None:
+        return next((e for e in self.entries if e.scenario_id == self.scenario_id), None)
+
+    def _picked(self) -> None:
+        entry = self._entry()
+        self.variant.clear()
+        if entry is None:
+            self.details.setText("")
+            return
+        self.variant.addItem(AUTOMATIC, None)
+        for variant in entry.variants:
+            self.variant.addItem(f"{variant.id}: {variant.describe(self._profile)}", variant.id)
+        lines = [entry.summary, f"focus: {', '.join(entry.focus_areas) or '-'}    pledge: "
+                 f"{', '.join(entry.pledge_areas) or '-'}"]
+        lines += [f"error: {e}" for e in entry.errors] + [f"warning: {w}"
+                                                          for w in entry.warnings]
+        self.details.setText("\n".join(lines))
+        cleared = self._host.cleared(entry.scenario_id)
+        self.checks.setText("pre-flight passed for this class" if cleared else
+                            "run the pre-flight check before starting")
+        self.start_button.setEnabled(cleared)
+
+    # -- trainees -----------------------------------------------------------------------------
+
+    def _add_trainee(self, name: str, *, checked: bool) -> None:
+        for row in range(self.trainees.count()):
+            item = self.trainees.item(row)
+            if item.text() == name:
+                item.setCheckState(Qt.CheckState.Checked if checked else item.checkState())
+                return
+        item = QListWidgetItem(name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self.trainees.addItem(item)
+
+    def _add_typed_trainee(self) -> None:
+        name = self.new_trainee.text().strip()
+        if name:
+            self._add_trainee(name, checked=True)
+            self.new_trainee.clear()
+
+    def _choose_roster(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Class roster", "", "CSV (*.csv)")
+        if path:
+            self.import_roster(Path(path))
+
+    def import_roster(self, path: Path) -> bool:
+        """Load a class roster; its trainees are listed in class order, the first ticked."""
+        try:
+            self.roster = read_roster(path)
+        except DocumentError as exc:
+            self.checks.setText("roster not loaded:\n" + "\n".join(str(p) for p in exc.problems))
+            return False
+        self.trainees.clear()
+        for i, entry in enumerate(self.roster):
+            self._add_trainee(entry.name, checked=i == 0)
+        self.checks.setText(f"roster: {len(self.roster)} trainees from {path.name}")
+        return True
+
+    def chosen_trainees(self) -> tuple[str, ...]:
+        """The ticked trainees, in list order."""
+        return tuple(self.trainees.item(row).text() for row in range(self.trainees.count())
+                     if self.trainees.item(row).checkState() == Qt.CheckState.Checked)
+
+    def tick_only(self, names: tuple[str, ...]) -> None:
+        """Tick exactly these trainees (the class moves on to the next one)."""
+        for row in range(self.trainees.count()):
+            item = self.trainees.item(row)
+            item.setCheckState(Qt.CheckState.Checked if item.text() in names
+                               else Qt.CheckState.Unchecked)
+
+    def next_in_class(self, after: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The trainee after the last of ``after`` in list order; None at the end of the class."""
+        names = [self.trainees.item(row).text() for row in range(self.trainees.count())]
+        last = max((names.index(n) for n in after if n in names), default=-1)
+        return (names[last + 1],) if last + 1 < len(names) else None
+
+    # -- checks and start ---------------------------------------------------------------------
+
+    def run_preflight(self) -> bool:
+        """Check the picked scenario once for the class; Start is enabled when it passes."""
+        scenario = self.scenario_id
+        if scenario is None:
+            self.checks.setText("pick a scenario first")
+            return False
+        self.checks.setText("checking…")
+        self.checks.repaint()
+        problems = self._host.preflight(scenario)
+        if problems:
+            shown = problems[:8] + ([f"… and {len(problems) - 8} more"]
+                                    if len(problems) > 8 else [])
+            self.checks.setText("NOT READY:\n" + "\n".join(shown))
+        else:
+            self.checks.setText("ready: lints clean, every variant's media decodes, "
+                                "projector ready")
+        self.start_button.setEnabled(not problems)
+        return not problems
+
+    def plan(self) -> RunPlan | None:
+        """The run set up on screen, or None (with the reason shown) if it is incomplete."""
+        scenario, trainees = self.scenario_id, self.chosen_trainees()
+        if scenario is None or not trainees:
+            self.checks.setText("pick a scenario and tick at least one trainee")
+            return None
+        if not self._host.cleared(scenario):
+            self.checks.setText("run the pre-flight check first (Ctrl+P)")
+            return None
+        return RunPlan(scenario_id=scenario, trainees=trainees,
+                       instructor=self.instructor.text().strip() or None,
+                       variant_id=self.variant.currentData())
+
+    def request_start(self) -> None:
+        """Ask to start the run set up on screen."""
+        plan = self.plan()
+        if plan is not None:
+            self.start_requested.emit(plan)

@@ -1,0 +1,151 @@
+"""``branchpoint console`` and ``branchpoint remote-console``: the instructor's screens.
+
+Qt and the console are imported inside the commands, so the rest of the CLI starts
+quickly and runs on machines without a display.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import typer
+from rich.markup import escape
+
+from simulator.cli.common import DbOption, ProfileOption, err, fail, open_record, vocabularies_from
+from simulator.cli.projector import (
+    BackendOption,
+    ScreenOption,
+    WindowedOption,
+    load_projector_settings,
+    window_size_or_none,
+)
+from simulator.paths import data_dir
+from simulator.scenario import bundled_library
+
+if TYPE_CHECKING:
+    from simulator.ports import Clock
+    from simulator.projector.console_server import ConsoleServer
+
+CODE_ENV = "BRANCHPOINT_PAIRING_CODE"
+
+ListenOption = Annotated[int | None, typer.Option(
+    "--listen", min=0, max=65535,
+    help="Serve remote consoles on this port (0: any free port); the pairing code is shown "
+         "here, never on the projector.")]
+# Remote consoles are on other PCs, so every interface by default; the pairing code guards it.
+ListenHostOption = Annotated[str, typer.Option(
+    "--listen-host", help="Address to serve remote consoles on.")]
+TlsCertOption = Annotated[Path | None, typer.Option(
+    "--tls-cert", exists=True, dir_okay=False, help="PEM certificate: serve wss:// instead of "
+    "ws://; consoles pin its fingerprint.")]
+TlsKeyOption = Annotated[Path | None, typer.Option(
+    "--tls-key", exists=True, dir_okay=False, help="The certificate's PEM private key.")]
+
+
+def open_console_server(clock: Clock, port: int | None, host: str, cert: Path | None,
+                        key: Path | None) -> ConsoleServer | None:
+    """A listening server for remote consoles, announced on the operator's terminal."""
+    if port is None:
+        if cert or key:
+            fail("--tls-cert and --tls-key go with --listen")
+        return None
+    from simulator.projector.app import qt_application
+    from simulator.projector.console_server import ConsoleServer, TlsFiles
+    from simulator.transport import PairingCode
+
+    # The server answers on Qt's event loop, which needs the application first.
+    qt_application()
+    if (cert is None) != (key is None):
+        fail("give both --tls-cert and --tls-key, or neither")
+    tls = TlsFiles(cert, key) if cert is not None and key is not None else None
+    try:
+        server = ConsoleServer(clock, PairingCode(), tls=tls)
+        bound = server.listen(port, host)
+    except (OSError, ValueError) as exc:
+        fail(f"--listen: {exc}")
+    scheme = "wss" if tls else "ws"
+    err.print(f"remote consoles: {scheme}://{escape(host)}:{bound}  pairing code "
+              f"[bold]{server.code}[/]")
+    if tls is not None:
+        err.print(f"certificate fingerprint (SHA-256): {tls.fingerprint()}")
+    return server
+
+
+def console(
+    library: Annotated[Path | None, typer.Option("--library", help="Scenario library folder "
+                                                 "(default: the bundled one).")] = None,
+    backend: BackendOption = None,
+    screen: ScreenOption = None,
+    windowed: WindowedOption = None,
+    listen: ListenOption = None,
+    listen_host: ListenHostOption = "0.0.0.0",  # noqa: S104 - see ListenHostOption
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """The instructor console: set up a class, steer each run live, change over in one key."""
+    from simulator.projector.app import display_available, qt_application
+    from simulator.runtime import MonotonicClock
+
+    app = qt_application()
+    if not display_available():
+        fail("the console needs a display (on a server, run it under xvfb-run)")
+    record = open_record(db)
+    vocabularies = vocabularies_from(profile)
+    settings = load_projector_settings()
+    clock = MonotonicClock()
+    server = open_console_server(clock, listen, listen_host, tls_cert, tls_key)
+
+    from instructor_console.console_window import ConsoleWindow
+    from simulator.projector.host import ProjectorHost
+
+    host = ProjectorHost(record, library or bundled_library(), vocabularies, settings, clock,
+                         backend=cast(Any, backend), screen=screen,
+                         windowed_size=window_size_or_none(windowed, offscreen=False),
+                         server=server, thumbnails=data_dir() / "thumbnails")
+    window = ConsoleWindow(host, vocabularies, clock)
+    window.setup.load_catalog()
+    window.resize(1280, 800)
+    window.show()
+    app.setQuitOnLastWindowClosed(True)
+    app.exec()
+
+
+def remote_console(
+    url: Annotated[str, typer.Argument(help="The projector PC's address, as it shows it "
+                                       "(ws://HOST:PORT or wss://HOST:PORT).")],
+    fingerprint: Annotated[str | None, typer.Option(
+        "--fingerprint", help="For wss://: the certificate fingerprint the projector PC "
+        "shows.")] = None,
+    name: Annotated[str, typer.Option("--name", help="This console's name, for the log.")]
+    = "remote console",
+    profile: ProfileOption = None,
+) -> None:
+    """Live control of the projector PC's run from another PC (asks for the pairing code)."""
+    if not url.startswith(("ws://", "wss://")):
+        fail(f"{url!r}: give the address as ws://HOST:PORT or wss://HOST:PORT")
+    if url.startswith("wss://") and not fingerprint:
+        fail("wss:// needs --fingerprint, as shown on the projector PC, so that no other "
+             "machine can pose as it")
+    code = os.environ.get(CODE_ENV) or typer.prompt("pairing code (shown on the projector PC)")
+    from simulator.projector.app import display_available, qt_application
+    from simulator.runtime import MonotonicClock
+
+    app = qt_application()
+    if not display_available():
+        fail("the console needs a display")
+    from instructor_console.live_panel import LivePanel
+    from instructor_console.remote_link import RemoteLink
+
+    link = RemoteLink(url, code, name=name, fingerprint=fingerprint)
+    panel = LivePanel(link, MonotonicClock(), vocabularies_from(profile))
+    panel.setWindowTitle(f"Branchpoint remote console: {url}")
+    panel.resize(1280, 800)
+    panel.show()
+    link.open()
+    app.setQuitOnLastWindowClosed(True)
+    app.exec()
+    link.close()

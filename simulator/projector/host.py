@@ -1,0 +1,222 @@
+"""The projector PC's side of the instructor console: checks, starts and ends runs.
+
+The console asks; the host owns the record, the projector window and the players. One
+window stays up for a whole class (black between runs, so the trainees never see the
+desktop); each run gets a new player. A pre-flight check clears a scenario once, for every
+variant, so the change-over to the next trainee starts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from media_index import MediaIndex
+from simulator.agency import AgencyProfile
+from simulator.catalog import CatalogEntry, build_catalog
+from simulator.counterbalance import choose_variant
+from simulator.documents import DocumentError
+from simulator.launcher import begin_run
+from simulator.media import resolve_clip
+from simulator.playback.preflight import preflight
+from simulator.ports import Clock, Player
+from simulator.projector.app import new_window
+from simulator.projector.console_server import ConsoleServer
+from simulator.projector.preview import PreviewFeed
+from simulator.projector.runner import END_HOLD_MS, stage_run
+from simulator.projector.session import ProjectorSession
+from simulator.projector.settings import Backend, ProjectorSettings, binding_problems
+from simulator.projector.window import ProjectorWindow, choose_screen
+from simulator.protocol.events import VariantAssignment
+from simulator.record import Record
+from simulator.runtime import ScenarioRun
+from simulator.scenario import LoadedScenario, ScenarioLibrary, ScenarioOutline, lint, outline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the instructor set up: the scenario, who, and which variant (None: rotate)."""
+
+    scenario_id: str
+    trainees: tuple[str, ...]
+    instructor: str | None = None
+    variant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StagedRun:
+    """A run on the projector, ready to ``session.start()`` once the console listens."""
+
+    session: ProjectorSession
+    outline: ScenarioOutline
+    preview: PreviewFeed
+    variant_assignment: VariantAssignment
+
+
+class ProjectorHost(QObject):
+    """Runs scenarios on the projector for the console; `run_ended` carries each run's id."""
+
+    run_ended = Signal(str)
+
+    def __init__(self, record: Record, library: Path, profile: AgencyProfile,
+                 settings: ProjectorSettings, clock: Clock, *, backend: Backend | None = None,
+                 screen: str | None = None, windowed_size: tuple[int, int] | None = None,
+                 server: ConsoleServer | None = None, thumbnails: Path | None = None) -> None:
+        super().__init__()
+        self.record = record
+        self.library = library
+        self.profile = profile
+        self.settings = settings
+        self.screen = screen
+        self.server = server
+        self._clock = clock
+        self._backend: Backend = backend or settings.backend
+        self._windowed_size = windowed_size
+        self._thumbnails = thumbnails
+        self._cleared: dict[str, LoadedScenario] = {}
+        self._window: ProjectorWindow | None = None
+        self.current: StagedRun | None = None
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def catalog(self) -> list[CatalogEntry]:
+        """Every scenario in the library, with lint status, variants and a thumbnail."""
+        return build_catalog(self.library, self.profile, MediaIndex.open(self.record.engine),
+                             self._thumbnails)
+
+    def recent_trainees(self, sessions: int = 200) -> list[str]:
+        """Trainees of recent sessions, most recent first, for picking without typing."""
+        names: dict[str, None] = {}
+        for summary in self.record.sessions(sessions):
+            names.update(dict.fromkeys(summary.trainees))
+        return [name for name in names if name != "(erased)"]
+
+    def preflight(self, scenario_id: str) -> list[str]:
+        """Problems that stop ``scenario_id`` from playing here; empty clears it for the class.
+
+        Checks that it loads and lints clean, that every variant's clips are present and
+        decode from their in-points, that the projector screen exists, that the player
+        starts, and that the projector's key bindings fit the agency profile.
+        """
+        try:
+            loaded = ScenarioLibrary(self.library).load(scenario_id)
+        except DocumentError as exc:
+            return [str(problem) for problem in exc.problems]
+        report = lint(loaded.scenario, self.profile, source=loaded.source).located(loaded.text)
+        problems = [str(problem) for problem in report.errors]
+        index = MediaIndex.open(self.record.engine)
+        for variant in loaded.scenario.variants:
+            problems += [f"variant `{variant.id}`: {problem}" for problem in preflight(
+                loaded, variant.id, lambda v, clip: resolve_clip(loaded, index, v, clip))]
+        if self._window is None and self._windowed_size is None:
+            try:
+                choose_screen(self.screen if self.screen is not None else self.settings.screen)
+            except ValueError as exc:
+                problems.append(f"projector screen: {exc}")
+        problems += self._player_problems()
+        problems += binding_problems(self.settings, self.profile)
+        if problems:
+            self._cleared.pop(scenario_id, None)
+        else:
+            self._cleared[scenario_id] = loaded
+        return problems
+
+    def cleared(self, scenario_id: str) -> bool:
+        """Whether ``scenario_id`` passed the pre-flight check in this class."""
+        return scenario_id in self._cleared
+
+    def _player_problems(self) -> list[str]:
+        if self._backend != "vlc":
+            return []
+        try:
+            from simulator.playback.vlc_player import VlcPlayer  # noqa: F401 - loads libvlc
+        except (ImportError, OSError, NotImplementedError) as exc:
+            return [f"player: the vlc backend cannot load libvlc ({exc}); install VLC 3 or "
+                    "use the pyav backend"]
+        return []
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def stage(self, plan: RunPlan) -> StagedRun:
+        """Put a new run on the projector; the caller connects to it, then starts it.
+
+        ValueError if the scenario has not passed pre-flight or the plan names nobody.
+        """
+        loaded = self._cleared.get(plan.scenario_id)
+        if loaded is None:
+            raise ValueError(f"scenario `{plan.scenario_id}` has not passed the pre-flight "
+                             "check; run it first")
+        if not plan.trainees:
+            raise ValueError("pick at least one trainee")
+        if self.current is not None and not self.current.session.run.ended:
+            raise ValueError("a run is still on the projector; end it first")
+        self._release()
+        record = self.record
+        trainee_ids = [record.find_or_add_person("trainee", name) for name in plan.trainees]
+        instructor_id = (record.find_or_add_person("instructor", plan.instructor)
+                         if plan.instructor else None)
+        assignment: VariantAssignment = "chosen" if plan.variant_id else "counterbalanced"
+        variant_id = plan.variant_id or choose_variant(
+            [v.id for v in loaded.scenario.variants],
+            record.variant_history(loaded.scenario.id, trainee_ids), trainee_ids)
+        session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
+                                         label=f"console: {loaded.scenario.id}")
+        window = self._projector_window()
+
+        def make_run(player: Player) -> ScenarioRun:
+            return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
+                             trainee_ids=trainee_ids, instructor_id=instructor_id,
+                             clock=self._clock, player=player, profile=self.profile,
+                             variant_assignment=assignment)
+
+        session = stage_run(window, make_run, self._clock, self.settings, self._backend)
+        preview = PreviewFeed(window.surface, parent=session)
+        preview.start()
+        session.ended.connect(lambda: self._finish(session))
+        if self.server is not None:
+            self.server.attach(session, preview=preview)
+        self.current = StagedRun(session, outline(loaded.scenario), preview, assignment)
+        return self.current
+
+    def _projector_window(self) -> ProjectorWindow:
+        if self._window is None:
+            self._window = new_window(self._clock, self.settings, self._trainee_ids,
+                                      screen=self.screen, windowed_size=self._windowed_size)
+        return self._window
+
+    def _trainee_ids(self) -> list[str]:
+        return list(self.current.session.run.state.trainee_ids) if self.current else []
+
+    def _finish(self, session: ProjectorSession) -> None:
+        state = session.run.state
+        self.record.close_session(state.session_id)
+        self.run_ended.emit(state.run_id)
+        # The last picture stays up a moment, as in a run from the command line.
+        QTimer.singleShot(END_HOLD_MS, lambda: self._release(session))
+
+    def _release(self, session: ProjectorSession | None = None) -> None:
+        staged = self.current
+        if staged is None or (session is not None and staged.session is not session):
+            return
+        staged.preview.stop()
+        staged.session.detach()
+        staged.session.player.shutdown()
+        if self._window is not None:
+            self._window.set_low_light(0.0)
+            self._window.surface.clear()
+
+    def close(self) -> None:
+        """End the class: the projector window closes and remote consoles are let go."""
+        if self.current is not None:
+            self._release()
+            self.current = None
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+        if self.server is not None:
+            self.server.close()
