@@ -1,7 +1,9 @@
 """The instructor console on the projector PC: set-up, then live control, run after run.
 
-After a run ends, N starts the next trainee of the class on the same scenario (pre-flight
-already passed, variant rotated), and Esc goes back to set-up.
+After a run ends, N starts the next trainee (or group, for a multi-officer session) of the
+imported roster on the same scenario: the pre-flight check has passed, and the variant is
+rotated again if the instructor left it automatic, or stays the one they chose. Esc goes
+back to set-up.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from instructor_console.live_panel import LivePanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.theme import DARK, label
 from simulator.agency import AgencyProfile
+from simulator.playback import PlayerUnavailable
 from simulator.ports import Clock
 from simulator.projector.host import ProjectorHost, RunPlan
 from simulator.protocol import EndRun
+from simulator.record import RecordError
 
 
 class ConsoleWindow(QMainWindow):
@@ -35,7 +39,7 @@ class ConsoleWindow(QMainWindow):
         self.setup = SetupPanel(host, profile)
         self.setup.start_requested.connect(self.start)
         if host.server is not None:
-            self.setup.pairing.setText(f"remote console code: {host.server.code}")
+            self.setup.pairing.setText(f"Remote console code: {host.server.code}")
         self.live: LivePanel | None = None
         self.after_run = label("", "status")
         self._live_page = QWidget()
@@ -52,18 +56,23 @@ class ConsoleWindow(QMainWindow):
         """Put ``plan`` on the projector and switch to live control; False if refused."""
         try:
             staged = self.host.stage(plan)
-        except ValueError as exc:
-            self.setup.checks.setText(str(exc))
+        except (ValueError, PlayerUnavailable, RecordError) as exc:
+            self.setup.checks.setText(f"not started: {exc}")
+            self.pages.setCurrentWidget(self.setup)
             return False
         if self.live is not None:
             self._live_layout.removeWidget(self.live)
             self.live.deleteLater()
         self.live = LivePanel(LocalLink(staged.session), self._clock, self._profile,
                               staged.outline)
+        self.live.names = staged.names
         staged.preview.frame.connect(self.live.show_preview)
+        staged.session.faulted.connect(self.live.show_fault)
         self._live_layout.insertWidget(0, self.live, stretch=1)
         self.after_run.setText("")
         self.pages.setCurrentWidget(self._live_page)
+        # The projector window takes the focus when it opens; the keys belong here.
+        self.activateWindow()
         self.live.setFocus()
         self.last_plan = plan
         staged.session.start()
@@ -71,9 +80,13 @@ class ConsoleWindow(QMainWindow):
 
     def _run_ended(self, _run_id: str) -> None:
         following = self._following()
-        self.after_run.setText(
-            (f"N: next trainee ({', '.join(following.trainees)})    " if following else
-             "end of the class list    ") + "Esc: back to set-up")
+        if following is not None:
+            after = f"N: next ({', '.join(following.trainees)})    "
+        elif self.setup.roster:
+            after = "end of the roster    "
+        else:
+            after = "import a roster to change over with one key    "
+        self.after_run.setText(after + "Esc: back to set-up")
 
     def _following(self) -> RunPlan | None:
         if self.last_plan is None:

@@ -7,11 +7,14 @@ panel redraws only from events, never from what it sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -39,6 +42,7 @@ from simulator.protocol import (
     Resume,
     Retract,
 )
+from simulator.protocol.commands import NOTE_MAX_CHARS
 from simulator.scenario import ScenarioOutline
 from simulator.transport import Snapshot
 
@@ -54,12 +58,27 @@ END_CONFIRM_MS = 2000
 CUES_SHOWN = 6
 
 
-def decision_keys(profile: AgencyProfile) -> dict[str, str]:
-    """Key letter -> action id, for the profile's force options and verbal tactics."""
-    force = sorted(profile.force_options, key=lambda o: o.rank)
-    keys = {key: option.id for key, option in zip(FORCE_KEYS, force, strict=False)}
-    keys |= dict(zip(TACTIC_KEYS, profile.verbal_tactics, strict=False))
+def decision_keys(force_options: Sequence[str], verbal_tactics: Sequence[str]
+                  ) -> dict[str, str]:
+    """Key letter -> action id: force options (in continuum order), then verbal tactics.
+
+    A profile with more options than keys leaves the rest to be logged on the projector
+    PC's devices; the hint shows which keys there are.
+    """
+    keys = dict(zip(FORCE_KEYS, force_options, strict=False))
+    keys |= dict(zip(TACTIC_KEYS, verbal_tactics, strict=False))
     return keys
+
+
+def profile_keys(profile: AgencyProfile) -> dict[str, str]:
+    """`decision_keys` for an agency profile."""
+    ranked = sorted(profile.force_options, key=lambda option: option.rank)
+    return decision_keys([option.id for option in ranked], list(profile.verbal_tactics))
+
+
+def _key_range(row: str, keys: Mapping[str, str], what: str) -> str:
+    used = [key for key in row if key in keys]
+    return f"{used[0]}-{used[-1]} {what}   " if used else ""
 
 
 class LivePanel(QWidget):
@@ -69,7 +88,8 @@ class LivePanel(QWidget):
                  profile: AgencyProfile | None = None,
                  outline: ScenarioOutline | None = None) -> None:
         super().__init__()
-        self.keys = decision_keys(profile or default_profile())
+        self.keys = profile_keys(profile or default_profile())
+        self.names: dict[str, str] = {}
         self._trainee = 0
         self.setStyleSheet(DARK)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -95,6 +115,17 @@ class LivePanel(QWidget):
         self.cues = label("", "cues")
         self.cues.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.logging = label("", "logging")
+        self.flag_note = QLineEdit()
+        self.flag_note.setPlaceholderText("note for the flag (optional; Shift+F to type)")
+        self.flag_note.setMaxLength(NOTE_MAX_CHARS)
+        self.flag_note.returnPressed.connect(self.raise_flag)
+        self.flag_note.installEventFilter(self)
+        flag_button = QPushButton("Flag  (F)")
+        flag_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        flag_button.clicked.connect(self.raise_flag)
+        flag_row = QHBoxLayout()
+        flag_row.addWidget(self.flag_note, stretch=1)
+        flag_row.addWidget(flag_button)
         self.jump_list = QListWidget()
         self.jump_list.hide()
         self.jump_list.itemActivated.connect(self._jump_to)
@@ -107,6 +138,7 @@ class LivePanel(QWidget):
         right = QVBoxLayout()
         right.addLayout(self._buttons)
         right.addWidget(self.countdown)
+        right.addLayout(flag_row)
         right.addWidget(self.jump_list)
         right.addWidget(label("Cues", "heading"))
         right.addWidget(self.cues, stretch=1)
@@ -118,12 +150,8 @@ class LivePanel(QWidget):
         layout.addWidget(self.segment)
         layout.addWidget(self.status)
         layout.addLayout(middle, stretch=1)
-        force = [k for k in FORCE_KEYS if k in self.keys]
-        tactics = [k for k in TACTIC_KEYS if k in self.keys]
-        self.hint = label(
-            f"1-9 branch   Space pause   F flag   {force[0]}-{force[-1]} force   "
-            f"{tactics[0]}-{tactics[-1]} tactics   Backspace retract   Tab trainee   "
-            "Ctrl+R restart   Ctrl+J jump   Ctrl+E Ctrl+E end", "hint")
+        self.hint = label("", "hint")
+        self._draw_hint()
         self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
         self._tick = QTimer(self)
@@ -135,6 +163,7 @@ class LivePanel(QWidget):
             link.restored.connect(self.restore)
             link.preview.connect(self.show_preview)
             link.status.connect(self._link_status)
+            link.faulted.connect(self.show_fault)
         self._link_note = ""
         self._draw()
 
@@ -146,13 +175,34 @@ class LivePanel(QWidget):
         self._draw()
 
     def restore(self, snapshot: Snapshot) -> None:
-        """Start over from a snapshot (a remote console that paired or came back)."""
+        """Start over from a snapshot (a remote console that paired or came back).
+
+        The keys follow the projector PC's agency profile, so a key means the same action
+        on every console.
+        """
         self.state = LiveState.restored(snapshot.events, snapshot.default_in_ms,
                                         self._clock.now_ns())
         self.outline = snapshot.outline
+        self.names = dict(snapshot.names)
+        self.keys = decision_keys(snapshot.force_options, snapshot.verbal_tactics)
         self.map.set_outline(snapshot.outline)
         self._drawn_offer = -1
+        self._draw_hint()
         self._draw()
+
+    def show_fault(self, detail: str) -> None:
+        """The run stopped on a fault: say so, with what happens to the record."""
+        self.state.problem = (f"THE RUN STOPPED: {detail}. Everything before it is stored; "
+                              "it can be resumed from the projector PC.")
+        self._draw()
+
+    def _draw_hint(self) -> None:
+        self.hint.setText(
+            "1-9 branch   Space pause   F flag (Shift+F with a note)   "
+            + _key_range(FORCE_KEYS, self.keys, "force")
+            + _key_range(TACTIC_KEYS, self.keys, "tactics")
+            + "Backspace retract   Tab trainee   Ctrl+R restart   Ctrl+J jump   "
+            "Ctrl+E Ctrl+E end")
 
     def show_preview(self, image: QImage) -> None:
         """Show the latest small copy of the projector picture."""
@@ -186,7 +236,7 @@ class LivePanel(QWidget):
         self.status.setText("    ".join(notes))
         self.cues.setText("\n".join(self._cue_line(c.cue_id, c.segment_id, c.scored, c.at_s)
                                     for c in reversed(s.cues[-CUES_SHOWN:])))
-        trainee = self.trainee_id or "-"
+        trainee = self.names.get(self.trainee_id, self.trainee_id) if self.trainee_id else "-"
         last = s.entries[-1][1] if s.entries else "-"
         self.logging.setText(f"logging for: {trainee}    last entry: {last}")
         self._draw_countdown()
@@ -222,7 +272,9 @@ class LivePanel(QWidget):
                 button.setProperty("default", "true" if marker else "false")
                 button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
                 button.clicked.connect(lambda _=False, key=branch.hotkey: self.choose(key))
-                self._buttons.addWidget(button, i // 3, i % 3)
+                # One column reads fastest; two once there are more than four branches.
+                columns = 1 if len(s.offer.branches) <= 4 else 2
+                self._buttons.addWidget(button, i // columns, i % columns)
 
     def _draw_countdown(self) -> None:
         left = self.state.seconds_to_default(self._clock.now_ns())
@@ -248,6 +300,12 @@ class LivePanel(QWidget):
         if offer is not None and branch is not None:
             self.send(ChooseBranch(branch_id=branch.id, offer_seq=offer.offer_seq))
 
+    def raise_flag(self) -> None:
+        """Flag this moment for the debrief, with the note typed (if any), and clear it."""
+        self.send(RaiseFlag(trainee_id=self.trainee_id, note=self.flag_note.text().strip()))
+        self.flag_note.clear()
+        self.setFocus()
+
     def open_jump_list(self) -> None:
         """List every segment; arrows and Enter jump to one, Esc closes the list."""
         if self.outline is None:
@@ -268,11 +326,12 @@ class LivePanel(QWidget):
                        note="jumped from the console"))
 
     def eventFilter(self, watched: object, event: object) -> bool:  # noqa: N802 - Qt's name
-        """Esc in the jump list closes it and gives the keys back to the panel."""
-        if (watched is self.jump_list and isinstance(event, QKeyEvent)
+        """Esc in the jump list or the flag note gives the keys back to the panel."""
+        if (watched in (self.jump_list, self.flag_note) and isinstance(event, QKeyEvent)
                 and event.type() == QKeyEvent.Type.KeyPress
                 and event.key() == Qt.Key.Key_Escape):
             self.jump_list.hide()
+            self.flag_note.clear()
             self.setFocus()
             return True
         return False
@@ -285,14 +344,20 @@ class LivePanel(QWidget):
         """One key per action; nothing here reads the trainee's keys."""
         key, text = event.key(), event.text()
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if event.isAutoRepeat():
+            # A held key is one press: a repeat would pause and resume, retract entry after
+            # entry, log duplicates, or end the run without its confirming second press.
+            return
         if ctrl:
             self._control_key(key)
         elif text in tuple("123456789"):
             self.choose(text)
         elif key == Qt.Key.Key_Space:
             self.send(Resume() if self.state.paused else Pause())
+        elif key == Qt.Key.Key_F and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.flag_note.setFocus()
         elif key == Qt.Key.Key_F:
-            self.send(RaiseFlag(trainee_id=self.trainee_id))
+            self.raise_flag()
         elif text.upper() in self.keys and self.trainee_id is not None:
             self.send(RecordDecision(trainee_id=self.trainee_id, action=self.keys[text.upper()]))
         elif key == Qt.Key.Key_Backspace and self.state.entries:

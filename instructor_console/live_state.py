@@ -119,6 +119,7 @@ class LiveState:
             case EntryRetracted():
                 self.entries = [e for e in self.entries if e[0] != event.entry_seq]
             case SegmentStarted():
+                self.problem = None  # what went wrong before this segment is past
                 if event.segment_id != self.segment_id or not self.path:
                     self.path.append(event.segment_id)
                 self.segment_id = event.segment_id

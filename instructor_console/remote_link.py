@@ -18,6 +18,7 @@ from PySide6.QtWebSockets import QWebSocket
 from simulator.protocol import Command
 from simulator.transport import (
     EventMessage,
+    Fault,
     Hello,
     Refusal,
     SendCommand,
@@ -36,8 +37,9 @@ class RemoteLink(QObject):
     """Commands out and events in over ``ws://`` or ``wss://``.
 
     Signals: `received` (an event), `restored` (a `Snapshot` after each pairing),
-    `preview` (a `QImage`), `status` (a line for the instructor), `refused` (a `Refusal`).
-    With ``fingerprint``, a ``wss://`` server must present exactly that certificate.
+    `preview` (a `QImage`), `status` (a line for the instructor), `refused` (a `Refusal`),
+    `faulted` (the run stopped on a fault). With ``fingerprint``, a ``wss://`` server must
+    present exactly that certificate, checked before the pairing code is sent.
     """
 
     received = Signal(object)
@@ -45,6 +47,7 @@ class RemoteLink(QObject):
     preview = Signal(QImage)
     status = Signal(str)
     refused = Signal(object)
+    faulted = Signal(str)
 
     def __init__(self, url: str, code: str, *, name: str = "console",
                  fingerprint: str | None = None) -> None:
@@ -53,7 +56,10 @@ class RemoteLink(QObject):
         self._hello = Hello(code=code, console=name).model_dump_json()
         self._fingerprint = fingerprint.upper() if fingerprint else None
         self._socket = QWebSocket()
-        self._socket.connected.connect(lambda: self._socket.sendTextMessage(self._hello))
+        self._socket.connected.connect(self._connected)
+        self._socket.errorOccurred.connect(
+            lambda _error: self.status.emit(f"cannot reach the projector PC: "
+                                            f"{self._socket.errorString()}"))
         self._socket.disconnected.connect(self._lost)
         self._socket.textMessageReceived.connect(self._text)
         self._socket.binaryMessageReceived.connect(self._binary)
@@ -88,11 +94,26 @@ class RemoteLink(QObject):
             return
         self._socket.sendTextMessage(SendCommand(command=command).model_dump_json())
 
+    def _connected(self) -> None:
+        if self.url.scheme() == "wss" and not self._pinned():
+            self.status.emit("the projector's certificate does not match the pinned "
+                             "fingerprint; not pairing")
+            self._closing = True
+            self._socket.abort()
+            return
+        self._socket.sendTextMessage(self._hello)
+
+    def _pinned(self) -> bool:
+        peer = bytes(self._socket.sslConfiguration().peerCertificate().toDer().data())
+        return bool(self._fingerprint) and certificate_fingerprint(peer) == self._fingerprint
+
     def _text(self, text: str) -> None:
         try:
             message = read_projector_message(text)
         except WireError as exc:
             log.warning("unreadable message from the projector: %s", exc)
+            self.status.emit(f"a message from the projector PC could not be read ({exc}); "
+                             "are both PCs on the same Branchpoint release?")
             return
         if isinstance(message, Welcome):
             self.paired = True
@@ -108,6 +129,8 @@ class RemoteLink(QObject):
             self.status.emit(f"refused: {message.detail}")
             if message.code == "wrong_code":
                 self._closing = True
+        elif isinstance(message, Fault):
+            self.faulted.emit(message.detail)
 
     def _binary(self, data: QByteArray) -> None:
         image = QImage()
@@ -123,10 +146,10 @@ class RemoteLink(QObject):
         self._retry.start()
 
     def _check_certificate(self, errors: list[QSslError]) -> None:
-        # A projector PC's certificate is its own, not a CA's: trust it only if it is the one
-        # pinned at pairing.
-        peer = bytes(self._socket.sslConfiguration().peerCertificate().toDer().data())
-        if self._fingerprint and certificate_fingerprint(peer) == self._fingerprint:
+        # A projector PC's certificate is its own, not a CA's: its errors (self-signed, no
+        # matching host name) are forgiven only for the pinned one. `_connected` checks the
+        # pin again, for a certificate that raises no errors at all.
+        if self._pinned():
             self._socket.ignoreSslErrors()
         else:
             self.status.emit("the projector's certificate does not match the pinned "

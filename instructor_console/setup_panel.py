@@ -1,7 +1,7 @@
 """Session set-up: pick a scenario, the trainees and the variant; pass the pre-flight check.
 
 Everything works from the keyboard: Ctrl+F searches, arrows pick a scenario, Space ticks a
-trainee, Ctrl+P runs the pre-flight check and Ctrl+Return starts.
+trainee, Ctrl+T adds one, Ctrl+P runs the pre-flight check and Ctrl+Return starts.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QGuiApplication, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -67,12 +67,22 @@ class SetupPanel(QWidget):
         self.variant = QComboBox()
         self.trainees = QListWidget()
         self.new_trainee = QLineEdit()
-        self.new_trainee.setPlaceholderText("add a trainee: type a name, Enter")
+        self.new_trainee.setPlaceholderText("add a trainee (Ctrl+T): type a name, Enter")
         self.new_trainee.returnPressed.connect(self._add_typed_trainee)
         import_roster = QPushButton("Import class roster (CSV)…")
         import_roster.clicked.connect(self._choose_roster)
         self.instructor = QLineEdit()
         self.instructor.setPlaceholderText("instructor's name")
+        self.projector_screen = screens = QComboBox()
+        for number, screen in enumerate(QGuiApplication.screens(), start=1):
+            size = screen.size()
+            screens.addItem(f"{number}: {screen.name()} {size.width()}x{size.height()}",
+                            str(number))
+        # The projector's screen as the host was given it, else the last (projectors are
+        # usually the second screen).
+        chosen = screens.findData(host.screen) if host.screen else screens.count() - 1
+        screens.setCurrentIndex(max(0, chosen))
+        self.projector_screen.currentIndexChanged.connect(self._screen_chosen)
         self.preflight_button = QPushButton("Pre-flight check  (Ctrl+P)")
         self.preflight_button.clicked.connect(self.run_preflight)
         self.start_button = QPushButton("Start  (Ctrl+Return)")
@@ -82,6 +92,7 @@ class SetupPanel(QWidget):
         self.checks.setWordWrap(True)
         self.checks.setTextFormat(Qt.TextFormat.PlainText)
         self.pairing = label("", "pairing")
+        self.pairing.setWordWrap(True)
 
         left = QVBoxLayout()
         left.addWidget(label("Scenario", "heading"))
@@ -92,9 +103,12 @@ class SetupPanel(QWidget):
         form = QFormLayout()
         form.addRow("Variant", self.variant)
         form.addRow("Instructor", self.instructor)
+        form.addRow("Projector screen", self.projector_screen)
         right = QVBoxLayout()
-        right.addWidget(label("Trainees (Space ticks; several for a multi-officer session)",
-                              "heading"))
+        trainees_heading = label("Trainees: Space ticks; tick several for a multi-officer "
+                                 "session", "heading")
+        trainees_heading.setWordWrap(True)
+        right.addWidget(trainees_heading)
         right.addWidget(self.trainees, stretch=1)
         right.addWidget(self.new_trainee)
         right.addWidget(import_roster)
@@ -107,6 +121,7 @@ class SetupPanel(QWidget):
         layout.addLayout(left, stretch=3)
         layout.addLayout(right, stretch=2)
         QShortcut(QKeySequence("Ctrl+F"), self, self.search.setFocus)
+        QShortcut(QKeySequence("Ctrl+T"), self, self.new_trainee.setFocus)
         QShortcut(QKeySequence("Ctrl+P"), self, self.run_preflight)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.request_start)
         for name in host.recent_trainees():
@@ -237,12 +252,21 @@ class SetupPanel(QWidget):
                                else Qt.CheckState.Unchecked)
 
     def next_in_class(self, after: tuple[str, ...]) -> tuple[str, ...] | None:
-        """The trainee after the last of ``after`` in list order; None at the end of the class."""
-        names = [self.trainees.item(row).text() for row in range(self.trainees.count())]
+        """Who comes after ``after`` in the imported roster, in groups of the same size.
+
+        None at the end of the roster, or with no roster: the change-over key moves through
+        a class, never through everyone the record has seen.
+        """
+        names = [entry.name for entry in self.roster]
         last = max((names.index(n) for n in after if n in names), default=-1)
-        return (names[last + 1],) if last + 1 < len(names) else None
+        following = tuple(names[last + 1:last + 1 + len(after)])
+        return following if names and following else None
 
     # -- checks and start ---------------------------------------------------------------------
+
+    def _screen_chosen(self) -> None:
+        self._host.screen = self.projector_screen.currentData()
+        self._picked()  # the host forgets a pre-flight passed for another screen
 
     def run_preflight(self) -> bool:
         """Check the picked scenario once for the class; Start is enabled when it passes."""

@@ -11,8 +11,9 @@ from PySide6.QtWidgets import QPushButton
 from test_projector import STREET
 
 from instructor_console.link import LocalLink
-from instructor_console.live_panel import LivePanel
+from instructor_console.live_panel import LivePanel, decision_keys, profile_keys
 from instructor_console.live_state import LiveState
+from simulator.agency import default_profile
 from simulator.playback.barcode import write_barcode_clip
 from simulator.playback.decoded_player import DecodedPlayer
 from simulator.projector.session import ProjectorSession
@@ -90,18 +91,24 @@ def test_keys_on_the_console_steer_the_run_and_the_panel_redraws_from_events(
         qtbot.waitUntil(lambda: panel.state.seconds_to_default(clock.now_ns()) is not None,
                         timeout=5000)
         assert "default 'calm' in" in panel.countdown.text()
-        buttons = [b.text() for b in panel.findChildren(QPushButton) if b.isVisible()]
+        buttons = [b.text() for b in panel.findChildren(QPushButton)
+                   if b.isVisible() and b.property("kind")]
         assert sorted(buttons) == ["1  Calms  [de_escalate]  (default)", "2  Runs  [escalate]"]
         QTest.keyClick(panel, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: panel.state.paused, timeout=2000)
         assert "(paused)" in panel.countdown.text()
         QTest.keyClick(panel, Qt.Key.Key_Space)
         QTest.keyClick(panel, Qt.Key.Key_F)
+        QTest.keyClick(panel, Qt.Key.Key_F, Qt.KeyboardModifier.ShiftModifier)
+        assert panel.flag_note.hasFocus()
+        QTest.keyClicks(panel.flag_note, "hand in pocket")
+        QTest.keyClick(panel.flag_note, Qt.Key.Key_Return)
+        assert panel.hasFocus() and not panel.flag_note.text()
         QTest.keyClick(panel, Qt.Key.Key_Q)  # officer presence, for trainee t1
-        qtbot.waitUntil(lambda: len(panel.state.entries) == 2, timeout=2000)
+        qtbot.waitUntil(lambda: len(panel.state.entries) == 3, timeout=2000)
         assert "last entry: presence" in panel.logging.text()
         QTest.keyClick(panel, Qt.Key.Key_Backspace)  # mis-keyed: take it back
-        qtbot.waitUntil(lambda: len(panel.state.entries) == 1, timeout=2000)
+        qtbot.waitUntil(lambda: len(panel.state.entries) == 2, timeout=2000)
         QTest.keyClick(panel, Qt.Key.Key_2)
         qtbot.waitUntil(lambda: run.ended, timeout=5000)
     finally:
@@ -112,7 +119,9 @@ def test_keys_on_the_console_steer_the_run_and_the_panel_redraws_from_events(
                                          "flag_raised", "decision_recorded", "entry_retracted",
                                          "branch_chosen", "default_taken")]
     assert steered == ["decision_window_opened", "paused", "resumed", "flag_raised",
-                       "decision_recorded", "entry_retracted", "branch_chosen"]
+                       "flag_raised", "decision_recorded", "entry_retracted", "branch_chosen"]
+    flags = [e for e in journal.events if isinstance(e, FlagRaised)]
+    assert flags[0].note_digest is None and flags[1].note_digest is not None
     decision = next(e for e in journal.events if e.type == "decision_recorded")
     retracted = next(e for e in journal.events if e.type == "entry_retracted")
     assert (decision.trainee_id, decision.action, decision.source) == ("t1", "presence",
@@ -126,10 +135,30 @@ def test_keys_on_the_console_steer_the_run_and_the_panel_redraws_from_events(
 
 
 def test_decision_keys_follow_the_continuum_and_leave_the_flag_key_free():
-    from instructor_console.live_panel import decision_keys
-    from simulator.agency import default_profile
-
-    keys = decision_keys(default_profile())
+    keys = profile_keys(default_profile())
     assert [keys[k] for k in "QWE"] == ["presence", "verbal_direction", "soft_control"]
     assert keys["O"] == "firearm" and keys["A"] == "rapport"
     assert "F" not in keys
+    # A profile with only force options (or more options than keys) still has a keyboard.
+    only_force = decision_keys([f"option_{i}" for i in range(12)], [])
+    assert list(only_force) == list("QWERTYUIOP")
+
+
+def test_a_restored_state_counts_down_from_the_projectors_reckoning():
+    branches = [OfferedBranch(id="calm", label="Calms", hotkey="1", kind="de_escalate",
+                              to="b")]
+    events = [SegmentStarted(**stamp(1), segment_id="a", play_token=1),
+              BranchesOffered(**stamp(2), segment_id="a", branches=branches,
+                              default_branch="calm", window_ms=6000),
+              DecisionWindowOpened(**stamp(3), segment_id="a", offer_seq=2, window_ms=6000,
+                                   waiting="hold")]
+    state = LiveState.restored(events, default_in_ms=2500, now_ns=100 * SECOND)
+    assert state.seconds_to_default(101 * SECOND) == 1.5
+    paused = LiveState.restored([*events, Paused(**stamp(4))], default_in_ms=2500,
+                                now_ns=100 * SECOND)
+    assert paused.paused and paused.seconds_to_default(500 * SECOND) == 2.5
+    gone = LiveState.restored([*events, BranchChosen(**stamp(4), offer_seq=2,
+                                                     branch_id="calm", from_segment="a",
+                                                     to_segment="b")],
+                              default_in_ms=None, now_ns=100 * SECOND)
+    assert gone.offer is None and gone.seconds_to_default(100 * SECOND) is None

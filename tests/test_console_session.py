@@ -136,14 +136,14 @@ def test_a_class_runs_from_the_keyboard_and_the_record_holds_exactly_what_was_do
     assert setup.checks.text().startswith("ready")
     QTest.keyClick(setup, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     steer_one_run(qtbot, window, clock)
-    qtbot.waitUntil(lambda: "N: next trainee (Officer Byrne)" in window.after_run.text(),
+    qtbot.waitUntil(lambda: "N: next (Officer Byrne)" in window.after_run.text(),
                     timeout=5000)
 
     QTest.keyClick(window, Qt.Key.Key_N)  # change-over: the next trainee, at once
     qtbot.waitUntil(lambda: window.live is not None and window.live.state.trainee_ids
                     and not window.live.state.ended, timeout=10000)
     steer_one_run(qtbot, window, clock)
-    qtbot.waitUntil(lambda: "end of the class list" in window.after_run.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "end of the roster" in window.after_run.text(), timeout=5000)
 
     runs = record.runs()
     assert len(runs) == 2

@@ -31,7 +31,9 @@ def snapshot(doorway_text) -> Snapshot:
                          variant_id="a", trainee_ids=["t"], instructor_id=None,
                          player_backend="pyav", timing_mode="frame_exact")
     return Snapshot(run_id="r", events=[started], default_in_ms=1234,
-                    outline=outline(parse_scenario(doorway_text).scenario))
+                    outline=outline(parse_scenario(doorway_text).scenario),
+                    names={"t": "Officer Reyes"}, force_options=["presence", "firearm"],
+                    verbal_tactics=["rapport"])
 
 
 def gate(snapshot: Snapshot) -> tuple[ConsoleGate, list[Command], PairingCode]:

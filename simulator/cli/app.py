@@ -412,8 +412,8 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     clock = MonotonicClock()
     size = window_size_or_none(where.windowed, offscreen=not display_available())
     listening = where.listening
-    server = (open_console_server(clock, listening.port, listening.host, listening.tls_cert,
-                                  listening.tls_key) if listening else None)
+    server = (open_console_server(clock, vocabularies, listening.port, listening.host,
+                                  listening.tls_cert, listening.tls_key) if listening else None)
 
     made: list[ScenarioRun] = []
 
@@ -429,7 +429,8 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                                    resumed=history is not None,
                                    # A paused run waits for a remote console to resume it.
                                    unpause=history is not None and server is None,
-                                   server=server, history=history or ())
+                                   server=server, history=history or (),
+                                   names=record.display_names)
     except (ValueError, PlayerUnavailable, RecordError) as exc:
         fail(str(exc))
     finally:

@@ -25,6 +25,7 @@ from simulator.paths import data_dir
 from simulator.scenario import bundled_library
 
 if TYPE_CHECKING:
+    from simulator.agency import AgencyProfile
     from simulator.ports import Clock
     from simulator.projector.console_server import ConsoleServer
 
@@ -44,8 +45,8 @@ TlsKeyOption = Annotated[Path | None, typer.Option(
     "--tls-key", exists=True, dir_okay=False, help="The certificate's PEM private key.")]
 
 
-def open_console_server(clock: Clock, port: int | None, host: str, cert: Path | None,
-                        key: Path | None) -> ConsoleServer | None:
+def open_console_server(clock: Clock, profile: AgencyProfile, port: int | None, host: str,
+                        cert: Path | None, key: Path | None) -> ConsoleServer | None:
     """A listening server for remote consoles, announced on the operator's terminal."""
     if port is None:
         if cert or key:
@@ -61,7 +62,7 @@ def open_console_server(clock: Clock, port: int | None, host: str, cert: Path | 
         fail("give both --tls-cert and --tls-key, or neither")
     tls = TlsFiles(cert, key) if cert is not None and key is not None else None
     try:
-        server = ConsoleServer(clock, PairingCode(), tls=tls)
+        server = ConsoleServer(clock, PairingCode(), profile, tls=tls)
         bound = server.listen(port, host)
     except (OSError, ValueError) as exc:
         fail(f"--listen: {exc}")
@@ -97,7 +98,7 @@ def console(
     vocabularies = vocabularies_from(profile)
     settings = load_projector_settings()
     clock = MonotonicClock()
-    server = open_console_server(clock, listen, listen_host, tls_cert, tls_key)
+    server = open_console_server(clock, vocabularies, listen, listen_host, tls_cert, tls_key)
 
     from instructor_console.console_window import ConsoleWindow
     from simulator.projector.host import ProjectorHost

@@ -1,4 +1,4 @@
-"""Remote consoles: a WebSocket server on the projector PC, feeding one run.
+"""Remote consoles: a WebSocket server on the projector PC, feeding the run on the projector.
 
 Each connection goes through a `ConsoleGate`: it must quote the pairing code shown on the
 operator's screen before any command reaches the run, and everything it sends is checked
@@ -9,11 +9,11 @@ its timed defaults, and a console that comes back gets a snapshot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QObject
+from PySide6.QtCore import QByteArray, QObject, QTimer
 from PySide6.QtNetwork import (
     QHostAddress,
     QSsl,
@@ -23,6 +23,7 @@ from PySide6.QtNetwork import (
 )
 from PySide6.QtWebSockets import QWebSocket, QWebSocketProtocol, QWebSocketServer
 
+from simulator.agency import AgencyProfile
 from simulator.ports import Clock
 from simulator.projector.preview import PreviewFeed
 from simulator.projector.session import ProjectorSession
@@ -32,6 +33,7 @@ from simulator.transport import (
     MAX_MESSAGE_BYTES,
     ConsoleGate,
     EventMessage,
+    Fault,
     PairingCode,
     Reply,
     Snapshot,
@@ -40,6 +42,11 @@ from simulator.transport import (
 )
 
 log = logging.getLogger(__name__)
+
+# A connection that has not paired by then is dropped: pairing takes one message.
+PAIRING_TIMEOUT_MS = 10_000
+# A training room has a console or two; more connections than this are not consoles.
+MAX_CONNECTIONS = 16
 
 
 @dataclass(frozen=True)
@@ -70,51 +77,63 @@ class TlsFiles:
         return certificate_fingerprint(bytes(der.data()))
 
 
+@dataclass
+class _Served:
+    """The run being served, and what a console needs to draw it."""
+
+    session: ProjectorSession
+    history: list[Event]
+    outline: ScenarioOutline
+    names: dict[str, str]
+    preview: PreviewFeed | None
+
+
 class ConsoleServer(QObject):
     """Serves the run on the projector (one after another) to paired remote consoles."""
 
-    def __init__(self, clock: Clock, code: PairingCode, *, tls: TlsFiles | None = None
-                 ) -> None:
+    def __init__(self, clock: Clock, code: PairingCode, profile: AgencyProfile, *,
+                 tls: TlsFiles | None = None) -> None:
         super().__init__()
-        self._session: ProjectorSession | None = None
         self._clock = clock
         self.code = code
-        self._history: list[Event] = []
-        self._outline: ScenarioOutline | None = None
-        self._preview: PreviewFeed | None = None
+        self._force_options = [o.id for o in sorted(profile.force_options, key=lambda o: o.rank)]
+        self._verbal_tactics = list(profile.verbal_tactics)
+        self._served: _Served | None = None
         mode = (QWebSocketServer.SslMode.SecureMode if tls
                 else QWebSocketServer.SslMode.NonSecureMode)
         self._server = QWebSocketServer("Branchpoint projector", mode, self)
         if tls is not None:
             self._server.setSslConfiguration(tls.configuration())
+        self._server.setMaxPendingConnections(MAX_CONNECTIONS)
         self._server.newConnection.connect(self._accept)
         self._gates: dict[QWebSocket, ConsoleGate] = {}
 
     def attach(self, session: ProjectorSession, *, history: Sequence[Event] = (),
-               preview: PreviewFeed | None = None) -> None:
+               preview: PreviewFeed | None = None, names: Mapping[str, str] | None = None
+               ) -> None:
         """Serve this run from now on; paired consoles get its snapshot at once.
 
-        ``history`` is what the run recorded before (a run resumed after a crash).
+        ``history`` is what the run recorded before (a run resumed after a crash);
+        ``names`` are its trainees' names, for the instructor.
         """
-        if self._session is not None:
-            self._session.happened.disconnect(self._broadcast)
-        if self._preview is not None:
-            self._preview.frame.disconnect(self._send_preview)
-        self._session, self._history = session, list(history)
-        self._outline = outline(session.run.scenario)
-        self._preview = preview
+        if (served := self._served) is not None:
+            served.session.happened.disconnect(self._broadcast)
+            served.session.faulted.disconnect(self._fault)
+            if served.preview is not None:
+                served.preview.frame.disconnect(self._send_preview)
+        self._served = _Served(session, list(history), outline(session.run.scenario),
+                               dict(names or {}), preview)
         session.happened.connect(self._broadcast)
+        session.faulted.connect(self._fault)
         if preview is not None:
             preview.frame.connect(self._send_preview)
-        welcome = Welcome(snapshot=self.snapshot()).model_dump_json()
-        for socket in self._paired():
-            socket.sendTextMessage(welcome)
+        self._send_all(Welcome(snapshot=self.snapshot()).model_dump_json())
 
     def listen(self, port: int = 0, host: str = "127.0.0.1") -> int:
         """Start listening; returns the port (a free one when ``port`` is 0).
 
-        Only this PC by default; a console on another PC needs the LAN address (or
-        ``0.0.0.0``), which the operator chooses.
+        This PC only unless told otherwise; the command line serves every interface,
+        because a remote console is on another PC.
         """
         if not self._server.listen(QHostAddress(host), port):
             raise OSError(f"cannot listen on {host}:{port}: {self._server.errorString()}")
@@ -129,37 +148,52 @@ class ConsoleServer(QObject):
     @property
     def paired_consoles(self) -> int:
         """How many consoles are connected and paired now."""
-        return sum(gate.paired for gate in self._gates.values())
+        return len(self._paired())
 
     def snapshot(self) -> Snapshot | None:
         """The run so far, for a console that has just paired (None before the first run)."""
-        if self._session is None or self._outline is None:
+        served = self._served
+        if served is None:
             return None
-        left = self._session.run.default_due_in_ns(self._clock.now_ns())
-        return Snapshot(run_id=self._session.run.state.run_id, events=list(self._history),
+        left = served.session.run.default_due_in_ns(self._clock.now_ns())
+        return Snapshot(run_id=served.session.run.state.run_id, events=list(served.history),
                         default_in_ms=None if left is None else left // 1_000_000,
-                        outline=self._outline)
+                        outline=served.outline, names=served.names,
+                        force_options=self._force_options, verbal_tactics=self._verbal_tactics)
 
     def _paired(self) -> list[QWebSocket]:
         return [socket for socket, gate in self._gates.items() if gate.paired]
 
+    def _send_all(self, text: str) -> None:
+        for socket in self._paired():
+            socket.sendTextMessage(text)
+
     def _apply(self, command: Command) -> None:
-        if self._session is not None:
-            self._session.send(command)
+        if self._served is not None:
+            self._served.session.send(command)
 
     def _accept(self) -> None:
         while self._server.hasPendingConnections():
             socket = self._server.nextPendingConnection()
+            if len(self._gates) >= MAX_CONNECTIONS:
+                socket.close(QWebSocketProtocol.CloseCode.CloseCodePolicyViolated,
+                             "too many connections")
+                socket.deleteLater()
+                continue
             socket.setMaxAllowedIncomingMessageSize(MAX_MESSAGE_BYTES)
             socket.setMaxAllowedIncomingFrameSize(MAX_MESSAGE_BYTES)
-            gate = ConsoleGate(self.code, self._apply, self.snapshot)
-            self._gates[socket] = gate
-            socket.textMessageReceived.connect(
-                lambda text, s=socket: self._answer(s, self._gates[s].receive(text)))
+            self._gates[socket] = ConsoleGate(self.code, self._apply, self.snapshot)
+            socket.textMessageReceived.connect(lambda text, s=socket: self._text(s, text))
             socket.binaryMessageReceived.connect(
                 lambda _data, s=socket: self._answer(s, ConsoleGate.refuse_binary()))
             socket.disconnected.connect(lambda s=socket: self._forget(s))
+            QTimer.singleShot(PAIRING_TIMEOUT_MS, socket, lambda s=socket: self._unpaired(s))
             log.info("console connected from %s", socket.peerAddress().toString())
+
+    def _text(self, socket: QWebSocket, text: str) -> None:
+        gate = self._gates.get(socket)
+        if gate is not None:
+            self._answer(socket, gate.receive(text))
 
     def _answer(self, socket: QWebSocket, reply: Reply | None) -> None:
         if reply is None:
@@ -169,6 +203,12 @@ class ConsoleServer(QObject):
             socket.flush()
             socket.close(QWebSocketProtocol.CloseCode.CloseCodePolicyViolated, "wrong code")
 
+    def _unpaired(self, socket: QWebSocket) -> None:
+        gate = self._gates.get(socket)
+        if gate is not None and not gate.paired:
+            socket.close(QWebSocketProtocol.CloseCode.CloseCodePolicyViolated,
+                         "not paired in time")
+
     def _forget(self, socket: QWebSocket) -> None:
         gate = self._gates.pop(socket, None)
         if gate is not None and gate.paired:
@@ -176,16 +216,23 @@ class ConsoleServer(QObject):
         socket.deleteLater()
 
     def _broadcast(self, event: Event) -> None:
-        self._history.append(event)
-        text = EventMessage(event=event).model_dump_json()
-        for socket in self._paired():
-            socket.sendTextMessage(text)
+        if self._served is not None:
+            self._served.history.append(event)
+        self._send_all(EventMessage(event=event).model_dump_json())
+
+    def _fault(self, detail: str) -> None:
+        if self._served is not None:
+            run_id = self._served.session.run.state.run_id
+            self._send_all(Fault(run_id=run_id, detail=detail).model_dump_json())
 
     def _send_preview(self, _image: object = None) -> None:
-        jpeg = self._preview.jpeg() if self._preview is not None else b""
+        paired = self._paired()
+        preview = self._served.preview if self._served is not None else None
+        jpeg = preview.jpeg() if paired and preview is not None else b""
         if not jpeg:
             return
         data = QByteArray(jpeg)
-        for socket in self._paired():
-            socket.sendBinaryMessage(data)
-
+        for socket in paired:
+            # A console that is not keeping up gets no more pictures until it has caught up.
+            if socket.bytesToWrite() < 4 * len(jpeg):
+                socket.sendBinaryMessage(data)

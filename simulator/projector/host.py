@@ -56,10 +56,20 @@ class StagedRun:
     outline: ScenarioOutline
     preview: PreviewFeed
     variant_assignment: VariantAssignment
+    names: dict[str, str]
+
+    @property
+    def live(self) -> bool:
+        """Whether the run still holds the projector (not ended, not stopped by a fault)."""
+        return not self.session.run.ended and self.session.fault is None
 
 
 class ProjectorHost(QObject):
-    """Runs scenarios on the projector for the console; `run_ended` carries each run's id."""
+    """Runs scenarios on the projector for the console.
+
+    `run_ended` carries each run's id once it is over, whether it ended or faulted; its
+    record session is closed by then.
+    """
 
     run_ended = Signal(str)
 
@@ -72,7 +82,7 @@ class ProjectorHost(QObject):
         self.library = library
         self.profile = profile
         self.settings = settings
-        self.screen = screen
+        self._screen = screen
         self.server = server
         self._clock = clock
         self._backend: Backend = backend or settings.backend
@@ -83,6 +93,21 @@ class ProjectorHost(QObject):
         self.current: StagedRun | None = None
 
     # -- set-up --------------------------------------------------------------------------------
+
+    @property
+    def screen(self) -> str | None:
+        """The projector's screen (number or name; None: the settings', else the last)."""
+        return self._screen
+
+    @screen.setter
+    def screen(self, wanted: str | None) -> None:
+        if wanted == self._screen:
+            return
+        self._screen = wanted
+        # A pre-flight check passed for another screen proves nothing about this one.
+        self._cleared.clear()
+        if self._window is not None and self._windowed_size is None:
+            self._window.show_on(choose_screen(wanted))
 
     def catalog(self) -> list[CatalogEntry]:
         """Every scenario in the library, with lint status, variants and a thumbnail."""
@@ -115,7 +140,7 @@ class ProjectorHost(QObject):
                 loaded, variant.id, lambda v, clip: resolve_clip(loaded, index, v, clip))]
         if self._window is None and self._windowed_size is None:
             try:
-                choose_screen(self.screen if self.screen is not None else self.settings.screen)
+                choose_screen(self._screen if self._screen is not None else self.settings.screen)
             except ValueError as exc:
                 problems.append(f"projector screen: {exc}")
         problems += self._player_problems()
@@ -153,7 +178,7 @@ class ProjectorHost(QObject):
                              "check; run it first")
         if not plan.trainees:
             raise ValueError("pick at least one trainee")
-        if self.current is not None and not self.current.session.run.ended:
+        if self.current is not None and self.current.live:
             raise ValueError("a run is still on the projector; end it first")
         self._release()
         record = self.record
@@ -164,11 +189,12 @@ class ProjectorHost(QObject):
         variant_id = plan.variant_id or choose_variant(
             [v.id for v in loaded.scenario.variants],
             record.variant_history(loaded.scenario.id, trainee_ids), trainee_ids)
-        session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
-                                         label=f"console: {loaded.scenario.id}")
         window = self._projector_window()
 
         def make_run(player: Player) -> ScenarioRun:
+            # Opened once the player works, so a player that cannot start leaves no session.
+            session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
+                                             label=f"console: {loaded.scenario.id}")
             return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
                              trainee_ids=trainee_ids, instructor_id=instructor_id,
                              clock=self._clock, player=player, profile=self.profile,
@@ -178,15 +204,19 @@ class ProjectorHost(QObject):
         preview = PreviewFeed(window.surface, parent=session)
         preview.start()
         session.ended.connect(lambda: self._finish(session))
+        # A fault stops the run where it is; everything stored stays stored, and the class
+        # can go on with the next run (or resume this one from the command line).
+        session.faulted.connect(lambda _message: self._finish(session))
+        names = record.display_names(trainee_ids)
         if self.server is not None:
-            self.server.attach(session, preview=preview)
-        self.current = StagedRun(session, outline(loaded.scenario), preview, assignment)
+            self.server.attach(session, preview=preview, names=names)
+        self.current = StagedRun(session, outline(loaded.scenario), preview, assignment, names)
         return self.current
 
     def _projector_window(self) -> ProjectorWindow:
         if self._window is None:
             self._window = new_window(self._clock, self.settings, self._trainee_ids,
-                                      screen=self.screen, windowed_size=self._windowed_size)
+                                      screen=self._screen, windowed_size=self._windowed_size)
         return self._window
 
     def _trainee_ids(self) -> list[str]:
@@ -203,6 +233,7 @@ class ProjectorHost(QObject):
         staged = self.current
         if staged is None or (session is not None and staged.session is not session):
             return
+        self.current = None
         staged.preview.stop()
         staged.session.detach()
         staged.session.player.shutdown()
@@ -212,9 +243,7 @@ class ProjectorHost(QObject):
 
     def close(self) -> None:
         """End the class: the projector window closes and remote consoles are let go."""
-        if self.current is not None:
-            self._release()
-            self.current = None
+        self._release()
         if self._window is not None:
             self._window.close()
             self._window = None

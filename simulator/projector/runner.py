@@ -56,6 +56,7 @@ def play_on_projector(
     unpause: bool = False,
     server: ConsoleServer | None = None,
     history: Sequence[Event] = (),
+    names: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> ProjectorResult:
     """Open the projector, build the run with its player (``make_run(player)``), play it.
 
@@ -64,7 +65,7 @@ def play_on_projector(
     A recovered run comes back paused if it was paused; ``unpause`` resumes it at once
     (for a projector with no console to resume it from), and the resume is recorded.
     With ``server``, remote consoles follow and steer the run (``history``: what a resumed
-    run recorded before).
+    run recorded before; ``names``: looks up the trainees' names for them).
     """
     qt_application()
     result = ProjectorResult()
@@ -92,7 +93,8 @@ def play_on_projector(
     if server is not None:
         preview = PreviewFeed(window.surface, parent=session)
         preview.start()
-        server.attach(session, history=history, preview=preview)
+        server.attach(session, history=history, preview=preview,
+                      names=names(session.run.state.trainee_ids) if names else None)
     if on_event is not None:
         session.happened.connect(on_event)
     # A loop of this run's own, so nothing it stops outlives it (an application-wide quit

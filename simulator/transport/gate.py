@@ -1,8 +1,10 @@
 """What the projector does with each message from one remote console.
 
-A console must quote the pairing code before anything else; until then, and after any
-refusal, nothing it sends reaches the run. Refusals go back to that console only: a
-malformed or unauthenticated message is not an event of the run.
+A console must quote the pairing code before anything else; until then nothing it sends
+reaches the run, and a wrong code ends the connection. After pairing, only what an
+instructor does reaches the run: trainee inputs and device decisions come from the
+projector PC's own devices, stamped on its clock, and a console cannot forge them. Refusals
+go back to that console only: a refused message is not an event of the run.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from simulator.protocol import Command
+from simulator.protocol import Command, RecordDecision, ReportInput
 from simulator.transport.pairing import PairingCode
 from simulator.transport.wire import (
     Hello,
@@ -60,7 +62,14 @@ class ConsoleGate:
         if not self.paired:
             return _refuse(WireError("unauthenticated", "send `hello` with the pairing code "
                                      "before any command; this command had no effect"))
-        self._apply(message.command)
+        command = message.command
+        if isinstance(command, ReportInput) or (
+                isinstance(command, RecordDecision)
+                and (command.source != "instructor" or command.input_ns is not None)):
+            return _refuse(WireError("not_allowed", f"a console cannot send `{command.type}` "
+                                     "as a trainee's device; log it as an instructor entry "
+                                     "(source `instructor`, no `input_ns`)"))
+        self._apply(command)
         return None
 
     @staticmethod

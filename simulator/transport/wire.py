@@ -17,10 +17,13 @@ from simulator.protocol import Command, Event
 from simulator.scenario import ScenarioOutline
 
 WIRE_VERSION = 1
-# Far above any real command (a note is at most 2,000 characters); anything bigger is hostile.
+# Far above any real command (a note is at most 2,000 characters); anything bigger from a
+# console is hostile. Messages from the projector are not limited: a snapshot of a long run
+# is big, and the console trusts the projector it paired with.
 MAX_MESSAGE_BYTES = 64 * 1024
 
-RefusalCode = Literal["malformed", "version", "too_large", "unauthenticated", "wrong_code"]
+RefusalCode = Literal["malformed", "version", "too_large", "unauthenticated", "wrong_code",
+                      "not_allowed"]
 
 
 class WireError(ValueError):
@@ -61,7 +64,8 @@ class Snapshot(BaseModel):
     ``events`` are the run's events so far, in order; ``default_in_ms`` is the projector's
     own reckoning of the time left before the default branch fires (frozen while paused),
     because a console cannot know how long ago a replayed window opened. ``outline`` is the
-    scenario's map, since a remote console has no scenario files.
+    scenario's map, since a remote console has no scenario files; the names and the
+    agency's actions let it show who is logged and key the same actions as the projector PC.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -70,6 +74,9 @@ class Snapshot(BaseModel):
     events: list[Event]
     default_in_ms: int | None
     outline: ScenarioOutline
+    names: dict[str, str] = Field(description="Trainees' names by id, for the instructor.")
+    force_options: list[str] = Field(description="The agency's force continuum, in order.")
+    verbal_tactics: list[str]
 
 
 class Welcome(_Message):
@@ -97,14 +104,23 @@ class Refusal(_Message):
     detail: str
 
 
-ProjectorMessage = Annotated[Welcome | EventMessage | Refusal, Field(discriminator="type")]
+class Fault(_Message):
+    """The run stopped on a fault; what it stored stays stored, and it can be resumed."""
+
+    type: Literal["fault"] = "fault"
+    run_id: str
+    detail: str
+
+
+ProjectorMessage = Annotated[Welcome | EventMessage | Refusal | Fault,
+                             Field(discriminator="type")]
 
 _CONSOLE: TypeAdapter[ConsoleMessage] = TypeAdapter(ConsoleMessage)
 _PROJECTOR: TypeAdapter[ProjectorMessage] = TypeAdapter(ProjectorMessage)
 
 
-def _json_object(text: str) -> dict[str, object]:
-    if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+def _json_object(text: str, *, limited: bool = True) -> dict[str, object]:
+    if limited and len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
         raise WireError("too_large", f"message of {len(text.encode('utf-8'))} bytes; the limit "
                         f"is {MAX_MESSAGE_BYTES}")
     try:
@@ -147,7 +163,7 @@ def read_console_message(text: str) -> ConsoleMessage:
 
 def read_projector_message(text: str) -> ProjectorMessage:
     """A projector's message, or `WireError` saying which field is wrong and how."""
-    data = _json_object(text)
+    data = _json_object(text, limited=False)
     try:
         return _PROJECTOR.validate_python(data)
     except ValidationError as exc:
