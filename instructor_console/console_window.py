@@ -104,10 +104,10 @@ class ConsoleWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """After a run: N for the next trainee, Esc for set-up (keys the live panel left)."""
-        ended = self.live is not None and self.live.state.ended
-        if ended and event.key() == Qt.Key.Key_N:
+        over = self.live is not None and self.live.over
+        if over and event.key() == Qt.Key.Key_N:
             self.next_trainee()
-        elif ended and event.key() == Qt.Key.Key_Escape:
+        elif over and event.key() == Qt.Key.Key_Escape:
             self.pages.setCurrentWidget(self.setup)
             self.setup.scenarios.setFocus()
         else:
@@ -115,7 +115,7 @@ class ConsoleWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """Closing the console ends a live run (recorded as such) and the class."""
-        if self.live is not None and not self.live.state.ended:
+        if self.live is not None and not self.live.over:
             self.live.send(EndRun(note="console closed"))
         self.host.close()
         super().closeEvent(event)

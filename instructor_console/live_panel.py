@@ -90,6 +90,7 @@ class LivePanel(QWidget):
         super().__init__()
         self.keys = profile_keys(profile or default_profile())
         self.names: dict[str, str] = {}
+        self.fault: str | None = None
         self._trainee = 0
         self.setStyleSheet(DARK)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -114,6 +115,7 @@ class LivePanel(QWidget):
         self.map.set_outline(outline)
         self.cues = label("", "cues")
         self.cues.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.cues.setWordWrap(True)
         self.logging = label("", "logging")
         self.flag_note = QLineEdit()
         self.flag_note.setPlaceholderText("note for the flag (optional; Shift+F to type)")
@@ -132,24 +134,29 @@ class LivePanel(QWidget):
         self.jump_list.installEventFilter(self)
         self._buttons = QGridLayout()
 
-        left = QVBoxLayout()
-        left.addWidget(self.preview)
-        left.addWidget(self.map, stretch=1)
-        right = QVBoxLayout()
-        right.addLayout(self._buttons)
-        right.addWidget(self.countdown)
-        right.addLayout(flag_row)
-        right.addWidget(self.jump_list)
-        right.addWidget(label("Cues", "heading"))
-        right.addWidget(self.cues, stretch=1)
-        right.addWidget(self.logging)
-        middle = QHBoxLayout()
-        middle.addLayout(left)
-        middle.addLayout(right, stretch=1)
+        # What to act on at the top (the picture, the branches, the clock); what to glance at
+        # below (where the run has been, what has fired).
+        controls = QVBoxLayout()
+        controls.addLayout(self._buttons)
+        controls.addWidget(self.countdown)
+        controls.addLayout(flag_row)
+        controls.addWidget(self.jump_list)
+        controls.addWidget(self.logging)
+        controls.addStretch()
+        top = QHBoxLayout()
+        top.addWidget(self.preview, alignment=Qt.AlignmentFlag.AlignTop)
+        top.addLayout(controls, stretch=1)
+        cues = QVBoxLayout()
+        cues.addWidget(label("Cues", "heading"))
+        cues.addWidget(self.cues, stretch=1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.map, stretch=3)
+        bottom.addLayout(cues, stretch=2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.segment)
         layout.addWidget(self.status)
-        layout.addLayout(middle, stretch=1)
+        layout.addLayout(top)
+        layout.addLayout(bottom, stretch=1)
         self.hint = label("", "hint")
         self._draw_hint()
         self.hint.setWordWrap(True)
@@ -182,6 +189,7 @@ class LivePanel(QWidget):
         """
         self.state = LiveState.restored(snapshot.events, snapshot.default_in_ms,
                                         self._clock.now_ns())
+        self.fault = None
         self.outline = snapshot.outline
         self.names = dict(snapshot.names)
         self.keys = decision_keys(snapshot.force_options, snapshot.verbal_tactics)
@@ -192,6 +200,7 @@ class LivePanel(QWidget):
 
     def show_fault(self, detail: str) -> None:
         """The run stopped on a fault: say so, with what happens to the record."""
+        self.fault = detail
         self.state.problem = (f"THE RUN STOPPED: {detail}. Everything before it is stored; "
                               "it can be resumed from the projector PC.")
         self._draw()
@@ -246,6 +255,11 @@ class LivePanel(QWidget):
         description = found.cues.get(cue_id, "") if found else ""
         scored_mark = "  (scored)" if scored else ""
         return f"{at_s:6.1f} s  {cue_id}{scored_mark}  {description}"
+
+    @property
+    def over(self) -> bool:
+        """Whether the run is over for the console: ended, or stopped by a fault."""
+        return self.state.ended or self.fault is not None
 
     @property
     def trainee_id(self) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from simulator.scenario import ScenarioOutline
@@ -12,17 +12,19 @@ from simulator.scenario import ScenarioOutline
 KIND_COLOURS = {"escalate": "#c0392b", "de_escalate": "#27ae60"}
 NEUTRAL = "#5d6d7e"
 TAKEN = "#f5c542"
-NODE_W, NODE_H, GAP_X, GAP_Y = 120.0, 34.0, 46.0, 14.0
+MARGIN = 6.0
+# Boxes fill the widget up to these sizes; text stays readable (never below MIN_TEXT_PX).
+MAX_NODE_W, MAX_NODE_H, MIN_TEXT_PX, MAX_TEXT_PX = 170.0, 48.0, 11, 14
 
 
 class MiniMap(QWidget):
-    """Draws a `ScenarioOutline` scaled to fit; `show_path` marks the path and the segment."""
+    """Draws a `ScenarioOutline` to fit; `show_path` marks the path taken and the segment."""
 
     def __init__(self) -> None:
         super().__init__()
         self.outline: ScenarioOutline | None = None
         self.path: list[str] = []
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(320, 160)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         """Room for a handful of columns."""
@@ -39,27 +41,30 @@ class MiniMap(QWidget):
             self.path = list(path)
             self.update()
 
-    def _boxes(self) -> dict[str, QRectF]:
+    def boxes(self) -> dict[str, QRectF]:
+        """Each segment's box in widget pixels: columns across, rows down, filling the widget.
+
+        Sizes are worked out in pixels rather than by scaling a drawing, so that the
+        labels keep a readable size whatever the number of segments.
+        """
         assert self.outline is not None
-        return {s.id: QRectF(s.column * (NODE_W + GAP_X), s.row * (NODE_H + GAP_Y), NODE_W,
-                             NODE_H) for s in self.outline.segments}
+        columns = max(s.column for s in self.outline.segments) + 1
+        rows = max(s.row for s in self.outline.segments) + 1
+        cell_w = (self.width() - 2 * MARGIN) / columns
+        cell_h = (self.height() - 2 * MARGIN) / rows
+        node_w, node_h = min(MAX_NODE_W, cell_w * 0.8), min(MAX_NODE_H, cell_h * 0.8)
+        return {s.id: QRectF(MARGIN + s.column * cell_w + (cell_w - node_w) / 2,
+                             MARGIN + s.row * cell_h + (cell_h - node_h) / 2, node_w, node_h)
+                for s in self.outline.segments}
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
-        """Nodes as boxes, branches as lines; the path taken in yellow, the current filled."""
+        """Branches as lines, then segments as boxes; the path in yellow, the current filled."""
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor("#0b0e11"))
         if self.outline is None or not self.outline.segments:
             return
-        boxes = self._boxes()
-        bounds = QRectF()
-        for box in boxes.values():
-            bounds = bounds.united(box)
-        margin = 8.0
-        scale = min((self.width() - 2 * margin) / bounds.width(),
-                     (self.height() - 2 * margin) / bounds.height(), 1.6)
-        painter.translate(margin, margin)
-        painter.scale(scale, scale)
+        boxes = self.boxes()
         taken = set(zip(self.path, self.path[1:], strict=False))
         for branch in self.outline.branches:
             if branch.source not in boxes or branch.target not in boxes:
@@ -71,23 +76,34 @@ class MiniMap(QWidget):
             pen.setStyle(Qt.PenStyle.SolidLine if branch.is_default or on_path
                          else Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.drawLine(QPointF(a.right(), a.center().y()),
-                             QPointF(b.left(), b.center().y()))
+            start = QPointF(a.right(), a.center().y())
+            end = QPointF(b.left(), b.center().y())
+            if b.left() <= a.left():  # back to an earlier column: go round underneath
+                start, end = QPointF(a.center().x(), a.bottom()), QPointF(b.center().x(),
+                                                                           b.bottom())
+            painter.drawLine(start, end)
+        some_box = next(iter(boxes.values()))
         font = QFont(self.font())
-        font.setPixelSize(12)
+        font.setPixelSize(max(MIN_TEXT_PX, min(MAX_TEXT_PX, round(some_box.height() * 0.3))))
         painter.setFont(font)
+        metrics = QFontMetrics(font)
         current = self.path[-1] if self.path else None
         for segment in self.outline.segments:
             box = boxes[segment.id]
             visited = segment.id in self.path
-            fill = QColor(TAKEN if segment.id == current else
-                          "#3a4552" if visited else "#1b2129")
             painter.setPen(QPen(QColor(TAKEN if visited else "#4a5563"), 2.0))
-            painter.setBrush(fill)
+            painter.setBrush(QColor(TAKEN if segment.id == current else
+                                    "#3a4552" if visited else "#1b2129"))
             painter.drawRoundedRect(box, 6, 6)
             painter.setPen(QColor("#111418" if segment.id == current else "#e8e8e8"))
-            label = segment.title if len(segment.title) <= 18 else segment.title[:17] + "…"
-            if segment.outcome:
-                label = f"■ {label}"
-            painter.drawText(box.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignCenter, label)
+            label = f"■ {segment.title}" if segment.outcome else segment.title
+            inner = box.adjusted(4, 2, -4, -2)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            if metrics.boundingRect(inner.toRect(), flags, label).height() > inner.height():
+                # Two lines do not hold it: one line, cut short, reads better than a clipped
+                # second line.
+                flags = Qt.AlignmentFlag.AlignCenter
+                label = metrics.elidedText(label, Qt.TextElideMode.ElideRight,
+                                           round(inner.width()))
+            painter.drawText(inner, flags, label)
         painter.end()

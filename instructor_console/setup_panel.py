@@ -30,7 +30,7 @@ from simulator.documents import DocumentError
 from simulator.projector.host import ProjectorHost, RunPlan
 from simulator.roster import RosterEntry, read_roster
 
-AUTOMATIC = "automatic: rotate variants (counterbalanced)"
+AUTOMATIC = "automatic (counterbalanced)"
 THUMB = QSize(160, 90)
 
 
@@ -117,6 +117,12 @@ class SetupPanel(QWidget):
         right.addWidget(self.checks)
         right.addWidget(self.start_button)
         right.addWidget(self.pairing)
+        for combo in (self.focus_filter, self.pledge_filter, self.setting_filter,
+                      self.people_filter, self.variant, self.projector_screen):
+            # Long variant descriptions must not widen the window past the screen.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         layout = QHBoxLayout(self)
         layout.addLayout(left, stretch=3)
         layout.addLayout(right, stretch=2)

@@ -79,6 +79,7 @@ def _parse(text: str, source: str) -> list[RosterEntry]:
     width = rows = 0
     entries: list[RosterEntry] = []
     badges: dict[str, int] = {}
+    names: dict[str, int] = {}
     try:
         for cells in reader:
             line = reader.line_num
@@ -105,6 +106,13 @@ def _parse(text: str, source: str) -> list[RosterEntry]:
                         f"badge `{entry.badge}` is already on line {first}; each trainee needs "
                         "their own badge, so correct one of them or leave it empty", source,
                         field="badge", line=line, code="duplicate"))
+            # The record knows trainees by name, so two of one name would become one person.
+            first_name = names.setdefault(entry.name.casefold(), line)
+            if first_name != line:
+                problems.append(Problem(
+                    f"`{entry.name}` is already on line {first_name}; the record tells "
+                    "trainees apart by name, so add a middle initial or the badge number to "
+                    "one of them", source, field="name", line=line, code="duplicate"))
             entries.append(entry)
     except csv.Error as exc:
         problems.append(Problem(

@@ -162,3 +162,32 @@ def test_a_restored_state_counts_down_from_the_projectors_reckoning():
                                                      to_segment="b")],
                               default_in_ms=None, now_ns=100 * SECOND)
     assert gone.offer is None and gone.seconds_to_default(100 * SECOND) is None
+
+
+@pytest.mark.gui
+def test_the_mini_map_lays_out_every_segment_and_fills_the_one_on_screen(qtbot, doorway):
+    from PySide6.QtGui import QColor
+
+    from instructor_console.mini_map import TAKEN, MiniMap
+    from simulator.scenario import outline
+
+    mini_map = MiniMap()
+    qtbot.addWidget(mini_map)
+    mini_map.resize(480, 240)
+    mini_map.set_outline(outline(doorway.scenario))
+    mini_map.show_path(["door", "calm"])
+    boxes = mini_map.boxes()
+    assert set(boxes) == {"door", "calm", "talked", "knife"}
+    assert all(mini_map.rect().contains(box.toRect()) for box in boxes.values())
+    assert not any(a.intersects(b) for i, a in enumerate(boxes.values())
+                   for b in list(boxes.values())[i + 1:])
+    assert boxes["door"].left() < boxes["calm"].left() < boxes["talked"].left()
+    image = mini_map.grab().toImage()
+
+    def fill(segment: str) -> str:
+        box = boxes[segment]
+        return image.pixelColor(round(box.left() + 8), round(box.top() + 4)).name()
+
+    assert fill("calm") == QColor(TAKEN).name()  # on screen now
+    assert fill("door") == QColor("#3a4552").name()  # played before
+    assert fill("knife") == QColor("#1b2129").name()  # not reached

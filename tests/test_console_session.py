@@ -5,8 +5,11 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import text
 
 from instructor_console.console_window import ConsoleWindow
 from simulator.agency import default_profile
@@ -14,7 +17,7 @@ from simulator.counterbalance import choose_variant
 from simulator.playback.barcode import write_barcode_clip
 from simulator.projector.host import ProjectorHost
 from simulator.projector.settings import ProjectorSettings
-from simulator.protocol import DecisionRecorded, FlagRaised, RunStarted
+from simulator.protocol import DecisionRecorded, EndRun, FlagRaised, RunStarted
 from simulator.record import Record
 from simulator.runtime import MonotonicClock
 
@@ -171,3 +174,100 @@ def test_a_class_runs_from_the_keyboard_and_the_record_holds_exactly_what_was_do
         assert started.variant_id == choose_variant(["a", "b"], {}, [trainee])
     assert names == ["Officer Reyes", "Officer Byrne"]
     assert all(record.run(r.id).status == "ended" for r in runs)
+
+
+def press(widget, key, modifiers=Qt.KeyboardModifier.NoModifier, *, repeat: bool = False):
+    """A key press as Qt delivers it, including the auto-repeat of a held key."""
+    QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, key, modifiers, "", repeat))
+    QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyRelease, key, modifiers, "", repeat))
+
+
+def counting(window: ConsoleWindow, clock: MonotonicClock) -> bool:
+    return window.live is not None and window.live.state.seconds_to_default(
+        clock.now_ns()) is not None
+
+
+def test_a_multi_officer_run_is_steered_restarted_jumped_and_ended_without_the_mouse(
+        qtbot, console):
+    window, record, clock = console
+    setup = window.setup
+    for name in ("Officer Reyes", "Officer Byrne"):
+        setup.new_trainee.setText(name)
+        QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
+    setup.variant.setCurrentIndex(setup.variant.findData("b"))
+    assert setup.run_preflight()
+    setup.request_start()
+    qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
+    panel = window.live
+    assert "logging for: Officer Reyes" in panel.logging.text()
+    QTest.keyClick(panel, Qt.Key.Key_Tab)  # the second officer's turn
+    assert "logging for: Officer Byrne" in panel.logging.text() and panel.hasFocus()
+    QTest.keyClick(panel, Qt.Key.Key_Q)
+    qtbot.waitUntil(lambda: len(panel.state.entries) == 1, timeout=5000)
+
+    QTest.keyClick(panel, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: panel.state.offer is None, timeout=5000)
+    qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
+    QTest.keyClick(panel, Qt.Key.Key_J, Qt.KeyboardModifier.ControlModifier)
+    assert panel.jump_list.isVisible() and panel.jump_list.hasFocus()
+    QTest.keyClick(panel.jump_list, Qt.Key.Key_Return)  # the first segment: approach
+    qtbot.waitUntil(lambda: "jumped" in [e.type for e in record.events(
+        record.runs()[0].id)], timeout=5000)
+    assert not panel.jump_list.isVisible() and panel.hasFocus()
+    qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
+
+    # Ending needs two separate presses: holding the keys down does not count.
+    press(panel, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    for _ in range(5):
+        press(panel, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier, repeat=True)
+        press(panel, Qt.Key.Key_Space, repeat=True)
+    qtbot.wait(300)
+    assert not panel.state.ended and not panel.state.paused
+    assert "press Ctrl+E again" in panel.status.text()
+    press(panel, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: panel.state.ended, timeout=5000)
+
+    (run,) = record.runs()
+    stored = record.events(run.id)
+    started = stored[0]
+    assert isinstance(started, RunStarted)
+    assert (started.variant_id, started.variant_assignment) == ("b", "chosen")
+    reyes, byrne = started.trainee_ids
+    assert record.display_names([reyes, byrne]) == {reyes: "Officer Reyes",
+                                                    byrne: "Officer Byrne"}
+    (decision,) = [e for e in stored if isinstance(e, DecisionRecorded)]
+    assert (decision.trainee_id, decision.action) == (byrne, "presence")
+    kinds = [e.type for e in stored]
+    assert kinds.count("segment_restarted") == 1 and kinds.count("jumped") == 1
+    assert "paused" not in kinds
+    assert (kinds[-1], stored[-1].reason) == ("run_ended", "instructor")
+
+
+def test_a_run_that_faults_says_so_and_frees_the_projector_for_the_next_trainee(
+        qtbot, console, tmp_path):
+    window, record, clock = console
+    setup = window.setup
+    roster = tmp_path / "class.csv"
+    roster.write_text("name\nOfficer Reyes\nOfficer Byrne\n", encoding="utf-8")
+    assert setup.import_roster(roster) and setup.run_preflight()
+    setup.request_start()
+    qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
+    panel = window.live
+    # The record goes away under the run (a disk pulled, a server gone).
+    with record.engine.begin() as c:
+        c.execute(text("ALTER TABLE events RENAME TO events_away"))
+    QTest.keyClick(panel, Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: "THE RUN STOPPED" in panel.status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "N: next (Officer Byrne)" in window.after_run.text(),
+                    timeout=5000)
+    with record.engine.begin() as c:
+        c.execute(text("ALTER TABLE events_away RENAME TO events"))
+    qtbot.wait(1600)  # past the moment the last picture is held
+    QTest.keyClick(window, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: window.live is not panel and counting(window, clock),
+                    timeout=10000)
+    first, second = record.runs()
+    assert record.events(first.id)[-1].type != "run_ended"  # stopped where it was, resumable
+    assert record.events(second.id)[0].type == "run_started"
+    window.live.send(EndRun())
+    qtbot.waitUntil(lambda: window.live.state.ended, timeout=5000)

@@ -67,6 +67,13 @@ def test_duplicate_badge_names_both_lines_ignoring_case(tmp_path):
     assert "line 2" in problem.message and "b-1042" in problem.message
 
 
+def test_two_trainees_of_one_name_are_refused_because_the_record_would_merge_them(tmp_path):
+    path = write(tmp_path, "name,badge\nAlex Kim,101\nLee Park,102\nalex kim,103\n")
+    [problem] = problems_of(path)
+    assert (problem.line, problem.field, problem.code) == (4, "name", "duplicate")
+    assert "line 2" in problem.message and "middle initial" in problem.message
+
+
 def test_empty_badges_are_not_duplicates(tmp_path):
     path = write(tmp_path, "name,badge\nDana Reyes,\nLee Park,\n")
     assert [e.badge for e in read_roster(path)] == [None, None]

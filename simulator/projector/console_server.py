@@ -141,8 +141,10 @@ class ConsoleServer(QObject):
 
     def close(self) -> None:
         """Stop listening and hang up on every console."""
-        for socket in list(self._gates):
+        sockets, self._gates = list(self._gates), {}
+        for socket in sockets:
             socket.close()
+            socket.deleteLater()
         self._server.close()
 
     @property
@@ -211,7 +213,9 @@ class ConsoleServer(QObject):
 
     def _forget(self, socket: QWebSocket) -> None:
         gate = self._gates.pop(socket, None)
-        if gate is not None and gate.paired:
+        if gate is None:
+            return  # already let go (closing), or Qt is tearing the server down
+        if gate.paired:
             log.info("console %r dropped; the run goes on", gate.console_name)
         socket.deleteLater()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from sqlalchemy.exc import SQLAlchemyError
 
 from media_index import MediaIndex
 from simulator.agency import AgencyProfile
@@ -224,7 +225,11 @@ class ProjectorHost(QObject):
 
     def _finish(self, session: ProjectorSession) -> None:
         state = session.run.state
-        self.record.close_session(state.session_id)
+        try:
+            self.record.close_session(state.session_id)
+        except SQLAlchemyError:
+            # The record may be what failed; the class must still be able to go on.
+            log.exception("could not mark session %s closed", state.session_id)
         self.run_ended.emit(state.run_id)
         # The last picture stays up a moment, as in a run from the command line.
         QTimer.singleShot(END_HOLD_MS, lambda: self._release(session))

@@ -1,0 +1,142 @@
+"""The projector's console server in process: TLS pinning, what a console may send, limits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtWebSockets import QWebSocket
+from test_projector import STREET
+
+from instructor_console.remote_link import RemoteLink
+from simulator.agency import default_profile
+from simulator.playback.barcode import write_barcode_clip
+from simulator.playback.decoded_player import DecodedPlayer
+from simulator.projector import console_server
+from simulator.projector.console_server import ConsoleServer, TlsFiles
+from simulator.projector.session import ProjectorSession
+from simulator.projector.settings import ProjectorSettings
+from simulator.projector.window import ProjectorWindow
+from simulator.protocol import CueShown, ReportInput
+from simulator.runtime import MonotonicClock, ScenarioRun
+from simulator.scenario import parse_scenario
+from simulator.transport import Hello, PairingCode, SendCommand
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def served(qtbot, tmp_path, journal):
+    for number, name in ((1, "one"), (2, "two")):
+        write_barcode_clip(tmp_path / f"{name}.mp4", clip_number=number, frames=45,
+                           width=320, height=180)
+    loaded = parse_scenario(STREET.replace("window: 0.5", "window: 60"),
+                            str(tmp_path / "street.yaml"))
+    clock = MonotonicClock()
+    window = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1"])
+    qtbot.addWidget(window)
+    window.resize(320, 180)
+    window.show()
+    player = DecodedPlayer(window.surface, clock, virtual_display=True)
+    run = ScenarioRun.new(loaded, run_id="r", session_id="s", variant_id="a",
+                          trainee_ids=["t1"], instructor_id=None, clock=clock, player=player,
+                          journal=journal, clips=lambda v, clip: tmp_path / f"{clip}.mp4")
+    session = ProjectorSession(run, player, window, clock)
+
+    def serve(**options) -> tuple[ConsoleServer, int]:
+        server = ConsoleServer(clock, PairingCode(), default_profile(), **options)
+        server.attach(session, names={"t1": "Officer Reyes"})
+        return server, server.listen(0)
+
+    session.start()
+    yield serve, session, journal
+    player.shutdown()
+
+
+def raw(qtbot, url: str) -> tuple[QWebSocket, list[dict]]:
+    socket = QWebSocket()
+    replies: list[dict] = []
+    socket.textMessageReceived.connect(lambda text: replies.append(json.loads(text)))
+    socket.open(QUrl(url))
+    qtbot.waitUntil(socket.isValid, timeout=5000)
+    return socket, replies
+
+
+def test_a_console_cannot_pose_as_the_trainees_devices(qtbot, served):
+    serve, session, journal = served
+    server, port = serve()
+    socket, replies = raw(qtbot, f"ws://127.0.0.1:{port}")
+    socket.sendTextMessage(Hello(code=str(server.code)).model_dump_json())
+    qtbot.waitUntil(lambda: bool(replies), timeout=5000)
+    assert replies[0]["type"] == "welcome"
+    assert replies[0]["snapshot"]["names"] == {"t1": "Officer Reyes"}
+    shot = ReportInput(device="trigger", kind="shot", input_ns=1, action="firearm")
+    socket.sendTextMessage(SendCommand(command=shot).model_dump_json())
+    qtbot.waitUntil(lambda: any(r["type"] == "error" for r in replies), timeout=5000)
+    refusal = next(r for r in replies if r["type"] == "error")
+    assert refusal["code"] == "not_allowed" and "report_input" in refusal["detail"]
+    assert not [e for e in journal.events if e.type in ("trainee_input", "decision_recorded")]
+    server.close()
+
+
+def test_a_console_that_does_not_pair_in_time_is_dropped(qtbot, served, monkeypatch):
+    monkeypatch.setattr(console_server, "PAIRING_TIMEOUT_MS", 200)
+    serve, _, _ = served
+    server, port = serve()
+    socket, _ = raw(qtbot, f"ws://127.0.0.1:{port}")
+    closed: list[bool] = []
+    socket.disconnected.connect(lambda: closed.append(True))
+    qtbot.waitUntil(lambda: bool(closed), timeout=3000)
+    server.close()
+
+
+def test_a_long_runs_snapshot_is_not_refused_by_the_console(qtbot, served):
+    serve, session, journal = served
+    server, port = serve()
+    cue = CueShown(run_id="r", seq=1, t_ns=0, utc=datetime.now(UTC), segment_id="approach",
+                   cue_id="reach", person_id="man", scored=True, window_ms=1000)
+    # 700 events are well over the 64 KiB a console may send.
+    server.attach(session, history=[cue.model_copy(update={"seq": n}) for n in range(1, 701)])
+    link = RemoteLink(f"ws://127.0.0.1:{port}", str(server.code))
+    snapshots = []
+    link.restored.connect(snapshots.append)
+    link.open()
+    qtbot.waitUntil(lambda: bool(snapshots), timeout=5000)
+    assert len(snapshots[0].events) >= 700
+    link.close()
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=projector", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    return TlsFiles(folder / "cert.pem", folder / "key.pem")
+
+
+def test_over_tls_a_console_pairs_only_with_the_pinned_certificate(qtbot, served, certificate):
+    serve, _, _ = served
+    server, port = serve(tls=certificate)
+    url = f"wss://127.0.0.1:{port}"
+    impostor = RemoteLink(url, str(server.code), fingerprint="AB:" * 31 + "AB")
+    said: list[str] = []
+    impostor.status.connect(said.append)
+    impostor.open()
+    qtbot.waitUntil(lambda: any("does not match" in s for s in said), timeout=5000)
+    qtbot.wait(300)
+    assert not impostor.paired and server.paired_consoles == 0
+    impostor.close()
+
+    link = RemoteLink(url, str(server.code), fingerprint=certificate.fingerprint())
+    snapshots = []
+    link.restored.connect(snapshots.append)
+    link.open()
+    qtbot.waitUntil(lambda: bool(snapshots), timeout=5000)
+    assert link.paired and server.paired_consoles == 1
+    link.close()
+    server.close()
