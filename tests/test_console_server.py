@@ -66,7 +66,7 @@ def raw(qtbot, url: str) -> tuple[QWebSocket, list[dict]]:
 
 
 def test_a_console_cannot_pose_as_the_trainees_devices(qtbot, served):
-    serve, session, journal = served
+    serve, _, journal = served
     server, port = serve()
     socket, replies = raw(qtbot, f"ws://127.0.0.1:{port}")
     socket.sendTextMessage(Hello(code=str(server.code)).model_dump_json())
@@ -94,7 +94,7 @@ def test_a_console_that_does_not_pair_in_time_is_dropped(qtbot, served, monkeypa
 
 
 def test_a_long_runs_snapshot_is_not_refused_by_the_console(qtbot, served):
-    serve, session, journal = served
+    serve, session, _ = served
     server, port = serve()
     cue = CueShown(run_id="r", seq=1, t_ns=0, utc=datetime.now(UTC), segment_id="approach",
                    cue_id="reach", person_id="man", scored=True, window_ms=1000)
