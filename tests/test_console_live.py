@@ -8,17 +8,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPushButton
-from test_projector import STREET
+from test_projector import street_session
 
 from instructor_console.link import LocalLink
 from instructor_console.live_panel import LivePanel, decision_keys, profile_keys
 from instructor_console.live_state import LiveState
 from simulator.agency import default_profile
-from simulator.playback.barcode import write_barcode_clip
-from simulator.playback.decoded_player import DecodedPlayer
-from simulator.projector.session import ProjectorSession
-from simulator.projector.settings import ProjectorSettings
-from simulator.projector.window import ProjectorWindow
 from simulator.protocol import (
     BranchChosen,
     BranchesOffered,
@@ -30,8 +25,6 @@ from simulator.protocol import (
     RunEnded,
     SegmentStarted,
 )
-from simulator.runtime import MonotonicClock, ScenarioRun
-from simulator.scenario import parse_scenario
 
 SECOND = 1_000_000_000
 
@@ -68,21 +61,8 @@ def test_the_countdown_runs_on_the_console_clock_and_freezes_while_paused():
 @pytest.mark.gui
 def test_keys_on_the_console_steer_the_run_and_the_panel_redraws_from_events(
         qtbot, tmp_path, journal):
-    for number, name in ((1, "one"), (2, "two")):
-        write_barcode_clip(tmp_path / f"{name}.mp4", clip_number=number, frames=45,
-                           width=320, height=180)
-    loaded = parse_scenario(STREET.replace("window: 0.5", "window: 30"),
-                            str(tmp_path / "street.yaml"))
-    clock = MonotonicClock()
-    window = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1"])
-    qtbot.addWidget(window)
-    window.resize(320, 180)
-    window.show()
-    player = DecodedPlayer(window.surface, clock, virtual_display=True)
-    run = ScenarioRun.new(loaded, run_id="r", session_id="s", variant_id="a",
-                          trainee_ids=["t1"], instructor_id=None, clock=clock, player=player,
-                          journal=journal, clips=lambda v, clip: tmp_path / f"{clip}.mp4")
-    session = ProjectorSession(run, player, window, clock)
+    session, clock = street_session(qtbot, tmp_path, journal, window_s=30)
+    player, run = session.player, session.run
     panel = LivePanel(LocalLink(session), clock)
     qtbot.addWidget(panel)
     panel.show()

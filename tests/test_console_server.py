@@ -9,20 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtWebSockets import QWebSocket
-from test_projector import STREET
+from test_projector import street_session
 
 from instructor_console.remote_link import RemoteLink
 from simulator.agency import default_profile
-from simulator.playback.barcode import write_barcode_clip
-from simulator.playback.decoded_player import DecodedPlayer
 from simulator.projector import console_server
 from simulator.projector.console_server import ConsoleServer, TlsFiles
-from simulator.projector.session import ProjectorSession
-from simulator.projector.settings import ProjectorSettings
-from simulator.projector.window import ProjectorWindow
 from simulator.protocol import CueShown, ReportInput
-from simulator.runtime import MonotonicClock, ScenarioRun
-from simulator.scenario import parse_scenario
 from simulator.transport import Hello, PairingCode, SendCommand
 
 pytestmark = pytest.mark.gui
@@ -30,21 +23,8 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def served(qtbot, tmp_path, journal):
-    for number, name in ((1, "one"), (2, "two")):
-        write_barcode_clip(tmp_path / f"{name}.mp4", clip_number=number, frames=45,
-                           width=320, height=180)
-    loaded = parse_scenario(STREET.replace("window: 0.5", "window: 60"),
-                            str(tmp_path / "street.yaml"))
-    clock = MonotonicClock()
-    window = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1"])
-    qtbot.addWidget(window)
-    window.resize(320, 180)
-    window.show()
-    player = DecodedPlayer(window.surface, clock, virtual_display=True)
-    run = ScenarioRun.new(loaded, run_id="r", session_id="s", variant_id="a",
-                          trainee_ids=["t1"], instructor_id=None, clock=clock, player=player,
-                          journal=journal, clips=lambda v, clip: tmp_path / f"{clip}.mp4")
-    session = ProjectorSession(run, player, window, clock)
+    session, clock = street_session(qtbot, tmp_path, journal, window_s=60)
+    player = session.player
 
     def serve(**options) -> tuple[ConsoleServer, int]:
         server = ConsoleServer(clock, PairingCode(), default_profile(), **options)

@@ -12,14 +12,18 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy import text
 
 from instructor_console.console_window import ConsoleWindow
+from instructor_console.live_panel import LivePanel
+from instructor_console.remote_link import RemoteLink
 from simulator.agency import default_profile
 from simulator.counterbalance import choose_variant
 from simulator.playback.barcode import write_barcode_clip
+from simulator.projector.console_server import ConsoleServer
 from simulator.projector.host import ProjectorHost
 from simulator.projector.settings import ProjectorSettings
-from simulator.protocol import DecisionRecorded, EndRun, FlagRaised, RunStarted
+from simulator.protocol import DecisionRecorded, EndRun, FlagRaised, Pause, RunStarted
 from simulator.record import Record
 from simulator.runtime import MonotonicClock
+from simulator.transport import PairingCode
 
 pytestmark = pytest.mark.gui
 
@@ -86,7 +90,12 @@ EXPECTED = [
 
 
 @pytest.fixture
-def console(qtbot, tmp_path):
+def server():
+    return ConsoleServer(MonotonicClock(), PairingCode(), default_profile())
+
+
+@pytest.fixture
+def console(qtbot, tmp_path, server):
     library = tmp_path / "library"
     folder = library / "corner"
     folder.mkdir(parents=True)
@@ -96,7 +105,7 @@ def console(qtbot, tmp_path):
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
     clock = MonotonicClock()
     host = ProjectorHost(record, library, default_profile(), ProjectorSettings(audio=False),
-                         clock, windowed_size=(320, 180))
+                         clock, windowed_size=(320, 180), server=server)
     window = ConsoleWindow(host, default_profile(), clock)
     qtbot.addWidget(window)
     window.resize(1280, 800)
@@ -271,3 +280,39 @@ def test_a_run_that_faults_says_so_and_frees_the_projector_for_the_next_trainee(
     assert record.events(second.id)[0].type == "run_started"
     window.live.send(EndRun())
     qtbot.waitUntil(lambda: window.live.state.ended, timeout=5000)
+
+
+def test_a_remote_console_follows_the_projector_pcs_console_from_run_to_run(
+        qtbot, console, server, tmp_path):
+    window, _, clock = console
+    assert f"Remote console code: {server.code}" == window.setup.pairing.text()
+    port = server.listen(0)
+    link = RemoteLink(f"ws://127.0.0.1:{port}", str(server.code), name="laptop")
+    said: list[str] = []
+    link.status.connect(said.append)
+    laptop = LivePanel(link, clock)
+    qtbot.addWidget(laptop)
+    link.open()
+    qtbot.waitUntil(lambda: "connected; no run on the projector yet" in said, timeout=5000)
+
+    roster = tmp_path / "class.csv"
+    roster.write_text("name\nOfficer Reyes\nOfficer Byrne\n", encoding="utf-8")
+    assert window.setup.import_roster(roster) and window.setup.run_preflight()
+    window.setup.request_start()
+    qtbot.waitUntil(lambda: counting(window, clock) and laptop.state.offer is not None,
+                    timeout=10000)
+    assert laptop.state.run_id == window.live.state.run_id
+    assert "logging for: Officer Reyes" in laptop.logging.text()
+    laptop.send(Pause())  # the laptop steers; both consoles see it from the events
+    qtbot.waitUntil(lambda: window.live.state.paused and laptop.state.paused, timeout=5000)
+    QTest.keyClick(window.live, Qt.Key.Key_Space)
+    QTest.keyClick(window.live, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: laptop.state.ended, timeout=10000)
+    first_run = laptop.state.run_id
+
+    QTest.keyClick(window, Qt.Key.Key_N)  # the next trainee: the laptop follows
+    qtbot.waitUntil(lambda: laptop.state.run_id not in (None, first_run)
+                    and "Officer Byrne" in laptop.logging.text(), timeout=10000)
+    link.close()
+    window.live.send(EndRun())
+    qtbot.waitUntil(lambda: window.live.over, timeout=5000)

@@ -90,6 +90,29 @@ def street_library(clips: Path, tmp_path: Path) -> Path:
     return library
 
 
+def street_session(qtbot, folder: Path, journal, *, window_s: float
+                   ) -> tuple[ProjectorSession, MonotonicClock]:
+    """The street scenario (decision window ``window_s``) on a small projector, not started.
+
+    Its clips are written to ``folder``; shut ``session.player`` down when done.
+    """
+    for number, name in ((1, "one"), (2, "two")):
+        write_barcode_clip(folder / f"{name}.mp4", clip_number=number, frames=45,
+                           width=320, height=180)
+    loaded = parse_scenario(STREET.replace("window: 0.5", f"window: {window_s}"),
+                            str(folder / "street.yaml"))
+    clock = MonotonicClock()
+    window = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1"])
+    qtbot.addWidget(window)
+    window.resize(320, 180)
+    window.show()
+    player = DecodedPlayer(window.surface, clock, virtual_display=True)
+    run = ScenarioRun.new(loaded, run_id="r", session_id="s", variant_id="a",
+                          trainee_ids=["t1"], instructor_id=None, clock=clock, player=player,
+                          journal=journal, clips=lambda v, clip: folder / f"{clip}.mp4")
+    return ProjectorSession(run, player, window, clock), clock
+
+
 @pytest.fixture
 def clock() -> MonotonicClock:
     return MonotonicClock()
