@@ -39,7 +39,10 @@ class ConsoleWindow(QMainWindow):
         self.setup = SetupPanel(host, profile)
         self.setup.start_requested.connect(self.start)
         if host.server is not None:
-            self.setup.pairing.setText(f"Remote console code: {host.server.code}")
+            code = f"Remote console code: {host.server.code}"
+            self.setup.pairing.setText(code)
+            # Also during a run, when a laptop reconnects: this is the operator's screen.
+            self.statusBar().addPermanentWidget(label(code, "status"))
         self.live: LivePanel | None = None
         self.after_run = label("", "status")
         self._live_page = QWidget()

@@ -190,6 +190,9 @@ class LivePanel(QWidget):
         self.state = LiveState.restored(snapshot.events, snapshot.default_in_ms,
                                         self._clock.now_ns())
         self.fault = None
+        # What belonged to the last run (whose turn it was, a first Ctrl+E) does not carry over.
+        self._trainee = 0
+        self._end_armed.stop()
         self.outline = snapshot.outline
         self.names = dict(snapshot.names)
         self.keys = decision_keys(snapshot.force_options, snapshot.verbal_tactics)
@@ -197,6 +200,8 @@ class LivePanel(QWidget):
         self._drawn_offer = -1
         self._draw_hint()
         self._draw()
+        if snapshot.fault is not None:
+            self.show_fault(snapshot.fault)
 
     def show_fault(self, detail: str) -> None:
         """The run stopped on a fault: say so, with what happens to the record."""
@@ -247,7 +252,8 @@ class LivePanel(QWidget):
                                     for c in reversed(s.cues[-CUES_SHOWN:])))
         trainee = self.names.get(self.trainee_id, self.trainee_id) if self.trainee_id else "-"
         last = s.entries[-1][1] if s.entries else "-"
-        self.logging.setText(f"logging for: {trainee}    last entry: {last}")
+        self.logging.setText(f"logging for: {trainee}    last entry: {last}    "
+                             f"variant: {s.variant_id or '-'}")
         self._draw_countdown()
 
     def _cue_line(self, cue_id: str, segment_id: str, scored: bool, at_s: float) -> str:

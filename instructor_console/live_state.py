@@ -28,6 +28,7 @@ from simulator.protocol import (
     Paused,
     Resumed,
     RunEnded,
+    RunRecovered,
     RunStarted,
     SegmentRestarted,
     SegmentStarted,
@@ -64,7 +65,6 @@ class LiveState:
     """The run as the console knows it."""
 
     run_id: str | None = None
-    scenario_id: str | None = None
     variant_id: str | None = None
     trainee_ids: list[str] = field(default_factory=list)
     # Decisions and flags that still stand, oldest first: (seq, what), for one-key retraction.
@@ -110,7 +110,7 @@ class LiveState:
         match event:
             case RunStarted():
                 self.run_id = event.run_id
-                self.scenario_id, self.variant_id = event.scenario_id, event.variant_id
+                self.variant_id = event.variant_id
                 self.trainee_ids = list(event.trainee_ids)
             case DecisionRecorded():
                 self.entries.append((event.seq, event.action))
@@ -149,6 +149,12 @@ class LiveState:
                 if self._paused_left_ns is not None:
                     self.default_due_ns = received_ns + self._paused_left_ns
                     self._paused_left_ns = None
+            case RunRecovered():
+                # A new process, a new time base: the run replays its segment, and what was
+                # counting before the crash no longer is.
+                self._origin_ns = event.t_ns
+                self.offer = None
+                self.default_due_ns = self._paused_left_ns = None
             case MediaFailed():
                 self.problem = f"clip {event.clip_id} failed: {event.detail}"
             case RunEnded():

@@ -12,7 +12,7 @@ import logging
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtNetwork import QAbstractSocket, QSslError
+from PySide6.QtNetwork import QSslError
 from PySide6.QtWebSockets import QWebSocket
 
 from simulator.protocol import Command
@@ -155,8 +155,3 @@ class RemoteLink(QObject):
             self.status.emit("the projector's certificate does not match the pinned "
                              "fingerprint; not connecting")
             self._closing = True
-
-    @property
-    def connected(self) -> bool:
-        """Whether the socket is up (paired or about to be)."""
-        return self._socket.state() == QAbstractSocket.SocketState.ConnectedState

@@ -28,6 +28,7 @@ from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
 from simulator.documents import DocumentError
 from simulator.projector.host import ProjectorHost, RunPlan
+from simulator.projector.window import choose_screen
 from simulator.roster import RosterEntry, read_roster
 
 AUTOMATIC = "automatic (counterbalanced)"
@@ -46,6 +47,7 @@ class SetupPanel(QWidget):
         self._profile = profile
         self.entries: list[CatalogEntry] = []
         self.roster: list[RosterEntry] = []
+        self._shown: str | None = None
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("search scenarios (Ctrl+F)")
@@ -78,10 +80,7 @@ class SetupPanel(QWidget):
             size = screen.size()
             screens.addItem(f"{number}: {screen.name()} {size.width()}x{size.height()}",
                             str(number))
-        # The projector's screen as the host was given it, else the last (projectors are
-        # usually the second screen).
-        chosen = screens.findData(host.screen) if host.screen else screens.count() - 1
-        screens.setCurrentIndex(max(0, chosen))
+        screens.setCurrentIndex(_screen_index(host.screen or host.settings.screen))
         self.projector_screen.currentIndexChanged.connect(self._screen_chosen)
         self.preflight_button = QPushButton("Pre-flight check  (Ctrl+P)")
         self.preflight_button.clicked.connect(self.run_preflight)
@@ -163,6 +162,9 @@ class SetupPanel(QWidget):
                                setting=self.setting_filter.currentData(),
                                demographic=self.people_filter.currentData())
         current = self.scenario_id
+        # Refilled quietly: the picked scenario (and the variant chosen for it) changes only
+        # if the filter took it away.
+        self.scenarios.blockSignals(True)
         self.scenarios.clear()
         for entry in select(self.entries, wanted):
             lint = ("lints clean" if entry.ok and not entry.warnings else
@@ -179,6 +181,9 @@ class SetupPanel(QWidget):
                 self.scenarios.setCurrentItem(item)
         if self.scenarios.currentItem() is None and self.scenarios.count():
             self.scenarios.setCurrentRow(0)
+        self.scenarios.blockSignals(False)
+        if self.scenario_id != self._shown:
+            self._picked()
 
     @property
     def scenario_id(self) -> str | None:
@@ -191,6 +196,10 @@ class SetupPanel(QWidget):
 
     def _picked(self) -> None:
         entry = self._entry()
+        # Redrawn for the same scenario (another screen chosen), the variant chosen for it
+        # stays: otherwise the run would be recorded as counterbalanced.
+        kept = self.variant.currentData() if entry and entry.scenario_id == self._shown else None
+        self._shown = entry.scenario_id if entry else None
         self.variant.clear()
         if entry is None:
             self.details.setText("")
@@ -198,6 +207,7 @@ class SetupPanel(QWidget):
         self.variant.addItem(AUTOMATIC, None)
         for variant in entry.variants:
             self.variant.addItem(f"{variant.id}: {variant.describe(self._profile)}", variant.id)
+        self.variant.setCurrentIndex(max(0, self.variant.findData(kept)))
         lines = [entry.summary, f"focus: {', '.join(entry.focus_areas) or '-'}    pledge: "
                  f"{', '.join(entry.pledge_areas) or '-'}"]
         lines += [f"error: {e}" for e in entry.errors] + [f"warning: {w}"
@@ -304,10 +314,19 @@ class SetupPanel(QWidget):
             return None
         return RunPlan(scenario_id=scenario, trainees=trainees,
                        instructor=self.instructor.text().strip() or None,
-                       variant_id=self.variant.currentData())
+                       variant_id=self.variant.currentData(),
+                       badges={e.name: e.badge for e in self.roster if e.badge})
 
     def request_start(self) -> None:
         """Ask to start the run set up on screen."""
         plan = self.plan()
         if plan is not None:
             self.start_requested.emit(plan)
+
+
+def _screen_index(wanted: str | int | None) -> int:
+    """Where the projector's screen (as `choose_screen` reads it) is in the screen list."""
+    try:
+        return QGuiApplication.screens().index(choose_screen(wanted))
+    except ValueError:
+        return len(QGuiApplication.screens()) - 1

@@ -29,12 +29,12 @@ def begin_run(
     *,
     session_id: str,
     variant_id: str,
+    variant_assignment: VariantAssignment,
     trainee_ids: Sequence[str],
     instructor_id: str | None,
     clock: Clock,
     player: Player,
     profile: AgencyProfile | None = None,
-    variant_assignment: VariantAssignment = "chosen",
 ) -> ScenarioRun:
     """Register a new run in the record and return it, ready to ``start``."""
     loaded.scenario.variant(variant_id)

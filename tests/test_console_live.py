@@ -17,12 +17,14 @@ from simulator.agency import default_profile
 from simulator.protocol import (
     BranchChosen,
     BranchesOffered,
+    CueShown,
     DecisionWindowOpened,
     FlagRaised,
     OfferedBranch,
     Paused,
     Resumed,
     RunEnded,
+    RunRecovered,
     SegmentStarted,
 )
 
@@ -171,3 +173,21 @@ def test_the_mini_map_lays_out_every_segment_and_fills_the_one_on_screen(qtbot, 
     assert fill("calm") == QColor(TAKEN).name()  # on screen now
     assert fill("door") == QColor("#3a4552").name()  # played before
     assert fill("knife") == QColor("#1b2129").name()  # not reached
+
+
+def test_after_a_crash_the_recovered_run_counts_anew():
+    branches = [OfferedBranch(id="calm", label="Calms", hotkey="1", kind="de_escalate",
+                              to="b")]
+    state = LiveState()
+    state.apply(SegmentStarted(**stamp(1), segment_id="a", play_token=1), 0)
+    state.apply(BranchesOffered(**stamp(2), segment_id="a", branches=branches,
+                                default_branch="calm", window_ms=6000), 0)
+    state.apply(DecisionWindowOpened(**stamp(3), segment_id="a", offer_seq=2, window_ms=6000,
+                                     waiting="hold"), 0)
+    later = {**stamp(4), "t_ns": 7}  # the new process's clock starts anywhere
+    state.apply(RunRecovered(**later, last_seq=3, segment_id="a", player_backend="pyav",
+                             timing_mode="frame_exact"), SECOND)
+    assert state.offer is None and state.seconds_to_default(SECOND) is None
+    state.apply(CueShown(**{**stamp(5), "t_ns": 7 + 2 * SECOND}, segment_id="a", cue_id="c",
+                         person_id=None, scored=True, window_ms=1000), 3 * SECOND)
+    assert state.cues[-1].at_s == 2.0

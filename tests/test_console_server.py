@@ -16,6 +16,7 @@ from simulator.agency import default_profile
 from simulator.projector import console_server
 from simulator.projector.console_server import ConsoleServer, TlsFiles
 from simulator.protocol import CueShown, ReportInput
+from simulator.runtime import MonotonicClock
 from simulator.transport import Hello, PairingCode, SendCommand
 
 pytestmark = pytest.mark.gui
@@ -118,5 +119,33 @@ def test_over_tls_a_console_pairs_only_with_the_pinned_certificate(qtbot, served
     link.open()
     qtbot.waitUntil(lambda: bool(snapshots), timeout=5000)
     assert link.paired and server.paired_consoles == 1
+    link.close()
+    server.close()
+
+
+def test_a_console_that_pairs_after_a_fault_is_told_and_shown_no_countdown(
+        qtbot, served, monkeypatch):
+    from instructor_console.live_panel import LivePanel
+    from simulator.protocol import RaiseFlag
+
+    serve, session, journal = served
+    server, port = serve()
+    qtbot.waitUntil(lambda: session.run.default_due_in_ns(0) is not None or
+                    any(e.type == "decision_window_opened" for e in journal.events),
+                    timeout=10000)
+
+    def disk_gone(*_args):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(journal, "commit", disk_gone)
+    session.send(RaiseFlag())
+    assert session.fault is not None
+    link = RemoteLink(f"ws://127.0.0.1:{port}", str(server.code))
+    panel = LivePanel(link, MonotonicClock())
+    qtbot.addWidget(panel)
+    link.open()
+    qtbot.waitUntil(lambda: panel.fault is not None, timeout=5000)
+    assert panel.over and "THE RUN STOPPED" in panel.status.text()
+    assert panel.state.seconds_to_default(0) is None
     link.close()
     server.close()

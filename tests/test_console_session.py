@@ -20,6 +20,7 @@ from simulator.playback.barcode import write_barcode_clip
 from simulator.projector.console_server import ConsoleServer
 from simulator.projector.host import ProjectorHost
 from simulator.projector.settings import ProjectorSettings
+from simulator.projector.window import ProjectorWindow
 from simulator.protocol import DecisionRecorded, EndRun, FlagRaised, Pause, RunStarted
 from simulator.record import Record
 from simulator.runtime import MonotonicClock
@@ -183,6 +184,13 @@ def test_a_class_runs_from_the_keyboard_and_the_record_holds_exactly_what_was_do
         assert started.variant_id == choose_variant(["a", "b"], {}, [trainee])
     assert names == ["Officer Reyes", "Officer Byrne"]
     assert all(record.run(r.id).status == "ended" for r in runs)
+    # One class, one sitting: both runs in one session, which the trainees joined in turn.
+    (sitting,) = record.sessions()
+    assert sitting.run_count == 2 and sitting.trainees == ("Officer Reyes", "Officer Byrne")
+    assert sitting.ended_utc is None  # the class is still on
+    window.close()
+    (sitting,) = record.sessions()
+    assert sitting.ended_utc is not None
 
 
 def press(widget, key, modifiers=Qt.KeyboardModifier.NoModifier, *, repeat: bool = False):
@@ -204,6 +212,8 @@ def test_a_multi_officer_run_is_steered_restarted_jumped_and_ended_without_the_m
         setup.new_trainee.setText(name)
         QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
     setup.variant.setCurrentIndex(setup.variant.findData("b"))
+    QTest.keyClicks(setup.search, "corner")  # the list refills; the choice must survive
+    assert setup.variant.currentData() == "b"
     assert setup.run_preflight()
     setup.request_start()
     qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
@@ -272,9 +282,15 @@ def test_a_run_that_faults_says_so_and_frees_the_projector_for_the_next_trainee(
     with record.engine.begin() as c:
         c.execute(text("ALTER TABLE events_away RENAME TO events"))
     qtbot.wait(1600)  # past the moment the last picture is held
+    projectors = [w for w in QApplication.topLevelWidgets() if isinstance(w, ProjectorWindow)
+                  and w.isVisible()]
+    assert len(projectors) == 1
+    projectors[0].close()  # closed by hand between runs: the next run must open a new one
     QTest.keyClick(window, Qt.Key.Key_N)
     qtbot.waitUntil(lambda: window.live is not panel and counting(window, clock),
                     timeout=10000)
+    assert [w for w in QApplication.topLevelWidgets()
+            if isinstance(w, ProjectorWindow) and w.isVisible()] not in ([], projectors)
     first, second = record.runs()
     assert record.events(first.id)[-1].type != "run_ended"  # stopped where it was, resumable
     assert record.events(second.id)[0].type == "run_started"

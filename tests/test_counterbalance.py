@@ -107,6 +107,7 @@ def sqlite_record(tmp_path):
 
 def start(record, loaded, clock, session, variant, trainees, *, started=True):
     run = begin_run(record, loaded, session_id=session, variant_id=variant,
+                    variant_assignment="chosen",
                     trainee_ids=trainees, instructor_id=None, clock=clock,
                     player=HeadlessPlayer(clock))
     if started:

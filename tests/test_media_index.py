@@ -241,6 +241,7 @@ def test_scenarios_can_name_indexed_clips_by_id_or_hash(tmp_path, footage, doorw
                         ("clip-tags-disagree", "variants[0].clips.door")}
     trainee = record.add_person("trainee", "T")
     run = begin_run(record, loaded, session_id=record.open_session([trainee]), variant_id="a",
+                    variant_assignment="chosen",
                     trainee_ids=[trainee], instructor_id=None, clock=clock,
                     player=HeadlessPlayer(clock))
     with record.engine.connect() as c:

@@ -302,6 +302,7 @@ def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
     trainee = record.find_or_add_person("trainee", "Officer Diaz")
     session = record.open_session([trainee], instructor_id=None, agency_id=None, label="t")
     crashed = begin_run(record, loaded, session_id=session, variant_id="a",
+                        variant_assignment="chosen",
                         trainee_ids=[trainee], instructor_id=None, clock=clock,
                         player=HeadlessPlayer(clock))
     crashed.start()

@@ -27,6 +27,7 @@ def play_some(record: Record, loaded, clock, *, finish: bool = True):
     session = record.open_session([trainee], instructor_id=instructor, label="class 3")
     player = HeadlessPlayer(clock)
     run = begin_run(record, loaded, session_id=session, variant_id="b", trainee_ids=[trainee],
+                    variant_assignment="chosen",
                     instructor_id=instructor, clock=clock, player=player)
     run.start()
     run.poll()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -220,7 +220,8 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
                                      agency_id=agency_id, label=f"{how}: {scenario_id}")
     return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
                      trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
-                     player=player, profile=profile)
+                     player=player, profile=profile,
+                     variant_assignment="chosen" if variant else "default")
 
 
 def _variant_or_fail(loaded: LoadedScenario, variant: str | None) -> str:
@@ -350,14 +351,14 @@ def project(
                                                             player=player,
                                                             profile=vocabularies),
                            vocabularies, None, screen_options,
-                           history=record.events(run_id))
+                           resuming=run_id)
         return
     assert scenario is not None
     loaded = _load_for_run(scenario, library, vocabularies)
     variant_id = _variant_or_fail(loaded, variant)
     _play_on_projector(record, loaded, variant_id,
                        lambda clock, player: _new_run(
-                           record, scenario, library, variant_id, trainee or ["Trainee 1"],
+                           record, scenario, library, variant, trainee or ["Trainee 1"],
                            instructor, clock, player, vocabularies, agency),
                        vocabularies, load_script(script) if script else None, screen_options)
 
@@ -386,8 +387,8 @@ class Listening:
 def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                        make: Callable[[MonotonicClock, Player], ScenarioRun],
                        vocabularies: AgencyProfile, steps: Script | None, where: ScreenChoice,
-                       *, history: Sequence[Event] | None = None) -> tuple[str, str]:
-    """Pre-flight, then play on the projector; ``history`` (a resumed run's events) resumes."""
+                       *, resuming: str | None = None) -> tuple[str, str]:
+    """Pre-flight, then play on the projector; ``resuming`` names the run being resumed."""
     from simulator.playback import PlayerUnavailable
     from simulator.playback.preflight import preflight
     from simulator.projector.app import display_available
@@ -414,6 +415,16 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     listening = where.listening
     server = (open_console_server(clock, vocabularies, listening.port, listening.host,
                                   listening.tls_cert, listening.tls_key) if listening else None)
+    history: list[Event] = []
+    if server is not None and resuming is not None:
+        # A remote console that pairs gets the whole run, from before the crash too.
+        try:
+            history = record.events(resuming)
+        except (RecordError, ValueError) as exc:
+            fail(f"run {resuming}'s stored events cannot be read for remote consoles ({exc}); "
+                 "resume it without --listen")
+        err.print("a run that was paused stays paused until a remote console resumes it "
+                  "(Space)")
 
     made: list[ScenarioRun] = []
 
@@ -426,10 +437,10 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                                    backend=cast(Any, where.backend), script=steps,
                                    screen=where.screen, windowed_size=size,
                                    snapshots_dir=where.snapshots, on_event=_print_event,
-                                   resumed=history is not None,
+                                   resumed=resuming is not None,
                                    # A paused run waits for a remote console to resume it.
-                                   unpause=history is not None and server is None,
-                                   server=server, history=history or (),
+                                   unpause=resuming is not None and server is None,
+                                   server=server, history=history,
                                    names=record.display_names)
     except (ValueError, PlayerUnavailable, RecordError) as exc:
         fail(str(exc))
@@ -512,7 +523,7 @@ def demo(
         variant_id = loaded.scenario.variants[0].id
         session_id, run_id = _play_on_projector(
             record, loaded, variant_id,
-            lambda clock, player: _new_run(record, DEMO_SCENARIO, library, variant_id,
+            lambda clock, player: _new_run(record, DEMO_SCENARIO, library, None,
                                            ["Demo trainee"], "Demo instructor", clock, player,
                                            vocabularies),
             vocabularies, load_script(script), ScreenChoice(backend=backend, snapshots=shots))

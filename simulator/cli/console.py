@@ -53,7 +53,7 @@ def open_console_server(clock: Clock, profile: AgencyProfile, port: int | None, 
             fail("--tls-cert and --tls-key go with --listen")
         return None
     from simulator.projector.app import qt_application
-    from simulator.projector.console_server import ConsoleServer, TlsFiles
+    from simulator.projector.console_server import ConsoleServer, TlsFiles, reachable_addresses
     from simulator.transport import PairingCode
 
     # The server answers on Qt's event loop, which needs the application first.
@@ -67,8 +67,11 @@ def open_console_server(clock: Clock, profile: AgencyProfile, port: int | None, 
     except (OSError, ValueError) as exc:
         fail(f"--listen: {exc}")
     scheme = "wss" if tls else "ws"
-    err.print(f"remote consoles: {scheme}://{escape(host)}:{bound}  pairing code "
+    first, *others = reachable_addresses(host)
+    err.print(f"remote consoles: {scheme}://{escape(first)}:{bound}  pairing code "
               f"[bold]{server.code}[/]")
+    for address in others:
+        err.print(f"            or: {scheme}://{escape(address)}:{bound}")
     if tls is not None:
         err.print(f"certificate fingerprint (SHA-256): {tls.fingerprint()}")
     return server
@@ -123,7 +126,6 @@ def remote_console(
         "shows.")] = None,
     name: Annotated[str, typer.Option("--name", help="This console's name, for the log.")]
     = "remote console",
-    profile: ProfileOption = None,
 ) -> None:
     """Live control of the projector PC's run from another PC (asks for the pairing code)."""
     if not url.startswith(("ws://", "wss://")):
@@ -142,7 +144,8 @@ def remote_console(
     from instructor_console.remote_link import RemoteLink
 
     link = RemoteLink(url, code, name=name, fingerprint=fingerprint)
-    panel = LivePanel(link, MonotonicClock(), vocabularies_from(profile))
+    # The keys follow the projector PC's agency profile, which comes with the snapshot.
+    panel = LivePanel(link, MonotonicClock())
     panel.setWindowTitle(f"Branchpoint remote console: {url}")
     panel.resize(1280, 800)
     panel.show()

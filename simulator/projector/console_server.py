@@ -15,7 +15,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, QTimer
 from PySide6.QtNetwork import (
+    QAbstractSocket,
     QHostAddress,
+    QNetworkInterface,
     QSsl,
     QSslCertificate,
     QSslConfiguration,
@@ -157,10 +159,12 @@ class ConsoleServer(QObject):
         served = self._served
         if served is None:
             return None
-        left = served.session.run.default_due_in_ns(self._clock.now_ns())
+        fault = served.session.fault
+        # A faulted run's timers no longer fire: no countdown to show.
+        left = None if fault else served.session.run.default_due_in_ns(self._clock.now_ns())
         return Snapshot(run_id=served.session.run.state.run_id, events=list(served.history),
                         default_in_ms=None if left is None else left // 1_000_000,
-                        outline=served.outline, names=served.names,
+                        outline=served.outline, names=served.names, fault=fault,
                         force_options=self._force_options, verbal_tactics=self._verbal_tactics)
 
     def _paired(self) -> list[QWebSocket]:
@@ -240,3 +244,13 @@ class ConsoleServer(QObject):
             # A console that is not keeping up gets no more pictures until it has caught up.
             if socket.bytesToWrite() < 4 * len(jpeg):
                 socket.sendBinaryMessage(data)
+
+
+def reachable_addresses(host: str) -> list[str]:
+    """The addresses a console on another PC can use: the LAN ones when serving them all."""
+    if host not in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        return [host]
+    found = [a.toString() for a in QNetworkInterface.allAddresses()
+             if a.protocol() == QAbstractSocket.NetworkLayerProtocol.IPv4Protocol
+             and not a.isLoopback()]
+    return found or ["127.0.0.1"]

@@ -1,15 +1,17 @@
 """The projector PC's side of the instructor console: checks, starts and ends runs.
 
-The console asks; the host owns the record, the projector window and the players. One
-window stays up for a whole class (black between runs, so the trainees never see the
-desktop); each run gets a new player. A pre-flight check clears a scenario once, for every
-variant, so the change-over to the next trainee starts at once.
+The console asks; the host owns the record, the projector window and the players. A class
+is one sitting, so one record session holds all its runs. One window stays up for the whole
+class (black between runs, so the trainees never see the desktop); each run gets a new
+player. A pre-flight check clears a scenario once, for every variant, so the change-over to
+the next trainee starts at once.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -47,6 +49,8 @@ class RunPlan:
     trainees: tuple[str, ...]
     instructor: str | None = None
     variant_id: str | None = None
+    # Badge numbers by trainee name, from a roster, kept with trainees new to the record.
+    badges: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,6 @@ class StagedRun:
     session: ProjectorSession
     outline: ScenarioOutline
     preview: PreviewFeed
-    variant_assignment: VariantAssignment
     names: dict[str, str]
 
     @property
@@ -68,8 +71,8 @@ class StagedRun:
 class ProjectorHost(QObject):
     """Runs scenarios on the projector for the console.
 
-    `run_ended` carries each run's id once it is over, whether it ended or faulted; its
-    record session is closed by then.
+    `run_ended` carries each run's id once it is over, whether it ended or faulted. The
+    class's record session is closed by `close`.
     """
 
     run_ended = Signal(str)
@@ -90,6 +93,7 @@ class ProjectorHost(QObject):
         self._windowed_size = windowed_size
         self._thumbnails = thumbnails
         self._cleared: dict[str, LoadedScenario] = {}
+        self._session_id: str | None = None
         self._window: ProjectorWindow | None = None
         self.current: StagedRun | None = None
 
@@ -115,12 +119,9 @@ class ProjectorHost(QObject):
         return build_catalog(self.library, self.profile, MediaIndex.open(self.record.engine),
                              self._thumbnails)
 
-    def recent_trainees(self, sessions: int = 200) -> list[str]:
-        """Trainees of recent sessions, most recent first, for picking without typing."""
-        names: dict[str, None] = {}
-        for summary in self.record.sessions(sessions):
-            names.update(dict.fromkeys(summary.trainees))
-        return [name for name in names if name != "(erased)"]
+    def recent_trainees(self) -> list[str]:
+        """Trainees of recent sittings, most recent first, for picking without typing."""
+        return self.record.recent_trainees()
 
     def preflight(self, scenario_id: str) -> list[str]:
         """Problems that stop ``scenario_id`` from playing here; empty clears it for the class.
@@ -183,7 +184,9 @@ class ProjectorHost(QObject):
             raise ValueError("a run is still on the projector; end it first")
         self._release()
         record = self.record
-        trainee_ids = [record.find_or_add_person("trainee", name) for name in plan.trainees]
+        trainee_ids = [record.find_or_add_person("trainee", name,
+                                                 external_ref=plan.badges.get(name))
+                       for name in plan.trainees]
         instructor_id = (record.find_or_add_person("instructor", plan.instructor)
                          if plan.instructor else None)
         assignment: VariantAssignment = "chosen" if plan.variant_id else "counterbalanced"
@@ -193,10 +196,10 @@ class ProjectorHost(QObject):
         window = self._projector_window()
 
         def make_run(player: Player) -> ScenarioRun:
-            # Opened once the player works, so a player that cannot start leaves no session.
-            session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
-                                             label=f"console: {loaded.scenario.id}")
-            return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
+            # The sitting starts with its first run that can play, so a player that cannot
+            # start leaves no empty session behind.
+            return begin_run(record, loaded, session_id=self._sitting(trainee_ids, instructor_id),
+                             variant_id=variant_id,
                              trainee_ids=trainee_ids, instructor_id=instructor_id,
                              clock=self._clock, player=player, profile=self.profile,
                              variant_assignment=assignment)
@@ -211,26 +214,34 @@ class ProjectorHost(QObject):
         names = record.display_names(trainee_ids)
         if self.server is not None:
             self.server.attach(session, preview=preview, names=names)
-        self.current = StagedRun(session, outline(loaded.scenario), preview, assignment, names)
+        self.current = StagedRun(session, outline(loaded.scenario), preview, names)
         return self.current
+
+    def _sitting(self, trainee_ids: list[str], instructor_id: str | None) -> str:
+        if self._session_id is None:
+            self._session_id = self.record.open_session(
+                trainee_ids, instructor_id=instructor_id, label="class at the console")
+        else:
+            self.record.join_session(self._session_id, trainee_ids)
+        return self._session_id
 
     def _projector_window(self) -> ProjectorWindow:
         if self._window is None:
             self._window = new_window(self._clock, self.settings, self._trainee_ids,
                                       screen=self._screen, windowed_size=self._windowed_size)
+            # Closed by hand (it ends the run on it): the next run opens a new one rather
+            # than playing into a hidden window while the trainees look at the desktop.
+            self._window.closing.connect(self._window_closed)
         return self._window
+
+    def _window_closed(self) -> None:
+        self._window = None
 
     def _trainee_ids(self) -> list[str]:
         return list(self.current.session.run.state.trainee_ids) if self.current else []
 
     def _finish(self, session: ProjectorSession) -> None:
-        state = session.run.state
-        try:
-            self.record.close_session(state.session_id)
-        except SQLAlchemyError:
-            # The record may be what failed; the class must still be able to go on.
-            log.exception("could not mark session %s closed", state.session_id)
-        self.run_ended.emit(state.run_id)
+        self.run_ended.emit(session.run.state.run_id)
         # The last picture stays up a moment, as in a run from the command line.
         QTimer.singleShot(END_HOLD_MS, lambda: self._release(session))
 
@@ -247,10 +258,17 @@ class ProjectorHost(QObject):
             self._window.surface.clear()
 
     def close(self) -> None:
-        """End the class: the projector window closes and remote consoles are let go."""
+        """End the class: close its sitting and the projector window, let remote consoles go."""
         self._release()
         if self._window is not None:
-            self._window.close()
-            self._window = None
+            window, self._window = self._window, None
+            window.close()
         if self.server is not None:
             self.server.close()
+        if self._session_id is not None:
+            try:
+                self.record.close_session(self._session_id)
+            except SQLAlchemyError:
+                # The record may be what failed; closing the console must still work.
+                log.exception("could not mark session %s closed", self._session_id)
+            self._session_id = None

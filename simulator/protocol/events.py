@@ -17,9 +17,10 @@ from simulator.protocol.commands import DecisionSource, InputKind, RetractReason
 
 PROTOCOL_VERSION = 1
 
-# How the variant was picked: by the instructor, or by rotation so that each trainee meets
-# each demographic variant equally often (the audit needs to know which).
-VariantAssignment = Literal["chosen", "counterbalanced"]
+# How the variant was picked: by the instructor, by rotation so that each trainee meets each
+# demographic variant equally often, or left at the scenario's first because nobody picked
+# one (a command-line run). The audit needs to know which.
+VariantAssignment = Literal["chosen", "counterbalanced", "default"]
 
 
 class EventBase(BaseModel):

@@ -149,8 +149,12 @@ class Record:
         return person_id
 
     def find_or_add_person(self, kind: str, display_name: str, *,
-                           agency_id: str | None = None) -> str:
-        """The person of ``kind`` with this display name, adding them if there is none."""
+                           agency_id: str | None = None, external_ref: str | None = None
+                           ) -> str:
+        """The person of ``kind`` with this display name, adding them if there is none.
+
+        ``external_ref`` (a badge number) is stored with a person who is added.
+        """
         query = (select(people.c.id).join(person_identities)
                  .where(people.c.kind == kind, person_identities.c.display_name == display_name)
                  .order_by(people.c.created_utc).limit(1))
@@ -158,7 +162,23 @@ class Record:
             query = query.where(people.c.agency_id == agency_id)
         with self.engine.connect() as c:
             found = c.execute(query).scalar()
-        return str(found) if found else self.add_person(kind, display_name, agency_id=agency_id)
+        return str(found) if found else self.add_person(kind, display_name, agency_id=agency_id,
+                                                        external_ref=external_ref)
+
+    def recent_trainees(self, sessions_back: int = 200) -> list[str]:
+        """Names of the trainees of the latest sittings, most recent first, each once.
+
+        Erased trainees have no name left and are not listed.
+        """
+        recent = (select(sessions.c.id, sessions.c.started_utc)
+                  .order_by(sessions.c.started_utc.desc()).limit(sessions_back).subquery())
+        query = (select(person_identities.c.display_name)
+                 .join(session_trainees,
+                       session_trainees.c.person_id == person_identities.c.person_id)
+                 .join(recent, recent.c.id == session_trainees.c.session_id)
+                 .order_by(recent.c.started_utc.desc(), session_trainees.c.position))
+        with self.engine.connect() as c:
+            return list(dict.fromkeys(str(name) for name in c.execute(query).scalars()))
 
     def display_names(self, person_ids: Sequence[str]) -> dict[str, str]:
         """Names of the given people where they are still on record (erased ones are absent)."""
@@ -208,6 +228,18 @@ class Record:
                                                           person_id=trainee_id,
                                                           position=position))
         return session_id
+
+    def join_session(self, session_id: str, trainee_ids: Sequence[str]) -> None:
+        """Add trainees to a sitting (after the ones already in it); known ones are skipped."""
+        with self.engine.begin() as c:
+            present = set(c.execute(select(session_trainees.c.person_id).where(
+                session_trainees.c.session_id == session_id)).scalars())
+            position = len(present)
+            for trainee_id in dict.fromkeys(trainee_ids):
+                if trainee_id not in present:
+                    c.execute(insert(session_trainees).values(
+                        session_id=session_id, person_id=trainee_id, position=position))
+                    position += 1
 
     def close_session(self, session_id: str) -> None:
         """Mark the sitting as over."""

@@ -75,6 +75,8 @@ class Snapshot(BaseModel):
     default_in_ms: int | None
     outline: ScenarioOutline
     names: dict[str, str] = Field(description="Trainees' names by id, for the instructor.")
+    fault: str | None = Field(default=None, description="Why the run stopped, if a fault "
+                              "stopped it; it can be resumed from the projector PC.")
     force_options: list[str] = Field(description="The agency's force continuum, in order.")
     verbal_tactics: list[str]
 
