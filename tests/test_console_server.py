@@ -67,10 +67,15 @@ def test_a_console_that_does_not_pair_in_time_is_dropped(qtbot, served, monkeypa
     monkeypatch.setattr(console_server, "PAIRING_TIMEOUT_MS", 200)
     serve, _, _ = served
     server, port = serve()
-    socket, _ = raw(qtbot, f"ws://127.0.0.1:{port}")
+    paired, _ = raw(qtbot, f"ws://127.0.0.1:{port}")
+    paired.sendTextMessage(Hello(code=str(server.code)).model_dump_json())
+    idle, _ = raw(qtbot, f"ws://127.0.0.1:{port}")
     closed: list[bool] = []
-    socket.disconnected.connect(lambda: closed.append(True))
+    idle.disconnected.connect(lambda: closed.append(True))
     qtbot.waitUntil(lambda: bool(closed), timeout=3000)
+    assert "not paired in time" in idle.closeReason()
+    qtbot.wait(300)
+    assert paired.isValid() and server.paired_consoles == 1  # pairing keeps a console
     server.close()
 
 

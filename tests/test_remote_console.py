@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QByteArray, QUrl
 from PySide6.QtTest import QTest
-from PySide6.QtWebSockets import QWebSocket
+from PySide6.QtWebSockets import QWebSocket, QWebSocketProtocol
 from test_projector import STREET
 
 from instructor_console.live_panel import LivePanel
@@ -119,6 +119,8 @@ def test_a_remote_console_is_refused_until_paired_and_steers_the_run_once_it_is(
     flooder = raw(qtbot, proc.url)
     flooder.socket.sendTextMessage("x" * (MAX_MESSAGE_BYTES + 1))
     qtbot.waitUntil(lambda: flooder.closed, timeout=5000)
+    assert flooder.socket.closeCode() == QWebSocketProtocol.CloseCode.CloseCodeTooMuchData
+    assert not flooder.replies  # not read, so not answered
 
     # The instructor's console pairs, draws from the snapshot and steers.
     clock = MonotonicClock()
