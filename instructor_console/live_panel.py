@@ -53,6 +53,7 @@ TACTIC_KEYS = "ASDGHJKL"
 
 # Seconds left at which the countdown turns red: time to act, not to read.
 URGENT_S = 3.0
+WAITING = "#9aa5b1"
 # Ending a run cannot be undone: the second Ctrl+E must come within this many ms.
 END_CONFIRM_MS = 2000
 CUES_SHOWN = 6
@@ -297,14 +298,21 @@ class LivePanel(QWidget):
                 self._buttons.addWidget(button, i // columns, i % columns)
 
     def _draw_countdown(self) -> None:
+        offer = self.state.offer
         left = self.state.seconds_to_default(self._clock.now_ns())
-        if left is None or self.state.offer is None:
+        if offer is None or self.state.ended:
             self.countdown.setText("")
+            return
+        if left is None:
+            # Offered while the segment still plays: say what will happen, calmly.
+            self.countdown.setStyleSheet(f"color: {WAITING}; font-size: 18pt;")
+            self.countdown.setText(f"default '{offer.default_branch}' "
+                                   f"{offer.window_ms / 1000:.0f} s after this segment")
             return
         colour = "#e74c3c" if left <= URGENT_S else "#f5c542"
         self.countdown.setStyleSheet(f"color: {colour};")
         frozen = "  (paused)" if self.state.paused else ""
-        self.countdown.setText(f"default '{self.state.offer.default_branch}' in {left:4.1f} s"
+        self.countdown.setText(f"default '{offer.default_branch}' in {left:4.1f} s"
                                f"{frozen}")
 
     # -- commands out -------------------------------------------------------------------------
