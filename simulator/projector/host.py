@@ -198,11 +198,11 @@ class ProjectorHost(QObject):
         def make_run(player: Player) -> ScenarioRun:
             # The sitting starts with its first run that can play, so a player that cannot
             # start leaves no empty session behind.
-            return begin_run(record, loaded, session_id=self._sitting(trainee_ids, instructor_id),
-                             variant_id=variant_id,
+            return begin_run(record, loaded,
+                             session_id=self._sitting(trainee_ids, instructor_id),
+                             variant_id=variant_id, variant_assignment=assignment,
                              trainee_ids=trainee_ids, instructor_id=instructor_id,
-                             clock=self._clock, player=player, profile=self.profile,
-                             variant_assignment=assignment)
+                             clock=self._clock, player=player, profile=self.profile)
 
         session = stage_run(window, make_run, self._clock, self.settings, self._backend)
         preview = PreviewFeed(window.surface, parent=session)
