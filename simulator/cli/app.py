@@ -39,7 +39,6 @@ from simulator.cli.console import (
     open_console_server,
     remote_console,
 )
-from simulator.cli.describe import describe
 from simulator.cli.library import generate_library, library_app, library_table
 from simulator.cli.media import coverage_document, index_folders, load_library, media_app
 from simulator.cli.projector import (
@@ -60,6 +59,7 @@ from simulator.paths import data_dir, standins_dir
 from simulator.ports import Player
 from simulator.protocol import Event, RunStarted
 from simulator.record import Record, RecordError, verify_all, verify_run
+from simulator.review.describe import describe
 from simulator.runtime import MonotonicClock, RunFaulted, ScaledClock, ScenarioRun
 from simulator.scenario import (
     LintReport,

@@ -1,0 +1,224 @@
+"""A run's record as a timeline: what was on screen at each moment, and a marker per event.
+
+The timeline runs on the run's own clock, from its first event, with the time spent paused
+kept in (the screen was frozen, and the replay shows it frozen). A run that recovered after
+a crash continues where its last event before the crash left it. Every frame of the replay
+is worked out from the record alone: the segment, its clip, and where in the clip, including
+the held or looped picture while a decision was open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from simulator.protocol import (
+    BranchChosen,
+    CommandRefused,
+    CueShown,
+    DecisionRecorded,
+    DecisionWindowOpened,
+    DefaultTaken,
+    EntryRetracted,
+    Event,
+    FlagRaised,
+    Jumped,
+    MediaFailed,
+    Paused,
+    Resumed,
+    RunEnded,
+    RunRecovered,
+    RunStarted,
+    SegmentRestarted,
+    SegmentStarted,
+    TraineeInput,
+)
+from simulator.review.describe import describe
+from simulator.scenario import Scenario
+from simulator.scenario.model import Loop
+
+MarkerKind = Literal["segment", "cue", "choice", "default", "jump", "restart", "input",
+                     "decision", "flag", "retraction", "pause", "resume", "refusal",
+                     "media_failed", "recovered", "end"]
+
+_KINDS: dict[type, MarkerKind] = {
+    SegmentStarted: "segment", CueShown: "cue", BranchChosen: "choice",
+    DefaultTaken: "default", Jumped: "jump", SegmentRestarted: "restart",
+    TraineeInput: "input", DecisionRecorded: "decision", FlagRaised: "flag",
+    EntryRetracted: "retraction", Paused: "pause", Resumed: "resume",
+    CommandRefused: "refusal", MediaFailed: "media_failed", RunRecovered: "recovered",
+    RunEnded: "end",
+}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One moment worth a look in the debrief, at ``at_s`` seconds into the run."""
+
+    seq: int
+    kind: MarkerKind
+    at_s: float
+    label: str
+    segment_id: str | None = None
+    trainee_id: str | None = None
+    cue_id: str | None = None
+    latency_ms: float | None = None
+    retracted: bool = False
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One stretch of a segment on screen, from its first frame until the next took over."""
+
+    seq: int
+    segment_id: str
+    clip_id: str
+    start_s: float
+    end_s: float
+    in_point: float
+    out_point: float
+    loop: tuple[float, float] | None
+    pauses: tuple[tuple[float, float], ...] = ()
+
+    def media_time(self, at_s: float) -> float:
+        """Where in the clip the picture was at ``at_s`` (seconds into the run).
+
+        Time spent paused does not advance the picture. Past the out-point the picture
+        held its last frame, or looped the waiting span, as the scenario said.
+        """
+        at_s = min(max(at_s, self.start_s), self.end_s)
+        frozen = sum(max(0.0, min(end, at_s) - start) for start, end in self.pauses
+                     if start < at_s)
+        media = self.in_point + (at_s - self.start_s - frozen)
+        if media <= self.out_point:
+            return media
+        if self.loop is None:
+            return self.out_point
+        loop_from, loop_to = self.loop
+        return loop_from + (media - self.out_point) % (loop_to - loop_from)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything the replay and the debrief need of one run."""
+
+    run_id: str
+    scenario_id: str
+    variant_id: str
+    trainee_ids: tuple[str, ...]
+    duration_s: float
+    shots: tuple[Shot, ...]
+    markers: tuple[Marker, ...]
+
+    def shot_at(self, at_s: float) -> Shot | None:
+        """The shot on screen at ``at_s`` (the last one to start at or before it)."""
+        found = None
+        for shot in self.shots:
+            if shot.start_s <= at_s:
+                found = shot
+        return found
+
+    def frame_at(self, at_s: float) -> tuple[Shot, float] | None:
+        """The shot and the clip time on screen at ``at_s``; None before the first frame."""
+        shot = self.shot_at(at_s)
+        return (shot, shot.media_time(at_s)) if shot is not None else None
+
+    def decisions(self) -> list[Marker]:
+        """Trainee inputs and logged decisions, each with its latency from its cue if any."""
+        return [m for m in self.markers if m.kind in ("input", "decision")]
+
+
+@dataclass
+class _Clock:
+    """Seconds into the run across time bases: a recovered run goes on from its last event."""
+
+    base_ns: int | None = None
+    offset_s: float = 0.0
+    last_s: float = 0.0
+
+    def at(self, event: Event) -> float:
+        if isinstance(event, RunRecovered) or self.base_ns is None:
+            self.offset_s, self.base_ns = self.last_s, event.t_ns
+        self.last_s = self.offset_s + (event.t_ns - self.base_ns) / 1e9
+        return self.last_s
+
+
+@dataclass
+class _Open:
+    """The shot being built."""
+
+    event: SegmentStarted
+    start_s: float
+    loop: tuple[float, float] | None = None
+    pauses: list[tuple[float, float]] = field(default_factory=list)
+
+
+def build_timeline(events: Sequence[Event], scenario: Scenario,
+                   names: Mapping[str, str] | None = None) -> Timeline:
+    """The timeline of one run from its events (in ``seq`` order) and its scenario version.
+
+    ``names`` puts trainees' names into the marker labels; without it they are ids.
+    """
+    if not events or not isinstance(events[0], RunStarted):
+        raise ValueError("a run's events begin with run_started; these do not")
+    started = events[0]
+    clock = _Clock()
+    retracted = {e.entry_seq for e in events if isinstance(e, EntryRetracted)}
+    shots: list[Shot] = []
+    markers: list[Marker] = []
+    current: _Open | None = None
+    paused_at: float | None = None
+
+    def close(end_s: float) -> None:
+        nonlocal current
+        if current is None:
+            return
+        segment = scenario.segment(current.event.segment_id)
+        shots.append(Shot(current.event.seq, segment.id, segment.clip, current.start_s,
+                          end_s, segment.in_point, segment.out_point, current.loop,
+                          tuple(current.pauses)))
+        current = None
+
+    for event in events:
+        before_s = clock.last_s
+        at_s = clock.at(event)
+        match event:
+            case SegmentStarted():
+                close(at_s)
+                current = _Open(event, at_s)
+            case DecisionWindowOpened() if current is not None:
+                segment = scenario.segment(current.event.segment_id)
+                span = segment.decision.while_waiting if segment.decision else None
+                if isinstance(span, Loop):
+                    current.loop = (segment.in_point + span.start, segment.in_point + span.end)
+            case Paused():
+                paused_at = at_s
+            case Resumed() if current is not None and paused_at is not None:
+                current.pauses.append((paused_at, at_s))
+                paused_at = None
+            case RunRecovered():
+                # The screen went dark when the process died, at its last event.
+                close(before_s)
+                paused_at = None
+            case RunEnded():
+                close(at_s)
+        kind = _KINDS.get(type(event))
+        if kind is not None:
+            markers.append(_marker(event, kind, at_s, names or {}, retracted, current))
+    close(clock.last_s)
+    return Timeline(run_id=started.run_id, scenario_id=started.scenario_id,
+                    variant_id=started.variant_id, trainee_ids=tuple(started.trainee_ids),
+                    duration_s=clock.last_s, shots=tuple(shots), markers=tuple(markers))
+
+
+def _marker(event: Event, kind: MarkerKind, at_s: float, names: Mapping[str, str],
+            retracted: set[int], current: _Open | None) -> Marker:
+    segment_id = current.event.segment_id if current is not None else None
+    trainee = getattr(event, "trainee_id", None)
+    cue = getattr(event, "cue_id", None)
+    latency = getattr(event, "latency_ms", None)
+    return Marker(seq=event.seq, kind=kind, at_s=at_s, label=describe(event, names),
+                  segment_id=getattr(event, "segment_id", None) or segment_id,
+                  trainee_id=trainee, cue_id=cue, latency_ms=latency,
+                  retracted=event.seq in retracted)
