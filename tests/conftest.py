@@ -175,3 +175,44 @@ def record(db_url):
 settings.register_profile("default", max_examples=150, deadline=None)
 settings.register_profile("long", max_examples=20_000, deadline=None)
 settings.load_profile("default")
+
+
+@pytest.fixture
+def reviewed_run(tmp_path, doorway):
+    """The doorway (variant b) in a SQLite record, read back for review: a trigger shot,
+    two instructor entries (one retracted), a flag with a note, a choice, the outcome.
+
+    Yields the reviewed run, the record, the trainee's and the instructor's ids, and the
+    seq of the retracted entry.
+    """
+    from simulator.launcher import begin_run
+    from simulator.protocol import ChooseBranch, RaiseFlag, RecordDecision, ReportInput, Retract
+    from simulator.record import Record
+    from simulator.review.load import load_run
+
+    record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    clock = ManualClock()
+    trainee = record.add_person("trainee", "Officer Dana Reyes", external_ref="B-1042")
+    instructor = record.add_person("instructor", "Sgt. Lee")
+    session = record.open_session([trainee], instructor_id=instructor)
+    run = begin_run(record, doorway, session_id=session, variant_id="b",
+                    variant_assignment="counterbalanced", trainee_ids=[trainee],
+                    instructor_id=instructor, clock=clock, player=HeadlessPlayer(clock))
+    run.start()
+    run.poll()
+    clock.advance(4.5)
+    run.poll()
+    run.handle(ReportInput(device="trigger", kind="shot", input_ns=clock.now_ns(),
+                           trainee_id=trainee, action="cew"))
+    run.handle(RecordDecision(trainee_id=trainee, action="verbal_direction"))
+    wrong = run.handle(RecordDecision(trainee_id=trainee, action="firearm"))[0]
+    run.handle(Retract(entry_seq=wrong.seq))
+    run.handle(RaiseFlag(note="Dana kept her distance", trainee_id=trainee))
+    run.handle(ChooseBranch(branch_id="knife", offer_seq=run.offer_seq))
+    for _ in range(4):
+        clock.advance(2.0)
+        run.poll()
+    assert run.ended
+    loaded = load_run(record, run.state.run_id)
+    yield loaded, record, trainee, instructor, wrong.seq
+    record.close()

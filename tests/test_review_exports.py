@@ -6,57 +6,19 @@ import csv
 import io
 import json
 
-import pytest
 from ralph.models.xapi.base.statements import BaseXapiStatement
 
-from simulator.headless.player import HeadlessPlayer
-from simulator.launcher import begin_run
-from simulator.protocol import ChooseBranch, RaiseFlag, RecordDecision, ReportInput, Retract
-from simulator.record import Record
-from simulator.review.load import load_run
 from simulator.review.people import People
 from simulator.review.tables import DECISION_COLUMNS, EVENT_COLUMNS, decisions_csv, events_csv
 from simulator.review.xapi import statement_id, statements
-from simulator.runtime import ManualClock
-
-
-@pytest.fixture
-def reviewed(tmp_path, doorway):
-    """The doorway (variant b) with a shot, two entries, a retraction, a flag and a choice."""
-    record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
-    clock = ManualClock()
-    trainee = record.add_person("trainee", "Officer Dana Reyes", external_ref="B-1042")
-    instructor = record.add_person("instructor", "Sgt. Lee")
-    session = record.open_session([trainee], instructor_id=instructor)
-    run = begin_run(record, doorway, session_id=session, variant_id="b",
-                    variant_assignment="counterbalanced", trainee_ids=[trainee],
-                    instructor_id=instructor, clock=clock, player=HeadlessPlayer(clock))
-    run.start()
-    run.poll()
-    clock.advance(4.5)
-    run.poll()
-    run.handle(ReportInput(device="trigger", kind="shot", input_ns=clock.now_ns(),
-                           trainee_id=trainee, action="cew"))
-    run.handle(RecordDecision(trainee_id=trainee, action="verbal_direction"))
-    wrong = run.handle(RecordDecision(trainee_id=trainee, action="firearm"))[0]
-    run.handle(Retract(entry_seq=wrong.seq))
-    run.handle(RaiseFlag(note="Dana kept her distance", trainee_id=trainee))
-    run.handle(ChooseBranch(branch_id="knife", offer_seq=run.offer_seq))
-    for _ in range(4):
-        clock.advance(2.0)
-        run.poll()
-    assert run.ended
-    loaded = load_run(record, run.state.run_id)
-    yield loaded, record, trainee, instructor, wrong.seq
-    record.close()
 
 
 def rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_the_csv_exports_hold_every_event_and_every_decision(reviewed):
-    run, _, trainee, _, wrong = reviewed
+def test_the_csv_exports_hold_every_event_and_every_decision(reviewed_run):
+    run, _, trainee, _, wrong = reviewed_run
     events = rows(events_csv([run], People(run.names)))
     assert tuple(events[0]) == EVENT_COLUMNS
     assert [int(r["seq"]) for r in events] == [e.seq for e in run.events]
@@ -74,8 +36,8 @@ def test_the_csv_exports_hold_every_event_and_every_decision(reviewed):
     assert int(decisions[3]["seq"]) == wrong
 
 
-def test_xapi_statements_validate_and_lose_nothing_of_the_record(reviewed):
-    run, _, trainee, instructor, wrong = reviewed
+def test_xapi_statements_validate_and_lose_nothing_of_the_record(reviewed_run):
+    run, _, trainee, instructor, wrong = reviewed_run
     made = statements(run, People(run.names))
     for statement in made:
         BaseXapiStatement(**statement)  # an independent implementation of xAPI 1.0.3
@@ -104,8 +66,8 @@ def test_xapi_statements_validate_and_lose_nothing_of_the_record(reviewed):
     assert statements(run, People(run.names)) == made  # stable: an LRS stores them once
 
 
-def test_a_pseudonymised_export_names_nobody_and_leads_back_to_no_record(reviewed):
-    run, _, trainee, instructor, _ = reviewed
+def test_a_pseudonymised_export_names_nobody_and_leads_back_to_no_record(reviewed_run):
+    run, _, trainee, instructor, _ = reviewed_run
     people = People.pseudonymous()
     exported = "\n".join([events_csv([run], people), decisions_csv([run], people),
                           json.dumps(statements(run, people))])

@@ -130,3 +130,21 @@ notes = Table(
     Column("salt", String(64), nullable=False),
     Column("text", Text, nullable=False),
 )
+
+# Rubric scores: one row per item a rater scored for a trainee's run. A rater who changes
+# their mind adds a row; the latest counts, and the earlier ones stay. ``note`` is the rater's
+# free text, erasable on its own.
+rubric_scores = Table(
+    "rubric_scores", metadata,
+    Column("id", Id, primary_key=True),
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("trainee_id", Id, ForeignKey("people.id"), nullable=False),
+    Column("rater_id", Id, ForeignKey("people.id"), nullable=False),
+    Column("rubric_id", String(64), nullable=False),
+    Column("rubric_hash", Hash, nullable=False),
+    Column("item_id", String(40), nullable=False),
+    Column("level_id", String(40), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("scored_utc", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=True),
+)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, Row, func, insert, select, update
@@ -26,6 +26,7 @@ from simulator.record.schema import (
     notes,
     people,
     person_identities,
+    rubric_scores,
     run_clips,
     runs,
     scenario_versions,
@@ -69,6 +70,22 @@ class RunSummary:
     ended_utc: datetime | None
     event_count: int
     head_hash: str
+
+
+@dataclass(frozen=True)
+class Score:
+    """A rater's level for one rubric item of a trainee's run."""
+
+    run_id: str
+    trainee_id: str
+    rater_id: str
+    rubric_id: str
+    rubric_hash: str
+    item_id: str
+    level_id: str
+    score: int
+    scored_utc: datetime
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -375,6 +392,45 @@ class Record:
             for row in c.execute(select(events.c.payload).where(events.c.run_id == run_id)
                                  .order_by(events.c.seq)):
                 yield parse_event(row.payload)
+
+    def add_scores(self, run_id: str, trainee_id: str, rater_id: str, rubric_id: str,
+                   rubric_hash: str, levels: Mapping[str, tuple[str, int]],
+                   note: str | None = None) -> None:
+        """Store a rater's levels (item -> (level, score)) for a trainee's run, all at once.
+
+        Earlier scores of the same items by the same rater stay; the latest counts.
+        """
+        with self.engine.begin() as c:
+            # "Latest" must not depend on the clock's resolution (about 15 ms on Windows):
+            # a rater's new scores always come after their earlier ones.
+            before = c.execute(select(func.max(rubric_scores.c.scored_utc)).where(
+                rubric_scores.c.run_id == run_id,
+                rubric_scores.c.rater_id == rater_id)).scalar()
+            now = _now()
+            if before is not None:
+                before = before if before.tzinfo else before.replace(tzinfo=UTC)
+                now = max(now, before + timedelta(microseconds=1))
+            for item_id, (level_id, score) in levels.items():
+                c.execute(insert(rubric_scores).values(
+                    id=_new_id(), run_id=run_id, trainee_id=trainee_id, rater_id=rater_id,
+                    rubric_id=rubric_id, rubric_hash=rubric_hash, item_id=item_id,
+                    level_id=level_id, score=score, scored_utc=now, note=note))
+
+    def scores(self, *, run_ids: Sequence[str] | None = None,
+               trainee_id: str | None = None) -> list[Score]:
+        """The standing scores: the latest per run, trainee, rater, rubric and item."""
+        query = select(rubric_scores).order_by(rubric_scores.c.scored_utc, rubric_scores.c.id)
+        if run_ids is not None:
+            query = query.where(rubric_scores.c.run_id.in_(list(run_ids)))
+        if trainee_id is not None:
+            query = query.where(rubric_scores.c.trainee_id == trainee_id)
+        latest: dict[tuple[str, ...], Score] = {}
+        with self.engine.connect() as c:
+            for r in c.execute(query):
+                score = Score(r.run_id, r.trainee_id, r.rater_id, r.rubric_id, r.rubric_hash,
+                              r.item_id, r.level_id, r.score, r.scored_utc, r.note)
+                latest[(r.run_id, r.trainee_id, r.rater_id, r.rubric_id, r.item_id)] = score
+        return list(latest.values())
 
     def note(self, run_id: str, seq: int) -> str | None:
         """The text of an event's note, if it has one and it has not been erased."""
