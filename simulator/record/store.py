@@ -73,6 +73,22 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class TrainingRun:
+    """A run as the training records count it: who played what, from when to when."""
+
+    run_id: str
+    session_id: str
+    agency_id: str | None
+    scenario_id: str
+    scenario_hash: str
+    status: str
+    outcome_kind: str | None
+    trainee_ids: tuple[str, ...]
+    first_utc: datetime
+    last_utc: datetime
+
+
+@dataclass(frozen=True)
 class Score:
     """A rater's level for one rubric item of a trainee's run."""
 
@@ -99,6 +115,11 @@ class SessionSummary:
     instructor: str | None
     trainees: tuple[str, ...]
     run_count: int
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for what was stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:
@@ -344,6 +365,41 @@ class Record:
                     history[trainee][row.variant_id] += 1
         return history
 
+    def training_runs(self, *, since: datetime | None = None, until: datetime | None = None,
+                      trainee_id: str | None = None) -> list[TrainingRun]:
+        """Runs that started in ``[since, until)``, oldest first, with their trainees.
+
+        Each comes with its first and last events' times: a run's length, also for one that
+        never ended. ``trainee_id`` keeps the runs that trainee played.
+        """
+        spans = (select(events.c.run_id, func.min(events.c.utc).label("first_utc"),
+                        func.max(events.c.utc).label("last_utc"))
+                 .group_by(events.c.run_id).subquery())
+        started = events.alias("started")
+        query = (select(runs, sessions.c.agency_id, spans.c.first_utc, spans.c.last_utc,
+                        started.c.payload)
+                 .join(spans, spans.c.run_id == runs.c.id)
+                 .join(sessions, sessions.c.id == runs.c.session_id)
+                 .join(started, (started.c.run_id == runs.c.id) & (started.c.seq == 1))
+                 .where(started.c.type == "run_started")
+                 .order_by(spans.c.first_utc, runs.c.id))
+        if since is not None:
+            query = query.where(spans.c.first_utc >= since)
+        if until is not None:
+            query = query.where(spans.c.first_utc < until)
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+        found = []
+        for r in rows:
+            # One field, not the whole event: older protocol versions still count.
+            trainees = tuple(json.loads(r.payload).get("trainee_ids") or ())
+            if trainee_id is not None and trainee_id not in trainees:
+                continue
+            found.append(TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id,
+                                     r.scenario_hash, r.status, r.outcome_kind, trainees,
+                                     _utc(r.first_utc), _utc(r.last_utc)))
+        return found
+
     def run_ids_starting(self, prefix: str) -> list[str]:
         """Run ids beginning with ``prefix`` (people type the first few characters)."""
         with self.engine.connect() as c:
@@ -408,8 +464,7 @@ class Record:
                 rubric_scores.c.rater_id == rater_id)).scalar()
             now = _now()
             if before is not None:
-                before = before if before.tzinfo else before.replace(tzinfo=UTC)
-                now = max(now, before + timedelta(microseconds=1))
+                now = max(now, _utc(before) + timedelta(microseconds=1))
             for item_id, (level_id, score) in levels.items():
                 c.execute(insert(rubric_scores).values(
                     id=_new_id(), run_id=run_id, trainee_id=trainee_id, rater_id=rater_id,

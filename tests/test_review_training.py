@@ -1,0 +1,63 @@
+"""Training records: per officer, and the agency's summary by IACP pledge area."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from simulator.agency import default_profile
+from simulator.headless.player import HeadlessPlayer
+from simulator.launcher import begin_run
+from simulator.protocol import ChooseBranch, EndRun
+from simulator.review.training import agency_summary, officer_record
+from simulator.runtime import ManualClock
+
+
+def play(record, doorway, trainees, *, finish=True):
+    clock = ManualClock()
+    session = record.open_session(trainees)
+    run = begin_run(record, doorway, session_id=session, variant_id="a",
+                    variant_assignment="chosen", trainee_ids=trainees, instructor_id=None,
+                    clock=clock, player=HeadlessPlayer(clock))
+    run.start()
+    run.poll()
+    clock.advance(11.0)
+    run.poll()
+    run.handle(ChooseBranch(branch_id="knife", offer_seq=run.offer_seq))
+    if finish:
+        run.handle(EndRun(note="enough"))
+    return run.state.run_id
+
+
+def test_officer_and_agency_records_count_what_the_record_holds(reviewed_run, doorway):
+    first, record, reyes, _, _ = reviewed_run
+    byrne = record.add_person("trainee", "Officer Byrne")
+    pair = play(record, doorway, [reyes, byrne])
+    unfinished = play(record, doorway, [byrne], finish=False)
+
+    reyes_record = officer_record(record, reyes)
+    assert reyes_record.name == "Officer Dana Reyes"
+    # (The manual clocks all start at the same moment: order by run, not by time.)
+    assert {e.run_id for e in reyes_record.entries} == {first.summary.id, pair}
+    spans = {run: record.events(run) for run in (first.summary.id, pair, unfinished)}
+    hours = {run: (events[-1].utc - events[0].utc).total_seconds() / 3600
+             for run, events in spans.items()}
+    assert reyes_record.hours == hours[first.summary.id] + hours[pair]
+    assert reyes_record.sessions == 2
+    assert reyes_record.hours_by_focus_area() == {"de_escalation": reyes_record.hours}
+    outcomes = {e.run_id: e.outcome for e in officer_record(record, byrne).entries}
+    assert outcomes == {pair: "ended by the instructor", unfinished: "did not finish"}
+    assert {e.outcome for e in reyes_record.entries} == {"force_used",
+                                                         "ended by the instructor"}
+
+    summary = agency_summary(record)
+    assert (summary.officers, summary.runs) == (2, 3)
+    assert summary.hours == sum(hours.values())
+    area = summary.by_pledge_area["use_of_force"]
+    assert (len(area.officers), area.runs) == (2, 3)
+    (sentence,) = summary.sentences(default_profile())
+    assert sentence.startswith("Scenario-based training in ")
+    assert "delivered to 2 officers" in sentence and "3 scenario runs" in sentence
+
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert agency_summary(record, since=later).runs == 0
+    assert officer_record(record, reyes, until=later - timedelta(days=400)).entries == ()
