@@ -17,7 +17,14 @@ from media_index.thumbnails import thumbnail
 from simulator.agency import AgencyProfile
 from simulator.documents import DocumentError, Problem
 from simulator.media import IndexedClips, resolve_clip
-from simulator.scenario import LintReport, LoadedScenario, ScenarioLibrary, lint, load_scenario
+from simulator.scenario import (
+    LintReport,
+    LoadedScenario,
+    ScenarioLibrary,
+    Variant,
+    lint,
+    load_scenario,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,14 @@ class VariantSummary:
     label: str
     people: tuple[PersonShown, ...]
 
+    @classmethod
+    def of(cls, variant: Variant) -> VariantSummary:
+        """The summary of a scenario's variant."""
+        return cls(variant.id, variant.label, tuple(
+            PersonShown(person, tuple((attribute, tuple(values)) for attribute, values
+                                      in variant.demographics_of(person).items()))
+            for person in variant.people))
+
     def describe(self, profile: AgencyProfile | None = None) -> str:
         """A short line such as ``resident: Black or African American, Man, 35-44``.
 
@@ -48,7 +63,7 @@ class VariantSummary:
         """
         parts = []
         for person in self.people:
-            values = [_label(profile, attribute, value)
+            values = [(profile.demographic_label(attribute, value) if profile else value)
                       for attribute, several in person.demographics for value in several]
             parts.append(f"{person.person_id}: {', '.join(values)}" if values
                          else person.person_id)
@@ -173,12 +188,7 @@ def _entry(path: Path, profile: AgencyProfile, index: MediaIndex | None,
             f"`id: {scenario.id}` but the folder is `{folder}`; a library finds scenarios by "
             "folder, so rename one to match", loaded.source, field="id", code="id-mismatch")))
     report = report.located(loaded.text)
-    variants = tuple(
-        VariantSummary(v.id, v.label, tuple(
-            PersonShown(person, tuple((attribute, tuple(values)) for attribute, values
-                                      in v.demographics_of(person).items()))
-            for person in v.people))
-        for v in scenario.variants)
+    variants = tuple(VariantSummary.of(v) for v in scenario.variants)
     return CatalogEntry(
         scenario_id=folder, title=scenario.title, summary=scenario.summary.strip(),
         source=loaded.source, focus_areas=scenario.focus_areas,
@@ -220,8 +230,3 @@ def _thumbnail(loaded: LoadedScenario, index: MediaIndex | None,
         return thumbnail(path, indexed.content_hash, thumbnails)
     except (ProbeError, OSError):
         return None
-
-
-def _label(profile: AgencyProfile | None, attribute: str, value: str) -> str:
-    spec = profile.demographics.get(attribute) if profile is not None else None
-    return spec.values.get(value, value) if spec is not None else value

@@ -81,6 +81,11 @@ class AgencyProfile(_Strict):
         """The force option with this id, or None."""
         return next((o for o in self.force_options if o.id == option_id), None)
 
+    def demographic_label(self, attribute: str, value: str) -> str:
+        """How the agency words a demographic value (the id itself if it has no label)."""
+        spec = self.demographics.get(attribute)
+        return spec.values.get(value, value) if spec is not None else value
+
     def action_ids(self) -> set[str]:
         """Every id a decision may name: force options and verbal tactics."""
         return {o.id for o in self.force_options} | set(self.verbal_tactics)

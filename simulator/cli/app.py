@@ -49,6 +49,7 @@ from simulator.cli.projector import (
     projector_app,
     window_size_or_none,
 )
+from simulator.cli.review import export, records_app, score
 from simulator.documents import DocumentError, Problem
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
@@ -85,6 +86,9 @@ app.add_typer(library_app, name="library")
 app.add_typer(projector_app, name="projector")
 app.command("console")(console)
 app.command("remote-console")(remote_console)
+app.command("export")(export)
+app.command("score")(score)
+app.add_typer(records_app, name="records")
 
 
 def main() -> None:

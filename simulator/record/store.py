@@ -193,6 +193,13 @@ class Record:
 
         ``external_ref`` (a badge number) is stored with a person who is added.
         """
+        found = self.find_person(kind, display_name, agency_id=agency_id)
+        return found or self.add_person(kind, display_name, agency_id=agency_id,
+                                        external_ref=external_ref)
+
+    def find_person(self, kind: str, display_name: str, *,
+                    agency_id: str | None = None) -> str | None:
+        """The id of the (first added) person of ``kind`` with this display name, if any."""
         query = (select(people.c.id).join(person_identities)
                  .where(people.c.kind == kind, person_identities.c.display_name == display_name)
                  .order_by(people.c.created_utc).limit(1))
@@ -200,8 +207,7 @@ class Record:
             query = query.where(people.c.agency_id == agency_id)
         with self.engine.connect() as c:
             found = c.execute(query).scalar()
-        return str(found) if found else self.add_person(kind, display_name, agency_id=agency_id,
-                                                        external_ref=external_ref)
+        return str(found) if found else None
 
     def recent_trainees(self, sessions_back: int = 200) -> list[str]:
         """Names of the trainees of the latest sittings, most recent first, each once.

@@ -1,0 +1,232 @@
+"""``branchpoint export``, ``score`` and ``records``: the record as debriefs and reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from simulator.cli.common import (
+    EXIT_BAD_INPUT,
+    DbOption,
+    ProfileOption,
+    err,
+    fail,
+    open_record,
+    print_problems,
+    vocabularies_from,
+)
+from simulator.documents import DocumentError
+from simulator.record import Record, RecordError
+from simulator.review.load import ReviewedRun, load_run
+from simulator.review.people import People
+from simulator.review.report import as_html, as_pdf, build_run_report
+from simulator.review.rubric import Rubric, bundled_rubric, load_rubric
+from simulator.review.scoring import score_run
+from simulator.review.tables import decisions_csv, events_csv
+from simulator.review.training import agency_summary, officer_record
+from simulator.review.xapi import DEFAULT_BASE, statements
+
+records_app = typer.Typer(help="Training records: per officer, and the agency's summary.",
+                          no_args_is_help=True)
+
+
+class ExportFormat(StrEnum):
+    """What ``export`` writes."""
+
+    events_csv = "events-csv"
+    decisions_csv = "decisions-csv"
+    xapi = "xapi"
+    html = "html"
+    pdf = "pdf"
+
+
+RubricOption = Annotated[Path | None, typer.Option(
+    "--rubric", exists=True, dir_okay=False,
+    help="Rubric YAML (default: the bundled de-escalation rubric).")]
+
+
+def _rubric(path: Path | None) -> tuple[Rubric, str]:
+    try:
+        return load_rubric(path or bundled_rubric())
+    except DocumentError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _runs(record: Record, targets: list[str]) -> list[ReviewedRun]:
+    """Runs named by run or session ids (or their first characters), in order."""
+    run_ids: list[str] = []
+    for target in targets:
+        sessions = record.session_ids_starting(target)
+        found = (record.run_ids_starting(target) if not sessions else
+                 [r.id for s in sessions for r in record.runs(session_id=s)])
+        if not found:
+            fail(f"`{target}` is neither a run nor a session in {record.url}; "
+                 "`branchpoint sessions list` shows them")
+        if len(sessions) > 1 or (not sessions and len(found) > 1):
+            fail(f"`{target}` matches several; give more of the id")
+        run_ids += [r for r in found if r not in run_ids]
+    try:
+        return [load_run(record, run_id) for run_id in run_ids]
+    except (RecordError, ValueError) as exc:
+        fail(str(exc))
+
+
+def export(
+    targets: Annotated[list[str], typer.Argument(help="Run or session ids (or their first "
+                                                "characters); a session exports its runs.")],
+    to: Annotated[ExportFormat, typer.Option("--format", help="What to write.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", dir_okay=False, help="File to write (default: standard output; a PDF needs "
+        "a file).")] = None,
+    pseudonymise: Annotated[bool, typer.Option(
+        "--pseudonymise", help="Replace every trainee's and instructor's name and id (and "
+        "the run and session ids) by pseudonyms; leave out free-text notes.")] = False,
+    rubric: RubricOption = None,
+    xapi_base: Annotated[str, typer.Option(
+        "--xapi-base", help="IRI under which activities, verbs and extensions are named "
+        "(your agency's namespace).")] = DEFAULT_BASE,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Export runs as CSV (events or decisions), xAPI statements, or an HTML/PDF report."""
+    record = open_record(db)
+    runs = _runs(record, targets)
+    people = People.pseudonymous() if pseudonymise else People(
+        {k: v for run in runs for k, v in run.names.items()})
+    if to is ExportFormat.pdf and out is None:
+        fail("a PDF needs --out FILE")
+    if to is ExportFormat.events_csv:
+        data: str | bytes = events_csv(runs, people)
+    elif to is ExportFormat.decisions_csv:
+        data = decisions_csv(runs, people)
+    elif to is ExportFormat.xapi:
+        data = json.dumps([s for run in runs for s in statements(run, people, xapi_base)],
+                          indent=2, ensure_ascii=False) + "\n"
+    else:
+        the_rubric, _ = _rubric(rubric)
+        vocabularies = vocabularies_from(profile)
+        scored = {run.summary.id: record.scores(run_ids=[run.summary.id]) for run in runs}
+        if not pseudonymise:
+            raters = [s.rater_id for scores in scored.values() for s in scores]
+            people = People({**people.names, **record.display_names(raters)})
+        reports = [build_run_report(run, people, vocabularies, scored[run.summary.id],
+                                    the_rubric) for run in runs]
+        heading = "After-action report" + (" (pseudonymised)" if pseudonymise else "")
+        now = datetime.now(UTC)
+        data = (as_html(reports, heading, now) if to is ExportFormat.html
+                else as_pdf(reports, heading, now))
+    if out is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        out.write_text(data, encoding="utf-8")
+    else:
+        out.write_bytes(data)
+    err.print(f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''} written to "
+              f"{escape(str(out))}")
+
+
+def score(
+    run: Annotated[str, typer.Argument(help="Run id (or its first characters).")],
+    levels: Annotated[list[str], typer.Argument(help="item=level for each item scored, e.g. "
+                                                "communication=competent.")],
+    trainee: Annotated[str, typer.Option("--trainee", help="The trainee scored (name).")],
+    rater: Annotated[str, typer.Option("--rater", help="Who scores (name); added as an "
+                                       "instructor if new.")],
+    rubric: RubricOption = None,
+    note: Annotated[str | None, typer.Option("--note", help="A short debrief note.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Score a trainee's run on a rubric; a rater's later score of an item replaces theirs."""
+    record = open_record(db)
+    (reviewed,) = _runs(record, [run])
+    the_rubric, rubric_hash = _rubric(rubric)
+    pairs = {}
+    for pair in levels:
+        item, sep, level = pair.partition("=")
+        if not sep:
+            fail(f"`{pair}`: give item=level, e.g. communication=competent")
+        pairs[item.strip()] = level.strip()
+    trainee_id = record.find_person("trainee", trainee)
+    if trainee_id is None:
+        fail(f"no trainee named `{trainee}` in the record")
+    rater_id = record.find_or_add_person("instructor", rater)
+    try:
+        score_run(record, reviewed, the_rubric, rubric_hash, trainee_id, rater_id, pairs, note)
+    except ValueError as exc:
+        fail(str(exc))
+    err.print(f"scored {len(pairs)} items of run {reviewed.summary.id[:8]} for "
+              f"{escape(trainee)} by {escape(rater)} on `{the_rubric.id}`")
+
+
+def _moment(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        fail(f"{option} {text!r}: give a date as YYYY-MM-DD")
+
+
+SinceOption = Annotated[str | None, typer.Option("--since", help="From this date (YYYY-MM-DD).")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="Before this date.")]
+
+
+@records_app.command("officer")
+def officer(
+    name: Annotated[str, typer.Argument(help="The officer's name as the record holds it.")],
+    since: SinceOption = None,
+    until: UntilOption = None,
+    db: DbOption = None,
+) -> None:
+    """An officer's training: each run with its scenario, focus areas and length."""
+    record = open_record(db)
+    trainee_id = record.find_person("trainee", name)
+    if trainee_id is None:
+        fail(f"no trainee named `{name}` in the record")
+    found = officer_record(record, trainee_id, since=_moment(since, "--since"),
+                           until=_moment(until, "--until"))
+    table = Table(title=f"Training of {found.name}: {len(found.entries)} runs in "
+                  f"{found.sessions} sessions, {found.hours:.2f} hours")
+    for column in ("date", "scenario", "focus areas", "pledge areas", "minutes", "outcome"):
+        table.add_column(column)
+    for e in found.entries:
+        table.add_row(f"{e.started:%Y-%m-%d}", e.title, ", ".join(e.focus_areas),
+                      ", ".join(e.pledge_areas), f"{e.hours * 60:.1f}", e.outcome)
+    Console().print(table)
+
+
+@records_app.command("agency")
+def agency(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    months: Annotated[int | None, typer.Option("--months", min=1, max=600,
+                                               help="The last N months (instead of --since).")]
+    = None,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """What the agency delivered, by IACP pledge area, in plain sentences."""
+    record = open_record(db)
+    start = _moment(since, "--since")
+    if months is not None:
+        if start is not None:
+            fail("give --since or --months, not both")
+        start = datetime.now(UTC) - timedelta(days=round(months * 30.44))
+    summary = agency_summary(record, since=start, until=_moment(until, "--until"))
+    out = Console()
+    out.print(f"{summary.officers} officers, {summary.hours:.1f} hours of scenarios, "
+              f"{summary.runs} runs")
+    for sentence in summary.sentences(vocabularies_from(profile)):
+        out.print(sentence)

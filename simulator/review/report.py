@@ -1,0 +1,275 @@
+"""The after-action report of a session's runs, as HTML and as PDF, from one set of content.
+
+Each run gets its facts (scenario, variant and who it portrays, people, player, outcome),
+its timeline drawn as a figure, its decisions with latencies, its flags with their notes,
+and its rubric scores with the raters' agreement. Both formats are built from the same
+`RunReport`, so they say the same things.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from base64 import b64encode
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from simulator.agency import AgencyProfile
+from simulator.catalog import VariantSummary
+from simulator.protocol import DecisionRecorded, FlagRaised
+from simulator.record.store import Score
+from simulator.review.load import ReviewedRun
+from simulator.review.people import People
+from simulator.review.rubric import Rubric
+from simulator.review.scoring import agreement, rater_levels
+from simulator.review.timeline import Timeline
+
+Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
+
+# Marker kinds drawn on the figure, each on its own row, with its colour.
+_ROWS = (("cue", "Cues", "#d35400"), ("input", "Trainee inputs", "#8e44ad"),
+         ("decision", "Decisions", "#1f5fa8"), ("choice", "Branches", "#2c3e50"),
+         ("default", "Branches", "#7f8c8d"), ("flag", "Flags", "#c0392b"))
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What the report says about one run, before it is laid out as HTML or PDF."""
+
+    title: str
+    facts: list[tuple[str, str]]
+    figure_png: bytes
+    decisions: Table
+    flags: Table
+    scores: Table | None
+    agreement: str | None
+    score_notes: list[str]
+
+
+def _action(profile: AgencyProfile, action: str) -> str:
+    option = profile.force_option(action)
+    return option.label if option else profile.verbal_tactics.get(action, action)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def _figure(timeline: Timeline, segment_titles: dict[str, str]) -> bytes:
+    # The object API on the Agg canvas: no pyplot, which could pull in a GUI toolkit.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 2.8), dpi=150)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    palette = ["#dfe6ee", "#c9d6e3"]
+    for i, shot in enumerate(timeline.shots):
+        axes.axvspan(shot.start_s, shot.end_s, color=palette[i % 2], zorder=0)
+        axes.text((shot.start_s + shot.end_s) / 2, 5.55, segment_titles.get(
+            shot.segment_id, shot.segment_id)[:28], ha="center", va="bottom", fontsize=6,
+            color="#2c3e50")
+    rows = list(dict.fromkeys(label for _, label, _ in _ROWS))
+    for kind, label, colour in _ROWS:
+        y = rows.index(label)
+        marks = [m for m in timeline.markers if m.kind == kind]
+        axes.scatter([m.at_s for m in marks], [y] * len(marks), s=28, color=colour,
+                     marker="x" if kind == "default" else "o", zorder=3,
+                     label=None if kind != "default" else "default branch")
+        for m in marks:
+            if m.retracted:
+                axes.scatter([m.at_s], [y], s=90, facecolors="none", edgecolors="#c0392b",
+                             zorder=4)
+            if m.latency_ms is not None and kind == "decision":
+                axes.annotate(f"{m.latency_ms:.0f} ms", (m.at_s, y), xytext=(0, 6),
+                              textcoords="offset points", ha="center", fontsize=6)
+    for start, end in (p for shot in timeline.shots for p in shot.pauses):
+        axes.axvspan(start, end, color="#000000", alpha=0.12, hatch="//", zorder=1)
+    axes.set_yticks(range(len(rows)), rows, fontsize=7)
+    axes.set_ylim(-0.7, 6.1)
+    axes.set_xlim(0, max(timeline.duration_s, 1.0))
+    axes.set_xlabel("seconds into the run", fontsize=7)
+    axes.tick_params(axis="x", labelsize=7)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
+                     scores: Sequence[Score] = (), rubric: Rubric | None = None) -> RunReport:
+    """The content of one run's part of the report (names or pseudonyms per ``people``)."""
+    started = run.started
+    scenario = run.scenario.scenario
+    labels = people.labels([*started.trainee_ids,
+                            *([started.instructor_id] if started.instructor_id else [])])
+    timeline = run.timeline(labels)
+    variant = scenario.variant(started.variant_id)
+    portrayed = VariantSummary.of(variant).describe(profile)
+    outcome = next((m.label for m in timeline.markers if m.kind == "end"), "did not finish")
+    facts = [
+        ("Date", f"{started.utc:%d %B %Y, %H:%M} UTC"),
+        ("Scenario", f"{scenario.title} (version {started.scenario_hash[:12]})"),
+        ("Variant", f"{variant.id} ({started.variant_assignment or 'not recorded'}): "
+                    f"{portrayed}"),
+        ("Trainees", ", ".join(people.name(t) for t in started.trainee_ids)),
+        ("Instructor", people.name(started.instructor_id) or "-"),
+        ("Outcome", outcome),
+        ("Length", _clock(timeline.duration_s)),
+        ("Player", f"{started.player_backend} ({started.timing_mode})"),
+    ]
+    at = {m.seq: m for m in timeline.markers}
+    decisions: list[tuple[str, ...]] = [
+        (_clock(at[e.seq].at_s), people.name(e.trainee_id), _action(profile, e.action),
+         e.source, e.cue_id or "-", f"{e.latency_ms:.0f}" if e.latency_ms is not None else "-",
+         "retracted" if at[e.seq].retracted else "")
+        for e in run.events if isinstance(e, DecisionRecorded)]
+    flag_rows: list[tuple[str, ...]] = []
+    for event in run.events:
+        if isinstance(event, FlagRaised):
+            marker = next(m for m in timeline.markers if m.seq == event.seq)
+            note = ("(withheld in a pseudonymised report)" if people.pseudonymised
+                    else run.notes.get(event.seq, ""))
+            flag_rows.append((_clock(marker.at_s), people.name(event.trainee_id) or "-",
+                              event.segment_id or "-", note,
+                              "retracted" if marker.retracted else ""))
+    score_table, agreed, score_notes = None, None, []
+    if rubric is not None and scores:
+        by_rater = rater_levels(scores, rubric)
+        raters = sorted(by_rater)
+        score_table = (("Item", *(people.name(r) for r in raters)),
+                       [(item.label, *(by_rater[r].get(item.id, "-") for r in raters))
+                        for item in rubric.items])
+        score_notes = [f"{people.name(s.rater_id)}: " + (
+            "(withheld in a pseudonymised report)" if people.pseudonymised else s.note)
+            for s in {s.rater_id: s for s in scores if s.note}.values() if s.note]
+        found = agreement(scores, rubric)
+        if found is not None:
+            agreed = (f"{found.statistic}: {found.value:.2f} over {found.units} scored items "
+                      f"by {found.raters} raters")
+            if found.second_statistic and found.second_value is not None:
+                agreed += f"; {found.second_statistic}: {found.second_value:.2f}"
+    titles = {s.id: s.title or s.id for s in scenario.segments}
+    return RunReport(
+        title=f"{scenario.title}: {', '.join(people.name(t) for t in started.trainee_ids)}",
+        facts=facts, figure_png=_figure(timeline, titles),
+        decisions=(("Time", "Trainee", "Decision", "Source", "Cue", "Latency (ms)", ""),
+                   decisions),
+        flags=(("Time", "Trainee", "Segment", "Note", ""), flag_rows),
+        scores=score_table, agreement=agreed, score_notes=score_notes)
+
+
+# -- HTML ---------------------------------------------------------------------------------
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;
+padding:0 1rem;color:#1b1b1b;line-height:1.45}h1{font-size:1.6rem}
+h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}h3{font-size:1.05rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;
+padding:.25rem .6rem;text-align:left;vertical-align:top}dl{display:grid;
+grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
+img{max-width:100%}.meta{color:#555}"""
+
+
+def _html_table(table: Table) -> str:
+    header, rows = table
+    if not rows:
+        return "<p class=meta>None.</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def as_html(reports: Sequence[RunReport], heading: str, generated: datetime) -> str:
+    """The report as one self-contained HTML page (figures embedded)."""
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
+             f"{html.escape(heading)}</title><style>{_STYLE}</style></head><body>",
+             f"<h1>{html.escape(heading)}</h1>",
+             f"<p class=meta>Made from the record on {generated:%d %B %Y, %H:%M} UTC.</p>"]
+    for report in reports:
+        facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
+                        for k, v in report.facts)
+        parts += [f"<h2>{html.escape(report.title)}</h2><dl>{facts}</dl>",
+                  "<h3>Timeline</h3>",
+                  f'<img alt="Timeline of the run: segments, cues, inputs, decisions, '
+                  f'branches and flags" src="data:image/png;base64,'
+                  f'{b64encode(report.figure_png).decode()}">',
+                  "<h3>Decisions</h3>", _html_table(report.decisions),
+                  "<h3>Flags</h3>", _html_table(report.flags)]
+        if report.scores is not None:
+            parts += ["<h3>Rubric scores</h3>", _html_table(report.scores)]
+            if report.agreement:
+                parts.append(f"<p>{html.escape(report.agreement)}</p>")
+            parts += [f"<p>{html.escape(note)}</p>" for note in report.score_notes]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+# -- PDF ----------------------------------------------------------------------------------
+
+def as_pdf(reports: Sequence[RunReport], heading: str, generated: datetime) -> bytes:
+    """The report as a PDF (A4), with the same content as the HTML."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import cm
+    from reportlab.platypus import (
+        Image,
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+    )
+    from reportlab.platypus import (
+        Table as PdfTable,
+    )
+    from reportlab.platypus import (
+        TableStyle as PdfTableStyle,
+    )
+
+    styles = getSampleStyleSheet()
+    cell = styles["BodyText"].clone("cell", fontSize=8, leading=10)
+
+    def table(content: Table, *, header: bool = True) -> object:
+        head, rows = content
+        if not rows:
+            return Paragraph("None.", styles["BodyText"])
+        data = [[Paragraph(html.escape(c), cell) for c in row]
+                for row in ([head, *rows] if header else rows)]
+        pdf_table = PdfTable(data, repeatRows=1 if header else 0, hAlign="LEFT")
+        pdf_table.setStyle(PdfTableStyle([
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0 if header else -1),
+             colors.HexColor("#e8edf2") if header else colors.white),
+            ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return pdf_table
+
+    def section(title: str, *content: object) -> object:
+        # A heading never ends a page without what it heads.
+        return KeepTogether([Paragraph(title, styles["Heading3"]), *content])
+
+    story: list[object] = [
+        Paragraph(html.escape(heading), styles["Title"]),
+        Paragraph(f"Made from the record on {generated:%d %B %Y, %H:%M} UTC.",
+                  styles["Italic"])]
+    width = A4[0] - 4 * cm
+    for report in reports:
+        story += [Spacer(1, 0.4 * cm), Paragraph(html.escape(report.title), styles["Heading2"]),
+                  table((("", ""), list(report.facts)), header=False),
+                  section("Timeline", Image(io.BytesIO(report.figure_png), width=width,
+                                            height=width * 2.8 / 9)),
+                  section("Decisions", table(report.decisions)),
+                  section("Flags", table(report.flags))]
+        if report.scores is not None:
+            story.append(section("Rubric scores", table(report.scores), *(
+                Paragraph(html.escape(text), styles["BodyText"])
+                for text in ([report.agreement] if report.agreement else [])
+                + report.score_notes)))
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm,
+                      topMargin=2 * cm, bottomMargin=2 * cm, title=heading,
+                      author="Branchpoint").build(story)
+    return out.getvalue()
