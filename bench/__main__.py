@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from bench import console_roundtrip, event_commit, lint_large, media_reindex, projector_switch
+from bench import (
+    console_roundtrip,
+    event_commit,
+    lint_large,
+    media_reindex,
+    projector_switch,
+    replay_seek,
+)
 from bench.machine import RESULTS
 
 
@@ -13,7 +20,8 @@ def main() -> None:
     for name, module in (("lint_large", lint_large), ("event_commit", event_commit),
                          ("media_reindex", media_reindex),
                          ("projector_switch", projector_switch),
-                         ("console_roundtrip", console_roundtrip)):
+                         ("console_roundtrip", console_roundtrip),
+                         ("replay_seek", replay_seek)):
         print(f"== {name}")
         print(json.dumps(module.run(), indent=2))
     print(f"results in {RESULTS}")

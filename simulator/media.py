@@ -5,7 +5,7 @@ The index itself knows nothing of scenarios or profiles; this module translates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import yaml
@@ -55,6 +55,20 @@ def played_clip(index: MediaIndex | None, clip_id: str, path: Path) -> PlayedCli
         if (stat.st_size, stat.st_mtime_ns) == (indexed.size_bytes, indexed.mtime_ns):
             return PlayedClip(clip_id, str(path), indexed.content_hash, stat.st_size)
     return PlayedClip.of(clip_id, path)
+
+
+def replay_files(index: MediaIndex, played: Mapping[str, Path]) -> dict[str, Path]:
+    """The files to replay a run from: each clip's proxy where the index has one.
+
+    A short-keyframe proxy makes a seek decode a few frames, not a second of them. It keeps
+    the original's timestamps, so the record's clip times hold for it.
+    """
+    files = {}
+    for clip_id, path in played.items():
+        clip = index.by_path(path)
+        proxy = clip.proxy_path if clip is not None else None
+        files[clip_id] = proxy if proxy is not None and proxy.is_file() else path
+    return files
 
 
 class IndexedClips:

@@ -75,16 +75,19 @@ class ClipTiming:
 class SegmentDecoder:
     """Frames of ``path`` with pts in ``[in_s, out_s)``, scaled to ``size`` if given.
 
-    Iterate it once, and ``close`` it when done; never close it while another thread is
-    iterating it (`FrameStream` holds a lock around both).
+    Playing starts at the frame nearest ``in_s``; with ``on_screen_at`` it starts at the
+    frame that was on screen at ``in_s`` (the last to start at or before it), as a replay
+    that seeks between two frames must. Iterate it once, and ``close`` it when done; never
+    close it while another thread is iterating it (`FrameStream` holds a lock around both).
     """
 
     def __init__(self, path: str | Path, in_s: float, out_s: float,
-                 size: tuple[int, int] | None = None) -> None:
+                 size: tuple[int, int] | None = None, *, on_screen_at: bool = False) -> None:
         self.path = str(path)
         self.in_s = in_s
         self.out_s = out_s
         self.size = size
+        self._on_screen_at = on_screen_at
         try:
             self._container: InputContainer = av.open(self.path)
         except (av.FFmpegError, OSError) as exc:
@@ -123,7 +126,8 @@ class SegmentDecoder:
 
     def _frames(self) -> Iterator[DecodedFrame]:
         fps = self.timing.fps
-        first = math.ceil(self.in_s * fps - 0.5)
+        first = (math.floor(self.in_s * fps + 1e-9) if self._on_screen_at
+                 else math.ceil(self.in_s * fps - 0.5))
         last = math.ceil(self.out_s * fps - 0.5) - 1
         if last < first:
             return

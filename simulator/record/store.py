@@ -493,6 +493,13 @@ class Record:
                 latest[(r.run_id, r.trainee_id, r.rater_id, r.rubric_id, r.item_id)] = score
         return list(latest.values())
 
+    def played_clips(self, run_id: str) -> dict[str, Path]:
+        """The files a run's clips were played from, by clip id (for its replay)."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(run_clips.c.clip_id, run_clips.c.path)
+                             .where(run_clips.c.run_id == run_id))
+            return {str(r.clip_id): Path(r.path) for r in rows}
+
     def note(self, run_id: str, seq: int) -> str | None:
         """The text of an event's note, if it has one and it has not been erased."""
         with self.engine.connect() as c:

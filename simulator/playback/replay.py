@@ -1,0 +1,166 @@
+"""Replaying a recorded run: the frame the trainee saw at any moment, on one or more screens.
+
+The timeline says which clip and which clip time was on screen at each moment; this player
+decodes that frame and paints it. Playing walks forward through the decoder; a seek (a click
+on a marker) opens the clip at the keyframe before the moment and decodes up to it, which
+is fast on short-keyframe review proxies. Replays are silent: the debrief talks over them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from simulator.playback.decode import DecodedFrame, DecodeError, SegmentDecoder
+from simulator.playback.surface import VideoSurface, image_from_rgb
+from simulator.review.timeline import Shot, Timeline
+
+# Playing repaints at most this often; the timeline's own frames come at the clip's rate.
+TICK_MS = 15
+
+
+class _Reader:
+    """Frames of one shot's clip from a moment on, decoded as playing needs them."""
+
+    def __init__(self, path: Path, shot: Shot, media_s: float) -> None:
+        end = shot.loop[1] if shot.loop else shot.out_point
+        self.decoder = SegmentDecoder(path, media_s, end, on_screen_at=True)
+        self.period = self.decoder.timing.period_s
+        self.frames: Iterator[DecodedFrame] = iter(self.decoder)
+        self.current: DecodedFrame | None = None
+
+    def frame_at(self, media_s: float) -> DecodedFrame | None:
+        """The last frame starting at or before ``media_s``, reading forward to it."""
+        while self.current is None or self.current.pts_s + self.period <= media_s + 1e-6:
+            following = next(self.frames, None)
+            if following is None:
+                break
+            self.current = following
+        return self.current
+
+    def close(self) -> None:
+        self.decoder.close()
+
+
+class ReplayPlayer(QObject):
+    """Plays a `Timeline` on ``surfaces``; emits `moved` with the position in seconds."""
+
+    moved = Signal(float)
+    problem = Signal(str)
+
+    def __init__(self, timeline: Timeline, clips: Mapping[str, Path],
+                 surfaces: Sequence[VideoSurface]) -> None:
+        super().__init__()
+        self.timeline = timeline
+        self._clips = dict(clips)
+        self.surfaces = list(surfaces)
+        self.position = 0.0
+        self._reader: tuple[Shot, _Reader] | None = None
+        self._frame: DecodedFrame | None = None
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._started_at = 0.0
+        self._started_from = 0.0
+
+    @property
+    def playing(self) -> bool:
+        """Whether the replay is running."""
+        return self._timer.isActive()
+
+    def play(self) -> None:
+        """Run from the current position, in real time."""
+        if self.position >= self.timeline.duration_s:
+            self.seek(0.0)
+        self._started_at, self._started_from = time.perf_counter(), self.position
+        self._timer.start()
+
+    def pause(self) -> None:
+        """Stop where it is."""
+        self._timer.stop()
+
+    def seek(self, at_s: float) -> None:
+        """Show the frame on screen at ``at_s`` now (a marker clicked, a frame stepped)."""
+        self.position = min(max(0.0, at_s), self.timeline.duration_s)
+        if self.playing:
+            self._started_at, self._started_from = time.perf_counter(), self.position
+        self._show(fresh=True)
+
+    def step(self, frames: int) -> None:
+        """Move by whole frames of the clip on screen (paused), for looking around a cue."""
+        self.pause()
+        shot = self.timeline.shot_at(self.position)
+        period = self._reader[1].period if self._reader is not None else 1 / 30
+        self.seek(self.position + frames * period if shot is not None else self.position)
+
+    def add_surface(self, surface: VideoSurface) -> None:
+        """Also show the replay here (the projector, for a debrief in front of the trainee)."""
+        if surface not in self.surfaces:
+            self.surfaces.append(surface)
+            self._paint()
+
+    def remove_surface(self, surface: VideoSurface) -> None:
+        """Stop showing the replay there."""
+        if surface in self.surfaces:
+            self.surfaces.remove(surface)
+            surface.clear()
+
+    def close(self) -> None:
+        """Stop and release the clip."""
+        self.pause()
+        if self._reader is not None:
+            self._reader[1].close()
+            self._reader = None
+
+    def _tick(self) -> None:
+        self.position = self._started_from + (time.perf_counter() - self._started_at)
+        if self.position >= self.timeline.duration_s:
+            self.position = self.timeline.duration_s
+            self.pause()
+        self._show(fresh=False)
+
+    def _show(self, *, fresh: bool) -> None:
+        found = self.timeline.frame_at(self.position)
+        if found is None:
+            self.moved.emit(self.position)
+            return
+        shot, media_s = found
+        # A held picture is the last frame before the out-point, which is not shown itself.
+        media_s = min(media_s, (shot.loop[1] if shot.loop else shot.out_point) - 1e-6)
+        reader = self._reader_for(shot, media_s, fresh=fresh)
+        frame = reader.frame_at(media_s) if reader is not None else None
+        if frame is not None and frame is not self._frame:
+            self._frame = frame
+            self._paint()
+        self.moved.emit(self.position)
+
+    def _reader_for(self, shot: Shot, media_s: float, *, fresh: bool) -> _Reader | None:
+        current = self._reader
+        behind = (current is not None and current[1].current is not None
+                  and current[1].current.pts_s > media_s + 1e-6)
+        if current is not None and current[0] == shot and not fresh and not behind:
+            return current[1]
+        if current is not None:
+            current[1].close()
+            self._reader = None
+        path = self._clips.get(shot.clip_id)
+        if path is None:
+            self.problem.emit(f"clip `{shot.clip_id}` of segment `{shot.segment_id}` is not "
+                              "in the record's list of played files")
+            return None
+        try:
+            self._reader = (shot, _Reader(path, shot, media_s))
+        except DecodeError as exc:
+            self.problem.emit(str(exc))
+            return None
+        return self._reader[1]
+
+    def _paint(self) -> None:
+        if self._frame is None:
+            return
+        for surface in self.surfaces:
+            surface.show_frame(image_from_rgb(self._frame.rgb), self._frame.rgb)
