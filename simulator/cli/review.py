@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,27 +24,15 @@ from simulator.cli.common import (
 )
 from simulator.documents import DocumentError
 from simulator.record import Record, RecordError
+from simulator.review.export import ExportFormat, export_runs
 from simulator.review.load import ReviewedRun, load_run
-from simulator.review.people import People
-from simulator.review.report import as_html, as_pdf, build_run_report
 from simulator.review.rubric import Rubric, bundled_rubric, load_rubric
 from simulator.review.scoring import score_run
-from simulator.review.tables import decisions_csv, events_csv
 from simulator.review.training import agency_summary, officer_record
-from simulator.review.xapi import DEFAULT_BASE, statements
+from simulator.review.xapi import DEFAULT_BASE
 
 records_app = typer.Typer(help="Training records: per officer, and the agency's summary.",
                           no_args_is_help=True)
-
-
-class ExportFormat(StrEnum):
-    """What ``export`` writes."""
-
-    events_csv = "events-csv"
-    decisions_csv = "decisions-csv"
-    xapi = "xapi"
-    html = "html"
-    pdf = "pdf"
 
 
 RubricOption = Annotated[Path | None, typer.Option(
@@ -99,32 +85,13 @@ def export(
     profile: ProfileOption = None,
 ) -> None:
     """Export runs as CSV (events or decisions), xAPI statements, or an HTML/PDF report."""
-    record = open_record(db)
-    runs = _runs(record, targets)
-    people = People.pseudonymous() if pseudonymise else People(
-        {k: v for run in runs for k, v in run.names.items()})
     if to is ExportFormat.pdf and out is None:
         fail("a PDF needs --out FILE")
-    if to is ExportFormat.events_csv:
-        data: str | bytes = events_csv(runs, people)
-    elif to is ExportFormat.decisions_csv:
-        data = decisions_csv(runs, people)
-    elif to is ExportFormat.xapi:
-        data = json.dumps([s for run in runs for s in statements(run, people, xapi_base)],
-                          indent=2, ensure_ascii=False) + "\n"
-    else:
-        the_rubric, _ = _rubric(rubric)
-        vocabularies = vocabularies_from(profile)
-        scored = {run.summary.id: record.scores(run_ids=[run.summary.id]) for run in runs}
-        if not pseudonymise:
-            raters = [s.rater_id for scores in scored.values() for s in scores]
-            people = People({**people.names, **record.display_names(raters)})
-        reports = [build_run_report(run, people, vocabularies, scored[run.summary.id],
-                                    the_rubric) for run in runs]
-        heading = "After-action report" + (" (pseudonymised)" if pseudonymise else "")
-        now = datetime.now(UTC)
-        data = (as_html(reports, heading, now) if to is ExportFormat.html
-                else as_pdf(reports, heading, now))
+    record = open_record(db)
+    runs = _runs(record, targets)
+    the_rubric, _ = _rubric(rubric)
+    data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
+                       pseudonymise=pseudonymise, xapi_base=xapi_base)
     if out is None:
         sys.stdout.write(data if isinstance(data, str) else data.decode())
         return
