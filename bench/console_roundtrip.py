@@ -36,6 +36,7 @@ from simulator.projector.host import ProjectorHost, RunPlan
 from simulator.projector.settings import ProjectorSettings
 from simulator.protocol import Command, EndRun, Event, Pause, Resume
 from simulator.record import Record
+from simulator.review.rubric import bundled_rubric, load_rubric
 from simulator.runtime import MonotonicClock
 
 ROUND_TRIPS = 400
@@ -161,7 +162,7 @@ def changeover(library: Path, db: str, root: Path, trainees: int = 11) -> dict[s
     record = Record.open(db)
     host = ProjectorHost(record, library, default_profile(), ProjectorSettings(audio=False),
                          clock, windowed_size=(640, 360))
-    window = ConsoleWindow(host, default_profile(), clock)
+    window = ConsoleWindow(host, default_profile(), clock, load_rubric(bundled_rubric()))
     window.setup.load_catalog()
     roster = root / "class.csv"
     roster.write_text("name\n" + "".join(f"Trainee {n}\n" for n in range(trainees)),

@@ -3,7 +3,7 @@
 After a run ends, N starts the next trainee (or group, for a multi-officer session) of the
 imported roster on the same scenario: the pre-flight check has passed, and the variant is
 rotated again if the instructor left it automatic, or stays the one they chose. Esc goes
-back to set-up.
+back to set-up, and F3 opens review mode (with the run just ended) for the debrief.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from instructor_console.link import LocalLink
 from instructor_console.live_panel import LivePanel
+from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.theme import DARK, label
 from simulator.agency import AgencyProfile
@@ -24,12 +25,14 @@ from simulator.ports import Clock
 from simulator.projector.host import ProjectorHost, RunPlan
 from simulator.protocol import EndRun
 from simulator.record import RecordError
+from simulator.review.rubric import Rubric
 
 
 class ConsoleWindow(QMainWindow):
     """Set-up and live control for one class on this PC's projector."""
 
-    def __init__(self, host: ProjectorHost, profile: AgencyProfile, clock: Clock) -> None:
+    def __init__(self, host: ProjectorHost, profile: AgencyProfile, clock: Clock,
+                 rubric: tuple[Rubric, str]) -> None:
         super().__init__()
         self.setWindowTitle("Branchpoint console")
         self.setStyleSheet(DARK)
@@ -48,15 +51,19 @@ class ConsoleWindow(QMainWindow):
         self._live_page = QWidget()
         self._live_layout = QVBoxLayout(self._live_page)
         self._live_layout.addWidget(self.after_run)
+        self.review = ReviewPanel(host.record, profile, rubric, host.projector_surface)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.setup)
         self.pages.addWidget(self._live_page)
+        self.pages.addWidget(self.review)
+        QShortcut(QKeySequence("F3"), self, self.open_review)
         self.setCentralWidget(self.pages)
         self.last_plan: RunPlan | None = None
         host.run_ended.connect(self._run_ended)
 
     def start(self, plan: RunPlan) -> bool:
         """Put ``plan`` on the projector and switch to live control; False if refused."""
+        self.review.close_run()  # the projector is the run's again
         try:
             staged = self.host.stage(plan)
         except (ValueError, PlayerUnavailable, RecordError) as exc:
@@ -81,6 +88,17 @@ class ConsoleWindow(QMainWindow):
         staged.session.start()
         return True
 
+    def open_review(self) -> bool:
+        """Review mode, on the run just ended if there is one; not while a run is live."""
+        if self.live is not None and not self.live.over:
+            return False
+        self.review.refresh()
+        if self.live is not None and self.live.state.run_id:
+            self.review.open_run(self.live.state.run_id)
+        self.pages.setCurrentWidget(self.review)
+        self.review.setFocus()
+        return True
+
     def _run_ended(self, _run_id: str) -> None:
         following = self._following()
         if following is not None:
@@ -89,7 +107,7 @@ class ConsoleWindow(QMainWindow):
             after = "end of the roster    "
         else:
             after = "import a roster to change over with one key    "
-        self.after_run.setText(after + "Esc: back to set-up")
+        self.after_run.setText(after + "F3: review this run    Esc: back to set-up")
 
     def _following(self) -> RunPlan | None:
         if self.last_plan is None:
@@ -110,6 +128,9 @@ class ConsoleWindow(QMainWindow):
         over = self.live is not None and self.live.over
         if over and event.key() == Qt.Key.Key_N:
             self.next_trainee()
+        elif event.key() == Qt.Key.Key_Escape and self.pages.currentWidget() is self.review:
+            self.review.close_run()
+            self.pages.setCurrentWidget(self.setup)
         elif over and event.key() == Qt.Key.Key_Escape:
             self.pages.setCurrentWidget(self.setup)
             self.setup.scenarios.setFocus()
@@ -120,5 +141,6 @@ class ConsoleWindow(QMainWindow):
         """Closing the console ends a live run (recorded as such) and the class."""
         if self.live is not None and not self.live.over:
             self.live.send(EndRun(note="console closed"))
+        self.review.close_run()
         self.host.close()
         super().closeEvent(event)

@@ -23,6 +23,7 @@ from simulator.projector.settings import ProjectorSettings
 from simulator.projector.window import ProjectorWindow
 from simulator.protocol import DecisionRecorded, EndRun, FlagRaised, Pause, RunStarted
 from simulator.record import Record
+from simulator.review.rubric import bundled_rubric, load_rubric
 from simulator.runtime import MonotonicClock
 from simulator.transport import PairingCode
 
@@ -107,7 +108,7 @@ def console(qtbot, tmp_path, server):
     clock = MonotonicClock()
     host = ProjectorHost(record, library, default_profile(), ProjectorSettings(audio=False),
                          clock, windowed_size=(320, 180), server=server)
-    window = ConsoleWindow(host, default_profile(), clock)
+    window = ConsoleWindow(host, default_profile(), clock, load_rubric(bundled_rubric()))
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -332,3 +333,54 @@ def test_a_remote_console_follows_the_projector_pcs_console_from_run_to_run(
     link.close()
     window.live.send(EndRun())
     qtbot.waitUntil(lambda: window.live.over, timeout=5000)
+
+
+def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tmp_path):
+    from test_playback import shown_code
+
+    from simulator.review.export import ExportFormat
+
+    window, record, clock = console
+    setup = window.setup
+    setup.new_trainee.setText("Officer Reyes")
+    QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
+    assert setup.run_preflight()
+    setup.request_start()
+    steer_one_run(qtbot, window, clock)
+    QTest.keyClick(window, Qt.Key.Key_F3)
+    review = window.review
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is review, timeout=5000)
+    (run,) = record.runs()
+    assert review.run is not None and review.run.summary.id == run.id
+    timeline = review.player.timeline
+    assert review.markers.count() == len(timeline.markers)
+    # PageDown walks the markers; each shows the frame the trainee saw then.
+    for marker in [m for m in timeline.markers if m.kind in ("cue", "decision", "choice")]:
+        review.seek(marker.at_s)
+        shot, media_s = timeline.frame_at(marker.at_s)
+        clip = 1 if shot.clip_id == "one" else 2
+        assert shown_code(review.surface.current_image()) == (clip, int(media_s * 30 + 1e-6))
+    review.seek(0.0)
+    QTest.keyClick(review, Qt.Key.Key_PageDown)
+    assert review.player.position == min(m.at_s for m in timeline.markers if m.at_s > 1e-3)
+    QTest.mouseClick(review.bar, Qt.MouseButton.LeftButton,
+                     pos=review.bar.rect().center())
+    assert abs(review.player.position - timeline.duration_s / 2) < timeline.duration_s / 20
+    # In front of the trainee: the projector shows what the console shows.
+    QTest.keyClick(review, Qt.Key.Key_P)
+    projector = window.host.projector_surface()
+    assert shown_code(projector.current_image()) == shown_code(review.surface.current_image())
+    # Scores by two raters, then the agreement is shown.
+    for rater, level in (("Sgt. Lee", "competent"), ("Sgt. Okafor", "expert")):
+        review.rater.setText(rater)
+        for combo in review.levels.values():
+            combo.setCurrentIndex(combo.findData(level))
+        QTest.keyClick(review, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert "2 raters so far" in review.scored.text()
+    scores = record.scores(run_ids=[run.id])
+    assert len(scores) == 2 * len(review.levels)
+    review.export(ExportFormat.pdf, tmp_path / "debrief.pdf")
+    assert (tmp_path / "debrief.pdf").read_bytes().startswith(b"%PDF")
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    assert window.pages.currentWidget() is window.setup
+    assert projector.current_image() is None  # the replay left the projector

@@ -21,6 +21,7 @@ from simulator.cli.projector import (
     load_projector_settings,
     window_size_or_none,
 )
+from simulator.cli.review import rubric_or_exit
 from simulator.paths import data_dir
 from simulator.scenario import bundled_library
 
@@ -87,10 +88,13 @@ def console(
     listen_host: ListenHostOption = "0.0.0.0",  # noqa: S104 - see ListenHostOption
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    rubric: Annotated[Path | None, typer.Option(
+        "--rubric", exists=True, dir_okay=False,
+        help="Rubric for scoring in review mode (default: the bundled one).")] = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """The instructor console: set up a class, steer each run live, change over in one key."""
+    """The instructor console: set up a class, steer runs live, change over, review (F3)."""
     from simulator.projector.app import display_available, qt_application
     from simulator.runtime import MonotonicClock
 
@@ -110,7 +114,7 @@ def console(
                          backend=cast(Any, backend), screen=screen,
                          windowed_size=window_size_or_none(windowed, offscreen=False),
                          server=server, thumbnails=data_dir() / "thumbnails")
-    window = ConsoleWindow(host, vocabularies, clock)
+    window = ConsoleWindow(host, vocabularies, clock, rubric_or_exit(rubric))
     window.setup.load_catalog()
     window.resize(1280, 800)
     window.show()

@@ -40,7 +40,8 @@ RubricOption = Annotated[Path | None, typer.Option(
     help="Rubric YAML (default: the bundled de-escalation rubric).")]
 
 
-def _rubric(path: Path | None) -> tuple[Rubric, str]:
+def rubric_or_exit(path: Path | None) -> tuple[Rubric, str]:
+    """The rubric at ``path`` (default: the bundled one), or exit naming its problems."""
     try:
         return load_rubric(path or bundled_rubric())
     except DocumentError as exc:
@@ -89,7 +90,7 @@ def export(
         fail("a PDF needs --out FILE")
     record = open_record(db)
     runs = _runs(record, targets)
-    the_rubric, _ = _rubric(rubric)
+    the_rubric, _ = rubric_or_exit(rubric)
     data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
                        pseudonymise=pseudonymise, xapi_base=xapi_base)
     if out is None:
@@ -118,7 +119,7 @@ def score(
     """Score a trainee's run on a rubric; a rater's later score of an item replaces theirs."""
     record = open_record(db)
     (reviewed,) = _runs(record, [run])
-    the_rubric, rubric_hash = _rubric(rubric)
+    the_rubric, rubric_hash = rubric_or_exit(rubric)
     pairs = {}
     for pair in levels:
         item, sep, level = pair.partition("=")

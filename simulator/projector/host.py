@@ -25,6 +25,7 @@ from simulator.documents import DocumentError
 from simulator.launcher import begin_run
 from simulator.media import resolve_clip
 from simulator.playback.preflight import preflight
+from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock, Player
 from simulator.projector.app import new_window
 from simulator.projector.console_server import ConsoleServer
@@ -233,6 +234,10 @@ class ProjectorHost(QObject):
             # than playing into a hidden window while the trainees look at the desktop.
             self._window.closing.connect(self._window_closed)
         return self._window
+
+    def projector_surface(self) -> VideoSurface:
+        """The projector's picture, for a replay shown to the trainee in the debrief."""
+        return self._projector_window().surface
 
     def _window_closed(self) -> None:
         self._window = None

@@ -1,0 +1,302 @@
+"""Review mode: replay any run with its markers, score it on a rubric, export it.
+
+Right after a scenario the instructor debriefs in front of the screen: P puts the replay
+on the projector too. Keys: Space play/pause, Left/Right one frame, PageUp/PageDown the
+previous/next marker, Home the start, Ctrl+S save the scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from instructor_console.marker_bar import MarkerBar
+from instructor_console.theme import DARK, label
+from media_index import MediaIndex
+from simulator.agency import AgencyProfile
+from simulator.media import replay_files
+from simulator.playback.replay import ReplayPlayer
+from simulator.playback.surface import VideoSurface
+from simulator.record import Record, RecordError
+from simulator.review.export import ExportFormat, export_runs
+from simulator.review.load import ReviewedRun, load_run
+from simulator.review.rubric import Rubric
+from simulator.review.scoring import agreement, score_run
+from simulator.review.timeline import Marker
+
+RECENT_RUNS = 200
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+class ReviewPanel(QWidget):
+    """Replay, markers, scoring and exports of the run picked from the record."""
+
+    def __init__(self, record: Record, profile: AgencyProfile, rubric: tuple[Rubric, str],
+                 projector: Callable[[], VideoSurface] | None = None) -> None:
+        super().__init__()
+        self.setStyleSheet(DARK)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._record, self._profile = record, profile
+        self._rubric, self._rubric_hash = rubric
+        self._projector = projector
+        self.run: ReviewedRun | None = None
+        self.player: ReplayPlayer | None = None
+
+        self.runs = QListWidget()
+        self.runs.itemActivated.connect(lambda item: self.open_run(
+            item.data(Qt.ItemDataRole.UserRole)))
+        self.surface = VideoSurface()
+        self.surface.setMinimumSize(480, 270)
+        self.bar = MarkerBar()
+        self.bar.seek_requested.connect(self.seek)
+        self.clock = label("", "status")
+        self.markers = QListWidget()
+        self.markers.itemActivated.connect(
+            lambda item: self.seek(item.data(Qt.ItemDataRole.UserRole)))
+        self.on_projector = QCheckBox("On the projector  (P)")
+        self.on_projector.setEnabled(projector is not None)
+        self.on_projector.toggled.connect(self._project)
+
+        self.trainee = QComboBox()
+        self.rater = QLineEdit()
+        self.rater.setPlaceholderText("rater's name")
+        self.levels: dict[str, QComboBox] = {}
+        scoring = QFormLayout()
+        scoring.addRow("Trainee", self.trainee)
+        scoring.addRow("Rater", self.rater)
+        for item in self._rubric.items:
+            combo = QComboBox()
+            combo.addItem("-", None)
+            for level in self._rubric.levels:
+                combo.addItem(level.label, level.id)
+                combo.setItemData(combo.count() - 1, level.description,
+                                  Qt.ItemDataRole.ToolTipRole)
+            combo.setToolTip(item.description)
+            self.levels[item.id] = combo
+            scoring.addRow(item.label, combo)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("debrief note (optional)")
+        scoring.addRow("Note", self.note)
+        save = QPushButton("Save scores  (Ctrl+S)")
+        save.clicked.connect(self.save_scores)
+        self.scored = label("", "status")
+        self.scored.setWordWrap(True)
+        self.pseudonymise = QCheckBox("Pseudonymise exports")
+        exports = QHBoxLayout()
+        for fmt, text in ((ExportFormat.pdf, "PDF"), (ExportFormat.html, "HTML"),
+                          (ExportFormat.xapi, "xAPI"), (ExportFormat.decisions_csv, "CSV")):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, f=fmt: self._choose_export(f))
+            exports.addWidget(button)
+
+        left = QVBoxLayout()
+        left.addWidget(label("Runs (Enter opens)", "heading"))
+        left.addWidget(self.runs)
+        middle = QVBoxLayout()
+        middle.addWidget(self.surface, stretch=1)
+        middle.addWidget(self.bar)
+        middle.addWidget(self.clock)
+        middle.addWidget(self.on_projector)
+        right = QVBoxLayout()
+        right.addWidget(label("Markers (Enter seeks)", "heading"))
+        right.addWidget(self.markers, stretch=1)
+        right.addWidget(label(f"Rubric: {self._rubric.title}", "heading"))
+        right.addLayout(scoring)
+        right.addWidget(save)
+        right.addWidget(self.scored)
+        right.addWidget(self.pseudonymise)
+        right.addLayout(exports)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, stretch=2)
+        layout.addLayout(middle, stretch=5)
+        layout.addLayout(right, stretch=3)
+        QShortcut(QKeySequence("Ctrl+S"), self, self.save_scores)
+        self.refresh()
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """List the latest runs, newest first."""
+        self.runs.clear()
+        for run in reversed(self._record.runs()[-RECENT_RUNS:]):
+            started = run.started_utc
+            item = QListWidgetItem(f"{started:%Y-%m-%d %H:%M}  {run.scenario_id}  "
+                                   f"{run.outcome_kind or run.status}")
+            item.setData(Qt.ItemDataRole.UserRole, run.id)
+            self.runs.addItem(item)
+
+    def open_run(self, run_id: str) -> bool:
+        """Load a run for replay, markers and scoring; False (and why, on screen) if not."""
+        try:
+            run = load_run(self._record, run_id)
+        except (RecordError, ValueError) as exc:
+            self.scored.setText(f"cannot open run {run_id}: {exc}")
+            return False
+        self.close_run()
+        self.run = run
+        timeline = run.timeline()
+        files = replay_files(MediaIndex.open(self._record.engine),
+                             self._record.played_clips(run_id))
+        self.player = ReplayPlayer(timeline, files, [self.surface])
+        self.player.moved.connect(self._moved)
+        self.player.problem.connect(self.scored.setText)
+        if self.on_projector.isChecked() and self._projector is not None:
+            self.player.add_surface(self._projector())
+        self.bar.set_timeline(timeline)
+        self.markers.clear()
+        for marker in timeline.markers:
+            self.markers.addItem(self._marker_item(marker))
+        self.trainee.clear()
+        for trainee in run.started.trainee_ids:
+            self.trainee.addItem(run.names.get(trainee, trainee), trainee)
+        self._show_agreement()
+        self.player.seek(0.0)
+        self.setFocus()
+        return True
+
+    def close_run(self) -> None:
+        """Let go of the replay (and the projector)."""
+        if self.player is not None:
+            if self._projector is not None:
+                self.player.remove_surface(self._projector())
+            self.player.close()
+            self.player = None
+
+    @staticmethod
+    def _marker_item(marker: Marker) -> QListWidgetItem:
+        latency = f"  {marker.latency_ms:.0f} ms" if marker.latency_ms is not None else ""
+        struck = "  (retracted)" if marker.retracted else ""
+        item = QListWidgetItem(f"{_clock(marker.at_s)}  {marker.kind}: {marker.label}"
+                               f"{latency}{struck}")
+        item.setData(Qt.ItemDataRole.UserRole, marker.at_s)
+        return item
+
+    # -- replay -------------------------------------------------------------------------------
+
+    def seek(self, at_s: float) -> None:
+        """Show the moment ``at_s`` of the run."""
+        if self.player is not None:
+            self.player.seek(at_s)
+
+    def _moved(self, at_s: float) -> None:
+        self.bar.set_position(at_s)
+        if self.player is not None:
+            state = "playing" if self.player.playing else "paused"
+            self.clock.setText(f"{_clock(at_s)} / {_clock(self.player.timeline.duration_s)}"
+                               f"    {state}    Space play  Left/Right frame  "
+                               "PageUp/PageDown marker  P projector")
+
+    def _next_marker(self, direction: int) -> None:
+        if self.player is None:
+            return
+        now = self.player.position
+        times = sorted({m.at_s for m in self.player.timeline.markers})
+        later = [t for t in times if t > now + 1e-3] if direction > 0 else [
+            t for t in times if t < now - 1e-3]
+        if later:
+            self.seek(later[0] if direction > 0 else later[-1])
+
+    def _project(self, on: bool) -> None:
+        if self.player is None or self._projector is None:
+            return
+        if on:
+            self.player.add_surface(self._projector())
+        else:
+            self.player.remove_surface(self._projector())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Replay keys; anything else goes on to the window."""
+        key = event.key()
+        if self.player is None or (event.isAutoRepeat() and key == Qt.Key.Key_Space):
+            super().keyPressEvent(event)
+        elif key == Qt.Key.Key_Space:
+            if self.player.playing:
+                self.player.pause()
+            else:
+                self.player.play()
+            self._moved(self.player.position)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.player.step(1 if key == Qt.Key.Key_Right else -1)
+        elif key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+            self._next_marker(1 if key == Qt.Key.Key_PageDown else -1)
+        elif key == Qt.Key.Key_Home:
+            self.seek(0.0)
+        elif key == Qt.Key.Key_P and self.on_projector.isEnabled():
+            self.on_projector.toggle()
+        else:
+            super().keyPressEvent(event)
+
+    # -- scores and exports -------------------------------------------------------------------
+
+    def save_scores(self) -> bool:
+        """Store the levels picked for the trainee, by the rater named."""
+        if self.run is None:
+            return False
+        rater = self.rater.text().strip()
+        if not rater:
+            self.scored.setText("name the rater first")
+            return False
+        levels = {item: combo.currentData() for item, combo in self.levels.items()
+                  if combo.currentData() is not None}
+        try:
+            score_run(self._record, self.run, self._rubric, self._rubric_hash,
+                      self.trainee.currentData(),
+                      self._record.find_or_add_person("instructor", rater), levels,
+                      self.note.text().strip() or None)
+        except ValueError as exc:
+            self.scored.setText(str(exc))
+            return False
+        self.note.clear()
+        self._show_agreement(saved=len(levels))
+        return True
+
+    def _show_agreement(self, saved: int | None = None) -> None:
+        assert self.run is not None
+        scores = self._record.scores(run_ids=[self.run.summary.id])
+        raters = len({s.rater_id for s in scores})
+        text = f"saved {saved} scores. " if saved is not None else ""
+        text += f"{raters} rater{'s' if raters != 1 else ''} so far."
+        found = agreement(scores, self._rubric)
+        if found is not None:
+            text += f" {found.statistic}: {found.value:.2f} over {found.units} items."
+        self.scored.setText(text)
+
+    def _choose_export(self, to: ExportFormat) -> None:
+        if self.run is None:
+            return
+        suggested = f"{self.run.summary.scenario_id}-{self.run.summary.id[:8]}{to.suffix}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export", suggested)
+        if path:
+            self.export(to, Path(path))
+
+    def export(self, to: ExportFormat, path: Path) -> None:
+        """Write the open run in format ``to`` to ``path`` (as `branchpoint export` does)."""
+        if self.run is None:
+            return
+        data = export_runs(self._record, [self.run], to, profile=self._profile,
+                           rubric=self._rubric, pseudonymise=self.pseudonymise.isChecked())
+        if isinstance(data, str):
+            path.write_text(data, encoding="utf-8")
+        else:
+            path.write_bytes(data)
+        self.scored.setText(f"exported {to.value} to {path}")
