@@ -63,6 +63,7 @@ class ReviewPanel(QWidget):
         self.player: ReplayPlayer | None = None
 
         self.runs = QListWidget()
+        self.runs.setMinimumWidth(230)
         self.runs.itemActivated.connect(lambda item: self.open_run(
             item.data(Qt.ItemDataRole.UserRole)))
         self.surface = VideoSurface()
@@ -127,9 +128,9 @@ class ReviewPanel(QWidget):
         right.addWidget(self.pseudonymise)
         right.addLayout(exports)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, stretch=2)
-        layout.addLayout(middle, stretch=5)
-        layout.addLayout(right, stretch=3)
+        layout.addLayout(left, stretch=3)
+        layout.addLayout(middle, stretch=8)
+        layout.addLayout(right, stretch=5)
         QShortcut(QKeySequence("Ctrl+S"), self, self.save_scores)
         self.refresh()
 
@@ -140,7 +141,7 @@ class ReviewPanel(QWidget):
         self.runs.clear()
         for run in reversed(self._record.runs()[-RECENT_RUNS:]):
             started = run.started_utc
-            item = QListWidgetItem(f"{started:%Y-%m-%d %H:%M}  {run.scenario_id}  "
+            item = QListWidgetItem(f"{started:%d %b %H:%M}\n{run.scenario_id}\n"
                                    f"{run.outcome_kind or run.status}")
             item.setData(Qt.ItemDataRole.UserRole, run.id)
             self.runs.addItem(item)
