@@ -37,15 +37,10 @@ from simulator.record import Record, RecordError
 from simulator.review.export import ExportFormat, export_runs
 from simulator.review.load import ReviewedRun, load_run
 from simulator.review.rubric import Rubric
-from simulator.review.scoring import agreement, score_run
-from simulator.review.timeline import Marker
+from simulator.review.scoring import agreement, score_run, trend
+from simulator.review.timeline import Marker, clock_text
 
 RECENT_RUNS = 200
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 class ReviewPanel(QWidget):
@@ -72,13 +67,13 @@ class ReviewPanel(QWidget):
         self.bar.seek_requested.connect(self.seek)
         self.clock = label("", "status")
         self.markers = QListWidget()
-        self.markers.itemActivated.connect(
-            lambda item: self.seek(item.data(Qt.ItemDataRole.UserRole)))
+        self.markers.itemActivated.connect(self._marker_chosen)
         self.on_projector = QCheckBox("On the projector  (P)")
         self.on_projector.setEnabled(projector is not None)
         self.on_projector.toggled.connect(self._project)
 
         self.trainee = QComboBox()
+        self.trainee.activated.connect(lambda _index: self._show_agreement())
         self.rater = QLineEdit()
         self.rater.setPlaceholderText("rater's name")
         self.levels: dict[str, QComboBox] = {}
@@ -105,7 +100,8 @@ class ReviewPanel(QWidget):
         self.pseudonymise = QCheckBox("Pseudonymise exports")
         exports = QHBoxLayout()
         for fmt, text in ((ExportFormat.pdf, "PDF"), (ExportFormat.html, "HTML"),
-                          (ExportFormat.xapi, "xAPI"), (ExportFormat.decisions_csv, "CSV")):
+                          (ExportFormat.xapi, "xAPI"), (ExportFormat.decisions_csv, "Decisions"),
+                          (ExportFormat.events_csv, "Events")):
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, f=fmt: self._choose_export(f))
             exports.addWidget(button)
@@ -187,12 +183,16 @@ class ReviewPanel(QWidget):
     def _marker_item(marker: Marker) -> QListWidgetItem:
         latency = f"  {marker.latency_ms:.0f} ms" if marker.latency_ms is not None else ""
         struck = "  (retracted)" if marker.retracted else ""
-        item = QListWidgetItem(f"{_clock(marker.at_s)}  {marker.kind}: {marker.label}"
+        item = QListWidgetItem(f"{clock_text(marker.at_s)}  {marker.kind}: {marker.label}"
                                f"{latency}{struck}")
         item.setData(Qt.ItemDataRole.UserRole, marker.at_s)
         return item
 
     # -- replay -------------------------------------------------------------------------------
+
+    def _marker_chosen(self, item: QListWidgetItem) -> None:
+        self.seek(item.data(Qt.ItemDataRole.UserRole))
+        self.setFocus()  # the replay keys act again (Space, PageUp/PageDown)
 
     def seek(self, at_s: float) -> None:
         """Show the moment ``at_s`` of the run."""
@@ -203,7 +203,7 @@ class ReviewPanel(QWidget):
         self.bar.set_position(at_s)
         if self.player is not None:
             state = "playing" if self.player.playing else "paused"
-            self.clock.setText(f"{_clock(at_s)} / {_clock(self.player.timeline.duration_s)}"
+            self.clock.setText(f"{clock_text(at_s)} / {clock_text(self.player.timeline.duration_s)}"
                                f"    {state}    Space play  Left/Right frame  "
                                "PageUp/PageDown marker  P projector")
 
@@ -279,7 +279,13 @@ class ReviewPanel(QWidget):
         text += f"{raters} rater{'s' if raters != 1 else ''} so far."
         found = agreement(scores, self._rubric)
         if found is not None:
-            text += f" {found.statistic}: {found.value:.2f} over {found.units} items."
+            text += f" {found.describe()}."
+        trainee = self.trainee.currentData()
+        points = trend(self._record, trainee, self._rubric.id) if trainee else []
+        if points:
+            text += (f"\nTrend of {self.trainee.currentText()} (mean level per scored run, "
+                     f"1-{len(self._rubric.levels)}): "
+                     + " → ".join(f"{p.mean_score:.1f}" for p in points[-8:]))
         self.scored.setText(text)
 
     def _choose_export(self, to: ExportFormat) -> None:

@@ -208,6 +208,8 @@ def reviewed_run(tmp_path, doorway):
     wrong = run.handle(RecordDecision(trainee_id=trainee, action="firearm"))[0]
     run.handle(Retract(entry_seq=wrong.seq))
     run.handle(RaiseFlag(note="Dana kept her distance", trainee_id=trainee))
+    # Keyed for someone not in the run: refused, and the refusal's text names the run's ids.
+    run.handle(RecordDecision(trainee_id="somebody-else", action="presence"))
     run.handle(ChooseBranch(branch_id="knife", offer_seq=run.offer_seq))
     for _ in range(4):
         clock.advance(2.0)

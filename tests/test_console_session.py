@@ -371,14 +371,24 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
     projector = window.host.projector_surface()
     assert shown_code(projector.current_image()) == shown_code(review.surface.current_image())
     # Scores by two raters, then the agreement is shown.
-    for rater, level in (("Sgt. Lee", "competent"), ("Sgt. Okafor", "expert")):
+    for rater, levels in (("Sgt. Lee", ("competent", "developing", "expert", "novice",
+                                         "competent")),
+                          ("Sgt. Okafor", ("expert", "developing", "expert", "developing",
+                                           "competent"))):
         review.rater.setText(rater)
-        for combo in review.levels.values():
+        for combo, level in zip(review.levels.values(), levels, strict=True):
             combo.setCurrentIndex(combo.findData(level))
         QTest.keyClick(review, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    assert "2 raters so far" in review.scored.text()
     scores = record.scores(run_ids=[run.id])
     assert len(scores) == 2 * len(review.levels)
+    from simulator.review.rubric import bundled_rubric, load_rubric
+    from simulator.review.scoring import agreement
+
+    expected = agreement(scores, load_rubric(bundled_rubric())[0])
+    assert expected is not None and 0 < expected.value < 1
+    assert "2 raters so far" in review.scored.text()
+    assert f"{expected.value:.2f}" in review.scored.text()
+    assert "Trend of Officer Reyes" in review.scored.text()
     review.export(ExportFormat.pdf, tmp_path / "debrief.pdf")
     assert (tmp_path / "debrief.pdf").read_bytes().startswith(b"%PDF")
     QTest.keyClick(window, Qt.Key.Key_Escape)

@@ -108,3 +108,51 @@ def test_the_replay_can_go_to_a_second_screen(qtbot, replay):
     assert shown_code(projector.current_image()) == shown_code(surface.current_image())
     player.remove_surface(projector)
     assert projector.current_image() is None
+
+
+def single_shot(clip_id: str, *, out_point: float, loop=None, end_s: float = 12.0):
+    from simulator.review.timeline import Shot, Timeline
+
+    shot = Shot(seq=2, segment_id="s", clip_id=clip_id, start_s=0.0, end_s=end_s,
+                in_point=0.0, out_point=out_point, loop=loop)
+    return Timeline("r", "x", "a", ("t",), end_s, (shot,), ())
+
+
+@pytest.mark.parametrize(("at_s", "frame"), [
+    (4.0, 120), (5.5, 165),  # the segment plays on past the loop's span
+    (7.0, 60), (8.5, 45),  # then, at the out-point (6 s), loops 1-3 s while waiting
+])
+def test_a_waiting_loop_that_ends_before_the_out_point(qtbot, clip_files, at_s, frame):
+    surface = VideoSurface()
+    qtbot.addWidget(surface)
+    surface.resize(320, 180)
+    player = ReplayPlayer(single_shot("door", out_point=6.0, loop=(1.0, 3.0)),
+                          clip_files, [surface])
+    player.seek(at_s)
+    assert shown_code(surface.current_image()) == (1, frame)
+    player.close()
+
+
+def test_an_out_point_off_the_frame_grid_holds_the_last_frame(qtbot, clip_files):
+    surface = VideoSurface()
+    qtbot.addWidget(surface)
+    player = ReplayPlayer(single_shot("door", out_point=5.01), clip_files, [surface])
+    player.seek(9.0)
+    # The projector ends a segment at the frame boundary nearest its out-point (150), so
+    # the last frame on screen, held, was 149.
+    assert shown_code(surface.current_image()) == (1, 149)
+    player.close()
+
+
+def test_a_missing_clip_is_said_once_and_shows_nothing(qtbot, clip_files):
+    surface = VideoSurface()
+    qtbot.addWidget(surface)
+    said: list[str] = []
+    player = ReplayPlayer(single_shot("door", out_point=6.0), {}, [surface])
+    player.problem.connect(said.append)
+    player.play()
+    qtbot.wait(300)
+    player.seek(2.0)
+    player.close()
+    assert len(said) == 1 and "`door`" in said[0] and "cannot be replayed" in said[0]
+    assert surface.current_image() is None

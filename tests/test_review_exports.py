@@ -59,7 +59,14 @@ def test_xapi_statements_validate_and_lose_nothing_of_the_record(reviewed_run):
                                           "taken-by"] == "instructor"
     assert made[6]["result"]["completion"] is True
     assert made[6]["result"]["extensions"] == {
-        "https://branchpoint.invalid/xapi/extensions/outcome": "force_used"}
+        "https://branchpoint.invalid/xapi/extensions/outcome": "force_used",
+        "https://branchpoint.invalid/xapi/extensions/ended-in-segment": "knife",
+        "https://branchpoint.invalid/xapi/extensions/ended-by": "outcome"}
+    timing = {k.rsplit("/", 1)[-1]: v for k, v in branch["result"]["extensions"].items()}
+    assert timing["window-ms"] == 5000 and timing["chosen-after-offer-ms"] == 4500
+    assert "chosen-after-window-opened-ms" not in timing  # chosen while the segment played
+    assert decisions[0]["result"]["extensions"][
+        "https://branchpoint.invalid/xapi/extensions/cue-seq"] == 4
     assert all(s["context"]["registration"] == run.summary.id for s in made)
     assert made[0]["actor"]["account"]["name"] == trainee
     assert made[0]["context"]["instructor"]["account"]["name"] == instructor

@@ -144,3 +144,20 @@ def test_scores_are_stored_checked_and_the_latest_counts(reviewed_run):
         score_run(record, run, RUBRIC, RUBRIC_HASH, second, instructor,
                   {"communication": "expert"})
     assert len(record.scores(run_ids=[run.summary.id])) == 4  # nothing stored by the refusals
+
+
+def test_full_agreement_with_no_variation_is_said_in_words_not_nan():
+    scores = [score(r, "r1", item.id, 3) for r in ("ann", "bo") for item in RUBRIC.items]
+    found = agreement(scores, RUBRIC)
+    assert found is not None and "full agreement" in found.describe()
+    three = [score(r, "r1", item.id, 3) for r in ("ann", "bo", "cy") for item in RUBRIC.items]
+    assert "full agreement" in agreement(three, RUBRIC).describe()
+
+
+def test_scores_off_this_rubrics_scale_are_left_out():
+    scores = [score("ann", "r1", "communication", 3), score("bo", "r1", "communication", 3),
+              score("ann", "r1", "resources", 2)]
+    scores.append(Score("r1", "t1", "bo", RUBRIC.id, "older", "resources", "legend", 7, NOW,
+                        None))
+    found = agreement(scores, RUBRIC)
+    assert found is not None and found.units == 1

@@ -64,8 +64,8 @@ def test_the_replay_visits_exactly_the_recorded_segments_and_markers(recorded, j
     # The device's decision is timed from its cue; the instructor's entries are not.
     assert decisions[0].latency_ms == decision.latency_ms == pytest.approx(500.0)
     assert decisions[0].cue_id == "hand" and decisions[1].latency_ms is None
-    assert [m.kind for m in timeline.decisions()] == ["input", "decision", "decision",
-                                                      "decision"]
+    assert [m.kind for m in timeline.markers if m.kind in ("input", "decision")] == [
+        "input", "decision", "decision", "decision"]
     first = journal.events[0].t_ns
     for marker, event in zip(timeline.markers, [e for e in journal.events if e.type in marked],
                              strict=True):
@@ -106,3 +106,43 @@ def test_a_waiting_loop_is_replayed_as_a_loop(run, clock, journal, doorway):
 def test_events_that_do_not_begin_a_run_are_refused(journal, doorway):
     with pytest.raises(ValueError, match="run_started"):
         build_timeline([], doorway.scenario)
+
+
+def test_a_run_ended_while_paused_stays_frozen_to_the_end(run, clock, journal, doorway):
+    run.start()
+    run.poll()
+    step(run, clock, 4.0)
+    run.handle(Pause())
+    clock.advance(5.0)
+    run.handle(EndRun())
+    (door,) = build_timeline(journal.events, doorway.scenario).shots
+    assert door.pauses == ((4.0, 9.0),)
+    assert door.media_time(8.0) == pytest.approx(5.0)  # in-point 1 s + 4 s, then frozen
+
+
+def test_time_runs_on_across_a_crash_recovery(journal, doorway, clock, player):
+    from simulator.headless.player import HeadlessPlayer
+    from simulator.review.timeline import seconds_into_run
+    from simulator.runtime import ManualClock, ScenarioRun
+
+    run = ScenarioRun.new(doorway, run_id="r", session_id="s", variant_id="a",
+                          trainee_ids=["t1"], instructor_id=None, clock=clock, player=player,
+                          journal=journal)
+    run.start()
+    run.poll()
+    step(run, clock, 4.5)  # the cue at 4 s; then the process dies
+    later = ManualClock(start_ns=7)  # a new process: its clock has nothing to do with the old
+    state = run.state.model_copy(deep=True)
+    again = ScenarioRun(doorway, state, clock=later, player=HeadlessPlayer(later),
+                        journal=journal)
+    again.recover()
+    again.poll()
+    later.advance(2.0)
+    again.handle(EndRun())
+    seconds = seconds_into_run(journal.events)
+    assert all(b >= a for a, b in zip(list(seconds.values()), list(seconds.values())[1:],
+                                      strict=False))
+    timeline = build_timeline(journal.events, doorway.scenario)
+    assert timeline.duration_s == pytest.approx(4.0 + 2.0)  # from its last event, at 4 s
+    assert [s.segment_id for s in timeline.shots] == ["door", "door"]
+    assert timeline.shots[0].end_s == pytest.approx(4.0)  # its last event before the crash

@@ -109,7 +109,8 @@ def score(
     run: Annotated[str, typer.Argument(help="Run id (or its first characters).")],
     levels: Annotated[list[str], typer.Argument(help="item=level for each item scored, e.g. "
                                                 "communication=competent.")],
-    trainee: Annotated[str, typer.Option("--trainee", help="The trainee scored (name).")],
+    trainee: Annotated[str, typer.Option("--trainee", help="The trainee scored: a name or "
+                                         "an id of the run's trainees.")],
     rater: Annotated[str, typer.Option("--rater", help="Who scores (name); added as an "
                                        "instructor if new.")],
     rubric: RubricOption = None,
@@ -126,9 +127,14 @@ def score(
         if not sep:
             fail(f"`{pair}`: give item=level, e.g. communication=competent")
         pairs[item.strip()] = level.strip()
-    trainee_id = record.find_person("trainee", trainee)
-    if trainee_id is None:
-        fail(f"no trainee named `{trainee}` in the record")
+    # The trainee among this run's, by name or id: the record may hold others of that name.
+    trainees = reviewed.started.trainee_ids
+    matching = [t for t in trainees if trainee in (t, reviewed.names.get(t))]
+    if len(matching) != 1:
+        known = ", ".join(f"{reviewed.names.get(t, '(name erased)')} ({t})" for t in trainees)
+        fail(f"`{trainee}` is {'not' if not matching else 'more than one'} of this run's "
+             f"trainees: {known}; give the name or the id")
+    trainee_id = matching[0]
     rater_id = record.find_or_add_person("instructor", rater)
     try:
         score_run(record, reviewed, the_rubric, rubric_hash, trainee_id, rater_id, pairs, note)
@@ -142,9 +148,12 @@ def _moment(text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         fail(f"{option} {text!r}: give a date as YYYY-MM-DD")
+    # A date or time without a zone is UTC, as the record keeps time; one with a zone is
+    # converted, not relabelled.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 SinceOption = Annotated[str | None, typer.Option("--since", help="From this date (YYYY-MM-DD).")]
@@ -172,7 +181,10 @@ def officer(
     for e in found.entries:
         table.add_row(f"{e.started:%Y-%m-%d}", e.title, ", ".join(e.focus_areas),
                       ", ".join(e.pledge_areas), f"{e.hours * 60:.1f}", e.outcome)
-    Console().print(table)
+    out = Console()
+    out.print(table)
+    for area, hours in found.hours_by_focus_area().items():
+        out.print(f"{area}: {hours:.2f} hours")
 
 
 @records_app.command("agency")

@@ -77,12 +77,15 @@ class SegmentDecoder:
 
     Playing starts at the frame nearest ``in_s``; with ``on_screen_at`` it starts at the
     frame that was on screen at ``in_s`` (the last to start at or before it), as a replay
-    that seeks between two frames must. Iterate it once, and ``close`` it when done; never
-    close it while another thread is iterating it (`FrameStream` holds a lock around both).
+    that seeks between two frames must. Without ``sound`` the frames carry silence.
+
+    Iterate it once, and ``close`` it when done; never close it while another thread is
+    iterating it (`FrameStream` holds a lock around both).
     """
 
     def __init__(self, path: str | Path, in_s: float, out_s: float,
-                 size: tuple[int, int] | None = None, *, on_screen_at: bool = False) -> None:
+                 size: tuple[int, int] | None = None, *, on_screen_at: bool = False,
+                 sound: bool = True) -> None:
         self.path = str(path)
         self.in_s = in_s
         self.out_s = out_s
@@ -100,7 +103,8 @@ class SegmentDecoder:
         # as frame threading would (it delays the first frame by one per thread).
         self._video.thread_type = "SLICE"
         audio = self._container.streams.audio
-        self._audio = audio[0] if audio else None
+        # A silent replay skips the sound: demuxed and resampled for nothing, it slows seeks.
+        self._audio = audio[0] if audio and sound else None
         rate = self._video.average_rate or self._video.guessed_rate
         if not rate:
             self._container.close()
@@ -129,10 +133,14 @@ class SegmentDecoder:
         first = (math.floor(self.in_s * fps + 1e-9) if self._on_screen_at
                  else math.ceil(self.in_s * fps - 0.5))
         last = math.ceil(self.out_s * fps - 0.5) - 1
+        if self._on_screen_at:
+            # An out-point off the frame grid: the frame on screen is still the last one.
+            first = min(first, last)
         if last < first:
             return
         try:
-            self._seek(self.in_s)
+            # The first frame may start before in_s (the frame on screen then): seek to it.
+            self._seek(min(self.in_s, float(first / fps)))
             pending: list[VideoFrame] = []
             sound = _SoundBuffer(start_s=float(first / fps))
             streams = [s for s in (self._video, self._audio) if s is not None]

@@ -25,9 +25,9 @@ TICK_MS = 15
 class _Reader:
     """Frames of one shot's clip from a moment on, decoded as playing needs them."""
 
-    def __init__(self, path: Path, shot: Shot, media_s: float) -> None:
-        end = shot.loop[1] if shot.loop else shot.out_point
-        self.decoder = SegmentDecoder(path, media_s, end, on_screen_at=True)
+    def __init__(self, path: Path, media_s: float, end_s: float) -> None:
+        self.end_s = end_s
+        self.decoder = SegmentDecoder(path, media_s, end_s, on_screen_at=True, sound=False)
         self.period = self.decoder.timing.period_s
         self.frames: Iterator[DecodedFrame] = iter(self.decoder)
         self.current: DecodedFrame | None = None
@@ -66,6 +66,7 @@ class ReplayPlayer(QObject):
         self._timer.timeout.connect(self._tick)
         self._started_at = 0.0
         self._started_from = 0.0
+        self._failed: set[str] = set()
 
     @property
     def playing(self) -> bool:
@@ -129,33 +130,42 @@ class ReplayPlayer(QObject):
             self.moved.emit(self.position)
             return
         shot, media_s = found
+        end_s = shot.span_end(self.position)
         # A held picture is the last frame before the out-point, which is not shown itself.
-        media_s = min(media_s, (shot.loop[1] if shot.loop else shot.out_point) - 1e-6)
-        reader = self._reader_for(shot, media_s, fresh=fresh)
+        media_s = min(media_s, end_s - 1e-6)
+        reader = self._reader_for(shot, media_s, end_s, fresh=fresh)
         frame = reader.frame_at(media_s) if reader is not None else None
         if frame is not None and frame is not self._frame:
             self._frame = frame
             self._paint()
         self.moved.emit(self.position)
 
-    def _reader_for(self, shot: Shot, media_s: float, *, fresh: bool) -> _Reader | None:
+    def _reader_for(self, shot: Shot, media_s: float, end_s: float, *,
+                    fresh: bool) -> _Reader | None:
         current = self._reader
         behind = (current is not None and current[1].current is not None
                   and current[1].current.pts_s > media_s + 1e-6)
-        if current is not None and current[0] == shot and not fresh and not behind:
+        if (current is not None and current[0] == shot and current[1].end_s == end_s
+                and not fresh and not behind):
             return current[1]
         if current is not None:
             current[1].close()
             self._reader = None
-        path = self._clips.get(shot.clip_id)
-        if path is None:
-            self.problem.emit(f"clip `{shot.clip_id}` of segment `{shot.segment_id}` is not "
-                              "in the record's list of played files")
+        if shot.clip_id in self._failed:
             return None
+        path = self._clips.get(shot.clip_id)
         try:
-            self._reader = (shot, _Reader(path, shot, media_s))
+            if path is None:
+                raise DecodeError(f"clip `{shot.clip_id}` of segment `{shot.segment_id}` is "
+                                  "not in the record's list of played files")
+            self._reader = (shot, _Reader(path, media_s, end_s))
         except DecodeError as exc:
-            self.problem.emit(str(exc))
+            # Said once, and the screen goes black: another segment's picture would lie.
+            self._failed.add(shot.clip_id)
+            self._frame = None
+            for surface in self.surfaces:
+                surface.clear()
+            self.problem.emit(f"{exc}; this segment cannot be replayed")
             return None
         return self._reader[1]
 

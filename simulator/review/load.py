@@ -42,6 +42,9 @@ def load_run(record: Record, run_id: str) -> ReviewedRun:
     """
     summary = record.run(run_id)
     events = record.events(run_id)
+    if not events:
+        raise ValueError(f"run {run_id} was registered but never started (its process "
+                         "stopped before the first event): there is nothing to review")
     started = events[0]
     if not isinstance(started, RunStarted):
         raise ValueError(f"run {run_id} does not begin with run_started; run "

@@ -23,7 +23,7 @@ from simulator.review.load import ReviewedRun
 from simulator.review.people import People
 from simulator.review.rubric import Rubric
 from simulator.review.scoring import agreement, rater_levels
-from simulator.review.timeline import Timeline
+from simulator.review.timeline import Timeline, clock_text
 
 Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
 
@@ -50,11 +50,6 @@ class RunReport:
 def _action(profile: AgencyProfile, action: str) -> str:
     option = profile.force_option(action)
     return option.label if option else profile.verbal_tactics.get(action, action)
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def _figure(timeline: Timeline, segment_titles: dict[str, str]) -> bytes:
@@ -118,12 +113,12 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         ("Trainees", ", ".join(people.name(t) for t in started.trainee_ids)),
         ("Instructor", people.name(started.instructor_id) or "-"),
         ("Outcome", outcome),
-        ("Length", _clock(timeline.duration_s)),
+        ("Length", clock_text(timeline.duration_s)),
         ("Player", f"{started.player_backend} ({started.timing_mode})"),
     ]
     at = {m.seq: m for m in timeline.markers}
     decisions: list[tuple[str, ...]] = [
-        (_clock(at[e.seq].at_s), people.name(e.trainee_id), _action(profile, e.action),
+        (clock_text(at[e.seq].at_s), people.name(e.trainee_id), _action(profile, e.action),
          e.source, e.cue_id or "-", f"{e.latency_ms:.0f}" if e.latency_ms is not None else "-",
          "retracted" if at[e.seq].retracted else "")
         for e in run.events if isinstance(e, DecisionRecorded)]
@@ -133,25 +128,23 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
             marker = next(m for m in timeline.markers if m.seq == event.seq)
             note = ("(withheld in a pseudonymised report)" if people.pseudonymised
                     else run.notes.get(event.seq, ""))
-            flag_rows.append((_clock(marker.at_s), people.name(event.trainee_id) or "-",
+            flag_rows.append((clock_text(marker.at_s), people.name(event.trainee_id) or "-",
                               event.segment_id or "-", note,
                               "retracted" if marker.retracted else ""))
     score_table, agreed, score_notes = None, None, []
     if rubric is not None and scores:
         by_rater = rater_levels(scores, rubric)
-        raters = sorted(by_rater)
-        score_table = (("Item", *(people.name(r) for r in raters)),
-                       [(item.label, *(by_rater[r].get(item.id, "-") for r in raters))
+        pairs = sorted(by_rater)
+        several = len({trainee for trainee, _ in pairs}) > 1
+        score_table = (("Item", *(f"{people.name(r)} on {people.name(t)}" if several
+                                  else people.name(r) for t, r in pairs)),
+                       [(item.label, *(by_rater[p].get(item.id, "-") for p in pairs))
                         for item in rubric.items])
         score_notes = [f"{people.name(s.rater_id)}: " + (
             "(withheld in a pseudonymised report)" if people.pseudonymised else s.note)
             for s in {s.rater_id: s for s in scores if s.note}.values() if s.note]
         found = agreement(scores, rubric)
-        if found is not None:
-            agreed = (f"{found.statistic}: {found.value:.2f} over {found.units} scored items "
-                      f"by {found.raters} raters")
-            if found.second_statistic and found.second_value is not None:
-                agreed += f"; {found.second_statistic}: {found.second_value:.2f}"
+        agreed = found.describe() if found is not None else None
     titles = {s.id: s.title or s.id for s in scenario.segments}
     return RunReport(
         title=f"{scenario.title}: {', '.join(people.name(t) for t in started.trainee_ids)}",

@@ -12,6 +12,8 @@ scored, with levels on the rubric's ordinal scale:
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,11 +66,29 @@ class Agreement:
     second_statistic: str | None = None
     second_value: float | None = None
 
+    def describe(self) -> str:
+        """One line for a report or a screen.
 
-def _by_unit(scores: Iterable[Score], rubric_id: str) -> dict[Unit, dict[str, int]]:
+        When every rating is the same level the statistics are undefined (0/0): that is
+        said in words, not printed as NaN.
+        """
+        if math.isnan(self.value):
+            return (f"all {self.raters} raters gave every one of the {self.units} shared "
+                    "items the same level: full agreement, but too little variation for "
+                    "a kappa or alpha")
+        text = (f"{self.statistic}: {self.value:.2f} over {self.units} scored items by "
+                f"{self.raters} raters")
+        if self.second_statistic and self.second_value is not None:
+            text += f"; {self.second_statistic}: {self.second_value:.2f}"
+        return text
+
+
+def _by_unit(scores: Iterable[Score], rubric: Rubric) -> dict[Unit, dict[str, int]]:
+    # Only scores on this rubric's scale count: an older version with other levels is not
+    # comparable (its scores stay in the record, under their own rubric hash).
     units: dict[Unit, dict[str, int]] = defaultdict(dict)
     for s in scores:
-        if s.rubric_id == rubric_id:
+        if s.rubric_id == rubric.id and 1 <= s.score <= len(rubric.levels):
             units[(s.run_id, s.trainee_id, s.item_id)][s.rater_id] = s.score
     return units
 
@@ -78,12 +98,19 @@ def agreement(scores: Iterable[Score], rubric: Rubric) -> Agreement | None:
 
     None with fewer than two raters, or no unit that two of them both scored.
     """
-    units = _by_unit(scores, rubric.id)
+    units = _by_unit(scores, rubric)
     raters = sorted({r for ratings in units.values() for r in ratings})
     shared = {u: r for u, r in units.items() if len(r) >= 2}
     if len(raters) < 2 or not shared:
         return None
-    levels = len(rubric.levels)
+    with warnings.catch_warnings():
+        # No variation at all divides zero by zero; `Agreement.describe` says so in words.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _agreement(units, shared, raters, len(rubric.levels))
+
+
+def _agreement(units: dict[Unit, dict[str, int]], shared: dict[Unit, dict[str, int]],
+               raters: list[str], levels: int) -> Agreement:
     if len(raters) == 2:
         table = np.zeros((levels, levels))
         for ratings in shared.values():
@@ -91,9 +118,12 @@ def agreement(scores: Iterable[Score], rubric: Rubric) -> Agreement | None:
         kappa = float(cohens_kappa(table, wt="quadratic", return_results=False))
         return Agreement(2, len(shared), "Cohen's kappa, quadratic weights", kappa)
     data = np.array([[units[u].get(r, np.nan) for u in units] for r in raters], dtype=float)
-    alpha = float(krippendorff.alpha(reliability_data=data,
-                                     level_of_measurement="ordinal",
-                                     value_domain=list(range(1, levels + 1))))
+    try:
+        alpha = float(krippendorff.alpha(reliability_data=data,
+                                         level_of_measurement="ordinal",
+                                         value_domain=list(range(1, levels + 1))))
+    except ValueError:
+        alpha = math.nan  # one value only: no variation to measure agreement against
     complete = [[ratings[r] for r in raters] for ratings in units.values()
                 if len(ratings) == len(raters)]
     if not complete:
@@ -124,11 +154,12 @@ def trend(record: Record, trainee_id: str, rubric_id: str) -> list[TrendPoint]:
                        sum(per_run[r.id]) / len(per_run[r.id])) for r in summaries]
 
 
-def rater_levels(scores: Sequence[Score], rubric: Rubric) -> dict[str, dict[str, str]]:
-    """For a report: rater -> item -> level label."""
+def rater_levels(scores: Sequence[Score], rubric: Rubric
+                 ) -> dict[tuple[str, str], dict[str, str]]:
+    """For a report: (trainee, rater) -> item -> level label."""
     labels = {level.id: level.label for level in rubric.levels}
-    table: dict[str, dict[str, str]] = defaultdict(dict)
+    table: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for s in scores:
         if s.rubric_id == rubric.id:
-            table[s.rater_id][s.item_id] = labels.get(s.level_id, s.level_id)
+            table[(s.trainee_id, s.rater_id)][s.item_id] = labels.get(s.level_id, s.level_id)
     return dict(table)

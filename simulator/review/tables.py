@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from simulator.protocol import DecisionRecorded, EntryRetracted, TraineeInput
+from simulator.protocol import CommandRefused, DecisionRecorded, EntryRetracted, Event, TraineeInput
 from simulator.review.describe import describe
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
+from simulator.review.timeline import seconds_into_run
 
 EVENT_COLUMNS = ("run_id", "seq", "utc", "t_s", "type", "segment_id", "trainee", "cue_id",
                  "latency_ms", "detail")
@@ -40,19 +41,19 @@ def events_csv(runs: Iterable[ReviewedRun], people: People) -> str:
     """Every event of every run, in order, with a plain-words ``detail``."""
     rows = []
     for run in runs:
-        first = run.events[0].t_ns
+        seconds = seconds_into_run(run.events)
         trainees = list(run.started.trainee_ids)
         labels = people.labels(trainees)
         for event in run.events:
             trainee = getattr(event, "trainee_id", None)
             rows.append({
                 "run_id": _run_ref(run, people), "seq": event.seq,
-                "utc": event.utc.isoformat(), "t_s": f"{(event.t_ns - first) / 1e9:.3f}",
+                "utc": event.utc.isoformat(), "t_s": f"{seconds[event.seq]:.3f}",
                 "type": event.type, "segment_id": getattr(event, "segment_id", "") or "",
                 "trainee": people.ref(trainee) if trainee else "",
                 "cue_id": getattr(event, "cue_id", "") or "",
                 "latency_ms": _ms(getattr(event, "latency_ms", None)),
-                "detail": describe(event, labels),
+                "detail": _detail(event, labels, people),
             })
     return _csv(EVENT_COLUMNS, rows)
 
@@ -61,7 +62,7 @@ def decisions_csv(runs: Iterable[ReviewedRun], people: People) -> str:
     """Every decision and trainee input, with its source, cue, latency and retraction."""
     rows = []
     for run in runs:
-        first = run.events[0].t_ns
+        seconds = seconds_into_run(run.events)
         retracted = {e.entry_seq for e in run.events if isinstance(e, EntryRetracted)}
         started = run.started
         for event in run.events:
@@ -74,7 +75,7 @@ def decisions_csv(runs: Iterable[ReviewedRun], people: People) -> str:
                                else started.session_id),
                 "scenario_id": started.scenario_id, "variant_id": started.variant_id,
                 "seq": event.seq, "utc": event.utc.isoformat(),
-                "t_s": f"{(event.t_ns - first) / 1e9:.3f}",
+                "t_s": f"{seconds[event.seq]:.3f}",
                 "trainee": people.ref(event.trainee_id) if event.trainee_id else "",
                 "source": event.source if isinstance(event, DecisionRecorded) else "device",
                 "device": "" if isinstance(event, DecisionRecorded) else event.device,
@@ -85,6 +86,14 @@ def decisions_csv(runs: Iterable[ReviewedRun], people: People) -> str:
                 "retracted": "true" if is_decision and event.seq in retracted else "false",
             })
     return _csv(DECISION_COLUMNS, rows)
+
+
+def _detail(event: Event, labels: Mapping[str, str], people: People) -> str:
+    # A refusal's detail quotes what was refused, ids included; a pseudonymised export
+    # keeps only its reason.
+    if people.pseudonymised and isinstance(event, CommandRefused):
+        return f"{event.command_type}: {event.reason}"
+    return describe(event, labels)
 
 
 def _ms(value: float | None) -> str:

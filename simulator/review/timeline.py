@@ -81,6 +81,18 @@ class Shot:
     loop: tuple[float, float] | None
     pauses: tuple[tuple[float, float], ...] = ()
 
+    def span_end(self, at_s: float) -> float:
+        """Where the span on screen at ``at_s`` ends (the picture is never at or past it).
+
+        The out-point, until the segment reaches it; then the loop's end, if it loops while
+        waiting.
+        """
+        elapsed = min(max(at_s, self.start_s), self.end_s) - self.start_s
+        frozen = sum(max(0.0, min(end, at_s) - start) for start, end in self.pauses
+                     if start < at_s)
+        looping = self.loop is not None and self.in_point + elapsed - frozen > self.out_point
+        return self.loop[1] if looping and self.loop is not None else self.out_point
+
     def media_time(self, at_s: float) -> float:
         """Where in the clip the picture was at ``at_s`` (seconds into the run).
 
@@ -124,9 +136,17 @@ class Timeline:
         shot = self.shot_at(at_s)
         return (shot, shot.media_time(at_s)) if shot is not None else None
 
-    def decisions(self) -> list[Marker]:
-        """Trainee inputs and logged decisions, each with its latency from its cue if any."""
-        return [m for m in self.markers if m.kind in ("input", "decision")]
+
+def clock_text(seconds: float) -> str:
+    """``m:ss.s``, as a debrief reads times into a run."""
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def seconds_into_run(events: Sequence[Event]) -> dict[int, float]:
+    """Each event's seconds into the run, across the time bases of crash recoveries."""
+    clock = _Clock()
+    return {event.seq: clock.at(event) for event in events}
 
 
 @dataclass
@@ -171,9 +191,13 @@ def build_timeline(events: Sequence[Event], scenario: Scenario,
     paused_at: float | None = None
 
     def close(end_s: float) -> None:
-        nonlocal current
+        nonlocal current, paused_at
         if current is None:
             return
+        if paused_at is not None:
+            # Ended, or crashed, while paused: the picture stayed frozen to the end.
+            current.pauses.append((paused_at, end_s))
+            paused_at = None
         segment = scenario.segment(current.event.segment_id)
         shots.append(Shot(current.event.seq, segment.id, segment.clip, current.start_s,
                           end_s, segment.in_point, segment.out_point, current.loop,
@@ -200,7 +224,6 @@ def build_timeline(events: Sequence[Event], scenario: Scenario,
             case RunRecovered():
                 # The screen went dark when the process died, at its last event.
                 close(before_s)
-                paused_at = None
             case RunEnded():
                 close(at_s)
         kind = _KINDS.get(type(event))

@@ -91,11 +91,12 @@ class AgencySummary:
 
 
 def _period(since: datetime | None, until: datetime | None) -> str:
+    # ``until`` is exclusive: the period ends before it.
     if since and until:
-        return f"from {since:%d %B %Y} to {until:%d %B %Y}"
+        return f"from {since:%d %B %Y} until before {until:%d %B %Y}"
     if since:
         return f"since {since:%d %B %Y}"
-    return f"until {until:%d %B %Y}" if until else "in all the record holds"
+    return f"before {until:%d %B %Y}" if until else "in all the record holds"
 
 
 class _Scenarios:

@@ -3,8 +3,9 @@
 Nothing the record holds about them is dropped (the usual complaint about simulators' xAPI
 is that the choice made is lost): a branch statement's object is the decision point as a
 `choice` interaction listing every branch offered, and its response is the branch taken,
-with who took it (the instructor, or the default when time ran out). A retraction becomes a
-voiding statement for the entry it withdraws, so an LRS keeps both, as the record does.
+with who took it (the instructor, the default when time ran out, or an instructor's jump)
+and its timing. A retraction becomes a voiding statement for the entry it withdraws, so an
+LRS keeps both, as the record does.
 
 Statement ids are name-based UUIDs of the run and the event, so exporting twice gives the
 same statements and an LRS does not store them twice.
@@ -19,15 +20,18 @@ from simulator.protocol import (
     BranchChosen,
     BranchesOffered,
     DecisionRecorded,
+    DecisionWindowOpened,
     DefaultTaken,
     EntryRetracted,
     Event,
+    Jumped,
     RunEnded,
     SegmentStarted,
     TraineeInput,
 )
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
+from simulator.review.timeline import seconds_into_run
 
 ADL = "http://adlnet.gov/expapi/verbs"
 INTERACTION = "http://adlnet.gov/expapi/activities/cmi.interaction"
@@ -61,13 +65,17 @@ class _Builder:
                              if people.pseudonymised else started.run_id)
         self.offers: dict[int, BranchesOffered] = {
             e.seq: e for e in run.events if isinstance(e, BranchesOffered)}
-        # The segment on screen when each event came.
+        # The segment on screen when each event came, and when its decision window opened.
         self.on_screen: dict[int, str | None] = {}
+        self.window_opened: dict[int, int] = {}
         segment: str | None = None
         for event in run.events:
             if isinstance(event, SegmentStarted):
                 segment = event.segment_id
+            if isinstance(event, DecisionWindowOpened):
+                self.window_opened[event.offer_seq] = event.seq
             self.on_screen[event.seq] = segment
+        self.seconds = seconds_into_run(run.events)
 
     def agent(self, person_id: str) -> dict[str, Any]:
         return {"objectType": "Agent",
@@ -124,7 +132,10 @@ class _Builder:
     def decision(self, event: DecisionRecorded) -> dict[str, Any]:
         result: dict[str, Any] = {"response": event.action, "extensions": {
             f"{self.base}/extensions/action-kind": event.action_kind,
-            f"{self.base}/extensions/source": event.source}}
+            f"{self.base}/extensions/source": event.source,
+            **{f"{self.base}/extensions/{key}": value for key, value in (
+                ("cue-seq", event.cue_seq), ("input-ns", event.input_ns)) if value is not None},
+        }}
         if event.latency_ms is not None:
             result["duration"] = _duration(event.latency_ms / 1000)
             result["extensions"][f"{self.base}/extensions/latency-ms"] = event.latency_ms
@@ -144,6 +155,17 @@ class _Builder:
 
     def branch(self, event: BranchChosen | DefaultTaken) -> dict[str, Any]:
         offer = self.offers.get(event.offer_seq)
+        opened = self.window_opened.get(event.offer_seq)
+        timing = {
+            # How long the instructor had once the segment ended, and how long the choice
+            # took from the offer (and from the window opening, if it came after that).
+            "window-ms": offer.window_ms if offer else None,
+            "chosen-after-offer-ms": round(
+                (self.seconds[event.seq] - self.seconds[event.offer_seq]) * 1000)
+            if event.offer_seq in self.seconds else None,
+            "chosen-after-window-opened-ms": round(
+                (self.seconds[event.seq] - self.seconds[opened]) * 1000)
+            if opened is not None else None}
         definition: dict[str, Any] = {"type": INTERACTION, "interactionType": "choice",
                                       "name": _en(f"decision point at {event.from_segment}")}
         if offer is not None:
@@ -158,19 +180,33 @@ class _Builder:
                 f"{self.base}/extensions/taken-by": taken_by,
                 f"{self.base}/extensions/to-segment": event.to_segment,
                 **({f"{self.base}/extensions/default-branch": offer.default_branch}
-                   if offer else {})}})
+                   if offer else {}),
+                **{f"{self.base}/extensions/{k}": v for k, v in timing.items()
+                   if v is not None}}})
+
+    def jump(self, event: Jumped) -> dict[str, Any]:
+        return self.statement(
+            event, self.trainees(), f"{self.base}/verbs/took-branch", "took the branch",
+            {"objectType": "Activity", "id": f"{self.scenario_iri}/segments/"
+             f"{event.from_segment or 'none'}/jump",
+             "definition": {"type": INTERACTION, "interactionType": "other",
+                            "name": _en("instructor's jump")}},
+            {"response": event.to_segment, "extensions": {
+                f"{self.base}/extensions/taken-by": "instructor-jump",
+                f"{self.base}/extensions/to-segment": event.to_segment}})
 
     def completion(self, event: RunEnded) -> dict[str, Any]:
         completed = event.reason == "outcome"
-        duration = (event.t_ns - self.run.events[0].t_ns) / 1e9
+        duration = self.seconds[event.seq]
         return self.statement(
             event, self.trainees(), f"{ADL}/{'completed' if completed else 'terminated'}",
             "completed" if completed else "terminated",
             {"objectType": "Activity", "id": self.scenario_iri,
              "definition": {"type": SIMULATION, "name": _en(self.run.scenario.scenario.title)}},
-            {"completion": completed, "duration": _duration(duration),
-             **({"extensions": {f"{self.base}/extensions/outcome": event.outcome_kind}}
-                if event.outcome_kind else {})})
+            {"completion": completed, "duration": _duration(duration), "extensions": {
+                f"{self.base}/extensions/{k}": v for k, v in (
+                    ("outcome", event.outcome_kind), ("ended-in-segment", event.segment_id),
+                    ("ended-by", event.reason)) if v is not None}})
 
     def voiding(self, event: EntryRetracted) -> dict[str, Any]:
         started = self.run.started
@@ -196,6 +232,8 @@ def statements(run: ReviewedRun, people: People, base: str = DEFAULT_BASE
                 out.append(builder.trainee_input(event))
             case BranchChosen() | DefaultTaken():
                 out.append(builder.branch(event))
+            case Jumped():
+                out.append(builder.jump(event))
             case EntryRetracted() if event.entry_seq in retractable:
                 out.append(builder.voiding(event))
             case RunEnded():
