@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import pytest
@@ -359,7 +360,10 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
         review.seek(marker.at_s)
         shot, media_s = timeline.frame_at(marker.at_s)
         clip = 1 if shot.clip_id == "one" else 2
-        assert shown_code(review.surface.current_image()) == (clip, int(media_s * 30 + 1e-6))
+        # Held at the out-point, the picture is the last frame before it.
+        last = math.ceil(shot.span_end(marker.at_s) * 30 - 0.5) - 1
+        frame = min(math.floor(media_s * 30 + 1e-6), last)
+        assert shown_code(review.surface.current_image()) == (clip, frame), marker
     review.seek(0.0)
     QTest.keyClick(review, Qt.Key.Key_PageDown)
     assert review.player.position == min(m.at_s for m in timeline.markers if m.at_s > 1e-3)

@@ -61,3 +61,23 @@ def test_officer_and_agency_records_count_what_the_record_holds(reviewed_run, do
     later = datetime.now(UTC) + timedelta(days=1)
     assert agency_summary(record, since=later).runs == 0
     assert officer_record(record, reyes, until=later - timedelta(days=400)).entries == ()
+
+
+def test_scores_and_training_runs_on_each_database(record, doorway):
+    """The same queries on SQLite and on the real PostgreSQL server of the test setup."""
+    trainee = record.add_person("trainee", "Officer Byrne")
+    rater = record.add_person("instructor", "Sgt. Lee")
+    run_id = play(record, doorway, [trainee])
+    record.add_scores(run_id, trainee, rater, "de-escalation", "h", {"communication":
+                                                                     ("developing", 2)})
+    record.add_scores(run_id, trainee, rater, "de-escalation", "h", {"communication":
+                                                                     ("expert", 4)})
+    (standing,) = record.scores(run_ids=[run_id])
+    assert (standing.level_id, standing.score) == ("expert", 4)
+    (found,) = record.training_runs(trainee_id=trainee)
+    assert (found.run_id, found.trainee_ids, found.status) == (run_id, (trainee,), "ended")
+    assert found.first_utc.tzinfo is not None and found.last_utc > found.first_utc
+    start = found.first_utc
+    assert record.training_runs(since=start, until=start + timedelta(seconds=1))
+    assert not record.training_runs(since=start + timedelta(microseconds=1))
+    assert not record.training_runs(until=start)  # the end of a period is not in it
