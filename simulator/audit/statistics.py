@@ -1,0 +1,230 @@
+"""The audit's statistics on a trial table, per demographic attribute, as a JSON-ready dict.
+
+The trainee is the unit of analysis: signal detection and latencies are computed per
+trainee per group and compared with paired t-tests over the trainees who have both. Pooled
+counts (rates, Fisher, Cochran-Mantel-Haenszel) are reported, and are descriptive next to
+the trainee-level tests. Timeouts are left out of rates and latencies and counted apart.
+No cell with fewer than 10 trials or 5 trainees gets an inferential test; it is flagged.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.contingency_tables import StratifiedTable
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
+
+from simulator.audit.trials import SUBJECT, attributes_of
+
+AUDIT_JSON_VERSION = 1
+MIN_TRIALS = 10
+MIN_TRAINEES = 5
+GAP = 0.10  # the false-alarm gap the power figure is for
+
+
+def _num(value: float | None) -> float | None:
+    """A JSON number, or None for what cannot be a number (NaN, infinity)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _rate(k: int, n: int) -> dict[str, Any]:
+    if n == 0:
+        return {"n": 0, "force": 0, "rate": None, "ci95": None}
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return {"n": n, "force": k, "rate": k / n, "ci95": [float(low), float(high)]}
+
+
+def _z(rate: pd.Series) -> pd.Series:
+    return pd.Series(stats.norm.ppf(rate), index=rate.index)
+
+
+def _sdt(answered: pd.DataFrame) -> pd.DataFrame:
+    """Per trainee d' and c (log-linear correction), for trainees with both kinds of cue."""
+    if answered.empty or answered["threat"].nunique() < 2:
+        return pd.DataFrame(columns=["d_prime", "c"], dtype=float)
+    counts = answered.groupby(["trainee_id", "threat"])["force"].agg(["sum", "count"])
+    counts = counts.unstack("threat")
+    both = counts.dropna()
+    hit = (both[("sum", True)] + 0.5) / (both[("count", True)] + 1)
+    false_alarm = (both[("sum", False)] + 0.5) / (both[("count", False)] + 1)
+    z_hit, z_fa = _z(hit), _z(false_alarm)
+    return pd.DataFrame({"d_prime": z_hit - z_fa, "c": -(z_hit + z_fa) / 2})
+
+
+def _latency_means(answered: pd.DataFrame) -> pd.DataFrame:
+    """Mean latency of correct device responses, per trainee, on threat and no-threat."""
+    correct = answered[(answered["force"] == answered["threat"])
+                       & (answered["response_source"] == "device")
+                       & answered["latency_ms"].notna()]
+    if correct.empty:
+        return pd.DataFrame(columns=[True, False], dtype=float)
+    means = correct.groupby(["trainee_id", "threat"])["latency_ms"].mean().unstack("threat")
+    return means.reindex(columns=[True, False])
+
+
+def _paired(group: pd.Series, reference: pd.Series, unit: str = "") -> dict[str, Any]:
+    both = pd.concat([group, reference], axis=1, keys=["g", "r"]).dropna()
+    key = "mean_diff_ms" if unit == "ms" else "mean_diff"
+    if len(both) < MIN_TRAINEES:
+        return {key: None, "t": None, "df": None, "p": None, "trainees": len(both),
+                "small_sample": True}
+    diff = both["g"] - both["r"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # identical pairs: t is undefined
+        result = stats.ttest_rel(both["g"], both["r"])
+    return {key: float(diff.mean()), "t": _num(result.statistic), "df": len(both) - 1,
+            "p": _num(result.pvalue), "trainees": len(both), "small_sample": False}
+
+
+def _power(n_group: int, n_reference: int, reference_rate: float | None) -> float | None:
+    """Power to detect a 10-point difference in false-alarm rate at alpha 0.05."""
+    if not n_group or not n_reference or reference_rate is None:
+        return None
+    other = reference_rate + GAP if reference_rate + GAP <= 1 else reference_rate - GAP
+    effect = abs(proportion_effectsize(other, reference_rate))
+    return float(NormalIndPower().power(effect_size=effect, nobs1=n_group, alpha=0.05,
+                                        ratio=n_reference / n_group))
+
+
+def audit_attribute(table: pd.DataFrame, attribute: str, reference: str | None = None
+                    ) -> dict[str, Any]:
+    """Everything the audit says about one attribute (``race``, ``gender``, ...)."""
+    column = SUBJECT + attribute
+    table = table.assign(group=table[column].astype(str))
+    sizes = table["group"].value_counts()
+    if reference is None:
+        reference = str(sorted(sizes.index, key=lambda g: (-sizes[g], g))[0])
+    elif reference not in sizes.index:
+        known = ", ".join(sorted(sizes.index))
+        raise ValueError(f"--reference {attribute}={reference}: no trials show that group; "
+                         f"groups: {known}")
+    answered = table[table["response"] != "timeout"].assign(
+        force=lambda t: t["response"] == "force")
+    groups: dict[str, Any] = {}
+    per_trainee: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for group in sorted(sizes.index):
+        mine = answered[answered["group"] == group]
+        threat, no_threat = mine[mine["threat"]], mine[~mine["threat"]]
+        sdt = _sdt(mine)
+        latency = _latency_means(mine)
+        per_trainee[group] = (sdt, latency)
+        groups[group] = {
+            "trials": int(sizes[group]),
+            "trainees": int(table.loc[table["group"] == group, "trainee_id"].nunique()),
+            "threat": _rate(int(threat["force"].sum()), len(threat)),
+            "no_threat": _rate(int(no_threat["force"].sum()), len(no_threat)),
+            "timeouts": int(((table["group"] == group)
+                             & (table["response"] == "timeout")).sum()),
+            "sdt": {"d_prime_mean": _num(sdt["d_prime"].mean()) if len(sdt) else None,
+                    "c_mean": _num(sdt["c"].mean()) if len(sdt) else None,
+                    "trainees": len(sdt)},
+            "latency_ms": {"threat_mean": _num(latency[True].mean()),
+                           "no_threat_mean": _num(latency[False].mean())},
+        }
+    comparisons = {g: _compare(answered, g, reference, groups, per_trainee)
+                   for g in sorted(sizes.index) if g != reference}
+    return {"reference": reference, "groups": groups, "comparisons": comparisons,
+            "fairness": _fairness(groups)}
+
+
+def _fisher_and_cmh(answered: pd.DataFrame, group: str, reference: str,
+                    threat: bool) -> dict[str, Any]:
+    rows = answered[(answered["threat"] == threat)
+                    & answered["group"].isin([group, reference])]
+    g, r = rows[rows["group"] == group], rows[rows["group"] == reference]
+    trainees = min(g["trainee_id"].nunique(), r["trainee_id"].nunique())
+    result: dict[str, Any] = {"fisher_odds_ratio": None, "fisher_p": None}
+    if not threat:
+        result |= {"cmh_odds_ratio": None, "cmh_p": None}
+    if min(len(g), len(r)) < MIN_TRIALS or trainees < MIN_TRAINEES:
+        return result | {"small_sample": True}
+    table = [[int(g["force"].sum()), int((~g["force"]).sum())],
+             [int(r["force"].sum()), int((~r["force"]).sum())]]
+    odds, p = stats.fisher_exact(table)
+    result |= {"fisher_odds_ratio": _num(odds), "fisher_p": _num(p), "small_sample": False}
+    if not threat:
+        result |= _cmh(rows, group)
+    return result
+
+
+def _cmh(rows: pd.DataFrame, group: str) -> dict[str, Any]:
+    """Cochran-Mantel-Haenszel across trainees who saw both groups (each a 2x2 stratum)."""
+    mine = rows["group"] == group
+    cells = (rows.assign(mine=mine).groupby(["trainee_id", "mine", "force"]).size()
+             .unstack(["mine", "force"], fill_value=0)
+             .reindex(columns=pd.MultiIndex.from_product([[True, False], [True, False]]),
+                      fill_value=0))
+    # A trainee who saw one group only says nothing about the difference.
+    cells = cells[(cells[True].sum(axis=1) > 0) & (cells[False].sum(axis=1) > 0)]
+    if len(cells) < MIN_TRAINEES:
+        return {"cmh_odds_ratio": None, "cmh_p": None, "cmh_trainees": len(cells)}
+    strata = cells.to_numpy(dtype=float).reshape(-1, 2, 2).transpose(1, 2, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = StratifiedTable(strata)
+        test = table.test_null_odds()
+        return {"cmh_odds_ratio": _num(table.oddsratio_pooled), "cmh_p": _num(test.pvalue),
+                "cmh_trainees": len(cells)}
+
+
+def _compare(answered: pd.DataFrame, group: str, reference: str, groups: dict[str, Any],
+             per_trainee: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> dict[str, Any]:
+    (sdt_g, lat_g), (sdt_r, lat_r) = per_trainee[group], per_trainee[reference]
+    out: dict[str, Any] = {
+        "no_threat": _fisher_and_cmh(answered, group, reference, threat=False),
+        "threat": _fisher_and_cmh(answered, group, reference, threat=True),
+        "c": _paired(sdt_g["c"], sdt_r["c"]),
+        "d_prime": _paired(sdt_g["d_prime"], sdt_r["d_prime"]),
+        "latency_threat": _paired(lat_g[True], lat_r[True], "ms"),
+        "latency_no_threat": _paired(lat_g[False], lat_r[False], "ms"),
+    }
+    family = {"no_threat": out["no_threat"]["fisher_p"], "threat": out["threat"]["fisher_p"],
+              "c": out["c"]["p"], "latency_threat": out["latency_threat"]["p"]}
+    present = {k: p for k, p in family.items() if p is not None}
+    holm: dict[str, float | None] = dict.fromkeys(family)
+    if present:
+        _, adjusted, _, _ = multipletests(list(present.values()), method="holm")
+        holm |= {k: float(p) for k, p in zip(present, adjusted, strict=True)}
+    out["holm_p"] = holm
+    out["power_no_threat_10pt"] = _power(groups[group]["no_threat"]["n"],
+                                         groups[reference]["no_threat"]["n"],
+                                         groups[reference]["no_threat"]["rate"])
+    return out
+
+
+def _fairness(groups: Mapping[str, Any]) -> dict[str, Any]:
+    """fairlearn-style disparities over groups with trials of both kinds: descriptive only."""
+    fpr = {g: v["no_threat"]["rate"] for g, v in groups.items()
+           if v["no_threat"]["rate"] is not None}
+    tpr = {g: v["threat"]["rate"] for g, v in groups.items() if v["threat"]["rate"] is not None}
+    if len(fpr) < 2:
+        return {"fpr_ratio": None, "fpr_difference": None, "equalized_odds_difference": None}
+    high, low = max(fpr.values()), min(fpr.values())
+    tpr_difference = max(tpr.values()) - min(tpr.values()) if len(tpr) >= 2 else 0.0
+    return {"fpr_ratio": low / high if high else None, "fpr_difference": high - low,
+            "equalized_odds_difference": max(high - low, tpr_difference),
+            "four_fifths_description": (
+                None if not high else "meets" if low / high >= 0.8 else "below")}
+
+
+def audit(table: pd.DataFrame, references: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The audit of every attribute the trials carry (the JSON of `docs/audit-json.md`)."""
+    references = references or {}
+    return {
+        "version": AUDIT_JSON_VERSION,
+        "trials": len(table),
+        "trainees": int(table["trainee_id"].nunique()),
+        "timeouts": int((table["response"] == "timeout").sum()),
+        "attributes": {a: audit_attribute(table, a, references.get(a))
+                       for a in attributes_of(table)},
+    }

@@ -1,0 +1,164 @@
+"""The trial table: one row per trainee response to a scored cue, as a pandas DataFrame.
+
+A cue is scored when the scenario scripts whether force was justified (``force_justified``).
+For each trainee of the run, the response is ``force`` if any of their standing decisions
+on that cue (retracted ones do not count) is a force option the agency counts as force,
+``no_force`` if they decided otherwise, and ``timeout`` if nothing came within the cue's
+response window. The latency comes only from a stamped device: an instructor's keypress
+adds the instructor's own reaction time.
+
+Columns: ``trainee_id, session_id, scenario_id, variant_id, cue_id, threat (bool),
+response, latency_ms (float, NaN if none), force_level, response_source`` and one
+``subject.<attribute>`` per demographic attribute; trials from the record also carry
+``run_id, player_backend, timing_mode``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulator.agency import AgencyProfile
+from simulator.agency.profile import combined_group
+from simulator.documents import DocumentError, Problem
+from simulator.protocol import CueShown, DecisionRecorded, EntryRetracted, Event, RunStarted
+from simulator.scenario import Scenario
+
+BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id", "threat",
+                "response", "latency_ms", "force_level")
+SUBJECT = "subject."
+RESPONSES = ("force", "no_force", "timeout")
+SOURCES = ("device", "instructor")
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+
+
+def trials_of_run(events: list[Event], scenario: Scenario,
+                  profile: AgencyProfile) -> Iterator[dict[str, Any]]:
+    """The trial rows of one run, in cue order, one per trainee per scored cue."""
+    started = events[0]
+    if not isinstance(started, RunStarted):
+        return
+    retracted = {e.entry_seq for e in events if isinstance(e, EntryRetracted)}
+    decisions: dict[int, list[DecisionRecorded]] = {}
+    for e in events:
+        if isinstance(e, DecisionRecorded) and e.cue_seq is not None and e.seq not in retracted:
+            decisions.setdefault(e.cue_seq, []).append(e)
+    variant = scenario.variant(started.variant_id)
+    for shown in (e for e in events if isinstance(e, CueShown) and e.scored):
+        cue = next(c for c in scenario.segment(shown.segment_id).cues if c.id == shown.cue_id)
+        if cue.force_justified is None:
+            continue
+        person = variant.demographics_of(cue.person) if cue.person else {}
+        subject = {SUBJECT + attribute: combined_group(profile, attribute, values)
+                   for attribute, values in sorted(person.items())}
+        for trainee in started.trainee_ids:
+            theirs = [d for d in decisions.get(shown.seq, []) if d.trainee_id == trainee]
+            forces = [profile.force_option(d.action) for d in theirs]
+            used = [f for f in forces if f is not None and f.counts_as_force]
+            devices = [d.latency_ms for d in theirs
+                       if d.source == "device" and d.latency_ms is not None]
+            highest = max((f for f in forces if f is not None), key=lambda f: f.rank,
+                          default=None)
+            yield {
+                "trainee_id": trainee, "session_id": started.session_id,
+                "scenario_id": started.scenario_id, "variant_id": started.variant_id,
+                "cue_id": shown.cue_id, "threat": cue.force_justified,
+                "response": "timeout" if not theirs else "force" if used else "no_force",
+                "latency_ms": min(devices) if devices else np.nan,
+                "force_level": highest.id if highest else "",
+                "response_source": "device" if devices or not theirs else "instructor",
+                **subject, "run_id": started.run_id,
+                "player_backend": started.player_backend, "timing_mode": started.timing_mode,
+            }
+
+
+def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows as a trial table with the documented column types."""
+    table = pd.DataFrame(rows, columns=list(rows[0]) if rows else [*BASE_COLUMNS,
+                                                                    "response_source"])
+    table["threat"] = table["threat"].astype(bool)
+    table["latency_ms"] = table["latency_ms"].astype(float)
+    for column in table.columns:
+        if column.startswith(SUBJECT):
+            table[column] = table[column].fillna("unrecorded")
+    return table
+
+
+def attributes_of(table: pd.DataFrame) -> list[str]:
+    """The demographic attributes the table carries (without the ``subject.`` prefix)."""
+    return sorted(c[len(SUBJECT):] for c in table.columns if c.startswith(SUBJECT))
+
+
+def trials_to_csv(table: pd.DataFrame) -> str:
+    """The documented CSV: the base columns, ``subject.<attribute>``..., ``response_source``."""
+    columns = [*BASE_COLUMNS, *(SUBJECT + a for a in attributes_of(table)), "response_source"]
+    out = table[columns].copy()
+    out["threat"] = out["threat"].map({True: "true", False: "false"})
+    return str(out.to_csv(index=False, float_format="%.1f", lineterminator="\n"))
+
+
+def read_trials_csv(path: Path) -> pd.DataFrame:
+    """Trials from a CSV file; `DocumentError` names the line, the column and the fix."""
+    source = str(path)
+    try:
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise DocumentError(source, [Problem(
+                f"over {MAX_IMPORT_BYTES // 2**20} MiB; split the file (by year, say)",
+                source, code="too-large")])
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DocumentError(source, [Problem(
+            f"cannot read it as UTF-8 CSV: {exc}", source, code="io")]) from None
+    return validated(table, source)
+
+
+def validated(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A text table checked and typed as trials, or every problem (by line) at once."""
+    header = list(table.columns)
+    missing = [c for c in BASE_COLUMNS if c not in header]
+    if missing:
+        raise DocumentError(source, [Problem(
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; the "
+            f"header must hold {','.join(BASE_COLUMNS)},subject.<attribute>... (and "
+            "optionally response_source)", source, line=1, code="missing-column")])
+    unknown = [c for c in header if c not in BASE_COLUMNS and c != "response_source"
+               and not c.startswith(SUBJECT)]
+    if unknown:
+        raise DocumentError(source, [Problem(
+            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            "demographic columns are named subject.<attribute>", source, line=1,
+            code="unknown-column")])
+    table = table.apply(lambda column: column.str.strip())
+    if "response_source" not in table:
+        table["response_source"] = "device"
+    table.loc[table["response_source"] == "", "response_source"] = "device"
+    problems: list[Problem] = []
+
+    def bad(mask: pd.Series, field: str, fix: str) -> None:
+        for index in mask[mask].index[:10]:
+            # Line numbers count the header as line 1.
+            problems.append(Problem(f"`{field}` is {table.at[index, field]!r}; {fix}", source,
+                                    field=field, line=int(index) + 2, code="invalid"))
+
+    for name in ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id"):
+        bad(table[name] == "", name, "every trial names it")
+    threat = table["threat"].str.lower()
+    bad(~threat.isin(["true", "false"]), "threat", "write true or false")
+    bad(~table["response"].isin(RESPONSES), "response", "write force, no_force or timeout")
+    bad(~table["response_source"].isin(SOURCES), "response_source",
+        "write device or instructor")
+    latency = pd.to_numeric(table["latency_ms"].replace("", "nan"), errors="coerce")
+    bad((table["latency_ms"] != "") & (latency.isna() | (latency < 0) | (latency > 600_000)),
+        "latency_ms", "write milliseconds (0-600000) as a number, or leave it empty")
+    if problems:
+        raise DocumentError(source, problems[:30])
+    table["threat"] = threat == "true"
+    table["latency_ms"] = latency
+    for column in table.columns:
+        if column.startswith(SUBJECT):
+            table.loc[table[column] == "", column] = "unrecorded"
+    return table
