@@ -18,6 +18,7 @@ from rich.table import Table
 from media_index import MediaIndex
 from media_index.coverage import bundled_reference
 from simulator.agency import AgencyProfile
+from simulator.cli.audit import audit_app
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_PROBLEMS,
@@ -89,6 +90,7 @@ app.command("remote-console")(remote_console)
 app.command("export")(export)
 app.command("score")(score)
 app.add_typer(records_app, name="records")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -144,7 +144,8 @@ def score(
               f"{escape(trainee)} by {escape(rater)} on `{the_rubric.id}`")
 
 
-def _moment(text: str | None, option: str) -> datetime | None:
+def moment(text: str | None, option: str) -> datetime | None:
+    """A date option as a UTC moment, or exit saying how to write it."""
     if text is None:
         return None
     try:
@@ -172,8 +173,8 @@ def officer(
     trainee_id = record.find_person("trainee", name)
     if trainee_id is None:
         fail(f"no trainee named `{name}` in the record")
-    found = officer_record(record, trainee_id, since=_moment(since, "--since"),
-                           until=_moment(until, "--until"))
+    found = officer_record(record, trainee_id, since=moment(since, "--since"),
+                           until=moment(until, "--until"))
     table = Table(title=f"Training of {found.name}: {len(found.entries)} runs in "
                   f"{found.sessions} sessions, {found.hours:.2f} hours")
     for column in ("date", "scenario", "focus areas", "pledge areas", "minutes", "outcome"):
@@ -199,12 +200,12 @@ def agency(
 ) -> None:
     """What the agency delivered, by IACP pledge area, in plain sentences."""
     record = open_record(db)
-    start = _moment(since, "--since")
+    start = moment(since, "--since")
     if months is not None:
         if start is not None:
             fail("give --since or --months, not both")
         start = datetime.now(UTC) - timedelta(days=round(months * 30.44))
-    summary = agency_summary(record, since=start, until=_moment(until, "--until"))
+    summary = agency_summary(record, since=start, until=moment(until, "--until"))
     out = Console()
     out.print(f"{summary.officers} officers, {summary.hours:.1f} hours of scenarios, "
               f"{summary.runs} runs")

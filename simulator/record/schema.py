@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -147,4 +149,25 @@ rubric_scores = Table(
     Column("score", Integer, nullable=False),
     Column("scored_utc", DateTime(timezone=True), nullable=False),
     Column("note", Text, nullable=True),
+)
+
+# Trials imported from CSV (historical data, or another tool's), for the bias audit. Runs in
+# the record give their trials by themselves; these have no events behind them.
+imported_trials = Table(
+    "imported_trials", metadata,
+    Column("id", Id, primary_key=True),
+    Column("import_id", Id, nullable=False, index=True),
+    Column("imported_utc", DateTime(timezone=True), nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("trainee_id", String(100), nullable=False),
+    Column("session_id", String(100), nullable=False),
+    Column("scenario_id", String(100), nullable=False),
+    Column("variant_id", String(100), nullable=False),
+    Column("cue_id", String(100), nullable=False),
+    Column("threat", Boolean, nullable=False),
+    Column("response", String(16), nullable=False),
+    Column("latency_ms", Float, nullable=True),
+    Column("force_level", String(64), nullable=False),
+    Column("response_source", String(16), nullable=False),
+    Column("subject", Text, nullable=False),  # JSON: attribute -> group
 )

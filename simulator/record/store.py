@@ -23,6 +23,7 @@ from simulator.record.journal import RunJournal
 from simulator.record.schema import (
     agencies,
     events,
+    imported_trials,
     notes,
     people,
     person_identities,
@@ -492,6 +493,28 @@ class Record:
                               r.item_id, r.level_id, r.score, r.scored_utc, r.note)
                 latest[(r.run_id, r.trainee_id, r.rater_id, r.rubric_id, r.item_id)] = score
         return list(latest.values())
+
+    def import_trials(self, rows: Sequence[Mapping[str, object]], source: str) -> str:
+        """Store audit trials read from a file, all or none; returns the import's id.
+
+        Each row has the trial columns, with ``subject`` as a mapping attribute -> group.
+        """
+        import_id, now = _new_id(), _now()
+        with self.engine.begin() as c:
+            for start in range(0, len(rows), 10_000):
+                c.execute(insert(imported_trials), [
+                    {**row, "id": _new_id(), "import_id": import_id, "imported_utc": now,
+                     "source": source[:500], "subject": json.dumps(row["subject"],
+                                                                   sort_keys=True)}
+                    for row in rows[start:start + 10_000]])
+        return import_id
+
+    def imported_trials(self) -> list[dict[str, object]]:
+        """Every imported trial, as stored (``subject`` parsed back into a mapping)."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(imported_trials).order_by(
+                imported_trials.c.imported_utc, imported_trials.c.id)).mappings().all()
+        return [{**row, "subject": json.loads(row["subject"])} for row in rows]
 
     def played_clips(self, run_id: str) -> dict[str, Path]:
         """The files a run's clips were played from, by clip id (for its replay)."""

@@ -1,0 +1,83 @@
+"""Where the audit's trials come from: the runs in the record, and trials imported from CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulator.agency import AgencyProfile
+from simulator.audit.trials import SUBJECT, frame, trials_of_run
+from simulator.record import Record
+from simulator.scenario import Scenario
+
+
+def record_trials(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
+                  until: datetime | None = None,
+                  scenario_ids: Collection[str] | None = None) -> pd.DataFrame:
+    """The trials of every run in the record that started in ``[since, until)``."""
+    scenarios: dict[str, Scenario] = {}
+    rows: list[dict[str, Any]] = []
+    for run in record.training_runs(since=since, until=until):
+        if scenario_ids is not None and run.scenario_id not in scenario_ids:
+            continue
+        if run.scenario_hash not in scenarios:
+            scenarios[run.scenario_hash] = record.scenario_version(run.scenario_hash).scenario
+        rows += trials_of_run(record.events(run.run_id), scenarios[run.scenario_hash],
+                              profile)
+    return frame(rows)
+
+
+def import_trials(record: Record, table: pd.DataFrame, source: str) -> str:
+    """Store a validated trial table (see `read_trials_csv`) in the record."""
+    subjects = [c for c in table.columns if c.startswith(SUBJECT)]
+    latency = table["latency_ms"].astype(float)
+    rows = [{
+        "trainee_id": r["trainee_id"], "session_id": r["session_id"],
+        "scenario_id": r["scenario_id"], "variant_id": r["variant_id"], "cue_id": r["cue_id"],
+        "threat": bool(r["threat"]), "response": r["response"],
+        "latency_ms": None if np.isnan(lat) else float(lat),
+        "force_level": r["force_level"] or "", "response_source": r["response_source"],
+        "subject": {c[len(SUBJECT):]: r[c] for c in subjects},
+    } for r, lat in zip(table.to_dict("records"), latency, strict=True)]
+    return record.import_trials(rows, source)
+
+
+def imported_trials(record: Record) -> pd.DataFrame:
+    """The trials imported into the record, as a trial table."""
+    rows = [{**{k: v for k, v in row.items() if k != "subject"},
+             **{SUBJECT + a: g for a, g in dict(row["subject"]).items()}}  # type: ignore[call-overload]
+            for row in record.imported_trials()]
+    if not rows:
+        return frame([])
+    table = frame(rows)
+    table["latency_ms"] = table["latency_ms"].astype(float)
+    return table
+
+
+def trial_table(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
+                until: datetime | None = None, scenario_ids: Collection[str] | None = None,
+                include_imported: bool = True) -> pd.DataFrame:
+    """Trials from the record's runs, and the imported ones, in one table.
+
+    Imported trials have no dates, so a period (``since``/``until``) leaves them out. A
+    demographic attribute one source lacks reads ``unrecorded`` in its rows.
+    """
+    tables = [record_trials(record, profile, since=since, until=until,
+                            scenario_ids=scenario_ids)]
+    if include_imported and since is None and until is None:
+        imported = imported_trials(record)
+        if scenario_ids is not None:
+            imported = imported[imported["scenario_id"].isin(list(scenario_ids))]
+        tables.append(imported)
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        return frame([])
+    combined = pd.concat(tables, ignore_index=True)
+    for column in combined.columns:
+        if column.startswith(SUBJECT):
+            combined[column] = combined[column].fillna("unrecorded")
+    return combined

@@ -1,0 +1,116 @@
+"""``branchpoint audit``: the trial table in and out, and the bias-audit report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from simulator.audit.source import import_trials, trial_table
+from simulator.audit.statistics import audit
+from simulator.audit.trials import read_trials_csv, trials_to_csv
+from simulator.cli.common import (
+    EXIT_BAD_INPUT,
+    DbOption,
+    ProfileOption,
+    err,
+    fail,
+    open_record,
+    print_problems,
+    vocabularies_from,
+)
+from simulator.cli.review import SinceOption, UntilOption, moment
+from simulator.documents import DocumentError
+
+audit_app = typer.Typer(help="Bias audit: decisions by the depicted person's demographics.",
+                        no_args_is_help=True)
+
+OutOption = Annotated[Path | None, typer.Option("--out", dir_okay=False,
+                                                help="File to write (default: stdout).")]
+ScenarioFilter = Annotated[list[str] | None, typer.Option(
+    "--scenario", help="Only these scenarios (repeat the option).")]
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    err.print(f"written to {escape(str(out))}")
+
+
+@audit_app.command("import-trials")
+def import_trials_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="Trials as CSV (docs/audit-json.md).")],
+    db: DbOption = None,
+) -> None:
+    """Add trials from a CSV file (historical data, another tool's) to the record."""
+    try:
+        table = read_trials_csv(file)
+    except DocumentError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    record = open_record(db)
+    import_id = import_trials(record, table, str(file))
+    err.print(f"imported {len(table)} trials from {escape(str(file))} (import {import_id})")
+
+
+@audit_app.command("export-trials")
+def export_trials(
+    out: OutOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    scenario: ScenarioFilter = None,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """The trial table as CSV: the record's runs (and imported trials, without a period)."""
+    table = trial_table(open_record(db), vocabularies_from(profile),
+                        since=moment(since, "--since"), until=moment(until, "--until"),
+                        scenario_ids=scenario)
+    _write(trials_to_csv(table), out)
+
+
+@audit_app.command("report")
+def report(
+    to: Annotated[str, typer.Option("--format", help="json (the documented contract).")]
+    = "json",
+    reference: Annotated[list[str] | None, typer.Option(
+        "--reference", help="attribute=group to compare the others against, e.g. "
+        "race=white (default: the group with the most trials).")] = None,
+    out: OutOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    scenario: ScenarioFilter = None,
+    db: DbOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """The bias-audit statistics of the trials, per demographic attribute."""
+    if to != "json":
+        fail(f"--format {to!r}: this release writes json")
+    references = {}
+    for pair in reference or []:
+        attribute, sep, group = pair.partition("=")
+        if not sep or not attribute or not group:
+            fail(f"--reference {pair!r}: give attribute=group, e.g. race=white")
+        references[attribute.removeprefix("subject.")] = group
+    table = trial_table(open_record(db), vocabularies_from(profile),
+                        since=moment(since, "--since"), until=moment(until, "--until"),
+                        scenario_ids=scenario)
+    if table.empty:
+        fail("no trials: the record has no scored cues in that period (and no imported "
+             "trials); widen the filters or import trials first")
+    unknown = sorted(set(references) - {c.removeprefix("subject.") for c in table.columns})
+    if unknown:
+        fail(f"--reference: no trials carry {', '.join(unknown)}")
+    try:
+        result = audit(table, references)
+    except ValueError as exc:
+        fail(str(exc))
+    _write(json.dumps(result, indent=2) + "\n", out)

@@ -1,0 +1,81 @@
+"""``branchpoint audit``: trials from the record, CSV in and out, the JSON report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from typer.testing import CliRunner
+
+from simulator.cli.app import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def test_trials_come_from_the_record_and_go_round_through_csv(reviewed_run, tmp_path):
+    _, record, trainee, _, _ = reviewed_run
+    db = str(record.engine.url)
+    result = invoke("audit", "export-trials", "--db", db)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["trainee_id", "session_id", "scenario_id", "variant_id",
+                             "cue_id", "threat", "response", "latency_ms", "force_level",
+                             "subject.age_band", "subject.disability", "subject.gender",
+                             "subject.language", "subject.race", "response_source"]
+    # The knife was chosen: `hand` (no threat) got the trigger's CEW; `blade` (threat) got
+    # nothing in its window.
+    assert [(r["cue_id"], r["threat"], r["response"], r["latency_ms"], r["force_level"],
+             r["response_source"]) for r in rows] == [
+        ("hand", "false", "force", "500.0", "cew", "device"),  # the retracted firearm is not
+        ("blade", "true", "timeout", "", "", "device")]
+    assert {r["trainee_id"] for r in rows} == {trainee}
+    assert rows[0]["subject.race"] == "black_african_american"
+
+    history = tmp_path / "history.csv"
+    lines = ["trainee_id,session_id,scenario_id,variant_id,cue_id,threat,response,"
+             "latency_ms,force_level,subject.race,response_source"]
+    for t in range(6):
+        for race in ("white", "black_african_american"):
+            for threat in ("true", "false"):
+                for i in range(6):
+                    response = "force" if threat == "true" or i == 0 else "no_force"
+                    lines.append(f"old{t},s{t},doorway,a,hand,{threat},{response},"
+                                 f"{600 + i},,{race},device")
+    history.write_text("\n".join(lines) + "\n")
+    result = invoke("audit", "import-trials", str(history), "--db", db)
+    assert result.exit_code == 0 and "imported 144 trials" in result.output, result.output
+    result = invoke("audit", "report", "--reference", "race=white", "--db", db)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["trials"] == 146 and report["timeouts"] == 1
+    race = report["attributes"]["race"]
+    assert race["reference"] == "white"
+    black = race["groups"]["black_african_american"]
+    assert black["no_threat"]["n"] == 37 and black["no_threat"]["force"] == 7
+    assert set(race["comparisons"]["black_african_american"]) >= {
+        "no_threat", "threat", "c", "d_prime", "latency_threat", "latency_no_threat", "holm_p"}
+    assert {"fpr_ratio", "fpr_difference", "equalized_odds_difference"} <= set(
+        race["fairness"])
+
+
+def test_a_bad_trials_file_is_refused_line_by_line_and_nothing_is_stored(reviewed_run,
+                                                                          tmp_path):
+    _, record, _, _, _ = reviewed_run
+    bad = tmp_path / "bad.csv"
+    bad.write_text("trainee_id,session_id,scenario_id,variant_id,cue_id,threat,response,"
+                   "latency_ms,force_level,subject.race\n"
+                   "t1,s1,x,a,c,yes,force,500,,white\n"
+                   "t1,s1,x,a,c,true,shot,abc,,white\n")
+    result = invoke("audit", "import-trials", str(bad), "--db", str(record.engine.url))
+    assert result.exit_code == 2
+    assert "bad.csv:2: error: threat:" in result.output and "true or false" in result.output
+    assert "bad.csv:3: error: response:" in result.output
+    assert "bad.csv:3: error: latency_ms:" in result.output
+    assert record.imported_trials() == []
+    result = invoke("audit", "report", "--reference", "race", "--db", str(record.engine.url))
+    assert result.exit_code == 2 and "give attribute=group" in result.output
