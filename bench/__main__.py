@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bench import (
+    audit_report,
     console_roundtrip,
     event_commit,
     lint_large,
@@ -21,7 +22,7 @@ def main() -> None:
                          ("media_reindex", media_reindex),
                          ("projector_switch", projector_switch),
                          ("console_roundtrip", console_roundtrip),
-                         ("replay_seek", replay_seek)):
+                         ("replay_seek", replay_seek), ("audit_report", audit_report)):
         print(f"== {name}")
         print(json.dumps(module.run(), indent=2))
     print(f"results in {RESULTS}")
