@@ -169,3 +169,20 @@ def test_small_cells_get_no_inferential_test():
     assert only["no_threat"]["small_sample"] and only["no_threat"]["fisher_p"] is None
     assert only["c"]["small_sample"] and only["c"]["p"] is None
     assert all(p is None for p in only["holm_p"].values())
+
+
+def test_the_clustered_model_is_the_trial_level_fit_with_trainee_clusters(trials):
+    import statsmodels.api as sm
+
+    result = audit_attribute(trials, "race", reference="white")["comparisons"]
+    a = answered(trials)
+    nt = a[~a["threat"]]
+    design = pd.get_dummies(nt["subject.race"], dtype=float).drop(columns=["white"])
+    design.insert(0, "const", 1.0)
+    fit = sm.GLM(nt["force"].astype(float), design, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(nt["trainee_id"])[0]})
+    for race in ("black", "asian"):
+        model = result[race]["model_no_threat"]
+        assert model["odds_ratio"] == pytest.approx(np.exp(fit.params[race]))
+        assert model["p"] == pytest.approx(fit.pvalues[race], rel=1e-6)
+        assert model["trainees"] == 12

@@ -14,12 +14,15 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from simulator.audit.trials import SUBJECT, attributes_of
 
@@ -106,6 +109,7 @@ def _prepared(table: pd.DataFrame) -> pd.DataFrame:
     """
     return pd.DataFrame({
         "trainee_id": table["trainee_id"].astype(str).astype("category"),
+        "scenario_id": table["scenario_id"].astype(str).astype("category"),
         "threat": table["threat"].astype(bool),
         "response": table["response"].astype(str).astype("category"),
         "latency_ms": table["latency_ms"].astype(float),
@@ -124,8 +128,8 @@ def audit_attribute(table: pd.DataFrame, attribute: str, reference: str | None =
 def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
                ) -> dict[str, Any]:
     column = SUBJECT + attribute
-    table = table[["trainee_id", "threat", "response", "latency_ms", "response_source",
-                   column]].rename(columns={column: "group"})
+    table = table[["trainee_id", "scenario_id", "threat", "response", "latency_ms",
+                   "response_source", column]].rename(columns={column: "group"})
     sizes = table["group"].value_counts()
     sizes = sizes[sizes > 0]
     if reference is None:
@@ -161,6 +165,9 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
         }
     comparisons = {g: _compare(answered, g, reference, groups, per_trainee)
                    for g in sorted(str(g) for g in sizes.index) if g != reference}
+    model = clustered_model(answered, reference)
+    for group, comparison in comparisons.items():
+        comparison["model_no_threat"] = model.get(group)
     return {"reference": reference, "groups": groups, "comparisons": comparisons,
             "fairness": _fairness(groups)}
 
@@ -228,6 +235,40 @@ def _compare(answered: pd.DataFrame, group: str, reference: str, groups: dict[st
                                          groups[reference]["no_threat"]["n"],
                                          groups[reference]["no_threat"]["rate"])
     return out
+
+
+def clustered_model(answered: pd.DataFrame, reference: str) -> dict[str, dict[str, Any]]:
+    """Force on no-threat cues by group, in a logistic model that accounts for clustering.
+
+    A logistic regression on the trials, with the scenario as a fixed effect and standard
+    errors clustered by trainee (the same estimates as a GEE with independence working
+    correlation). Odds ratios are against ``reference``. Empty when there is too little to
+    fit.
+    """
+    rows = answered[~answered["threat"]]
+    if rows["trainee_id"].nunique() < MIN_TRAINEES or rows["group"].nunique() < 2:
+        return {}
+    design = pd.get_dummies(rows["group"].astype(str), dtype=float).drop(
+        columns=[reference], errors="ignore")
+    if rows["scenario_id"].nunique() > 1:
+        design = design.join(pd.get_dummies(rows["scenario_id"].astype(str), prefix="s",
+                                            drop_first=True, dtype=float))
+    design.insert(0, "const", 1.0)
+    clusters = pd.factorize(rows["trainee_id"])[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = sm.GLM(rows["force"].astype(float), design, family=sm.families.Binomial()
+                         ).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    except (ValueError, np.linalg.LinAlgError, PerfectSeparationError):
+        return {}
+    low, high = fit.conf_int().T.to_numpy()
+    trainees = int(clusters.max()) + 1
+    return {name: {"odds_ratio": _num(math.exp(fit.params.iloc[i])),
+                   "ci95": [_num(math.exp(low[i])), _num(math.exp(high[i]))],
+                   "p": _num(fit.pvalues.iloc[i]), "trainees": trainees}
+            for i, name in enumerate(design.columns)
+            if name != "const" and not name.startswith("s_")}
 
 
 def _fairness(groups: Mapping[str, Any]) -> dict[str, Any]:
