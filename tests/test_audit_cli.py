@@ -61,6 +61,13 @@ def test_trials_come_from_the_record_and_go_round_through_csv(reviewed_run, tmp_
         "no_threat", "threat", "c", "d_prime", "latency_threat", "latency_no_threat", "holm_p"}
     assert {"fpr_ratio", "fpr_difference", "equalized_odds_difference"} <= set(
         race["fairness"])
+    # The instructor took the escalating branch (knife) with the black variant on screen.
+    choices = report["branch_choices"]
+    assert choices["choices"] == 1
+    escalated = choices["attributes"]["race"]["groups"]["black_african_american"]
+    assert escalated["instructor"] == {"n": 1, "escalated": 1, "rate": 1.0,
+                                       "ci95": escalated["instructor"]["ci95"]}
+    assert escalated["default"]["n"] == 0
 
 
 def test_a_bad_trials_file_is_refused_line_by_line_and_nothing_is_stored(reviewed_run,

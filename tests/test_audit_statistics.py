@@ -186,3 +186,34 @@ def test_the_clustered_model_is_the_trial_level_fit_with_trainee_clusters(trials
         assert model["odds_ratio"] == pytest.approx(np.exp(fit.params[race]))
         assert model["p"] == pytest.approx(fit.pvalues[race], rel=1e-6)
         assert model["trainees"] == 12
+
+
+def test_instructor_branch_choices_by_group_with_cmh_by_scenario():
+    from simulator.audit.branches import branch_audit
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for scenario in ("s1", "s2", "s3"):
+        for race, up in (("white", 0.3), ("black", 0.45)):
+            for _ in range(40):
+                by = "instructor" if rng.random() < 0.8 else "default"
+                rows.append({"scenario_id": scenario, "by": by, "subject.race": race,
+                             "escalated": bool(rng.random() < up)})
+    choices = pd.DataFrame(rows)
+    result = branch_audit(choices, {"race": "white"})["attributes"]["race"]
+    chosen = choices[choices["by"] == "instructor"]
+    black = chosen[chosen["subject.race"] == "black"]
+    rate = result["groups"]["black"]["instructor"]
+    assert (rate["n"], rate["escalated"]) == (len(black), int(black["escalated"].sum()))
+    assert rate["ci95"] == pytest.approx(list(proportion_confint(
+        int(black["escalated"].sum()), len(black), method="wilson")))
+    strata = []
+    for _, s in chosen.groupby("scenario_id"):
+        g, r = s[s["subject.race"] == "black"], s[s["subject.race"] == "white"]
+        strata.append(np.array([[g["escalated"].sum(), (~g["escalated"]).sum()],
+                                [r["escalated"].sum(), (~r["escalated"]).sum()]], dtype=float))
+    reference = StratifiedTable(strata)
+    comparison = result["comparisons"]["black"]
+    assert comparison["cmh_odds_ratio"] == pytest.approx(reference.oddsratio_pooled)
+    assert comparison["cmh_p"] == pytest.approx(reference.test_null_odds().pvalue)
+    assert comparison["scenarios"] == 3

@@ -32,7 +32,7 @@ MIN_TRAINEES = 5
 GAP = 0.10  # the false-alarm gap the power figure is for
 
 
-def _num(value: float | None) -> float | None:
+def json_number(value: float | None) -> float | None:
     """A JSON number, or None for what cannot be a number (NaN, infinity)."""
     if value is None:
         return None
@@ -40,12 +40,15 @@ def _num(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _rate(k: int, n: int) -> dict[str, Any]:
-    if n == 0:
-        return {"n": 0, "force": 0, "rate": None, "ci95": None}
-    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
-    return {"n": n, "force": k, "rate": k / n, "ci95": [float(low), float(high)]}
+def wilson_rate(k: int, n: int, counted: str = "force") -> dict[str, Any]:
+    """``k`` of ``n`` as the JSON's rate, with its Wilson 95% interval (null when n is 0).
 
+    ``counted`` names what ``k`` counts (``force``, ``escalated``).
+    """
+    if n == 0:
+        return {"n": 0, counted: 0, "rate": None, "ci95": None}
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return {"n": n, counted: k, "rate": k / n, "ci95": [float(low), float(high)]}
 
 def _z(rate: pd.Series) -> pd.Series:
     return pd.Series(stats.norm.ppf(rate), index=rate.index)
@@ -87,8 +90,8 @@ def _paired(group: pd.Series, reference: pd.Series, unit: str = "") -> dict[str,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # identical pairs: t is undefined
         result = stats.ttest_rel(both["g"], both["r"])
-    return {key: float(diff.mean()), "t": _num(result.statistic), "df": len(both) - 1,
-            "p": _num(result.pvalue), "trainees": len(both), "small_sample": False}
+    return {key: float(diff.mean()), "t": json_number(result.statistic), "df": len(both) - 1,
+            "p": json_number(result.pvalue), "trainees": len(both), "small_sample": False}
 
 
 def _power(n_group: int, n_reference: int, reference_rate: float | None) -> float | None:
@@ -154,14 +157,14 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
         groups[group] = {
             "trials": int(sizes[group]),
             "trainees": int(trainees_by_group.get(group, 0)),
-            "threat": _rate(int(threat["force"].sum()), len(threat)),
-            "no_threat": _rate(int(no_threat["force"].sum()), len(no_threat)),
+            "threat": wilson_rate(int(threat["force"].sum()), len(threat)),
+            "no_threat": wilson_rate(int(no_threat["force"].sum()), len(no_threat)),
             "timeouts": int(timeouts_by_group.get(group, 0)),
-            "sdt": {"d_prime_mean": _num(sdt["d_prime"].mean()) if len(sdt) else None,
-                    "c_mean": _num(sdt["c"].mean()) if len(sdt) else None,
+            "sdt": {"d_prime_mean": json_number(sdt["d_prime"].mean()) if len(sdt) else None,
+                    "c_mean": json_number(sdt["c"].mean()) if len(sdt) else None,
                     "trainees": len(sdt)},
-            "latency_ms": {"threat_mean": _num(latency[True].mean()),
-                           "no_threat_mean": _num(latency[False].mean())},
+            "latency_ms": {"threat_mean": json_number(latency[True].mean()),
+                           "no_threat_mean": json_number(latency[False].mean())},
         }
     comparisons = {g: _compare(answered, g, reference, groups, per_trainee)
                    for g in sorted(str(g) for g in sizes.index) if g != reference}
@@ -186,7 +189,8 @@ def _fisher_and_cmh(answered: pd.DataFrame, group: str, reference: str,
     table = [[int(g["force"].sum()), int((~g["force"]).sum())],
              [int(r["force"].sum()), int((~r["force"]).sum())]]
     odds, p = stats.fisher_exact(table)
-    result |= {"fisher_odds_ratio": _num(odds), "fisher_p": _num(p), "small_sample": False}
+    result |= {"fisher_odds_ratio": json_number(odds), "fisher_p": json_number(p),
+               "small_sample": False}
     if not threat:
         result |= _cmh(rows, group)
     return result
@@ -208,8 +212,8 @@ def _cmh(rows: pd.DataFrame, group: str) -> dict[str, Any]:
         warnings.simplefilter("ignore", RuntimeWarning)
         table = StratifiedTable(strata)
         test = table.test_null_odds()
-        return {"cmh_odds_ratio": _num(table.oddsratio_pooled), "cmh_p": _num(test.pvalue),
-                "cmh_trainees": len(cells)}
+        return {"cmh_odds_ratio": json_number(table.oddsratio_pooled),
+                "cmh_p": json_number(test.pvalue), "cmh_trainees": len(cells)}
 
 
 def _compare(answered: pd.DataFrame, group: str, reference: str, groups: dict[str, Any],
@@ -264,9 +268,9 @@ def clustered_model(answered: pd.DataFrame, reference: str) -> dict[str, dict[st
         return {}
     low, high = fit.conf_int().T.to_numpy()
     trainees = int(clusters.max()) + 1
-    return {name: {"odds_ratio": _num(math.exp(fit.params.iloc[i])),
-                   "ci95": [_num(math.exp(low[i])), _num(math.exp(high[i]))],
-                   "p": _num(fit.pvalues.iloc[i]), "trainees": trainees}
+    return {name: {"odds_ratio": json_number(math.exp(fit.params.iloc[i])),
+                   "ci95": [json_number(math.exp(low[i])), json_number(math.exp(high[i]))],
+                   "p": json_number(fit.pvalues.iloc[i]), "trainees": trainees}
             for i, name in enumerate(design.columns)
             if name != "const" and not name.startswith("s_")}
 

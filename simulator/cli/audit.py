@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from simulator.audit.branches import branch_audit, record_choices
 from simulator.audit.source import import_trials, trial_table
 from simulator.audit.statistics import audit
 from simulator.audit.trials import read_trials_csv, trials_to_csv
@@ -100,17 +101,21 @@ def report(
         if not sep or not attribute or not group:
             fail(f"--reference {pair!r}: give attribute=group, e.g. race=white")
         references[attribute.removeprefix("subject.")] = group
-    table = trial_table(open_record(db), vocabularies_from(profile),
-                        since=moment(since, "--since"), until=moment(until, "--until"),
-                        scenario_ids=scenario)
+    record, vocabularies = open_record(db), vocabularies_from(profile)
+    start, end = moment(since, "--since"), moment(until, "--until")
+    table = trial_table(record, vocabularies, scenario_ids=scenario, since=start, until=end)
     if table.empty:
         fail("no trials: the record has no scored cues in that period (and no imported "
              "trials); widen the filters or import trials first")
     unknown = sorted(set(references) - {c.removeprefix("subject.") for c in table.columns})
     if unknown:
         fail(f"--reference: no trials carry {', '.join(unknown)}")
+    choices = record_choices(record, vocabularies, since=start, until=end)
+    if scenario and not choices.empty:
+        choices = choices[choices["scenario_id"].isin(scenario)]
     try:
         result = audit(table, references)
+        result["branch_choices"] = branch_audit(choices, references)
     except ValueError as exc:
         fail(str(exc))
     _write(json.dumps(result, indent=2) + "\n", out)
