@@ -8,9 +8,7 @@ and its rubric scores with the raters' agreement. Both formats are built from th
 
 from __future__ import annotations
 
-import html
 import io
-from base64 import b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,13 +17,22 @@ from simulator.agency import AgencyProfile
 from simulator.catalog import VariantSummary
 from simulator.protocol import DecisionRecorded, FlagRaised
 from simulator.record.store import Score
+from simulator.review.layout import (
+    Block,
+    Figure,
+    Grid,
+    Heading,
+    Table,
+    Text,
+    Together,
+    as_html_page,
+    as_pdf_document,
+)
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
 from simulator.review.rubric import Rubric
 from simulator.review.scoring import agreement, rater_levels
 from simulator.review.timeline import Timeline, clock_text
-
-Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
 
 # Marker kinds drawn on the figure, each on its own row, with its colour.
 _ROWS = (("cue", "Cues", "#d35400"), ("input", "Trainee inputs", "#8e44ad"),
@@ -155,114 +162,29 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         scores=score_table, agreement=agreed, score_notes=score_notes)
 
 
-# -- HTML ---------------------------------------------------------------------------------
+# -- layout -------------------------------------------------------------------------------
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;
-padding:0 1rem;color:#1b1b1b;line-height:1.45}h1{font-size:1.6rem}
-h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}h3{font-size:1.05rem}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;
-padding:.25rem .6rem;text-align:left;vertical-align:top}dl{display:grid;
-grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
-img{max-width:100%}.meta{color:#555}"""
-
-
-def _html_table(table: Table) -> str:
-    header, rows = table
-    if not rows:
-        return "<p class=meta>None.</p>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                   for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _blocks(reports: Sequence[RunReport]) -> list[Block]:
+    blocks: list[Block] = []
+    for report in reports:
+        blocks += [Heading(report.title), Grid((("", ""), list(report.facts)), header=False),
+                   Together((Heading("Timeline", 3), Figure(
+                       report.figure_png, 2.8 / 9, "Timeline of the run: segments, cues, "
+                       "inputs, decisions, branches and flags"))),
+                   Together((Heading("Decisions", 3), Grid(report.decisions))),
+                   Together((Heading("Flags", 3), Grid(report.flags)))]
+        if report.scores is not None:
+            blocks.append(Together((Heading("Rubric scores", 3), Grid(report.scores), *(
+                Text(text) for text in ([report.agreement] if report.agreement else [])
+                + report.score_notes))))
+    return blocks
 
 
 def as_html(reports: Sequence[RunReport], heading: str, generated: datetime) -> str:
     """The report as one self-contained HTML page (figures embedded)."""
-    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
-             f"{html.escape(heading)}</title><style>{_STYLE}</style></head><body>",
-             f"<h1>{html.escape(heading)}</h1>",
-             f"<p class=meta>Made from the record on {generated:%d %B %Y, %H:%M} UTC.</p>"]
-    for report in reports:
-        facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
-                        for k, v in report.facts)
-        parts += [f"<h2>{html.escape(report.title)}</h2><dl>{facts}</dl>",
-                  "<h3>Timeline</h3>",
-                  f'<img alt="Timeline of the run: segments, cues, inputs, decisions, '
-                  f'branches and flags" src="data:image/png;base64,'
-                  f'{b64encode(report.figure_png).decode()}">',
-                  "<h3>Decisions</h3>", _html_table(report.decisions),
-                  "<h3>Flags</h3>", _html_table(report.flags)]
-        if report.scores is not None:
-            parts += ["<h3>Rubric scores</h3>", _html_table(report.scores)]
-            if report.agreement:
-                parts.append(f"<p>{html.escape(report.agreement)}</p>")
-            parts += [f"<p>{html.escape(note)}</p>" for note in report.score_notes]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return as_html_page(heading, generated, _blocks(reports))
 
-
-# -- PDF ----------------------------------------------------------------------------------
 
 def as_pdf(reports: Sequence[RunReport], heading: str, generated: datetime) -> bytes:
     """The report as a PDF (A4), with the same content as the HTML."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import cm
-    from reportlab.platypus import (
-        Image,
-        KeepTogether,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-    )
-    from reportlab.platypus import (
-        Table as PdfTable,
-    )
-    from reportlab.platypus import (
-        TableStyle as PdfTableStyle,
-    )
-
-    styles = getSampleStyleSheet()
-    cell = styles["BodyText"].clone("cell", fontSize=8, leading=10)
-
-    def table(content: Table, *, header: bool = True) -> object:
-        head, rows = content
-        if not rows:
-            return Paragraph("None.", styles["BodyText"])
-        data = [[Paragraph(html.escape(c), cell) for c in row]
-                for row in ([head, *rows] if header else rows)]
-        pdf_table = PdfTable(data, repeatRows=1 if header else 0, hAlign="LEFT")
-        pdf_table.setStyle(PdfTableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0 if header else -1),
-             colors.HexColor("#e8edf2") if header else colors.white),
-            ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        return pdf_table
-
-    def section(title: str, *content: object) -> object:
-        # A heading never ends a page without what it heads.
-        return KeepTogether([Paragraph(title, styles["Heading3"]), *content])
-
-    story: list[object] = [
-        Paragraph(html.escape(heading), styles["Title"]),
-        Paragraph(f"Made from the record on {generated:%d %B %Y, %H:%M} UTC.",
-                  styles["Italic"])]
-    width = A4[0] - 4 * cm
-    for report in reports:
-        story += [Spacer(1, 0.4 * cm), Paragraph(html.escape(report.title), styles["Heading2"]),
-                  table((("", ""), list(report.facts)), header=False),
-                  section("Timeline", Image(io.BytesIO(report.figure_png), width=width,
-                                            height=width * 2.8 / 9)),
-                  section("Decisions", table(report.decisions)),
-                  section("Flags", table(report.flags))]
-        if report.scores is not None:
-            story.append(section("Rubric scores", table(report.scores), *(
-                Paragraph(html.escape(text), styles["BodyText"])
-                for text in ([report.agreement] if report.agreement else [])
-                + report.score_notes)))
-    out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm,
-                      topMargin=2 * cm, bottomMargin=2 * cm, title=heading,
-                      author="Branchpoint").build(story)
-    return out.getvalue()
+    return as_pdf_document(heading, generated, _blocks(reports))

@@ -1,0 +1,156 @@
+"""Reports as a list of blocks, laid out as one HTML page or as a PDF, from the same content.
+
+The after-action report and the bias-audit report both say what they say once, as blocks;
+the two layouts here make sure the HTML and the PDF never drift apart.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from base64 import b64encode
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section title (level 2) or a subsection title (level 3)."""
+
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Text:
+    """A paragraph; ``quiet`` ones are set smaller and grey."""
+
+    text: str
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table; without ``header`` its first row is data too (a list of facts)."""
+
+    table: Table
+    header: bool = True
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG figure, ``aspect`` = height / width, with words for those who cannot see it."""
+
+    png: bytes
+    aspect: float
+    alt: str
+
+
+@dataclass(frozen=True)
+class Together:
+    """Blocks kept on one page (a heading with what it heads)."""
+
+    blocks: Sequence[Heading | Text | Grid | Figure] = field(default_factory=tuple)
+
+
+Block = Heading | Text | Grid | Figure | Together
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;
+padding:0 1rem;color:#1b1b1b;line-height:1.45}h1{font-size:1.6rem}
+h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}h3{font-size:1.05rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;
+padding:.25rem .6rem;text-align:left;vertical-align:top}th{background:#e8edf2}
+img{max-width:100%}.quiet{color:#555;font-size:.9rem}"""
+
+
+def _html(block: Block) -> str:
+    match block:
+        case Heading():
+            return f"<h{block.level}>{html.escape(block.text)}</h{block.level}>"
+        case Text():
+            quiet = " class=quiet" if block.quiet else ""
+            return f"<p{quiet}>{html.escape(block.text)}</p>"
+        case Grid():
+            head, rows = block.table
+            if not rows:
+                return "<p class=quiet>None.</p>"
+            cells = [head, *rows] if block.header else rows
+            lines = []
+            for i, row in enumerate(cells):
+                tag = "th" if block.header and i == 0 else "td"
+                lines.append("<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>"
+                                              for c in row) + "</tr>")
+            return f"<table>{''.join(lines)}</table>"
+        case Figure():
+            return (f'<img alt="{html.escape(block.alt)}" src="data:image/png;base64,'
+                    f'{b64encode(block.png).decode()}">')
+        case Together():
+            return "\n".join(_html(b) for b in block.blocks)
+    raise TypeError(block)
+
+
+def as_html_page(heading: str, generated: datetime, blocks: Sequence[Block]) -> str:
+    """One self-contained HTML page (figures embedded)."""
+    return "\n".join([
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
+        f"{html.escape(heading)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(heading)}</h1>",
+        f"<p class=quiet>Made from the record on {generated:%d %B %Y, %H:%M} UTC.</p>",
+        *(_html(b) for b in blocks), "</body></html>"])
+
+
+def as_pdf_document(heading: str, generated: datetime, blocks: Sequence[Block]) -> bytes:
+    """The same blocks as an A4 PDF."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
+    from reportlab.platypus import Table as PdfTable
+    from reportlab.platypus import TableStyle as PdfTableStyle
+
+    styles = getSampleStyleSheet()
+    cell = styles["BodyText"].clone("cell", fontSize=8, leading=10)
+    quiet = styles["BodyText"].clone("quiet", fontSize=8, leading=10,
+                                     textColor=colors.HexColor("#555555"))
+    width = A4[0] - 4 * cm
+
+    def flowable(block: Block) -> object:
+        match block:
+            case Heading():
+                return Paragraph(html.escape(block.text),
+                                 styles["Heading2" if block.level == 2 else "Heading3"])
+            case Text():
+                return Paragraph(html.escape(block.text),
+                                 quiet if block.quiet else styles["BodyText"])
+            case Grid():
+                head, rows = block.table
+                if not rows:
+                    return Paragraph("None.", quiet)
+                data = [[Paragraph(html.escape(c), cell) for c in row]
+                        for row in ([head, *rows] if block.header else rows)]
+                table = PdfTable(data, repeatRows=1 if block.header else 0, hAlign="LEFT")
+                table.setStyle(PdfTableStyle([
+                    ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                    ("BACKGROUND", (0, 0), (-1, 0 if block.header else -1),
+                     colors.HexColor("#e8edf2") if block.header else colors.white),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+                return table
+            case Figure():
+                return Image(io.BytesIO(block.png), width=width, height=width * block.aspect)
+            case Together():
+                # A heading never ends a page without what it heads.
+                return KeepTogether([flowable(b) for b in block.blocks])
+        raise TypeError(block)
+
+    story = [Paragraph(html.escape(heading), styles["Title"]),
+             Paragraph(f"Made from the record on {generated:%d %B %Y, %H:%M} UTC.",
+                       styles["Italic"]), *(flowable(b) for b in blocks)]
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm,
+                      topMargin=2 * cm, bottomMargin=2 * cm, title=heading,
+                      author="Branchpoint").build(story)
+    return out.getvalue()
