@@ -86,3 +86,40 @@ def test_a_bad_trials_file_is_refused_line_by_line_and_nothing_is_stored(reviewe
     assert record.imported_trials() == []
     result = invoke("audit", "report", "--reference", "race", "--db", str(record.engine.url))
     assert result.exit_code == 2 and "give attribute=group" in result.output
+
+
+def test_the_report_for_people_leads_with_plain_words_and_states_its_limits(reviewed_run,
+                                                                            tmp_path):
+    import re
+
+    _, record, _, _, _ = reviewed_run
+    db = str(record.engine.url)
+    history = tmp_path / "history.csv"
+    lines = ["trainee_id,session_id,scenario_id,variant_id,cue_id,threat,response,"
+             "latency_ms,force_level,subject.race"]
+    for t in range(8):
+        for race, false_alarms in (("white", 1), ("black_african_american", 3)):
+            for threat in ("true", "false"):
+                for i in range(10):
+                    force = threat == "true" or i < false_alarms
+                    lines.append(f"h{t},s,doorway,a,hand,{threat},"
+                                 f"{'force' if force else 'no_force'},{650 + i},,{race}")
+    history.write_text("\n".join(lines) + "\n")
+    assert invoke("audit", "import-trials", str(history), "--db", db).exit_code == 0
+    result = invoke("audit", "report", "--format", "html", "--reference", "race=white",
+                    "--db", db)
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    first = page.index("What the data shows")
+    assert first < page.index("Method") < page.index("Limits")
+    assert "across the 8 trainees who met both, the threshold for using force with " \
+           "Black or African American on screen was lower than with White" in page
+    assert "Simulator behaviour is not field behaviour" in page
+    assert "for coaching, not discipline" in page
+    assert page.count("data:image/png;base64,") >= 1
+    pdf = tmp_path / "audit.pdf"
+    result = invoke("audit", "report", "--format", "pdf", "--out", str(pdf), "--db", db)
+    assert result.exit_code == 0 and pdf.read_bytes().startswith(b"%PDF")
+    assert len(re.findall(rb"/Type /Page\b", pdf.read_bytes())) >= 2
+    one = invoke("audit", "report", "--format", "json", "--trainee", "h0", "--db", db)
+    assert one.exit_code == 0 and json.loads(one.stdout)["trainees"] == 1

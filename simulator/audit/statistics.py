@@ -122,6 +122,22 @@ def _prepared(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def trainee_measures(table: pd.DataFrame, attribute: str) -> pd.DataFrame:
+    """Per group and trainee: c, d', and mean latencies of correct device responses.
+
+    The values the paired tests compare, for figures that show their spread.
+    """
+    prepared = _prepared(table)
+    answered = prepared[prepared["response"] != "timeout"].assign(
+        force=lambda t: t["response"] == "force")
+    frames = []
+    for group, mine in answered.groupby(SUBJECT + attribute, observed=True):
+        measures = _sdt(mine).join(_latency_means(mine).rename(
+            columns={True: "latency_threat", False: "latency_no_threat"}), how="outer")
+        frames.append(measures.assign(group=str(group)))
+    return pd.concat(frames) if frames else pd.DataFrame()
+
+
 def audit_attribute(table: pd.DataFrame, attribute: str, reference: str | None = None
                     ) -> dict[str, Any]:
     """Everything the audit says about one attribute (``race``, ``gender``, ...)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from simulator.audit.branches import branch_audit, record_choices
+from simulator.audit.report import audit_html, audit_pdf
 from simulator.audit.source import import_trials, trial_table
 from simulator.audit.statistics import audit
 from simulator.audit.trials import read_trials_csv, trials_to_csv
@@ -80,8 +82,8 @@ def export_trials(
 
 @audit_app.command("report")
 def report(
-    to: Annotated[str, typer.Option("--format", help="json (the documented contract).")]
-    = "json",
+    to: Annotated[str, typer.Option("--format", help="json (the documented contract), html "
+                                    "or pdf (the report for people).")] = "json",
     reference: Annotated[list[str] | None, typer.Option(
         "--reference", help="attribute=group to compare the others against, e.g. "
         "race=white (default: the group with the most trials).")] = None,
@@ -89,12 +91,17 @@ def report(
     since: SinceOption = None,
     until: UntilOption = None,
     scenario: ScenarioFilter = None,
+    trainee: Annotated[str | None, typer.Option(
+        "--trainee", help="One trainee's own figures (by id or name): private feedback for "
+        "coaching, never for discipline.")] = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
     """The bias-audit statistics of the trials, per demographic attribute."""
-    if to != "json":
-        fail(f"--format {to!r}: this release writes json")
+    if to not in ("json", "html", "pdf"):
+        fail(f"--format {to!r}: use json, html or pdf")
+    if to == "pdf" and out is None:
+        fail("a PDF needs --out FILE")
     references = {}
     for pair in reference or []:
         attribute, sep, group = pair.partition("=")
@@ -104,6 +111,12 @@ def report(
     record, vocabularies = open_record(db), vocabularies_from(profile)
     start, end = moment(since, "--since"), moment(until, "--until")
     table = trial_table(record, vocabularies, scenario_ids=scenario, since=start, until=end)
+    scope = _scope(start, end, scenario)
+    if trainee is not None:
+        wanted = record.find_person("trainee", trainee) or trainee
+        table = table[table["trainee_id"] == wanted]
+        scope = (f"The trials of one trainee ({trainee}), for their own coaching: the "
+                 "paired tests need many trainees and are not given. " + scope)
     if table.empty:
         fail("no trials: the record has no scored cues in that period (and no imported "
              "trials); widen the filters or import trials first")
@@ -118,4 +131,27 @@ def report(
         result["branch_choices"] = branch_audit(choices, references)
     except ValueError as exc:
         fail(str(exc))
-    _write(json.dumps(result, indent=2) + "\n", out)
+    if to == "json":
+        _write(json.dumps(result, indent=2) + "\n", out)
+        return
+    now = datetime.now(UTC)
+    if to == "html":
+        _write(audit_html(result, table, vocabularies, scope, now), out)
+        return
+    assert out is not None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(audit_pdf(result, table, vocabularies, scope, now))
+    err.print(f"written to {escape(str(out))}")
+
+
+def _scope(start: datetime | None, end: datetime | None, scenarios: list[str] | None) -> str:
+    parts = ["Trials of the runs in the record"]
+    if start is None and end is None:
+        parts.append("and the trials imported into it")
+    if start is not None:
+        parts.append(f"from {start:%d %B %Y}")
+    if end is not None:
+        parts.append(f"until before {end:%d %B %Y}")
+    if scenarios:
+        parts.append(f"in the scenarios {', '.join(scenarios)}")
+    return " ".join(parts) + "."
