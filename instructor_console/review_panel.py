@@ -30,6 +30,7 @@ from instructor_console.marker_bar import MarkerBar
 from instructor_console.theme import DARK, label
 from media_index import MediaIndex
 from simulator.agency import AgencyProfile
+from simulator.audit.document import AuditFormat, AuditScope, audit_document
 from simulator.media import replay_files
 from simulator.playback.replay import ReplayPlayer
 from simulator.playback.surface import VideoSurface
@@ -105,6 +106,8 @@ class ReviewPanel(QWidget):
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, f=fmt: self._choose_export(f))
             exports.addWidget(button)
+        audit_button = QPushButton("Bias audit of all runs (PDF or HTML)…")
+        audit_button.clicked.connect(self._choose_audit)
 
         left = QVBoxLayout()
         left.addWidget(label("Runs (Enter opens)", "heading"))
@@ -123,6 +126,7 @@ class ReviewPanel(QWidget):
         right.addWidget(self.scored)
         right.addWidget(self.pseudonymise)
         right.addLayout(exports)
+        right.addWidget(audit_button)
         layout = QHBoxLayout(self)
         layout.addLayout(left, stretch=3)
         layout.addLayout(middle, stretch=8)
@@ -295,6 +299,29 @@ class ReviewPanel(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export", suggested)
         if path:
             self.export(to, Path(path))
+
+    def _choose_audit(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Bias audit", "bias-audit.pdf",
+                                              "PDF (*.pdf);;HTML (*.html)")
+        if path:
+            self.export_audit(Path(path))
+
+    def export_audit(self, path: Path) -> None:
+        """The record's bias audit, as `branchpoint audit report` makes it.
+
+        PDF or HTML by the file's ending.
+        """
+        to: AuditFormat = "html" if path.suffix.lower() in (".html", ".htm") else "pdf"
+        try:
+            data = audit_document(self._record, self._profile, AuditScope(), to)
+        except ValueError as exc:
+            self.scored.setText(f"no audit: {exc}")
+            return
+        if isinstance(data, str):
+            path.write_text(data, encoding="utf-8")
+        else:
+            path.write_bytes(data)
+        self.scored.setText(f"bias audit written to {path}")
 
     def export(self, to: ExportFormat, path: Path) -> None:
         """Write the open run in format ``to`` to ``path`` (as `branchpoint export` does)."""

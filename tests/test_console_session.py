@@ -395,6 +395,9 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
     assert "Trend of Officer Reyes" in review.scored.text()
     review.export(ExportFormat.pdf, tmp_path / "debrief.pdf")
     assert (tmp_path / "debrief.pdf").read_bytes().startswith(b"%PDF")
+    review.export_audit(tmp_path / "audit.html")  # the same audit as the command line's
+    assert "Bias audit" in (tmp_path / "audit.html").read_text()
+    assert "bias audit written to" in review.scored.text()
     QTest.keyClick(window, Qt.Key.Key_Escape)
     assert window.pages.currentWidget() is window.setup
     assert projector.current_image() is None  # the replay left the projector

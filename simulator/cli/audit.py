@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
 
-from simulator.audit.branches import branch_audit, record_choices
-from simulator.audit.report import audit_html, audit_pdf
+from simulator.audit.document import AuditFormat, AuditScope, audit_document
 from simulator.audit.source import import_trials, trial_table
-from simulator.audit.statistics import audit
 from simulator.audit.trials import read_trials_csv, trials_to_csv
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
@@ -108,50 +104,17 @@ def report(
         if not sep or not attribute or not group:
             fail(f"--reference {pair!r}: give attribute=group, e.g. race=white")
         references[attribute.removeprefix("subject.")] = group
-    record, vocabularies = open_record(db), vocabularies_from(profile)
-    start, end = moment(since, "--since"), moment(until, "--until")
-    table = trial_table(record, vocabularies, scenario_ids=scenario, since=start, until=end)
-    scope = _scope(start, end, scenario)
-    if trainee is not None:
-        wanted = record.find_person("trainee", trainee) or trainee
-        table = table[table["trainee_id"] == wanted]
-        scope = (f"The trials of one trainee ({trainee}), for their own coaching: the "
-                 "paired tests need many trainees and are not given. " + scope)
-    if table.empty:
-        fail("no trials: the record has no scored cues in that period (and no imported "
-             "trials); widen the filters or import trials first")
-    unknown = sorted(set(references) - {c.removeprefix("subject.") for c in table.columns})
-    if unknown:
-        fail(f"--reference: no trials carry {', '.join(unknown)}")
-    choices = record_choices(record, vocabularies, since=start, until=end)
-    if scenario and not choices.empty:
-        choices = choices[choices["scenario_id"].isin(scenario)]
+    scope = AuditScope(references, moment(since, "--since"), moment(until, "--until"),
+                       scenario, trainee)
     try:
-        result = audit(table, references)
-        result["branch_choices"] = branch_audit(choices, references)
+        data = audit_document(open_record(db), vocabularies_from(profile), scope,
+                              cast(AuditFormat, to))
     except ValueError as exc:
         fail(str(exc))
-    if to == "json":
-        _write(json.dumps(result, indent=2) + "\n", out)
-        return
-    now = datetime.now(UTC)
-    if to == "html":
-        _write(audit_html(result, table, vocabularies, scope, now), out)
+    if isinstance(data, str):
+        _write(data, out)
         return
     assert out is not None
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(audit_pdf(result, table, vocabularies, scope, now))
+    out.write_bytes(data)
     err.print(f"written to {escape(str(out))}")
-
-
-def _scope(start: datetime | None, end: datetime | None, scenarios: list[str] | None) -> str:
-    parts = ["Trials of the runs in the record"]
-    if start is None and end is None:
-        parts.append("and the trials imported into it")
-    if start is not None:
-        parts.append(f"from {start:%d %B %Y}")
-    if end is not None:
-        parts.append(f"until before {end:%d %B %Y}")
-    if scenarios:
-        parts.append(f"in the scenarios {', '.join(scenarios)}")
-    return " ".join(parts) + "."

@@ -1,0 +1,77 @@
+"""The whole bias audit from the record, in one call, for the command line and the console."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from simulator.agency import AgencyProfile
+from simulator.audit.branches import branch_audit, record_choices
+from simulator.audit.report import audit_html, audit_pdf
+from simulator.audit.source import trial_table
+from simulator.audit.statistics import audit
+from simulator.audit.trials import SUBJECT
+from simulator.record import Record
+
+AuditFormat = Literal["json", "html", "pdf"]
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """Which trials the audit covers, and against which reference groups."""
+
+    references: Mapping[str, str] = field(default_factory=dict)
+    since: datetime | None = None
+    until: datetime | None = None
+    scenario_ids: Collection[str] | None = None
+    trainee: str | None = None
+
+    def describe(self) -> str:
+        """The scope in words, for the top of the report."""
+        parts = ["Trials of the runs in the record"]
+        if self.since is None and self.until is None:
+            parts.append("and the trials imported into it")
+        if self.since is not None:
+            parts.append(f"from {self.since:%d %B %Y}")
+        if self.until is not None:
+            parts.append(f"until before {self.until:%d %B %Y}")
+        if self.scenario_ids:
+            parts.append(f"in the scenarios {', '.join(sorted(self.scenario_ids))}")
+        text = " ".join(parts) + "."
+        if self.trainee is not None:
+            text = (f"The trials of one trainee ({self.trainee}), for their own coaching: "
+                    "the paired tests need many trainees and are not given. " + text)
+        return text
+
+
+def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
+                   to: AuditFormat) -> str | bytes:
+    """The audit of the trials in ``scope`` as JSON, HTML or PDF bytes.
+
+    ValueError says what is wrong with the scope: no trials, an unknown attribute or group.
+    """
+    table = trial_table(record, profile, since=scope.since, until=scope.until,
+                        scenario_ids=scope.scenario_ids)
+    if scope.trainee is not None:
+        wanted = record.find_person("trainee", scope.trainee) or scope.trainee
+        table = table[table["trainee_id"] == wanted]
+    if table.empty:
+        raise ValueError("no trials: the record has no scored cues in that scope (and no "
+                         "imported trials); widen the filters or import trials first")
+    carried = {c.removeprefix(SUBJECT) for c in table.columns if c.startswith(SUBJECT)}
+    unknown = sorted(set(scope.references) - carried)
+    if unknown:
+        raise ValueError(f"--reference: no trials carry {', '.join(unknown)}; they carry "
+                         f"{', '.join(sorted(carried))}")
+    choices = record_choices(record, profile, since=scope.since, until=scope.until)
+    if scope.scenario_ids is not None and not choices.empty:
+        choices = choices[choices["scenario_id"].isin(list(scope.scenario_ids))]
+    result = audit(table, scope.references)
+    result["branch_choices"] = branch_audit(choices, scope.references)
+    if to == "json":
+        return json.dumps(result, indent=2) + "\n"
+    render = audit_html if to == "html" else audit_pdf
+    return render(result, table, profile, scope.describe(), datetime.now(UTC))
