@@ -49,7 +49,7 @@ def test_trials_come_from_the_record_and_go_round_through_csv(reviewed_run, tmp_
     history.write_text("\n".join(lines) + "\n")
     result = invoke("audit", "import-trials", str(history), "--db", db)
     assert result.exit_code == 0 and "imported 144 trials" in result.output, result.output
-    result = invoke("audit", "report", "--reference", "race=white", "--db", db)
+    result = invoke("audit", "report", "--reference", "race=White", "--db", db)  # a label
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["trials"] == 146 and report["timeouts"] == 1

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+import pandas as pd
+
 from simulator.agency import AgencyProfile
 from simulator.audit.branches import branch_audit, record_choices
 from simulator.audit.report import audit_html, audit_pdf
@@ -66,12 +68,23 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
     if unknown:
         raise ValueError(f"--reference: no trials carry {', '.join(unknown)}; they carry "
                          f"{', '.join(sorted(carried))}")
+    references = {attribute: _group_id(table, profile, attribute, group)
+                  for attribute, group in scope.references.items()}
     choices = record_choices(record, profile, since=scope.since, until=scope.until)
     if scope.scenario_ids is not None and not choices.empty:
         choices = choices[choices["scenario_id"].isin(list(scope.scenario_ids))]
-    result = audit(table, scope.references)
-    result["branch_choices"] = branch_audit(choices, scope.references)
+    result = audit(table, references)
+    result["branch_choices"] = branch_audit(choices, references)
     if to == "json":
         return json.dumps(result, indent=2) + "\n"
     render = audit_html if to == "html" else audit_pdf
     return render(result, table, profile, scope.describe(), datetime.now(UTC))
+
+
+def _group_id(table: pd.DataFrame, profile: AgencyProfile, attribute: str, given: str) -> str:
+    """The group a reference names, by its id or the agency's label (``race=White``)."""
+    groups = {str(g) for g in table[SUBJECT + attribute].unique()}
+    if given in groups:
+        return given
+    by_label = {profile.demographic_label(attribute, g).casefold(): g for g in groups}
+    return by_label.get(given.casefold(), given)
