@@ -217,3 +217,88 @@ def test_instructor_branch_choices_by_group_with_cmh_by_scenario():
     assert comparison["cmh_odds_ratio"] == pytest.approx(reference.oddsratio_pooled)
     assert comparison["cmh_p"] == pytest.approx(reference.test_null_odds().pvalue)
     assert comparison["scenarios"] == 3
+
+
+def test_paired_tests_and_the_model_wait_for_ten_trials_per_cell():
+    rows = [(f"t{t}", race, threat, "force" if threat or (race == "black" and t % 2)
+             else "no_force", 500.0 + t) for t in range(6) for race in ("white", "black")
+            for threat in (True, False)]
+    comparison = audit(table(rows), {"race": "white"})["attributes"]["race"]["comparisons"]
+    black = comparison["black"]
+    assert black["c"]["small_sample"] and black["c"]["p"] is None  # 6 trials a cell
+    assert black["latency_threat"]["small_sample"]
+    assert black["model_no_threat"] is None
+
+
+def test_no_model_odds_ratio_for_a_group_that_never_or_always_used_force(trials):
+    never = trials.copy()
+    never.loc[(never["subject.race"] == "black") & ~never["threat"]
+              & (never["response"] == "force"), "response"] = "no_force"
+    comparison = audit_attribute(never, "race", reference="white")["comparisons"]
+    assert comparison["black"]["model_no_threat"] is None
+    assert comparison["asian"]["model_no_threat"]["odds_ratio"] > 0
+
+
+def test_disparities_use_only_groups_shown_with_and_without_a_threat(trials):
+    partial = trials[~((trials["subject.race"] == "asian") & trials["threat"])]
+    result = audit_attribute(partial, "race", reference="white")["fairness"]
+    a = answered(partial)
+    both = a[a["subject.race"].isin(["white", "black"])]
+    assert result["equalized_odds_difference"] == pytest.approx(equalized_odds_difference(
+        both["threat"], both["force"], sensitive_features=both["subject.race"]))
+
+
+def test_unrecorded_is_never_the_default_reference():
+    rows = [(f"t{t}", race, threat, "force", 500.0) for t in range(6)
+            for race, n in (("unrecorded", 5), ("white", 2)) for threat in (True, False)
+            for _ in range(n)]
+    assert audit(table(rows))["attributes"]["race"]["reference"] == "white"
+
+
+def test_branch_choices_need_ten_per_group_before_a_test():
+    from simulator.audit.branches import branch_audit
+
+    rows = [{"scenario_id": f"s{i % 3}", "by": "instructor", "subject.race": race,
+             "escalated": i % 2 == 0} for race, n in (("white", 30), ("black", 2))
+            for i in range(n)]
+    rows.append({"scenario_id": "s0", "by": "instructor", "escalated": True})  # no race
+    result = branch_audit(pd.DataFrame(rows), {"race": "white"})["attributes"]["race"]
+    assert result["comparisons"]["black"]["small_sample"]
+    assert result["comparisons"]["black"]["cmh_p"] is None
+    assert result["groups"]["unrecorded"]["instructor"]["n"] == 1  # kept, not dropped
+
+
+def test_a_trial_takes_its_source_and_latency_from_the_decision_that_set_it(doorway):
+    from conftest import MemoryJournal
+
+    from simulator.agency import default_profile
+    from simulator.audit.trials import frame, trials_of_run
+    from simulator.headless.player import HeadlessPlayer
+    from simulator.protocol import RecordDecision, ReportInput
+    from simulator.runtime import ManualClock, ScenarioRun
+
+    clock, journal = ManualClock(), MemoryJournal()
+    run = ScenarioRun.new(doorway, run_id="r", session_id="s", variant_id="a",
+                          trainee_ids=["t1", "t2"], instructor_id=None, clock=clock,
+                          player=HeadlessPlayer(clock), journal=journal)
+    run.start()
+    run.poll()
+    clock.advance(4.3)
+    run.poll()  # the `hand` cue came at 4 s
+    run.handle(ReportInput(device="radio", kind="key", input_ns=clock.now_ns(),
+                           trainee_id="t1", action="rapport"))  # a tactic, timed
+    clock.advance(0.6)
+    run.handle(RecordDecision(trainee_id="t1", action="firearm"))  # force, keyed
+    run.handle(ReportInput(device="trigger", kind="shot", input_ns=clock.now_ns(),
+                           trainee_id="t2", action="cew"))
+    rows = list(trials_of_run(journal.events, doorway.scenario, default_profile()))
+    hand = {r["trainee_id"]: r for r in rows if r["cue_id"] == "hand"}
+    assert (hand["t1"]["response"], hand["t1"]["response_source"]) == ("force", "instructor")
+    assert np.isnan(hand["t1"]["latency_ms"])  # the force was keyed: no trainee latency
+    assert hand["t1"]["force_level"] == "firearm"
+    assert (hand["t2"]["response_source"], hand["t2"]["latency_ms"]) == (
+        "device", pytest.approx(900.0))
+    columns = frame([{"trainee_id": "a", "threat": True, "latency_ms": 1.0},
+                     {"trainee_id": "b", "threat": False, "latency_ms": 2.0,
+                      "subject.race": "white"}]).columns
+    assert "subject.race" in columns  # not lost because the first row lacked it

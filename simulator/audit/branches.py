@@ -72,11 +72,14 @@ def branch_audit(choices: pd.DataFrame, references: Mapping[str, str] | None = N
     out: dict[str, Any] = {"choices": len(choices), "attributes": {}}
     if choices.empty:
         return out
+    choices = choices.fillna({c: "unrecorded" for c in choices.columns
+                              if c.startswith(SUBJECT)})
     for column in sorted(c for c in choices.columns if c.startswith(SUBJECT)):
         attribute = column[len(SUBJECT):]
         sizes = choices[column].value_counts()
+        recorded = [g for g in sizes.index if g != "unrecorded"] or list(sizes.index)
         reference = references.get(attribute) or str(
-            sorted(sizes.index, key=lambda g: (-sizes[g], g))[0])
+            sorted(recorded, key=lambda g: (-sizes[g], g))[0])
         groups = {}
         for group in sorted(sizes.index):
             mine = choices[choices[column] == group]
@@ -94,6 +97,11 @@ def branch_audit(choices: pd.DataFrame, references: Mapping[str, str] | None = N
 
 def _cmh(chosen: pd.DataFrame, column: str, group: str, reference: str) -> dict[str, Any]:
     rows = chosen[chosen[column].isin([group, reference])]
+    result: dict[str, Any] = {"cmh_odds_ratio": None, "cmh_p": None, "scenarios": 0}
+    counts = rows[column].value_counts()
+    if min(counts.get(group, 0), counts.get(reference, 0)) < MIN_TRIALS:
+        # Fewer than 10 instructor choices with either group on screen: no test.
+        return result | {"small_sample": True}
     strata = []
     for _, scenario in rows.groupby("scenario_id"):
         mine = scenario[column] == group
@@ -102,8 +110,8 @@ def _cmh(chosen: pd.DataFrame, column: str, group: str, reference: str) -> dict[
         up = scenario["escalated"]
         strata.append(np.array([[(mine & up).sum(), (mine & ~up).sum()],
                                 [(~mine & up).sum(), (~mine & ~up).sum()]], dtype=float))
-    result: dict[str, Any] = {"cmh_odds_ratio": None, "cmh_p": None, "scenarios": len(strata)}
-    if not strata or sum(s.sum() for s in strata) < 2 * MIN_TRIALS:
+    result["scenarios"] = len(strata)
+    if not strata:
         return result | {"small_sample": True}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -76,7 +76,8 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
     result = audit(table, references)
     result["branch_choices"] = branch_audit(choices, references)
     if to == "json":
-        return json.dumps(result, indent=2) + "\n"
+        # Every statistic is a number or null: the contract never carries NaN.
+        return json.dumps(result, indent=2, allow_nan=False) + "\n"
     render = audit_html if to == "html" else audit_pdf
     return render(result, table, profile, scope.describe(), datetime.now(UTC))
 

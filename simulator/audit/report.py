@@ -52,13 +52,15 @@ METHOD = (
     "threat) and c (the bias; lower is readier to use force). So is the mean latency of "
     "correct responses. Groups are then compared with paired t-tests over the trainees "
     "who met both.",
-    "Pooled tests are descriptive: Fisher's exact test, and Cochran-Mantel-Haenszel "
-    "stratified by trainee. So is a logistic model of force on no-threat cues with the "
-    "scenario as a fixed effect and errors clustered by trainee.",
+    "Pooled tests treat trials as independent: Fisher's exact test, and Cochran-Mantel-"
+    "Haenszel stratified by trainee. Read them next to the trainee-level tests, and next to "
+    "a logistic model of force on no-threat cues with the scenario as a fixed effect and "
+    "errors clustered by trainee.",
     "Holm's correction runs over each comparison's four primary tests: Fisher on no-threat "
     "and on threat cues, the paired test on c, and on threat latency.",
     "Power is the chance that a two-sided 5% test with these numbers would detect a "
-    f"{GAP:.0%} difference in false-alarm rate.",
+    f"difference of {GAP * 100:.0f} percentage points in false-alarm rate. It counts trials "
+    "as independent, so it is an upper bound when trials cluster within trainees.",
     "The instructors' branch choices are compared as well: how often an escalating branch "
     "was taken, by the subject's demographics, with Cochran-Mantel-Haenszel stratified by "
     "scenario.",
@@ -105,18 +107,21 @@ def summary(result: Mapping[str, Any], profile: AgencyProfile) -> list[str]:
             else:
                 verdict = ("a difference unlikely to be chance" if holm is not None
                            and holm < 0.05 else "no clear difference")
-                threshold = "lower" if c["mean_diff"] < 0 else "higher"
+                threshold = ("the same as" if c["mean_diff"] == 0 else
+                             "lower than" if c["mean_diff"] < 0 else "higher than")
                 lead = (f"across the {c['trainees']} trainees who met both, the threshold "
-                        f"for using force with {shown} on screen was {threshold} than with "
+                        f"for using force with {shown} on screen was {threshold} with "
                         f"{reference} (c {c['mean_diff']:+.2f}, Holm-adjusted p {_p(holm)}): "
                         f"{verdict}")
             lines.append(
                 f"{name}: {lead}. Force on no-threat cues: {shown} {_pct(mine['no_threat'])}"
                 f"; {reference} {_pct(found['groups'][found['reference']]['no_threat'])}.")
             if comparison["power_no_threat_10pt"] is not None:
-                lines.append(f"With these numbers a {GAP:.0%} difference in false alarms "
-                             f"between {shown} and {reference} would be detected "
-                             f"{comparison['power_no_threat_10pt']:.0%} of the time.")
+                lines.append(f"With these numbers a difference of {GAP * 100:.0f} percentage "
+                             f"points in false alarms between {shown} and {reference} would "
+                             f"be detected about {comparison['power_no_threat_10pt']:.0%} of "
+                             "the time (counting trials as independent, which overstates "
+                             "it when a few trainees give many trials).")
     return lines
 
 

@@ -80,10 +80,16 @@ def _latency_means(answered: pd.DataFrame) -> pd.DataFrame:
     return means.reindex(columns=[True, False])
 
 
-def _paired(group: pd.Series, reference: pd.Series, unit: str = "") -> dict[str, Any]:
+def _paired(group: pd.Series, reference: pd.Series, unit: str = "", *,
+            few_trials: bool = False) -> dict[str, Any]:
+    """Paired t-test of group - reference over the trainees who have both.
+
+    No test when fewer than 5 trainees have both, or (``few_trials``) a cell it rests on
+    has fewer than 10 trials.
+    """
     both = pd.concat([group, reference], axis=1, keys=["g", "r"]).dropna()
     key = "mean_diff_ms" if unit == "ms" else "mean_diff"
-    if len(both) < MIN_TRAINEES:
+    if len(both) < MIN_TRAINEES or few_trials:
         return {key: None, "t": None, "df": None, "p": None, "trainees": len(both),
                 "small_sample": True}
     diff = both["g"] - both["r"]
@@ -152,7 +158,10 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
     sizes = table["group"].value_counts()
     sizes = sizes[sizes > 0]
     if reference is None:
-        reference = str(sorted(sizes.index, key=lambda g: (-sizes[g], g))[0])
+        # The biggest group, but never "unrecorded": a comparison against nobody in
+        # particular says nothing.
+        recorded = [g for g in sizes.index if g != "unrecorded"] or list(sizes.index)
+        reference = str(sorted(recorded, key=lambda g: (-sizes[g], g))[0])
     elif reference not in sizes.index:
         known = ", ".join(sorted(sizes.index))
         raise ValueError(f"--reference {attribute}={reference}: no trials show that group; "
@@ -184,7 +193,7 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
         }
     comparisons = {g: _compare(answered, g, reference, groups, per_trainee)
                    for g in sorted(str(g) for g in sizes.index) if g != reference}
-    model = clustered_model(answered, reference)
+    model = clustered_model(answered, reference, groups)
     for group, comparison in comparisons.items():
         comparison["model_no_threat"] = model.get(group)
     return {"reference": reference, "groups": groups, "comparisons": comparisons,
@@ -201,7 +210,7 @@ def _fisher_and_cmh(answered: pd.DataFrame, group: str, reference: str,
     if not threat:
         result |= {"cmh_odds_ratio": None, "cmh_p": None}
     if min(len(g), len(r)) < MIN_TRIALS or trainees < MIN_TRAINEES:
-        return result | {"small_sample": True}
+        return result | {"small_sample": True} | ({} if threat else {"cmh_trainees": None})
     table = [[int(g["force"].sum()), int((~g["force"]).sum())],
              [int(r["force"].sum()), int((~r["force"]).sum())]]
     odds, p = stats.fisher_exact(table)
@@ -235,13 +244,19 @@ def _cmh(rows: pd.DataFrame, group: str) -> dict[str, Any]:
 def _compare(answered: pd.DataFrame, group: str, reference: str, groups: dict[str, Any],
              per_trainee: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> dict[str, Any]:
     (sdt_g, lat_g), (sdt_r, lat_r) = per_trainee[group], per_trainee[reference]
+
+    def few(kind: str) -> bool:
+        return bool(min(groups[group][kind]["n"], groups[reference][kind]["n"]) < MIN_TRIALS)
+
     out: dict[str, Any] = {
         "no_threat": _fisher_and_cmh(answered, group, reference, threat=False),
         "threat": _fisher_and_cmh(answered, group, reference, threat=True),
-        "c": _paired(sdt_g["c"], sdt_r["c"]),
-        "d_prime": _paired(sdt_g["d_prime"], sdt_r["d_prime"]),
-        "latency_threat": _paired(lat_g[True], lat_r[True], "ms"),
-        "latency_no_threat": _paired(lat_g[False], lat_r[False], "ms"),
+        "c": _paired(sdt_g["c"], sdt_r["c"], few_trials=few("threat") or few("no_threat")),
+        "d_prime": _paired(sdt_g["d_prime"], sdt_r["d_prime"],
+                           few_trials=few("threat") or few("no_threat")),
+        "latency_threat": _paired(lat_g[True], lat_r[True], "ms", few_trials=few("threat")),
+        "latency_no_threat": _paired(lat_g[False], lat_r[False], "ms",
+                                     few_trials=few("no_threat")),
     }
     family = {"no_threat": out["no_threat"]["fisher_p"], "threat": out["threat"]["fisher_p"],
               "c": out["c"]["p"], "latency_threat": out["latency_threat"]["p"]}
@@ -257,15 +272,27 @@ def _compare(answered: pd.DataFrame, group: str, reference: str, groups: dict[st
     return out
 
 
-def clustered_model(answered: pd.DataFrame, reference: str) -> dict[str, dict[str, Any]]:
+def clustered_model(answered: pd.DataFrame, reference: str,
+                    groups: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Force on no-threat cues by group, in a logistic model that accounts for clustering.
 
     A logistic regression on the trials, with the scenario as a fixed effect and standard
     errors clustered by trainee (the same estimates as a GEE with independence working
-    correlation). Odds ratios are against ``reference``. Empty when there is too little to
-    fit.
+    correlation). Odds ratios are against ``reference``. A group gets none when it or the
+    reference has fewer than 10 no-threat trials or 5 trainees, or when every one of its
+    trials (or none) was force: the odds ratio is then not a number a model can give.
     """
-    rows = answered[~answered["threat"]]
+    def fits(group: str) -> bool:
+        cell = groups[group]["no_threat"]
+        return bool(cell["n"] >= MIN_TRIALS and groups[group]["trainees"] >= MIN_TRAINEES
+                    and 0 < cell["force"] < cell["n"])
+
+    if reference not in groups or not fits(reference):
+        return {}
+    eligible = [g for g in groups if g != reference and fits(g)]
+    rows = answered[~answered["threat"] & answered["group"].isin([reference, *eligible])]
+    if not eligible:
+        return {}
     if rows["trainee_id"].nunique() < MIN_TRAINEES or rows["group"].nunique() < 2:
         return {}
     design = pd.get_dummies(rows["group"].astype(str), dtype=float).drop(
@@ -283,23 +310,29 @@ def clustered_model(answered: pd.DataFrame, reference: str) -> dict[str, dict[st
     except (ValueError, np.linalg.LinAlgError, PerfectSeparationError):
         return {}
     low, high = fit.conf_int().T.to_numpy()
-    trainees = int(clusters.max()) + 1
+    clustered = int(clusters.max()) + 1
     return {name: {"odds_ratio": json_number(math.exp(fit.params.iloc[i])),
                    "ci95": [json_number(math.exp(low[i])), json_number(math.exp(high[i]))],
-                   "p": json_number(fit.pvalues.iloc[i]), "trainees": trainees}
+                   "p": json_number(fit.pvalues.iloc[i]), "trainees": clustered}
             for i, name in enumerate(design.columns)
             if name != "const" and not name.startswith("s_")}
 
 
 def _fairness(groups: Mapping[str, Any]) -> dict[str, Any]:
-    """fairlearn-style disparities over groups with trials of both kinds: descriptive only."""
-    fpr = {g: v["no_threat"]["rate"] for g, v in groups.items()
-           if v["no_threat"]["rate"] is not None}
-    tpr = {g: v["threat"]["rate"] for g, v in groups.items() if v["threat"]["rate"] is not None}
-    if len(fpr) < 2:
-        return {"fpr_ratio": None, "fpr_difference": None, "equalized_odds_difference": None}
+    """fairlearn-style disparities, descriptive only.
+
+    Over the groups with trials of both kinds (fairlearn would count a missing rate as 0;
+    a group never shown with a threat has no hit rate, not a rate of 0).
+    """
+    both = [g for g, v in groups.items()
+            if v["no_threat"]["rate"] is not None and v["threat"]["rate"] is not None]
+    if len(both) < 2:
+        return {"fpr_ratio": None, "fpr_difference": None, "equalized_odds_difference": None,
+                "four_fifths_description": None}
+    fpr = {g: groups[g]["no_threat"]["rate"] for g in both}
+    tpr = {g: groups[g]["threat"]["rate"] for g in both}
     high, low = max(fpr.values()), min(fpr.values())
-    tpr_difference = max(tpr.values()) - min(tpr.values()) if len(tpr) >= 2 else 0.0
+    tpr_difference = max(tpr.values()) - min(tpr.values())
     return {"fpr_ratio": low / high if high else None, "fpr_difference": high - low,
             "equalized_odds_difference": max(high - low, tpr_difference),
             "four_fifths_description": (

@@ -59,27 +59,47 @@ def trials_of_run(events: list[Event], scenario: Scenario,
             theirs = [d for d in decisions.get(shown.seq, []) if d.trainee_id == trainee]
             forces = [profile.force_option(d.action) for d in theirs]
             used = [f for f in forces if f is not None and f.counts_as_force]
-            devices = [d.latency_ms for d in theirs
-                       if d.source == "device" and d.latency_ms is not None]
             highest = max((f for f in forces if f is not None), key=lambda f: f.rank,
                           default=None)
+            deciding = _deciding(theirs, profile, force=bool(used))
+            timed = deciding is not None and deciding.source == "device" \
+                and deciding.latency_ms is not None
             yield {
                 "trainee_id": trainee, "session_id": started.session_id,
                 "scenario_id": started.scenario_id, "variant_id": started.variant_id,
                 "cue_id": shown.cue_id, "threat": cue.force_justified,
                 "response": "timeout" if not theirs else "force" if used else "no_force",
-                "latency_ms": min(devices) if devices else np.nan,
+                "latency_ms": deciding.latency_ms if timed and deciding else np.nan,
                 "force_level": highest.id if highest else "",
-                "response_source": "device" if devices or not theirs else "instructor",
+                "response_source": deciding.source if deciding else "device",
                 **subject, "run_id": started.run_id,
                 "player_backend": started.player_backend, "timing_mode": started.timing_mode,
             }
 
 
+def _deciding(decisions: list[DecisionRecorded], profile: AgencyProfile, *,
+              force: bool) -> DecisionRecorded | None:
+    """The decision that set the response, whose source and latency are the trial's.
+
+    The first use of force when force was used, else the first decision.
+    """
+    def counts(d: DecisionRecorded) -> bool:
+        option = profile.force_option(d.action)
+        return option is not None and option.counts_as_force
+
+    candidates = [d for d in decisions if counts(d)] if force else decisions
+    return min(candidates, key=lambda d: d.seq, default=None)
+
+
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows as a trial table with the documented column types."""
-    table = pd.DataFrame(rows, columns=list(rows[0]) if rows else [*BASE_COLUMNS,
-                                                                    "response_source"])
+    """Rows as a trial table with the documented column types.
+
+    The columns are those of all rows: a first cue with no person (or a variant without
+    an attribute) must not drop an attribute for every trial.
+    """
+    columns = list(dict.fromkeys(k for row in rows for k in row)) if rows else [
+        *BASE_COLUMNS, "response_source"]
+    table = pd.DataFrame(rows, columns=columns)
     table["threat"] = table["threat"].astype(bool)
     table["latency_ms"] = table["latency_ms"].astype(float)
     for column in table.columns:
