@@ -7,7 +7,6 @@ blocks.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,8 @@ from simulator.review.layout import (
     Together,
     as_html_page,
     as_pdf_document,
+    new_figure,
+    png,
 )
 
 LIMITS = (
@@ -127,14 +128,9 @@ def summary(result: Mapping[str, Any], profile: AgencyProfile) -> list[str]:
 
 def _figure(table: pd.DataFrame, attribute: str, found: Mapping[str, Any],
             profile: AgencyProfile) -> bytes:
-    # The object API on the Agg canvas: no pyplot, which could pull in a GUI toolkit.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure as MplFigure
-
     groups = list(found["groups"])
     names = [_label(profile, attribute, g)[:22] for g in groups]
-    figure = MplFigure(figsize=(9, 3.2), dpi=150)
-    FigureCanvasAgg(figure)
+    figure = new_figure(9, 3.2)
     rates, bias, latency = figure.subplots(1, 3)
     for offset, key, colour, label in ((-0.12, "no_threat", "#c0392b", "no threat"),
                                        (0.12, "threat", "#1f5fa8", "threat")):
@@ -166,10 +162,7 @@ def _figure(table: pd.DataFrame, attribute: str, found: Mapping[str, Any],
                         names, fontsize=6, rotation=20, ha="right")
         axes.tick_params(axis="y", labelsize=6)
         axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    return png(figure)
 
 
 def _blocks(result: Mapping[str, Any], table: pd.DataFrame, profile: AgencyProfile,

@@ -12,6 +12,7 @@ from base64 import b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
 
@@ -57,6 +58,28 @@ class Together:
 
 
 Block = Heading | Text | Grid | Figure | Together
+
+
+def new_figure(width_in: float, height_in: float) -> Any:
+    """A matplotlib figure on the Agg canvas, for a report.
+
+    The object API, never pyplot: pyplot picks a GUI backend and could pull Qt into the
+    core. Imported here because matplotlib takes a while to load and only reports draw.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    figure = MplFigure(figsize=(width_in, height_in), dpi=150)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def png(figure: Any) -> bytes:
+    """The figure, laid out tightly, as PNG bytes."""
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;
 padding:0 1rem;color:#1b1b1b;line-height:1.45}h1{font-size:1.6rem}

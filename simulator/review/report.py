@@ -8,7 +8,6 @@ and its rubric scores with the raters' agreement. Both formats are built from th
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,8 @@ from simulator.review.layout import (
     Together,
     as_html_page,
     as_pdf_document,
+    new_figure,
+    png,
 )
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
@@ -60,12 +61,7 @@ def _action(profile: AgencyProfile, action: str) -> str:
 
 
 def _figure(timeline: Timeline, segment_titles: dict[str, str]) -> bytes:
-    # The object API on the Agg canvas: no pyplot, which could pull in a GUI toolkit.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 2.8), dpi=150)
-    FigureCanvasAgg(figure)
+    figure = new_figure(9, 2.8)
     axes = figure.add_subplot()
     palette = ["#dfe6ee", "#c9d6e3"]
     for i, shot in enumerate(timeline.shots):
@@ -95,10 +91,7 @@ def _figure(timeline: Timeline, segment_titles: dict[str, str]) -> bytes:
     axes.set_xlabel("seconds into the run", fontsize=7)
     axes.tick_params(axis="x", labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    return png(figure)
 
 
 def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
