@@ -125,3 +125,25 @@ def test_the_report_for_people_leads_with_plain_words_and_states_its_limits(revi
     assert len(re.findall(rb"/Type /Page\b", pdf.read_bytes())) >= 2
     one = invoke("audit", "report", "--format", "json", "--trainee", "h0", "--db", db)
     assert one.exit_code == 0 and json.loads(one.stdout)["trainees"] == 1
+
+
+def test_one_agency_on_a_shared_record(tmp_path):
+    from simulator.scenario import bundled_library
+
+    db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    script = str(bundled_library() / "welfare-check" / "demo-script.yaml")
+    for agency, officer in (("North PD", "Officer North"), ("South PD", "Officer South"),
+                            ("South PD", "Officer South 2")):
+        result = invoke("run", "--headless", "--scenario", "welfare-check", "--script",
+                        script, "--speed", "1000", "--trainee", officer, "--agency", agency,
+                        "--db", db)
+        assert result.exit_code == 0, result.output
+    north = invoke("records", "agency", "--agency", "North PD", "--db", db)
+    assert north.exit_code == 0 and "1 officers" in north.output, north.output
+    south = invoke("audit", "report", "--agency", "South PD", "--db", db)
+    assert south.exit_code == 0, south.output
+    assert json.loads(south.stdout)["trainees"] == 2
+    everyone = json.loads(invoke("audit", "report", "--db", db).stdout)
+    assert everyone["trainees"] == 3
+    unknown = invoke("audit", "report", "--agency", "West PD", "--db", db)
+    assert unknown.exit_code == 2 and "no agency of that name" in unknown.output

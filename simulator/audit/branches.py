@@ -53,11 +53,14 @@ def choices_of_run(events: list[Event], scenario: Scenario,
 
 
 def record_choices(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
-                   until: datetime | None = None) -> pd.DataFrame:
-    """The branch choices of every run in the record that started in ``[since, until)``."""
+                   until: datetime | None = None, agency_id: str | None = None
+                   ) -> pd.DataFrame:
+    """The branch choices of the runs that started in ``[since, until)`` (of one agency)."""
     scenarios: dict[str, Scenario] = {}
     rows: list[dict[str, Any]] = []
     for run in record.training_runs(since=since, until=until):
+        if agency_id is not None and run.agency_id != agency_id:
+            continue
         if run.scenario_hash not in scenarios:
             scenarios[run.scenario_hash] = record.scenario_version(run.scenario_hash).scenario
         rows += choices_of_run(record.events(run.run_id), scenarios[run.scenario_hash],

@@ -30,11 +30,14 @@ class AuditScope:
     until: datetime | None = None
     scenario_ids: Collection[str] | None = None
     trainee: str | None = None
+    agency: str | None = None
 
     def describe(self) -> str:
         """The scope in words, for the top of the report."""
         parts = ["Trials of the runs in the record"]
-        if self.since is None and self.until is None:
+        if self.agency is not None:
+            parts.append(f"of {self.agency}")
+        if self.since is None and self.until is None and self.agency is None:
             parts.append("and the trials imported into it")
         if self.since is not None:
             parts.append(f"from {self.since:%d %B %Y}")
@@ -55,8 +58,14 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
 
     ValueError says what is wrong with the scope: no trials, an unknown attribute or group.
     """
+    agency_id = None
+    if scope.agency is not None:
+        agency_id = record.find_agency(scope.agency)
+        if agency_id is None:
+            raise ValueError(f"--agency {scope.agency!r}: no agency of that name in the "
+                             "record")
     table = trial_table(record, profile, since=scope.since, until=scope.until,
-                        scenario_ids=scope.scenario_ids)
+                        scenario_ids=scope.scenario_ids, agency_id=agency_id)
     if scope.trainee is not None:
         wanted = record.find_person("trainee", scope.trainee) or scope.trainee
         table = table[table["trainee_id"] == wanted]
@@ -70,7 +79,8 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
                          f"{', '.join(sorted(carried))}")
     references = {attribute: _group_id(table, profile, attribute, group)
                   for attribute, group in scope.references.items()}
-    choices = record_choices(record, profile, since=scope.since, until=scope.until)
+    choices = record_choices(record, profile, since=scope.since, until=scope.until,
+                             agency_id=agency_id)
     if scope.scenario_ids is not None and not choices.empty:
         choices = choices[choices["scenario_id"].isin(list(scope.scenario_ids))]
     result = audit(table, references)

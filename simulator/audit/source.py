@@ -16,13 +16,18 @@ from simulator.scenario import Scenario
 
 
 def record_trials(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
-                  until: datetime | None = None,
-                  scenario_ids: Collection[str] | None = None) -> pd.DataFrame:
-    """The trials of every run in the record that started in ``[since, until)``."""
+                  until: datetime | None = None, scenario_ids: Collection[str] | None = None,
+                  agency_id: str | None = None) -> pd.DataFrame:
+    """The trials of every run in the record that started in ``[since, until)``.
+
+    ``agency_id`` keeps the runs of that agency's sessions (on a shared database).
+    """
     scenarios: dict[str, Scenario] = {}
     rows: list[dict[str, Any]] = []
     for run in record.training_runs(since=since, until=until):
         if scenario_ids is not None and run.scenario_id not in scenario_ids:
+            continue
+        if agency_id is not None and run.agency_id != agency_id:
             continue
         if run.scenario_hash not in scenarios:
             scenarios[run.scenario_hash] = record.scenario_version(run.scenario_hash).scenario
@@ -60,15 +65,16 @@ def imported_trials(record: Record) -> pd.DataFrame:
 
 def trial_table(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
                 until: datetime | None = None, scenario_ids: Collection[str] | None = None,
-                include_imported: bool = True) -> pd.DataFrame:
+                agency_id: str | None = None, include_imported: bool = True) -> pd.DataFrame:
     """Trials from the record's runs, and the imported ones, in one table.
 
-    Imported trials have no dates, so a period (``since``/``until``) leaves them out. A
-    demographic attribute one source lacks reads ``unrecorded`` in its rows.
+    Imported trials have no dates and no agency, so a period (``since``/``until``) or an
+    agency leaves them out. A demographic attribute one source lacks reads ``unrecorded``
+    in its rows.
     """
     tables = [record_trials(record, profile, since=since, until=until,
-                            scenario_ids=scenario_ids)]
-    if include_imported and since is None and until is None:
+                            scenario_ids=scenario_ids, agency_id=agency_id)]
+    if include_imported and since is None and until is None and agency_id is None:
         imported = imported_trials(record)
         if scenario_ids is not None:
             imported = imported[imported["scenario_id"].isin(list(scenario_ids))]

@@ -90,6 +90,9 @@ def report(
     trainee: Annotated[str | None, typer.Option(
         "--trainee", help="One trainee's own figures (by id or name): private feedback for "
         "coaching, never for discipline.")] = None,
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="Only this agency's sessions (on a database several share).")]
+    = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -105,7 +108,7 @@ def report(
             fail(f"--reference {pair!r}: give attribute=group, e.g. race=white")
         references[attribute.removeprefix("subject.")] = group
     scope = AuditScope(references, moment(since, "--since"), moment(until, "--until"),
-                       scenario, trainee)
+                       scenario, trainee, agency)
     try:
         data = audit_document(open_record(db), vocabularies_from(profile), scope,
                               cast(AuditFormat, to))

@@ -195,6 +195,9 @@ def agency(
     months: Annotated[int | None, typer.Option("--months", min=1, max=600,
                                                help="The last N months (instead of --since).")]
     = None,
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="Only this agency's sessions (on a database several share).")]
+    = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -205,7 +208,13 @@ def agency(
         if start is not None:
             fail("give --since or --months, not both")
         start = datetime.now(UTC) - timedelta(days=round(months * 30.44))
-    summary = agency_summary(record, since=start, until=moment(until, "--until"))
+    agency_id = None
+    if agency is not None:
+        agency_id = record.find_agency(agency)
+        if agency_id is None:
+            fail(f"--agency {agency!r}: no agency of that name in the record")
+    summary = agency_summary(record, since=start, until=moment(until, "--until"),
+                             agency_id=agency_id)
     out = Console()
     out.print(f"{summary.officers} officers, {summary.hours:.1f} hours of scenarios, "
               f"{summary.runs} runs")

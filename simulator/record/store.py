@@ -174,6 +174,12 @@ class Record:
             c.execute(insert(agencies).values(id=agency_id, name=name, created_utc=_now()))
             return agency_id
 
+    def find_agency(self, name: str) -> str | None:
+        """The id of the agency called ``name``, if the record has one."""
+        with self.engine.connect() as c:
+            found = c.execute(select(agencies.c.id).where(agencies.c.name == name)).scalar()
+        return str(found) if found else None
+
     def add_person(self, kind: str, display_name: str, *, agency_id: str | None = None,
                    external_ref: str | None = None) -> str:
         """Add a trainee or instructor; their name goes to the erasable identity table."""
