@@ -142,8 +142,13 @@ def test_one_agency_on_a_shared_record(tmp_path):
     assert north.exit_code == 0 and "1 officers" in north.output, north.output
     south = invoke("audit", "report", "--agency", "South PD", "--db", db)
     assert south.exit_code == 0, south.output
-    assert json.loads(south.stdout)["trainees"] == 2
+    south_report = json.loads(south.stdout)
+    assert south_report["trainees"] == 2
     everyone = json.loads(invoke("audit", "report", "--db", db).stdout)
     assert everyone["trainees"] == 3
+    # Branch choices are the agency's too.
+    assert everyone["branch_choices"]["choices"] > 0
+    assert south_report["branch_choices"]["choices"] * 3 == \
+        everyone["branch_choices"]["choices"] * 2
     unknown = invoke("audit", "report", "--agency", "West PD", "--db", db)
     assert unknown.exit_code == 2 and "no agency of that name" in unknown.output

@@ -302,3 +302,33 @@ def test_a_trial_takes_its_source_and_latency_from_the_decision_that_set_it(door
                      {"trainee_id": "b", "threat": False, "latency_ms": 2.0,
                       "subject.race": "white"}]).columns
     assert "subject.race" in columns  # not lost because the first row lacked it
+
+
+def test_gates_count_what_each_test_rests_on(trials):
+    # The black group's no-threat trials all from one trainee: no model for it.
+    one = trials[~((trials["subject.race"] == "black") & ~trials["threat"]
+                   & (trials["trainee_id"] != "t0"))]
+    comparison = audit_attribute(one, "race", reference="white")["comparisons"]
+    assert comparison["black"]["model_no_threat"] is None
+    assert comparison["asian"]["model_no_threat"] is not None  # the reference still fits
+    # Threat latencies timed for only a few asian trials: no latency test, c still tested.
+    few = trials.copy()
+    asian_threat = few.index[(few["subject.race"] == "asian") & few["threat"]]
+    few.loc[asian_threat[5:], "response_source"] = "instructor"
+    asian = audit_attribute(few, "race", reference="white")["comparisons"]["asian"]
+    assert asian["latency_threat"]["small_sample"] and asian["latency_threat"]["p"] is None
+    assert not asian["c"]["small_sample"]
+
+
+def test_branch_tests_count_choices_only_in_the_scenarios_that_compare():
+    from simulator.audit.branches import branch_audit
+
+    rows = ([{"scenario_id": "s1", "by": "instructor", "subject.race": "black",
+              "escalated": i % 2 == 0} for i in range(10)]
+            + [{"scenario_id": "s2", "by": "instructor", "subject.race": "white",
+                "escalated": i % 2 == 0} for i in range(10)]
+            + [{"scenario_id": "s3", "by": "instructor", "subject.race": race,
+                "escalated": True} for race in ("black", "white")])
+    result = branch_audit(pd.DataFrame(rows), {"race": "white"})["attributes"]["race"]
+    assert result["comparisons"]["black"]["small_sample"]
+    assert result["comparisons"]["black"]["scenarios"] == 1

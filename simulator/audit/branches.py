@@ -101,23 +101,24 @@ def branch_audit(choices: pd.DataFrame, references: Mapping[str, str] | None = N
 def _cmh(chosen: pd.DataFrame, column: str, group: str, reference: str) -> dict[str, Any]:
     rows = chosen[chosen[column].isin([group, reference])]
     result: dict[str, Any] = {"cmh_odds_ratio": None, "cmh_p": None, "scenarios": 0}
-    counts = rows[column].value_counts()
-    if min(counts.get(group, 0), counts.get(reference, 0)) < MIN_TRIALS:
-        # Fewer than 10 instructor choices with either group on screen: no test.
-        return result | {"small_sample": True}
-    strata = []
+    strata, counted = [], {group: 0, reference: 0}
     for _, scenario in rows.groupby("scenario_id"):
         mine = scenario[column] == group
         if mine.all() or not mine.any():
             continue  # a scenario played with one group only compares nothing
+        counted[group] += int(mine.sum())
+        counted[reference] += int((~mine).sum())
         up = scenario["escalated"]
         strata.append(np.array([[(mine & up).sum(), (mine & ~up).sum()],
                                 [(~mine & up).sum(), (~mine & ~up).sum()]], dtype=float))
     result["scenarios"] = len(strata)
-    if not strata:
+    if min(counted.values()) < MIN_TRIALS:
+        # Fewer than 10 instructor choices with either group in the scenarios that compare
+        # them: no test.
         return result | {"small_sample": True}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         table = StratifiedTable(strata)
         return result | {"cmh_odds_ratio": json_number(table.oddsratio_pooled),
-                         "cmh_p": json_number(table.test_null_odds().pvalue), "small_sample": False}
+                         "cmh_p": json_number(table.test_null_odds().pvalue),
+                         "small_sample": False}

@@ -67,7 +67,8 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
     table = trial_table(record, profile, since=scope.since, until=scope.until,
                         scenario_ids=scope.scenario_ids, agency_id=agency_id)
     if scope.trainee is not None:
-        wanted = record.find_person("trainee", scope.trainee) or scope.trainee
+        wanted = record.find_person("trainee", scope.trainee,
+                                    agency_id=agency_id) or scope.trainee
         table = table[table["trainee_id"] == wanted]
     if table.empty:
         raise ValueError("no trials: the record has no scored cues in that scope (and no "

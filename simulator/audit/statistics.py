@@ -30,6 +30,8 @@ AUDIT_JSON_VERSION = 1
 MIN_TRIALS = 10
 MIN_TRAINEES = 5
 GAP = 0.10  # the false-alarm gap the power figure is for
+# Beyond this log odds ratio (about 1:2e8) a model estimate is separation, not evidence.
+MAX_LOG_ODDS = 20.0
 
 
 def json_number(value: float | None) -> float | None:
@@ -68,11 +70,16 @@ def _sdt(answered: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"d_prime": z_hit - z_fa, "c": -(z_hit + z_fa) / 2})
 
 
+def _timed_correct(answered: pd.DataFrame) -> pd.DataFrame:
+    """The correct responses timed on a device: what the latency figures rest on."""
+    return answered[(answered["force"] == answered["threat"])
+                    & (answered["response_source"] == "device")
+                    & answered["latency_ms"].notna()]
+
+
 def _latency_means(answered: pd.DataFrame) -> pd.DataFrame:
     """Mean latency of correct device responses, per trainee, on threat and no-threat."""
-    correct = answered[(answered["force"] == answered["threat"])
-                       & (answered["response_source"] == "device")
-                       & answered["latency_ms"].notna()]
+    correct = _timed_correct(answered)
     if correct.empty:
         return pd.DataFrame(columns=[True, False], dtype=float)
     means = (correct.groupby(["trainee_id", "threat"], observed=True)["latency_ms"].mean()
@@ -96,7 +103,8 @@ def _paired(group: pd.Series, reference: pd.Series, unit: str = "", *,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # identical pairs: t is undefined
         result = stats.ttest_rel(both["g"], both["r"])
-    return {key: float(diff.mean()), "t": json_number(result.statistic), "df": len(both) - 1,
+    return {key: json_number(diff.mean()), "t": json_number(result.statistic),
+            "df": len(both) - 1,
             "p": json_number(result.pvalue), "trainees": len(both), "small_sample": False}
 
 
@@ -106,8 +114,8 @@ def _power(n_group: int, n_reference: int, reference_rate: float | None) -> floa
         return None
     other = reference_rate + GAP if reference_rate + GAP <= 1 else reference_rate - GAP
     effect = abs(proportion_effectsize(other, reference_rate))
-    return float(NormalIndPower().power(effect_size=effect, nobs1=n_group, alpha=0.05,
-                                        ratio=n_reference / n_group))
+    return json_number(NormalIndPower().power(effect_size=effect, nobs1=n_group, alpha=0.05,
+                                              ratio=n_reference / n_group))
 
 
 def _prepared(table: pd.DataFrame) -> pd.DataFrame:
@@ -189,7 +197,9 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
                     "c_mean": json_number(sdt["c"].mean()) if len(sdt) else None,
                     "trainees": len(sdt)},
             "latency_ms": {"threat_mean": json_number(latency[True].mean()),
-                           "no_threat_mean": json_number(latency[False].mean())},
+                           "no_threat_mean": json_number(latency[False].mean()),
+                           "threat_trials": int(_timed_correct(threat).shape[0]),
+                           "no_threat_trials": int(_timed_correct(no_threat).shape[0])},
         }
     comparisons = {g: _compare(answered, g, reference, groups, per_trainee)
                    for g in sorted(str(g) for g in sizes.index) if g != reference}
@@ -248,15 +258,21 @@ def _compare(answered: pd.DataFrame, group: str, reference: str, groups: dict[st
     def few(kind: str) -> bool:
         return bool(min(groups[group][kind]["n"], groups[reference][kind]["n"]) < MIN_TRIALS)
 
+    def few_timed(kind: str) -> bool:
+        # Latencies rest on the correct responses timed on a device, not on every trial.
+        return bool(min(groups[group]["latency_ms"][kind],
+                        groups[reference]["latency_ms"][kind]) < MIN_TRIALS)
+
     out: dict[str, Any] = {
         "no_threat": _fisher_and_cmh(answered, group, reference, threat=False),
         "threat": _fisher_and_cmh(answered, group, reference, threat=True),
         "c": _paired(sdt_g["c"], sdt_r["c"], few_trials=few("threat") or few("no_threat")),
         "d_prime": _paired(sdt_g["d_prime"], sdt_r["d_prime"],
                            few_trials=few("threat") or few("no_threat")),
-        "latency_threat": _paired(lat_g[True], lat_r[True], "ms", few_trials=few("threat")),
+        "latency_threat": _paired(lat_g[True], lat_r[True], "ms",
+                                  few_trials=few_timed("threat_trials")),
         "latency_no_threat": _paired(lat_g[False], lat_r[False], "ms",
-                                     few_trials=few("no_threat")),
+                                     few_trials=few_timed("no_threat_trials")),
     }
     family = {"no_threat": out["no_threat"]["fisher_p"], "threat": out["threat"]["fisher_p"],
               "c": out["c"]["p"], "latency_threat": out["latency_threat"]["p"]}
@@ -282,15 +298,19 @@ def clustered_model(answered: pd.DataFrame, reference: str,
     reference has fewer than 10 no-threat trials or 5 trainees, or when every one of its
     trials (or none) was force: the odds ratio is then not a number a model can give.
     """
+    no_threat = answered[~answered["threat"]]
+    # Trainees who gave no-threat trials: the clusters the errors rest on.
+    clusters_of = no_threat.groupby("group", observed=True)["trainee_id"].nunique()
+
     def fits(group: str) -> bool:
         cell = groups[group]["no_threat"]
-        return bool(cell["n"] >= MIN_TRIALS and groups[group]["trainees"] >= MIN_TRAINEES
+        return bool(cell["n"] >= MIN_TRIALS and clusters_of.get(group, 0) >= MIN_TRAINEES
                     and 0 < cell["force"] < cell["n"])
 
     if reference not in groups or not fits(reference):
         return {}
     eligible = [g for g in groups if g != reference and fits(g)]
-    rows = answered[~answered["threat"] & answered["group"].isin([reference, *eligible])]
+    rows = no_threat[no_threat["group"].isin([reference, *eligible])]
     if not eligible:
         return {}
     if rows["trainee_id"].nunique() < MIN_TRAINEES or rows["group"].nunique() < 2:
@@ -311,11 +331,19 @@ def clustered_model(answered: pd.DataFrame, reference: str,
         return {}
     low, high = fit.conf_int().T.to_numpy()
     clustered = int(clusters.max()) + 1
-    return {name: {"odds_ratio": json_number(math.exp(fit.params.iloc[i])),
-                   "ci95": [json_number(math.exp(low[i])), json_number(math.exp(high[i]))],
-                   "p": json_number(fit.pvalues.iloc[i]), "trainees": clustered}
-            for i, name in enumerate(design.columns)
-            if name != "const" and not name.startswith("s_")}
+    out = {}
+    for i, name in enumerate(design.columns):
+        if name == "const" or name.startswith("s_"):
+            continue
+        bounds = (fit.params.iloc[i], low[i], high[i])
+        if not all(math.isfinite(b) and abs(b) < MAX_LOG_ODDS for b in bounds):
+            # A group seen only in a scenario no other group was: the model cannot tell
+            # the one from the other, and its odds ratio would be a number of nothing.
+            continue
+        out[name] = {"odds_ratio": math.exp(bounds[0]),
+                     "ci95": [math.exp(bounds[1]), math.exp(bounds[2])],
+                     "p": json_number(fit.pvalues.iloc[i]), "trainees": clustered}
+    return out
 
 
 def _fairness(groups: Mapping[str, Any]) -> dict[str, Any]:
