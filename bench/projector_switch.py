@@ -29,7 +29,6 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np
 from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import QApplication
 from bench.machine import machine, percentiles, write_result
 from simulator.playback.barcode import read_barcode, write_barcode_clip
 from simulator.playback.decoded_player import DecodedPlayer
-from simulator.playback.surface import VideoSurface
+from simulator.playback.surface import VideoSurface, rgb_of
 from simulator.ports import PlayRequest
 from simulator.projector.settings import ProjectorSettings
 from simulator.projector.window import ProjectorWindow
@@ -68,13 +67,7 @@ class BarcodeSurface(VideoSurface):
 
 
 def _code(image: QImage) -> tuple[int, int] | None:
-    if image.format() == QImage.Format.Format_RGB32:
-        channels, order = 4, [2, 1, 0]
-    else:
-        channels, order = 3, [0, 1, 2]
-    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-    rows = data.reshape(image.height(), image.bytesPerLine())[:, : image.width() * channels]
-    return read_barcode(rows.reshape(image.height(), image.width(), channels)[:, :, order])
+    return read_barcode(rgb_of(image))
 
 
 def _spin(seconds: float) -> None:

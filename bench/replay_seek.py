@@ -19,26 +19,16 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np
-from PySide6.QtGui import QImage
 
 from bench.machine import machine, percentiles, write_result
 from media_index.proxy import PROXY_GOP_S, make_proxy
 from simulator.playback.barcode import read_barcode, write_barcode_clip
 from simulator.playback.replay import ReplayPlayer
-from simulator.playback.surface import VideoSurface
+from simulator.playback.surface import VideoSurface, rgb_of
 from simulator.projector.app import qt_application
 from simulator.review.timeline import Shot, Timeline
 
 FPS, SECONDS, GOP_S, SEEKS = 30, 60, 2.0, 200
-
-
-def _code(image: QImage) -> tuple[int, int] | None:
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    width, height = image.width(), image.height()
-    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-    return read_barcode(data.reshape(height, image.bytesPerLine())[:, : width * 3]
-                        .reshape(height, width, 3))
 
 
 def _seeks(path: Path, surface: VideoSurface, rng: random.Random) -> dict[str, Any]:
@@ -53,7 +43,7 @@ def _seeks(path: Path, surface: VideoSurface, rng: random.Random) -> dict[str, A
         player.seek(at_s)
         samples.append((time.perf_counter() - start) * 1000)
         image = surface.current_image()
-        if image is None or _code(image) != (1, int(at_s * FPS + 1e-6)):
+        if image is None or read_barcode(rgb_of(image)) != (1, int(at_s * FPS + 1e-6)):
             wrong += 1
     player.close()
     return {**percentiles(samples), "wrong_frames": wrong}

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
 from simulator.playback.barcode import read_barcode, write_barcode_clip
 from simulator.playback.decoded_player import DecodedPlayer, FrameShown
-from simulator.playback.surface import VideoSurface
+from simulator.playback.surface import VideoSurface, rgb_of
 from simulator.ports import MarkShown, PlaybackFailed, PlayRequest, Presented, ReachedOut
 from simulator.runtime import MonotonicClock
 
@@ -37,11 +36,7 @@ def clips(tmp_path_factory) -> dict[int, str]:
 
 def shown_code(image: QImage) -> tuple[int, int] | None:
     """The barcode in a painted picture."""
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    width, height = image.width(), image.height()
-    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-    rows = data.reshape(height, image.bytesPerLine())[:, : width * 3]
-    return read_barcode(rows.reshape(height, width, 3))
+    return read_barcode(rgb_of(image))
 
 
 @pytest.fixture

@@ -27,6 +27,24 @@ def image_from_rgb(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
 
 
+def rgb_of(image: QImage) -> np.ndarray:
+    """A painted picture as ``height x width x 3`` uint8 RGB: `image_from_rgb` reversed.
+
+    For reading back what was shown. RGB888 and RGB32 pictures are read in place, without
+    a copy: use the array while the image lives. Any other format is converted (and
+    copied).
+    """
+    if image.format() == QImage.Format.Format_RGB32:
+        channels, order = 4, [2, 1, 0]  # BGRX in memory on a little-endian machine
+    elif image.format() == QImage.Format.Format_RGB888:
+        channels, order = 3, [0, 1, 2]
+    else:
+        return rgb_of(image.convertToFormat(QImage.Format.Format_RGB888)).copy()
+    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    rows = data.reshape(image.height(), image.bytesPerLine())[:, : image.width() * channels]
+    return rows.reshape(image.height(), image.width(), channels)[:, :, order]
+
+
 def fit_within(width: int, height: int, area_w: int, area_h: int) -> tuple[int, int]:
     """``width`` x ``height`` scaled to fit the area, in even numbers as scalers prefer."""
     scale = min(area_w / width, area_h / height)
