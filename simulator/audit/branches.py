@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,6 @@ from simulator.agency.profile import combined_group
 from simulator.audit.statistics import MIN_TRIALS, json_number, wilson_rate
 from simulator.audit.trials import SUBJECT
 from simulator.protocol import BranchChosen, BranchesOffered, DefaultTaken, Event, RunStarted
-from simulator.record import Record
 from simulator.scenario import Scenario
 
 
@@ -50,22 +48,6 @@ def choices_of_run(events: list[Event], scenario: Scenario,
                "instructor_id": started.instructor_id or "",
                "by": "instructor" if isinstance(event, BranchChosen) else "default",
                "escalated": kinds.get(event.branch_id) == "escalate", **groups}
-
-
-def record_choices(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
-                   until: datetime | None = None, agency_id: str | None = None
-                   ) -> pd.DataFrame:
-    """The branch choices of the runs that started in ``[since, until)`` (of one agency)."""
-    scenarios: dict[str, Scenario] = {}
-    rows: list[dict[str, Any]] = []
-    for run in record.training_runs(since=since, until=until):
-        if agency_id is not None and run.agency_id != agency_id:
-            continue
-        if run.scenario_hash not in scenarios:
-            scenarios[run.scenario_hash] = record.scenario_version(run.scenario_hash).scenario
-        rows += choices_of_run(record.events(run.run_id), scenarios[run.scenario_hash],
-                               profile)
-    return pd.DataFrame(rows)
 
 
 def branch_audit(choices: pd.DataFrame, references: Mapping[str, str] | None = None

@@ -11,11 +11,11 @@ from typing import Literal
 import pandas as pd
 
 from simulator.agency import AgencyProfile
-from simulator.audit.branches import branch_audit, record_choices
+from simulator.audit.branches import branch_audit, choices_of_run
 from simulator.audit.report import audit_html, audit_pdf
-from simulator.audit.source import trial_table
+from simulator.audit.source import runs_played, with_imported
 from simulator.audit.statistics import audit
-from simulator.audit.trials import SUBJECT
+from simulator.audit.trials import SUBJECT, frame, trials_of_run
 from simulator.record import Record
 
 AuditFormat = Literal["json", "html", "pdf"]
@@ -64,8 +64,16 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
         if agency_id is None:
             raise ValueError(f"--agency {scope.agency!r}: no agency of that name in the "
                              "record")
-    table = trial_table(record, profile, since=scope.since, until=scope.until,
-                        scenario_ids=scope.scenario_ids, agency_id=agency_id)
+    # One pass over the runs for both the trials and the branch choices.
+    trial_rows: list[dict[str, object]] = []
+    choice_rows: list[dict[str, object]] = []
+    for events, scenario in runs_played(record, since=scope.since, until=scope.until,
+                                        scenario_ids=scope.scenario_ids,
+                                        agency_id=agency_id):
+        trial_rows += trials_of_run(events, scenario, profile)
+        choice_rows += choices_of_run(events, scenario, profile)
+    table = with_imported(record, frame(trial_rows), since=scope.since, until=scope.until,
+                          scenario_ids=scope.scenario_ids, agency_id=agency_id)
     if scope.trainee is not None:
         wanted = record.find_person("trainee", scope.trainee,
                                     agency_id=agency_id) or scope.trainee
@@ -80,10 +88,7 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
                          f"{', '.join(sorted(carried))}")
     references = {attribute: _group_id(table, profile, attribute, group)
                   for attribute, group in scope.references.items()}
-    choices = record_choices(record, profile, since=scope.since, until=scope.until,
-                             agency_id=agency_id)
-    if scope.scenario_ids is not None and not choices.empty:
-        choices = choices[choices["scenario_id"].isin(list(scope.scenario_ids))]
+    choices = pd.DataFrame(choice_rows)
     result = audit(table, references)
     result["branch_choices"] = branch_audit(choices, references)
     if to == "json":

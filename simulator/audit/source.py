@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simulator.agency import AgencyProfile
 from simulator.audit.trials import SUBJECT, frame, trials_of_run
+from simulator.protocol import Event
 from simulator.record import Record
 from simulator.scenario import Scenario
 
 
-def record_trials(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
-                  until: datetime | None = None, scenario_ids: Collection[str] | None = None,
-                  agency_id: str | None = None) -> pd.DataFrame:
-    """The trials of every run in the record that started in ``[since, until)``.
+def runs_played(record: Record, *, since: datetime | None = None,
+                until: datetime | None = None, scenario_ids: Collection[str] | None = None,
+                agency_id: str | None = None) -> Iterator[tuple[list[Event], Scenario]]:
+    """Each run that started in ``[since, until)``, with its events and scenario version.
 
-    ``agency_id`` keeps the runs of that agency's sessions (on a shared database).
+    ``scenario_ids`` and ``agency_id`` (that agency's sessions, on a shared database) narrow
+    the runs down.
     """
-    scenarios: dict[str, Scenario] = {}
-    rows: list[dict[str, Any]] = []
     for run in record.training_runs(since=since, until=until):
         if scenario_ids is not None and run.scenario_id not in scenario_ids:
             continue
         if agency_id is not None and run.agency_id != agency_id:
             continue
-        if run.scenario_hash not in scenarios:
-            scenarios[run.scenario_hash] = record.scenario_version(run.scenario_hash).scenario
-        rows += trials_of_run(record.events(run.run_id), scenarios[run.scenario_hash],
-                              profile)
-    return frame(rows)
+        yield record.events(run.run_id), record.scenario_version(run.scenario_hash).scenario
 
 
 def import_trials(record: Record, table: pd.DataFrame, source: str) -> str:
@@ -65,16 +60,26 @@ def imported_trials(record: Record) -> pd.DataFrame:
 
 def trial_table(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
                 until: datetime | None = None, scenario_ids: Collection[str] | None = None,
-                agency_id: str | None = None, include_imported: bool = True) -> pd.DataFrame:
-    """Trials from the record's runs, and the imported ones, in one table.
+                agency_id: str | None = None) -> pd.DataFrame:
+    """Trials from the record's runs, and the imported ones, in one table."""
+    rows = [row for events, scenario in runs_played(
+        record, since=since, until=until, scenario_ids=scenario_ids, agency_id=agency_id)
+        for row in trials_of_run(events, scenario, profile)]
+    return with_imported(record, frame(rows), since=since, until=until,
+                         scenario_ids=scenario_ids, agency_id=agency_id)
+
+
+def with_imported(record: Record, recorded: pd.DataFrame, *, since: datetime | None = None,
+                  until: datetime | None = None, scenario_ids: Collection[str] | None = None,
+                  agency_id: str | None = None) -> pd.DataFrame:
+    """The recorded trials and the imported ones that fit the same filters, in one table.
 
     Imported trials have no dates and no agency, so a period (``since``/``until``) or an
     agency leaves them out. A demographic attribute one source lacks reads ``unrecorded``
     in its rows.
     """
-    tables = [record_trials(record, profile, since=since, until=until,
-                            scenario_ids=scenario_ids, agency_id=agency_id)]
-    if include_imported and since is None and until is None and agency_id is None:
+    tables = [recorded]
+    if since is None and until is None and agency_id is None:
         imported = imported_trials(record)
         if scenario_ids is not None:
             imported = imported[imported["scenario_id"].isin(list(scenario_ids))]

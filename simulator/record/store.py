@@ -136,6 +136,7 @@ class Record:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._versions: dict[str, LoadedScenario] = {}
 
     @classmethod
     def open(cls, url: str | None = None) -> Record:
@@ -256,13 +257,20 @@ class Record:
         return loaded.content_hash
 
     def scenario_version(self, content_hash: str) -> LoadedScenario:
-        """The scenario exactly as a run played it."""
+        """The scenario exactly as a run played it.
+
+        Read and parsed once per record: a version never changes (it is named by its own
+        content hash), and reports over many runs ask for the same few again and again.
+        """
+        if content_hash in self._versions:
+            return self._versions[content_hash]
         with self.engine.connect() as c:
             row = c.execute(select(scenario_versions).where(
                 scenario_versions.c.content_hash == content_hash)).first()
         if row is None:
             raise RecordError(f"no scenario version {content_hash[:12]} in the record")
-        return parse_scenario(row.text, row.source)
+        self._versions[content_hash] = parse_scenario(row.text, row.source)
+        return self._versions[content_hash]
 
     # -- sessions and runs -----------------------------------------------------------------------
 

@@ -99,19 +99,6 @@ def _period(since: datetime | None, until: datetime | None) -> str:
     return f"before {until:%d %B %Y}" if until else "in all the record holds"
 
 
-class _Scenarios:
-    """Scenario versions by content hash, read once each."""
-
-    def __init__(self, record: Record) -> None:
-        self._record = record
-        self._seen: dict[str, Scenario] = {}
-
-    def __getitem__(self, content_hash: str) -> Scenario:
-        if content_hash not in self._seen:
-            self._seen[content_hash] = self._record.scenario_version(content_hash).scenario
-        return self._seen[content_hash]
-
-
 def _entry(run: TrainingRun, scenario: Scenario) -> TrainingEntry:
     hours = (run.last_utc - run.first_utc).total_seconds() / 3600
     outcome = run.outcome_kind or ("ended by the instructor" if run.status == "ended"
@@ -123,25 +110,23 @@ def _entry(run: TrainingRun, scenario: Scenario) -> TrainingEntry:
 def officer_record(record: Record, trainee_id: str, *, since: datetime | None = None,
                    until: datetime | None = None) -> OfficerRecord:
     """Every run the officer trained in, in ``[since, until)``."""
-    scenarios = _Scenarios(record)
     runs = record.training_runs(since=since, until=until, trainee_id=trainee_id)
     name = record.display_names([trainee_id]).get(trainee_id, "(name erased)")
-    return OfficerRecord(trainee_id, name, tuple(_entry(r, scenarios[r.scenario_hash])
-                                                 for r in runs))
+    return OfficerRecord(trainee_id, name, tuple(
+        _entry(r, record.scenario_version(r.scenario_hash).scenario) for r in runs))
 
 
 def agency_summary(record: Record, *, since: datetime | None = None,
                    until: datetime | None = None, agency_id: str | None = None
                    ) -> AgencySummary:
     """Officers, hours and runs in ``[since, until)``, overall and by pledge area."""
-    scenarios = _Scenarios(record)
     areas: dict[str, AreaTotal] = defaultdict(AreaTotal)
     officers: set[str] = set()
     hours, count = 0.0, 0
     for run in record.training_runs(since=since, until=until):
         if agency_id is not None and run.agency_id != agency_id:
             continue
-        entry = _entry(run, scenarios[run.scenario_hash])
+        entry = _entry(run, record.scenario_version(run.scenario_hash).scenario)
         officers.update(run.trainee_ids)
         hours += entry.hours
         count += 1
