@@ -32,6 +32,7 @@ from media_index import MediaIndex
 from simulator.agency import AgencyProfile
 from simulator.audit.document import AuditFormat, AuditScope, audit_document
 from simulator.media import replay_files
+from simulator.paths import write_file
 from simulator.playback.replay import ReplayPlayer
 from simulator.playback.surface import VideoSurface
 from simulator.record import Record, RecordError
@@ -317,10 +318,7 @@ class ReviewPanel(QWidget):
         except ValueError as exc:
             self.scored.setText(f"no audit: {exc}")
             return
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
+        write_file(path, data)
         self.scored.setText(f"bias audit written to {path}")
 
     def export(self, to: ExportFormat, path: Path) -> None:
@@ -329,8 +327,5 @@ class ReviewPanel(QWidget):
             return
         data = export_runs(self._record, [self.run], to, profile=self._profile,
                            rubric=self._rubric, pseudonymise=self.pseudonymise.isChecked())
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
+        write_file(path, data)
         self.scored.setText(f"exported {to.value} to {path}")

@@ -21,3 +21,12 @@ def data_dir() -> Path:
 def standins_dir() -> Path:
     """Where generated stand-in clips of the bundled scenarios live, one folder a scenario."""
     return data_dir() / "standins"
+
+
+def write_file(path: Path, data: str | bytes) -> None:
+    """Write a report or an export to ``path``: text as UTF-8, bytes (a PDF) as they are."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)

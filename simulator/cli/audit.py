@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -16,6 +15,7 @@ from simulator.cli.common import (
     EXIT_BAD_INPUT,
     DbOption,
     ProfileOption,
+    emit,
     err,
     fail,
     open_record,
@@ -32,15 +32,6 @@ OutOption = Annotated[Path | None, typer.Option("--out", dir_okay=False,
                                                 help="File to write (default: stdout).")]
 ScenarioFilter = Annotated[list[str] | None, typer.Option(
     "--scenario", help="Only these scenarios (repeat the option).")]
-
-
-def _write(text: str, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.write(text)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    err.print(f"written to {escape(str(out))}")
 
 
 @audit_app.command("import-trials")
@@ -73,7 +64,7 @@ def export_trials(
     table = trial_table(open_record(db), vocabularies_from(profile),
                         since=moment(since, "--since"), until=moment(until, "--until"),
                         scenario_ids=scenario)
-    _write(trials_to_csv(table), out)
+    emit(trials_to_csv(table), out, f"{len(table)} trials")
 
 
 @audit_app.command("report")
@@ -114,10 +105,4 @@ def report(
                               cast(AuditFormat, to))
     except ValueError as exc:
         fail(str(exc))
-    if isinstance(data, str):
-        _write(data, out)
-        return
-    assert out is not None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    err.print(f"written to {escape(str(out))}")
+    emit(data, out, f"the {to} audit")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from media_index import MediaIndex, MediaIndexError
 from simulator.agency import AgencyProfile, load_profile
 from simulator.documents import DocumentError, Problem
+from simulator.paths import write_file
 from simulator.record import DB_ENV, Record, RecordError
 
 err = Console(stderr=True, highlight=False)
@@ -80,3 +82,12 @@ def open_media_index(db: str | None) -> MediaIndex:
         return MediaIndex.open(record.engine)
     except MediaIndexError as exc:
         fail(str(exc))
+
+
+def emit(data: str | bytes, out: Path | None, written: str) -> None:
+    """Text to standard output, or ``data`` to the file ``out`` with ``written`` said."""
+    if out is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+        return
+    write_file(out, data)
+    err.print(f"{written} written to {escape(str(out))}")

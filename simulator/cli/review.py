@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from simulator.cli.common import (
     EXIT_BAD_INPUT,
     DbOption,
     ProfileOption,
+    emit,
     err,
     fail,
     open_record,
@@ -93,16 +93,7 @@ def export(
     the_rubric, _ = rubric_or_exit(rubric)
     data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
                        pseudonymise=pseudonymise, xapi_base=xapi_base)
-    if out is None:
-        sys.stdout.write(data if isinstance(data, str) else data.decode())
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        out.write_text(data, encoding="utf-8")
-    else:
-        out.write_bytes(data)
-    err.print(f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''} written to "
-              f"{escape(str(out))}")
+    emit(data, out, f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''}")
 
 
 def score(
