@@ -51,7 +51,8 @@ class ConsoleWindow(QMainWindow):
         self._live_page = QWidget()
         self._live_layout = QVBoxLayout(self._live_page)
         self._live_layout.addWidget(self.after_run)
-        self.review = ReviewPanel(host.record, profile, rubric, host.projector_surface)
+        self.review = ReviewPanel(host.record, profile, rubric, host.projector_surface,
+                                  agency=host.agency)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.setup)
         self.pages.addWidget(self._live_page)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from instructor_console.audit_dialog import AuditDialog
 from instructor_console.marker_bar import MarkerBar
 from instructor_console.theme import DARK, label
 from media_index import MediaIndex
@@ -49,13 +50,15 @@ class ReviewPanel(QWidget):
     """Replay, markers, scoring and exports of the run picked from the record."""
 
     def __init__(self, record: Record, profile: AgencyProfile, rubric: tuple[Rubric, str],
-                 projector: Callable[[], VideoSurface] | None = None) -> None:
+                 projector: Callable[[], VideoSurface] | None = None, *,
+                 agency: str | None = None) -> None:
         super().__init__()
         self.setStyleSheet(DARK)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._record, self._profile = record, profile
         self._rubric, self._rubric_hash = rubric
         self._projector = projector
+        self._agency = agency
         self.run: ReviewedRun | None = None
         self.player: ReplayPlayer | None = None
 
@@ -107,7 +110,7 @@ class ReviewPanel(QWidget):
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, f=fmt: self._choose_export(f))
             exports.addWidget(button)
-        audit_button = QPushButton("Bias audit of all runs (PDF or HTML)…")
+        audit_button = QPushButton("Bias audit (PDF or HTML)…")
         audit_button.clicked.connect(self._choose_audit)
 
         left = QVBoxLayout()
@@ -301,20 +304,33 @@ class ReviewPanel(QWidget):
         if path:
             self.export(to, Path(path))
 
+    def audit_dialog(self) -> AuditDialog:
+        """The audit's filters, offering the scenarios, cohorts and trainees on record."""
+        runs = self._record.training_runs()
+        return AuditDialog(self._profile, scenarios=sorted({r.scenario_id for r in runs}),
+                           cohorts=self._record.cohorts(),
+                           trainees=sorted(self._record.recent_trainees()),
+                           agency=self._agency)
+
     def _choose_audit(self) -> None:
+        dialog = self.audit_dialog()
+        if dialog.exec() != AuditDialog.DialogCode.Accepted:
+            return
         path, _ = QFileDialog.getSaveFileName(self, "Bias audit", "bias-audit.pdf",
                                               "PDF (*.pdf);;HTML (*.html)")
         if path:
-            self.export_audit(Path(path))
+            self.export_audit(Path(path), dialog.scope())
 
-    def export_audit(self, path: Path) -> None:
-        """The record's bias audit, as `branchpoint audit report` makes it.
+    def export_audit(self, path: Path, scope: AuditScope | None = None) -> None:
+        """The bias audit of ``scope``, as `branchpoint audit report` makes it.
 
-        PDF or HTML by the file's ending.
+        The default scope is every run of the console's agency. PDF or HTML by the file's
+        ending.
         """
         to: AuditFormat = "html" if path.suffix.lower() in (".html", ".htm") else "pdf"
         try:
-            data = audit_document(self._record, self._profile, AuditScope(), to)
+            data = audit_document(self._record, self._profile,
+                                  scope or AuditScope(agency=self._agency), to)
         except ValueError as exc:
             self.scored.setText(f"no audit: {exc}")
             return

@@ -315,7 +315,8 @@ class SetupPanel(QWidget):
         return RunPlan(scenario_id=scenario, trainees=trainees,
                        instructor=self.instructor.text().strip() or None,
                        variant_id=self.variant.currentData(),
-                       badges={e.name: e.badge for e in self.roster if e.badge})
+                       badges={e.name: e.badge for e in self.roster if e.badge},
+                       cohorts={e.name: e.cohort for e in self.roster if e.cohort})
 
     def request_start(self) -> None:
         """Ask to start the run set up on screen."""

@@ -24,6 +24,7 @@ MAX_ROWS = 2000
 # The record's limits for a display name and an external reference (badge).
 MAX_NAME = 200
 MAX_BADGE = 100
+MAX_COHORT = 100
 
 _EXAMPLE = "name,badge,cohort"
 
@@ -195,6 +196,10 @@ def _row(cells: list[str], columns: dict[str, int], width: int, delimiter: str, 
         problems.append(Problem(
             f"the badge is {len(badge)} characters, over {MAX_BADGE}; shorten it", source,
             field="badge", line=line, code="too-long"))
+    if len(cohort) > MAX_COHORT:
+        problems.append(Problem(
+            f"the cohort is {len(cohort)} characters, over {MAX_COHORT}; shorten it", source,
+            field="cohort", line=line, code="too-long"))
     if len(problems) > found:
         return None
     return RosterEntry(name, badge or None, cohort or None)

@@ -127,11 +127,18 @@ def test_the_report_for_people_leads_with_plain_words_and_states_its_limits(revi
     assert one.exit_code == 0 and json.loads(one.stdout)["trainees"] == 1
 
 
-def test_one_agency_on_a_shared_record(tmp_path):
+def test_one_agency_on_a_shared_record_and_its_cohorts(tmp_path):
     from simulator.scenario import bundled_library
 
     db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     script = str(bundled_library() / "welfare-check" / "demo-script.yaml")
+    roster = tmp_path / "south.csv"
+    roster.write_text("name,badge,cohort\nOfficer South,S-1,Academy 26-1\n"
+                      "Officer South 2,S-2,In-service 2026\n")
+    added = invoke("records", "roster", str(roster), "--agency", "South PD", "--db", db)
+    assert added.exit_code == 0, added.output
+    assert "2 trainees on record, in the cohorts Academy 26-1, In-service 2026" in \
+        added.output
     for agency, officer in (("North PD", "Officer North"), ("South PD", "Officer South"),
                             ("South PD", "Officer South 2")):
         result = invoke("run", "--headless", "--scenario", "welfare-check", "--script",
@@ -152,3 +159,30 @@ def test_one_agency_on_a_shared_record(tmp_path):
         everyone["branch_choices"]["choices"] * 2
     unknown = invoke("audit", "report", "--agency", "West PD", "--db", db)
     assert unknown.exit_code == 2 and "no agency of that name" in unknown.output
+
+    # The roster's trainees are the ones the runs were recorded against, so a cohort view
+    # holds exactly that cohort's runs.
+    academy = json.loads(invoke("audit", "report", "--cohort", "Academy 26-1", "--db",
+                                db).stdout)
+    assert academy["trainees"] == 1
+    assert academy["branch_choices"]["choices"] * 3 == everyone["branch_choices"]["choices"]
+    assert academy["trials"] * 3 == everyone["trials"]
+
+    def trainees_of(cohort: str) -> set[str]:
+        rows = list(csv.DictReader(io.StringIO(invoke(
+            "audit", "export-trials", "--cohort", cohort, "--agency", "South PD", "--db",
+            db).stdout)))
+        assert len(rows) == academy["trials"]
+        return {r["trainee_id"] for r in rows}
+
+    first, second = trainees_of("Academy 26-1"), trainees_of("In-service 2026")
+    assert len(first) == len(second) == 1 and first != second
+    # A cohort of another agency is not this agency's.
+    elsewhere = invoke("audit", "report", "--cohort", "Academy 26-1", "--agency", "North PD",
+                       "--db", db)
+    assert elsewhere.exit_code == 2, elsewhere.output
+    assert "its cohorts: Academy 26-1, In-service 2026" in elsewhere.output
+    # The academy's one trainee is not the other cohort's: nothing is left.
+    both = invoke("audit", "report", "--cohort", "Academy 26-1", "--trainee",
+                  "Officer South 2", "--db", db)
+    assert both.exit_code == 2 and "no trials" in both.output

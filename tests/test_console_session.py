@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
@@ -108,7 +109,7 @@ def console(qtbot, tmp_path, server):
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
     clock = MonotonicClock()
     host = ProjectorHost(record, library, default_profile(), ProjectorSettings(audio=False),
-                         clock, windowed_size=(320, 180), server=server)
+                         clock, windowed_size=(320, 180), server=server, agency="Metro PD")
     window = ConsoleWindow(host, default_profile(), clock, load_rubric(bundled_rubric()))
     qtbot.addWidget(window)
     window.resize(1280, 800)
@@ -140,7 +141,8 @@ def test_a_class_runs_from_the_keyboard_and_the_record_holds_exactly_what_was_do
     assert [setup.scenarios.item(i).text().split("\n")[0]
             for i in range(setup.scenarios.count())] == ["Corner store"]
     roster = tmp_path / "class.csv"
-    roster.write_text("name;badge\nOfficer Reyes;101\nOfficer Byrne;102\n", encoding="utf-8")
+    roster.write_text("name;badge;cohort\nOfficer Reyes;101;Academy 26-1\n"
+                      "Officer Byrne;102;Academy 26-1\n", encoding="utf-8")
     assert setup.import_roster(roster)
     assert setup.chosen_trainees() == ("Officer Reyes",)
     assert not setup.start_button.isEnabled()  # not before the pre-flight check
@@ -186,6 +188,11 @@ def test_a_class_runs_from_the_keyboard_and_the_record_holds_exactly_what_was_do
         assert started.variant_id == choose_variant(["a", "b"], {}, [trainee])
     assert names == ["Officer Reyes", "Officer Byrne"]
     assert all(record.run(r.id).status == "ended" for r in runs)
+    # The roster's cohort and the console's agency are on record, for the audit's views.
+    metro = record.find_agency("Metro PD")
+    assert metro is not None
+    assert record.cohort_members("Academy 26-1", agency_id=metro) == {
+        record.find_person("trainee", name, agency_id=metro) for name in names}
     # One class, one sitting: both runs in one session, which the trainees joined in turn.
     (sitting,) = record.sessions()
     assert sitting.run_count == 2 and sitting.trainees == ("Officer Reyes", "Officer Byrne")
@@ -398,6 +405,26 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
     review.export_audit(tmp_path / "audit.html")  # the same audit as the command line's
     assert "Bias audit" in (tmp_path / "audit.html").read_text()
     assert "bias audit written to" in review.scored.text()
+    # Narrowed in its dialog: one trainee's coaching view, with a race reference.
+    dialog = review.audit_dialog()
+    qtbot.addWidget(dialog)
+    assert [dialog.scenarios.item(i).text() for i in range(dialog.scenarios.count())] == [
+        "corner"]
+    dialog.trainee.setCurrentIndex(dialog.trainee.findData("Officer Reyes"))
+    race = dialog.references["race"]
+    race.setCurrentIndex(race.findData("black_african_american"))
+    dialog.use_since.setChecked(True)
+    scope = dialog.scope()
+    today = datetime.now(UTC).date()
+    assert (scope.trainee, dict(scope.references), scope.agency, scope.scenario_ids,
+            scope.since) == ("Officer Reyes", {"race": "black_african_american"}, "Metro PD", None,
+                             datetime(today.year, today.month, today.day, tzinfo=UTC))
+    review.export_audit(tmp_path / "one.html", scope)
+    assert "The trials of one trainee (Officer Reyes)" in (tmp_path / "one.html").read_text()
+    dialog.scenarios.item(0).setCheckState(Qt.CheckState.Unchecked)
+    review.export_audit(tmp_path / "none.html", dialog.scope())
+    assert "no audit: no trials" in review.scored.text()
+    assert not (tmp_path / "none.html").exists()
     QTest.keyClick(window, Qt.Key.Key_Escape)
     assert window.pages.currentWidget() is window.setup
     assert projector.current_image() is None  # the replay left the projector

@@ -273,3 +273,18 @@ def test_schema_heads_match_the_migrations():
         config = Config()
         config.set_main_option("script_location", location)
         assert ScriptDirectory.from_config(config).get_current_head() == head
+
+
+def test_cohorts_hold_each_member_once_and_answer_within_an_agency(record):
+    north = record.ensure_agency("North PD")
+    a = record.add_person("trainee", "Officer A", agency_id=north)
+    b = record.add_person("trainee", "Officer B")
+    record.add_to_cohort(" Academy 26-1 ", [a, b, a])
+    record.add_to_cohort("Academy 26-1", [a])  # a roster read twice
+    record.add_to_cohort("Night shift", [b])
+    assert record.cohort_members("Academy 26-1") == {a, b}
+    assert record.cohort_members("Academy 26-1", agency_id=north) == {a}
+    assert record.cohort_members("academy 26-1") == set()
+    assert record.cohorts() == ["Academy 26-1", "Night shift"]
+    with pytest.raises(ValueError, match="1 to 100 characters"):
+        record.add_to_cohort("  ", [a])

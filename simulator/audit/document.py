@@ -31,13 +31,16 @@ class AuditScope:
     scenario_ids: Collection[str] | None = None
     trainee: str | None = None
     agency: str | None = None
+    cohort: str | None = None
 
     def describe(self) -> str:
         """The scope in words, for the top of the report."""
         parts = ["Trials of the runs in the record"]
         if self.agency is not None:
             parts.append(f"of {self.agency}")
-        if self.since is None and self.until is None and self.agency is None:
+        if self.cohort is not None:
+            parts.append(f"played by the cohort {self.cohort}")
+        if self.includes_imported:
             parts.append("and the trials imported into it")
         if self.since is not None:
             parts.append(f"from {self.since:%d %B %Y}")
@@ -51,12 +54,18 @@ class AuditScope:
                     "the paired tests need many trainees and are not given. " + text)
         return text
 
+    @property
+    def includes_imported(self) -> bool:
+        """Whether imported trials fit: they carry no date, agency or cohort."""
+        return (self.since is None and self.until is None and self.agency is None
+                and self.cohort is None)
 
-def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
-                   to: AuditFormat) -> str | bytes:
-    """The audit of the trials in ``scope`` as JSON, HTML or PDF bytes.
 
-    ValueError says what is wrong with the scope: no trials, an unknown attribute or group.
+def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The trial table and the instructors' branch choices of the runs in ``scope``.
+
+    ValueError names a filter that matches nothing in the record: an agency or a cohort.
     """
     agency_id = None
     if scope.agency is not None:
@@ -64,20 +73,42 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
         if agency_id is None:
             raise ValueError(f"--agency {scope.agency!r}: no agency of that name in the "
                              "record")
+    trainee_ids: set[str] | None = None
+    if scope.trainee is not None:
+        # A trainee of the record by name, or of the imported trials by their own id.
+        trainee_ids = {record.find_person("trainee", scope.trainee, agency_id=agency_id)
+                       or scope.trainee}
+    if scope.cohort is not None:
+        members = record.cohort_members(scope.cohort, agency_id=agency_id)
+        if not members:
+            known = ", ".join(record.cohorts()) or "none yet (a roster's cohort column adds them)"
+            raise ValueError(f"--cohort {scope.cohort!r}: no trainee of that cohort in the "
+                             f"record; its cohorts: {known}")
+        trainee_ids = members if trainee_ids is None else trainee_ids & members
     # One pass over the runs for both the trials and the branch choices.
     trial_rows: list[dict[str, object]] = []
     choice_rows: list[dict[str, object]] = []
     for events, scenario in runs_played(record, since=scope.since, until=scope.until,
                                         scenario_ids=scope.scenario_ids,
-                                        agency_id=agency_id):
+                                        agency_id=agency_id, trainee_ids=trainee_ids):
         trial_rows += trials_of_run(events, scenario, profile)
         choice_rows += choices_of_run(events, scenario, profile)
-    table = with_imported(record, frame(trial_rows), since=scope.since, until=scope.until,
-                          scenario_ids=scope.scenario_ids, agency_id=agency_id)
-    if scope.trainee is not None:
-        wanted = record.find_person("trainee", scope.trainee,
-                                    agency_id=agency_id) or scope.trainee
-        table = table[table["trainee_id"] == wanted]
+    table = frame(trial_rows)
+    if scope.includes_imported:
+        table = with_imported(record, table, scenario_ids=scope.scenario_ids)
+    if trainee_ids is not None:
+        # A multi-officer run is kept whole above; only the wanted trainees' trials count.
+        table = table[table["trainee_id"].isin(trainee_ids)]
+    return table, pd.DataFrame(choice_rows)
+
+
+def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
+                   to: AuditFormat) -> str | bytes:
+    """The audit of the trials in ``scope`` as JSON, HTML or PDF bytes.
+
+    ValueError says what is wrong with the scope: no trials, an unknown attribute or group.
+    """
+    table, choices = scoped_trials(record, profile, scope)
     if table.empty:
         raise ValueError("no trials: the record has no scored cues in that scope (and no "
                          "imported trials); widen the filters or import trials first")
@@ -88,7 +119,6 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
                          f"{', '.join(sorted(carried))}")
     references = {attribute: _group_id(table, profile, attribute, group)
                   for attribute, group in scope.references.items()}
-    choices = pd.DataFrame(choice_rows)
     result = audit(table, references)
     result["branch_choices"] = branch_audit(choices, references)
     if to == "json":

@@ -8,8 +8,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from simulator.agency import AgencyProfile
-from simulator.audit.trials import SUBJECT, frame, trials_of_run
+from simulator.audit.trials import SUBJECT, frame
 from simulator.protocol import Event
 from simulator.record import Record
 from simulator.scenario import Scenario
@@ -17,16 +16,19 @@ from simulator.scenario import Scenario
 
 def runs_played(record: Record, *, since: datetime | None = None,
                 until: datetime | None = None, scenario_ids: Collection[str] | None = None,
-                agency_id: str | None = None) -> Iterator[tuple[list[Event], Scenario]]:
+                agency_id: str | None = None, trainee_ids: Collection[str] | None = None
+                ) -> Iterator[tuple[list[Event], Scenario]]:
     """Each run that started in ``[since, until)``, with its events and scenario version.
 
-    ``scenario_ids`` and ``agency_id`` (that agency's sessions, on a shared database) narrow
-    the runs down.
+    ``scenario_ids``, ``agency_id`` (that agency's sessions, on a shared database) and
+    ``trainee_ids`` (runs any of them played) narrow the runs down.
     """
     for run in record.training_runs(since=since, until=until):
         if scenario_ids is not None and run.scenario_id not in scenario_ids:
             continue
         if agency_id is not None and run.agency_id != agency_id:
+            continue
+        if trainee_ids is not None and not set(run.trainee_ids) & set(trainee_ids):
             continue
         yield record.events(run.run_id), record.scenario_version(run.scenario_hash).scenario
 
@@ -58,33 +60,16 @@ def imported_trials(record: Record) -> pd.DataFrame:
     return table
 
 
-def trial_table(record: Record, profile: AgencyProfile, *, since: datetime | None = None,
-                until: datetime | None = None, scenario_ids: Collection[str] | None = None,
-                agency_id: str | None = None) -> pd.DataFrame:
-    """Trials from the record's runs, and the imported ones, in one table."""
-    rows = [row for events, scenario in runs_played(
-        record, since=since, until=until, scenario_ids=scenario_ids, agency_id=agency_id)
-        for row in trials_of_run(events, scenario, profile)]
-    return with_imported(record, frame(rows), since=since, until=until,
-                         scenario_ids=scenario_ids, agency_id=agency_id)
+def with_imported(record: Record, recorded: pd.DataFrame, *,
+                  scenario_ids: Collection[str] | None = None) -> pd.DataFrame:
+    """The recorded trials and the imported ones (of ``scenario_ids``), in one table.
 
-
-def with_imported(record: Record, recorded: pd.DataFrame, *, since: datetime | None = None,
-                  until: datetime | None = None, scenario_ids: Collection[str] | None = None,
-                  agency_id: str | None = None) -> pd.DataFrame:
-    """The recorded trials and the imported ones that fit the same filters, in one table.
-
-    Imported trials have no dates and no agency, so a period (``since``/``until``) or an
-    agency leaves them out. A demographic attribute one source lacks reads ``unrecorded``
-    in its rows.
+    A demographic attribute one source lacks reads ``unrecorded`` in its rows.
     """
-    tables = [recorded]
-    if since is None and until is None and agency_id is None:
-        imported = imported_trials(record)
-        if scenario_ids is not None:
-            imported = imported[imported["scenario_id"].isin(list(scenario_ids))]
-        tables.append(imported)
-    tables = [t for t in tables if len(t)]
+    imported = imported_trials(record)
+    if scenario_ids is not None:
+        imported = imported[imported["scenario_id"].isin(list(scenario_ids))]
+    tables = [t for t in (recorded, imported) if len(t)]
     if not tables:
         return frame([])
     combined = pd.concat(tables, ignore_index=True)

@@ -8,8 +8,8 @@ from typing import Annotated, cast
 import typer
 from rich.markup import escape
 
-from simulator.audit.document import AuditFormat, AuditScope, audit_document
-from simulator.audit.source import import_trials, trial_table
+from simulator.audit.document import AuditFormat, AuditScope, audit_document, scoped_trials
+from simulator.audit.source import import_trials
 from simulator.audit.trials import read_trials_csv, trials_to_csv
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
@@ -32,6 +32,13 @@ OutOption = Annotated[Path | None, typer.Option("--out", dir_okay=False,
                                                 help="File to write (default: stdout).")]
 ScenarioFilter = Annotated[list[str] | None, typer.Option(
     "--scenario", help="Only these scenarios (repeat the option).")]
+TraineeFilter = Annotated[str | None, typer.Option(
+    "--trainee", help="One trainee's own figures (by name, or an imported trainee id): "
+    "private feedback for coaching, never for discipline.")]
+AgencyFilter = Annotated[str | None, typer.Option(
+    "--agency", help="Only this agency's sessions (on a database several share).")]
+CohortFilter = Annotated[str | None, typer.Option(
+    "--cohort", help="Only the trainees of this cohort (a roster's cohort column).")]
 
 
 @audit_app.command("import-trials")
@@ -57,13 +64,22 @@ def export_trials(
     since: SinceOption = None,
     until: UntilOption = None,
     scenario: ScenarioFilter = None,
+    trainee: TraineeFilter = None,
+    agency: AgencyFilter = None,
+    cohort: CohortFilter = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """The trial table as CSV: the record's runs (and imported trials, without a period)."""
-    table = trial_table(open_record(db), vocabularies_from(profile),
-                        since=moment(since, "--since"), until=moment(until, "--until"),
-                        scenario_ids=scenario)
+    """The trial table as CSV, from the record's runs and the imported trials.
+
+    Imported trials carry no date, agency or cohort, so those filters leave them out.
+    """
+    scope = AuditScope(since=moment(since, "--since"), until=moment(until, "--until"),
+                       scenario_ids=scenario, trainee=trainee, agency=agency, cohort=cohort)
+    try:
+        table, _choices = scoped_trials(open_record(db), vocabularies_from(profile), scope)
+    except ValueError as exc:
+        fail(str(exc))
     emit(trials_to_csv(table), out, f"{len(table)} trials")
 
 
@@ -78,12 +94,9 @@ def report(
     since: SinceOption = None,
     until: UntilOption = None,
     scenario: ScenarioFilter = None,
-    trainee: Annotated[str | None, typer.Option(
-        "--trainee", help="One trainee's own figures (by id or name): private feedback for "
-        "coaching, never for discipline.")] = None,
-    agency: Annotated[str | None, typer.Option(
-        "--agency", help="Only this agency's sessions (on a database several share).")]
-    = None,
+    trainee: TraineeFilter = None,
+    agency: AgencyFilter = None,
+    cohort: CohortFilter = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -99,7 +112,7 @@ def report(
             fail(f"--reference {pair!r}: give attribute=group, e.g. race=white")
         references[attribute.removeprefix("subject.")] = group
     scope = AuditScope(references, moment(since, "--since"), moment(until, "--until"),
-                       scenario, trainee, agency)
+                       scenario, trainee, agency, cohort)
     try:
         data = audit_document(open_record(db), vocabularies_from(profile), scope,
                               cast(AuditFormat, to))

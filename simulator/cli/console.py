@@ -91,6 +91,9 @@ def console(
     rubric: Annotated[Path | None, typer.Option(
         "--rubric", exists=True, dir_okay=False,
         help="Rubric for scoring in review mode (default: the bundled one).")] = None,
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="Agency the class and new trainees belong to, on a database several "
+        "share (added if new).")] = None,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -113,7 +116,7 @@ def console(
     host = ProjectorHost(record, library or bundled_library(), vocabularies, settings, clock,
                          backend=cast(Any, backend), screen=screen,
                          windowed_size=window_size_or_none(windowed, offscreen=False),
-                         server=server, thumbnails=data_dir() / "thumbnails")
+                         server=server, thumbnails=data_dir() / "thumbnails", agency=agency)
     window = ConsoleWindow(host, vocabularies, clock, rubric_or_exit(rubric))
     window.setup.load_catalog()
     window.resize(1280, 800)

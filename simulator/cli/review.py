@@ -30,8 +30,10 @@ from simulator.review.rubric import Rubric, bundled_rubric, load_rubric
 from simulator.review.scoring import score_run
 from simulator.review.training import agency_summary, officer_record
 from simulator.review.xapi import DEFAULT_BASE
+from simulator.roster import read_roster
 
-records_app = typer.Typer(help="Training records: per officer, and the agency's summary.",
+records_app = typer.Typer(help="Training records: per officer, the agency's summary, "
+                          "and class rosters.",
                           no_args_is_help=True)
 
 
@@ -211,3 +213,34 @@ def agency(
               f"{summary.runs} runs")
     for sentence in summary.sentences(vocabularies_from(profile)):
         out.print(sentence)
+
+
+@records_app.command("roster")
+def roster(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="Class roster CSV: name, badge, cohort.")],
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="Agency the trainees belong to (added if new).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Add a class roster's trainees to the record, with their badges and cohorts.
+
+    The console does the same as each trainee takes their turn; this is for a class whose
+    cohort the audit should know before or without the console.
+    """
+    try:
+        entries = read_roster(file)
+    except DocumentError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    record = open_record(db)
+    agency_id = record.ensure_agency(agency) if agency else None
+    for entry in entries:
+        trainee_id = record.find_or_add_person("trainee", entry.name, agency_id=agency_id,
+                                               external_ref=entry.badge)
+        if entry.cohort:
+            record.add_to_cohort(entry.cohort, [trainee_id])
+    cohorts = sorted({e.cohort for e in entries if e.cohort})
+    err.print(f"{len(entries)} trainees on record"
+              + (f", in the cohort{'s' if len(cohorts) > 1 else ''} "
+                 f"{escape(', '.join(cohorts))}" if cohorts else ""))

@@ -78,6 +78,16 @@ sessions = Table(
     Column("label", String(200), nullable=False, default=""),
 )
 
+# Cohorts: named groups of trainees (an academy class, a shift, an in-service year) that the
+# audit and the training records can be narrowed to. Membership names a person, so it sits
+# beside their identity and is erased with it.
+cohort_members = Table(
+    "cohort_members", metadata,
+    Column("cohort", String(100), primary_key=True),
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("added_utc", DateTime(timezone=True), nullable=False),
+)
+
 session_trainees = Table(
     "session_trainees", metadata,
     Column("session_id", Id, ForeignKey("sessions.id"), primary_key=True),

@@ -22,6 +22,7 @@ from simulator.record.database import RecordError, create_record_engine, migrate
 from simulator.record.journal import RunJournal
 from simulator.record.schema import (
     agencies,
+    cohort_members,
     events,
     imported_trials,
     notes,
@@ -239,6 +240,35 @@ class Record:
                                     person_identities.c.display_name)
                              .where(person_identities.c.person_id.in_(list(person_ids))))
             return {str(r.person_id): str(r.display_name) for r in rows}
+
+    def add_to_cohort(self, cohort: str, person_ids: Sequence[str]) -> None:
+        """Make the trainees members of ``cohort`` (a class, a shift); members stay members."""
+        cohort = cohort.strip()
+        if not cohort or len(cohort) > 100:
+            raise ValueError("a cohort is named by 1 to 100 characters")
+        with self.engine.begin() as c:
+            present = set(c.execute(select(cohort_members.c.person_id).where(
+                cohort_members.c.cohort == cohort)).scalars())
+            added = [p for p in dict.fromkeys(person_ids) if p not in present]
+            if added:
+                c.execute(insert(cohort_members), [
+                    {"cohort": cohort, "person_id": p, "added_utc": _now()} for p in added])
+
+    def cohort_members(self, cohort: str, *, agency_id: str | None = None) -> set[str]:
+        """The ids of the members of ``cohort`` (within one agency, if given)."""
+        query = select(cohort_members.c.person_id).where(cohort_members.c.cohort == cohort)
+        if agency_id is not None:
+            query = query.join(people, people.c.id == cohort_members.c.person_id).where(
+                people.c.agency_id == agency_id)
+        with self.engine.connect() as c:
+            return {str(p) for p in c.execute(query).scalars()}
+
+    def cohorts(self) -> list[str]:
+        """The names of all cohorts, in alphabetical order."""
+        with self.engine.connect() as c:
+            return [str(name) for name in c.execute(
+                select(cohort_members.c.cohort).distinct().order_by(cohort_members.c.cohort)
+            ).scalars()]
 
     # -- scenarios ---------------------------------------------------------------------------
 
