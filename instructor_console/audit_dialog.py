@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QVBoxLayout,
 )
 
@@ -90,6 +91,24 @@ class AuditDialog(QDialog):
         use = QCheckBox(text)
         use.toggled.connect(edit.setEnabled)
         return edit, use
+
+    def problem(self) -> str | None:
+        """What is wrong with the filters as set, if anything."""
+        if (self.use_since.isChecked() and self.use_until.isChecked()
+                and self.since.date() >= self.until.date()):
+            return "'Until' must come after 'From'"
+        if not any(self.scenarios.item(i).checkState() == Qt.CheckState.Checked
+                   for i in range(self.scenarios.count())) and self.scenarios.count():
+            return "tick at least one scenario"
+        return None
+
+    def accept(self) -> None:
+        """Close with the filters, unless they cannot match anything."""
+        problem = self.problem()
+        if problem is not None:
+            QMessageBox.warning(self, "Bias audit", problem)
+            return
+        super().accept()
 
     def scope(self) -> AuditScope:
         """The audit the dialog describes."""

@@ -305,11 +305,19 @@ class ReviewPanel(QWidget):
             self.export(to, Path(path))
 
     def audit_dialog(self) -> AuditDialog:
-        """The audit's filters, offering the scenarios, cohorts and trainees on record."""
-        runs = self._record.training_runs()
-        return AuditDialog(self._profile, scenarios=sorted({r.scenario_id for r in runs}),
-                           cohorts=self._record.cohorts(),
-                           trainees=sorted(self._record.recent_trainees()),
+        """The audit's filters, offering the scenarios, cohorts and trainees on record.
+
+        Under an agency, only that agency's; without one, the imported trials' scenarios too.
+        """
+        record = self._record
+        agency_id = record.find_agency(self._agency) if self._agency else None
+        scenarios = {r.scenario_id for r in record.training_runs()
+                     if agency_id is None or r.agency_id == agency_id}
+        if agency_id is None:
+            scenarios.update(record.imported_scenarios())
+        return AuditDialog(self._profile, scenarios=sorted(scenarios),
+                           cohorts=record.cohorts(agency_id=agency_id),
+                           trainees=sorted(record.recent_trainees(agency_id=agency_id)),
                            agency=self._agency)
 
     def _choose_audit(self) -> None:

@@ -181,8 +181,12 @@ def test_one_agency_on_a_shared_record_and_its_cohorts(tmp_path):
     elsewhere = invoke("audit", "report", "--cohort", "Academy 26-1", "--agency", "North PD",
                        "--db", db)
     assert elsewhere.exit_code == 2, elsewhere.output
-    assert "its cohorts: Academy 26-1, In-service 2026" in elsewhere.output
-    # The academy's one trainee is not the other cohort's: nothing is left.
+    assert "no trainee of North PD is in that cohort; the cohorts of North PD: none yet" in \
+        elsewhere.output
+    one = invoke("audit", "report", "--cohort", "Academy 26-1", "--trainee", "Officer South",
+                 "--db", db)
+    assert json.loads(one.stdout)["trials"] == academy["trials"]
     both = invoke("audit", "report", "--cohort", "Academy 26-1", "--trainee",
                   "Officer South 2", "--db", db)
-    assert both.exit_code == 2 and "no trials" in both.output
+    assert both.exit_code == 2
+    assert "'Officer South 2' is not in the cohort 'Academy 26-1'" in both.output

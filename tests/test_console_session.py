@@ -7,7 +7,7 @@ import textwrap
 from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QDate, QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -415,15 +415,22 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
     race.setCurrentIndex(race.findData("black_african_american"))
     dialog.use_since.setChecked(True)
     scope = dialog.scope()
-    today = datetime.now(UTC).date()
+    today = QDate.currentDate()  # the day the instructor sees, taken as a UTC date
     assert (scope.trainee, dict(scope.references), scope.agency, scope.scenario_ids,
             scope.since) == ("Officer Reyes", {"race": "black_african_american"}, "Metro PD", None,
-                             datetime(today.year, today.month, today.day, tzinfo=UTC))
+                             datetime(today.year(), today.month(), today.day(), tzinfo=UTC))
     review.export_audit(tmp_path / "one.html", scope)
     assert "The trials of one trainee (Officer Reyes)" in (tmp_path / "one.html").read_text()
+    dialog.use_until.setChecked(True)
+    assert dialog.problem() == "'Until' must come after 'From'"
+    dialog.use_until.setChecked(False)
     dialog.scenarios.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert dialog.problem() == "tick at least one scenario"
+    dialog.scenarios.item(0).setCheckState(Qt.CheckState.Checked)
+    dialog.references["race"].setCurrentIndex(race.findData("white"))
     review.export_audit(tmp_path / "none.html", dialog.scope())
-    assert "no audit: no trials" in review.scored.text()
+    assert "no audit: --reference race=white: no trials show that group" in \
+        review.scored.text()
     assert not (tmp_path / "none.html").exists()
     QTest.keyClick(window, Qt.Key.Key_Escape)
     assert window.pages.currentWidget() is window.setup

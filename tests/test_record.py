@@ -288,3 +288,14 @@ def test_cohorts_hold_each_member_once_and_answer_within_an_agency(record):
     assert record.cohorts() == ["Academy 26-1", "Night shift"]
     with pytest.raises(ValueError, match="1 to 100 characters"):
         record.add_to_cohort("  ", [a])
+
+
+def test_a_person_recorded_before_any_agency_joins_the_first_agency_that_names_them(record):
+    loose = record.add_person("trainee", "Officer Poe")
+    metro = record.ensure_agency("Metro PD")
+    assert record.find_person("trainee", "Officer Poe", agency_id=metro) == loose
+    assert record.find_or_add_person("trainee", "Officer Poe", agency_id=metro) == loose
+    # Now Metro's: another agency's officer of that name is another person.
+    other = record.ensure_agency("Other PD")
+    assert record.find_person("trainee", "Officer Poe", agency_id=other) is None
+    assert record.find_or_add_person("trainee", "Officer Poe", agency_id=other) != loose

@@ -74,17 +74,17 @@ def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
             raise ValueError(f"--agency {scope.agency!r}: no agency of that name in the "
                              "record")
     trainee_ids: set[str] | None = None
-    if scope.trainee is not None:
-        # A trainee of the record by name, or of the imported trials by their own id.
-        trainee_ids = {record.find_person("trainee", scope.trainee, agency_id=agency_id)
-                       or scope.trainee}
     if scope.cohort is not None:
-        members = record.cohort_members(scope.cohort, agency_id=agency_id)
-        if not members:
-            known = ", ".join(record.cohorts()) or "none yet (a roster's cohort column adds them)"
-            raise ValueError(f"--cohort {scope.cohort!r}: no trainee of that cohort in the "
-                             f"record; its cohorts: {known}")
-        trainee_ids = members if trainee_ids is None else trainee_ids & members
+        trainee_ids = record.cohort_members(scope.cohort, agency_id=agency_id)
+        if not trainee_ids:
+            where = f"of {scope.agency}" if scope.agency is not None else "in the record"
+            known = ", ".join(record.cohorts(agency_id=agency_id)) or (
+                "none yet (a roster's cohort column adds them)")
+            raise ValueError(f"--cohort {scope.cohort!r}: no trainee {where} is in that "
+                             f"cohort; the cohorts {where}: {known}")
+    if scope.trainee is not None:
+        in_cohort = None if trainee_ids is None else (str(scope.cohort), trainee_ids)
+        trainee_ids = _trainee(record, scope.trainee, agency_id, in_cohort)
     # One pass over the runs for both the trials and the branch choices.
     trial_rows: list[dict[str, object]] = []
     choice_rows: list[dict[str, object]] = []
@@ -100,6 +100,25 @@ def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
         # A multi-officer run is kept whole above; only the wanted trainees' trials count.
         table = table[table["trainee_id"].isin(trainee_ids)]
     return table, pd.DataFrame(choice_rows)
+
+
+def _trainee(record: Record, trainee: str, agency_id: str | None,
+             cohort: tuple[str, set[str]] | None) -> set[str]:
+    """The ids ``--trainee`` names.
+
+    Within a cohort (its name and members), the member of that name. Otherwise the
+    recorded trainee of that name, and the imported trials' own trainee id.
+    """
+    if cohort is not None:
+        name, members = cohort
+        found = {person for person, shown in record.display_names(sorted(members)).items()
+                 if shown == trainee}
+        if not found:
+            raise ValueError(f"--trainee {trainee!r} is not in the cohort {name!r}; leave "
+                             "out one of the two")
+        return found
+    person = record.find_person("trainee", trainee, agency_id=agency_id)
+    return {trainee} | ({person} if person else set())
 
 
 def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,

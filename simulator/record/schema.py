@@ -79,8 +79,8 @@ sessions = Table(
 )
 
 # Cohorts: named groups of trainees (an academy class, a shift, an in-service year) that the
-# audit and the training records can be narrowed to. Membership names a person, so it sits
-# beside their identity and is erased with it.
+# audit can be narrowed to. Membership says who trained with whom, so it sits beside the
+# identity tables, erasable with them, and never in an event.
 cohort_members = Table(
     "cohort_members", metadata,
     Column("cohort", String(100), primary_key=True),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Engine, Row, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchModuleError
 
 from media_index.probe import content_hash
@@ -200,31 +200,52 @@ class Record:
                            ) -> str:
         """The person of ``kind`` with this display name, adding them if there is none.
 
+        With ``agency_id``, a person of that name recorded before any agency was set (a
+        roster imported without one, a record from a single PC) is that agency's person, and
+        joins it, rather than becoming a second person of the same name.
         ``external_ref`` (a badge number) is stored with a person who is added.
         """
         found = self.find_person(kind, display_name, agency_id=agency_id)
-        return found or self.add_person(kind, display_name, agency_id=agency_id,
-                                        external_ref=external_ref)
+        if found is None:
+            return self.add_person(kind, display_name, agency_id=agency_id,
+                                   external_ref=external_ref)
+        if agency_id is not None:
+            with self.engine.begin() as c:
+                c.execute(update(people).where(people.c.id == found,
+                                               people.c.agency_id.is_(None))
+                          .values(agency_id=agency_id))
+        return found
 
     def find_person(self, kind: str, display_name: str, *,
                     agency_id: str | None = None) -> str | None:
-        """The id of the (first added) person of ``kind`` with this display name, if any."""
+        """The id of the (first added) person of ``kind`` with this display name, if any.
+
+        With ``agency_id``: that agency's person, else one who belongs to no agency yet.
+        """
         query = (select(people.c.id).join(person_identities)
                  .where(people.c.kind == kind, person_identities.c.display_name == display_name)
                  .order_by(people.c.created_utc).limit(1))
         if agency_id is not None:
-            query = query.where(people.c.agency_id == agency_id)
+            query = (query.where(or_(people.c.agency_id == agency_id,
+                                     people.c.agency_id.is_(None)))
+                     .order_by(None).order_by(people.c.agency_id.is_(None),
+                                              people.c.created_utc))
         with self.engine.connect() as c:
             found = c.execute(query).scalar()
         return str(found) if found else None
 
-    def recent_trainees(self, sessions_back: int = 200) -> list[str]:
+    def recent_trainees(self, sessions_back: int = 200, *,
+                        agency_id: str | None = None) -> list[str]:
         """Names of the trainees of the latest sittings, most recent first, each once.
 
-        Erased trainees have no name left and are not listed.
+        Erased trainees have no name left and are not listed. ``agency_id``: that agency's
+        sittings only.
         """
-        recent = (select(sessions.c.id, sessions.c.started_utc)
-                  .order_by(sessions.c.started_utc.desc()).limit(sessions_back).subquery())
+        recent_query = select(sessions.c.id, sessions.c.started_utc)
+        if agency_id is not None:
+            recent_query = recent_query.where(sessions.c.agency_id == agency_id)
+        recent = (recent_query.order_by(sessions.c.started_utc.desc()).limit(sessions_back)
+                  .subquery())
         query = (select(person_identities.c.display_name)
                  .join(session_trainees,
                        session_trainees.c.person_id == person_identities.c.person_id)
@@ -246,13 +267,14 @@ class Record:
         cohort = cohort.strip()
         if not cohort or len(cohort) > 100:
             raise ValueError("a cohort is named by 1 to 100 characters")
-        with self.engine.begin() as c:
-            present = set(c.execute(select(cohort_members.c.person_id).where(
-                cohort_members.c.cohort == cohort)).scalars())
-            added = [p for p in dict.fromkeys(person_ids) if p not in present]
-            if added:
-                c.execute(insert(cohort_members), [
-                    {"cohort": cohort, "person_id": p, "added_utc": _now()} for p in added])
+        for person_id in dict.fromkeys(person_ids):
+            # The console and `records roster` may add the same member at the same moment.
+            with suppress(IntegrityError), self.engine.begin() as c:
+                if c.execute(select(cohort_members.c.person_id).where(
+                        cohort_members.c.cohort == cohort,
+                        cohort_members.c.person_id == person_id)).first() is None:
+                    c.execute(insert(cohort_members).values(
+                        cohort=cohort, person_id=person_id, added_utc=_now()))
 
     def cohort_members(self, cohort: str, *, agency_id: str | None = None) -> set[str]:
         """The ids of the members of ``cohort`` (within one agency, if given)."""
@@ -263,12 +285,21 @@ class Record:
         with self.engine.connect() as c:
             return {str(p) for p in c.execute(query).scalars()}
 
-    def cohorts(self) -> list[str]:
-        """The names of all cohorts, in alphabetical order."""
+    def cohorts(self, *, agency_id: str | None = None) -> list[str]:
+        """The names of all cohorts (with members in that agency), alphabetically."""
+        query = select(cohort_members.c.cohort).distinct().order_by(cohort_members.c.cohort)
+        if agency_id is not None:
+            query = query.join(people, people.c.id == cohort_members.c.person_id).where(
+                people.c.agency_id == agency_id)
         with self.engine.connect() as c:
-            return [str(name) for name in c.execute(
-                select(cohort_members.c.cohort).distinct().order_by(cohort_members.c.cohort)
-            ).scalars()]
+            return [str(name) for name in c.execute(query).scalars()]
+
+    def imported_scenarios(self) -> list[str]:
+        """The scenario ids the imported trials name, alphabetically."""
+        with self.engine.connect() as c:
+            return [str(s) for s in c.execute(
+                select(imported_trials.c.scenario_id).distinct()
+                .order_by(imported_trials.c.scenario_id)).scalars()]
 
     # -- scenarios ---------------------------------------------------------------------------
 
