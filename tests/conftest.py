@@ -218,3 +218,15 @@ def reviewed_run(tmp_path, doorway):
     loaded = load_run(record, run.state.run_id)
     yield loaded, record, trainee, instructor, wrong.seq
     record.close()
+
+
+def drop_append_only_guard(connection) -> None:
+    """Remove the database's refusal to change events, as an attacker holding the SQLite
+    file or the owner's role can, so tests can show that verify still sees the change."""
+    from sqlalchemy import text
+
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
+    else:
+        connection.execute(text("DROP TRIGGER events_refuse_update"))
+        connection.execute(text("DROP TRIGGER events_refuse_delete"))

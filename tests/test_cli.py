@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DOORWAY
+from conftest import DOORWAY, drop_append_only_guard
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -82,6 +82,7 @@ def test_headless_run_prints_durable_events_then_lists_and_verifies(db_url):
     assert run.head_hash in shown.output and "default_taken" in shown.output
     assert invoke("verify", "--db", db).exit_code == 0
     with record.engine.begin() as c:
+        drop_append_only_guard(c)
         c.execute(text("update events set t_ns = t_ns + 1 where seq = 5"))
     failed = invoke("verify", "--db", db, "--run", run.id[:8])
     assert failed.exit_code == 1 and "mismatch: event #5" in failed.output

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from conftest import drop_append_only_guard
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -138,6 +139,7 @@ def test_verify_reports_tampering(record, doorway, clock, how):
     assert verify_run(record, run_id).ok
     tamper, expected = TAMPERING[how]
     with record.engine.begin() as c:
+        drop_append_only_guard(c)
         tamper(c, run_id, run.state.seq)
     result = verify_run(record, run_id)
     assert not result.ok
@@ -211,6 +213,7 @@ def test_bad_urls_say_what_to_use():
 def test_verify_sees_deleted_events_even_with_the_count_reset(record, doorway, clock):
     run, _ = play_some(record, doorway, clock)
     with record.engine.begin() as c:
+        drop_append_only_guard(c)
         c.execute(text("delete from notes"))
         c.execute(text("delete from events"))
         c.execute(text("update runs set event_count = 0"))
@@ -220,6 +223,7 @@ def test_verify_sees_deleted_events_even_with_the_count_reset(record, doorway, c
 def test_verify_sees_an_edited_timestamp_and_an_edited_note(record, doorway, clock):
     run, _ = play_some(record, doorway, clock)
     with record.engine.begin() as c:
+        drop_append_only_guard(c)
         c.execute(text("update events set utc = :u where seq = 2"),
                   {"u": datetime(2020, 1, 1, tzinfo=UTC)})
         c.execute(text("update notes set text = 'Dana froze'"))
@@ -299,3 +303,40 @@ def test_a_person_recorded_before_any_agency_joins_the_first_agency_that_names_t
     other = record.ensure_agency("Other PD")
     assert record.find_person("trainee", "Officer Poe", agency_id=other) is None
     assert record.find_or_add_person("trainee", "Officer Poe", agency_id=other) != loose
+
+
+@pytest.mark.parametrize("statement", [
+    "update events set payload = '{}' where seq = 2",
+    "delete from events where seq = 2",
+    "update access_log set action = 'nothing'",
+    "delete from access_log",
+    "delete from accounts",
+])
+def test_the_database_refuses_to_change_events_the_access_log_or_remove_accounts(
+        record, doorway, clock, statement):
+    from sqlalchemy.exc import DBAPIError
+
+    from simulator.access import AccessLog, Accounts, Role
+
+    run, _ = play_some(record, doorway, clock)
+    admin = Accounts(record).add("admin", Role.administrator, "correct horse battery")
+    AccessLog(record).write(admin, "export", run.state.run_id, {"format": "pdf"})
+    before = verify_run(record, run.state.run_id)
+    with pytest.raises(DBAPIError, match="append-only"), record.engine.begin() as c:
+        c.execute(text(statement))
+    assert verify_run(record, run.state.run_id) == before and before.ok
+    with record.engine.connect() as c:
+        assert c.execute(text("select count(*) from access_log")).scalar() == 1
+        assert c.execute(text("select count(*) from accounts")).scalar() == 1
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_truncating_the_events(postgres_server, doorway, clock):
+    from sqlalchemy.exc import DBAPIError
+
+    record = Record.open(postgres_server.create_database("t_truncate"))
+    run, _ = play_some(record, doorway, clock)
+    with pytest.raises(DBAPIError, match="append-only"), record.engine.begin() as c:
+        c.execute(text("truncate events cascade"))
+    assert verify_run(record, run.state.run_id).ok
+    record.close()

@@ -181,3 +181,50 @@ imported_trials = Table(
     Column("response_source", String(16), nullable=False),
     Column("subject", Text, nullable=False),  # JSON: attribute -> group
 )
+
+
+# Who may use Branchpoint, and as what. Accounts are staff (instructors, coordinators,
+# administrators); trainees are recorded, never signed in. An account is disabled, never
+# deleted, so the access log always names who it was; the database refuses a DELETE.
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Id, primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("role", String(16), nullable=False),  # instructor | coordinator | administrator
+    # The instructor this account is, in sessions it runs (None for other roles).
+    Column("person_id", Id, ForeignKey("people.id"), nullable=True),
+    Column("agency_id", Id, ForeignKey("agencies.id"), nullable=True),
+    Column("password_hash", String(200), nullable=False),  # argon2id, with its parameters
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_utc", DateTime(timezone=True), nullable=False),
+    Column("password_changed_utc", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("username"),
+)
+
+# Who saw or changed personal data: every view and export, with the filter used, every
+# sign-in and account change. Append-only, like the events: the database refuses UPDATE and
+# DELETE. It names accounts and ids, never a trainee's name, so erasing a trainee leaves it
+# whole.
+access_log = Table(
+    "access_log", metadata,
+    Column("id", Id, primary_key=True),
+    Column("utc", DateTime(timezone=True), nullable=False, index=True),
+    Column("account_id", Id, nullable=True),  # None: a record with no accounts yet
+    Column("username", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: the filters, the format, the outcome
+)
+
+# Per-agency settings an administrator keeps. ``agency_key`` is an agency id, or "*" for
+# people and sessions that belong to no agency.
+agency_settings = Table(
+    "agency_settings", metadata,
+    Column("agency_key", String(36), primary_key=True),
+    # Personal data of trainees with no session for this many days is erased (None: kept).
+    Column("retention_days", Integer, nullable=True),
+    # The console signs out after this many idle minutes, never during a live run.
+    Column("idle_minutes", Integer, nullable=True),
+)

@@ -1,0 +1,69 @@
+"""The access log: who viewed or exported personal data, when, and with which filter.
+
+Rows are only ever added; the database refuses UPDATE and DELETE (migration 0005). Targets
+are ids (runs, sessions, people), never names, so erasing a trainee leaves the log whole.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from simulator.access.accounts import Account
+from simulator.record import Record
+from simulator.record.schema import access_log
+
+# The name the log gives actions taken on a record that has no accounts yet.
+NO_ACCOUNT = "(no accounts yet)"
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One line of the access log."""
+
+    utc: datetime
+    username: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class AccessLog:
+    """The access log of one record."""
+
+    def __init__(self, record: Record) -> None:
+        self.engine = record.engine
+
+    def write(self, account: Account | None, action: str, target: str,
+              detail: Mapping[str, Any] | None = None, *, username: str | None = None) -> None:
+        """Add a line: ``account`` did ``action`` to ``target``, with ``detail``.
+
+        ``account`` is None on a record without accounts, and for a refused sign-in, whose
+        ``username`` is the name given. ``detail`` holds the filters, the format, the outcome.
+        """
+        name = account.username if account is not None else (username or NO_ACCOUNT)
+        with self.engine.begin() as c:
+            c.execute(insert(access_log).values(
+                id=str(uuid.uuid4()), utc=datetime.now(UTC),
+                account_id=None if account is None else account.id, username=name[:64],
+                action=action[:40], target=target[:200],
+                detail=json.dumps(dict(detail or {}), sort_keys=True, default=str)))
+
+    def entries(self, *, since: datetime | None = None,
+                username: str | None = None) -> list[AccessEntry]:
+        """The lines from ``since`` (of one account, if given), oldest first."""
+        query = select(access_log).order_by(access_log.c.utc, access_log.c.id)
+        if since is not None:
+            query = query.where(access_log.c.utc >= since)
+        if username is not None:
+            query = query.where(access_log.c.username == username)
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+        return [AccessEntry(r.utc if r.utc.tzinfo else r.utc.replace(tzinfo=UTC), r.username,
+                            r.action, r.target, json.loads(r.detail)) for r in rows]

@@ -1,0 +1,97 @@
+"""Accounts, roles and the access log, on real SQLite and PostgreSQL records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from simulator.access import AccessDenied, AccessLog, Accounts, Permission, Role, SignInError
+from simulator.access.accounts import LOCKOUT, MAX_FAILURES
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_passwords_are_argon2id_hashes_and_sign_in_needs_the_right_one(record):
+    accounts = Accounts(record)
+    assert not accounts.exists()
+    lee = accounts.add("lee", Role.instructor, PASSWORD, display_name="Sgt. Lee")
+    assert accounts.exists()
+    with record.engine.connect() as c:
+        stored = c.execute(text("select password_hash from accounts")).scalar()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert accounts.sign_in("lee", PASSWORD) == lee
+    # An instructor's account is the instructor their sessions name.
+    assert lee.person_id == record.find_person("instructor", "Sgt. Lee")
+    for wrong in (("lee", PASSWORD + "!"), ("nobody", PASSWORD)):
+        with pytest.raises(SignInError, match=r"^wrong user name or password$"):
+            accounts.sign_in(*wrong)
+
+
+def test_repeated_failures_lock_the_account_until_the_time_or_an_administrator(record):
+    accounts = Accounts(record)
+    accounts.add("okafor", Role.coordinator, PASSWORD)
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    for attempt in range(1, MAX_FAILURES + 1):
+        with pytest.raises(SignInError) as refused:
+            accounts.sign_in("okafor", f"guess-number-{attempt}", now=now)
+    assert "is now locked for 15 minutes" in str(refused.value)
+    # Locked: even the right password is refused, and says until when and who can help.
+    with pytest.raises(SignInError, match="locked after 5 wrong passwords until 09:15 UTC"):
+        accounts.sign_in("okafor", PASSWORD, now=now + timedelta(minutes=1))
+    assert accounts.sign_in("okafor", PASSWORD, now=now + LOCKOUT + timedelta(seconds=1))
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(SignInError):
+            accounts.sign_in("okafor", "another guess", now=now + LOCKOUT * 2)
+    accounts.unlock("okafor")
+    assert accounts.sign_in("okafor", PASSWORD, now=now + LOCKOUT * 2)
+
+
+def test_a_disabled_account_cannot_sign_in_and_bad_names_and_passwords_are_refused(record):
+    accounts = Accounts(record)
+    accounts.add("admin", Role.administrator, PASSWORD)
+    accounts.set_disabled("admin", True)
+    with pytest.raises(SignInError, match="disabled; ask an administrator"):
+        accounts.sign_in("admin", PASSWORD)
+    accounts.set_disabled("admin", False)
+    accounts.set_password("admin", "a brand new passphrase")
+    with pytest.raises(SignInError):
+        accounts.sign_in("admin", PASSWORD)
+    assert accounts.sign_in("admin", "a brand new passphrase").role is Role.administrator
+    with pytest.raises(ValueError, match="at least 12 characters"):
+        accounts.add("short", Role.coordinator, "hunter2")
+    with pytest.raises(ValueError, match="already an account `admin`"):
+        accounts.add("admin", Role.coordinator, PASSWORD)
+    with pytest.raises(ValueError, match="printable characters"):
+        accounts.add("bad\nname", Role.coordinator, PASSWORD)
+    with pytest.raises(ValueError, match="no account `ghost`"):
+        accounts.unlock("ghost")
+
+
+@pytest.mark.parametrize(("role", "allowed"), [
+    (Role.instructor, {Permission.run, Permission.debrief, Permission.verify}),
+    (Role.coordinator, {Permission.run, Permission.debrief, Permission.coordinate,
+                        Permission.verify}),
+    (Role.administrator, {Permission.administer, Permission.verify}),
+])
+def test_each_role_may_do_exactly_its_part(record, role, allowed):
+    account = Accounts(record).add("someone", role, PASSWORD)
+    assert {p for p in Permission if account.may(p)} == allowed
+    for permission in set(Permission) - allowed:
+        with pytest.raises(AccessDenied, match=f"signed in as {role}; to {permission.value}"):
+            account.require(permission)
+
+
+def test_the_access_log_keeps_who_saw_what_with_which_filter(record):
+    coordinator = Accounts(record).add("okafor", Role.coordinator, PASSWORD)
+    log = AccessLog(record)
+    log.write(coordinator, "audit_report", "record", {"cohort": "Academy 26-1",
+                                                      "format": "pdf"})
+    log.write(None, "sign_in_refused", "okafor", username="okafor")
+    first, second = log.entries()
+    assert (first.username, first.action, first.target, first.detail) == (
+        "okafor", "audit_report", "record", {"cohort": "Academy 26-1", "format": "pdf"})
+    assert second.action == "sign_in_refused"
+    assert [e.action for e in log.entries(username="okafor")] == ["audit_report",
+                                                                   "sign_in_refused"]
