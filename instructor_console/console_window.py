@@ -8,17 +8,21 @@ back to set-up, and F3 opens review mode (with the run just ended) for the debri
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from instructor_console.link import LocalLink
 from instructor_console.live_panel import LivePanel
 from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
+from instructor_console.sign_in import SignInPanel
 from instructor_console.theme import DARK, label
+from simulator.access import AccessLog, Account, Accounts
+from simulator.access.settings import settings_of
 from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
 from simulator.ports import Clock
@@ -27,12 +31,21 @@ from simulator.protocol import EndRun
 from simulator.record import RecordError
 from simulator.review.rubric import Rubric
 
+# What counts as someone at the console, for the idle sign-out.
+_INPUT = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
+                    QEvent.Type.Wheel})
+
 
 class ConsoleWindow(QMainWindow):
-    """Set-up and live control for one class on this PC's projector."""
+    """Set-up and live control for one class on this PC's projector.
+
+    On a record with accounts the console opens on its sign-in page (unless ``account`` has
+    signed in already) and signs out after the agency's idle time, never during a live run.
+    """
 
     def __init__(self, host: ProjectorHost, profile: AgencyProfile, clock: Clock,
-                 rubric: tuple[Rubric, str]) -> None:
+                 rubric: tuple[Rubric, str], *, account: Account | None = None,
+                 idle_seconds: float | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Branchpoint console")
         self.setStyleSheet(DARK)
@@ -61,6 +74,80 @@ class ConsoleWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.last_plan: RunPlan | None = None
         host.run_ended.connect(self._run_ended)
+
+        self._log = AccessLog(host.record)
+        accounts = Accounts(host.record)
+        self.guarded = accounts.exists()
+        self.sign_in = SignInPanel(accounts, self._log)
+        self.sign_in.signed_in.connect(self._signed_in)
+        self.pages.addWidget(self.sign_in)
+        self.account: Account | None = None
+        self._unlocked_page: QWidget = self.setup
+        self._idle_seconds = idle_seconds if idle_seconds is not None else settings_of(
+            host.record, host.agency_id).idle_seconds
+        self._last_input = time.monotonic()
+        if account is not None:
+            self._use(account)
+        elif self.guarded:
+            self.lock("Sign in to run a class.")
+        if self.guarded:
+            app = QApplication.instance()
+            assert app is not None
+            app.installEventFilter(self)
+            self._idle = QTimer(self)
+            self._idle.timeout.connect(self._check_idle)
+            self._idle.start(max(100, min(5000, int(self._idle_seconds * 100))))
+
+    # -- signing in and out -------------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        """Whether the console shows only its sign-in page."""
+        return self.pages.currentWidget() is self.sign_in
+
+    @property
+    def run_live(self) -> bool:
+        """Whether a run is on the projector, not yet over."""
+        return self.live is not None and not self.live.over
+
+    def lock(self, why: str) -> None:
+        """Hide everything behind the sign-in page (the run on the projector, if any, goes on)."""
+        if not self.locked:
+            self._unlocked_page = self.pages.currentWidget() or self.setup
+        self.review.close_run()
+        self.pages.setCurrentWidget(self.sign_in)
+        self.sign_in.ask(why)
+
+    def _signed_in(self, account: Account) -> None:
+        self._use(account)
+        self.pages.setCurrentWidget(self._unlocked_page)
+        self._last_input = time.monotonic()
+
+    def _use(self, account: Account) -> None:
+        self.account = account
+        self.setup.sign_in_as(account)
+        self.review.set_account(account)
+        self.statusBar().showMessage(f"signed in: {account.username} ({account.role})")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """Note any key or mouse input, for the idle sign-out; never consume it."""
+        if event.type() in _INPUT:
+            self._last_input = time.monotonic()
+        return super().eventFilter(watched, event)
+
+    def _check_idle(self) -> None:
+        if self.run_live:
+            # The instructor is watching the trainee: the idle time starts after the run.
+            self._last_input = time.monotonic()
+            return
+        if self.locked:
+            return
+        idle = time.monotonic() - self._last_input
+        if idle >= self._idle_seconds:
+            self._log.write(self.account, "idle_sign_out", "console",
+                            {"idle_seconds": round(idle)})
+            self.lock(f"Signed out after {self._idle_seconds / 60:g} minutes without input. "
+                      "Sign in again to go on.")
 
     def start(self, plan: RunPlan) -> bool:
         """Put ``plan`` on the projector and switch to live control; False if refused."""
@@ -91,7 +178,7 @@ class ConsoleWindow(QMainWindow):
 
     def open_review(self) -> bool:
         """Review mode, on the run just ended if there is one; not while a run is live."""
-        if self.live is not None and not self.live.over:
+        if self.run_live or self.locked:
             return False
         self.review.refresh()
         if self.live is not None and self.live.state.run_id:
@@ -126,6 +213,9 @@ class ConsoleWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """After a run: N for the next trainee, Esc for set-up (keys the live panel left)."""
+        if self.locked:
+            super().keyPressEvent(event)
+            return
         over = self.live is not None and self.live.over
         if over and event.key() == Qt.Key.Key_N:
             self.next_trainee()

@@ -30,8 +30,9 @@ from instructor_console.audit_dialog import AuditDialog
 from instructor_console.marker_bar import MarkerBar
 from instructor_console.theme import DARK, label
 from media_index import MediaIndex
+from simulator.access import AccessLog, Account, Permission
 from simulator.agency import AgencyProfile
-from simulator.audit.document import AuditFormat, AuditScope, audit_document
+from simulator.audit.document import AuditFormat, AuditScope, audit_document, scope_detail
 from simulator.media import replay_files
 from simulator.paths import write_file
 from simulator.playback.replay import ReplayPlayer
@@ -59,6 +60,10 @@ class ReviewPanel(QWidget):
         self._rubric, self._rubric_hash = rubric
         self._projector = projector
         self._agency = agency
+        self._log = AccessLog(record)
+        # Who is signed in (None on a record without accounts): an instructor reviews the
+        # sessions they ran; the bias audit is a coordinator's.
+        self.account: Account | None = None
         self.run: ReviewedRun | None = None
         self.player: ReplayPlayer | None = None
 
@@ -110,8 +115,8 @@ class ReviewPanel(QWidget):
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, f=fmt: self._choose_export(f))
             exports.addWidget(button)
-        audit_button = QPushButton("Bias audit (PDF or HTML)…")
-        audit_button.clicked.connect(self._choose_audit)
+        self.audit_button = QPushButton("Bias audit (PDF or HTML)…")
+        self.audit_button.clicked.connect(self._choose_audit)
 
         left = QVBoxLayout()
         left.addWidget(label("Runs (Enter opens)", "heading"))
@@ -130,7 +135,7 @@ class ReviewPanel(QWidget):
         right.addWidget(self.scored)
         right.addWidget(self.pseudonymise)
         right.addLayout(exports)
-        right.addWidget(audit_button)
+        right.addWidget(self.audit_button)
         layout = QHBoxLayout(self)
         layout.addLayout(left, stretch=3)
         layout.addLayout(middle, stretch=8)
@@ -140,10 +145,26 @@ class ReviewPanel(QWidget):
 
     # -- runs ---------------------------------------------------------------------------------
 
+    def set_account(self, account: Account) -> None:
+        """Show what the signed-in account may see, and nothing else."""
+        self.account = account
+        self.audit_button.setVisible(account.may(Permission.coordinate))
+        self.close_run()
+        self.refresh()
+
+    @property
+    def _own_sessions_only(self) -> str | None:
+        """The instructor whose sessions alone may be reviewed, if that is the limit."""
+        account = self.account
+        if account is None or account.may(Permission.coordinate):
+            return None
+        return account.person_id or "(an instructor with no sessions)"
+
     def refresh(self) -> None:
         """List the latest runs, newest first."""
         self.runs.clear()
-        for run in reversed(self._record.runs()[-RECENT_RUNS:]):
+        for run in reversed(self._record.runs(
+                instructor_id=self._own_sessions_only)[-RECENT_RUNS:]):
             started = run.started_utc
             item = QListWidgetItem(f"{started:%d %b %H:%M}\n{run.scenario_id}\n"
                                    f"{run.outcome_kind or run.status}")
@@ -152,11 +173,18 @@ class ReviewPanel(QWidget):
 
     def open_run(self, run_id: str) -> bool:
         """Load a run for replay, markers and scoring; False (and why, on screen) if not."""
+        own = self._own_sessions_only
+        if own is not None and not self._record.runs(run_ids=[run_id], instructor_id=own):
+            self._log.write(self.account, "refused", run_id, {"what": "review"})
+            self.scored.setText(f"run {run_id[:8]} is from another instructor's session; "
+                                "a coordinator can review it")
+            return False
         try:
             run = load_run(self._record, run_id)
         except (RecordError, ValueError) as exc:
             self.scored.setText(f"cannot open run {run_id}: {exc}")
             return False
+        self._log.write(self.account, "run_view", run_id, {"at": "console"})
         self.close_run()
         self.run = run
         timeline = run.timeline()
@@ -335,13 +363,18 @@ class ReviewPanel(QWidget):
         The default scope is every run of the console's agency. PDF or HTML by the file's
         ending.
         """
+        if self.account is not None and not self.account.may(Permission.coordinate):
+            self.scored.setText("the bias audit is a coordinator's; sign in as one")
+            return
         to: AuditFormat = "html" if path.suffix.lower() in (".html", ".htm") else "pdf"
+        scope = scope or AuditScope(agency=self._agency)
         try:
-            data = audit_document(self._record, self._profile,
-                                  scope or AuditScope(agency=self._agency), to)
+            data = audit_document(self._record, self._profile, scope, to)
         except ValueError as exc:
             self.scored.setText(f"no audit: {exc}")
             return
+        self._log.write(self.account, "audit_report", "record",
+                        {**scope_detail(self._record, scope), "format": to, "at": "console"})
         write_file(path, data)
         self.scored.setText(f"bias audit written to {path}")
 
@@ -351,5 +384,8 @@ class ReviewPanel(QWidget):
             return
         data = export_runs(self._record, [self.run], to, profile=self._profile,
                            rubric=self._rubric, pseudonymise=self.pseudonymise.isChecked())
+        self._log.write(self.account, "export", self.run.summary.id,
+                        {"format": to.value, "pseudonymise": self.pseudonymise.isChecked(),
+                         "at": "console"})
         write_file(path, data)
         self.scored.setText(f"exported {to.value} to {path}")

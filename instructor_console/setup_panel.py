@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from instructor_console.theme import DARK, label
+from simulator.access import Account
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
 from simulator.documents import DocumentError
@@ -302,6 +303,14 @@ class SetupPanel(QWidget):
                                 "projector ready")
         self.start_button.setEnabled(not problems)
         return not problems
+
+    def sign_in_as(self, account: Account) -> None:
+        """A signed-in instructor runs the class as themselves; others name the instructor."""
+        own = (self._host.record.display_names([account.person_id]).get(account.person_id)
+               if account.person_id else None)
+        self.instructor.setReadOnly(own is not None)
+        if own is not None:
+            self.instructor.setText(own)
 
     def plan(self) -> RunPlan | None:
         """The run set up on screen, or None (with the reason shown) if it is incomplete."""

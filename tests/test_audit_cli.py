@@ -20,9 +20,15 @@ def invoke(*args: str):
 def test_trials_come_from_the_record_and_go_round_through_csv(reviewed_run, tmp_path):
     _, record, trainee, _, _ = reviewed_run
     db = str(record.engine.url)
-    result = invoke("audit", "export-trials", "--db", db)
+    result = invoke("audit", "export-trials", "--identified", "--db", db)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    # By default the file names nobody: trainee and session ids are pseudonyms.
+    hidden = list(csv.DictReader(io.StringIO(invoke("audit", "export-trials", "--db",
+                                                    db).stdout)))
+    assert {(r["trainee_id"][:2], r["session_id"][:2]) for r in hidden} == {("P-", "P-")}
+    assert trainee not in {r["trainee_id"] for r in hidden}
+    assert [r["cue_id"] for r in hidden] == [r["cue_id"] for r in rows]
     assert list(rows[0]) == ["trainee_id", "session_id", "scenario_id", "variant_id",
                              "cue_id", "threat", "response", "latency_ms", "force_level",
                              "subject.age_band", "subject.disability", "subject.gender",

@@ -61,6 +61,22 @@ class AuditScope:
                 and self.cohort is None)
 
 
+def scope_detail(record: Record, scope: AuditScope) -> dict[str, object]:
+    """The scope as the access log keeps it: every filter, with a trainee by id, not name.
+
+    The log is append-only and outlives an erasure, so it must never hold a name.
+    """
+    trainee = None
+    if scope.trainee is not None:
+        trainee = (record.find_person("trainee", scope.trainee)
+                   or "(not a recorded trainee: an imported id)")
+    return {"references": dict(scope.references),
+            "since": scope.since.isoformat() if scope.since else None,
+            "until": scope.until.isoformat() if scope.until else None,
+            "scenarios": sorted(scope.scenario_ids) if scope.scenario_ids else None,
+            "trainee": trainee, "agency": scope.agency, "cohort": scope.cohort}
+
+
 def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The trial table and the instructors' branch choices of the runs in ``scope``.

@@ -17,18 +17,29 @@ from rich.table import Table
 
 from media_index import MediaIndex
 from media_index.coverage import bundled_reference
+from simulator.access import AccessLog, Account, Permission
 from simulator.agency import AgencyProfile
+from simulator.cli.admin import (
+    access_log,
+    accounts_app,
+    backup_command,
+    erase,
+    restore_command,
+    settings,
+)
 from simulator.cli.audit import audit_app
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
+    EXIT_DENIED,
     EXIT_PROBLEMS,
     DbOption,
     ProfileOption,
     err,
     fail,
     open_media_index,
-    open_record,
+    open_record_as,
     print_problems,
+    require_own_session,
     vocabularies_from,
 )
 from simulator.cli.console import (
@@ -91,6 +102,12 @@ app.command("export")(export)
 app.command("score")(score)
 app.add_typer(records_app, name="records")
 app.add_typer(audit_app, name="audit")
+app.add_typer(accounts_app, name="accounts")
+app.command("access-log")(access_log)
+app.command("settings")(settings)
+app.command("erase")(erase)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def main() -> None:
@@ -191,12 +208,15 @@ def run(
     except DocumentError as exc:
         print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.run)
+    instructor = _instructor_of(record, account, instructor)
     clock = ScaledClock(speed)
     player = HeadlessPlayer(clock)
     try:
         if resume is not None:
             run_id = _one_run_id(record, resume)
+            require_own_session(record, account, record.run(run_id).session_id,
+                                "--resume")
             if record.run(run_id).status == "ended":
                 fail(f"run {run_id} has already ended; there is nothing to resume")
             the_run = reopen_run(record, run_id, clock=clock, player=player,
@@ -208,6 +228,17 @@ def run(
     except (RecordError, KeyError, ValueError) as exc:
         fail(str(exc))
     _play(the_run, steps, player, clock, record, resumed=resume is not None)
+
+
+def _instructor_of(record: Record, account: Account | None, named: str | None) -> str | None:
+    """Who runs the session: a signed-in instructor is themselves, whatever is typed."""
+    if account is None or account.person_id is None:
+        return named
+    own = record.display_names([account.person_id]).get(account.person_id)
+    if named is not None and named != own:
+        fail(f"--instructor {named!r}: you are signed in as the instructor {own!r}; leave "
+             "--instructor out, or sign in as that instructor", EXIT_DENIED)
+    return own
 
 
 def _new_run(record: Record, scenario_id: str, library: Path | None, variant: str | None,
@@ -339,13 +370,15 @@ def project(
         fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
     if resume is not None and script is not None:
         fail("--script starts a run from its beginning; it cannot steer a resumed run")
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.run)
+    instructor = _instructor_of(record, account, instructor)
     vocabularies = vocabularies_from(profile)
     screen_options = ScreenChoice(backend, screen, windowed, snapshots,
                                   Listening(listen, listen_host, tls_cert, tls_key))
     if resume is not None:
         run_id = _one_run_id(record, resume)
         summary = record.run(run_id)
+        require_own_session(record, account, summary.session_id, "--resume")
         if summary.status == "ended":
             fail(f"run {run_id} has already ended; there is nothing to resume")
         try:
@@ -494,7 +527,7 @@ def demo(
         fail("--size is demo or tiny")
     library = bundled_library()
     script = library / DEMO_SCENARIO / "demo-script.yaml"
-    record = open_record(db)
+    record, _account = open_record_as(db, Permission.run)
     vocabularies = vocabularies_from(None)
     err.rule("1. The bundled scenario library and its stand-in clips")
     scenarios = load_library(library)
@@ -547,12 +580,15 @@ def sessions_list(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
 ) -> None:
-    """The latest sessions."""
-    record = open_record(db)
+    """The latest sessions (an instructor's own, for an instructor)."""
+    record, account = open_record_as(db, Permission.debrief)
+    own = account is not None and not account.may(Permission.coordinate)
+    AccessLog(record).write(account, "sessions_list", "record", {"limit": limit})
     table = Table(title=f"Sessions in {record.url}")
     for column in ("session", "started (UTC)", "instructor", "trainees", "runs", "label"):
         table.add_column(column)
-    for s in record.sessions(limit):
+    for s in record.sessions(limit, instructor_id=account.person_id if own and account
+                             else None):
         table.add_row(s.id[:8], f"{s.started_utc:%Y-%m-%d %H:%M}", s.instructor or "",
                       ", ".join(s.trainees), str(s.run_count), s.label)
     Console().print(table)
@@ -565,11 +601,13 @@ def sessions_show(
     events: Annotated[bool, typer.Option("--events", help="List every event.")] = False,
 ) -> None:
     """One session: its runs, their outcomes, head hashes and (optionally) events."""
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.debrief)
     found = record.session_ids_starting(session)
     if len(found) != 1:
         fail(f"no session starts with `{session}`" if not found
               else f"`{session}` matches {len(found)} sessions; give more of the id")
+    require_own_session(record, account, found[0], "sessions show")
+    AccessLog(record).write(account, "session_view", found[0], {"events": events})
     _show_session(record, found[0], events=events)
 
 
@@ -607,7 +645,7 @@ def verify(
     = None,
 ) -> None:
     """Check every run's hash chain; exit 1 if any event was edited, removed, added or moved."""
-    record = open_record(db)
+    record, _account = open_record_as(db, Permission.verify)
     results = ([verify_run(record, _one_run_id(record, run_id))] if run_id
                else verify_all(record))
     bad = 0

@@ -8,7 +8,14 @@ from typing import Annotated, cast
 import typer
 from rich.markup import escape
 
-from simulator.audit.document import AuditFormat, AuditScope, audit_document, scoped_trials
+from simulator.access import AccessLog, Permission
+from simulator.audit.document import (
+    AuditFormat,
+    AuditScope,
+    audit_document,
+    scope_detail,
+    scoped_trials,
+)
 from simulator.audit.source import import_trials
 from simulator.audit.trials import read_trials_csv, trials_to_csv
 from simulator.cli.common import (
@@ -18,12 +25,13 @@ from simulator.cli.common import (
     emit,
     err,
     fail,
-    open_record,
+    open_record_as,
     print_problems,
     vocabularies_from,
 )
 from simulator.cli.review import SinceOption, UntilOption, moment
 from simulator.documents import DocumentError
+from simulator.review.people import People
 
 audit_app = typer.Typer(help="Bias audit: decisions by the depicted person's demographics.",
                         no_args_is_help=True)
@@ -53,8 +61,10 @@ def import_trials_command(
     except DocumentError as exc:
         print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.coordinate)
     import_id = import_trials(record, table, str(file))
+    AccessLog(record).write(account, "trials_import", import_id,
+                            {"file": file.name, "trials": len(table)})
     err.print(f"imported {len(table)} trials from {escape(str(file))} (import {import_id})")
 
 
@@ -67,19 +77,30 @@ def export_trials(
     trainee: TraineeFilter = None,
     agency: AgencyFilter = None,
     cohort: CohortFilter = None,
+    identified: Annotated[bool, typer.Option(
+        "--identified", help="Keep the record's trainee and session ids (default: "
+        "pseudonyms that hold within this file only).")] = False,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
     """The trial table as CSV, from the record's runs and the imported trials.
 
     Imported trials carry no date, agency or cohort, so those filters leave them out.
+    Trainees and sessions are pseudonymised unless ``--identified``.
     """
     scope = AuditScope(since=moment(since, "--since"), until=moment(until, "--until"),
                        scenario_ids=scenario, trainee=trainee, agency=agency, cohort=cohort)
+    record, account = open_record_as(db, Permission.coordinate)
     try:
-        table, _choices = scoped_trials(open_record(db), vocabularies_from(profile), scope)
+        table, _choices = scoped_trials(record, vocabularies_from(profile), scope)
     except ValueError as exc:
         fail(str(exc))
+    AccessLog(record).write(account, "trials_export", "record",
+                            {**scope_detail(record, scope), "identified": identified})
+    if not identified:
+        people = People.pseudonymous()
+        table = table.assign(trainee_id=table["trainee_id"].map(people.ref),
+                             session_id=table["session_id"].map(people.ref))
     emit(trials_to_csv(table), out, f"{len(table)} trials")
 
 
@@ -113,9 +134,11 @@ def report(
         references[attribute.removeprefix("subject.")] = group
     scope = AuditScope(references, moment(since, "--since"), moment(until, "--until"),
                        scenario, trainee, agency, cohort)
+    record, account = open_record_as(db, Permission.coordinate)
     try:
-        data = audit_document(open_record(db), vocabularies_from(profile), scope,
-                              cast(AuditFormat, to))
+        data = audit_document(record, vocabularies_from(profile), scope, cast(AuditFormat, to))
     except ValueError as exc:
         fail(str(exc))
+    AccessLog(record).write(account, "audit_report", "record",
+                            {**scope_detail(record, scope), "format": to})
     emit(data, out, f"the {to} audit")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from media_index import MediaIndex, MediaIndexError
+from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission, SignInError
 from simulator.agency import AgencyProfile, load_profile
 from simulator.documents import DocumentError, Problem
 from simulator.paths import write_file
@@ -42,6 +44,12 @@ ProfileOption = Annotated[
 
 EXIT_PROBLEMS = 1
 EXIT_BAD_INPUT = 2
+EXIT_DENIED = 3
+
+# Credentials come from these, or from a prompt: never from arguments, which other users of
+# the PC can read in the process list and which shells keep in their history.
+USER_ENV = "BRANCHPOINT_USER"
+PASSWORD_ENV = "BRANCHPOINT_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -73,6 +81,52 @@ def open_record(db: str | None) -> Record:
         return Record.open(db)
     except RecordError as exc:
         fail(str(exc))
+
+
+def sign_in(record: Record, permission: Permission) -> Account | None:
+    """The account of whoever runs the command, if its role allows ``permission``.
+
+    The name and password come from BRANCHPOINT_USER and BRANCHPOINT_PASSWORD, else from a
+    prompt. A record with no accounts yet is open: None, with a warning saying how to
+    protect it. A refused sign-in or role is logged and exits with code 3.
+    """
+    accounts = Accounts(record)
+    if not accounts.exists():
+        err.print("[yellow]note:[/] this record has no accounts yet, so anyone who can run "
+                  "Branchpoint here can read and change it; protect it with `branchpoint "
+                  "accounts add NAME --role administrator`")
+        return None
+    username = os.environ.get(USER_ENV) or typer.prompt("user name")
+    password = os.environ.get(PASSWORD_ENV) or typer.prompt("password", hide_input=True)
+    log = AccessLog(record)
+    try:
+        account = accounts.sign_in(username, password)
+    except SignInError as exc:
+        log.write(None, "sign_in_refused", username, {"reason": str(exc)}, username=username)
+        fail(f"cannot sign in: {exc}", EXIT_DENIED)
+    try:
+        account.require(permission)
+    except AccessDenied as exc:
+        log.write(account, "refused", permission.name, {"role": account.role.value})
+        fail(str(exc), EXIT_DENIED)
+    return account
+
+
+def open_record_as(db: str | None, permission: Permission) -> tuple[Record, Account | None]:
+    """The record, and the signed-in account allowed ``permission`` (see `sign_in`)."""
+    record = open_record(db)
+    return record, sign_in(record, permission)
+
+
+def require_own_session(record: Record, account: Account | None, session_id: str,
+                        what: str) -> None:
+    """Exit unless the account may see this session: instructors see only their own."""
+    if account is None or account.may(Permission.coordinate):
+        return
+    if record.session_instructor(session_id) != account.person_id:
+        AccessLog(record).write(account, "refused", session_id, {"what": what})
+        fail(f"{what}: session {session_id[:8]} was run by another instructor; instructors "
+             "see their own sessions, coordinators all of them", EXIT_DENIED)
 
 
 def open_media_index(db: str | None) -> MediaIndex:

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from rich.markup import escape
 
-from simulator.cli.common import DbOption, ProfileOption, err, fail, open_record, vocabularies_from
+from simulator.access import Accounts, Permission
+from simulator.cli.common import (
+    USER_ENV,
+    DbOption,
+    ProfileOption,
+    err,
+    fail,
+    open_record,
+    sign_in,
+    vocabularies_from,
+)
 from simulator.cli.projector import (
     BackendOption,
     ScreenOption,
@@ -105,6 +115,9 @@ def console(
     if not display_available():
         fail("the console needs a display (on a server, run it under xvfb-run)")
     record = open_record(db)
+    # On a record with accounts the console asks on screen, unless the environment signs in.
+    account = (sign_in(record, Permission.run)
+               if os.environ.get(USER_ENV) or not Accounts(record).exists() else None)
     vocabularies = vocabularies_from(profile)
     settings = load_projector_settings()
     clock = MonotonicClock()
@@ -117,7 +130,7 @@ def console(
                          backend=cast(Any, backend), screen=screen,
                          windowed_size=window_size_or_none(windowed, offscreen=False),
                          server=server, thumbnails=data_dir() / "thumbnails", agency=agency)
-    window = ConsoleWindow(host, vocabularies, clock, rubric_or_exit(rubric))
+    window = ConsoleWindow(host, vocabularies, clock, rubric_or_exit(rubric), account=account)
     window.setup.load_catalog()
     window.resize(1280, 800)
     window.show()

@@ -11,15 +11,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from simulator.access import AccessLog, Account, Permission
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
+    EXIT_DENIED,
     DbOption,
     ProfileOption,
     emit,
     err,
     fail,
-    open_record,
+    open_record_as,
     print_problems,
+    require_own_session,
     vocabularies_from,
 )
 from simulator.documents import DocumentError
@@ -90,8 +93,13 @@ def export(
     """Export runs as CSV (events or decisions), xAPI statements, or an HTML/PDF report."""
     if to is ExportFormat.pdf and out is None:
         fail("a PDF needs --out FILE")
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.debrief)
     runs = _runs(record, targets)
+    for reviewed in runs:
+        require_own_session(record, account, reviewed.summary.session_id, "export")
+    AccessLog(record).write(account, "export", ",".join(r.summary.id for r in runs)[:200],
+                            {"format": to.value, "pseudonymise": pseudonymise,
+                             "runs": len(runs)})
     the_rubric, _ = rubric_or_exit(rubric)
     data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
                        pseudonymise=pseudonymise, xapi_base=xapi_base)
@@ -104,15 +112,19 @@ def score(
                                                 "communication=competent.")],
     trainee: Annotated[str, typer.Option("--trainee", help="The trainee scored: a name or "
                                          "an id of the run's trainees.")],
-    rater: Annotated[str, typer.Option("--rater", help="Who scores (name); added as an "
-                                       "instructor if new.")],
+    rater: Annotated[str | None, typer.Option(
+        "--rater", help="Who scores (name; added as an instructor if new). A signed-in "
+        "instructor scores as themselves; a coordinator by default under their user name.")]
+    = None,
     rubric: RubricOption = None,
     note: Annotated[str | None, typer.Option("--note", help="A short debrief note.")] = None,
     db: DbOption = None,
 ) -> None:
     """Score a trainee's run on a rubric; a rater's later score of an item replaces theirs."""
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.debrief)
     (reviewed,) = _runs(record, [run])
+    require_own_session(record, account, reviewed.summary.session_id, "score")
+    rater = _rater(record, account, rater)
     the_rubric, rubric_hash = rubric_or_exit(rubric)
     pairs = {}
     for pair in levels:
@@ -133,8 +145,23 @@ def score(
         score_run(record, reviewed, the_rubric, rubric_hash, trainee_id, rater_id, pairs, note)
     except ValueError as exc:
         fail(str(exc))
+    AccessLog(record).write(account, "score", reviewed.summary.id,
+                            {"trainee": trainee_id, "items": len(pairs)})
     err.print(f"scored {len(pairs)} items of run {reviewed.summary.id[:8]} for "
               f"{escape(trainee)} by {escape(rater)} on `{the_rubric.id}`")
+
+
+def _rater(record: Record, account: Account | None, named: str | None) -> str:
+    """Who scores: a signed-in instructor is themselves; others as named, or their account."""
+    if account is not None and account.person_id is not None:
+        own = record.display_names([account.person_id]).get(account.person_id, "")
+        if named is not None and named != own:
+            fail(f"--rater {named!r}: you are signed in as {own!r}, and score as yourself",
+                 EXIT_DENIED)
+        return own
+    if named is None and account is None:
+        fail("give --rater NAME: who scores")
+    return named or (account.username if account else "")
 
 
 def moment(text: str | None, option: str) -> datetime | None:
@@ -162,10 +189,12 @@ def officer(
     db: DbOption = None,
 ) -> None:
     """An officer's training: each run with its scenario, focus areas and length."""
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.coordinate)
     trainee_id = record.find_person("trainee", name)
     if trainee_id is None:
         fail(f"no trainee named `{name}` in the record")
+    AccessLog(record).write(account, "officer_record", trainee_id,
+                            {"since": since, "until": until})
     found = officer_record(record, trainee_id, since=moment(since, "--since"),
                            until=moment(until, "--until"))
     table = Table(title=f"Training of {found.name}: {len(found.entries)} runs in "
@@ -195,7 +224,9 @@ def agency(
     profile: ProfileOption = None,
 ) -> None:
     """What the agency delivered, by IACP pledge area, in plain sentences."""
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.coordinate)
+    AccessLog(record).write(account, "agency_summary", agency or "record",
+                            {"since": since, "until": until, "months": months})
     start = moment(since, "--since")
     if months is not None:
         if start is not None:
@@ -233,7 +264,9 @@ def roster(
     except DocumentError as exc:
         print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    record = open_record(db)
+    record, account = open_record_as(db, Permission.run)
+    AccessLog(record).write(account, "roster_import", str(file.name),
+                            {"trainees": len(entries), "agency": agency})
     agency_id = record.ensure_agency(agency) if agency else None
     for entry in entries:
         trainee_id = record.find_or_add_person("trainee", entry.name, agency_id=agency_id,

@@ -89,7 +89,7 @@ class ProjectorHost(QObject):
         self.record = record
         # The agency the class's sitting and new trainees belong to (a shared database).
         self.agency = agency
-        self._agency_id = record.ensure_agency(agency) if agency else None
+        self.agency_id = record.ensure_agency(agency) if agency else None
         self.library = library
         self.profile = profile
         self.settings = settings
@@ -191,14 +191,14 @@ class ProjectorHost(QObject):
             raise ValueError("a run is still on the projector; end it first")
         self._release()
         record = self.record
-        trainee_ids = [record.find_or_add_person("trainee", name, agency_id=self._agency_id,
+        trainee_ids = [record.find_or_add_person("trainee", name, agency_id=self.agency_id,
                                                  external_ref=plan.badges.get(name))
                        for name in plan.trainees]
         for name, trainee_id in zip(plan.trainees, trainee_ids, strict=True):
             if name in plan.cohorts:
                 record.add_to_cohort(plan.cohorts[name], [trainee_id])
         instructor_id = (record.find_or_add_person("instructor", plan.instructor,
-                                                   agency_id=self._agency_id)
+                                                   agency_id=self.agency_id)
                          if plan.instructor else None)
         assignment: VariantAssignment = "chosen" if plan.variant_id else "counterbalanced"
         variant_id = plan.variant_id or choose_variant(
@@ -231,7 +231,7 @@ class ProjectorHost(QObject):
     def _sitting(self, trainee_ids: list[str], instructor_id: str | None) -> str:
         if self._session_id is None:
             self._session_id = self.record.open_session(
-                trainee_ids, instructor_id=instructor_id, agency_id=self._agency_id,
+                trainee_ids, instructor_id=instructor_id, agency_id=self.agency_id,
                 label="class at the console")
         else:
             self.record.join_session(self._session_id, trainee_ids)

@@ -407,12 +407,18 @@ class Record:
             raise RecordError(f"no run {run_id} in the record")
         return found[0]
 
-    def runs(self, *, session_id: str | None = None,
-             run_ids: Sequence[str] | None = None) -> list[RunSummary]:
-        """Runs in start order, optionally of one session or with the given ids."""
+    def runs(self, *, session_id: str | None = None, run_ids: Sequence[str] | None = None,
+             instructor_id: str | None = None) -> list[RunSummary]:
+        """Runs in start order; of one session, with given ids, or of one instructor's sessions.
+
+        Each filter given narrows the list further.
+        """
         query = select(runs).order_by(runs.c.started_utc, runs.c.id)
         if session_id is not None:
             query = query.where(runs.c.session_id == session_id)
+        if instructor_id is not None:
+            query = query.join(sessions, sessions.c.id == runs.c.session_id).where(
+                sessions.c.instructor_id == instructor_id)
         if run_ids is not None:
             query = query.where(runs.c.id.in_(list(run_ids)))
         with self.engine.connect() as c:
@@ -488,14 +494,16 @@ class Record:
             query = select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True))
             return [str(r) for r in c.execute(query).scalars()]
 
-    def sessions(self, limit: int = 50) -> list[SessionSummary]:
-        """Latest sessions first."""
+    def sessions(self, limit: int = 50, *,
+                 instructor_id: str | None = None) -> list[SessionSummary]:
+        """Latest sessions first (only those ``instructor_id`` ran, if given)."""
+        query = (select(sessions, func.count(runs.c.id).label("run_count"))
+                 .outerjoin(runs, runs.c.session_id == sessions.c.id)
+                 .group_by(*sessions.c).order_by(sessions.c.started_utc.desc()).limit(limit))
+        if instructor_id is not None:
+            query = query.where(sessions.c.instructor_id == instructor_id)
         with self.engine.connect() as c:
-            rows = c.execute(
-                select(sessions, func.count(runs.c.id).label("run_count"))
-                .outerjoin(runs, runs.c.session_id == sessions.c.id)
-                .group_by(*sessions.c).order_by(sessions.c.started_utc.desc()).limit(limit)
-            ).all()
+            rows = c.execute(query).all()
             members = c.execute(select(session_trainees).where(
                 session_trainees.c.session_id.in_([r.id for r in rows]))
                 .order_by(session_trainees.c.position)).all()
@@ -511,6 +519,13 @@ class Record:
             )
             for r in rows
         ]
+
+    def session_instructor(self, session_id: str) -> str | None:
+        """The id of the instructor who ran the session, if it names one."""
+        with self.engine.connect() as c:
+            found = c.execute(select(sessions.c.instructor_id)
+                              .where(sessions.c.id == session_id)).scalar()
+        return None if found is None else str(found)
 
     def session_ids_starting(self, prefix: str) -> list[str]:
         """Session ids beginning with ``prefix``."""

@@ -1,0 +1,76 @@
+"""Signing in at the console, and the lock that signs an idle console out.
+
+The console opens on this page when the record has accounts, and returns to it after the
+agency's idle time with nobody at the keyboard: never during a live run, because the
+instructor is then watching the trainee, not the screen. A locked console shows nothing of
+the record behind it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from instructor_console.theme import label
+from simulator.access import AccessDenied, AccessLog, Accounts, Permission, SignInError
+
+
+class SignInPanel(QWidget):
+    """User name and password; `signed_in` carries an account allowed to run a class."""
+
+    signed_in = Signal(object)
+
+    def __init__(self, accounts: Accounts, log: AccessLog) -> None:
+        super().__init__()
+        self._accounts, self._log = accounts, log
+        self.username = QLineEdit()
+        self.username.setPlaceholderText("user name")
+        self.password = QLineEdit()
+        self.password.setPlaceholderText("password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.returnPressed.connect(self.submit)
+        self.username.returnPressed.connect(self.password.setFocus)
+        button = QPushButton("Sign in  (Enter)")
+        button.clicked.connect(self.submit)
+        self.message = label("", "status")
+        self.message.setWordWrap(True)
+        form = QVBoxLayout()
+        form.addWidget(label("Branchpoint console: sign in", "segment"))
+        form.addWidget(self.username)
+        form.addWidget(self.password)
+        form.addWidget(button)
+        form.addWidget(self.message)
+        box = QWidget()
+        box.setLayout(form)
+        box.setMaximumWidth(520)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(box, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+
+    def ask(self, why: str) -> None:
+        """Clear the password and say why signing in is needed."""
+        self.password.clear()
+        self.message.setText(why)
+        (self.password if self.username.text() else self.username).setFocus()
+
+    def submit(self) -> None:
+        """Check the name and password; emit `signed_in`, or say what is wrong."""
+        username = self.username.text().strip()
+        try:
+            account = self._accounts.sign_in(username, self.password.text())
+            account.require(Permission.run)
+        except SignInError as exc:
+            self._log.write(None, "sign_in_refused", username, {"reason": str(exc),
+                                                                "at": "console"},
+                            username=username)
+            self.ask(str(exc))
+            return
+        except AccessDenied as exc:
+            self._log.write(account, "refused", "console", {"role": account.role.value})
+            self.ask(str(exc))
+            return
+        self._log.write(account, "sign_in", "console", {})
+        self.password.clear()
+        self.message.setText("")
+        self.signed_in.emit(account)

@@ -1,0 +1,281 @@
+"""``branchpoint accounts``, ``access-log``, ``settings``, ``erase``, ``backup``, ``restore``.
+
+An administrator's commands. The first account of a record, an administrator, is added
+without signing in; everything after that needs an administrator's sign-in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from simulator.access import AccessLog, Accounts, Permission, Role
+from simulator.access.accounts import check_password
+from simulator.access.privacy import due_for_erasure, erase_trainee
+from simulator.access.settings import AgencySettings, keep_settings, settings_of
+from simulator.cli.common import (
+    DbOption,
+    err,
+    fail,
+    open_record,
+    open_record_as,
+    sign_in,
+)
+from simulator.cli.review import SinceOption, moment
+from simulator.record.backup import BackupError, backup, restore, scratch_folder, staged
+
+accounts_app = typer.Typer(help="Staff accounts: instructors, coordinators, administrators.",
+                           no_args_is_help=True)
+
+NEW_PASSWORD_ENV = "BRANCHPOINT_NEW_PASSWORD"  # noqa: S105 - the variable's name
+NameArgument = Annotated[str, typer.Argument(help="The account's user name.")]
+
+
+def _new_password() -> str:
+    """A new password from BRANCHPOINT_NEW_PASSWORD, or typed twice at a hidden prompt."""
+    password = os.environ.get(NEW_PASSWORD_ENV) or typer.prompt(
+        "new password (12 characters or more)", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password(password)
+    except ValueError as exc:
+        fail(str(exc))
+    return password
+
+
+@accounts_app.command("add")
+def add(
+    name: NameArgument,
+    role: Annotated[Role, typer.Option("--role", help="What the account may do.")],
+    display_name: Annotated[str | None, typer.Option(
+        "--display-name", help="For an instructor: the name their sessions show (default: "
+        "the user name).")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="The account's agency.")]
+    = None,
+    db: DbOption = None,
+) -> None:
+    """Add an account; the password comes from BRANCHPOINT_NEW_PASSWORD or a prompt.
+
+    The first account of a record must be an administrator, and needs no sign-in.
+    """
+    record = open_record(db)
+    accounts = Accounts(record)
+    account = None
+    if accounts.exists():
+        record, account = open_record_as(db, Permission.administer)
+    elif role is not Role.administrator:
+        fail("the first account must be an administrator (--role administrator), who then "
+             "adds the others")
+    agency_id = record.ensure_agency(agency) if agency else None
+    try:
+        added = accounts.add(name, role, _new_password(), display_name=display_name,
+                             agency_id=agency_id)
+    except ValueError as exc:
+        fail(str(exc))
+    AccessLog(record).write(account, "account_added", added.username, {"role": role.value})
+    err.print(f"added {escape(added.username)} ({role.value})")
+
+
+@accounts_app.command("list")
+def list_accounts(db: DbOption = None) -> None:
+    """Every account, its role, and whether it is locked or disabled."""
+    record, account = open_record_as(db, Permission.administer)
+    AccessLog(record).write(account, "accounts_list", "accounts")
+    table = Table(title="Accounts")
+    for column in ("user", "role", "state"):
+        table.add_column(column)
+    for a in Accounts(record).all():
+        state = "disabled" if a.disabled else (
+            f"locked until {a.locked_until:%H:%M} UTC" if a.locked_until else "active")
+        table.add_row(a.username, a.role.value, state)
+    Console().print(table)
+
+
+def _change(db: str | None, name: str, action: str, what: str) -> None:
+    record, account = open_record_as(db, Permission.administer)
+    accounts = Accounts(record)
+    try:
+        if action == "disable":
+            if account is not None and account.username == name:
+                fail("you cannot disable the account you are signed in with")
+            accounts.set_disabled(name, True)
+        elif action == "enable":
+            accounts.set_disabled(name, False)
+        elif action == "unlock":
+            accounts.unlock(name)
+        else:
+            accounts.set_password(name, _new_password())
+    except ValueError as exc:
+        fail(str(exc))
+    AccessLog(record).write(account, f"account_{action}", name)
+    err.print(f"{escape(name)}: {what}")
+
+
+@accounts_app.command("disable")
+def disable(name: NameArgument, db: DbOption = None) -> None:
+    """Stop an account from signing in (accounts are never deleted: the log names them)."""
+    _change(db, name, "disable", "disabled")
+
+
+@accounts_app.command("enable")
+def enable(name: NameArgument, db: DbOption = None) -> None:
+    """Let a disabled account sign in again."""
+    _change(db, name, "enable", "enabled")
+
+
+@accounts_app.command("unlock")
+def unlock(name: NameArgument, db: DbOption = None) -> None:
+    """Lift a lockout after repeated wrong passwords."""
+    _change(db, name, "unlock", "unlocked")
+
+
+@accounts_app.command("password")
+def password(name: NameArgument, db: DbOption = None) -> None:
+    """Set a new password (from BRANCHPOINT_NEW_PASSWORD or a prompt)."""
+    _change(db, name, "password", "password changed")
+
+
+def access_log(
+    since: SinceOption = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this account.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Who viewed or exported personal data, signed in, or changed an account, and when."""
+    record, account = open_record_as(db, Permission.administer)
+    log = AccessLog(record)
+    entries = log.entries(since=moment(since, "--since"), username=user)
+    log.write(account, "access_log_view", "access_log", {"since": since, "user": user})
+    table = Table(title=f"Access log: {len(entries)} entries")
+    for column in ("when (UTC)", "user", "action", "target", "detail"):
+        table.add_column(column, no_wrap=column != "detail")
+    for e in entries:
+        table.add_row(f"{e.utc:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.target,
+                      ", ".join(f"{k}={v}" for k, v in e.detail.items() if v is not None))
+    Console().print(table)
+
+
+def settings(
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="The agency (default: people and sessions of no agency).")] = None,
+    retention_days: Annotated[int | None, typer.Option(
+        "--retention-days", min=1, help="Erase a trainee's personal data this many days "
+        "after their last session (`branchpoint erase --expired`).")] = None,
+    keep_forever: Annotated[bool, typer.Option(
+        "--keep-forever", help="No retention period.")] = False,
+    idle_minutes: Annotated[int | None, typer.Option(
+        "--idle-minutes", min=1, max=240, help="Sign the console out after this many idle "
+        "minutes (never during a live run; default 10).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Show an agency's settings, or change them."""
+    record, account = open_record_as(db, Permission.administer)
+    agency_id = None
+    if agency is not None:
+        agency_id = record.find_agency(agency)
+        if agency_id is None:
+            fail(f"--agency {agency!r}: no agency of that name in the record")
+    current = settings_of(record, agency_id)
+    if retention_days is not None or keep_forever or idle_minutes is not None:
+        if keep_forever and retention_days is not None:
+            fail("give --retention-days or --keep-forever, not both")
+        current = AgencySettings(
+            None if keep_forever else (retention_days or current.retention_days),
+            idle_minutes or current.idle_minutes)
+        keep_settings(record, agency_id, current)
+        AccessLog(record).write(account, "settings_changed", agency or "(no agency)",
+                                {"retention_days": current.retention_days,
+                                 "idle_minutes": current.idle_minutes})
+    err.print(f"{escape(agency or 'no agency')}: personal data "
+              + (f"kept {current.retention_days} days after a trainee's last session"
+                 if current.retention_days else "kept until erased")
+              + f"; the console signs out after {current.idle_seconds / 60:g} idle minutes")
+
+
+def erase(
+    trainee: Annotated[str | None, typer.Argument(
+        help="The trainee's name as the record holds it.")] = None,
+    expired: Annotated[bool, typer.Option(
+        "--expired", help="Every trainee whose agency's retention period has run out.")]
+    = False,
+    agency: Annotated[str | None, typer.Option("--agency", help="The trainee's agency.")]
+    = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do it (without it, only say what would "
+                                      "be erased).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Erase a trainee's personal data; their runs stay, pseudonymous, and still verify."""
+    if (trainee is None) == (not expired):
+        fail("name one trainee, or give --expired")
+    record, account = open_record_as(db, Permission.administer)
+    if expired:
+        people = due_for_erasure(record)
+    else:
+        assert trainee is not None
+        agency_id = record.find_agency(agency) if agency else None
+        found = record.find_person("trainee", trainee, agency_id=agency_id)
+        if found is None:
+            fail(f"no trainee named `{trainee}` in the record (already erased?)")
+        people = [found]
+    if not yes:
+        err.print(f"would erase the personal data of {len(people)} trainee(s); add --yes")
+        return
+    for person_id in people:
+        erased = erase_trainee(record, person_id)
+        AccessLog(record).write(account, "erased", person_id,
+                                {"cohorts": erased.cohorts, "notes": erased.notes,
+                                 "score_notes": erased.score_notes, "expired": expired})
+    err.print(f"erased the personal data of {len(people)} trainee(s); their runs remain, "
+              "pseudonymous, and `branchpoint verify` still passes")
+
+
+def backup_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write "
+                                         "(.zip).")],
+    db: DbOption = None,
+) -> None:
+    """Write the whole record to one file (it holds everything: keep it as safe)."""
+    if file.exists():
+        fail(f"{file} exists; choose a new file name, so no backup is overwritten")
+    record, account = open_record_as(db, Permission.administer)
+    counts = backup(record, file)
+    AccessLog(record).write(account, "backup", file.name, {"rows": sum(counts.values())})
+    err.print(f"backed up {counts.get('runs', 0)} runs, {counts.get('events', 0)} events "
+              f"to {escape(str(file))}")
+
+
+def restore_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="A backup written by `branchpoint backup`.")],
+    db: DbOption = None,
+) -> None:
+    """Restore a backup into an empty record, verifying every hash chain first.
+
+    Sign in as an administrator of the backed-up record (BRANCHPOINT_USER and
+    BRANCHPOINT_PASSWORD, or a prompt).
+    """
+    with scratch_folder() as scratch:
+        try:
+            stage, counts = staged(file, Path(scratch))
+        except BackupError as exc:
+            fail(str(exc))
+        try:
+            # The backed-up record's own administrators may restore it; the sign-in is
+            # logged in its access log, which the restore carries over.
+            account = sign_in(stage, Permission.administer)
+            target = open_record(db)
+            try:
+                restored = restore(stage, target, counts)
+            except BackupError as exc:
+                fail(str(exc))
+            AccessLog(target).write(account, "restore", file.name,
+                                    {"rows": sum(restored.rows.values())})
+        finally:
+            stage.close()
+    err.print(f"restored {restored.rows.get('runs', 0)} runs and "
+              f"{restored.rows.get('events', 0)} events into {escape(target.url)}; "
+              f"{restored.runs_verified} hash chains verified before and after")
