@@ -16,6 +16,7 @@ from sqlalchemy import text
 from instructor_console.console_window import ConsoleWindow
 from instructor_console.live_panel import LivePanel
 from instructor_console.remote_link import RemoteLink
+from simulator.access import AccessLog, Accounts, Role
 from simulator.agency import default_profile
 from simulator.counterbalance import choose_variant
 from simulator.playback.barcode import write_barcode_clip
@@ -84,6 +85,8 @@ CLASS = textwrap.dedent(
     """
 )
 
+PASSWORD = "a long enough passphrase"
+
 EXPECTED = [
     "run_started", "segment_started", "branches_offered", "cue_shown",
     "response_window_closed", "decision_window_opened",
@@ -100,6 +103,13 @@ def server():
 
 @pytest.fixture
 def console(qtbot, tmp_path, server):
+    yield from open_console(qtbot, tmp_path, server)
+
+
+def open_console(qtbot, tmp_path, server, *, accounts: tuple = (),
+                 idle_seconds: float | None = None):
+    """A console on a class library in a new record, with ``accounts`` (name, role,
+    display name) added before it opens."""
     library = tmp_path / "library"
     folder = library / "corner"
     folder.mkdir(parents=True)
@@ -107,17 +117,22 @@ def console(qtbot, tmp_path, server):
     write_barcode_clip(folder / "one.mp4", clip_number=1, frames=30, width=320, height=180)
     write_barcode_clip(folder / "two.mp4", clip_number=2, frames=30, width=320, height=180)
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    for name, role, shown in accounts:
+        Accounts(record).add(name, role, PASSWORD, display_name=shown)
     clock = MonotonicClock()
     host = ProjectorHost(record, library, default_profile(), ProjectorSettings(audio=False),
                          clock, windowed_size=(320, 180), server=server, agency="Metro PD")
-    window = ConsoleWindow(host, default_profile(), clock, load_rubric(bundled_rubric()))
+    window = ConsoleWindow(host, default_profile(), clock, load_rubric(bundled_rubric()),
+                           idle_seconds=idle_seconds)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
     window.setup.load_catalog()
-    yield window, record, clock
-    host.close()
-    record.close()
+    try:
+        yield window, record, clock
+    finally:
+        host.close()
+        record.close()
 
 
 def steer_one_run(qtbot, window: ConsoleWindow, clock: MonotonicClock) -> None:
@@ -440,3 +455,52 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
     QTest.keyClick(window, Qt.Key.Key_Escape)
     assert window.pages.currentWidget() is window.setup
     assert projector.current_image() is None  # the replay left the projector
+
+
+def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
+        qtbot, tmp_path, server, request):
+    opened = open_console(
+        qtbot, tmp_path, server, idle_seconds=1.0,
+        accounts=(("root", Role.administrator, None), ("lee", Role.instructor, "Sgt. Lee"),
+                  ("okafor", Role.coordinator, None)))
+    window, record, clock = next(opened)
+    request.addfinalizer(opened.close)
+    panel = window.sign_in
+
+    def sign_in(name: str, password: str = PASSWORD) -> None:
+        panel.username.setText(name)
+        panel.password.setText(password)
+        QTest.keyClick(panel.password, Qt.Key.Key_Return)
+
+    assert window.locked and not window.open_review()  # nothing of the record shows
+    sign_in("lee", "not the password")
+    assert window.locked and panel.message.text() == "wrong user name or password"
+    sign_in("root")
+    assert window.locked
+    assert "signed in as administrator; to run a class sign in as coordinator or " \
+           "instructor" in panel.message.text()
+    sign_in("lee")
+    assert not window.locked and window.pages.currentWidget() is window.setup
+    setup = window.setup
+    assert setup.instructor.text() == "Sgt. Lee" and setup.instructor.isReadOnly()
+    assert window.review.audit_button.isHidden()  # the audit is a coordinator's
+    setup.new_trainee.setText("Officer Reyes")
+    QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
+    assert setup.run_preflight()
+    setup.request_start()
+    qtbot.waitUntil(lambda: window.run_live, timeout=10000)
+    qtbot.wait(1800)  # longer than the idle time, with nobody at the keyboard
+    assert window.run_live and not window.locked  # never during a live run
+    steer_one_run(qtbot, window, clock)
+    qtbot.waitUntil(lambda: window.locked, timeout=5000)
+    assert "Signed out after" in panel.message.text()
+    (session,) = record.sessions()
+    assert session.instructor == "Sgt. Lee"
+    sign_in("okafor")
+    assert not window.locked and not window.review.audit_button.isHidden()
+    assert window.open_review() and window.review.runs.count() == 1
+    actions = [(e.username, e.action) for e in AccessLog(record).entries()]
+    assert actions[:4] == [("lee", "sign_in_refused"), ("root", "refused"),
+                           ("lee", "sign_in"), ("lee", "idle_sign_out")]
+    assert ("okafor", "run_view") in actions
+    window.close()
