@@ -73,7 +73,8 @@ SCENARIO = textwrap.dedent(
         outcome: {kind: resolved_peacefully}
     """
 )
-ANNOUNCED = re.compile(r"remote consoles: (ws://\S+)\s+pairing code (\S+)")
+ANNOUNCED = re.compile(r"remote consoles: (wss://\S+)\s+pairing code (\S+)")
+FINGERPRINT = re.compile(r"certificate fingerprint \(SHA-256\): (\S+)")
 
 
 def _library(root: Path) -> Path:
@@ -192,20 +193,23 @@ def loopback(library: Path, db: str) -> dict[str, float]:
         [sys.executable, "-m", "simulator.cli", "project", "--scenario", "bench", "--library",
          str(library), "--listen", "0", "--listen-host", "127.0.0.1", "--windowed", "640x360",
          "--db", db], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    found: list[tuple[str, str]] = []
+    found: list[str] = []
 
     def read() -> None:
+        # TLS, as remote consoles are served by default: address, code, then fingerprint.
         assert proc.stderr is not None
         for line in proc.stderr:
             if match := ANNOUNCED.search(line):
-                found.append((match.group(1), match.group(2)))
+                found.extend(match.groups())
+            if match := FINGERPRINT.search(line):
+                found.append(match.group(1))
 
     threading.Thread(target=read, daemon=True).start()
     try:
-        _wait_until(lambda: bool(found), 60)
-        url, code = found[0]
+        _wait_until(lambda: len(found) == 3, 60)
+        url, code, fingerprint = found
         clock = MonotonicClock()
-        link = RemoteLink(url, code, name="bench")
+        link = RemoteLink(url, code, name="bench", fingerprint=fingerprint)
         waiter = _Waiter(clock)
         link.received.connect(waiter.received)
         link.restored.connect(lambda snapshot: waiter.events.extend(snapshot.events))

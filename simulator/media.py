@@ -16,7 +16,7 @@ from media_index.sidecar import SETTING_VALUES, SIDECAR_SCHEMA_VERSION, sidecar_
 from simulator.agency import AgencyProfile
 from simulator.record import PlayedClip
 from simulator.scenario import LoadedScenario
-from simulator.scenario.loader import MEDIA_REF
+from simulator.scenario.model import MEDIA_REF
 
 
 def vocabulary_for(profile: AgencyProfile) -> Vocabulary:

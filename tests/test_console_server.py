@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import QUrl
@@ -18,6 +17,7 @@ from simulator.projector.console_server import ConsoleServer, TlsFiles
 from simulator.protocol import CueShown, ReportInput
 from simulator.runtime import MonotonicClock
 from simulator.transport import Hello, PairingCode, SendCommand
+from simulator.transport.certificate import fingerprint_of, projector_certificate
 
 pytestmark = pytest.mark.gui
 
@@ -63,6 +63,26 @@ def test_a_console_cannot_pose_as_the_trainees_devices(qtbot, served):
     server.close()
 
 
+def test_guessing_the_code_is_cut_off_and_the_run_goes_on_untouched(qtbot, served):
+    serve, session, journal = served
+    server, port = serve()
+    recorded = len(journal.events)
+    answers = []
+    for guess in range(7):
+        socket, replies = raw(qtbot, f"ws://127.0.0.1:{port}")
+        code = str(server.code) if guess == 6 else f"ZZZZ-ZZZ{'23456789'[guess]}"
+        socket.sendTextMessage(Hello(code=code).model_dump_json())
+        qtbot.waitUntil(lambda r=replies: bool(r), timeout=5000)
+        answers.append(replies[0]["code"])
+        qtbot.waitUntil(lambda s=socket: not s.isValid(), timeout=5000)
+    # Five wrong codes, then even the right one is refused from this address for a minute.
+    assert answers == ["wrong_code"] * 5 + ["rate_limited"] * 2
+    assert server.paired_consoles == 0
+    assert not [e for e in journal.events[recorded:] if e.type == "command_refused"]
+    assert not session.run.ended
+    server.close()
+
+
 def test_a_console_that_does_not_pair_in_time_is_dropped(qtbot, served, monkeypatch):
     monkeypatch.setattr(console_server, "PAIRING_TIMEOUT_MS", 200)
     serve, _, _ = served
@@ -98,11 +118,19 @@ def test_a_long_runs_snapshot_is_not_refused_by_the_console(qtbot, served):
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=projector", "-keyout", str(folder / "key.pem"),
-                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
-    return TlsFiles(folder / "cert.pem", folder / "key.pem")
+    return TlsFiles(*projector_certificate(tmp_path_factory.mktemp("tls")))
+
+
+def test_the_projector_pc_makes_its_own_certificate_keeps_it_and_renews_it(tmp_path):
+    cert, key = projector_certificate(tmp_path)
+    assert (key.stat().st_mode & 0o777) == 0o600
+    pinned = fingerprint_of(cert)
+    assert TlsFiles(cert, key).fingerprint() == pinned  # what Qt serves is what is shown
+    assert projector_certificate(tmp_path) == (cert, key) and fingerprint_of(cert) == pinned
+    # Close to expiry it is made again, so a class never meets an expired certificate.
+    later = datetime.now(UTC) + timedelta(days=5 * 365 - 10)
+    projector_certificate(tmp_path, now=later)
+    assert fingerprint_of(cert) != pinned
 
 
 def test_over_tls_a_console_pairs_only_with_the_pinned_certificate(qtbot, served, certificate):

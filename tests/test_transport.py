@@ -108,3 +108,34 @@ def test_a_certificate_fingerprint_is_sha256_in_pairs():
     print_ = certificate_fingerprint(b"certificate")
     assert len(print_.split(":")) == 32
     assert print_.startswith("03:D6:6D:D0:88:35:")  # sha256(b"certificate") = 03d66dd08835...
+
+
+def test_guessing_the_code_is_limited_per_address_and_for_the_whole_network(snapshot):
+    from simulator.transport import PairingLimiter
+
+    now = [1000.0]
+    limiter = PairingLimiter(clock=lambda: now[0])
+    code = PairingCode()
+
+    def hello(peer: str, given: str) -> dict:
+        the_gate = ConsoleGate(code, lambda _c: None, lambda: snapshot, limiter=limiter,
+                               peer=peer)
+        reply = the_gate.receive(Hello(code=given).model_dump_json())
+        assert reply.close or the_gate.paired
+        return json.loads(reply.text)
+
+    for _ in range(5):
+        assert hello("10.0.0.9", "ZZZZ-ZZZZ")["code"] == "wrong_code"
+    # The sixth try from that address is not even compared, right code or not.
+    limited = hello("10.0.0.9", str(code))
+    assert limited["code"] == "rate_limited" and "wait 60 s" in limited["detail"]
+    assert hello("10.0.0.7", str(code))["type"] == "welcome"  # another PC still pairs
+    now[0] += 61
+    assert hello("10.0.0.9", str(code))["type"] == "welcome"
+    # Many addresses together: after 20 wrong codes in a minute nobody pairs for a while.
+    for i in range(20):
+        assert hello(f"10.0.1.{i}", "ZZZZ-ZZZZ")["code"] == "wrong_code"
+    blocked = hello("10.0.0.7", str(code))
+    assert blocked["code"] == "rate_limited" and "someone on the network" in blocked["detail"]
+    now[0] += 61
+    assert hello("10.0.0.7", str(code))["type"] == "welcome"

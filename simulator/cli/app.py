@@ -44,7 +44,9 @@ from simulator.cli.common import (
 )
 from simulator.cli.console import (
     ListenHostOption,
+    Listening,
     ListenOption,
+    NoTlsOption,
     TlsCertOption,
     TlsKeyOption,
     console,
@@ -359,6 +361,7 @@ def project(
     listen_host: ListenHostOption = "0.0.0.0",  # noqa: S104 - see ListenHostOption
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    no_tls: NoTlsOption = False,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -374,7 +377,7 @@ def project(
     instructor = _instructor_of(record, account, instructor)
     vocabularies = vocabularies_from(profile)
     screen_options = ScreenChoice(backend, screen, windowed, snapshots,
-                                  Listening(listen, listen_host, tls_cert, tls_key))
+                                  Listening(listen, listen_host, tls_cert, tls_key, no_tls))
     if resume is not None:
         run_id = _one_run_id(record, resume)
         summary = record.run(run_id)
@@ -413,16 +416,6 @@ class ScreenChoice:
     listening: Listening | None = None
 
 
-@dataclass(frozen=True)
-class Listening:
-    """Whether and where remote consoles are served (the ``--listen`` options)."""
-
-    port: int | None
-    host: str
-    tls_cert: Path | None
-    tls_key: Path | None
-
-
 def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                        make: Callable[[MonotonicClock, Player], ScenarioRun],
                        vocabularies: AgencyProfile, steps: Script | None, where: ScreenChoice,
@@ -452,8 +445,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     clock = MonotonicClock()
     size = window_size_or_none(where.windowed, offscreen=not display_available())
     listening = where.listening
-    server = (open_console_server(clock, vocabularies, listening.port, listening.host,
-                                  listening.tls_cert, listening.tls_key) if listening else None)
+    server = open_console_server(clock, vocabularies, listening) if listening else None
     history: list[Event] = []
     if server is not None and resuming is not None:
         # A remote console that pairs gets the whole run, from before the crash too.

@@ -7,6 +7,8 @@ quickly and runs on machines without a display.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -50,41 +52,71 @@ ListenOption = Annotated[int | None, typer.Option(
 ListenHostOption = Annotated[str, typer.Option(
     "--listen-host", help="Address to serve remote consoles on.")]
 TlsCertOption = Annotated[Path | None, typer.Option(
-    "--tls-cert", exists=True, dir_okay=False, help="PEM certificate: serve wss:// instead of "
-    "ws://; consoles pin its fingerprint.")]
+    "--tls-cert", exists=True, dir_okay=False, help="Your own PEM certificate for wss:// "
+    "(default: the projector PC's, made on first use); consoles pin its fingerprint.")]
 TlsKeyOption = Annotated[Path | None, typer.Option(
     "--tls-key", exists=True, dir_okay=False, help="The certificate's PEM private key.")]
+NoTlsOption = Annotated[bool, typer.Option(
+    "--no-tls", help="Serve plain ws://: commands and the preview travel unencrypted, so "
+    "only on a network nobody else is on.")]
 
 
-def open_console_server(clock: Clock, profile: AgencyProfile, port: int | None, host: str,
-                        cert: Path | None, key: Path | None) -> ConsoleServer | None:
-    """A listening server for remote consoles, announced on the operator's terminal."""
-    if port is None:
-        if cert or key:
-            fail("--tls-cert and --tls-key go with --listen")
+@dataclass(frozen=True)
+class Listening:
+    """Whether and how remote consoles are served (the ``--listen`` options)."""
+
+    port: int | None
+    host: str
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    plain: bool = False
+
+
+def open_console_server(clock: Clock, profile: AgencyProfile,
+                        listening: Listening) -> ConsoleServer | None:
+    """A listening server for remote consoles, announced on the operator's terminal.
+
+    TLS by default, with the projector PC's own certificate unless one is given.
+    """
+    cert, key = listening.tls_cert, listening.tls_key
+    if listening.port is None:
+        if cert or key or listening.plain:
+            fail("--tls-cert, --tls-key and --no-tls go with --listen")
         return None
+    if (cert is None) != (key is None):
+        fail("give both --tls-cert and --tls-key, or neither")
+    if listening.plain and cert is not None:
+        fail("--no-tls serves without a certificate; leave out --tls-cert and --tls-key")
     from simulator.projector.app import qt_application
     from simulator.projector.console_server import ConsoleServer, TlsFiles, reachable_addresses
     from simulator.transport import PairingCode
+    from simulator.transport.certificate import projector_certificate
 
     # The server answers on Qt's event loop, which needs the application first.
     qt_application()
-    if (cert is None) != (key is None):
-        fail("give both --tls-cert and --tls-key, or neither")
-    tls = TlsFiles(cert, key) if cert is not None and key is not None else None
+    tls = None
+    if not listening.plain:
+        if cert is None or key is None:
+            cert, key = projector_certificate(data_dir() / "tls")
+        tls = TlsFiles(cert, key)
     try:
         server = ConsoleServer(clock, PairingCode(), profile, tls=tls)
-        bound = server.listen(port, host)
+        bound = server.listen(listening.port, listening.host)
     except (OSError, ValueError) as exc:
         fail(f"--listen: {exc}")
     scheme = "wss" if tls else "ws"
-    first, *others = reachable_addresses(host)
-    err.print(f"remote consoles: {scheme}://{escape(first)}:{bound}  pairing code "
-              f"[bold]{server.code}[/]")
+    first, *others = reachable_addresses(listening.host)
+    # What the instructor copies to the other PC is printed whole on one line: never
+    # wrapped, and never with `:ab:`-like runs of the fingerprint turned into emoji.
+    say = partial(err.print, soft_wrap=True, emoji=False)
+    say(f"remote consoles: {scheme}://{escape(first)}:{bound}  pairing code "
+        f"[bold]{server.code}[/]")
     for address in others:
-        err.print(f"            or: {scheme}://{escape(address)}:{bound}")
+        say(f"            or: {scheme}://{escape(address)}:{bound}")
     if tls is not None:
-        err.print(f"certificate fingerprint (SHA-256): {tls.fingerprint()}")
+        say(f"certificate fingerprint (SHA-256): {tls.fingerprint()}")
+    else:
+        say("[yellow]without TLS[/]: commands and the preview cross the network unencrypted")
     return server
 
 
@@ -98,6 +130,7 @@ def console(
     listen_host: ListenHostOption = "0.0.0.0",  # noqa: S104 - see ListenHostOption
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    no_tls: NoTlsOption = False,
     rubric: Annotated[Path | None, typer.Option(
         "--rubric", exists=True, dir_okay=False,
         help="Rubric for scoring in review mode (default: the bundled one).")] = None,
@@ -121,7 +154,8 @@ def console(
     vocabularies = vocabularies_from(profile)
     settings = load_projector_settings()
     clock = MonotonicClock()
-    server = open_console_server(clock, vocabularies, listen, listen_host, tls_cert, tls_key)
+    server = open_console_server(clock, vocabularies, Listening(listen, listen_host, tls_cert,
+                                                                tls_key, no_tls))
 
     from instructor_console.console_window import ConsoleWindow
     from simulator.projector.host import ProjectorHost

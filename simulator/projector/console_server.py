@@ -37,6 +37,7 @@ from simulator.transport import (
     EventMessage,
     Fault,
     PairingCode,
+    PairingLimiter,
     Reply,
     Snapshot,
     Welcome,
@@ -109,6 +110,7 @@ class ConsoleServer(QObject):
         self._server.setMaxPendingConnections(MAX_CONNECTIONS)
         self._server.newConnection.connect(self._accept)
         self._gates: dict[QWebSocket, ConsoleGate] = {}
+        self._limiter = PairingLimiter()
 
     def attach(self, session: ProjectorSession, *, history: Sequence[Event] = (),
                preview: PreviewFeed | None = None, names: Mapping[str, str] | None = None
@@ -188,7 +190,9 @@ class ConsoleServer(QObject):
                 continue
             socket.setMaxAllowedIncomingMessageSize(MAX_MESSAGE_BYTES)
             socket.setMaxAllowedIncomingFrameSize(MAX_MESSAGE_BYTES)
-            self._gates[socket] = ConsoleGate(self.code, self._apply, self.snapshot)
+            self._gates[socket] = ConsoleGate(self.code, self._apply, self.snapshot,
+                                              limiter=self._limiter,
+                                              peer=socket.peerAddress().toString())
             socket.textMessageReceived.connect(lambda text, s=socket: self._text(s, text))
             socket.binaryMessageReceived.connect(
                 lambda _data, s=socket: self._answer(s, ConsoleGate.refuse_binary()))
@@ -207,7 +211,7 @@ class ConsoleServer(QObject):
         socket.sendTextMessage(reply.text)
         if reply.close:
             socket.flush()
-            socket.close(QWebSocketProtocol.CloseCode.CloseCodePolicyViolated, "wrong code")
+            socket.close(QWebSocketProtocol.CloseCode.CloseCodePolicyViolated, "refused")
 
     def _unpaired(self, socket: QWebSocket) -> None:
         gate = self._gates.get(socket)

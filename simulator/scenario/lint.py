@@ -326,8 +326,9 @@ class _Checker:
                 path = media.path(variant.id, clip_id)
                 if path is None or not path.is_file():
                     self.add("clip-missing", where,
-                             f"clip `{clip_id}` of variant `{variant.id}` is not on disk "
-                             f"(looked for {path or variant.clips[clip_id]})")
+                             f"clip `{clip_id}` of variant `{variant.id}` is not on disk, "
+                             "or is a link to a file outside the scenario's folder (looked "
+                             f"for {path or variant.clips[clip_id]})")
                     continue
                 facts = media.facts(path)
                 if facts is None:

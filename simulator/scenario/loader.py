@@ -8,6 +8,7 @@ from pathlib import Path
 from simulator.documents import DocumentError, Problem, load_document, parse_document
 from simulator.paths import standins_dir
 from simulator.scenario.model import (
+    MEDIA_REF,
     SCENARIO_MIN_SCHEMA_VERSION,
     SCENARIO_SCHEMA_VERSION,
     Scenario,
@@ -17,7 +18,6 @@ from simulator.scenario.model import (
 SCENARIO_FILE = "scenario.yaml"
 # A variant's clip given as ``media:<clip id or content hash>`` names a clip of the media
 # index instead of a file path.
-MEDIA_REF = "media:"
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,24 @@ class LoadedScenario:
     def clip_path(self, variant_id: str, clip_id: str) -> Path | None:
         """The file a variant plays for ``clip_id``, where the scenario alone can say.
 
-        A relative path is looked up beside the scenario first (an agency's own footage),
-        then among the generated stand-ins for this scenario; absolute paths are taken as
-        they are. None if the variant gives no file for the clip, or names an indexed clip
-        (``media:<id or content hash>``), which only the media index can resolve.
+        The path is looked up beside the scenario first (an agency's own footage), then
+        among the generated stand-ins for this scenario. None if the variant gives no file
+        for the clip, names an indexed clip (``media:<id or content hash>``, which only the
+        media index can resolve), or names a file that is really elsewhere: a symbolic
+        link out of the scenario's folder is refused like a path that leads out of it.
         """
         relative = self.scenario.variant(variant_id).clips.get(clip_id)
         if relative is None or relative.startswith(MEDIA_REF):
             return None
-        beside = self.directory / relative
-        if beside.is_file() or Path(relative).is_absolute():
-            return beside
-        generated = standins_dir() / self.scenario.id / relative
-        return generated if generated.is_file() else beside
+        for folder in (self.directory, standins_dir() / self.scenario.id):
+            candidate = folder / relative
+            if candidate.is_file():
+                return candidate if _inside(candidate, folder) else None
+        return self.directory / relative
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, links followed, is in ``folder``."""
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> LoadedScenario:

@@ -11,9 +11,17 @@ in who is shown and in the clip files, never in the branches or cues.
 from __future__ import annotations
 
 import hashlib
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SCENARIO_SCHEMA_VERSION = 1
 SCENARIO_MIN_SCHEMA_VERSION = 1
@@ -184,6 +192,9 @@ class Segment(_Model):
 
 Demographics = dict[str, list[str]]
 
+# A clip named from the media index, by clip id or content hash, instead of by a path.
+MEDIA_REF = "media:"
+
 
 class Variant(_Model):
     """One filming of the script: who was shown, and which file holds each clip."""
@@ -194,6 +205,23 @@ class Variant(_Model):
         description="For each person id, their demographics as portrayed in this filming."
     )
     clips: dict[Identifier, str] = Field(description="Clip id to file (relative to the scenario).")
+
+    @field_validator("clips")
+    @classmethod
+    def _clips_stay_in_the_scenario(cls, clips: dict[str, str]) -> dict[str, str]:
+        # A scenario comes from anyone who can share a file; its paths must not reach the
+        # rest of the disk. Footage kept elsewhere is named through the media index.
+        for clip_id, reference in clips.items():
+            if reference.startswith(MEDIA_REF):
+                continue
+            posix = PurePosixPath(reference.replace("\\", "/"))
+            if (posix.is_absolute() or PureWindowsPath(reference).anchor
+                    or ".." in posix.parts or not posix.parts):
+                raise ValueError(
+                    f"clip `{clip_id}`: `{reference}` is outside the scenario's folder; give a "
+                    f"path inside it (such as `{posix.name or 'clip.mp4'}`), or index the "
+                    f"footage and name it `{MEDIA_REF}<clip id>`")
+        return clips
 
     def demographics_of(self, person_id: str) -> Demographics:
         """A person's demographics with every attribute as a list of values."""

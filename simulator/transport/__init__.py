@@ -5,7 +5,7 @@ no Qt, so both ends and the tests share one definition. `docs/protocol.md` docum
 """
 
 from simulator.transport.gate import ConsoleGate, Reply
-from simulator.transport.pairing import PairingCode, certificate_fingerprint
+from simulator.transport.pairing import PairingCode, PairingLimiter, certificate_fingerprint
 from simulator.transport.wire import (
     MAX_MESSAGE_BYTES,
     WIRE_VERSION,
@@ -32,6 +32,7 @@ __all__ = [
     "Fault",
     "Hello",
     "PairingCode",
+    "PairingLimiter",
     "ProjectorMessage",
     "Refusal",
     "Reply",

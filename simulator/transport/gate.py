@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from simulator.protocol import Command, RecordDecision, ReportInput
-from simulator.transport.pairing import PairingCode
+from simulator.transport.pairing import PairingCode, PairingLimiter
 from simulator.transport.wire import (
     Hello,
     Refusal,
@@ -37,8 +37,11 @@ class ConsoleGate:
     """One console connection's state: paired or not."""
 
     def __init__(self, code: PairingCode, apply: Callable[[Command], None],
-                 snapshot: Callable[[], Snapshot | None]) -> None:
+                 snapshot: Callable[[], Snapshot | None], *,
+                 limiter: PairingLimiter | None = None, peer: str = "") -> None:
         self._code = code
+        self._limiter = limiter
+        self._peer = peer
         self._apply = apply
         self._snapshot = snapshot
         self.paired = False
@@ -51,7 +54,12 @@ class ConsoleGate:
         except WireError as exc:
             return _refuse(exc)
         if isinstance(message, Hello):
+            refusal = self._limiter.refusal(self._peer) if self._limiter else None
+            if refusal is not None:
+                return _refuse(WireError("rate_limited", refusal), close=True)
             if not self._code.matches(message.code):
+                if self._limiter is not None:
+                    self._limiter.failed(self._peer)
                 # Hang up: every guess then costs a new connection.
                 return _refuse(WireError("wrong_code", "wrong pairing code: read it again "
                                          "from the projector PC's operator screen"), close=True)

@@ -23,7 +23,7 @@ WIRE_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 
 RefusalCode = Literal["malformed", "version", "too_large", "unauthenticated", "wrong_code",
-                      "not_allowed"]
+                      "rate_limited", "not_allowed"]
 
 
 class WireError(ValueError):
