@@ -39,7 +39,8 @@ bench:
 
 fuzz:
 	$(BOOTSTRAP) --dev
-	$(BIN)/python -m pytest tests -m fuzz --hypothesis-profile=long
+	$(BIN)/python -m pytest tests -m fuzz --hypothesis-profile=long --timeout=3600 \
+	  --hypothesis-show-statistics
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache build dist

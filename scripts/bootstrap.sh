@@ -9,7 +9,8 @@ set -euo pipefail
 
 # Debian packages installed on every run: ffmpeg and espeak-ng make the stand-in clips
 # (DejaVu is their font); libvlc (library, fast plugin cache, base plugins) plays the vlc
-# backend; openssl brings the library Qt's TLS loads for remote consoles; the rest are what Qt's wheels load for windows, fonts and sound.
+# backend; openssl brings the library Qt's TLS loads for remote consoles; the rest are
+# what Qt's wheels load for windows, fonts and sound.
 SYSTEM_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core libvlc5 libvlc-bin vlc-plugin-base openssl
                  libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
                  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0

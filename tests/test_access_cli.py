@@ -152,6 +152,7 @@ def test_backup_and_restore_verify_every_chain_and_refuse_a_tampered_file(
     archive = tmp_path / "record.zip"
     made = as_("root", "backup", str(archive), "--db", db)
     assert made.exit_code == 0 and "backed up 2 runs" in made.output
+    assert (archive.stat().st_mode & 0o777) == 0o600
     assert as_("okafor", "backup", str(tmp_path / "other.zip"), "--db", db).exit_code == 3
     if target == "sqlite":
         restored_db = f"sqlite:///{tmp_path / 'restored.sqlite3'}"

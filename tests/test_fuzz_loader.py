@@ -89,3 +89,22 @@ def test_arbitrary_text_loads_or_fails_clearly(text):
 @given(st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
 def test_arbitrary_bytes_as_text(text):
     _load_and_lint("schema_version: 1\n" + text)
+
+
+@given(st.text(max_size=60))
+def test_a_clip_path_that_loads_stays_inside_the_scenarios_folder(reference):
+    import os
+    from pathlib import Path
+
+    text = yaml.safe_dump({**BASE, "variants": [
+        {**v, "clips": {**v["clips"], "door": reference}} for v in BASE["variants"]]})
+    try:
+        loaded = parse_scenario(text, "/library/doorway/scenario.yaml")
+    except DocumentError:
+        return
+    if reference.startswith("media:"):
+        return
+    folder = Path("/library/doorway")
+    resolved = Path(os.path.normpath(folder / reference.replace("\\", "/")))
+    assert resolved.is_relative_to(folder), reference
+    assert loaded.clip_path("a", "door") is not None

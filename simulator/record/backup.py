@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -60,7 +61,10 @@ def backup(record: Record, destination: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     digests: dict[str, str] = {}
     MediaIndex.open(record.engine)  # so its tables exist, if empty
-    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Owner-only from the first byte, like the record: it holds the same.
+    descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file, \
+            zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in _tables():
             digest = hashlib.sha256()
             count = 0
