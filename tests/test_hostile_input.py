@@ -114,7 +114,7 @@ def test_filters_carrying_sql_are_values_not_statements(tmp_path):
 
     def counts() -> dict[str, int]:
         with Record.open(db).engine.connect() as c:
-            return {t: c.execute(text(f"select count(*) from {t}")).scalar()  # noqa: S608
+            return {t: c.execute(text(f"select count(*) from {t}")).scalar()
                     for t in ("events", "people", "runs", "media_clips")}
 
     before = counts()
