@@ -95,3 +95,32 @@ def test_the_access_log_keeps_who_saw_what_with_which_filter(record):
     assert second.action == "sign_in_refused"
     assert [e.action for e in log.entries(username="okafor")] == ["audit_report",
                                                                    "sign_in_refused"]
+
+
+def test_retention_names_the_trainees_whose_period_ran_out_per_agency(record):
+    from simulator.access.privacy import due_for_erasure
+    from simulator.access.settings import AgencySettings, keep_settings, settings_of
+
+    metro = record.ensure_agency("Metro PD")
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    old, recent, loose = (record.add_person("trainee", name, agency_id=agency)
+                          for name, agency in (("Old", metro), ("Recent", metro),
+                                               ("Loose", None)))
+    never = record.add_person("trainee", "Never trained", agency_id=metro)
+    for person, days_ago in ((old, 40), (recent, 5), (loose, 400)):
+        session = record.open_session([person])
+        with record.engine.begin() as c:
+            c.execute(text("update sessions set started_utc = :t where id = :s"),
+                      {"t": now - timedelta(days=days_ago), "s": session})
+    with record.engine.begin() as c:
+        c.execute(text("update people set created_utc = :t where id = :p"),
+                  {"t": now - timedelta(days=100), "p": never})
+    assert due_for_erasure(record, now) == []  # no period set: kept until erased
+    keep_settings(record, metro, AgencySettings(retention_days=30, idle_minutes=5))
+    assert settings_of(record, metro) == AgencySettings(30, 5)
+    assert settings_of(record, metro).idle_seconds == 300
+    assert sorted(due_for_erasure(record, now)) == sorted([old, never])
+    keep_settings(record, None, AgencySettings(retention_days=365))
+    assert sorted(due_for_erasure(record, now)) == sorted([old, never, loose])
+    with pytest.raises(ValueError, match="at least 1 day"):
+        keep_settings(record, metro, AgencySettings(retention_days=0))

@@ -340,3 +340,35 @@ def test_postgresql_refuses_truncating_the_events(postgres_server, doorway, cloc
         c.execute(text("truncate events cascade"))
     assert verify_run(record, run.state.run_id).ok
     record.close()
+
+
+@pytest.mark.postgres
+def test_the_application_role_adds_events_and_can_change_none(postgres_server, doorway,
+                                                              clock):
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from simulator.record.app_role import grant_application_role
+
+    owner_url = postgres_server.create_database("t_app_role")
+    owner = Record.open(owner_url)
+    with psycopg.connect(host=postgres_server.host, port=postgres_server.port,
+                         user=postgres_server.user, dbname="postgres",
+                         autocommit=True) as admin:
+        admin.execute("CREATE ROLE branchpoint_app LOGIN")
+    grant_application_role(owner, "branchpoint_app")
+    owner.close()
+    app_url = owner_url.replace(f"//{postgres_server.user}@", "//branchpoint_app@")
+    record = Record.open(app_url)  # at the schema's head, so nothing to migrate
+    run, _ = play_some(record, doorway, clock)  # a whole run: inserts and run updates
+    assert verify_run(record, run.state.run_id).ok
+    for statement, refused in (
+            ("update events set payload = '{}'", "permission denied"),
+            ("delete from events", "permission denied"),
+            ("truncate events", "permission denied"),
+            ("alter table events disable trigger user", "must be owner"),
+            ("delete from access_log", "permission denied")):
+        with pytest.raises(DBAPIError, match=refused), record.engine.begin() as c:
+            c.execute(text(statement))
+    assert verify_run(record, run.state.run_id).ok
+    record.close()

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from simulator.access import AccessLog, Accounts, Permission, Role
 from simulator.access.accounts import check_password
@@ -28,6 +29,7 @@ from simulator.cli.common import (
     sign_in,
 )
 from simulator.cli.review import SinceOption, moment
+from simulator.record.app_role import grant_application_role
 from simulator.record.backup import BackupError, backup, restore, scratch_folder, staged
 
 accounts_app = typer.Typer(help="Staff accounts: instructors, coordinators, administrators.",
@@ -279,3 +281,25 @@ def restore_command(
     err.print(f"restored {restored.rows.get('runs', 0)} runs and "
               f"{restored.rows.get('events', 0)} events into {escape(target.url)}; "
               f"{restored.runs_verified} hash chains verified before and after")
+
+
+def grant_role(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role Branchpoint connects as.")],
+    db: DbOption = None,
+) -> None:
+    """Give a PostgreSQL role what Branchpoint needs: it may add events, never change them.
+
+    Run it connected as the tables' owner (--db with the owner's user), after creating the
+    role; then connect everything else as that role (docs/security.md).
+    """
+    record, account = open_record_as(db, Permission.administer)
+    try:
+        statements = grant_application_role(record, role)
+    except ValueError as exc:
+        fail(str(exc))
+    except DBAPIError as exc:
+        fail(f"cannot grant to {role!r}: {exc.orig}; create the role first, and connect as "
+             "the tables' owner")
+    AccessLog(record).write(account, "role_granted", role, {"grants": len(statements)})
+    err.print(f"{escape(role)} may now read the record, add events and access-log lines, and "
+              "change nothing it should not")

@@ -24,6 +24,7 @@ from simulator.cli.admin import (
     accounts_app,
     backup_command,
     erase,
+    grant_role,
     restore_command,
     settings,
 )
@@ -110,6 +111,7 @@ app.command("settings")(settings)
 app.command("erase")(erase)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.command("grant-role")(grant_role)
 
 
 def main() -> None:

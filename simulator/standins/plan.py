@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath
 
 from simulator.agency.profile import AgencyProfile, default_profile
 from simulator.scenario.loader import LoadedScenario
-from simulator.scenario.model import Line, Scenario, Segment, Variant
+from simulator.scenario.model import MEDIA_REF, Line, Scenario, Segment, Variant
 from simulator.standins.tools import StandinError
 
 OFFICER = "officer"
@@ -117,9 +117,10 @@ def plan_scenario(loaded: LoadedScenario,
                   profile: AgencyProfile | None = None) -> list[ClipPlan]:
     """A plan for every clip every variant maps, in variant then clip order.
 
-    Clips given by absolute path are an agency's own footage and are left out. Raises
-    StandinError for a path that leaves the scenario folder, or one file mapped for two
-    different clips (a stand-in shows one variant's people, so each needs its own file).
+    Clips named from the media index (``media:…``) are an agency's own footage and are left
+    out; the scenario model keeps every other path inside the scenario folder. Raises
+    StandinError for one file mapped for two different clips (a stand-in shows one
+    variant's people, so each needs its own file).
     """
     profile = profile or default_profile()
     scenario = loaded.scenario
@@ -127,9 +128,10 @@ def plan_scenario(loaded: LoadedScenario,
     owners: dict[str, str] = {}
     for variant in scenario.variants:
         for clip_id, relative in variant.clips.items():
-            path = _checked_path(relative, f"{variant.id}/{clip_id}")
-            if path is None:
+            if relative.startswith(MEDIA_REF):
                 continue
+            path = "/".join(p for p in PurePosixPath(relative.replace("\\", "/")).parts
+                            if p != ".")
             key = path.lower()  # two names differing in case are one file on some disks
             if key in owners:
                 raise StandinError(
@@ -144,16 +146,6 @@ def plans_fingerprint(plans: list[ClipPlan]) -> str:
     """A hash of everything the plans render: it changes when any text or time does."""
     payload = json.dumps([asdict(p) for p in plans], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _checked_path(relative: str, owner: str) -> str | None:
-    if PurePosixPath(relative).is_absolute() or PureWindowsPath(relative).is_absolute():
-        return None
-    parts = PurePosixPath(relative.replace("\\", "/")).parts
-    if not parts or ".." in parts:
-        raise StandinError(f"clip path {relative!r} of {owner} leaves the scenario folder; "
-                           "stand-ins are only written inside it")
-    return "/".join(p for p in parts if p != ".")
 
 
 def plan_clip(scenario: Scenario, variant: Variant, clip_id: str, path: str,
