@@ -21,7 +21,7 @@ from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
 from instructor_console.theme import DARK, label
-from simulator.access import AccessLog, Account, Accounts
+from simulator.access import AccessLog, Account, Accounts, Permission
 from simulator.access.settings import settings_of
 from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
@@ -124,6 +124,20 @@ class ConsoleWindow(QMainWindow):
         self._last_input = time.monotonic()
 
     def _use(self, account: Account) -> None:
+        if self.account is None or account.id != self.account.id:
+            # Someone new: nothing of the last class carries over, and its sitting is closed
+            # so the next run is recorded as this account's. An instructor is offered the
+            # trainees of their own sittings.
+            self.host.end_sitting()
+            self.last_plan = None
+            self.after_run.setText("")
+            if self.live is not None:  # never live here: the console locks only between runs
+                self._live_layout.removeWidget(self.live)
+                self.live.deleteLater()
+                self.live = None
+            self.setup.forget_class(None if account.may(Permission.coordinate)
+                                    else account.person_id or "")
+            self._unlocked_page = self.setup
         self.account = account
         self.setup.sign_in_as(account)
         self.review.set_account(account)

@@ -149,6 +149,11 @@ class ReviewPanel(QWidget):
         """Show what the signed-in account may see, and nothing else."""
         self.account = account
         self.audit_button.setVisible(account.may(Permission.coordinate))
+        # An instructor scores as themselves, as on the command line.
+        own = (self._record.display_names([account.person_id]).get(account.person_id)
+               if account.person_id else None)
+        self.rater.setReadOnly(own is not None)
+        self.rater.setText(own or "")
         self.close_run()
         self.refresh()
 
@@ -303,6 +308,9 @@ class ReviewPanel(QWidget):
         except ValueError as exc:
             self.scored.setText(str(exc))
             return False
+        self._log.write(self.account, "score", self.run.summary.id,
+                        {"trainee": self.trainee.currentData(), "items": len(levels),
+                         "at": "console"})
         self.note.clear()
         self._show_agreement(saved=len(levels))
         return True
@@ -317,7 +325,8 @@ class ReviewPanel(QWidget):
         if found is not None:
             text += f" {found.describe()}."
         trainee = self.trainee.currentData()
-        points = trend(self._record, trainee, self._rubric.id) if trainee else []
+        points = (trend(self._record, trainee, self._rubric.id,
+                        instructor_id=self._own_sessions_only) if trainee else [])
         if points:
             text += (f"\nTrend of {self.trainee.currentText()} (mean level per scored run, "
                      f"1-{len(self._rubric.levels)}): "
@@ -349,6 +358,8 @@ class ReviewPanel(QWidget):
                            agency=self._agency)
 
     def _choose_audit(self) -> None:
+        if self.account is not None and not self.account.may(Permission.coordinate):
+            return  # the button is hidden; a shortcut or a stale widget must not get round it
         dialog = self.audit_dialog()
         if dialog.exec() != AuditDialog.DialogCode.Accepted:
             return

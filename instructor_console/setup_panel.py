@@ -130,8 +130,7 @@ class SetupPanel(QWidget):
         QShortcut(QKeySequence("Ctrl+T"), self, self.new_trainee.setFocus)
         QShortcut(QKeySequence("Ctrl+P"), self, self.run_preflight)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.request_start)
-        for name in host.recent_trainees():
-            self._add_trainee(name, checked=False)
+        self.forget_class(None)
 
     # -- scenarios ----------------------------------------------------------------------------
 
@@ -303,6 +302,16 @@ class SetupPanel(QWidget):
                                 "projector ready")
         self.start_button.setEnabled(not problems)
         return not problems
+
+    def forget_class(self, instructor_id: str | None) -> None:
+        """Drop the roster and the ticks, and list the recent trainees again.
+
+        With ``instructor_id``, only the trainees of that instructor's sittings.
+        """
+        self.roster = []
+        self.trainees.clear()
+        for name in self._host.recent_trainees(instructor_id):
+            self._add_trainee(name, checked=False)
 
     def sign_in_as(self, account: Account) -> None:
         """A signed-in instructor runs the class as themselves; others name the instructor."""

@@ -32,8 +32,11 @@ class SignInPanel(QWidget):
         self.username.returnPressed.connect(self.password.setFocus)
         button = QPushButton("Sign in  (Enter)")
         button.clicked.connect(self.submit)
-        self.message = label("", "status")
+        self.message = label("", "warning")
         self.message.setWordWrap(True)
+        # Room for three lines from the start: a wrapped label does not grow its box later.
+        self.message.setMinimumHeight(3 * self.message.fontMetrics().lineSpacing())
+        self.message.setAlignment(Qt.AlignmentFlag.AlignTop)
         form = QVBoxLayout()
         form.addWidget(label("Branchpoint console: sign in", "segment"))
         form.addWidget(self.username)
@@ -42,7 +45,7 @@ class SignInPanel(QWidget):
         form.addWidget(self.message)
         box = QWidget()
         box.setLayout(form)
-        box.setMaximumWidth(520)
+        box.setFixedWidth(560)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(box, alignment=Qt.AlignmentFlag.AlignHCenter)
@@ -61,9 +64,7 @@ class SignInPanel(QWidget):
             account = self._accounts.sign_in(username, self.password.text())
             account.require(Permission.run)
         except SignInError as exc:
-            self._log.write(None, "sign_in_refused", username, {"reason": str(exc),
-                                                                "at": "console"},
-                            username=username)
+            self._log.refused_sign_in(self._accounts, username, "console")
             self.ask(str(exc))
             return
         except AccessDenied as exc:

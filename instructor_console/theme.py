@@ -20,6 +20,7 @@ QLabel#countdown { font-size: 30pt; font-weight: bold; color: #f5c542; }
 QLabel#segment { font-size: 22pt; font-weight: bold; }
 QLabel#heading { font-size: 12pt; color: #9aa5b1; text-transform: uppercase; }
 QLabel#status, QLabel#hint, QLabel#logging { color: #9aa5b1; font-size: 12pt; }
+QLabel#warning { color: #ff8a7a; font-size: 14pt; }
 QLabel#cues { font-family: monospace; font-size: 12pt; }
 QLabel#preview { background: #000000; color: #5d6d7e; }
 QLabel#pairing { font-size: 18pt; font-weight: bold; color: #f5c542; }

@@ -229,5 +229,5 @@ def drop_append_only_guard(connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
     else:
-        connection.execute(text("DROP TRIGGER events_refuse_update"))
-        connection.execute(text("DROP TRIGGER events_refuse_delete"))
+        for trigger in ("update", "delete", "replace"):
+            connection.execute(text(f"DROP TRIGGER events_refuse_{trigger}"))

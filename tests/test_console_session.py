@@ -462,7 +462,7 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
     opened = open_console(
         qtbot, tmp_path, server, idle_seconds=1.0,
         accounts=(("root", Role.administrator, None), ("lee", Role.instructor, "Sgt. Lee"),
-                  ("okafor", Role.coordinator, None)))
+                  ("kim", Role.instructor, "Sgt. Kim"), ("okafor", Role.coordinator, None)))
     window, record, clock = next(opened)
     request.addfinalizer(opened.close)
     panel = window.sign_in
@@ -474,7 +474,7 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
 
     assert window.locked and not window.open_review()  # nothing of the record shows
     sign_in("lee", "not the password")
-    assert window.locked and panel.message.text() == "wrong user name or password"
+    assert window.locked and panel.message.text().startswith("wrong user name or password")
     sign_in("root")
     assert window.locked
     assert "signed in as administrator; to run a class sign in as coordinator or " \
@@ -499,8 +499,25 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
     sign_in("okafor")
     assert not window.locked and not window.review.audit_button.isHidden()
     assert window.open_review() and window.review.runs.count() == 1
+    (lees_run,) = record.runs()
+    assert window.review.open_run(lees_run.id)
     actions = [(e.username, e.action) for e in AccessLog(record).entries()]
     assert actions[:4] == [("lee", "sign_in_refused"), ("root", "refused"),
                            ("lee", "sign_in"), ("lee", "idle_sign_out")]
     assert ("okafor", "run_view") in actions
+    # Another instructor after a sign-out: a class and a sitting of their own.
+    window.lock("Signed out.")
+    sign_in("kim")
+    assert setup.instructor.text() == "Sgt. Kim"
+    assert setup.trainees.count() == 0  # not Lee's trainees
+    assert window.live is None and window.last_plan is None
+    setup.new_trainee.setText("Officer Byrne")
+    QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
+    setup.request_start()
+    steer_one_run(qtbot, window, clock)
+    assert sorted((s.instructor, s.trainees) for s in record.sessions()) == [
+        ("Sgt. Kim", ("Officer Byrne",)), ("Sgt. Lee", ("Officer Reyes",))]
+    assert window.open_review() and window.review.runs.count() == 1
+    assert not window.review.open_run(lees_run.id)  # another instructor's
+    assert "from another instructor's session" in window.review.scored.text()
     window.close()

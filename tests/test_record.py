@@ -330,6 +330,26 @@ def test_the_database_refuses_to_change_events_the_access_log_or_remove_accounts
         assert c.execute(text("select count(*) from accounts")).scalar() == 1
 
 
+def test_sqlite_refuses_replacing_an_event_or_an_access_log_line(tmp_path, doorway, clock):
+    from sqlalchemy.exc import DBAPIError
+
+    from simulator.access import AccessLog
+
+    record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    run, _ = play_some(record, doorway, clock)
+    AccessLog(record).write(None, "export", run.state.run_id)
+    for statement in ("insert or replace into events select run_id, seq, type, t_ns, utc, "
+                      "'{}', hash from events where seq = 2",
+                      "replace into access_log select id, utc, account_id, username, "
+                      "'nothing', target, detail from access_log"):
+        with pytest.raises(DBAPIError, match="append-only: REPLACE refused"), \
+                record.engine.begin() as c:
+            c.execute(text(statement))
+    assert verify_run(record, run.state.run_id).ok
+    assert [e.action for e in AccessLog(record).entries()] == ["export"]
+    record.close()
+
+
 @pytest.mark.postgres
 def test_postgresql_refuses_truncating_the_events(postgres_server, doorway, clock):
     from sqlalchemy.exc import DBAPIError
@@ -372,3 +392,35 @@ def test_the_application_role_adds_events_and_can_change_none(postgres_server, d
             c.execute(text(statement))
     assert verify_run(record, run.state.run_id).ok
     record.close()
+
+
+def test_a_backup_reads_the_record_at_one_moment_while_a_run_goes_on(record, doorway, clock):
+    from simulator.record.backup import _rows, _snapshot
+    from simulator.record.schema import events as events_table
+
+    run, _ = play_some(record, doorway, clock, finish=False)
+    with _snapshot(record.engine) as c:
+        before = len(list(_rows(c, events_table)))
+        run.handle(RaiseFlag(note="during the backup"))  # written by the run's connection
+        assert len(list(_rows(c, events_table))) == before
+    assert len(record.events(run.state.run_id)) > before
+
+
+@pytest.mark.postgres
+def test_a_backup_from_a_server_in_another_time_zone_restores_into_sqlite(
+        postgres_server, doorway, clock, tmp_path):
+    from simulator.record.backup import backup, restore, staged
+
+    url = postgres_server.create_database("t_backup_zone")
+    source = Record.open(url + "?options=-c%20timezone%3DAmerica/New_York")
+    run, _ = play_some(record=source, loaded=doorway, clock=clock)
+    backup(source, tmp_path / "record.zip")
+    (tmp_path / "scratch").mkdir()
+    stage, counts = staged(tmp_path / "record.zip", tmp_path / "scratch")
+    target = Record.open(f"sqlite:///{tmp_path / 'restored.sqlite3'}")
+    restored = restore(stage, target, counts)
+    assert restored.runs_verified == 1 and verify_run(target, run.state.run_id).ok
+    assert [e.utc for e in target.events(run.state.run_id)] == [
+        e.utc for e in source.events(run.state.run_id)]
+    for opened in (stage, target, source):
+        opened.close()

@@ -38,6 +38,10 @@ def _dummy_hash() -> str:
     return _HASHER.hash("branchpoint: no such account")
 
 
+WRONG = (f"wrong user name or password (after {MAX_FAILURES} wrong passwords in a row an "
+         f"account is locked for {int(LOCKOUT.total_seconds() // 60)} minutes)")
+
+
 class SignInError(Exception):
     """The name or password is wrong, the account is locked or disabled."""
 
@@ -121,39 +125,44 @@ class Accounts:
     def sign_in(self, username: str, password: str, *, now: datetime | None = None) -> Account:
         """The account, if the password is right and it is neither locked nor disabled.
 
-        SignInError otherwise, in words a user can act on; it never says whether the name
-        exists.
+        SignInError otherwise. A wrong name, a wrong password and a locked account all get
+        the same answer after the same work (a hash and a counted failure), so neither the
+        words nor the time say which names exist. Only whoever gives the right password
+        learns that the account is locked or disabled.
         """
         now = now or datetime.now(UTC)
         with self.engine.connect() as c:
             row = c.execute(select(accounts).where(accounts.c.username == username)).first()
-        if row is None:
-            _verify(_dummy_hash(), password)
-            raise SignInError("wrong user name or password")
-        locked_until = _utc(row.locked_until)
-        if locked_until is not None and locked_until > now:
+        right = _verify(row.password_hash if row is not None else _dummy_hash(), password)
+        locked_until = _utc(row.locked_until) if row is not None else None
+        locked = locked_until is not None and locked_until > now
+        if row is None or not right:
+            self._count_failure(username, now)
+            raise SignInError(WRONG)
+        if locked:
             raise SignInError(f"`{username}` is locked after {MAX_FAILURES} wrong passwords "
                               f"until {locked_until:%H:%M} UTC; an administrator can unlock "
                               f"it now (`branchpoint accounts unlock {username}`)")
-        if not _verify(row.password_hash, password):
-            failures = row.failed_attempts + 1
-            values: dict[str, object] = {"failed_attempts": failures}
-            if failures >= MAX_FAILURES:
-                values = {"failed_attempts": 0, "locked_until": now + LOCKOUT}
-            with self.engine.begin() as c:
-                c.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
-            raise SignInError("wrong user name or password"
-                              + (f"; `{username}` is now locked for "
-                                 f"{int(LOCKOUT.total_seconds() // 60)} minutes"
-                                 if "locked_until" in values else ""))
         if row.disabled:
             raise SignInError(f"`{username}` is disabled; ask an administrator")
-        values = {"failed_attempts": 0, "locked_until": None}
+        values: dict[str, object] = {"failed_attempts": 0, "locked_until": None}
         if _HASHER.check_needs_rehash(row.password_hash):
             values["password_hash"] = _HASHER.hash(password)
         with self.engine.begin() as c:
             c.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
         return _account(row)
+
+    def _count_failure(self, username: str, now: datetime) -> None:
+        # One atomic increment (consoles on several PCs may guess at once), run for unknown
+        # names too, where it changes nothing but costs the same commit.
+        with self.engine.begin() as c:
+            failures = c.execute(
+                update(accounts).where(accounts.c.username == username)
+                .values(failed_attempts=accounts.c.failed_attempts + 1)
+                .returning(accounts.c.failed_attempts)).scalar()
+            if failures is not None and failures >= MAX_FAILURES:
+                c.execute(update(accounts).where(accounts.c.username == username)
+                          .values(failed_attempts=0, locked_until=now + LOCKOUT))
 
     def set_password(self, username: str, password: str) -> None:
         """Give the account a new password (and clear a lock)."""

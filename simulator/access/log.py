@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from simulator.access.accounts import Account
+from simulator.access.accounts import Account, Accounts
 from simulator.record import Record
 from simulator.record.schema import access_log
 
 # The name the log gives actions taken on a record that has no accounts yet.
 NO_ACCOUNT = "(no accounts yet)"
+UNKNOWN_NAME = "(not an account)"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ class AccessLog:
                 account_id=None if account is None else account.id, username=name[:64],
                 action=action[:40], target=target[:200],
                 detail=json.dumps(dict(detail or {}), sort_keys=True, default=str)))
+
+    def refused_sign_in(self, accounts: Accounts, username: str, where: str) -> None:
+        """Log a refused sign-in: by the account's name, or as an unknown name.
+
+        What was typed as a name may be a password typed in the wrong field, and the log
+        keeps everything for good; so only names of real accounts are kept.
+        """
+        known = accounts.get(username) is not None
+        self.write(None, "sign_in_refused", username if known else UNKNOWN_NAME,
+                   {"at": where}, username=username if known else UNKNOWN_NAME)
 
     def entries(self, *, since: datetime | None = None,
                 username: str | None = None) -> list[AccessEntry]:

@@ -68,7 +68,8 @@ def scope_detail(record: Record, scope: AuditScope) -> dict[str, object]:
     """
     trainee = None
     if scope.trainee is not None:
-        trainee = (record.find_person("trainee", scope.trainee)
+        agency_id = record.find_agency(scope.agency) if scope.agency else None
+        trainee = (record.find_person("trainee", scope.trainee, agency_id=agency_id)
                    or "(not a recorded trainee: an imported id)")
     return {"references": dict(scope.references),
             "since": scope.since.isoformat() if scope.since else None,

@@ -29,6 +29,7 @@ from simulator.cli.common import (
     sign_in,
 )
 from simulator.cli.review import SinceOption, moment
+from simulator.record import Record
 from simulator.record.app_role import grant_application_role
 from simulator.record.backup import BackupError, backup, restore, scratch_folder, staged
 
@@ -200,7 +201,7 @@ def settings(
 
 def erase(
     trainee: Annotated[str | None, typer.Argument(
-        help="The trainee's name as the record holds it.")] = None,
+        help="The trainee's name as the record holds it, or their id.")] = None,
     expired: Annotated[bool, typer.Option(
         "--expired", help="Every trainee whose agency's retention period has run out.")]
     = False,
@@ -218,13 +219,12 @@ def erase(
         people = due_for_erasure(record)
     else:
         assert trainee is not None
-        agency_id = record.find_agency(agency) if agency else None
-        found = record.find_person("trainee", trainee, agency_id=agency_id)
-        if found is None:
-            fail(f"no trainee named `{trainee}` in the record (already erased?)")
-        people = [found]
+        people = _trainee_to_erase(record, trainee, agency)
+    names = record.display_names(people)
+    who = ", ".join(f"{names.get(p, '?')} ({p})" for p in people) or "nobody"
     if not yes:
-        err.print(f"would erase the personal data of {len(people)} trainee(s); add --yes")
+        err.print(f"would erase the personal data of {len(people)} trainee(s): "
+                  f"{escape(who)}; add --yes")
         return
     for person_id in people:
         erased = erase_trainee(record, person_id)
@@ -233,6 +233,25 @@ def erase(
                                  "score_notes": erased.score_notes, "expired": expired})
     err.print(f"erased the personal data of {len(people)} trainee(s); their runs remain, "
               "pseudonymous, and `branchpoint verify` still passes")
+
+
+def _trainee_to_erase(record: Record, trainee: str, agency: str | None) -> list[str]:
+    """The one trainee a name (within an agency) or a person id names; exits otherwise."""
+    agency_id = None
+    if agency is not None:
+        agency_id = record.find_agency(agency)
+        if agency_id is None:
+            fail(f"--agency {agency!r}: no agency of that name in the record")
+    if record.person_kind(trainee) == "trainee":
+        return [trainee]  # a person id, as the dry run and the access log show them
+    found = record.people_named("trainee", trainee, agency_id=agency_id)
+    if not found:
+        fail(f"no trainee named `{trainee}`" + (f" in {agency}" if agency else "")
+             + " (already erased?)")
+    if len(found) > 1:
+        fail(f"{len(found)} trainees are named `{trainee}` ({', '.join(found)}); give the id "
+             "of the one to erase" + ("" if agency else ", or --agency"))
+    return found
 
 
 def backup_command(

@@ -63,8 +63,7 @@ def import_trials_command(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     record, account = open_record_as(db, Permission.coordinate)
     import_id = import_trials(record, table, str(file))
-    AccessLog(record).write(account, "trials_import", import_id,
-                            {"file": file.name, "trials": len(table)})
+    AccessLog(record).write(account, "trials_import", import_id, {"trials": len(table)})
     err.print(f"imported {len(table)} trials from {escape(str(file))} (import {import_id})")
 
 

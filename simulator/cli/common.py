@@ -102,7 +102,7 @@ def sign_in(record: Record, permission: Permission) -> Account | None:
     try:
         account = accounts.sign_in(username, password)
     except SignInError as exc:
-        log.write(None, "sign_in_refused", username, {"reason": str(exc)}, username=username)
+        log.refused_sign_in(accounts, username, "command line")
         fail(f"cannot sign in: {exc}", EXIT_DENIED)
     try:
         account.require(permission)

@@ -265,7 +265,8 @@ def roster(
         print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     record, account = open_record_as(db, Permission.run)
-    AccessLog(record).write(account, "roster_import", str(file.name),
+    # Not the file's name: rosters are often named after the people in them.
+    AccessLog(record).write(account, "roster_import", "roster",
                             {"trainees": len(entries), "agency": agency})
     agency_id = record.ensure_agency(agency) if agency else None
     for entry in entries:

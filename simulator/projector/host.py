@@ -101,6 +101,7 @@ class ProjectorHost(QObject):
         self._thumbnails = thumbnails
         self._cleared: dict[str, LoadedScenario] = {}
         self._session_id: str | None = None
+        self._session_instructor: str | None = None
         self._window: ProjectorWindow | None = None
         self.current: StagedRun | None = None
 
@@ -126,9 +127,13 @@ class ProjectorHost(QObject):
         return build_catalog(self.library, self.profile, MediaIndex.open(self.record.engine),
                              self._thumbnails)
 
-    def recent_trainees(self) -> list[str]:
-        """Trainees of recent sittings, most recent first, for picking without typing."""
-        return self.record.recent_trainees()
+    def recent_trainees(self, instructor_id: str | None = None) -> list[str]:
+        """Trainees of recent sittings, most recent first, for picking without typing.
+
+        Only this agency's sittings, and only one instructor's if ``instructor_id`` is given.
+        """
+        return self.record.recent_trainees(agency_id=self.agency_id,
+                                           instructor_id=instructor_id)
 
     def preflight(self, scenario_id: str) -> list[str]:
         """Problems that stop ``scenario_id`` from playing here; empty clears it for the class.
@@ -229,13 +234,29 @@ class ProjectorHost(QObject):
         return self.current
 
     def _sitting(self, trainee_ids: list[str], instructor_id: str | None) -> str:
+        # A sitting is one instructor's class: another instructor starts a sitting of their
+        # own, so each reviews only what they ran.
+        if self._session_id is not None and self._session_instructor != instructor_id:
+            self.end_sitting()
         if self._session_id is None:
             self._session_id = self.record.open_session(
                 trainee_ids, instructor_id=instructor_id, agency_id=self.agency_id,
                 label="class at the console")
+            self._session_instructor = instructor_id
         else:
             self.record.join_session(self._session_id, trainee_ids)
         return self._session_id
+
+    def end_sitting(self) -> None:
+        """Close the class's record session; the next run opens a new one."""
+        if self._session_id is None:
+            return
+        session_id, self._session_id = self._session_id, None
+        try:
+            self.record.close_session(session_id)
+        except SQLAlchemyError:
+            # The record may be what failed; ending the class must still work.
+            log.exception("could not mark session %s closed", session_id)
 
     def _projector_window(self) -> ProjectorWindow:
         if self._window is None:
@@ -281,10 +302,4 @@ class ProjectorHost(QObject):
             window.close()
         if self.server is not None:
             self.server.close()
-        if self._session_id is not None:
-            try:
-                self.record.close_session(self._session_id)
-            except SQLAlchemyError:
-                # The record may be what failed; closing the console must still work.
-                log.exception("could not mark session %s closed", self._session_id)
-            self._session_id = None
+        self.end_sitting()

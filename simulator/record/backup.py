@@ -18,12 +18,13 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import DateTime, Engine, Table, func, insert, select
+from sqlalchemy import Connection, DateTime, Engine, Table, func, insert, select
 
 from media_index import MediaIndex
 from media_index.database import SCHEMA_HEAD as MEDIA_SCHEMA_HEAD
@@ -63,13 +64,13 @@ def backup(record: Record, destination: Path) -> dict[str, int]:
     MediaIndex.open(record.engine)  # so its tables exist, if empty
     # Owner-only from the first byte, like the record: it holds the same.
     descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file, \
+    with os.fdopen(descriptor, "wb") as file, _snapshot(record.engine) as c, \
             zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in _tables():
             digest = hashlib.sha256()
             count = 0
             with archive.open(f"tables/{table.name}.jsonl", "w") as out:
-                for row in _rows(record.engine, table):
+                for row in _rows(c, table):
                     line = (json.dumps(row, sort_keys=True, default=_encode) + "\n").encode()
                     digest.update(line)
                     out.write(line)
@@ -123,17 +124,23 @@ def restore(stage: Record, target: Record, counts: dict[str, int]) -> Restored:
     if occupied:
         raise BackupError(f"{target.url} is not empty (it has rows in {', '.join(occupied)}); "
                           "restore into a new database, so nothing in it is overwritten")
-    with target.engine.begin() as c:
+    with target.engine.begin() as c, stage.engine.connect() as source:
         for table in _tables():
             batch: list[dict[str, Any]] = []
-            for row in _rows(stage.engine, table):
+            for row in _rows(source, table):
                 batch.append(row)
                 if len(batch) == _BATCH:
                     c.execute(insert(table), batch)
                     batch = []
             if batch:
                 c.execute(insert(table), batch)
-    return Restored(counts, len(verify_all(target)))
+        # The copy is checked before it is committed: a failure here leaves the target empty.
+        checked = verify_all(target, within=c)
+        failed = [r for r in checked if not r.ok]
+        if failed:
+            raise BackupError(f"{len(failed)} run(s) do not verify once copied into "
+                              f"{target.url}, so nothing was restored. " + _findings(failed))
+    return Restored(counts, len(checked))
 
 
 def _manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
@@ -166,7 +173,7 @@ def _load(engine: Engine, table: Table, lines: IO[bytes], expected: dict[str, An
             count += 1
             try:
                 row = json.loads(line)
-                batch.append({k: datetime.fromisoformat(v) if k in dates and v else v
+                batch.append({k: _utc(datetime.fromisoformat(v)) if k in dates and v else v
                               for k, v in row.items()})
             except (ValueError, TypeError, AttributeError):
                 raise BackupError(f"{source}: line {count} of {table.name} is not a row "
@@ -183,18 +190,36 @@ def _load(engine: Engine, table: Table, lines: IO[bytes], expected: dict[str, An
     return count
 
 
-def _rows(engine: Engine, table: Table) -> Iterator[dict[str, Any]]:
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """One connection whose reads all see the record at one moment, while runs go on.
+
+    Tables read one after another would otherwise disagree (a run's head read before its
+    newest events), and the backup would not verify.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as c, \
+                c.begin():
+            yield c
+        return
+    with engine.connect() as c:
+        # In WAL mode a read transaction sees one snapshot and blocks no writer.
+        c.exec_driver_sql("BEGIN")
+        yield c
+
+
+def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
     """The table's rows in key order, every time in UTC."""
     query = select(table).order_by(*table.primary_key.columns)
-    with engine.connect() as c:
-        for row in c.execution_options(stream_results=True).execute(query).mappings():
-            yield {k: _utc(v) for k, v in row.items()}
+    for row in connection.execution_options(stream_results=True).execute(query).mappings():
+        yield {k: _utc(v) for k, v in row.items()}
 
 
 def _utc(value: object) -> object:
-    # SQLite gives naive datetimes; everything the record stores is UTC.
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+    # Everything the record stores is UTC; SQLite gives it back without a zone, PostgreSQL
+    # in the server's zone, which SQLite would drop without converting.
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value
 
 

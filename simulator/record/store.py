@@ -234,16 +234,35 @@ class Record:
             found = c.execute(query).scalar()
         return str(found) if found else None
 
-    def recent_trainees(self, sessions_back: int = 200, *,
-                        agency_id: str | None = None) -> list[str]:
+    def people_named(self, kind: str, display_name: str, *,
+                     agency_id: str | None = None) -> list[str]:
+        """Every person of ``kind`` with this display name (of that agency, if given)."""
+        query = (select(people.c.id).join(person_identities)
+                 .where(people.c.kind == kind, person_identities.c.display_name == display_name)
+                 .order_by(people.c.created_utc))
+        if agency_id is not None:
+            query = query.where(people.c.agency_id == agency_id)
+        with self.engine.connect() as c:
+            return [str(p) for p in c.execute(query).scalars()]
+
+    def person_kind(self, person_id: str) -> str | None:
+        """``trainee`` or ``instructor`` for a person id of the record, else None."""
+        with self.engine.connect() as c:
+            found = c.execute(select(people.c.kind).where(people.c.id == person_id)).scalar()
+        return None if found is None else str(found)
+
+    def recent_trainees(self, sessions_back: int = 200, *, agency_id: str | None = None,
+                        instructor_id: str | None = None) -> list[str]:
         """Names of the trainees of the latest sittings, most recent first, each once.
 
-        Erased trainees have no name left and are not listed. ``agency_id``: that agency's
-        sittings only.
+        Erased trainees have no name left and are not listed. ``agency_id`` and
+        ``instructor_id``: that agency's sittings, or that instructor's, only.
         """
         recent_query = select(sessions.c.id, sessions.c.started_utc)
         if agency_id is not None:
             recent_query = recent_query.where(sessions.c.agency_id == agency_id)
+        if instructor_id is not None:
+            recent_query = recent_query.where(sessions.c.instructor_id == instructor_id)
         recent = (recent_query.order_by(sessions.c.started_utc.desc()).limit(sessions_back)
                   .subquery())
         query = (select(person_identities.c.display_name)

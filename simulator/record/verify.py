@@ -8,12 +8,13 @@ hash kept somewhere else too, which is why every export prints it.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from simulator.protocol import parse_event
 from simulator.protocol.notes import note_digest
@@ -50,9 +51,14 @@ class RunVerification:
         return not self.findings
 
 
-def verify_run(record: Record, run_id: str) -> RunVerification:
-    """Recompute ``run_id``'s chain from its stored events and compare with the stored head."""
-    with record.engine.connect() as c:
+def verify_run(record: Record, run_id: str, *,
+               within: Connection | None = None) -> RunVerification:
+    """Recompute ``run_id``'s chain from its stored events and compare with the stored head.
+
+    ``within``: read through this connection, inside its transaction (a restore checks
+    what it wrote before committing it).
+    """
+    with nullcontext(within) if within is not None else record.engine.connect() as c:
         head = c.execute(select(runs.c.event_count, runs.c.head_hash)
                          .where(runs.c.id == run_id)).first()
         if head is None:
@@ -111,9 +117,9 @@ def verify_run(record: Record, run_id: str) -> RunVerification:
     return result
 
 
-def verify_all(record: Record) -> list[RunVerification]:
-    """Every run in the record, verified."""
-    with record.engine.connect() as c:
+def verify_all(record: Record, *, within: Connection | None = None) -> list[RunVerification]:
+    """Every run in the record, verified (through ``within``, if given)."""
+    with nullcontext(within) if within is not None else record.engine.connect() as c:
         run_ids = [str(r) for r in c.execute(select(runs.c.id).order_by(runs.c.started_utc))
                    .scalars()]
-    return [verify_run(record, run_id) for run_id in run_ids]
+    return [verify_run(record, run_id, within=within) for run_id in run_ids]

@@ -143,13 +143,17 @@ class TrendPoint:
     mean_score: float
 
 
-def trend(record: Record, trainee_id: str, rubric_id: str) -> list[TrendPoint]:
-    """The trainee's mean score per scored run, oldest first."""
+def trend(record: Record, trainee_id: str, rubric_id: str, *,
+          instructor_id: str | None = None) -> list[TrendPoint]:
+    """The trainee's mean score per scored run, oldest first.
+
+    With ``instructor_id``, only the runs of that instructor's sittings.
+    """
     per_run: dict[str, list[int]] = defaultdict(list)
     for s in record.scores(trainee_id=trainee_id):
         if s.rubric_id == rubric_id:
             per_run[s.run_id].append(s.score)
-    summaries = record.runs(run_ids=list(per_run))
+    summaries = record.runs(run_ids=list(per_run), instructor_id=instructor_id)
     return [TrendPoint(r.id, r.started_utc, r.scenario_id,
                        sum(per_run[r.id]) / len(per_run[r.id])) for r in summaries]
 

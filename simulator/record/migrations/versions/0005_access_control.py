@@ -22,6 +22,9 @@ depends_on = None
 # Table -> the operations refused on it.
 GUARDED = {"events": ("UPDATE", "DELETE"), "access_log": ("UPDATE", "DELETE"),
            "accounts": ("DELETE",)}
+# SQLite's INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers, so
+# an insert onto an existing key of an append-only table is refused as well.
+KEYS = {"events": ("run_id", "seq"), "access_log": ("id",)}
 
 
 def upgrade() -> None:
@@ -72,6 +75,12 @@ def _guard_sqlite() -> None:
             op.execute(
                 f"CREATE TRIGGER {table}_refuse_{operation.lower()} BEFORE {operation} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END")
+    for table, key in KEYS.items():
+        same = " AND ".join(f"{column} = NEW.{column}" for column in key)
+        op.execute(
+            f"CREATE TRIGGER {table}_refuse_replace BEFORE INSERT ON {table} "
+            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {same}) "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END")
 
 
 def _guard_postgresql() -> None:
@@ -98,6 +107,8 @@ def downgrade() -> None:
         for table, operations in GUARDED.items():
             for operation in operations:
                 op.execute(f"DROP TRIGGER {table}_refuse_{operation.lower()}")
+        for table in KEYS:
+            op.execute(f"DROP TRIGGER {table}_refuse_replace")
     op.drop_table('agency_settings')
     with op.batch_alter_table('access_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_access_log_utc'))
