@@ -55,6 +55,9 @@ def test_each_export_format_is_written(recorded):
         result = invoke("export", run.session_id[:8], "--format", fmt, "--out",
                         str(files[fmt]), "--db", db)
         assert result.exit_code == 0, result.output
+        # The head hash, to keep apart from the record, comes with every export.
+        assert f"run {run.id}: {run.event_count} events, head hash {run.head_hash}" in \
+            result.output
     record = Record.open(db)
     events = list(csv.DictReader(io.StringIO(files["events-csv"].read_text())))
     assert len(events) == run.event_count == len(record.events(run.id))
@@ -68,6 +71,7 @@ def test_each_export_format_is_written(recorded):
     page = files["html"].read_text()
     assert "Officer Dana Reyes" in page and "data:image/png;base64," in page
     assert "Cohen&#x27;s kappa, quadratic weights" in page  # two raters scored
+    assert f"{run.event_count} events, head hash {run.head_hash}" in page
     pdf = files["pdf"].read_bytes()
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", pdf)) >= 1
 

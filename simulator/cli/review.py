@@ -104,6 +104,11 @@ def export(
     data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
                        pseudonymise=pseudonymise, xapi_base=xapi_base)
     emit(data, out, f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''}")
+    # The head hashes, to keep apart from the record: they catch even a rewrite of a run
+    # that recomputed its whole chain.
+    for reviewed in runs:
+        err.print(f"run {reviewed.summary.id}: {reviewed.summary.event_count} events, head "
+                  f"hash {reviewed.summary.head_hash}", soft_wrap=True)
 
 
 def score(

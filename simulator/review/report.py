@@ -115,6 +115,9 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         ("Outcome", outcome),
         ("Length", clock_text(timeline.duration_s)),
         ("Player", f"{started.player_backend} ({started.timing_mode})"),
+        # Kept with the report, so a record rewritten later (chain recomputed and all) can
+        # still be caught by comparing this with `branchpoint verify`.
+        ("Record", f"{run.summary.event_count} events, head hash {run.summary.head_hash}"),
     ]
     at = {m.seq: m for m in timeline.markers}
     decisions: list[tuple[str, ...]] = [
