@@ -54,11 +54,12 @@ class ConsoleWindow(QMainWindow):
         self._clock = clock
         self.setup = SetupPanel(host, profile)
         self.setup.start_requested.connect(self.start)
+        self._code_shown = label("", "status")
         if host.server is not None:
-            code = f"Remote console code: {host.server.code}"
-            self.setup.pairing.setText(code)
-            # Also during a run, when a laptop reconnects: this is the operator's screen.
-            self.statusBar().addPermanentWidget(label(code, "status"))
+            # Also in the status bar during a run, when a laptop reconnects: this is the
+            # operator's screen.
+            self.statusBar().addPermanentWidget(self._code_shown)
+            self._show_code()
         self.live: LivePanel | None = None
         self.after_run = label("", "status")
         self._live_page = QWidget()
@@ -129,6 +130,9 @@ class ConsoleWindow(QMainWindow):
             # so the next run is recorded as this account's. An instructor is offered the
             # trainees of their own sittings.
             self.host.end_sitting()
+            if self.account is not None and self.host.server is not None:
+                self.host.server.new_code()  # the last instructor's laptop goes too
+                self._show_code()
             self.last_plan = None
             self.after_run.setText("")
             if self.live is not None:  # never live here: the console locks only between runs
@@ -142,6 +146,12 @@ class ConsoleWindow(QMainWindow):
         self.setup.sign_in_as(account)
         self.review.set_account(account)
         self.statusBar().showMessage(f"signed in: {account.username} ({account.role})")
+
+    def _show_code(self) -> None:
+        if self.host.server is not None:
+            code = f"Remote console code: {self.host.server.code}"
+            self.setup.pairing.setText(code)
+            self._code_shown.setText(code)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         """Note any key or mouse input, for the idle sign-out; never consume it."""

@@ -300,10 +300,13 @@ class ReviewPanel(QWidget):
             return False
         levels = {item: combo.currentData() for item, combo in self.levels.items()
                   if combo.currentData() is not None}
+        # A signed-in instructor scores as their own person, whatever name another shares.
+        rater_id = (self.account.person_id if self.account is not None
+                    and self.account.person_id is not None
+                    else self._record.find_or_add_person("instructor", rater))
         try:
             score_run(self._record, self.run, self._rubric, self._rubric_hash,
-                      self.trainee.currentData(),
-                      self._record.find_or_add_person("instructor", rater), levels,
+                      self.trainee.currentData(), rater_id, levels,
                       self.note.text().strip() or None)
         except ValueError as exc:
             self.scored.setText(str(exc))

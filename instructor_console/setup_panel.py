@@ -310,6 +310,9 @@ class SetupPanel(QWidget):
         """
         self.roster = []
         self.trainees.clear()
+        self.instructor.clear()
+        self.instructor.setReadOnly(False)
+        self._instructor_id: str | None = None
         for name in self._host.recent_trainees(instructor_id):
             self._add_trainee(name, checked=False)
 
@@ -320,6 +323,7 @@ class SetupPanel(QWidget):
         self.instructor.setReadOnly(own is not None)
         if own is not None:
             self.instructor.setText(own)
+            self._instructor_id = account.person_id
 
     def plan(self) -> RunPlan | None:
         """The run set up on screen, or None (with the reason shown) if it is incomplete."""
@@ -334,7 +338,8 @@ class SetupPanel(QWidget):
                        instructor=self.instructor.text().strip() or None,
                        variant_id=self.variant.currentData(),
                        badges={e.name: e.badge for e in self.roster if e.badge},
-                       cohorts={e.name: e.cohort for e in self.roster if e.cohort})
+                       cohorts={e.name: e.cohort for e in self.roster if e.cohort},
+                       instructor_id=self._instructor_id)
 
     def request_start(self) -> None:
         """Ask to start the run set up on screen."""

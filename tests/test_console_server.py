@@ -83,6 +83,24 @@ def test_guessing_the_code_is_cut_off_and_the_run_goes_on_untouched(qtbot, serve
     server.close()
 
 
+def test_a_new_code_hangs_up_on_paired_consoles_and_retires_the_old_code(qtbot, served):
+    serve, _, _ = served
+    server, port = serve()
+    old = str(server.code)
+    socket, replies = raw(qtbot, f"ws://127.0.0.1:{port}")
+    socket.sendTextMessage(Hello(code=old).model_dump_json())
+    qtbot.waitUntil(lambda: bool(replies), timeout=5000)
+    assert replies[0]["type"] == "welcome" and server.paired_consoles == 1
+    new = str(server.new_code())
+    qtbot.waitUntil(lambda: not socket.isValid(), timeout=5000)
+    assert new != old and server.paired_consoles == 0
+    again, answers = raw(qtbot, f"ws://127.0.0.1:{port}")
+    again.sendTextMessage(Hello(code=old).model_dump_json())
+    qtbot.waitUntil(lambda: bool(answers), timeout=5000)
+    assert answers[0]["code"] == "wrong_code"
+    server.close()
+
+
 def test_a_console_that_does_not_pair_in_time_is_dropped(qtbot, served, monkeypatch):
     monkeypatch.setattr(console_server, "PAIRING_TIMEOUT_MS", 200)
     serve, _, _ = served

@@ -496,8 +496,13 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
     assert "Signed out after" in panel.message.text()
     (session,) = record.sessions()
     assert session.instructor == "Sgt. Lee"
+    lees_code = str(window.host.server.code)
     sign_in("okafor")
     assert not window.locked and not window.review.audit_button.isHidden()
+    # Nothing of Lee's class stays: not the instructor's name, not the remote pairing.
+    assert setup.instructor.text() == "" and not setup.instructor.isReadOnly()
+    assert str(window.host.server.code) != lees_code
+    assert str(window.host.server.code) in setup.pairing.text()
     assert window.open_review() and window.review.runs.count() == 1
     (lees_run,) = record.runs()
     assert window.review.open_run(lees_run.id)

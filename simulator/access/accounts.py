@@ -38,8 +38,9 @@ def _dummy_hash() -> str:
     return _HASHER.hash("branchpoint: no such account")
 
 
-WRONG = (f"wrong user name or password (after {MAX_FAILURES} wrong passwords in a row an "
-         f"account is locked for {int(LOCKOUT.total_seconds() // 60)} minutes)")
+WRONG = (f"wrong user name or password, or the account is locked or disabled ({MAX_FAILURES} "
+         f"wrong passwords in a row lock it for {int(LOCKOUT.total_seconds() // 60)} "
+         "minutes; an administrator can unlock it)")
 
 
 class SignInError(Exception):
@@ -94,8 +95,14 @@ class Accounts:
         check_password(password)
         person_id = None
         if role is Role.instructor:
-            person_id = self.record.find_or_add_person(
-                "instructor", (display_name or username).strip(), agency_id=agency_id)
+            shown = (display_name or username).strip()
+            person_id = self.record.find_or_add_person("instructor", shown, agency_id=agency_id)
+            with self.engine.connect() as c:
+                taken = c.execute(select(accounts.c.username)
+                                  .where(accounts.c.person_id == person_id)).scalar()
+            if taken is not None:
+                raise ValueError(f"`{taken}` is already the instructor {shown!r}; give this "
+                                 "account another --display-name")
         now = datetime.now(UTC)
         account_id = str(uuid.uuid4())
         try:
@@ -125,26 +132,24 @@ class Accounts:
     def sign_in(self, username: str, password: str, *, now: datetime | None = None) -> Account:
         """The account, if the password is right and it is neither locked nor disabled.
 
-        SignInError otherwise. A wrong name, a wrong password and a locked account all get
-        the same answer after the same work (a hash and a counted failure), so neither the
-        words nor the time say which names exist. Only whoever gives the right password
-        learns that the account is locked or disabled.
+        SignInError otherwise, always with the same answer after the same hash, so neither
+        the words nor the time tell which names exist, whether a guess was right while the
+        account is locked, or whether it is disabled.
         """
         now = now or datetime.now(UTC)
         with self.engine.connect() as c:
             row = c.execute(select(accounts).where(accounts.c.username == username)).first()
         right = _verify(row.password_hash if row is not None else _dummy_hash(), password)
         locked_until = _utc(row.locked_until) if row is not None else None
-        locked = locked_until is not None and locked_until > now
+        if locked_until is not None and locked_until > now:
+            # Refused whatever the password, so the lock really stops guessing; and the
+            # guesses it stops do not lengthen it, or a guesser could keep anyone out.
+            raise SignInError(WRONG)
         if row is None or not right:
             self._count_failure(username, now)
             raise SignInError(WRONG)
-        if locked:
-            raise SignInError(f"`{username}` is locked after {MAX_FAILURES} wrong passwords "
-                              f"until {locked_until:%H:%M} UTC; an administrator can unlock "
-                              f"it now (`branchpoint accounts unlock {username}`)")
         if row.disabled:
-            raise SignInError(f"`{username}` is disabled; ask an administrator")
+            raise SignInError(WRONG)
         values: dict[str, object] = {"failed_attempts": 0, "locked_until": None}
         if _HASHER.check_needs_rehash(row.password_hash):
             values["password_hash"] = _HASHER.hash(password)
@@ -201,10 +206,11 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    # Everything is stored in UTC: SQLite hands it back without a zone, PostgreSQL in the
+    # server's zone.
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _account(row: Row[tuple[object, ...]]) -> Account:

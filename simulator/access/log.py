@@ -76,5 +76,6 @@ class AccessLog:
             query = query.where(access_log.c.username == username)
         with self.engine.connect() as c:
             rows = c.execute(query).all()
-        return [AccessEntry(r.utc if r.utc.tzinfo else r.utc.replace(tzinfo=UTC), r.username,
+        return [AccessEntry(r.utc.astimezone(UTC) if r.utc.tzinfo else r.utc.replace(tzinfo=UTC),
+                            r.username,
                             r.action, r.target, json.loads(r.detail)) for r in rows]

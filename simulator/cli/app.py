@@ -228,7 +228,7 @@ def run(
         else:
             assert scenario is not None
             the_run = _new_run(record, scenario, library, variant, trainee or ["Trainee 1"],
-                               instructor, clock, player, vocabularies, agency)
+                               instructor, clock, player, vocabularies, agency, account)
     except (RecordError, KeyError, ValueError) as exc:
         fail(str(exc))
     _play(the_run, steps, player, clock, record, resumed=resume is not None)
@@ -248,15 +248,20 @@ def _instructor_of(record: Record, account: Account | None, named: str | None) -
 def _new_run(record: Record, scenario_id: str, library: Path | None, variant: str | None,
              trainees: list[str], instructor: str | None, clock: MonotonicClock,
              player: Player, profile: AgencyProfile,
-             agency: str | None = None) -> ScenarioRun:
+             agency: str | None = None, account: Account | None = None) -> ScenarioRun:
     how = "headless" if player.backend == "headless" else "projector"
     loaded = _load_for_run(scenario_id, library, profile)
     variant_id = _variant_or_fail(loaded, variant)
     agency_id = record.ensure_agency(agency) if agency else None
     trainee_ids = [record.find_or_add_person("trainee", name, agency_id=agency_id)
                    for name in trainees]
-    instructor_id = (record.find_or_add_person("instructor", instructor, agency_id=agency_id)
-                     if instructor else None)
+    instructor_id = None
+    if account is not None and account.person_id is not None:
+        # A signed-in instructor is their own person, whatever name another shares.
+        instructor_id = account.person_id
+    elif instructor:
+        instructor_id = record.find_or_add_person("instructor", instructor,
+                                                  agency_id=agency_id)
     session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
                                      agency_id=agency_id, label=f"{how}: {scenario_id}")
     return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
@@ -403,7 +408,7 @@ def project(
     _play_on_projector(record, loaded, variant_id,
                        lambda clock, player: _new_run(
                            record, scenario, library, variant, trainee or ["Trainee 1"],
-                           instructor, clock, player, vocabularies, agency),
+                           instructor, clock, player, vocabularies, agency, account),
                        vocabularies, load_script(script) if script else None, screen_options)
 
 

@@ -129,7 +129,7 @@ def score(
     record, account = open_record_as(db, Permission.debrief)
     (reviewed,) = _runs(record, [run])
     require_own_session(record, account, reviewed.summary.session_id, "score")
-    rater = _rater(record, account, rater)
+    rater, rater_id = _rater(record, account, rater)
     the_rubric, rubric_hash = rubric_or_exit(rubric)
     pairs = {}
     for pair in levels:
@@ -145,7 +145,6 @@ def score(
         fail(f"`{trainee}` is {'not' if not matching else 'more than one'} of this run's "
              f"trainees: {known}; give the name or the id")
     trainee_id = matching[0]
-    rater_id = record.find_or_add_person("instructor", rater)
     try:
         score_run(record, reviewed, the_rubric, rubric_hash, trainee_id, rater_id, pairs, note)
     except ValueError as exc:
@@ -156,17 +155,22 @@ def score(
               f"{escape(trainee)} by {escape(rater)} on `{the_rubric.id}`")
 
 
-def _rater(record: Record, account: Account | None, named: str | None) -> str:
-    """Who scores: a signed-in instructor is themselves; others as named, or their account."""
+def _rater(record: Record, account: Account | None, named: str | None) -> tuple[str, str]:
+    """Who scores, by name and id.
+
+    A signed-in instructor is themselves; anyone else as named (added as an instructor if
+    new), or by their account's name.
+    """
     if account is not None and account.person_id is not None:
         own = record.display_names([account.person_id]).get(account.person_id, "")
         if named is not None and named != own:
             fail(f"--rater {named!r}: you are signed in as {own!r}, and score as yourself",
                  EXIT_DENIED)
-        return own
+        return own, account.person_id
     if named is None and account is None:
         fail("give --rater NAME: who scores")
-    return named or (account.username if account else "")
+    name = named or (account.username if account else "")
+    return name, record.find_or_add_person("instructor", name)
 
 
 def moment(text: str | None, option: str) -> datetime | None:

@@ -145,11 +145,24 @@ class ConsoleServer(QObject):
 
     def close(self) -> None:
         """Stop listening and hang up on every console."""
+        self._hang_up()
+        self._server.close()
+
+    def new_code(self) -> PairingCode:
+        """Hang up on every console and pair from now on only with a new code.
+
+        For a new instructor at the projector PC: the last one's laptop must not go on
+        seeing and steering the next class.
+        """
+        self._hang_up()
+        self.code = PairingCode()
+        return self.code
+
+    def _hang_up(self) -> None:
         sockets, self._gates = list(self._gates), {}
         for socket in sockets:
             socket.close()
             socket.deleteLater()
-        self._server.close()
 
     @property
     def paired_consoles(self) -> int:

@@ -54,6 +54,8 @@ class RunPlan:
     badges: Mapping[str, str] = field(default_factory=dict)
     # Cohorts by trainee name, from a roster: the trainee joins that cohort in the record.
     cohorts: Mapping[str, str] = field(default_factory=dict)
+    # The signed-in instructor's own person id: who they are, whatever their name.
+    instructor_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,9 +204,9 @@ class ProjectorHost(QObject):
         for name, trainee_id in zip(plan.trainees, trainee_ids, strict=True):
             if name in plan.cohorts:
                 record.add_to_cohort(plan.cohorts[name], [trainee_id])
-        instructor_id = (record.find_or_add_person("instructor", plan.instructor,
-                                                   agency_id=self.agency_id)
-                         if plan.instructor else None)
+        instructor_id = plan.instructor_id or (
+            record.find_or_add_person("instructor", plan.instructor, agency_id=self.agency_id)
+            if plan.instructor else None)
         assignment: VariantAssignment = "chosen" if plan.variant_id else "counterbalanced"
         variant_id = plan.variant_id or choose_variant(
             [v.id for v in loaded.scenario.variants],

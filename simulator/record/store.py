@@ -120,8 +120,8 @@ class SessionSummary:
 
 
 def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for what was stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # Stored as UTC: SQLite hands it back without a zone, PostgreSQL in the server's zone.
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:
@@ -236,12 +236,16 @@ class Record:
 
     def people_named(self, kind: str, display_name: str, *,
                      agency_id: str | None = None) -> list[str]:
-        """Every person of ``kind`` with this display name (of that agency, if given)."""
+        """Every person of ``kind`` with this display name.
+
+        With ``agency_id``: that agency's, and those who belong to no agency yet.
+        """
         query = (select(people.c.id).join(person_identities)
                  .where(people.c.kind == kind, person_identities.c.display_name == display_name)
                  .order_by(people.c.created_utc))
         if agency_id is not None:
-            query = query.where(people.c.agency_id == agency_id)
+            query = query.where(or_(people.c.agency_id == agency_id,
+                                    people.c.agency_id.is_(None)))
         with self.engine.connect() as c:
             return [str(p) for p in c.execute(query).scalars()]
 

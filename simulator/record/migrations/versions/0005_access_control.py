@@ -23,8 +23,11 @@ depends_on = None
 GUARDED = {"events": ("UPDATE", "DELETE"), "access_log": ("UPDATE", "DELETE"),
            "accounts": ("DELETE",)}
 # SQLite's INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers, so
-# an insert onto an existing key of an append-only table is refused as well.
-KEYS = {"events": ("run_id", "seq"), "access_log": ("id",)}
+# an insert onto an existing key (any unique one) of these tables is refused as well.
+KEYS = {"events": [("run_id", "seq")], "access_log": [("id",)],
+        "accounts": [("id",), ("username",)]}
+RULE = {"events": "is append-only", "access_log": "is append-only",
+        "accounts": "are never deleted"}
 
 
 def upgrade() -> None:
@@ -74,27 +77,30 @@ def _guard_sqlite() -> None:
         for operation in operations:
             op.execute(
                 f"CREATE TRIGGER {table}_refuse_{operation.lower()} BEFORE {operation} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END")
-    for table, key in KEYS.items():
-        same = " AND ".join(f"{column} = NEW.{column}" for column in key)
+                f"BEGIN SELECT RAISE(ABORT, '{table} {RULE[table]}: {operation} refused'); END")
+    for table, keys in KEYS.items():
+        same = " OR ".join("(" + " AND ".join(f"{column} = NEW.{column}" for column in key) + ")"
+                           for key in keys)
         op.execute(
             f"CREATE TRIGGER {table}_refuse_replace BEFORE INSERT ON {table} "
             f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {same}) "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END")
+            f"BEGIN SELECT RAISE(ABORT, '{table} {RULE[table]}: REPLACE refused'); END")
 
 
 def _guard_postgresql() -> None:
     op.execute("""
         CREATE FUNCTION branchpoint_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+            RAISE EXCEPTION '% %: % refused', TG_TABLE_NAME, TG_ARGV[0], TG_OP
                 USING ERRCODE = 'insufficient_privilege';
         END $$""")
     for table, operations in GUARDED.items():
         op.execute(f"CREATE TRIGGER {table}_refuse_change BEFORE {' OR '.join(operations)} "
-                   f"ON {table} FOR EACH ROW EXECUTE FUNCTION branchpoint_refuse_change()")
+                   f"ON {table} FOR EACH ROW "
+                   f"EXECUTE FUNCTION branchpoint_refuse_change('{RULE[table]}')")
         op.execute(f"CREATE TRIGGER {table}_refuse_truncate BEFORE TRUNCATE ON {table} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION branchpoint_refuse_change()")
+                   f"FOR EACH STATEMENT "
+                   f"EXECUTE FUNCTION branchpoint_refuse_change('{RULE[table]}')")
 
 
 def downgrade() -> None:
