@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from simulator.access.roles import GRANTS, AccessDenied, Permission, Role
 from simulator.record import Record
 from simulator.record.schema import accounts
+from simulator.record.store import as_utc
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -140,7 +141,8 @@ class Accounts:
         with self.engine.connect() as c:
             row = c.execute(select(accounts).where(accounts.c.username == username)).first()
         right = _verify(row.password_hash if row is not None else _dummy_hash(), password)
-        locked_until = _utc(row.locked_until) if row is not None else None
+        locked_until = (as_utc(row.locked_until)
+                        if row is not None and row.locked_until is not None else None)
         if locked_until is not None and locked_until > now:
             # Refused whatever the password, so the lock really stops guessing; and the
             # guesses it stops do not lengthen it, or a guesser could keep anyone out.
@@ -205,16 +207,9 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    # Everything is stored in UTC: SQLite hands it back without a zone, PostgreSQL in the
-    # server's zone.
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _account(row: Row[tuple[object, ...]]) -> Account:
     return Account(str(row.id), str(row.username), Role(row.role),
                    None if row.person_id is None else str(row.person_id),
                    None if row.agency_id is None else str(row.agency_id),
-                   bool(row.disabled), _utc(row.locked_until))
+                   bool(row.disabled),
+                   None if row.locked_until is None else as_utc(row.locked_until))

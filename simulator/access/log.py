@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from simulator.access.accounts import Account, Accounts
 from simulator.record import Record
 from simulator.record.schema import access_log
+from simulator.record.store import as_utc
 
 # The name the log gives actions taken on a record that has no accounts yet.
 NO_ACCOUNT = "(no accounts yet)"
@@ -76,6 +77,5 @@ class AccessLog:
             query = query.where(access_log.c.username == username)
         with self.engine.connect() as c:
             rows = c.execute(query).all()
-        return [AccessEntry(r.utc.astimezone(UTC) if r.utc.tzinfo else r.utc.replace(tzinfo=UTC),
-                            r.username,
-                            r.action, r.target, json.loads(r.detail)) for r in rows]
+        return [AccessEntry(as_utc(r.utc), r.username, r.action, r.target,
+                            json.loads(r.detail)) for r in rows]

@@ -31,7 +31,7 @@ from media_index.database import SCHEMA_HEAD as MEDIA_SCHEMA_HEAD
 from media_index.schema import metadata as media_metadata
 from simulator.record.database import SCHEMA_HEAD
 from simulator.record.schema import metadata as record_metadata
-from simulator.record.store import Record
+from simulator.record.store import Record, as_utc
 from simulator.record.verify import RunVerification, verify_all
 
 FORMAT = "branchpoint-backup"
@@ -216,11 +216,8 @@ def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
 
 
 def _utc(value: object) -> object:
-    # Everything the record stores is UTC; SQLite gives it back without a zone, PostgreSQL
-    # in the server's zone, which SQLite would drop without converting.
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value
+    # A zoned time from PostgreSQL would lose its zone, unconverted, on the way into SQLite.
+    return as_utc(value) if isinstance(value, datetime) else value
 
 
 def _encode(value: object) -> str:

@@ -119,8 +119,11 @@ class SessionSummary:
     run_count: int
 
 
-def _utc(moment: datetime) -> datetime:
-    # Stored as UTC: SQLite hands it back without a zone, PostgreSQL in the server's zone.
+def as_utc(moment: datetime) -> datetime:
+    """A time read from the record, as the UTC it was stored in.
+
+    SQLite hands it back without a zone, PostgreSQL in the server's own zone.
+    """
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -508,7 +511,7 @@ class Record:
                 continue
             found.append(TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id,
                                      r.scenario_hash, r.status, r.outcome_kind, trainees,
-                                     _utc(r.first_utc), _utc(r.last_utc)))
+                                     as_utc(r.first_utc), as_utc(r.last_utc)))
         return found
 
     def run_ids_starting(self, prefix: str) -> list[str]:
@@ -584,7 +587,7 @@ class Record:
                 rubric_scores.c.rater_id == rater_id)).scalar()
             now = _now()
             if before is not None:
-                now = max(now, _utc(before) + timedelta(microseconds=1))
+                now = max(now, as_utc(before) + timedelta(microseconds=1))
             for item_id, (level_id, score) in levels.items():
                 c.execute(insert(rubric_scores).values(
                     id=_new_id(), run_id=run_id, trainee_id=trainee_id, rater_id=rater_id,
