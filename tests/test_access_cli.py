@@ -146,6 +146,16 @@ def test_erasure_keeps_the_chains_and_the_figures(agency_record, tmp_path):
     assert "2 officers" in agency.output
     again = as_("root", "erase", "Officer Byrne", "--yes", "--db", db)
     assert again.exit_code == 2 and "already erased?" in again.output
+    # Retention: set per agency (here: people of no agency); nobody trained that long ago.
+    kept = as_("root", "settings", "--retention-days", "30", "--idle-minutes", "5", "--db", db)
+    assert kept.exit_code == 0, kept.output
+    assert "kept 30 days after a trainee's last session" in kept.output
+    assert "signs out after 5 idle minutes" in kept.output
+    due = as_("root", "erase", "--expired", "--db", db)
+    assert due.exit_code == 0 and "would erase the personal data of 0 trainee(s)" in due.output
+    assert as_("okafor", "settings", "--db", db).exit_code == 3
+    roles = as_("root", "grant-role", "branchpoint_app", "--db", db)
+    assert roles.exit_code == 2 and "SQLite has no roles" in roles.output
 
 
 @pytest.mark.parametrize("target", ["sqlite", pytest.param("postgresql",

@@ -7,6 +7,7 @@ without signing in; everything after that needs an administrator's sign-in.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -70,7 +71,7 @@ def add(
     accounts = Accounts(record)
     account = None
     if accounts.exists():
-        record, account = open_record_as(db, Permission.administer)
+        account = sign_in(record, Permission.administer)
     elif role is not Role.administrator:
         fail("the first account must be an administrator (--role administrator), who then "
              "adds the others")
@@ -92,9 +93,11 @@ def list_accounts(db: DbOption = None) -> None:
     table = Table(title="Accounts")
     for column in ("user", "role", "state"):
         table.add_column(column)
+    now = datetime.now(UTC)
     for a in Accounts(record).all():
+        locked = a.locked_until is not None and a.locked_until > now
         state = "disabled" if a.disabled else (
-            f"locked until {a.locked_until:%H:%M} UTC" if a.locked_until else "active")
+            f"locked until {a.locked_until:%H:%M} UTC" if locked else "active")
         table.add_row(a.username, a.role.value, state)
     Console().print(table)
 
