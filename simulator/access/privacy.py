@@ -25,6 +25,7 @@ from simulator.record.schema import (
     session_trainees,
     sessions,
 )
+from simulator.record.store import as_utc
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,6 @@ def due_for_erasure(record: Record, now: datetime | None = None) -> list[str]:
                         else people.c.agency_id.is_(None)))
         with record.engine.connect() as c:
             for row in c.execute(query):
-                latest = row.last or row.created_utc
-                latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
-                if latest < cutoff:
+                if as_utc(row.last or row.created_utc) < cutoff:
                     due.append(str(row.id))
     return due
