@@ -97,9 +97,9 @@ def export(
     runs = _runs(record, targets)
     for reviewed in runs:
         require_own_session(record, account, reviewed.summary.session_id, "export")
-    AccessLog(record).write(account, "export", ",".join(r.summary.id for r in runs)[:200],
+    AccessLog(record).write(account, "export", ",".join(targets)[:200],
                             {"format": to.value, "pseudonymise": pseudonymise,
-                             "runs": len(runs)})
+                             "runs": [r.summary.id for r in runs]})
     the_rubric, _ = rubric_or_exit(rubric)
     data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
                        pseudonymise=pseudonymise, xapi_base=xapi_base)
