@@ -84,12 +84,7 @@ def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
 
     ValueError names a filter that matches nothing in the record: an agency or a cohort.
     """
-    agency_id = None
-    if scope.agency is not None:
-        agency_id = record.find_agency(scope.agency)
-        if agency_id is None:
-            raise ValueError(f"--agency {scope.agency!r}: no agency of that name in the "
-                             "record")
+    agency_id = record.agency_named(scope.agency)
     trainee_ids: set[str] | None = None
     if scope.cohort is not None:
         trainee_ids = record.cohort_members(scope.cohort, agency_id=agency_id)

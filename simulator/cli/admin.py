@@ -23,6 +23,7 @@ from simulator.access.privacy import due_for_erasure, erase_trainee
 from simulator.access.settings import AgencySettings, keep_settings, settings_of
 from simulator.cli.common import (
     DbOption,
+    agency_or_exit,
     err,
     fail,
     open_record,
@@ -180,11 +181,7 @@ def settings(
 ) -> None:
     """Show an agency's settings, or change them."""
     record, account = open_record_as(db, Permission.administer)
-    agency_id = None
-    if agency is not None:
-        agency_id = record.find_agency(agency)
-        if agency_id is None:
-            fail(f"--agency {agency!r}: no agency of that name in the record")
+    agency_id = agency_or_exit(record, agency)
     current = settings_of(record, agency_id)
     if retention_days is not None or keep_forever or idle_minutes is not None:
         if keep_forever and retention_days is not None:
@@ -240,11 +237,7 @@ def erase(
 
 def _trainee_to_erase(record: Record, trainee: str, agency: str | None) -> list[str]:
     """The one trainee a name (within an agency) or a person id names; exits otherwise."""
-    agency_id = None
-    if agency is not None:
-        agency_id = record.find_agency(agency)
-        if agency_id is None:
-            fail(f"--agency {agency!r}: no agency of that name in the record")
+    agency_id = agency_or_exit(record, agency)
     if record.person_kind(trainee) == "trainee":
         return [trainee]  # a person id, as the dry run and the access log show them
     found = record.people_named("trainee", trainee, agency_id=agency_id)

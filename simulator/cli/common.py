@@ -118,6 +118,14 @@ def open_record_as(db: str | None, permission: Permission) -> tuple[Record, Acco
     return record, sign_in(record, permission)
 
 
+def agency_or_exit(record: Record, name: str | None) -> str | None:
+    """The id of the ``--agency`` given (None without one), or exit naming it."""
+    try:
+        return record.agency_named(name)
+    except ValueError as exc:
+        fail(str(exc))
+
+
 def require_own_session(record: Record, account: Account | None, session_id: str,
                         what: str) -> None:
     """Exit unless the account may see this session: instructors see only their own."""

@@ -17,6 +17,7 @@ from simulator.cli.common import (
     EXIT_DENIED,
     DbOption,
     ProfileOption,
+    agency_or_exit,
     emit,
     err,
     fail,
@@ -241,11 +242,7 @@ def agency(
         if start is not None:
             fail("give --since or --months, not both")
         start = datetime.now(UTC) - timedelta(days=round(months * 30.44))
-    agency_id = None
-    if agency is not None:
-        agency_id = record.find_agency(agency)
-        if agency_id is None:
-            fail(f"--agency {agency!r}: no agency of that name in the record")
+    agency_id = agency_or_exit(record, agency)
     summary = agency_summary(record, since=start, until=moment(until, "--until"),
                              agency_id=agency_id)
     out = Console()

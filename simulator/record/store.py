@@ -185,6 +185,15 @@ class Record:
             found = c.execute(select(agencies.c.id).where(agencies.c.name == name)).scalar()
         return str(found) if found else None
 
+    def agency_named(self, name: str | None) -> str | None:
+        """The id of the agency ``name`` (None for no name); ValueError if there is none."""
+        if name is None:
+            return None
+        found = self.find_agency(name)
+        if found is None:
+            raise ValueError(f"--agency {name!r}: no agency of that name in the record")
+        return found
+
     def add_person(self, kind: str, display_name: str, *, agency_id: str | None = None,
                    external_ref: str | None = None) -> str:
         """Add a trainee or instructor; their name goes to the erasable identity table."""
