@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from instructor_console.theme import label
 from simulator.access import AccessDenied, AccessLog, Accounts, Permission, SignInError
+from simulator.access.sign_in import sign_in_for
 
 
 class SignInPanel(QWidget):
@@ -61,14 +62,9 @@ class SignInPanel(QWidget):
         """Check the name and password; emit `signed_in`, or say what is wrong."""
         username = self.username.text().strip()
         try:
-            account = self._accounts.sign_in(username, self.password.text())
-            account.require(Permission.run)
-        except SignInError as exc:
-            self._log.refused_sign_in(self._accounts, username, "console")
-            self.ask(str(exc))
-            return
-        except AccessDenied as exc:
-            self._log.write(account, "refused", "console", {"role": account.role.value})
+            account = sign_in_for(self._accounts, self._log, username, self.password.text(),
+                                  Permission.run, where="console")
+        except (SignInError, AccessDenied) as exc:
             self.ask(str(exc))
             return
         self._log.write(account, "sign_in", "console", {})

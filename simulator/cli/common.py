@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from media_index import MediaIndex, MediaIndexError
 from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission, SignInError
+from simulator.access.sign_in import sign_in_for
 from simulator.agency import AgencyProfile, load_profile
 from simulator.documents import DocumentError, Problem
 from simulator.paths import write_file
@@ -98,18 +99,13 @@ def sign_in(record: Record, permission: Permission) -> Account | None:
         return None
     username = os.environ.get(USER_ENV) or typer.prompt("user name")
     password = os.environ.get(PASSWORD_ENV) or typer.prompt("password", hide_input=True)
-    log = AccessLog(record)
     try:
-        account = accounts.sign_in(username, password)
+        return sign_in_for(accounts, AccessLog(record), username, password, permission,
+                           where="command line")
     except SignInError as exc:
-        log.refused_sign_in(accounts, username, "command line")
         fail(f"cannot sign in: {exc}", EXIT_DENIED)
-    try:
-        account.require(permission)
     except AccessDenied as exc:
-        log.write(account, "refused", permission.name, {"role": account.role.value})
         fail(str(exc), EXIT_DENIED)
-    return account
 
 
 def open_record_as(db: str | None, permission: Permission) -> tuple[Record, Account | None]:
