@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,14 +126,7 @@ def restore(stage: Record, target: Record, counts: dict[str, int]) -> Restored:
                           "restore into a new database, so nothing in it is overwritten")
     with target.engine.begin() as c, stage.engine.connect() as source:
         for table in _tables():
-            batch: list[dict[str, Any]] = []
-            for row in _rows(source, table):
-                batch.append(row)
-                if len(batch) == _BATCH:
-                    c.execute(insert(table), batch)
-                    batch = []
-            if batch:
-                c.execute(insert(table), batch)
+            _insert_all(c, table, _rows(source, table))
         # The copy is checked before it is committed: a failure here leaves the target empty.
         checked = verify_all(target, within=c)
         failed = [r for r in checked if not r.ok]
@@ -166,28 +159,40 @@ def _load(engine: Engine, table: Table, lines: IO[bytes], expected: dict[str, An
     digest = hashlib.sha256()
     count = 0
     dates = {c.name for c in table.columns if isinstance(c.type, DateTime)}
-    with engine.begin() as c:
-        batch: list[dict[str, Any]] = []
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal count
         for line in lines:
             digest.update(line)
             count += 1
             try:
                 row = json.loads(line)
-                batch.append({k: _utc(datetime.fromisoformat(v)) if k in dates and v else v
-                              for k, v in row.items()})
+                yield {k: _utc(datetime.fromisoformat(v)) if k in dates and v else v
+                       for k, v in row.items()}
             except (ValueError, TypeError, AttributeError):
                 raise BackupError(f"{source}: line {count} of {table.name} is not a row "
                                   "of it") from None
-            if len(batch) == _BATCH:
-                c.execute(insert(table), batch)
-                batch = []
+
+    with engine.begin() as c:
+        _insert_all(c, table, rows())
         if digest.hexdigest() != expected.get("sha256") or count != expected.get("rows"):
             raise BackupError(f"{source}: table {table.name} does not match its manifest "
                               f"({count} rows read, {expected.get('rows')} listed); the "
                               "backup was altered or damaged, and nothing was restored")
-        if batch:
-            c.execute(insert(table), batch)
     return count
+
+
+def _insert_all(connection: Connection, table: Table,
+                rows: Iterable[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``table`` a batch at a time, never holding them all."""
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == _BATCH:
+            connection.execute(insert(table), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(table), batch)
 
 
 @contextmanager
