@@ -234,30 +234,22 @@ class Record:
 
         With ``agency_id``: that agency's person, else one who belongs to no agency yet.
         """
-        query = (select(people.c.id).join(person_identities)
-                 .where(people.c.kind == kind, person_identities.c.display_name == display_name)
-                 .order_by(people.c.created_utc).limit(1))
-        if agency_id is not None:
-            query = (query.where(or_(people.c.agency_id == agency_id,
-                                     people.c.agency_id.is_(None)))
-                     .order_by(None).order_by(people.c.agency_id.is_(None),
-                                              people.c.created_utc))
-        with self.engine.connect() as c:
-            found = c.execute(query).scalar()
-        return str(found) if found else None
+        return next(iter(self.people_named(kind, display_name, agency_id=agency_id)), None)
 
     def people_named(self, kind: str, display_name: str, *,
                      agency_id: str | None = None) -> list[str]:
-        """Every person of ``kind`` with this display name.
+        """Every person of ``kind`` with this display name, first added first.
 
-        With ``agency_id``: that agency's, and those who belong to no agency yet.
+        With ``agency_id``: that agency's (first), and those who belong to no agency yet.
         """
         query = (select(people.c.id).join(person_identities)
                  .where(people.c.kind == kind, person_identities.c.display_name == display_name)
                  .order_by(people.c.created_utc))
         if agency_id is not None:
-            query = query.where(or_(people.c.agency_id == agency_id,
-                                    people.c.agency_id.is_(None)))
+            query = (query.where(or_(people.c.agency_id == agency_id,
+                                     people.c.agency_id.is_(None)))
+                     .order_by(None).order_by(people.c.agency_id.is_(None),
+                                              people.c.created_utc))
         with self.engine.connect() as c:
             return [str(p) for p in c.execute(query).scalars()]
 
