@@ -9,7 +9,8 @@ BOOTSTRAP := scripts/bootstrap.sh
 
 help:
 	@echo "Targets:"
-	@echo "  demo   set up .venv and run the headless demo scenario"
+	@echo "  demo   set up .venv, then show the library, its coverage report and a scripted"
+	@echo "         run on the projector (offscreen without a display), in the demo's own record"
 	@echo "  test   set up .venv with dev extras, then lint, type-check and run the full test suite"
 	@echo "  lint   ruff, import contracts and mypy only"
 	@echo "  bench  run the benchmarks (python -m bench)"

@@ -37,6 +37,7 @@ from simulator.media import replay_files
 from simulator.paths import write_file
 from simulator.playback.replay import ReplayPlayer
 from simulator.playback.surface import VideoSurface
+from simulator.protocol import TRAINING
 from simulator.record import Record, RecordError
 from simulator.review.export import ExportFormat, export_runs
 from simulator.review.load import ReviewedRun, load_run
@@ -351,7 +352,7 @@ class ReviewPanel(QWidget):
         """
         record = self._record
         agency_id = record.find_agency(self._agency) if self._agency else None
-        scenarios = {r.scenario_id for r in record.training_runs()
+        scenarios = {r.scenario_id for r in record.training_runs(kinds=TRAINING)
                      if agency_id is None or r.agency_id == agency_id}
         if agency_id is None:
             scenarios.update(record.imported_scenarios())

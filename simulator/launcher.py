@@ -16,7 +16,7 @@ from media_index import MediaIndex
 from simulator.agency import AgencyProfile
 from simulator.media import played_clip, resolve_clip
 from simulator.ports import Clock, Player
-from simulator.protocol.events import VariantAssignment
+from simulator.protocol.events import RunKind, VariantAssignment
 from simulator.protocol.run_state import RunState
 from simulator.record import Record
 from simulator.runtime import ScenarioRun
@@ -35,8 +35,13 @@ def begin_run(
     clock: Clock,
     player: Player,
     profile: AgencyProfile | None = None,
+    kind: RunKind = "training",
 ) -> ScenarioRun:
-    """Register a new run in the record and return it, ready to ``start``."""
+    """Register a new run in the record and return it, ready to ``start``.
+
+    ``kind``: a demonstration or a test is recorded like any run, but only training runs
+    count in the audit and the training records.
+    """
     loaded.scenario.variant(variant_id)
     record.store_scenario(loaded)
     index = MediaIndex.open(record.engine)
@@ -50,6 +55,7 @@ def begin_run(
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
         display_lag_ms=player.display_lag_ms, variant_assignment=variant_assignment,
+        kind=kind,
     )
     played = [played_clip(index, clip_id, path)
               for clip_id in sorted(loaded.scenario.variant(variant_id).clips)

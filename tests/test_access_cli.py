@@ -59,7 +59,7 @@ def agency_record(tmp_path_factory):
     run_as("kim", "Officer Byrne", db)
     record = Record.open(db)
     runs = {record.display_names(list(r.trainee_ids)).get(r.trainee_ids[0]): r
-            for r in record.training_runs()}
+            for r in record.training_runs(kinds=None)}
     record.close()
     return db, runs
 

@@ -97,7 +97,8 @@ def test_a_bad_trials_file_is_refused_line_by_line_and_nothing_is_stored(reviewe
 
 
 def test_the_report_for_people_leads_with_plain_words_and_states_its_limits(reviewed_run,
-                                                                            tmp_path):
+                                                                            tmp_path,
+                                                                            monkeypatch):
     import re
 
     _, record, _, _, _ = reviewed_run
@@ -114,10 +115,15 @@ def test_the_report_for_people_leads_with_plain_words_and_states_its_limits(revi
                                  f"{'force' if force else 'no_force'},{650 + i},,{race}")
     history.write_text("\n".join(lines) + "\n")
     assert invoke("audit", "import-trials", str(history), "--db", db).exit_code == 0
+    monkeypatch.chdir(tmp_path)
     result = invoke("audit", "report", "--format", "html", "--reference", "race=white",
                     "--db", db)
     assert result.exit_code == 0, result.output
-    page = result.stdout
+    # A page for people goes to a file named for what it is, never into the terminal.
+    assert "<html" not in result.stdout
+    (written,) = tmp_path.glob("bias-audit-*.html")
+    assert str(written) in result.output.replace("\n", "")
+    page = written.read_text()
     first = page.index("What the data shows")
     assert first < page.index("Method") < page.index("Limits")
     assert "across the 8 trainees who met both, the threshold for using force with " \

@@ -74,10 +74,10 @@ def test_scores_and_training_runs_on_each_database(record, doorway):
                                                                      ("expert", 4)})
     (standing,) = record.scores(run_ids=[run_id])
     assert (standing.level_id, standing.score) == ("expert", 4)
-    (found,) = record.training_runs(trainee_id=trainee)
+    (found,) = record.training_runs(kinds=None, trainee_id=trainee)
     assert (found.run_id, found.trainee_ids, found.status) == (run_id, (trainee,), "ended")
     assert found.first_utc.tzinfo is not None and found.last_utc > found.first_utc
     start = found.first_utc
-    assert record.training_runs(since=start, until=start + timedelta(seconds=1))
-    assert not record.training_runs(since=start + timedelta(microseconds=1))
-    assert not record.training_runs(until=start)  # the end of a period is not in it
+    assert record.training_runs(kinds=None, since=start, until=start + timedelta(seconds=1))
+    assert not record.training_runs(kinds=None, since=start + timedelta(microseconds=1))
+    assert not record.training_runs(kinds=None, until=start)  # the end of a period is not in it

@@ -41,7 +41,7 @@ class Erasure:
 
 def erase_trainee(record: Record, person_id: str) -> Erasure:
     """Delete the trainee's personal data; keep everything the record's figures rest on."""
-    run_ids = [run.run_id for run in record.training_runs(trainee_id=person_id)]
+    run_ids = [run.run_id for run in record.training_runs(kinds=None, trainee_id=person_id)]
     with record.engine.begin() as c:
         identity = c.execute(delete(person_identities).where(
             person_identities.c.person_id == person_id)).rowcount

@@ -16,6 +16,7 @@ from simulator.audit.report import audit_html, audit_pdf
 from simulator.audit.source import runs_played, with_imported
 from simulator.audit.statistics import audit
 from simulator.audit.trials import SUBJECT, frame, trials_of_run
+from simulator.protocol import TRAINING, RunKind
 from simulator.record import Record
 
 AuditFormat = Literal["json", "html", "pdf"]
@@ -32,10 +33,13 @@ class AuditScope:
     trainee: str | None = None
     agency: str | None = None
     cohort: str | None = None
+    # Demonstrations and tests are not training: they count only when asked for.
+    kinds: Collection[RunKind] = TRAINING
 
     def describe(self) -> str:
         """The scope in words, for the top of the report."""
-        parts = ["Trials of the runs in the record"]
+        parts = ["Trials of the training runs in the record" if set(self.kinds) == {"training"}
+                 else f"Trials of the runs in the record ({', '.join(sorted(self.kinds))})"]
         if self.agency is not None:
             parts.append(f"of {self.agency}")
         if self.cohort is not None:
@@ -75,7 +79,8 @@ def scope_detail(record: Record, scope: AuditScope) -> dict[str, object]:
             "since": scope.since.isoformat() if scope.since else None,
             "until": scope.until.isoformat() if scope.until else None,
             "scenarios": sorted(scope.scenario_ids) if scope.scenario_ids else None,
-            "trainee": trainee, "agency": scope.agency, "cohort": scope.cohort}
+            "trainee": trainee, "agency": scope.agency, "cohort": scope.cohort,
+            "kinds": sorted(scope.kinds)}
 
 
 def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
@@ -102,7 +107,8 @@ def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
     choice_rows: list[dict[str, object]] = []
     for events, scenario in runs_played(record, since=scope.since, until=scope.until,
                                         scenario_ids=scope.scenario_ids,
-                                        agency_id=agency_id, trainee_ids=trainee_ids):
+                                        agency_id=agency_id, trainee_ids=trainee_ids,
+                                        kinds=scope.kinds):
         trial_rows += trials_of_run(events, scenario, profile)
         choice_rows += choices_of_run(events, scenario, profile)
     table = frame(trial_rows)

@@ -9,21 +9,23 @@ import numpy as np
 import pandas as pd
 
 from simulator.audit.trials import SUBJECT, frame
-from simulator.protocol import Event
+from simulator.protocol import TRAINING, Event, RunKind
 from simulator.record import Record
 from simulator.scenario import Scenario
 
 
 def runs_played(record: Record, *, since: datetime | None = None,
                 until: datetime | None = None, scenario_ids: Collection[str] | None = None,
-                agency_id: str | None = None, trainee_ids: Collection[str] | None = None
+                agency_id: str | None = None, trainee_ids: Collection[str] | None = None,
+                kinds: Collection[RunKind] = TRAINING
                 ) -> Iterator[tuple[list[Event], Scenario]]:
     """Each run that started in ``[since, until)``, with its events and scenario version.
 
     ``scenario_ids``, ``agency_id`` (that agency's sessions, on a shared database) and
-    ``trainee_ids`` (runs any of them played) narrow the runs down.
+    ``trainee_ids`` (runs any of them played) narrow the runs down; ``kinds`` says which
+    kinds of run count (training only, unless asked).
     """
-    for run in record.training_runs(since=since, until=until):
+    for run in record.training_runs(kinds=kinds, since=since, until=until):
         if scenario_ids is not None and run.scenario_id not in scenario_ids:
             continue
         if agency_id is not None and run.agency_id != agency_id:

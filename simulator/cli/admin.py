@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
@@ -28,6 +27,7 @@ from simulator.cli.common import (
     fail,
     open_record,
     open_record_as,
+    out_console,
     sign_in,
 )
 from simulator.cli.review import SinceOption, moment
@@ -100,7 +100,7 @@ def list_accounts(db: DbOption = None) -> None:
         state = "disabled" if a.disabled else (
             f"locked until {a.locked_until:%H:%M} UTC" if locked else "active")
         table.add_row(a.username, a.role.value, state)
-    Console().print(table)
+    out_console().print(table)
 
 
 def _change(db: str | None, name: str, action: str, what: str) -> None:
@@ -163,7 +163,7 @@ def access_log(
     for e in entries:
         table.add_row(f"{e.utc:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.target,
                       ", ".join(f"{k}={v}" for k, v in e.detail.items() if v is not None))
-    Console().print(table)
+    out_console().print(table)
 
 
 def settings(

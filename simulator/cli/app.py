@@ -7,17 +7,17 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from media_index import MediaIndex
 from media_index.coverage import bundled_reference
-from simulator.access import AccessLog, Account, Permission
+from simulator.access import AccessLog, Account, Accounts, Permission
 from simulator.agency import AgencyProfile
 from simulator.cli.admin import (
     access_log,
@@ -37,10 +37,14 @@ from simulator.cli.common import (
     ProfileOption,
     err,
     fail,
+    note_open_record,
     open_media_index,
+    open_record,
     open_record_as,
+    out_console,
     print_problems,
     require_own_session,
+    sign_in,
     vocabularies_from,
 )
 from simulator.cli.console import (
@@ -73,7 +77,7 @@ from simulator.launcher import begin_run, reopen_run
 from simulator.media import IndexedClips, resolve_clip
 from simulator.paths import data_dir, standins_dir
 from simulator.ports import Player
-from simulator.protocol import Event, RunStarted
+from simulator.protocol import RUN_KINDS, Event, RunKind, RunStarted
 from simulator.record import Record, RecordError, verify_all, verify_run
 from simulator.review.describe import describe
 from simulator.runtime import MonotonicClock, RunFaulted, ScaledClock, ScenarioRun
@@ -117,6 +121,33 @@ app.command("grant-role")(grant_role)
 def main() -> None:
     """Entry point of the ``branchpoint`` console script."""
     app()
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"branchpoint {package_version('branchpoint')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    _version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print Branchpoint's version and exit.")] = False,
+) -> None:
+    """Branchpoint: scenario-based de-escalation and use-of-force training."""
+
+
+KindOption = Annotated[str, typer.Option(
+    "--kind", help="training (the default), or demo or test: recorded like any run, but "
+    "left out of the audit and training records.")]
+
+
+def _kind_or_fail(kind: str) -> RunKind:
+    for known in RUN_KINDS:
+        if kind == known:
+            return known
+    fail(f"--kind {kind!r}: use {', '.join(RUN_KINDS)}")
 
 
 # -- validate ----------------------------------------------------------------------------
@@ -197,10 +228,12 @@ def run(
                                                  "(default: the bundled one).")] = None,
     speed: Annotated[float, typer.Option("--speed", min=0.01, max=1000,
                                          help="Clock speed-up for headless runs.")] = 1.0,
+    kind: KindOption = "training",
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
     """Play a scenario driven by a script; prints one JSON line per event once it is durable."""
+    run_kind = _kind_or_fail(kind)
     if not headless:
         fail("only --headless runs are available from the command line; the projector app "
               "plays scenarios on screen")
@@ -228,7 +261,8 @@ def run(
         else:
             assert scenario is not None
             the_run = _new_run(record, scenario, library, variant, trainee or ["Trainee 1"],
-                               instructor, clock, player, vocabularies, agency, account)
+                               instructor, clock, player, vocabularies, agency, account,
+                               kind=run_kind)
     except (RecordError, KeyError, ValueError) as exc:
         fail(str(exc))
     _play(the_run, steps, player, clock, record, resumed=resume is not None)
@@ -248,8 +282,11 @@ def _instructor_of(record: Record, account: Account | None, named: str | None) -
 def _new_run(record: Record, scenario_id: str, library: Path | None, variant: str | None,
              trainees: list[str], instructor: str | None, clock: MonotonicClock,
              player: Player, profile: AgencyProfile,
-             agency: str | None = None, account: Account | None = None) -> ScenarioRun:
+             agency: str | None = None, account: Account | None = None, *,
+             kind: RunKind) -> ScenarioRun:
     how = "headless" if player.backend == "headless" else "projector"
+    if kind != "training":
+        how = f"{kind}, {how}"
     loaded = _load_for_run(scenario_id, library, profile)
     variant_id = _variant_or_fail(loaded, variant)
     agency_id = record.ensure_agency(agency) if agency else None
@@ -267,7 +304,7 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
     return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
                      trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
                      player=player, profile=profile,
-                     variant_assignment="chosen" if variant else "default")
+                     variant_assignment="chosen" if variant else "default", kind=kind)
 
 
 def _variant_or_fail(loaded: LoadedScenario, variant: str | None) -> str:
@@ -369,6 +406,7 @@ def project(
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
     no_tls: NoTlsOption = False,
+    kind: KindOption = "training",
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -376,6 +414,7 @@ def project(
 
     ``--resume`` continues a run whose projector died, from the record, on a new time base.
     """
+    run_kind = _kind_or_fail(kind)
     if (scenario is None) == (resume is None):
         fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
     if resume is not None and script is not None:
@@ -408,7 +447,8 @@ def project(
     _play_on_projector(record, loaded, variant_id,
                        lambda clock, player: _new_run(
                            record, scenario, library, variant, trainee or ["Trainee 1"],
-                           instructor, clock, player, vocabularies, agency, account),
+                           instructor, clock, player, vocabularies, agency, account,
+                           kind=run_kind),
                        vocabularies, load_script(script) if script else None, screen_options)
 
 
@@ -502,11 +542,20 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
 # -- demo --------------------------------------------------------------------------------
 
 DEMO_SCENARIO = "welfare-check"
+DEMO_RECORD = "demo-record.sqlite3"
+
+
+def demo_record_url() -> str:
+    """The demo's own record, beside the default one: demonstrations never mix with training."""
+    return f"sqlite:///{data_dir() / DEMO_RECORD}"
 
 
 @app.command()
 def demo(
-    db: DbOption = None,
+    # No BRANCHPOINT_DB here: that names the agency's record, which a demo must not touch.
+    db: Annotated[str | None, typer.Option(
+        "--db", help=f"Database URL (default: {DEMO_RECORD}, the demo's own record in the "
+        "user data folder).")] = None,
     speed: Annotated[float, typer.Option("--speed", min=0.1, max=1000,
                                          help="Clock speed-up of a --headless run.")] = 6.0,
     size: Annotated[str, typer.Option("--size", help="Stand-in clip size: demo or tiny.")]
@@ -520,13 +569,19 @@ def demo(
 
     With a display, the projector window opens full screen on the last screen; without
     one, the same run plays through the real decoder offscreen and snapshots of the
-    projector are saved beside the coverage report.
+    projector are saved beside the coverage report. The run is recorded as a
+    demonstration, in the demo's own record unless ``--db`` names another.
     """
     if size not in ("demo", "tiny"):
         fail("--size is demo or tiny")
     library = bundled_library()
     script = library / DEMO_SCENARIO / "demo-script.yaml"
-    record, _account = open_record_as(db, Permission.run)
+    record = open_record(db or demo_record_url())
+    if db is not None or Accounts(record).exists():
+        # The demo's own record is nobody's data; any other, or one with accounts, is.
+        sign_in(record, Permission.run)
+    err.print(f"the demo records into {escape(record.url)}, never into the training record",
+              soft_wrap=True)
     vocabularies = vocabularies_from(None)
     err.rule("1. The bundled scenario library and its stand-in clips")
     scenarios = load_library(library)
@@ -534,7 +589,7 @@ def demo(
     index = MediaIndex.open(record.engine)
     index_folders(index, [standins_dir()], vocabularies)
     table, errors = library_table(scenarios, index, vocabularies)
-    Console().print(table)
+    out_console().print(table)
     if errors:
         fail("the bundled library does not lint clean against its clips", EXIT_PROBLEMS)
     err.rule("2. Who the library shows (coverage report)")
@@ -548,7 +603,7 @@ def demo(
         clock = ScaledClock(speed)
         player = HeadlessPlayer(clock)
         the_run = _new_run(record, DEMO_SCENARIO, library, None, ["Demo trainee"],
-                           "Demo instructor", clock, player, vocabularies)
+                           "Demo instructor", clock, player, vocabularies, kind="demo")
         _play(the_run, load_script(script), player, clock, record, resumed=False)
         session_id, run_id = the_run.state.session_id, the_run.state.run_id
     else:
@@ -563,7 +618,7 @@ def demo(
             record, loaded, variant_id,
             lambda clock, player: _new_run(record, DEMO_SCENARIO, library, None,
                                            ["Demo trainee"], "Demo instructor", clock, player,
-                                           vocabularies),
+                                           vocabularies, kind="demo"),
             vocabularies, load_script(script), ScreenChoice(backend=backend, snapshots=shots))
     _show_session(record, session_id, events=True)
     if not verify_run(record, run_id).ok:
@@ -581,6 +636,8 @@ def sessions_list(
 ) -> None:
     """The latest sessions (an instructor's own, for an instructor)."""
     record, account = open_record_as(db, Permission.debrief)
+    if account is None and not Accounts(record).exists():
+        note_open_record()  # here every time: this is where people look at the record
     own = account is not None and not account.may(Permission.coordinate)
     AccessLog(record).write(account, "sessions_list", "record", {"limit": limit})
     table = Table(title=f"Sessions in {record.url}")
@@ -588,9 +645,11 @@ def sessions_list(
         table.add_column(column)
     for s in record.sessions(limit, instructor_id=account.person_id if own and account
                              else None):
+        others = ", ".join(f"{n} {kind}" for kind, n in sorted(s.other_kinds.items()))
         table.add_row(s.id[:8], f"{s.started_utc:%Y-%m-%d %H:%M}", s.instructor or "",
-                      ", ".join(s.trainees), str(s.run_count), s.label)
-    Console().print(table)
+                      ", ".join(s.trainees),
+                      f"{s.run_count} ({others})" if others else str(s.run_count), s.label)
+    out_console().print(table)
 
 
 @sessions_app.command("show")
@@ -611,10 +670,12 @@ def sessions_show(
 
 
 def _show_session(record: Record, session_id: str, *, events: bool) -> None:
-    out = Console()
-    out.print(f"[bold]Session {session_id}[/]  (record: {record.url})")
+    out = out_console()
+    out.print(f"[bold]Session {session_id}[/]  (record: {escape(record.url)})")
     for r in record.runs(session_id=session_id):
-        out.print(f"  run {r.id}: scenario {r.scenario_id} (version {r.scenario_hash[:12]}), "
+        kind = "" if r.kind == "training" else f" ({r.kind}: not counted as training)"
+        out.print(f"  run {r.id}{kind}: scenario {r.scenario_id} "
+                  f"(version {r.scenario_hash[:12]}), "
                   f"variant {r.variant_id}, {r.status}"
                   f"{', outcome ' + r.outcome_kind if r.outcome_kind else ''}; "
                   f"player {r.player_backend} ({r.timing_mode})")

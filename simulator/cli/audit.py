@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -21,12 +22,14 @@ from simulator.audit.trials import read_trials_csv, trials_to_csv
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
     DbOption,
+    NonTrainingOption,
     ProfileOption,
     emit,
     err,
     fail,
     open_record_as,
     print_problems,
+    run_kinds,
     vocabularies_from,
 )
 from simulator.cli.review import SinceOption, UntilOption, moment
@@ -38,6 +41,9 @@ audit_app = typer.Typer(help="Bias audit: decisions by the depicted person's dem
 
 OutOption = Annotated[Path | None, typer.Option("--out", dir_okay=False,
                                                 help="File to write (default: stdout).")]
+ReportOutOption = Annotated[Path | None, typer.Option(
+    "--out", dir_okay=False, help="File to write (default: JSON to standard output; HTML "
+    "and PDF to bias-audit-DATE.html/.pdf in the current folder).")]
 ScenarioFilter = Annotated[list[str] | None, typer.Option(
     "--scenario", help="Only these scenarios (repeat the option).")]
 TraineeFilter = Annotated[str | None, typer.Option(
@@ -79,6 +85,7 @@ def export_trials(
     identified: Annotated[bool, typer.Option(
         "--identified", help="Keep the record's trainee and session ids (default: "
         "pseudonyms that hold within this file only).")] = False,
+    include_non_training: NonTrainingOption = False,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -88,7 +95,8 @@ def export_trials(
     Trainees and sessions are pseudonymised unless ``--identified``.
     """
     scope = AuditScope(since=moment(since, "--since"), until=moment(until, "--until"),
-                       scenario_ids=scenario, trainee=trainee, agency=agency, cohort=cohort)
+                       scenario_ids=scenario, trainee=trainee, agency=agency, cohort=cohort,
+                       kinds=run_kinds(include_non_training))
     record, account = open_record_as(db, Permission.coordinate)
     try:
         table, _choices = scoped_trials(record, vocabularies_from(profile), scope)
@@ -110,21 +118,20 @@ def report(
     reference: Annotated[list[str] | None, typer.Option(
         "--reference", help="attribute=group to compare the others against, e.g. "
         "race=white (default: the group with the most trials).")] = None,
-    out: OutOption = None,
+    out: ReportOutOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
     scenario: ScenarioFilter = None,
     trainee: TraineeFilter = None,
     agency: AgencyFilter = None,
     cohort: CohortFilter = None,
+    include_non_training: NonTrainingOption = False,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
     """The bias-audit statistics of the trials, per demographic attribute."""
     if to not in ("json", "html", "pdf"):
         fail(f"--format {to!r}: use json, html or pdf")
-    if to == "pdf" and out is None:
-        fail("a PDF needs --out FILE")
     references = {}
     for pair in reference or []:
         attribute, sep, group = pair.partition("=")
@@ -132,7 +139,7 @@ def report(
             fail(f"--reference {pair!r}: give attribute=group, e.g. race=white")
         references[attribute.removeprefix("subject.")] = group
     scope = AuditScope(references, moment(since, "--since"), moment(until, "--until"),
-                       scenario, trainee, agency, cohort)
+                       scenario, trainee, agency, cohort, run_kinds(include_non_training))
     record, account = open_record_as(db, Permission.coordinate)
     try:
         data = audit_document(record, vocabularies_from(profile), scope, cast(AuditFormat, to))
@@ -140,4 +147,5 @@ def report(
         fail(str(exc))
     AccessLog(record).write(account, "audit_report", "record",
                             {**scope_detail(record, scope), "format": to})
-    emit(data, out, f"the {to} audit")
+    emit(data, out, f"the {to} audit",
+         default_file=None if to == "json" else f"bias-audit-{date.today():%Y-%m-%d}.{to}")

@@ -17,9 +17,19 @@ from simulator.access.sign_in import sign_in_for
 from simulator.agency import AgencyProfile, load_profile
 from simulator.documents import DocumentError, Problem
 from simulator.paths import write_file
+from simulator.protocol import RUN_KINDS, TRAINING, RunKind
 from simulator.record import DB_ENV, Record, RecordError
 
 err = Console(stderr=True, highlight=False)
+
+# Piped output is read by a program or kept in a file: a row cut into several lines at some
+# guessed width helps neither, so it is left as wide as its content.
+PIPED_WIDTH = 10_000
+
+
+def out_console() -> Console:
+    """Standard output for tables: the terminal's width, or unbounded when piped."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 # Lint checks are named in the output so a line can be found in docs/scenario-format.md.
 LINT_CODES = frozenset({
@@ -37,6 +47,18 @@ DbOption = Annotated[
     typer.Option("--db", envvar=DB_ENV, help="Database URL (default: SQLite in the user data "
                  "folder).", show_envvar=True),
 ]
+NonTrainingOption = Annotated[
+    bool,
+    typer.Option("--include-non-training", help="Count demonstration and test runs too; "
+                 "they are left out by default, since they are not training."),
+]
+
+
+def run_kinds(include_non_training: bool) -> tuple[RunKind, ...]:
+    """The kinds of run a report counts: training only, unless asked for every kind."""
+    return RUN_KINDS if include_non_training else TRAINING
+
+
 ProfileOption = Annotated[
     Path | None,
     typer.Option("--profile", help="Agency profile that extends the built-in vocabularies.",
@@ -93,9 +115,8 @@ def sign_in(record: Record, permission: Permission) -> Account | None:
     """
     accounts = Accounts(record)
     if not accounts.exists():
-        err.print("[yellow]note:[/] this record has no accounts yet, so anyone who can run "
-                  "Branchpoint here can read and change it; protect it with `branchpoint "
-                  "accounts add NAME --role administrator`")
+        if record.first_notice(OPEN_RECORD_NOTICE):
+            note_open_record()
         return None
     username = os.environ.get(USER_ENV) or typer.prompt("user name")
     password = os.environ.get(PASSWORD_ENV) or typer.prompt("password", hide_input=True)
@@ -106,6 +127,16 @@ def sign_in(record: Record, permission: Permission) -> Account | None:
         fail(f"cannot sign in: {exc}", EXIT_DENIED)
     except AccessDenied as exc:
         fail(str(exc), EXIT_DENIED)
+
+
+OPEN_RECORD_NOTICE = "open_record"
+
+
+def note_open_record() -> None:
+    """Say that a record without accounts is open to anyone who can run Branchpoint."""
+    err.print("[yellow]note:[/] this record has no accounts yet, so anyone who can run "
+              "Branchpoint here can read and change it; protect it with `branchpoint "
+              "accounts add NAME --role administrator`")
 
 
 def open_record_as(db: str | None, permission: Permission) -> tuple[Record, Account | None]:
@@ -142,10 +173,31 @@ def open_media_index(db: str | None) -> MediaIndex:
         fail(str(exc))
 
 
-def emit(data: str | bytes, out: Path | None, written: str) -> None:
-    """Text to standard output, or ``data`` to the file ``out`` with ``written`` said."""
+def emit(data: str | bytes, out: Path | None, written: str, *,
+         default_file: str | None = None) -> None:
+    """``data`` to the file ``out`` with ``written`` said, else to standard output.
+
+    ``default_file``: a document for people (HTML, PDF) that has no place in a terminal.
+    Without ``out`` it goes to a new file of that name in the current folder (``-2``,
+    ``-3``... before the suffix rather than overwrite one), whose path is said.
+    """
+    if out is None and default_file is not None:
+        out = free_path(Path.cwd() / default_file)
     if out is None:
         sys.stdout.write(data if isinstance(data, str) else data.decode())
         return
-    write_file(out, data)
-    err.print(f"{written} written to {escape(str(out))}")
+    try:
+        write_file(out, data)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}; give --out a file in a folder you can "
+             "write to")
+    err.print(f"{written} written to {escape(str(out.resolve()))}", soft_wrap=True)
+
+
+def free_path(wanted: Path) -> Path:
+    """``wanted``, or the first of ``name-2.ext``, ``name-3.ext``... that does not exist."""
+    candidate, number = wanted, 1
+    while candidate.exists():
+        number += 1
+        candidate = wanted.with_name(f"{wanted.stem}-{number}{wanted.suffix}")
+    return candidate

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -19,6 +18,7 @@ from simulator.cli.common import (
     err,
     fail,
     open_media_index,
+    out_console,
     vocabularies_from,
 )
 from simulator.cli.media import index_folders, load_library
@@ -106,6 +106,6 @@ def list_command(
     """The scenarios, with lint run against their clips and the media index."""
     table, errors = library_table(load_library(library or bundled_library()),
                                   open_media_index(db), vocabularies_from(profile))
-    Console().print(table)
+    out_console().print(table)
     if errors:
         raise typer.Exit(EXIT_PROBLEMS)

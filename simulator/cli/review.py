@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -16,14 +15,17 @@ from simulator.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
     DbOption,
+    NonTrainingOption,
     ProfileOption,
     agency_or_exit,
     emit,
     err,
     fail,
     open_record_as,
+    out_console,
     print_problems,
     require_own_session,
+    run_kinds,
     vocabularies_from,
 )
 from simulator.documents import DocumentError
@@ -55,13 +57,23 @@ def rubric_or_exit(path: Path | None) -> tuple[Rubric, str]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def _runs(record: Record, targets: list[str]) -> list[ReviewedRun]:
-    """Runs named by run or session ids (or their first characters), in order."""
+def _runs(record: Record, targets: list[str], *,
+          include_non_training: bool = False) -> list[ReviewedRun]:
+    """Runs named by run or session ids (or their first characters), in order.
+
+    A run named by its id is always exported; a session gives its training runs, and its
+    demonstration and test runs only with ``include_non_training``.
+    """
+    kinds = run_kinds(include_non_training)
     run_ids: list[str] = []
     for target in targets:
         sessions = record.session_ids_starting(target)
         found = (record.run_ids_starting(target) if not sessions else
-                 [r.id for s in sessions for r in record.runs(session_id=s)])
+                 [r.id for s in sessions for r in record.runs(session_id=s)
+                  if r.kind in kinds])
+        if not found and sessions:
+            fail(f"session `{target}` has no training runs; --include-non-training exports "
+                 "its demonstration and test runs")
         if not found:
             fail(f"`{target}` is neither a run nor a session in {record.url}; "
                  "`branchpoint sessions list` shows them")
@@ -79,8 +91,9 @@ def export(
                                                 "characters); a session exports its runs.")],
     to: Annotated[ExportFormat, typer.Option("--format", help="What to write.")],
     out: Annotated[Path | None, typer.Option(
-        "--out", dir_okay=False, help="File to write (default: standard output; a PDF needs "
-        "a file).")] = None,
+        "--out", dir_okay=False, help="File to write (default: CSV and xAPI to standard "
+        "output; HTML and PDF to after-action-RUN.html/.pdf in the current folder).")]
+    = None,
     pseudonymise: Annotated[bool, typer.Option(
         "--pseudonymise", help="Replace every trainee's and instructor's name and id (and "
         "the run and session ids) by pseudonyms; leave out free-text notes.")] = False,
@@ -88,14 +101,13 @@ def export(
     xapi_base: Annotated[str, typer.Option(
         "--xapi-base", help="IRI under which activities, verbs and extensions are named "
         "(your agency's namespace).")] = DEFAULT_BASE,
+    include_non_training: NonTrainingOption = False,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
     """Export runs as CSV (events or decisions), xAPI statements, or an HTML/PDF report."""
-    if to is ExportFormat.pdf and out is None:
-        fail("a PDF needs --out FILE")
     record, account = open_record_as(db, Permission.debrief)
-    runs = _runs(record, targets)
+    runs = _runs(record, targets, include_non_training=include_non_training)
     for reviewed in runs:
         require_own_session(record, account, reviewed.summary.session_id, "export")
     AccessLog(record).write(account, "export", ",".join(targets)[:200],
@@ -104,7 +116,11 @@ def export(
     the_rubric, _ = rubric_or_exit(rubric)
     data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
                        pseudonymise=pseudonymise, xapi_base=xapi_base)
-    emit(data, out, f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''}")
+    document = to in (ExportFormat.html, ExportFormat.pdf)
+    more = f"-and-{len(runs) - 1}-more" if len(runs) > 1 else ""
+    emit(data, out, f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''}",
+         default_file=f"after-action-{runs[0].summary.id[:8]}{more}{to.suffix}"
+         if document else None)
     # The head hashes, to keep apart from the record: they catch even a rewrite of a run
     # that recomputed its whole chain.
     for reviewed in runs:
@@ -196,6 +212,7 @@ def officer(
     name: Annotated[str, typer.Argument(help="The officer's name as the record holds it.")],
     since: SinceOption = None,
     until: UntilOption = None,
+    include_non_training: NonTrainingOption = False,
     db: DbOption = None,
 ) -> None:
     """An officer's training: each run with its scenario, focus areas and length."""
@@ -203,10 +220,11 @@ def officer(
     trainee_id = record.find_person("trainee", name)
     if trainee_id is None:
         fail(f"no trainee named `{name}` in the record")
+    kinds = run_kinds(include_non_training)
     AccessLog(record).write(account, "officer_record", trainee_id,
-                            {"since": since, "until": until})
+                            {"since": since, "until": until, "kinds": list(kinds)})
     found = officer_record(record, trainee_id, since=moment(since, "--since"),
-                           until=moment(until, "--until"))
+                           until=moment(until, "--until"), kinds=kinds)
     table = Table(title=f"Training of {found.name}: {len(found.entries)} runs in "
                   f"{found.sessions} sessions, {found.hours:.2f} hours")
     for column in ("date", "scenario", "focus areas", "pledge areas", "minutes", "outcome"):
@@ -214,7 +232,7 @@ def officer(
     for e in found.entries:
         table.add_row(f"{e.started:%Y-%m-%d}", e.title, ", ".join(e.focus_areas),
                       ", ".join(e.pledge_areas), f"{e.hours * 60:.1f}", e.outcome)
-    out = Console()
+    out = out_console()
     out.print(table)
     for area, hours in found.hours_by_focus_area().items():
         out.print(f"{area}: {hours:.2f} hours")
@@ -230,13 +248,16 @@ def agency(
     agency: Annotated[str | None, typer.Option(
         "--agency", help="Only this agency's sessions (on a database several share).")]
     = None,
+    include_non_training: NonTrainingOption = False,
     db: DbOption = None,
     profile: ProfileOption = None,
 ) -> None:
     """What the agency delivered, by IACP pledge area, in plain sentences."""
     record, account = open_record_as(db, Permission.coordinate)
+    kinds = run_kinds(include_non_training)
     AccessLog(record).write(account, "agency_summary", agency or "record",
-                            {"since": since, "until": until, "months": months})
+                            {"since": since, "until": until, "months": months,
+                             "kinds": list(kinds)})
     start = moment(since, "--since")
     if months is not None:
         if start is not None:
@@ -244,8 +265,8 @@ def agency(
         start = datetime.now(UTC) - timedelta(days=round(months * 30.44))
     agency_id = agency_or_exit(record, agency)
     summary = agency_summary(record, since=start, until=moment(until, "--until"),
-                             agency_id=agency_id)
-    out = Console()
+                             agency_id=agency_id, kinds=kinds)
+    out = out_console()
     out.print(f"{summary.officers} officers, {summary.hours:.1f} hours of scenarios, "
               f"{summary.runs} runs")
     for sentence in summary.sentences(vocabularies_from(profile)):

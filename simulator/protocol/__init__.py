@@ -20,6 +20,8 @@ from simulator.protocol.commands import (
 )
 from simulator.protocol.events import (
     PROTOCOL_VERSION,
+    RUN_KINDS,
+    TRAINING,
     BranchChosen,
     BranchesOffered,
     CommandRefused,
@@ -38,6 +40,7 @@ from simulator.protocol.events import (
     ResponseWindowClosed,
     Resumed,
     RunEnded,
+    RunKind,
     RunRecovered,
     RunStarted,
     SegmentRestarted,
@@ -49,6 +52,8 @@ from simulator.protocol.events import (
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "RUN_KINDS",
+    "TRAINING",
     "BranchChosen",
     "BranchesOffered",
     "ChooseBranch",
@@ -78,6 +83,7 @@ __all__ = [
     "Resumed",
     "Retract",
     "RunEnded",
+    "RunKind",
     "RunRecovered",
     "RunStarted",
     "SegmentRestarted",

@@ -22,6 +22,13 @@ PROTOCOL_VERSION = 1
 # one (a command-line run). The audit needs to know which.
 VariantAssignment = Literal["chosen", "counterbalanced", "default"]
 
+# Why a run was played. Only ``training`` runs are a trainee's training: the audit, training
+# records and session exports leave the others out unless asked. ``demo`` is the bundled
+# demonstration; ``test`` is staff trying a scenario or the installation.
+RunKind = Literal["training", "demo", "test"]
+RUN_KINDS: tuple[RunKind, ...] = ("training", "demo", "test")
+TRAINING: tuple[RunKind, ...] = ("training",)
+
 
 class EventBase(BaseModel):
     """Fields every event has."""
@@ -50,6 +57,8 @@ class RunStarted(EventBase):
     timing_mode: str
     display_lag_ms: float | None = None
     variant_assignment: VariantAssignment | None = None
+    # In the chain, so that relabelling a run to hide it from the audit shows in `verify`.
+    run_kind: RunKind = "training"
 
 
 class SegmentStarted(EventBase):

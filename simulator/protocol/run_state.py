@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator.protocol.events import VariantAssignment
+from simulator.protocol.events import RunKind, VariantAssignment
 
 RUN_STATE_VERSION = 1
 RUN_STATE_MIN_VERSION = 1
@@ -66,6 +66,7 @@ class RunState(BaseModel):
     timing_mode: str = ""
     display_lag_ms: float | None = None
     variant_assignment: VariantAssignment | None = None
+    kind: RunKind = "training"
 
     status: RunStatus = "ready"
     seq: int = 0

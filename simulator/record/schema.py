@@ -104,6 +104,9 @@ runs = Table(
     Column("variant_id", String(64), nullable=False),
     Column("player_backend", String(32), nullable=False),
     Column("timing_mode", String(32), nullable=False),
+    # training | demo | test: only training runs count in the audit and training records.
+    # The run's `run_started` event says the same, inside the hash chain.
+    Column("kind", String(16), nullable=False, server_default="training", index=True),
     Column("status", String(16), nullable=False),
     Column("outcome_kind", String(64), nullable=True),
     Column("started_utc", DateTime(timezone=True), nullable=False),
@@ -216,6 +219,14 @@ access_log = Table(
     Column("action", String(40), nullable=False),
     Column("target", String(200), nullable=False),
     Column("detail", Text, nullable=False),  # JSON: the filters, the format, the outcome
+)
+
+# Notices the command line shows once per record, not on every command (the warning that a
+# record with no accounts is open to anyone), with when each was first shown.
+record_notices = Table(
+    "record_notices", metadata,
+    Column("notice", String(40), primary_key=True),
+    Column("shown_utc", DateTime(timezone=True), nullable=False),
 )
 
 # Per-agency settings an administrator keeps. ``agency_key`` is an agency id, or "*" for

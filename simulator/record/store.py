@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Row, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchModuleError
 
 from media_index.probe import content_hash
-from simulator.protocol import Event, parse_event
+from simulator.protocol import Event, RunKind, parse_event
 from simulator.protocol.run_state import RunState
 from simulator.record import chain
 from simulator.record.database import RecordError, create_record_engine, migrate, resolve_url
@@ -28,6 +28,7 @@ from simulator.record.schema import (
     notes,
     people,
     person_identities,
+    record_notices,
     rubric_scores,
     run_clips,
     runs,
@@ -72,6 +73,7 @@ class RunSummary:
     ended_utc: datetime | None
     event_count: int
     head_hash: str
+    kind: RunKind = "training"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class TrainingRun:
     trainee_ids: tuple[str, ...]
     first_utc: datetime
     last_utc: datetime
+    kind: RunKind = "training"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class SessionSummary:
     instructor: str | None
     trainees: tuple[str, ...]
     run_count: int
+    # How many of its runs were of each kind other than training (demo, test).
+    other_kinds: Mapping[str, int] = field(default_factory=dict)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -264,9 +269,14 @@ class Record:
         """Names of the trainees of the latest sittings, most recent first, each once.
 
         Erased trainees have no name left and are not listed. ``agency_id`` and
-        ``instructor_id``: that agency's sittings, or that instructor's, only.
+        ``instructor_id``: that agency's sittings, or that instructor's, only. A sitting
+        whose runs were all demonstrations or tests is not a class, and its people are left
+        out; one with no run yet is a class about to start.
         """
-        recent_query = select(sessions.c.id, sessions.c.started_utc)
+        not_training = select(runs.c.session_id).where(runs.c.kind != "training")
+        training = select(runs.c.session_id).where(runs.c.kind == "training")
+        recent_query = select(sessions.c.id, sessions.c.started_utc).where(
+            sessions.c.id.not_in(not_training) | sessions.c.id.in_(training))
         if agency_id is not None:
             recent_query = recent_query.where(sessions.c.agency_id == agency_id)
         if instructor_id is not None:
@@ -402,7 +412,8 @@ class Record:
                 id=state.run_id, session_id=state.session_id, scenario_hash=state.scenario_hash,
                 scenario_id=state.scenario_id, variant_id=state.variant_id,
                 player_backend=state.player_backend, timing_mode=state.timing_mode,
-                status=state.status, started_utc=_now(), event_count=0, head_hash=head,
+                kind=state.kind, status=state.status, started_utc=_now(), event_count=0,
+                head_hash=head,
                 state=state.model_dump_json()))
             for clip in clips:
                 c.execute(insert(run_clips).values(
@@ -480,12 +491,15 @@ class Record:
                     history[trainee][row.variant_id] += 1
         return history
 
-    def training_runs(self, *, since: datetime | None = None, until: datetime | None = None,
+    def training_runs(self, *, kinds: Collection[RunKind] | None,
+                      since: datetime | None = None, until: datetime | None = None,
                       trainee_id: str | None = None) -> list[TrainingRun]:
         """Runs that started in ``[since, until)``, oldest first, with their trainees.
 
         Each comes with its first and last events' times: a run's length, also for one that
-        never ended. ``trainee_id`` keeps the runs that trainee played.
+        never ended. ``kinds`` keeps runs of those kinds (None: every run); every caller
+        says, since reports want training only and erasure wants everything.
+        ``trainee_id`` keeps the runs that trainee played.
         """
         spans = (select(events.c.run_id, func.min(events.c.utc).label("first_utc"),
                         func.max(events.c.utc).label("last_utc"))
@@ -498,6 +512,8 @@ class Record:
                  .join(started, (started.c.run_id == runs.c.id) & (started.c.seq == 1))
                  .where(started.c.type == "run_started")
                  .order_by(spans.c.first_utc, runs.c.id))
+        if kinds is not None:
+            query = query.where(runs.c.kind.in_(list(kinds)))
         if since is not None:
             query = query.where(spans.c.first_utc >= since)
         if until is not None:
@@ -512,7 +528,7 @@ class Record:
                 continue
             found.append(TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id,
                                      r.scenario_hash, r.status, r.outcome_kind, trainees,
-                                     as_utc(r.first_utc), as_utc(r.last_utc)))
+                                     as_utc(r.first_utc), as_utc(r.last_utc), r.kind))
         return found
 
     def run_ids_starting(self, prefix: str) -> list[str]:
@@ -534,6 +550,10 @@ class Record:
             members = c.execute(select(session_trainees).where(
                 session_trainees.c.session_id.in_([r.id for r in rows]))
                 .order_by(session_trainees.c.position)).all()
+            kinds = c.execute(select(runs.c.session_id, runs.c.kind, func.count())
+                              .where(runs.c.session_id.in_([r.id for r in rows]),
+                                     runs.c.kind != "training")
+                              .group_by(runs.c.session_id, runs.c.kind)).all()
         ids = {m.person_id for m in members} | {r.instructor_id for r in rows if r.instructor_id}
         names = self.display_names(list(ids))
         return [
@@ -543,9 +563,27 @@ class Record:
                 trainees=tuple(names.get(m.person_id, "(erased)") for m in members
                                if m.session_id == r.id),
                 run_count=r.run_count,
+                other_kinds={k.kind: k[2] for k in kinds if k.session_id == r.id},
             )
             for r in rows
         ]
+
+    def first_notice(self, notice: str) -> bool:
+        """True the first time ``notice`` is asked about for this record, then False.
+
+        For the command line's once-per-record notices: two processes asking at once
+        both get an answer, and only one of them True.
+        """
+        with self.engine.connect() as c:
+            if c.execute(select(record_notices.c.notice)
+                         .where(record_notices.c.notice == notice)).first() is not None:
+                return False
+        try:
+            with self.engine.begin() as c:
+                c.execute(insert(record_notices).values(notice=notice, shown_utc=_now()))
+        except IntegrityError:
+            return False
+        return True
 
     def session_instructor(self, session_id: str) -> str | None:
         """The id of the instructor who ran the session, if it names one."""
@@ -654,5 +692,5 @@ def _run_summary(r: Row[tuple[object, ...]]) -> RunSummary:
         scenario_hash=m["scenario_hash"], variant_id=m["variant_id"], status=m["status"],
         outcome_kind=m["outcome_kind"], player_backend=m["player_backend"],
         timing_mode=m["timing_mode"], started_utc=m["started_utc"], ended_utc=m["ended_utc"],
-        event_count=m["event_count"], head_hash=m["head_hash"],
+        event_count=m["event_count"], head_hash=m["head_hash"], kind=m["kind"],
     )

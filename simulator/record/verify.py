@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import ValidationError
 from sqlalchemy import Connection, select
 
-from simulator.protocol import parse_event
+from simulator.protocol import RunStarted, parse_event
 from simulator.protocol.notes import note_digest
 from simulator.record import chain
 from simulator.record.schema import events, notes, runs
@@ -59,7 +59,7 @@ def verify_run(record: Record, run_id: str, *,
     what it wrote before committing it).
     """
     with nullcontext(within) if within is not None else record.engine.connect() as c:
-        head = c.execute(select(runs.c.event_count, runs.c.head_hash)
+        head = c.execute(select(runs.c.event_count, runs.c.head_hash, runs.c.kind)
                          .where(runs.c.id == run_id)).first()
         if head is None:
             raise KeyError(run_id)
@@ -98,6 +98,10 @@ def verify_run(record: Record, run_id: str, *,
         if digest and row.seq in kept_notes and note_digest(*kept_notes[row.seq]) != digest:
             add(Finding("note_edited", f"the note of event #{row.seq} was changed after it "
                         "was recorded", row.seq))
+        if isinstance(event, RunStarted) and event.run_kind != head.kind:
+            add(Finding("kind_mismatch", f"the run is listed as {head.kind!r} but its first "
+                        f"event says {event.run_kind!r}: it was relabelled, which moves it "
+                        "into or out of the audit", row.seq))
         if differing:
             add(Finding("mismatch", f"event #{row.seq}: stored {', '.join(differing)} differ "
                         "from the event itself (rows renumbered or reordered?)", row.seq))

@@ -8,11 +8,12 @@ each focus area and IACP pledge area of the exact scenario version it played.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from simulator.agency import AgencyProfile
+from simulator.protocol import TRAINING, RunKind
 from simulator.record import Record
 from simulator.record.store import TrainingRun
 from simulator.scenario import Scenario
@@ -108,22 +109,29 @@ def _entry(run: TrainingRun, scenario: Scenario) -> TrainingEntry:
 
 
 def officer_record(record: Record, trainee_id: str, *, since: datetime | None = None,
-                   until: datetime | None = None) -> OfficerRecord:
-    """Every run the officer trained in, in ``[since, until)``."""
-    runs = record.training_runs(since=since, until=until, trainee_id=trainee_id)
+                   until: datetime | None = None,
+                   kinds: Collection[RunKind] = TRAINING) -> OfficerRecord:
+    """Every run the officer trained in, in ``[since, until)``.
+
+    ``kinds``: which kinds of run count; demonstrations and tests are not training.
+    """
+    runs = record.training_runs(kinds=kinds, since=since, until=until, trainee_id=trainee_id)
     name = record.display_names([trainee_id]).get(trainee_id, "(name erased)")
     return OfficerRecord(trainee_id, name, tuple(
         _entry(r, record.scenario_version(r.scenario_hash).scenario) for r in runs))
 
 
 def agency_summary(record: Record, *, since: datetime | None = None,
-                   until: datetime | None = None, agency_id: str | None = None
-                   ) -> AgencySummary:
-    """Officers, hours and runs in ``[since, until)``, overall and by pledge area."""
+                   until: datetime | None = None, agency_id: str | None = None,
+                   kinds: Collection[RunKind] = TRAINING) -> AgencySummary:
+    """Officers, hours and runs in ``[since, until)``, overall and by pledge area.
+
+    ``kinds``: which kinds of run count; demonstrations and tests are not training.
+    """
     areas: dict[str, AreaTotal] = defaultdict(AreaTotal)
     officers: set[str] = set()
     hours, count = 0.0, 0
-    for run in record.training_runs(since=since, until=until):
+    for run in record.training_runs(kinds=kinds, since=since, until=until):
         if agency_id is not None and run.agency_id != agency_id:
             continue
         entry = _entry(run, record.scenario_version(run.scenario_hash).scenario)

@@ -396,7 +396,8 @@ class ScenarioRun:
                    scenario_hash=s.scenario_hash, variant_id=s.variant_id,
                    trainee_ids=s.trainee_ids, instructor_id=s.instructor_id,
                    player_backend=s.player_backend, timing_mode=s.timing_mode,
-                   display_lag_ms=s.display_lag_ms, variant_assignment=s.variant_assignment)
+                   display_lag_ms=s.display_lag_ms, variant_assignment=s.variant_assignment,
+                   run_kind=s.kind)
         self._play(request)
 
     def _recover(self) -> None:

@@ -1,0 +1,242 @@
+"""Demonstrations and tests are recorded, but only training counts: audit, records, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text, update
+from typer.testing import CliRunner
+
+from simulator.cli.app import app, demo_record_url
+from simulator.record import Record, verify_run
+from simulator.record.schema import runs
+from simulator.scenario import bundled_library
+
+runner = CliRunner()
+DEMO_SCRIPT = bundled_library() / "welfare-check" / "demo-script.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def invoke(*args: str, **env: str):
+    return runner.invoke(app, list(args), env={"COLUMNS": "200", **env})
+
+
+def headless(db: str, trainee: str, *extra: str):
+    result = invoke("run", "--headless", "--scenario", "welfare-check", "--script",
+                    str(DEMO_SCRIPT), "--speed", "1000", "--trainee", trainee,
+                    "--instructor", "Sgt. Lee", "--db", db, *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """A record with one training run (Officer Reyes) and one test run (Officer Test)."""
+    folder = tmp_path_factory.mktemp("kinds")
+    db = f"sqlite:///{folder / 'record.sqlite3'}"
+    headless(db, "Officer Reyes")
+    headless(db, "Officer Test", "--kind", "test")
+    record = Record.open(db)
+    by_kind = {r.kind: r for r in record.runs()}
+    record.close()
+    assert set(by_kind) == {"training", "test"}
+    return db, by_kind, folder
+
+
+def test_the_kind_is_in_the_run_and_in_its_chain(mixed):
+    db, by_kind, _ = mixed
+    record = Record.open(db)
+    for kind, run in by_kind.items():
+        (started, *_) = record.events(run.id)
+        assert started.type == "run_started" and started.run_kind == kind  # type: ignore[union-attr]
+        assert verify_run(record, run.id).ok
+    record.close()
+
+
+def test_relabelling_a_run_shows_in_verify(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    headless(db, "Officer Reyes", "--kind", "test")
+    record = Record.open(db)
+    (run,) = record.runs()
+    with record.engine.begin() as c:
+        c.execute(update(runs).values(kind="training"))
+    result = verify_run(record, run.id)
+    record.close()
+    assert [f.kind for f in result.findings] == ["kind_mismatch"]
+    assert "listed as 'training' but its first event says 'test'" in result.findings[0].detail
+
+
+def test_an_unknown_kind_is_refused(tmp_path):
+    result = invoke("run", "--headless", "--scenario", "welfare-check", "--script",
+                    str(DEMO_SCRIPT), "--kind", "rehearsal", "--db",
+                    f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    assert result.exit_code == 2 and "--kind 'rehearsal': use training, demo, test" in \
+        result.output
+
+
+def test_the_audit_counts_training_runs_unless_asked(mixed):
+    db, by_kind, _ = mixed
+
+    def sessions_of(*extra: str) -> set[str]:
+        result = invoke("audit", "export-trials", "--identified", "--db", db, *extra)
+        assert result.exit_code == 0, result.output
+        return {row["session_id"] for row in csv.DictReader(io.StringIO(result.stdout))}
+
+    assert sessions_of() == {by_kind["training"].session_id}
+    assert sessions_of("--include-non-training") == {r.session_id for r in by_kind.values()}
+    report = invoke("audit", "report", "--db", db)
+    assert report.exit_code == 0, report.output
+
+
+def test_training_records_count_training_runs_unless_asked(mixed):
+    db, _, _ = mixed
+    assert "0 runs" in invoke("records", "officer", "Officer Test", "--db", db).output
+    asked = invoke("records", "officer", "Officer Test", "--include-non-training", "--db", db)
+    assert "Training of Officer Test: 1 runs" in asked.output
+    summary = invoke("records", "agency", "--db", db).output
+    assert "1 officers" in summary and "1 runs" in summary
+    assert "2 runs" in invoke("records", "agency", "--include-non-training", "--db", db).output
+
+
+def test_recent_trainees_leave_out_sittings_of_tests_and_demonstrations(mixed):
+    db, _, _ = mixed
+    record = Record.open(db)
+    assert record.recent_trainees() == ["Officer Reyes"]
+    # A class that has started but played nothing yet is a class.
+    trainee = record.find_or_add_person("trainee", "Officer New")
+    record.open_session([trainee])
+    assert record.recent_trainees() == ["Officer New", "Officer Reyes"]
+    record.close()
+
+
+def test_sessions_list_marks_runs_that_are_not_training(mixed):
+    db, by_kind, _ = mixed
+    result = invoke("sessions", "list", "--db", db)
+    assert result.exit_code == 0, result.output
+    (line,) = [row for row in result.stdout.splitlines() if by_kind["test"].session_id[:8] in row]
+    assert "1 (1 test)" in line and "test, headless: welfare-check" in line
+    shown = invoke("sessions", "show", by_kind["test"].session_id[:8], "--db", db)
+    assert "(test: not counted as training)" in shown.output
+
+
+def test_a_session_exports_its_training_runs_and_a_named_run_whatever_its_kind(mixed):
+    db, by_kind, _ = mixed
+    test_run = by_kind["test"]
+    refused = invoke("export", test_run.session_id[:8], "--format", "events-csv", "--db", db)
+    assert refused.exit_code == 2
+    assert "has no training runs; --include-non-training" in refused.output
+    asked = invoke("export", test_run.session_id[:8], "--format", "events-csv",
+                   "--include-non-training", "--db", db)
+    assert asked.exit_code == 0 and test_run.id in asked.stdout
+    named = invoke("export", test_run.id[:8], "--format", "events-csv", "--db", db)
+    assert named.exit_code == 0 and test_run.id in named.stdout
+
+
+def test_documents_go_to_a_named_file_in_the_current_folder(mixed, tmp_path, monkeypatch):
+    db, by_kind, _ = mixed
+    run = by_kind["training"]
+    monkeypatch.chdir(tmp_path)
+    for fmt, magic in (("pdf", b"%PDF"), ("html", b"<!doctype html"), ("pdf", b"%PDF")):
+        result = invoke("export", run.id[:8], "--format", fmt, "--db", db)
+        assert result.exit_code == 0, result.output
+        assert magic not in result.stdout_bytes
+    first, second = tmp_path / f"after-action-{run.id[:8]}.pdf", \
+        tmp_path / f"after-action-{run.id[:8]}-2.pdf"
+    # A second export of the same run does not overwrite the first.
+    assert first.read_bytes().startswith(b"%PDF") and second.read_bytes().startswith(b"%PDF")
+    assert (tmp_path / f"after-action-{run.id[:8]}.html").read_bytes().startswith(
+        b"<!doctype html")
+    result = invoke("export", run.id[:8], "--format", "pdf", "--db", db)
+    assert str(tmp_path / f"after-action-{run.id[:8]}-3.pdf") in result.output.replace("\n", "")
+    audit = invoke("audit", "report", "--format", "pdf", "--db", db)
+    assert audit.exit_code == 0 and not audit.stdout_bytes
+    (written,) = tmp_path.glob("bias-audit-*.pdf")
+    assert written.read_bytes().startswith(b"%PDF")
+    # Machine-readable outputs still go to standard output, for pipes.
+    assert invoke("audit", "report", "--db", db).stdout.lstrip().startswith("{")
+
+
+@pytest.mark.slow
+def test_the_demo_keeps_to_its_own_record(tmp_path):
+    training = tmp_path / "training.sqlite3"
+    result = invoke("demo", "--headless", "--speed", "200", "--size", "tiny",
+                    BRANCHPOINT_DB=f"sqlite:///{training}")
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output
+    assert not training.exists()  # the agency's record, named by BRANCHPOINT_DB, untouched
+    demo = Record.open(demo_record_url())
+    (run,) = demo.runs()
+    assert run.kind == "demo" and demo_record_url().endswith("demo-record.sqlite3")
+    assert demo.recent_trainees() == []
+    demo.close()
+
+
+def test_the_open_record_note_comes_once_per_record_and_in_sessions_list(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    note = "this record has no accounts yet"
+    first = invoke("sessions", "show", "zzzz", "--db", db)
+    assert note in first.output
+    assert note not in invoke("sessions", "show", "zzzz", "--db", db).output
+    assert note not in invoke("audit", "export-trials", "--db", db).output
+    # Where people look at the record, it is said every time.
+    assert note in invoke("sessions", "list", "--db", db).output
+    assert note in invoke("sessions", "list", "--db", db).output
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    assert note in invoke("audit", "export-trials", "--db", other).output
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout == f"branchpoint {version('branchpoint')}\n"
+
+
+def test_piped_tables_keep_whole_rows(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    trainee = "Officer " + "Long-Named " * 8 + "Reyes"
+    headless(db, trainee)
+    listed = subprocess.run([sys.executable, "-m", "simulator.cli", "sessions", "list",
+                             "--db", db], capture_output=True, text=True, check=True,
+                            env={"PATH": "/usr/bin:/bin", "BRANCHPOINT_DATA": str(tmp_path)})
+    assert any(trainee in line for line in listed.stdout.splitlines()), listed.stdout
+
+
+def test_known_third_party_warnings_are_filtered_and_ours_still_show(tmp_path):
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(textwrap.dedent("""
+        import warnings
+
+        def test_probe():
+            import statsmodels.api  # noqa: F401
+            warnings.warn("a warning of ours", DeprecationWarning, stacklevel=1)
+    """))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
+                             "--rootdir", str(tmp_path), "-q", "-p", "no:cacheprovider",
+                             str(probe)], capture_output=True, text=True, cwd=tmp_path)
+    assert "1 passed, 1 warning" in result.stdout, result.stdout
+    assert "a warning of ours" in result.stdout
+    assert "is deprecated and will be removed" not in result.stdout
+
+
+def test_sqlite_upgrade_keeps_earlier_runs_as_training(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    headless(db, "Officer Reyes")
+    record = Record.open(db)
+    with record.engine.begin() as c:
+        # Back to revision 0005's shape: no kind column, no notices table.
+        c.execute(text("DROP INDEX ix_runs_kind"))
+        c.execute(text("ALTER TABLE runs DROP COLUMN kind"))
+        c.execute(text("DROP TABLE record_notices"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    record.close()
+    record = Record.open(db)
+    (run,) = record.runs()
+    assert run.kind == "training" and verify_run(record, run.id).ok
+    record.close()
