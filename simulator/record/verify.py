@@ -23,7 +23,7 @@ from simulator.record.schema import events, notes, runs
 from simulator.record.store import Record
 
 FindingKind = Literal["missing", "edited", "mismatch", "unreadable", "tail_cut", "extra",
-                      "head_mismatch", "note_edited"]
+                      "head_mismatch", "note_edited", "kind_mismatch"]
 
 
 @dataclass(frozen=True)
