@@ -11,6 +11,9 @@ from typing import Any
 from media_index.coverage import AttributeCoverage, Reference
 
 REPORT_VERSION = 1
+# A group this far (a share, 0.05 = 5 percentage points) under its population share is
+# marked in the table.
+UNDER = 0.05
 
 
 def as_json(views: Mapping[str, list[AttributeCoverage]], reference: Reference | None,
@@ -69,9 +72,11 @@ def as_html(views: Mapping[str, list[AttributeCoverage]], reference: Reference |
                      "to show; pass <code>--reference FILE.csv</code>.</p>")
     else:
         parts.append(f"<p>Reference population: <b>{html.escape(reference.name)}</b>. "
-                     "A gap is the library's share minus the population's share; negative "
-                     "means the group appears less often in training than in the "
-                     "community.</p>")
+                     "Shares are in percent. A gap is the library's share minus the "
+                     "population's share, in percentage points (pp): a share of 10% against "
+                     "a population's 15% is a gap of -5 pp. Negative means the group "
+                     "appears less often in training than in the community; rows shaded red "
+                     f"are {UNDER * 100:.0f} pp or more under.</p>")
     for view, attributes in views.items():
         parts.append(f"<h2>{html.escape(VIEW_TITLES.get(view, view))}</h2>")
         for a in attributes:
@@ -82,8 +87,8 @@ def as_html(views: Mapping[str, list[AttributeCoverage]], reference: Reference |
                 continue
             if a.small:
                 parts.append(f"<p class=warn>Only {a.people} people shown: one clip more or "
-                             "less moves these shares by several points. Read them as a "
-                             "description of this library, not a trend.</p>")
+                             "less moves these shares by several percentage points. Read "
+                             "them as a description of this library, not a trend.</p>")
             parts.append(_chart(a, labels.get(a.attribute, {})))
             parts.append(_table(a, labels.get(a.attribute, {}), VIEW_UNITS.get(view, "Weight")))
     if reference is not None:
@@ -105,13 +110,14 @@ def _table(a: AttributeCoverage, labels: Mapping[str, str], unit: str) -> str:
     rows = []
     for g in a.groups:
         ref = "no figure" if g.reference is None else f"{g.reference:.1%}"
-        gap = "" if g.gap is None else f"{g.gap:+.1%}"
-        style = " class=under" if g.gap is not None and g.gap <= -0.05 else ""
+        gap = "-" if g.gap is None else f"{g.gap * 100:+.1f} pp"
+        style = " class=under" if g.gap is not None and g.gap <= -UNDER else ""
         rows.append(f"<tr{style}><td>{html.escape(_name(g.group, labels))}</td>"
                     f"<td>{g.weight:.4g}</td><td>{g.share:.1%}</td><td>{ref}</td>"
                     f"<td>{gap}</td></tr>")
-    return (f"<table><tr><th>Group</th><th>{unit}</th><th>Library</th><th>Population</th>"
-            "<th>Gap</th></tr>" + "".join(rows) + "</table>")
+    return (f"<table><tr><th>Group</th><th>{unit}</th><th>Library share</th>"
+            "<th>Population share</th><th>Gap (percentage points)</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def _chart(a: AttributeCoverage, labels: Mapping[str, str]) -> str:
@@ -125,11 +131,18 @@ def _chart(a: AttributeCoverage, labels: Mapping[str, str]) -> str:
     height = 0.45 * len(names) + 0.8
     figure, axes = plt.subplots(figsize=(7.5, height))
     positions = range(len(names))
-    axes.barh([p + 0.2 for p in positions], [g.share * 100 for g in a.groups], height=0.4,
+    # The y axis runs downwards: each group's library bar above its population bar, as
+    # the legend lists them.
+    axes.barh([p - 0.2 for p in positions], [g.share * 100 for g in a.groups], height=0.4,
               label="Training library", color="#1f5fa8")
-    axes.barh([p - 0.2 for p in positions], [(g.reference or 0) * 100 for g in a.groups],
-              height=0.4, label="Population", color="#b8b8b8")
-    axes.set_yticks(list(positions), names, fontsize=8)
+    # A group without a population figure gets no bar, which a bar of 0 would misstate.
+    known = [(p, g.reference) for p, g in zip(positions, a.groups, strict=True)
+             if g.reference is not None]
+    if known:
+        axes.barh([p + 0.2 for p, _ in known], [r * 100 for _, r in known], height=0.4,
+                  label="Population", color="#b8b8b8")
+    # Group names are the agency's words: shown as written, never read as mathtext.
+    axes.set_yticks(list(positions), names, fontsize=8, parse_math=False)
     axes.invert_yaxis()
     axes.set_xlabel("Share (%)")
     axes.legend(fontsize=8, loc="lower right")

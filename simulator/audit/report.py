@@ -7,6 +7,7 @@ blocks.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -72,24 +73,63 @@ def _label(profile: AgencyProfile, attribute: str, group: str) -> str:
     return " + ".join(profile.demographic_label(attribute, g) for g in group.split("+"))
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def _pct(rate: Mapping[str, Any]) -> str:
     if rate["rate"] is None:
         return "no trials"
     low, high = rate["ci95"]
-    return f"{rate['rate']:.0%} (95% CI {low:.0%}-{high:.0%}, {rate['n']} trials)"
+    return f"{rate['rate']:.0%} (95% CI {low:.0%}-{high:.0%}, {_count(rate['n'], 'trial')})"
 
 
 def _p(value: float | None) -> str:
     return "-" if value is None else "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+# Every test compares two groups, and statistics.py runs none before each group has
+# MIN_TRIALS answered trials of each kind of cue (threat and no threat) from MIN_TRAINEES
+# trainees: the fewest trials any test can rest on are two groups times two kinds of cue.
+TOO_FEW = ("That is too few for the statistics to mean anything. Comparing one group with "
+           f"another takes at least {MIN_TRIALS} answered trials with a threat and "
+           f"{MIN_TRIALS} without for each of the two groups, {2 * 2 * MIN_TRIALS} in all, "
+           f"from at least {MIN_TRAINEES} trainees who met both. Until there are, this "
+           "report describes the trials and tests nothing.")
+
+_TESTS = ("no_threat", "threat", "c", "d_prime", "latency_threat", "latency_no_threat")
+
+
+def _tests_anything(result: Mapping[str, Any]) -> bool:
+    """Whether any comparison had enough trials and trainees for a test."""
+    return any(not comparison[test]["small_sample"]
+               for found in result["attributes"].values()
+               for comparison in found["comparisons"].values() for test in _TESTS)
+
+
+def _attribute_name(profile: AgencyProfile, attribute: str) -> str:
+    spec = profile.demographics.get(attribute)
+    return spec.label if spec is not None else attribute
+
+
 def summary(result: Mapping[str, Any], profile: AgencyProfile) -> list[str]:
-    """The plain-language findings, trainee-level first, one or two sentences each."""
-    lines = [f"{result['trials']} trials from {result['trainees']} trainees "
-             f"({result['timeouts']} timeouts, left out of rates)."]
+    """The plain-language findings, trainee-level first, one or two sentences each.
+
+    With too few trials for any test it says so first, with how many it would take.
+    """
+    lines = [f"{_count(result['trials'], 'trial')} from "
+             f"{_count(result['trainees'], 'trainee')} "
+             f"({_count(result['timeouts'], 'timeout')}, left out of rates)."]
+    if not _tests_anything(result):
+        lines.append(TOO_FEW)
+    alone = [f"{_attribute_name(profile, attribute)}: "
+             f"{_label(profile, attribute, found['reference'])}"
+             for attribute, found in result["attributes"].items() if not found["comparisons"]]
+    if alone:
+        lines.append("Only one group was shown in each of these, so there is no other group "
+                     f"to compare it with: {'; '.join(alone)}.")
     for attribute, found in result["attributes"].items():
-        name = profile.demographics[attribute].label if attribute in profile.demographics \
-            else attribute
+        name = _attribute_name(profile, attribute)
         reference = _label(profile, attribute, found["reference"])
         for group, comparison in found["comparisons"].items():
             shown = _label(profile, attribute, group)
@@ -97,8 +137,9 @@ def summary(result: Mapping[str, Any], profile: AgencyProfile) -> list[str]:
             if comparison["no_threat"].get("small_sample") and comparison["c"]["small_sample"]:
                 lines.append(
                     f"{name}: there are too few trials to compare {shown} with {reference} "
-                    f"({mine['no_threat']['n']} no-threat trials, {mine['trainees']} trainees;"
-                    f" at least {MIN_TRIALS} trials and {MIN_TRAINEES} trainees are needed).")
+                    f"({_count(mine['no_threat']['n'], 'no-threat trial')}, "
+                    f"{_count(mine['trainees'], 'trainee')}; at least {MIN_TRIALS} trials "
+                    f"and {MIN_TRAINEES} trainees are needed).")
                 continue
             c = comparison["c"]
             holm = comparison["holm_p"]["c"]
@@ -126,43 +167,84 @@ def summary(result: Mapping[str, Any], profile: AgencyProfile) -> list[str]:
     return lines
 
 
-def _figure(table: pd.DataFrame, attribute: str, found: Mapping[str, Any],
-            profile: AgencyProfile) -> bytes:
-    groups = list(found["groups"])
-    names = [_label(profile, attribute, g)[:22] for g in groups]
-    figure = new_figure(9, 3.2)
-    rates, bias, latency = figure.subplots(1, 3)
-    for offset, key, colour, label in ((-0.12, "no_threat", "#c0392b", "no threat"),
-                                       (0.12, "threat", "#1f5fa8", "threat")):
-        xs: list[float] = []
-        ys: list[float] = []
-        errors: list[list[float]] = [[], []]
-        for i, g in enumerate(groups):
-            cell = found["groups"][g][key]
-            if cell["rate"] is not None:
-                xs.append(i + offset)
-                ys.append(cell["rate"] * 100)
-                # Floating point can put a Wilson bound a hair inside an extreme rate.
-                errors[0].append(max(0.0, cell["rate"] - cell["ci95"][0]) * 100)
-                errors[1].append(max(0.0, cell["ci95"][1] - cell["rate"]) * 100)
-        rates.errorbar(xs, ys, yerr=errors, fmt="o", color=colour, label=label, capsize=3)
-    rates.set_title("Force used (%), 95% CI", fontsize=8)
-    rates.legend(fontsize=6)
+_PANEL = (3.0, 3.2)  # inches; the figure is as many panels wide as have something to show
+_PANELS_ACROSS = 3  # the most panels a figure has: it then fills the page's width
+_RATES = (("no_threat", "#c0392b", "no threat"), ("threat", "#1f5fa8", "threat"))
+
+
+def _group_axis(axes: Any, names: list[str]) -> None:
+    """One labelled tick per group drawn, at the position its data was drawn at."""
+    # Beyond three groups the labels no longer fit side by side: slanted, each ends at
+    # its own tick.
+    slanted = len(names) > 3
+    # Group labels are the agency's words and the data's ids: never read as mathtext.
+    axes.set_xticks(range(len(names)), [textwrap.fill(n, 24 if slanted else 16)
+                                        for n in names], fontsize=6,
+                    rotation=40 if slanted else 0, ha="right" if slanted else "center",
+                    rotation_mode="anchor", parse_math=False)
+    axes.set_xlim(-0.5, len(names) - 0.5)
+    axes.tick_params(axis="y", labelsize=6)
+    axes.spines[["top", "right"]].set_visible(False)
+
+
+def audit_figure(table: pd.DataFrame, attribute: str, found: Mapping[str, Any],
+                 profile: AgencyProfile) -> Any | None:
+    """Force rates with their intervals, each trainee's c and threat latencies, by group.
+
+    Only panels with something to show are drawn, each with only the groups it has data
+    for; None when no group has an answered trial.
+    """
+    groups = found["groups"]
+    kinds = [kind for kind in _RATES if any(g[kind[0]]["rate"] is not None
+                                            for g in groups.values())]
+    rated = [g for g in groups if any(groups[g][key]["rate"] is not None for key, *_ in kinds)]
     measures = trainee_measures(table, attribute)
-    for axes, column, title in ((bias, "c", "Bias c per trainee (lower: readier)"),
-                                (latency, "latency_threat", "Latency on threat (ms)")):
-        data = [measures.loc[measures["group"] == g, column].dropna().to_numpy()
-                if not measures.empty and column in measures else [] for g in groups]
-        if any(len(d) for d in data):
-            axes.boxplot([d if len(d) else [float("nan")] for d in data], showfliers=False)
+    spreads: list[tuple[str, dict[str, Any]]] = []
+    for column, title in (("c", "Bias c per trainee (lower: readier)"),
+                          ("latency_threat", "Latency on threat (ms)")):
+        values = {g: measures.loc[measures["group"] == g, column].dropna().to_numpy()
+                  for g in groups} if column in measures else {}
+        drawn = {g: v for g, v in values.items() if len(v)}
+        if drawn:
+            spreads.append((title, drawn))
+    panels = (1 if rated else 0) + len(spreads)
+    if not panels:
+        return None
+    figure = new_figure(_PANEL[0] * panels, _PANEL[1])
+    axes_of = iter(figure.subplots(1, panels, squeeze=False)[0])
+    if rated:
+        rates = next(axes_of)
+        for i, (key, colour, label) in enumerate(kinds):
+            # Side by side around the group's tick when both kinds are drawn.
+            offset = (i - (len(kinds) - 1) / 2) * 0.24
+            cells = [(x, groups[g][key]) for x, g in enumerate(rated)
+                     if groups[g][key]["rate"] is not None]
+            # Floating point can put a Wilson bound a hair inside an extreme rate.
+            errors = [[max(0.0, c["rate"] - c["ci95"][0]) * 100 for _, c in cells],
+                      [max(0.0, c["ci95"][1] - c["rate"]) * 100 for _, c in cells]]
+            rates.errorbar([x + offset for x, _ in cells], [c["rate"] * 100 for _, c in cells],
+                           yerr=errors, fmt="o", color=colour, label=label, capsize=3)
+        rates.set_ylim(-3, 103)
+        rates.set_title("Force used (%), 95% CI", fontsize=8)
+        rates.legend(fontsize=6)
+        _group_axis(rates, [_label(profile, attribute, g) for g in rated])
+    for title, drawn in spreads:
+        axes = next(axes_of)
+        axes.boxplot(list(drawn.values()), positions=range(len(drawn)), widths=0.5,
+                     showfliers=False)
+        # A box of two or three trainees hides how few they are: each is a dot as well.
+        for x, values in enumerate(drawn.values()):
+            axes.scatter([x] * len(values), values, s=6, color="#555555", zorder=3)
         axes.set_title(title, fontsize=8)
-    for axes in (rates, bias, latency):
-        axes.set_xticks(range(1 if axes is not rates else 0,
-                              len(groups) + (1 if axes is not rates else 0)),
-                        names, fontsize=6, rotation=20, ha="right")
-        axes.tick_params(axis="y", labelsize=6)
-        axes.spines[["top", "right"]].set_visible(False)
-    return png(figure)
+        _group_axis(axes, [_label(profile, attribute, g) for g in drawn])
+    return figure
+
+
+def _group(profile: AgencyProfile, attribute: str, group: str,
+           found: Mapping[str, Any]) -> str:
+    """A table's group name, marked when the other groups are compared with it."""
+    compared = bool(found["comparisons"]) and group == found["reference"]
+    return _label(profile, attribute, group) + (" (reference)" if compared else "")
 
 
 def _blocks(result: Mapping[str, Any], table: pd.DataFrame, profile: AgencyProfile,
@@ -170,32 +252,43 @@ def _blocks(result: Mapping[str, Any], table: pd.DataFrame, profile: AgencyProfi
     blocks: list[Block] = [Heading("What the data shows"), Text(scope, quiet=True),
                            *(Text(line) for line in summary(result, profile))]
     for attribute, found in result["attributes"].items():
-        name = profile.demographics[attribute].label if attribute in profile.demographics \
-            else attribute
+        name = _attribute_name(profile, attribute)
+        compared = bool(found["comparisons"])
         rows: list[tuple[str, ...]] = []
         for group, cells in found["groups"].items():
             comparison = found["comparisons"].get(group)
-            rows.append((_label(profile, attribute, group) + (
-                " (reference)" if group == found["reference"] else ""),
-                str(cells["trainees"]), _pct(cells["no_threat"]), _pct(cells["threat"]),
-                "-" if cells["sdt"]["c_mean"] is None else f"{cells['sdt']['c_mean']:.2f}",
-                str(cells["timeouts"]),
-                _p(comparison["holm_p"]["c"]) if comparison else ""))
-        blocks += [Together((Heading(f"By {name.lower()}"), Figure(
-            _figure(table, attribute, found, profile), 3.2 / 9,
-            f"Force rates with intervals, trainee bias and latency by {name}"))),
-            Grid((("Group", "Trainees", "Force, no threat", "Force, threat", "Mean c",
-                   "Timeouts", "Holm p (c)"), rows))]
+            holm = (_p(comparison["holm_p"]["c"]) if comparison else "-",) if compared else ()
+            rows.append((_group(profile, attribute, group, found), str(cells["trainees"]),
+                         _pct(cells["no_threat"]), _pct(cells["threat"]),
+                         "-" if cells["sdt"]["c_mean"] is None
+                         else f"{cells['sdt']['c_mean']:.2f}",
+                         str(cells["timeouts"]), *holm))
+        heading = Heading(f"By {name.lower()}")
+        figure = audit_figure(table, attribute, found, profile)
+        if figure is None:
+            drawn: Figure | Text = Text("Every trial timed out: nothing to draw.", quiet=True)
+        else:
+            panels = len(figure.axes)
+            drawn = Figure(png(figure), _PANEL[1] / (_PANEL[0] * panels),
+                           f"By {name}: " + "; ".join(a.get_title() for a in figure.axes),
+                           width=panels / _PANELS_ACROSS)
+        blocks += [Together((heading, drawn)), Grid((
+            ("Group", "Trainees", "Force, no threat", "Force, threat", "Mean c", "Timeouts",
+             *(("Holm p (c)",) if compared else ())), rows))]
     choices = result.get("branch_choices", {})
     if choices.get("choices"):
         blocks.append(Heading("Instructors' branch choices"))
         for attribute, found in choices["attributes"].items():
+            name = _attribute_name(profile, attribute)
+            compared = bool(found["comparisons"])
             escalations: list[tuple[str, ...]] = [
-                (_label(profile, attribute, g), _pct(cells["instructor"]),
-                 _pct(cells["default"]), _p(found["comparisons"].get(g, {}).get("cmh_p")))
+                (_group(profile, attribute, g, found), _pct(cells["instructor"]),
+                 _pct(cells["default"]),
+                 *((_p(found["comparisons"].get(g, {}).get("cmh_p")),) if compared else ()))
                 for g, cells in found["groups"].items()]
-            blocks.append(Grid((("Subject", "Escalated by instructor", "Escalated by default",
-                                 "CMH p"), escalations)))
+            blocks.append(Together((Heading(f"By {name.lower()}", 3), Grid((
+                ("Subject", "Escalated by instructor", "Escalated by default",
+                 *(("CMH p",) if compared else ())), escalations)))))
     blocks += [Heading("Method"), *(Text(line) for line in METHOD),
                Heading("Limits"), *(Text(line) for line in LIMITS)]
     return blocks

@@ -43,11 +43,16 @@ class Grid:
 
 @dataclass(frozen=True)
 class Figure:
-    """A PNG figure, ``aspect`` = height / width, with words for those who cannot see it."""
+    """A PNG figure, ``aspect`` = height / width, with words for those who cannot see it.
+
+    ``width`` is its share of the page's width, so figures drawn at one scale stay at one
+    scale on the page.
+    """
 
     png: bytes
     aspect: float
     alt: str
+    width: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,8 @@ def _html(block: Block) -> str:
                                               for c in row) + "</tr>")
             return f"<table>{''.join(lines)}</table>"
         case Figure():
-            return (f'<img alt="{html.escape(block.alt)}" src="data:image/png;base64,'
-                    f'{b64encode(block.png).decode()}">')
+            return (f'<img alt="{html.escape(block.alt)}" style="width:{block.width:.0%}" '
+                    f'src="data:image/png;base64,{b64encode(block.png).decode()}">')
         case Together():
             return "\n".join(_html(b) for b in block.blocks)
     raise TypeError(block)
@@ -163,7 +168,9 @@ def as_pdf_document(heading: str, generated: datetime, blocks: Sequence[Block]) 
                     ("VALIGN", (0, 0), (-1, -1), "TOP")]))
                 return table
             case Figure():
-                return Image(io.BytesIO(block.png), width=width, height=width * block.aspect)
+                wide = width * block.width
+                return Image(io.BytesIO(block.png), width=wide, height=wide * block.aspect,
+                             hAlign="LEFT")
             case Together():
                 # A heading never ends a page without what it heads.
                 return KeepTogether([flowable(b) for b in block.blocks])

@@ -8,9 +8,11 @@ and its rubric scores with the raters' agreement. Both formats are built from th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from simulator.agency import AgencyProfile
 from simulator.catalog import VariantSummary
@@ -33,12 +35,21 @@ from simulator.review.load import ReviewedRun
 from simulator.review.people import People
 from simulator.review.rubric import Rubric
 from simulator.review.scoring import agreement, rater_levels
-from simulator.review.timeline import Timeline, clock_text
+from simulator.review.timeline import Marker, Timeline, clock_text
 
-# Marker kinds drawn on the figure, each on its own row, with its colour.
-_ROWS = (("cue", "Cues", "#d35400"), ("input", "Trainee inputs", "#8e44ad"),
-         ("decision", "Decisions", "#1f5fa8"), ("choice", "Branches", "#2c3e50"),
-         ("default", "Branches", "#7f8c8d"), ("flag", "Flags", "#c0392b"))
+# Marker kinds drawn on the figure: the row each is on, its colour and shape, and what the
+# legend calls it. "force" is a decision that used force, drawn apart from the others.
+_DRAWN = (("cue", "Cues", "#d35400", "o", "Cue"),
+          ("input", "Trainee inputs", "#8e44ad", "o", "Trainee input"),
+          ("decision", "Decisions", "#1f5fa8", "o", "Decision"),
+          ("force", "Decisions", "#1b1b1b", "^", "Decision using force"),
+          ("choice", "Branches", "#2c3e50", "o", "Branch taken by the instructor"),
+          ("default", "Branches", "#7f8c8d", "x", "Default branch (time ran out)"),
+          ("flag", "Flags", "#c0392b", "o", "Flag"))
+_TIMELINE_SIZE = (9.0, 3.3)  # inches
+_LEGEND_COLUMNS = 4
+# Room for one character of a segment's title on the figure, as a share of its width.
+_CHARACTER = 1 / 160
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ class RunReport:
 
     title: str
     facts: list[tuple[str, str]]
-    figure_png: bytes
+    figure: Any
     decisions: Table
     flags: Table
     scores: Table | None
@@ -60,38 +71,66 @@ def _action(profile: AgencyProfile, action: str) -> str:
     return option.label if option else profile.verbal_tactics.get(action, action)
 
 
-def _figure(timeline: Timeline, segment_titles: dict[str, str]) -> bytes:
-    figure = new_figure(9, 2.8)
+def timeline_figure(timeline: Timeline, segment_titles: Mapping[str, str],
+                    forced: Collection[int] = ()) -> Any:
+    """The run's timeline as a figure, with a legend naming each kind of marker drawn.
+
+    Segments are bands under their titles, pauses are hatched, and each kind of marker has
+    its row. ``forced`` are the seqs of the decisions that used force, drawn apart.
+    """
+    figure = new_figure(*_TIMELINE_SIZE)
     axes = figure.add_subplot()
+    duration = max(timeline.duration_s, 1.0)
     palette = ["#dfe6ee", "#c9d6e3"]
     for i, shot in enumerate(timeline.shots):
         axes.axvspan(shot.start_s, shot.end_s, color=palette[i % 2], zorder=0)
-        axes.text((shot.start_s + shot.end_s) / 2, 5.55, segment_titles.get(
-            shot.segment_id, shot.segment_id)[:28], ha="center", va="bottom", fontsize=6,
-            color="#2c3e50")
-    rows = list(dict.fromkeys(label for _, label, _ in _ROWS))
-    for kind, label, colour in _ROWS:
-        y = rows.index(label)
-        marks = [m for m in timeline.markers if m.kind == kind]
-        axes.scatter([m.at_s for m in marks], [y] * len(marks), s=28, color=colour,
-                     marker="x" if kind == "default" else "o", zorder=3,
-                     label=None if kind != "default" else "default branch")
-        for m in marks:
-            if m.retracted:
-                axes.scatter([m.at_s], [y], s=90, facecolors="none", edgecolors="#c0392b",
-                             zorder=4)
-            if m.latency_ms is not None and kind == "decision":
-                axes.annotate(f"{m.latency_ms:.0f} ms", (m.at_s, y), xytext=(0, 6),
-                              textcoords="offset points", ha="center", fontsize=6)
-    for start, end in (p for shot in timeline.shots for p in shot.pauses):
-        axes.axvspan(start, end, color="#000000", alpha=0.12, hatch="//", zorder=1)
+        room = int((shot.end_s - shot.start_s) / duration / _CHARACTER)
+        title = segment_titles.get(shot.segment_id, shot.segment_id)
+        if room >= 4:
+            # Scenario text: shown as written, never read as mathtext.
+            axes.text((shot.start_s + shot.end_s) / 2, 5.55,
+                      textwrap.shorten(title, room, placeholder="…"), ha="center",
+                      va="bottom", fontsize=6, color="#2c3e50", parse_math=False)
+    rows = list(dict.fromkeys(row for _, row, *_ in _DRAWN))
+    row_of = {kind: rows.index(row) for kind, row, *_ in _DRAWN}
+
+    def kind_of(marker: Marker) -> str:
+        return "force" if marker.kind == "decision" and marker.seq in forced else marker.kind
+
+    for kind, _, colour, shape, name in _DRAWN:
+        marks = [m for m in timeline.markers if kind_of(m) == kind]
+        if marks:
+            axes.scatter([m.at_s for m in marks], [row_of[kind]] * len(marks), s=28,
+                         color=colour, marker=shape, zorder=3, label=name)
+    drawn = [m for m in timeline.markers if kind_of(m) in row_of]
+    retracted = [m for m in drawn if m.retracted]
+    if retracted:
+        axes.scatter([m.at_s for m in retracted], [row_of[kind_of(m)] for m in retracted],
+                     s=90, facecolors="none", edgecolors="#c0392b", zorder=4, label="Retracted")
+    timed = [m for m in drawn if m.kind == "decision" and m.latency_ms is not None]
+    for m in timed:
+        axes.annotate(f"{m.latency_ms:.0f} ms", (m.at_s, row_of["decision"]), xytext=(0, 6),
+                      textcoords="offset points", ha="center", fontsize=6)
+    pauses = [p for shot in timeline.shots for p in shot.pauses]
+    for i, (start, end) in enumerate(pauses):
+        axes.axvspan(start, end, color="#000000", alpha=0.12, hatch="//", zorder=1,
+                     label="Paused" if i == 0 else None)
     axes.set_yticks(range(len(rows)), rows, fontsize=7)
     axes.set_ylim(-0.7, 6.1)
-    axes.set_xlim(0, max(timeline.duration_s, 1.0))
-    axes.set_xlabel("seconds into the run", fontsize=7)
+    axes.set_xlim(0, duration)
+    axes.set_xlabel("seconds into the run" + (
+        "; by a decision, its latency from the cue" if timed else ""), fontsize=7)
     axes.tick_params(axis="x", labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
-    return png(figure)
+    handles, names = axes.get_legend_handles_labels()
+    if handles:
+        # A legend fills column by column; in this order it reads across, row by row.
+        order = [i for column in range(_LEGEND_COLUMNS)
+                 for i in range(column, len(handles), _LEGEND_COLUMNS)]
+        axes.legend([handles[i] for i in order], [names[i] for i in order],
+                    loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=_LEGEND_COLUMNS,
+                    fontsize=7, frameon=False)
+    return figure
 
 
 def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
@@ -123,7 +162,7 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
     decisions: list[tuple[str, ...]] = [
         (clock_text(at[e.seq].at_s), people.name(e.trainee_id), _action(profile, e.action),
          e.source, e.cue_id or "-", f"{e.latency_ms:.0f}" if e.latency_ms is not None else "-",
-         "retracted" if at[e.seq].retracted else "")
+         "yes" if at[e.seq].retracted else "no")
         for e in run.events if isinstance(e, DecisionRecorded)]
     flag_rows: list[tuple[str, ...]] = []
     for event in run.events:
@@ -133,7 +172,7 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
                     else run.notes.get(event.seq, ""))
             flag_rows.append((clock_text(marker.at_s), people.name(event.trainee_id) or "-",
                               event.segment_id or "-", note,
-                              "retracted" if marker.retracted else ""))
+                              "yes" if marker.retracted else "no"))
     score_table, agreed, score_notes = None, None, []
     if rubric is not None and scores:
         by_rater = rater_levels(scores, rubric)
@@ -149,12 +188,15 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         found = agreement(scores, rubric)
         agreed = found.describe() if found is not None else None
     titles = {s.id: s.title or s.id for s in scenario.segments}
+    forced = {e.seq for e in run.events if isinstance(e, DecisionRecorded)
+              and (option := profile.force_option(e.action)) is not None
+              and option.counts_as_force}
     return RunReport(
         title=f"{scenario.title}: {', '.join(people.name(t) for t in started.trainee_ids)}",
-        facts=facts, figure_png=_figure(timeline, titles),
-        decisions=(("Time", "Trainee", "Decision", "Source", "Cue", "Latency (ms)", ""),
-                   decisions),
-        flags=(("Time", "Trainee", "Segment", "Note", ""), flag_rows),
+        facts=facts, figure=timeline_figure(timeline, titles, forced),
+        decisions=(("Time", "Trainee", "Decision", "Source", "Cue", "Latency (ms)",
+                    "Retracted"), decisions),
+        flags=(("Time", "Trainee", "Segment", "Note", "Retracted"), flag_rows),
         scores=score_table, agreement=agreed, score_notes=score_notes)
 
 
@@ -165,8 +207,9 @@ def _blocks(reports: Sequence[RunReport]) -> list[Block]:
     for report in reports:
         blocks += [Heading(report.title), Grid((("", ""), list(report.facts)), header=False),
                    Together((Heading("Timeline", 3), Figure(
-                       report.figure_png, 2.8 / 9, "Timeline of the run: segments, cues, "
-                       "inputs, decisions, branches and flags"))),
+                       png(report.figure), _TIMELINE_SIZE[1] / _TIMELINE_SIZE[0],
+                       "Timeline of the run: segments, cues, inputs, decisions, branches "
+                       "and flags"))),
                    Together((Heading("Decisions", 3), Grid(report.decisions))),
                    Together((Heading("Flags", 3), Grid(report.flags)))]
         if report.scores is not None:
