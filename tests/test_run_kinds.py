@@ -126,7 +126,7 @@ def test_sessions_list_marks_runs_that_are_not_training(mixed):
 
 
 def test_a_session_exports_its_training_runs_and_a_named_run_whatever_its_kind(mixed):
-    db, by_kind, _ = mixed
+    db, by_kind, folder = mixed
     test_run = by_kind["test"]
     refused = invoke("export", test_run.session_id[:8], "--format", "events-csv", "--db", db)
     assert refused.exit_code == 2
@@ -136,6 +136,10 @@ def test_a_session_exports_its_training_runs_and_a_named_run_whatever_its_kind(m
     assert asked.exit_code == 0 and test_run.id in asked.stdout
     named = invoke("export", test_run.id[:8], "--format", "events-csv", "--db", db)
     assert named.exit_code == 0 and test_run.id in named.stdout
+    report = folder / "test-run.html"
+    assert invoke("export", test_run.id[:8], "--format", "html", "--out", str(report),
+                  "--db", db).exit_code == 0
+    assert "test: not counted as training" in report.read_text()
 
 
 def test_documents_go_to_a_named_file_in_the_current_folder(mixed, tmp_path, monkeypatch):

@@ -154,6 +154,8 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         ("Outcome", outcome),
         ("Length", clock_text(timeline.duration_s)),
         ("Player", f"{started.player_backend} ({started.timing_mode})"),
+        ("Kind", "training" if started.run_kind == "training" else
+                 f"{started.run_kind}: not counted as training"),
         # Kept with the report, so a record rewritten later (chain recomputed and all) can
         # still be caught by comparing this with `branchpoint verify`.
         ("Record", f"{run.summary.event_count} events, head hash {run.summary.head_hash}"),
