@@ -10,13 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from media_index import Attribute, Clip, MediaIndex, Vocabulary
+from media_index import Attribute, Clip, MediaIndex, ProbeError, Vocabulary, probe
 from media_index.coverage import Appearance
 from media_index.sidecar import SETTING_VALUES, SIDECAR_SCHEMA_VERSION, sidecar_for
 from simulator.agency import AgencyProfile
 from simulator.record import PlayedClip
 from simulator.scenario import LoadedScenario
-from simulator.scenario.model import MEDIA_REF
+from simulator.scenario.model import MEDIA_REF, absolute_reference
 
 
 def vocabulary_for(profile: AgencyProfile) -> Vocabulary:
@@ -50,11 +50,16 @@ def played_clip(index: MediaIndex | None, clip_id: str, path: Path) -> PlayedCli
     is taken, on the same terms as an incremental scan.
     """
     indexed = index.by_path(path) if index is not None and path.is_file() else None
-    if indexed is not None and indexed.content_hash and indexed.status == "present":
-        stat = path.stat()
-        if (stat.st_size, stat.st_mtime_ns) == (indexed.size_bytes, indexed.mtime_ns):
-            return PlayedClip(clip_id, str(path), indexed.content_hash, stat.st_size)
+    if (indexed is not None and indexed.content_hash and indexed.status == "present"
+            and _unchanged(indexed, path)):
+        return PlayedClip(clip_id, str(path), indexed.content_hash, indexed.size_bytes)
     return PlayedClip.of(clip_id, path)
+
+
+def _unchanged(indexed: Clip, path: Path) -> bool:
+    """Whether the file has the size and modification time it had when it was indexed."""
+    stat = path.stat()
+    return (stat.st_size, stat.st_mtime_ns) == (indexed.size_bytes, indexed.mtime_ns)
 
 
 def replay_files(index: MediaIndex, played: Mapping[str, Path]) -> dict[str, Path]:
@@ -86,6 +91,23 @@ class IndexedClips:
         """The index's entry for the file, if it was indexed."""
         return self._index.by_path(path)
 
+    def duration(self, path: Path) -> float:
+        """Seconds of video in the file: the index's figure while the file is as indexed.
+
+        A file the index has not seen, or that changed since (a new take copied over the
+        old one), is probed now; only its header is read, not its keyframes.
+
+        Raises:
+            ProbeError: the file cannot be read as video (now, or as indexed).
+        """
+        indexed = self._index.by_path(path)
+        if indexed is not None and _unchanged(indexed, path):
+            if indexed.status == "unreadable":
+                raise ProbeError(path, indexed.problem or "unreadable when it was indexed")
+            if indexed.status == "present" and indexed.duration_s is not None:
+                return indexed.duration_s
+        return probe(path, keyframes=False).duration_s
+
 
 def write_sidecars(loaded: LoadedScenario, media_root: Path) -> list[Path]:
     """Tag every clip of every variant with the variant's people and the scenario's setting.
@@ -98,6 +120,8 @@ def write_sidecars(loaded: LoadedScenario, media_root: Path) -> list[Path]:
     for variant in loaded.scenario.variants:
         people = {p: variant.demographics_of(p) for p in variant.people}
         for relative in variant.clips.values():
+            if relative.startswith(MEDIA_REF) or absolute_reference(relative):
+                continue  # an agency's own footage, tagged by the agency
             sidecar = sidecar_for(media_root / relative)
             if not sidecar.parent.is_dir():
                 continue

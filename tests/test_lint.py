@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import DOORWAY
 
+from media_index import ProbeError
 from simulator.agency import default_profile
 from simulator.scenario import ScenarioLibrary, bundled_library, lint, parse_scenario
 
@@ -147,6 +148,12 @@ class _Media:
     def facts(self, path):
         return self._facts.get(path.name)
 
+    def duration(self, path):
+        facts = self._facts.get(path.name, _Facts(60.0))  # not indexed, probed: long enough
+        if facts.status != "present":
+            raise ProbeError(path, "not a readable video file")
+        return facts.duration_s
+
 
 def test_media_checks_only_when_asked(tmp_path):
     loaded = parse_scenario(DOORWAY)
@@ -172,7 +179,10 @@ def test_media_checks_only_when_asked(tmp_path):
         ("clip-unreadable", "variants[1].clips.door"),
     ]
     text = {p.code + p.field: p.message for p in report.problems}
-    assert "lasts 7.5s but a segment plays it to 8s" in text["clip-too-shortvariants[0].clips.calm"]
+    assert text["clip-too-shortvariants[0].clips.calm"] == (
+        f"{tmp_path / 'a-calm.mp4'} lasts 7.5s, but segment `talked` needs it to 8s (`out`, "
+        "segments[2].out); give segment `talked` an `out` of at most 7.5s, or use a clip at "
+        "least 8s long")
     assert "tags say `man` race is asian, the variant says white" in text[
         "clip-tags-disagreevariants[0].clips.calm"]
 

@@ -486,7 +486,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                          lambda v, clip: resolve_clip(loaded, index, v, clip))
     if problems:
         for problem in problems:
-            err.print(f"[red]pre-flight:[/] {escape(str(problem))}")
+            err.print(f"[red]pre-flight:[/] {escape(str(problem))}", soft_wrap=True)
         fail(f"scenario `{loaded.scenario.id}` variant `{variant_id}` cannot play: "
              f"{len(problems)} media problems (above)", EXIT_PROBLEMS)
     clock = MonotonicClock()

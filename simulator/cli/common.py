@@ -40,6 +40,7 @@ LINT_CODES = frozenset({
     "truth-incomplete", "variant-missing-person", "variant-missing-clip",
     "demographics-incomplete", "clip-missing", "clip-not-indexed", "clip-unreadable",
     "clip-too-short", "clip-tags-invalid", "clip-tags-disagree", "id-mismatch",
+    "clip-outside-media-roots",
 })
 
 DbOption = Annotated[

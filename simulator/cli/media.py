@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -32,6 +31,7 @@ from simulator.cli.common import (
     err,
     fail,
     open_media_index,
+    out_console,
     print_problems,
     vocabularies_from,
 )
@@ -155,7 +155,7 @@ def search_command(
         table.add_row(str(clip.path), f"{clip.duration_s or 0:.1f}",
                       f"{clip.width}x{clip.height}" if clip.width else clip.status,
                       ", ".join(f"{k}={v}" for k, v in clip.setting.items()), people)
-    Console().print(table)
+    out_console().print(table)
 
 
 @media_app.command("tag")

@@ -1,7 +1,8 @@
-"""Pre-flight: before a run starts, every clip it may play is found and its first frame decoded.
+"""Pre-flight: before a run starts, every clip it may play is found, long enough, and decodes.
 
-A missing or corrupt file found here costs a minute before the class; found mid-run it
-costs the scenario. No Qt: the console, the CLI and tests all call it.
+A missing, short or corrupt file found here costs a minute before the class; found mid-run
+it costs the scenario (a clip that ends early silently cuts its segment short). No Qt: the
+console, the CLI and tests all call it.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from media_index import ProbeError, probe
 from simulator.playback.decode import DecodeError, SegmentDecoder
 from simulator.runtime.run import ClipResolver
 from simulator.scenario import LoadedScenario
+from simulator.scenario.lint import clip_too_short
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,14 @@ class MediaProblem:
 
 
 def preflight(loaded: LoadedScenario, variant_id: str, clips: ClipResolver) -> list[MediaProblem]:
-    """Problems with the media of ``variant_id`` (empty when every segment can play)."""
+    """Problems with the media of ``variant_id`` (empty when every segment can play).
+
+    Each clip's duration is probed from the file itself, indexed or not: the header read
+    costs less than the first frame decoded after it, and is true of the file as it is now.
+    """
     problems: list[MediaProblem] = []
     checked: dict[tuple[Path, float, float], str | None] = {}
+    durations: dict[Path, float | ProbeError] = {}
 
     def check(path: Path, in_s: float, out_s: float, what: str) -> str | None:
         key = (path, in_s, out_s)
@@ -39,13 +47,22 @@ def preflight(loaded: LoadedScenario, variant_id: str, clips: ClipResolver) -> l
             checked[key] = _first_frame_problem(path, in_s, out_s, what)
         return checked[key]
 
-    for segment in loaded.scenario.segments:
+    for index, segment in enumerate(loaded.scenario.segments):
         path = clips(variant_id, segment.clip)
         if path is None or not path.is_file():
             problems.append(MediaProblem(
                 segment.id, segment.clip, path,
                 "file not found; generate or index the variant's clips, or fix `clips:` in "
                 "the scenario"))
+            continue
+        if path not in durations:
+            durations[path] = _duration(path)
+        duration = durations[path]
+        if isinstance(duration, ProbeError):
+            problems.append(MediaProblem(segment.id, segment.clip, path, duration.reason))
+            continue
+        if (short := clip_too_short(segment, index, duration)) is not None:
+            problems.append(MediaProblem(segment.id, segment.clip, path, short))
             continue
         spans = [(segment.in_point, segment.out_point, "the segment's in-point")]
         waiting = segment.decision.while_waiting if segment.decision else None
@@ -57,6 +74,13 @@ def preflight(loaded: LoadedScenario, variant_id: str, clips: ClipResolver) -> l
                 problems.append(MediaProblem(segment.id, segment.clip, path, detail))
                 break
     return problems
+
+
+def _duration(path: Path) -> float | ProbeError:
+    try:
+        return probe(path, keyframes=False).duration_s
+    except ProbeError as exc:
+        return exc
 
 
 def _first_frame_problem(path: Path, in_s: float, out_s: float, what: str) -> str | None:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import networkx as nx
 
+from media_index.probe import ProbeError
 from media_index.sidecar import SETTING_VALUES
 from simulator.agency import AgencyProfile
 from simulator.documents import Problem
@@ -78,17 +79,7 @@ def scenario_graph(scenario: Scenario) -> nx.DiGraph:
 
 
 class ClipFacts(Protocol):
-    """What the media index knows of a clip file."""
-
-    @property
-    def status(self) -> str:
-        """``present``, ``missing`` or ``unreadable``."""
-        ...
-
-    @property
-    def duration_s(self) -> float | None:
-        """Probed duration."""
-        ...
+    """What the media index knows of who a clip file shows."""
 
     @property
     def people(self) -> dict[str, dict[str, list[str]]]:
@@ -111,6 +102,45 @@ class MediaCheck(Protocol):
     def facts(self, path: Path) -> ClipFacts | None:
         """The index's entry for ``path``; None when the file was never indexed."""
         ...
+
+    def duration(self, path: Path) -> float:
+        """Seconds of video in the file as it is now, indexed or not.
+
+        Raises:
+            ProbeError: the file cannot be read as video.
+        """
+        ...
+
+
+# A probed duration can fall short of the end of the last frame by a frame's rounding.
+DURATION_SLACK_S = 0.05
+
+
+def clip_too_short(segment: Segment, index: int, duration_s: float) -> str | None:
+    """What a clip of ``duration_s`` lacks for ``segments[index]``, and the fix; None if nothing.
+
+    It reads after the clip's name: "lasts 5s, but segment `talk` needs it to 9s ...".
+    """
+    past = [need for need in segment.clip_needs()
+            if need.clip_s > duration_s + DURATION_SLACK_S]
+    if not past:
+        return None
+    worst = max(past, key=lambda need: need.clip_s)
+    message = (f"lasts {_seconds(duration_s)}, but segment `{segment.id}` needs it to "
+               f"{_seconds(worst.clip_s)} ({worst.what}, segments[{index}].{worst.field})")
+    if also := [need for need in past if need is not worst]:
+        message += "; also past the clip's end: " + ", ".join(
+            f"{need.what} ({_seconds(need.clip_s)})" for need in also)
+    if any(need.field == "in" for need in past):
+        fix = (f"move segment `{segment.id}` (`in` and `out`) into the clip's "
+               f"{_seconds(duration_s)}")
+    else:
+        fix = f"give segment `{segment.id}` an `out` of at most {_seconds(duration_s)}"
+    return f"{message}; {fix}, or use a clip at least {_seconds(worst.clip_s)} long"
+
+
+def _seconds(value: float) -> str:
+    return f"{round(value, 3):g}s"
 
 
 def lint(
@@ -317,9 +347,6 @@ class _Checker:
                          f"variant `{variant.id}` gives no file for clip `{clip}`")
 
     def media_checks(self, media: MediaCheck) -> None:
-        needed: dict[str, float] = {}
-        for segment in self.scenario.segments:
-            needed[segment.clip] = max(needed.get(segment.clip, 0.0), segment.out_point)
         for i, variant in enumerate(self.scenario.variants):
             for clip_id in sorted(variant.clips):
                 where = f"variants[{i}].clips.{clip_id}"
@@ -327,23 +354,25 @@ class _Checker:
                 if path is None or not path.is_file():
                     self.add("clip-missing", where,
                              f"clip `{clip_id}` of variant `{variant.id}` is not on disk, "
-                             "or is a link to a file outside the scenario's folder (looked "
-                             f"for {path or variant.clips[clip_id]})")
+                             "or is a link to a file outside the scenario's folder or the "
+                             f"media roots (looked for {path or variant.clips[clip_id]})")
                     continue
                 facts = media.facts(path)
                 if facts is None:
                     self.add("clip-not-indexed", where,
                              f"{path} is not in the media index; run `branchpoint media index "
                              f"{path.parent}`", warning=True)
+                try:
+                    duration = media.duration(path)
+                except ProbeError as exc:
+                    self.add("clip-unreadable", where, f"{path}: {exc.reason}")
                     continue
-                if facts.status != "present":
-                    self.add("clip-unreadable", where, f"{path} is {facts.status} in the index")
+                for j, segment in enumerate(self.scenario.segments):
+                    if segment.clip == clip_id and (
+                            short := clip_too_short(segment, j, duration)) is not None:
+                        self.add("clip-too-short", where, f"{path} {short}")
+                if facts is None:
                     continue
-                out = needed.get(clip_id, 0.0)
-                if facts.duration_s is not None and facts.duration_s + 0.05 < out:
-                    self.add("clip-too-short", where,
-                             f"{path} lasts {facts.duration_s:g}s but a segment plays it to "
-                             f"{out:g}s")
                 if facts.tag_problem:
                     self.add("clip-tags-invalid", where, facts.tag_problem, warning=True)
                 self._tags_agree(where, variant, facts)

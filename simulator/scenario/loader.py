@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.documents import DocumentError, Problem, load_document, parse_document
 from simulator.paths import standins_dir
+from simulator.scenario.lint import LintReport
+from simulator.scenario.media_roots import media_roots, media_roots_path
 from simulator.scenario.model import (
     MEDIA_REF,
     SCENARIO_MIN_SCHEMA_VERSION,
     SCENARIO_SCHEMA_VERSION,
     Scenario,
+    absolute_reference,
     content_hash,
 )
 
@@ -37,24 +41,85 @@ class LoadedScenario:
     def clip_path(self, variant_id: str, clip_id: str) -> Path | None:
         """The file a variant plays for ``clip_id``, where the scenario alone can say.
 
-        The path is looked up beside the scenario first (an agency's own footage), then
-        among the generated stand-ins for this scenario. None if the variant gives no file
-        for the clip, names an indexed clip (``media:<id or content hash>``, which only the
-        media index can resolve), or names a file that is really elsewhere: a symbolic
-        link out of the scenario's folder is refused like a path that leads out of it.
+        A relative path is looked up beside the scenario first (an agency's own footage),
+        then among the generated stand-ins for this scenario; an absolute path is taken
+        as it is if it lies under one of this PC's media roots. None if the variant gives
+        no file for the clip, names an indexed clip (``media:<id or content hash>``, which
+        only the media index can resolve), or names a file that is really elsewhere: a
+        symbolic link out of the scenario's folder or out of the media roots is refused
+        like a path that leads out of them.
         """
-        relative = self.scenario.variant(variant_id).clips.get(clip_id)
-        if relative is None or relative.startswith(MEDIA_REF):
+        reference = self.scenario.variant(variant_id).clips.get(clip_id)
+        if reference is None or reference.startswith(MEDIA_REF):
             return None
+        if absolute_reference(reference):
+            try:
+                roots = media_roots()
+            except DocumentError:
+                # Loading a scenario file reports the broken list; nothing plays meanwhile.
+                return None
+            return Path(reference) if _under_a_root(Path(reference), roots) else None
         for folder in (self.directory, standins_dir() / self.scenario.id):
-            candidate = folder / relative
+            candidate = folder / reference
             if candidate.is_file():
                 return candidate if _inside(candidate, folder) else None
-        return self.directory / relative
+        return self.directory / reference
+
 
 def _inside(path: Path, folder: Path) -> bool:
     """Whether ``path``, links followed, is in ``folder``."""
-    return path.resolve().is_relative_to(folder.resolve())
+    resolved, base = _resolved(path), _resolved(folder)
+    return resolved is not None and base is not None and resolved.is_relative_to(base)
+
+
+def _resolved(path: Path) -> Path | None:
+    """``path`` with links followed; None if the system cannot resolve it."""
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        # A loop of links or a NUL byte: such a path is nowhere a clip may be.
+        return None
+
+
+def _under_a_root(path: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether ``path`` is absolute on this PC and, links followed, under one of ``roots``."""
+    return path.is_absolute() and any(_inside(path, root) for root in roots)
+
+
+def _refuse_clips_outside_media_roots(loaded: LoadedScenario) -> None:
+    """Raise DocumentError, a problem for each absolute clip path no media root admits."""
+    absolute = [(i, clip_id, reference)
+                for i, variant in enumerate(loaded.scenario.variants)
+                for clip_id, reference in sorted(variant.clips.items())
+                if absolute_reference(reference)]
+    if not absolute:
+        return
+    roots = media_roots()
+    listed = media_roots_path()
+    named = ", ".join(str(root) for root in roots)
+    problems = []
+    for i, clip_id, reference in absolute:
+        path = Path(reference)
+        if _under_a_root(path, roots):
+            continue
+        target = _resolved(path)
+        if not roots:
+            why = (f"`{reference}` is an absolute path outside the scenario's folder, and this "
+                   f"PC has no media roots ({listed} lists none)")
+        elif target is not None and os.path.normcase(target) != os.path.normcase(
+                os.path.normpath(path)):
+            why = (f"`{reference}` is a link to {target}, outside every media root in "
+                   f"{listed} ({named})")
+        else:
+            why = (f"`{reference}` is an absolute path outside the scenario's folder, and it is "
+                   f"under none of the media roots in {listed} ({named})")
+        problems.append(Problem(
+            f"{why}; move the clip under the scenario's folder and name it from there, or add "
+            "a media root holding it", loaded.source, field=f"variants[{i}].clips.{clip_id}",
+            code="clip-outside-media-roots"))
+    if problems:
+        raise DocumentError(loaded.source,
+                            list(LintReport(tuple(problems)).located(loaded.text).problems))
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> LoadedScenario:
@@ -65,13 +130,21 @@ def parse_scenario(text: str, source: str = "<scenario>") -> LoadedScenario:
 
 
 def load_scenario(path: Path) -> LoadedScenario:
-    """Read and validate a scenario file, or a folder holding ``scenario.yaml``."""
+    """Read and validate a scenario file, or a folder holding ``scenario.yaml``.
+
+    Beyond the format, a clip given by absolute path must lie under one of this PC's media
+    roots (``media-roots.yaml`` in the data folder). Text from elsewhere (``parse_scenario``:
+    a version stored in the record may have been played on another PC) is not held to
+    this PC's roots, but ``clip_path`` never finds a clip outside them.
+    """
     if path.is_dir():
         path = path / SCENARIO_FILE
     scenario, text = load_document(path, Scenario, kind="scenario",
                                    current=SCENARIO_SCHEMA_VERSION,
                                    minimum=SCENARIO_MIN_SCHEMA_VERSION)
-    return LoadedScenario(scenario, text, content_hash(text), str(path))
+    loaded = LoadedScenario(scenario, text, content_hash(text), str(path))
+    _refuse_clips_outside_media_roots(loaded)
+    return loaded
 
 
 class ScenarioLibrary:

@@ -11,10 +11,12 @@ in who is shown and in the clip files, never in the branches or cues.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +35,18 @@ Identifier = Annotated[
 Seconds = Annotated[float, Field(ge=0, le=24 * 3600, allow_inf_nan=False)]
 Hotkey = Annotated[str, StringConstraints(pattern=r"^[1-9]$")]
 BranchKind = Literal["escalate", "de_escalate", "neutral"]
+_Item = TypeVar("_Item")
+
+
+def _at_least_one(items: tuple[_Item, ...]) -> tuple[_Item, ...]:
+    if not items:
+        raise ValueError("give at least one")
+    return items
+
+
+# Checked after the items: `Field(min_length=1)` on a tuple also counts the items that
+# failed, so one bad variant of one would be reported a second time as "at least 1 item".
+NonEmpty = Annotated[tuple[_Item, ...], AfterValidator(_at_least_one)]
 
 
 class _Model(BaseModel):
@@ -142,7 +156,7 @@ class DecisionPoint(_Model):
     )
     default: Identifier | None = None
     while_waiting: Annotated[Hold | Loop, Field(discriminator="mode")] = Hold()
-    branches: tuple[Branch, ...] = Field(min_length=1)
+    branches: NonEmpty[Branch]
 
     @property
     def default_branch(self) -> str:
@@ -155,6 +169,20 @@ class Outcome(_Model):
 
     kind: str
     label: str = ""
+
+
+@dataclass(frozen=True)
+class ClipNeed:
+    """A point of its clip that a segment shows, and the segment's field that asks for it.
+
+    ``field`` is named from the segment the way lint names fields (``out``,
+    ``cues[0].at``); ``clip_s`` is seconds into the clip; ``what`` is how the scenario's
+    author knows the point (the field, a cue by its id, a line by its number).
+    """
+
+    field: str
+    clip_s: float
+    what: str
 
 
 class Segment(_Model):
@@ -178,6 +206,19 @@ class Segment(_Model):
         """Seconds of video this segment plays."""
         return self.out_point - self.in_point
 
+    def clip_needs(self) -> tuple[ClipNeed, ...]:
+        """Every point of the clip this segment shows: in and out, cues, waiting loop, lines."""
+        needs = [ClipNeed("in", self.in_point, "`in`"), ClipNeed("out", self.out_point, "`out`")]
+        needs += [ClipNeed(f"cues[{j}].at", self.in_point + cue.at, f"cue `{cue.id}`")
+                  for j, cue in enumerate(self.cues)]
+        waiting = self.decision.while_waiting if self.decision is not None else None
+        if isinstance(waiting, Loop):
+            needs.append(ClipNeed("decision.while_waiting", self.in_point + waiting.end,
+                                  "the `while_waiting` loop"))
+        needs += [ClipNeed(f"lines[{j}].at", self.in_point + line.at, f"line {j + 1}")
+                  for j, line in enumerate(self.lines)]
+        return tuple(needs)
+
     @model_validator(mode="after")
     def _shape(self) -> Segment:
         if self.out_point <= self.in_point:
@@ -196,6 +237,16 @@ Demographics = dict[str, list[str]]
 MEDIA_REF = "media:"
 
 
+def absolute_reference(reference: str) -> bool:
+    r"""Whether a variant's clip is an absolute path: ``/...``, ``C:\...`` or ``\\host\share\...``.
+
+    Either platform's form counts, so a scenario written on a Windows PC reads anywhere;
+    whether its clips play is up to the media roots of the PC that plays it.
+    """
+    return (PurePosixPath(reference.replace("\\", "/")).is_absolute()
+            or PureWindowsPath(reference).is_absolute())
+
+
 class Variant(_Model):
     """One filming of the script: who was shown, and which file holds each clip."""
 
@@ -204,23 +255,30 @@ class Variant(_Model):
     people: dict[Identifier, dict[str, str | list[str]]] = Field(
         description="For each person id, their demographics as portrayed in this filming."
     )
-    clips: dict[Identifier, str] = Field(description="Clip id to file (relative to the scenario).")
+    clips: dict[Identifier, str] = Field(description="Clip id to file: a path relative to "
+                                         "the scenario, an absolute path under a media "
+                                         "root, or a media index reference.")
 
     @field_validator("clips")
     @classmethod
-    def _clips_stay_in_the_scenario(cls, clips: dict[str, str]) -> dict[str, str]:
+    def _clips_stay_in_reach(cls, clips: dict[str, str]) -> dict[str, str]:
         # A scenario comes from anyone who can share a file; its paths must not reach the
-        # rest of the disk. Footage kept elsewhere is named through the media index.
+        # rest of the disk. A relative path stays in the scenario's folder. An absolute one
+        # is only well formed here: the media roots it must lie under are a setting of one
+        # PC, checked when a scenario file is loaded and again when a clip is looked up, so
+        # that a version stored in the record still reads on another PC.
         for clip_id, reference in clips.items():
             if reference.startswith(MEDIA_REF):
                 continue
             posix = PurePosixPath(reference.replace("\\", "/"))
-            if (posix.is_absolute() or PureWindowsPath(reference).anchor
-                    or ".." in posix.parts or not posix.parts):
+            windows = PureWindowsPath(reference)
+            if (".." in posix.parts or not posix.parts
+                    or (windows.anchor and not absolute_reference(reference))):
                 raise ValueError(
                     f"clip `{clip_id}`: `{reference}` is outside the scenario's folder; give a "
-                    f"path inside it (such as `{posix.name or 'clip.mp4'}`), or index the "
-                    f"footage and name it `{MEDIA_REF}<clip id>`")
+                    f"path inside it (such as `{windows.name or 'clip.mp4'}`), a full path "
+                    f"under a media root (never with `..`), or index the footage and name it "
+                    f"`{MEDIA_REF}<clip id>`")
         return clips
 
     def demographics_of(self, person_id: str) -> Demographics:
@@ -240,9 +298,9 @@ class Scenario(_Model):
     pledge_areas: tuple[str, ...] = ()
     setting: dict[str, str] = Field(default_factory=dict)
     people: tuple[Person, ...] = ()
-    variants: tuple[Variant, ...] = Field(min_length=1)
+    variants: NonEmpty[Variant]
     start: Identifier
-    segments: tuple[Segment, ...] = Field(min_length=1)
+    segments: NonEmpty[Segment]
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:

@@ -14,7 +14,14 @@ from pathlib import PurePosixPath
 
 from simulator.agency.profile import AgencyProfile, default_profile
 from simulator.scenario.loader import LoadedScenario
-from simulator.scenario.model import MEDIA_REF, Line, Scenario, Segment, Variant
+from simulator.scenario.model import (
+    MEDIA_REF,
+    Line,
+    Scenario,
+    Segment,
+    Variant,
+    absolute_reference,
+)
 from simulator.standins.tools import StandinError
 
 OFFICER = "officer"
@@ -117,8 +124,9 @@ def plan_scenario(loaded: LoadedScenario,
                   profile: AgencyProfile | None = None) -> list[ClipPlan]:
     """A plan for every clip every variant maps, in variant then clip order.
 
-    Clips named from the media index (``media:…``) are an agency's own footage and are left
-    out; the scenario model keeps every other path inside the scenario folder. Raises
+    Clips named from the media index (``media:…``) or by absolute path (under a media root)
+    are an agency's own footage and are left out; the scenario model keeps every other path
+    inside the scenario folder. Raises
     StandinError for one file mapped for two different clips (a stand-in shows one
     variant's people, so each needs its own file).
     """
@@ -128,7 +136,7 @@ def plan_scenario(loaded: LoadedScenario,
     owners: dict[str, str] = {}
     for variant in scenario.variants:
         for clip_id, relative in variant.clips.items():
-            if relative.startswith(MEDIA_REF):
+            if relative.startswith(MEDIA_REF) or absolute_reference(relative):
                 continue
             path = "/".join(p for p in PurePosixPath(relative.replace("\\", "/")).parts
                             if p != ".")
