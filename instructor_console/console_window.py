@@ -4,6 +4,12 @@ After a run ends, N starts the next trainee (or group, for a multi-officer sessi
 imported roster on the same scenario: the pre-flight check has passed, and the variant is
 rotated again if the instructor left it automatic, or stays the one they chose. Esc goes
 back to set-up, and F3 opens review mode (with the run just ended) for the debrief.
+
+The keyboard is the console's for as long as it is open. When a run starts it takes the
+focus back from the projector window, and takes it back again whenever the projector gets
+it; a key pressed on the projector anyway is handled here, unless projector.yaml binds it
+to a trainee device. With one screen, set-up warns that the projector would cover the
+console and offers a windowed projector or a console kept on top.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ import time
 from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence, QShortcut, QWindow
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from instructor_console.link import LocalLink
 from instructor_console.live_panel import LivePanel
+from instructor_console.one_screen import ON_TOP, WINDOWED, OneScreenChoice, windowed_projector_size
 from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
@@ -27,6 +34,7 @@ from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
 from simulator.ports import Clock
 from simulator.projector.host import ProjectorHost, RunPlan
+from simulator.projector.window import UnboundKey
 from simulator.protocol import EndRun
 from simulator.record import RecordError
 from simulator.review.rubric import Rubric
@@ -72,9 +80,24 @@ class ConsoleWindow(QMainWindow):
         self.pages.addWidget(self._live_page)
         self.pages.addWidget(self.review)
         QShortcut(QKeySequence("F3"), self, self.open_review)
-        self.setCentralWidget(self.pages)
+        # A projector in a window from the command line is not covering anything.
+        self._asked_size = host.windowed_size
+        self.one_screen = OneScreenChoice()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.addWidget(self.one_screen)
+        column.addWidget(self.pages, stretch=1)
+        self.setCentralWidget(central)
+        self.pages.currentChanged.connect(self._show_one_screen)
+        app = QApplication.instance()
+        assert isinstance(app, QGuiApplication)
+        app.screenAdded.connect(self._show_one_screen)
+        app.screenRemoved.connect(self._show_one_screen)
+        app.focusWindowChanged.connect(self._focus_moved)
+        self._show_one_screen()
         self.last_plan: RunPlan | None = None
         host.run_ended.connect(self._run_ended)
+        host.unbound_key.connect(self._key_from_projector)
 
         self._log = AccessLog(host.record)
         accounts = Accounts(host.record)
@@ -154,7 +177,10 @@ class ConsoleWindow(QMainWindow):
             self._code_shown.setText(code)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        """Note any key or mouse input, for the idle sign-out; never consume it."""
+        """Take a trainee device's key to the run; note any input for the idle sign-out."""
+        if (watched is self.windowHandle() and isinstance(event, QKeyEvent)
+                and event.type() == QEvent.Type.KeyPress and self.host.trainee_key(event)):
+            return True
         if event.type() in _INPUT:
             self._last_input = time.monotonic()
         return super().eventFilter(watched, event)
@@ -173,9 +199,48 @@ class ConsoleWindow(QMainWindow):
             self.lock(f"Signed out after {self._idle_seconds / 60:g} minutes without input. "
                       "Sign in again to go on.")
 
+    # -- one screen, one keyboard --------------------------------------------------------------
+
+    def _one_screen(self) -> bool:
+        return self._asked_size is None and len(QGuiApplication.screens()) == 1
+
+    def _show_one_screen(self) -> None:
+        self.one_screen.setVisible(self._one_screen()
+                                   and self.pages.currentWidget() is self.setup)
+
+    def _arrange_for_one_screen(self) -> None:
+        way = self.one_screen.choice if self._one_screen() else None
+        self.host.windowed_size = (windowed_projector_size(self.screen()) if way == WINDOWED
+                                   else self._asked_size)
+        on_top = way == ON_TOP
+        if bool(self.windowFlags() & Qt.WindowType.WindowStaysOnTopHint) != on_top:
+            self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, on_top)
+            self.show()  # a change of window flags hides the window
+
+    def take_focus(self) -> None:
+        """Raise the console and make it the active window: the keys belong here."""
+        self.raise_()
+        # On every platform this asks the window system through QWindow.requestActivate.
+        self.activateWindow()
+        if self.host.windowed_size is not None:
+            # A projector in a window stays in sight; being raised gives it no keys.
+            self.host.raise_projector()
+
+    def _focus_moved(self, window: QWindow | None) -> None:
+        if self.isVisible() and self.host.is_projector(window):
+            # Later, once Qt has finished handing the focus over.
+            QTimer.singleShot(0, self.take_focus)
+
+    def _key_from_projector(self, key: UnboundKey) -> None:
+        if not self.isVisible():
+            return
+        self.take_focus()
+        QApplication.sendEvent(self.focusWidget() or self, key.event())
+
     def start(self, plan: RunPlan) -> bool:
         """Put ``plan`` on the projector and switch to live control; False if refused."""
         self.review.close_run()  # the projector is the run's again
+        self._arrange_for_one_screen()
         try:
             staged = self.host.stage(plan)
         except (ValueError, PlayerUnavailable, RecordError) as exc:
@@ -193,9 +258,14 @@ class ConsoleWindow(QMainWindow):
         self._live_layout.insertWidget(0, self.live, stretch=1)
         self.after_run.setText("")
         self.pages.setCurrentWidget(self._live_page)
-        # The projector window takes the focus when it opens; the keys belong here.
-        self.activateWindow()
+        # The projector window has just come up, perhaps over the console.
+        self.take_focus()
         self.live.setFocus()
+        handle = self.windowHandle()
+        if handle is not None:
+            # Every key pressed here passes through the window first, whichever widget
+            # has the focus; installing the same filter again changes nothing.
+            handle.installEventFilter(self)
         self.last_plan = plan
         staged.session.start()
         return True

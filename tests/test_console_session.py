@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import QDate, QEvent, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import text
 
 from instructor_console.console_window import ConsoleWindow
 from instructor_console.live_panel import LivePanel
+from instructor_console.one_screen import ON_TOP, WINDOWED, windowed_projector_size
 from instructor_console.remote_link import RemoteLink
 from simulator.access import AccessLog, Accounts, Role
 from simulator.agency import default_profile
@@ -22,7 +23,7 @@ from simulator.counterbalance import choose_variant
 from simulator.playback.barcode import write_barcode_clip
 from simulator.projector.console_server import ConsoleServer
 from simulator.projector.host import ProjectorHost
-from simulator.projector.settings import ProjectorSettings
+from simulator.projector.settings import KeyBinding, ProjectorSettings
 from simulator.projector.window import ProjectorWindow
 from simulator.protocol import DecisionRecorded, EndRun, FlagRaised, Pause, RunStarted
 from simulator.record import Record
@@ -107,9 +108,12 @@ def console(qtbot, tmp_path, server):
 
 
 def open_console(qtbot, tmp_path, server, *, accounts: tuple = (),
-                 idle_seconds: float | None = None):
+                 idle_seconds: float | None = None,
+                 windowed_size: tuple[int, int] | None = (320, 180),
+                 settings: ProjectorSettings | None = None):
     """A console on a class library in a new record, with ``accounts`` (name, role,
-    display name) added before it opens."""
+    display name) added before it opens; the projector in a window of ``windowed_size``
+    (None: full screen, as on a projector PC)."""
     library = tmp_path / "library"
     folder = library / "corner"
     folder.mkdir(parents=True)
@@ -120,8 +124,9 @@ def open_console(qtbot, tmp_path, server, *, accounts: tuple = (),
     for name, role, shown in accounts:
         Accounts(record).add(name, role, PASSWORD, display_name=shown)
     clock = MonotonicClock()
-    host = ProjectorHost(record, library, default_profile(), ProjectorSettings(audio=False),
-                         clock, windowed_size=(320, 180), server=server, agency="Metro PD")
+    host = ProjectorHost(record, library, default_profile(),
+                         settings or ProjectorSettings(audio=False), clock,
+                         windowed_size=windowed_size, server=server, agency="Metro PD")
     window = ConsoleWindow(host, default_profile(), clock, load_rubric(bundled_rubric()),
                            idle_seconds=idle_seconds)
     qtbot.addWidget(window)
@@ -320,6 +325,94 @@ def test_a_run_that_faults_says_so_and_frees_the_projector_for_the_next_trainee(
     assert record.events(second.id)[0].type == "run_started"
     window.live.send(EndRun())
     qtbot.waitUntil(lambda: window.live.state.ended, timeout=5000)
+
+
+def start_for(qtbot, window: ConsoleWindow, clock: MonotonicClock, trainee: str) -> LivePanel:
+    """Add ``trainee``, pass the pre-flight check, start, and wait for the branches."""
+    setup = window.setup
+    setup.new_trainee.setText(trainee)
+    QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
+    setup.tick_only((trainee,))
+    assert setup.run_preflight()
+    setup.request_start()
+    qtbot.waitUntil(lambda: window.live is not None and not window.live.over
+                    and window.live.state.offer is not None, timeout=10000)
+    assert window.live is not None
+    return window.live
+
+
+def test_with_one_screen_set_up_warns_and_the_choice_takes_effect_on_start(
+        qtbot, tmp_path):
+    opened = open_console(qtbot, tmp_path, None, windowed_size=None)
+    window, record, clock = next(opened)
+    try:
+        screen = QGuiApplication.screens()
+        assert len(screen) == 1  # offscreen Qt has one screen, like a lone projector PC
+        one_screen = window.one_screen
+        assert one_screen.isVisible() and "cover the console" in one_screen.warning.text()
+        assert one_screen.choice == WINDOWED  # until the instructor picks the other way
+
+        panel = start_for(qtbot, window, clock, "Officer Reyes")
+        projector = window.host.projector_surface().window()
+        assert not one_screen.isVisible()  # set-up only
+        assert not projector.isFullScreen()
+        assert (projector.width(), projector.height()) == windowed_projector_size(screen[0])
+        assert not window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+        qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is window.windowHandle(),
+                        timeout=5000)
+        # The instructor's 1, pressed while the projector had the focus anyway, takes the
+        # branch from the console: it is no trainee's response.
+        QTest.keyClick(projector, Qt.Key.Key_1)
+        qtbot.waitUntil(lambda: panel.over, timeout=10000)
+        first = record.events(panel.state.run_id)
+        assert [e.branch_id for e in first if e.type == "branch_chosen"] == ["calm"]
+        assert "trainee_input" not in [e.type for e in first]
+
+        QTest.keyClick(window, Qt.Key.Key_Escape)
+        assert one_screen.isVisible()
+        one_screen.choose(ON_TOP)
+        panel = start_for(qtbot, window, clock, "Officer Byrne")
+        assert window.host.projector_surface().window() is projector
+        assert projector.isFullScreen()
+        assert window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+        assert window.isVisible()
+        qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is window.windowHandle(),
+                        timeout=5000)
+        QTest.keyClick(window.windowHandle(), Qt.Key.Key_2)
+        qtbot.waitUntil(lambda: panel.over, timeout=10000)
+        second = record.events(panel.state.run_id)
+        assert [e.branch_id for e in second if e.type == "branch_chosen"] == ["shout"]
+    finally:
+        opened.close()
+
+
+def test_a_key_bound_to_a_trainee_device_is_the_trainees_wherever_it_is_pressed(
+        qtbot, tmp_path, server):
+    cew = ProjectorSettings(audio=False, devices={"cew": 1},
+                            keys={"F12": KeyBinding(device="cew", kind="tool", action="cew")})
+    opened = open_console(qtbot, tmp_path, server, settings=cew)
+    window, record, clock = next(opened)
+    try:
+        assert not window.one_screen.isVisible()  # the projector is in a window already
+        panel = start_for(qtbot, window, clock, "Officer Reyes")
+        qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is window.windowHandle(),
+                        timeout=5000)
+        # The CEW's key reaches the console, which has the keyboard: it is the trainee's.
+        QTest.keyClick(window.windowHandle(), Qt.Key.Key_F12)
+        qtbot.waitUntil(lambda: any(e.type == "trainee_input"
+                                    for e in record.events(panel.state.run_id)), timeout=5000)
+        QTest.keyClick(window.windowHandle(), Qt.Key.Key_1)  # and the instructor's stays his
+        qtbot.waitUntil(lambda: panel.over, timeout=10000)
+        events = record.events(panel.state.run_id)
+        (used,) = [e for e in events if e.type == "trainee_input"]
+        (trainee,) = events[0].trainee_ids
+        assert (used.device, used.kind, used.key, used.trainee_id) == ("cew", "tool", "F12",
+                                                                       trainee)
+        decision = next(e for e in events if isinstance(e, DecisionRecorded))
+        assert (decision.action, decision.source) == ("cew", "device")
+        assert [e.branch_id for e in events if e.type == "branch_chosen"] == ["calm"]
+    finally:
+        opened.close()
 
 
 def test_a_remote_console_follows_the_projector_pcs_console_from_run_to_run(

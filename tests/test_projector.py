@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -16,8 +19,8 @@ from simulator.playback.decoded_player import DecodedPlayer, FrameShown
 from simulator.playback.preflight import preflight
 from simulator.projector.preview import PreviewFeed
 from simulator.projector.session import ProjectorSession, ScriptFeeder
-from simulator.projector.settings import ProjectorSettings
-from simulator.projector.window import ProjectorWindow
+from simulator.projector.settings import KeyBinding, ProjectorSettings
+from simulator.projector.window import ProjectorWindow, UnboundKey
 from simulator.protocol import (
     CueShown,
     DecisionRecorded,
@@ -118,9 +121,14 @@ def clock() -> MonotonicClock:
     return MonotonicClock()
 
 
+# A training pistol's trigger that types Space, as projector.yaml binds it.
+TRIGGER = ProjectorSettings(keys={"Space": KeyBinding(device="trigger", kind="shot",
+                                                      action="firearm")})
+
+
 @pytest.fixture
 def window(qtbot, clock) -> ProjectorWindow:
-    win = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1", "t2"])
+    win = ProjectorWindow(clock, TRIGGER, lambda: ["t1", "t2"])
     qtbot.addWidget(win)
     win.resize(640, 360)
     win.show()
@@ -188,6 +196,67 @@ def test_input_is_stamped_on_arrival_before_anything_else(qtbot, window, clock):
     assert len(got) == 1
     assert before <= got[0].input_ns <= after
     assert got[0].device == "pointer-RightButton" and got[0].trainee_id is None
+
+
+def test_a_key_bound_to_no_device_is_never_trainee_input_but_is_passed_on(qtbot, clock):
+    # By default the keyboard is no trainee device: the key the instructor pressed while
+    # the projector had the focus is theirs, not the trainee's.
+    win = ProjectorWindow(clock, ProjectorSettings(), lambda: ["t1"])
+    qtbot.addWidget(win)
+    win.show()
+    inputs: list[ReportInput] = []
+    passed: list[UnboundKey] = []
+    win.trainee_input.connect(inputs.append)
+    win.unbound_key.connect(passed.append)
+    before = clock.now_ns()
+    QTest.keyClick(win, Qt.Key.Key_1)
+    QTest.keyClick(win, Qt.Key.Key_Space)
+    assert inputs == []
+    assert [(k.key, k.text) for k in passed] == [(Qt.Key.Key_1, "1"), (Qt.Key.Key_Space, " ")]
+    assert all(before <= k.input_ns <= clock.now_ns() for k in passed)
+    again = passed[0].event()
+    assert (again.type(), again.key(), again.text()) == (again.Type.KeyPress, Qt.Key.Key_1, "1")
+
+
+def test_beside_the_console_the_projector_never_takes_the_keyboard(qtbot, street, tmp_path,
+                                                                   window):
+    from simulator.agency import default_profile
+    from simulator.projector.host import ProjectorHost
+    from simulator.record import Record
+
+    _loaded, clips = street
+    record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    for settings in (ProjectorSettings(), TRIGGER):
+        host = ProjectorHost(record, street_library(clips, tmp_path / str(len(settings.keys))),
+                             default_profile(), settings, MonotonicClock(),
+                             windowed_size=(320, 180))
+        projector = host.projector_surface().window()
+        assert projector.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
+        assert projector.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        assert projector.focusPolicy() == Qt.FocusPolicy.NoFocus
+        host.close()
+    record.close()
+    assert ProjectorSettings().keys == {}  # the keyboard is no trainee device by default
+    # On its own (`branchpoint project`, calibration) it takes the keyboard as any window.
+    assert not window.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
+    assert window.focusPolicy() == Qt.FocusPolicy.StrongFocus
+
+
+def test_with_no_sound_server_one_line_says_so_and_nothing_else(tmp_path):
+    # Qt first, as under the console and pytest-qt; then two runs' worth of sound out.
+    code = ("from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication([])\n"
+            "from simulator.playback.audio_out import AudioOut\n"
+            "for _ in range(2):\n"
+            "    AudioOut().close()\n")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("QT_LOGGING_RULES", "QT_DEBUG_PLUGINS")}
+    env.update(QT_QPA_PLATFORM="offscreen", PULSE_SERVER="unix:/nonexistent",
+               XDG_RUNTIME_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["no audio output device: playing without sound"]
 
 
 def test_low_light_darkens_away_from_the_pointer_and_the_preview_shows_it(qtbot, window):

@@ -8,26 +8,65 @@ holds, at most the buffer (120 ms, about four frames); kept short so that lag st
 from __future__ import annotations
 
 import logging
-import os
 
-from PySide6.QtCore import QIODevice
+from PySide6.QtCore import (
+    QIODevice,
+    QLoggingCategory,
+    QMessageLogContext,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 
-# Qt Multimedia reports every sound library it does not find, as it loads; AudioOut says
-# plainly whether there is sound, so that chatter stays out unless the user asks for it.
-os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
+# Qt Multimedia reports every sound library it does not find, from the moment it loads;
+# AudioOut says in one line whether there is sound, so those reports stay off. Rules in
+# QT_LOGGING_RULES still win over these, for whoever wants to see them.
+QLoggingCategory.setFilterRules("qt.multimedia.*=false")
 
-from PySide6.QtMultimedia import (
+from PySide6.QtMultimedia import (  # noqa: E402 - after the rules, or it reports as it loads
+    QAudioDevice,
     QAudioFormat,
     QAudioSink,
     QMediaDevices,
     QtAudio,
 )
 
-from simulator.playback.decode import AUDIO_BYTES_PER_SAMPLE, AUDIO_CHANNELS, AUDIO_RATE
+from simulator.playback.decode import (  # noqa: E402 - with the imports above
+    AUDIO_BYTES_PER_SAMPLE,
+    AUDIO_CHANNELS,
+    AUDIO_RATE,
+)
 
 log = logging.getLogger(__name__)
 
 BUFFER_S = 0.12
+
+# What has been said about sound in this process: each run has its own AudioOut, and a
+# class of twenty runs needs to hear about a missing sound device once.
+_said: set[str] = set()
+
+
+def _to_debug_log(_kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    log.debug("Qt, looking for a sound device: %s", message)
+
+
+def default_output() -> QAudioDevice:
+    """The default audio output (null if there is none), found without noise on stderr.
+
+    The first look starts Qt's sound backend, which reports a sound server it cannot reach
+    (PulseAudio's "pa_context_connect() failed") with no logging category that a filter
+    rule could name; so while it looks, Qt's messages go to this module's debug log.
+    """
+    previous = qInstallMessageHandler(_to_debug_log)
+    try:
+        return QMediaDevices.defaultAudioOutput()
+    finally:
+        qInstallMessageHandler(previous)
+
+
+def _say(status: str, level: int) -> None:
+    if status not in _said:
+        _said.add(status)
+        log.log(level, status)
 
 
 class AudioOut:
@@ -37,10 +76,10 @@ class AudioOut:
         self._sink: QAudioSink | None = None
         self._io: QIODevice | None = None
         self._backlog = bytearray()
-        device = QMediaDevices.defaultAudioOutput()
+        device = default_output()
         if device.isNull():
             self.status = "no audio output device: playing without sound"
-            log.warning(self.status)
+            _say(self.status, logging.WARNING)
             return
         fmt = QAudioFormat()
         fmt.setSampleRate(AUDIO_RATE)
@@ -49,13 +88,13 @@ class AudioOut:
         if not device.isFormatSupported(fmt):
             self.status = (f"{device.description()}: cannot play 48 kHz stereo; "
                            "playing without sound")
-            log.warning(self.status)
+            _say(self.status, logging.WARNING)
             return
         self._sink = QAudioSink(device, fmt)
         self._sink.setBufferSize(round(BUFFER_S * AUDIO_RATE) * AUDIO_BYTES_PER_SAMPLE)
         self._io = self._sink.start()
         self.status = f"sound on {device.description()}"
-        log.info(self.status)
+        _say(self.status, logging.INFO)
 
     def write(self, data: bytes) -> None:
         """Queue one frame's sound; what the device cannot take yet waits for the next."""

@@ -103,14 +103,27 @@ def wait(seconds: float, until: Callable[[], bool] | None = None) -> None:
 
 def new_window(clock: Clock, settings: ProjectorSettings,
                trainee_ids: Callable[[], list[str]], *, screen: str | int | None = None,
-               windowed_size: tuple[int, int] | None = None) -> ProjectorWindow:
-    """The projector window, full screen on the chosen screen (or a plain window if sized)."""
+               windowed_size: tuple[int, int] | None = None,
+               takes_keys: bool = True) -> ProjectorWindow:
+    """The projector window, full screen on the chosen screen (or a plain window if sized).
+
+    ``takes_keys``: whether it may take the keyboard focus (see `ProjectorWindow`).
+    """
+    window = ProjectorWindow(clock, settings, trainee_ids, takes_keys=takes_keys)
+    place_window(window, settings, screen=screen, windowed_size=windowed_size)
+    return window
+
+
+def place_window(window: ProjectorWindow, settings: ProjectorSettings, *,
+                 screen: str | int | None = None,
+                 windowed_size: tuple[int, int] | None = None) -> None:
+    """Show ``window`` full screen on the chosen screen, or as a plain window if sized.
+
+    ValueError if no screen is ``screen`` (or the settings' screen).
+    """
     from simulator.projector.window import choose_screen
 
-    window = ProjectorWindow(clock, settings, trainee_ids)
     if windowed_size is not None:
-        window.resize(*windowed_size)
-        window.show()
+        window.show_windowed(windowed_size)
     else:
         window.show_on(choose_screen(screen if screen is not None else settings.screen))
-    return window

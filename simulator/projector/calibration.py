@@ -14,8 +14,7 @@ import statistics
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from simulator.ports import Clock
-from simulator.projector.window import ProjectorWindow
-from simulator.protocol import ReportInput
+from simulator.projector.window import ProjectorWindow, UnboundKey
 
 # An answer later than this after a flash belongs to no flash (a stray key).
 MAX_LAG_NS = 400_000_000
@@ -39,7 +38,9 @@ class LagCalibration(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(period_ms)
         self._timer.timeout.connect(self.flash)
-        window.trainee_input.connect(self._answer)
+        # The sensor answers with a click, or with a key bound to no trainee device.
+        window.trainee_input.connect(lambda command: self._answer(command.input_ns))
+        window.unbound_key.connect(self._answer_key)
 
     def start(self) -> None:
         """Begin flashing."""
@@ -58,10 +59,14 @@ class LagCalibration(QObject):
         # One frame later the patch goes dark again.
         QTimer.singleShot(17, self._window.surface.repaint)
 
-    def _answer(self, command: ReportInput) -> None:
-        earlier = [t for t in self._flash_times if t <= command.input_ns]
-        if earlier and command.input_ns - earlier[-1] <= MAX_LAG_NS:
-            self.lags_ms.append((command.input_ns - earlier[-1] - self._sensor_ns) / 1e6)
+    def _answer_key(self, key: UnboundKey) -> None:
+        if not key.auto_repeat:
+            self._answer(key.input_ns)
+
+    def _answer(self, input_ns: int) -> None:
+        earlier = [t for t in self._flash_times if t <= input_ns]
+        if earlier and input_ns - earlier[-1] <= MAX_LAG_NS:
+            self.lags_ms.append((input_ns - earlier[-1] - self._sensor_ns) / 1e6)
             self._flash_times.remove(earlier[-1])
 
     def _finish(self) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QWindow
 from sqlalchemy.exc import SQLAlchemyError
 
 from media_index import MediaIndex
@@ -27,7 +28,7 @@ from simulator.media import resolve_clip
 from simulator.playback.preflight import preflight
 from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock, Player
-from simulator.projector.app import new_window
+from simulator.projector.app import new_window, place_window
 from simulator.projector.console_server import ConsoleServer
 from simulator.projector.preview import PreviewFeed
 from simulator.projector.runner import END_HOLD_MS, stage_run
@@ -77,10 +78,12 @@ class ProjectorHost(QObject):
     """Runs scenarios on the projector for the console.
 
     `run_ended` carries each run's id once it is over, whether it ended or faulted. The
-    class's record session is closed by `close`.
+    class's record session is closed by `close`. `unbound_key` carries each key pressed on
+    the projector that no trainee device is bound to (an `UnboundKey`): the instructor's.
     """
 
     run_ended = Signal(str)
+    unbound_key = Signal(object)
 
     def __init__(self, record: Record, library: Path, profile: AgencyProfile,
                  settings: ProjectorSettings, clock: Clock, *, backend: Backend | None = None,
@@ -122,7 +125,23 @@ class ProjectorHost(QObject):
         # A pre-flight check passed for another screen proves nothing about this one.
         self._cleared.clear()
         if self._window is not None and self._windowed_size is None:
-            self._window.show_on(choose_screen(wanted))
+            self._place(self._window)
+
+    @property
+    def windowed_size(self) -> tuple[int, int] | None:
+        """The projector window's size when it is a plain window; None: full screen."""
+        return self._windowed_size
+
+    @windowed_size.setter
+    def windowed_size(self, size: tuple[int, int] | None) -> None:
+        if size != self._windowed_size:
+            self._windowed_size = size
+            if self._window is not None:
+                self._place(self._window)
+
+    def _place(self, window: ProjectorWindow) -> None:
+        place_window(window, self.settings, screen=self._screen,
+                     windowed_size=self._windowed_size)
 
     def catalog(self) -> list[CatalogEntry]:
         """Every scenario in the library, with lint status, variants and a thumbnail."""
@@ -262,12 +281,38 @@ class ProjectorHost(QObject):
 
     def _projector_window(self) -> ProjectorWindow:
         if self._window is None:
+            # The console keeps the keyboard: a key bound to a trainee device reaches the
+            # run from there (`trainee_key`).
             self._window = new_window(self._clock, self.settings, self._trainee_ids,
-                                      screen=self._screen, windowed_size=self._windowed_size)
+                                      screen=self._screen, windowed_size=self._windowed_size,
+                                      takes_keys=False)
             # Closed by hand (it ends the run on it): the next run opens a new one rather
             # than playing into a hidden window while the trainees look at the desktop.
             self._window.closing.connect(self._window_closed)
+            self._window.unbound_key.connect(self.unbound_key)
         return self._window
+
+    def raise_projector(self) -> None:
+        """Put the projector window above the others, without giving it the focus."""
+        if self._window is not None:
+            self._window.raise_()
+
+    def is_projector(self, window: QWindow | None) -> bool:
+        """Whether ``window`` is the projector's."""
+        return (window is not None and self._window is not None
+                and self._window.windowHandle() is window)
+
+    def trainee_key(self, event: QKeyEvent) -> bool:
+        """A key pressed at the console: the trainee's if projector.yaml binds it to a device.
+
+        A trainee device that types keys types them where the keyboard focus is, and that
+        is the console's. During a live run such a key is reported on the run as the
+        device's input (True); any other key is left to the console (False).
+        """
+        t_ns = self._clock.now_ns()
+        if self._window is None or self.current is None or not self.current.live:
+            return False
+        return self._window.report_key(event, t_ns)
 
     def projector_surface(self) -> VideoSurface:
         """The projector's picture, for a replay shown to the trainee in the debrief."""

@@ -44,10 +44,9 @@ class ProjectorSettings(BaseModel):
     display_lag_ms: float | None = Field(
         default=None, ge=0, le=500, description="Measured light-sensor lag of this screen.")
     audio: bool = True
-    # Keys of trigger devices and keyboards on the trainee's side, by Qt key name.
-    keys: dict[str, KeyBinding] = Field(default_factory=lambda: {
-        "Space": KeyBinding(device="trigger", kind="shot", action="firearm"),
-    })
+    # Keys that trainee devices send (a trigger or tool that types a key), by Qt key name.
+    # The keyboard is the instructor's: a key is the trainee's only if it is bound here.
+    keys: dict[str, KeyBinding] = Field(default_factory=dict)
     # Which trainee (1-based position in the run) holds which device.
     devices: dict[str, Annotated[int, Field(ge=1, le=32)]] = Field(
         default_factory=lambda: {"pointer": 1, "trigger": 1})

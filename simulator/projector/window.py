@@ -2,16 +2,19 @@
 
 It is also where trainee input arrives. Each click or key is stamped first, on the run's
 clock, before anything else is done with it, and carries the frame on screen at that
-moment and where on the picture it landed. Only this window reads trainee input: the
-instructor's console is another window, and Qt gives keys to the focused window alone.
+moment and where on the picture it landed. The keyboard is the instructor's: a key is a
+trainee's input only if ``projector.yaml`` binds it to a trainee device. Beside the
+console the window never takes the keyboard focus, and a key bound to nothing that reaches
+it anyway is passed on (`unbound_key`) for the console to act on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QMouseEvent, QScreen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -44,20 +47,48 @@ def choose_screen(wanted: str | int | None) -> QScreen:
     raise ValueError(f"no screen {wanted!r}; screens: {known}")
 
 
+@dataclass(frozen=True)
+class UnboundKey:
+    """A key pressed on the projector that no trainee device is bound to, stamped on arrival."""
+
+    input_ns: int
+    key: int
+    modifiers: Qt.KeyboardModifier
+    text: str
+    auto_repeat: bool
+
+    def event(self) -> QKeyEvent:
+        """The key press again, to deliver where the instructor's keys belong."""
+        return QKeyEvent(QEvent.Type.KeyPress, self.key, self.modifiers, self.text,
+                         self.auto_repeat)
+
+
 class ProjectorWindow(QWidget):
-    """The trainee's screen. Emits `trainee_input` with a `ReportInput` for each input."""
+    """The trainee's screen. Emits `trainee_input` with a `ReportInput` for each input.
+
+    ``takes_keys`` lets the window take the keyboard focus. Without it the window never
+    does, on any platform: beside the instructor's console, whose keys they are.
+    """
 
     trainee_input = Signal(object)
+    unbound_key = Signal(object)  # UnboundKey
     closing = Signal()
 
     def __init__(self, clock: Clock, settings: ProjectorSettings,
-                 trainee_ids: Callable[[], list[str]] = list) -> None:
+                 trainee_ids: Callable[[], list[str]] = list, *,
+                 takes_keys: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("Branchpoint projector")
         self.setWindowFlag(Qt.WindowType.FramelessWindowHint)
+        self.takes_keys = takes_keys
+        # Not accepting focus is a hint to the window system (X11 WM_HINTS input, Windows
+        # WS_EX_NOACTIVATE); showing without activating keeps Qt itself from asking for it.
+        self.setWindowFlag(Qt.WindowType.WindowDoesNotAcceptFocus, not self.takes_keys)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, not self.takes_keys)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus if self.takes_keys
+                            else Qt.FocusPolicy.NoFocus)
         self.setCursor(Qt.CursorShape.BlankCursor)
         self.setMouseTracking(True)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setStyleSheet("background: black;")
         self._clock = clock
         self._settings = settings
@@ -76,12 +107,24 @@ class ProjectorWindow(QWidget):
     # -- placement -----------------------------------------------------------------------------
 
     def show_on(self, screen: QScreen) -> None:
-        """Cover ``screen`` completely."""
+        """Cover ``screen`` completely; take the keyboard only if the window takes keys."""
         self.setScreen(screen)
         self.setGeometry(screen.geometry())
-        self.showFullScreen()
-        self.activateWindow()
-        self.setFocus()
+        # Not showFullScreen(): it also activates the window, which would take the
+        # keyboard from the console where no window manager stops it.
+        self.setWindowState(Qt.WindowState.WindowFullScreen)
+        self.show()
+        if self.takes_keys:
+            self.activateWindow()
+            self.setFocus()
+
+    def show_windowed(self, size: tuple[int, int]) -> None:
+        """A plain window of ``size``, in the top right corner of its screen."""
+        self.setWindowState(Qt.WindowState.WindowNoState)
+        self.resize(*size)
+        area = self.screen().availableGeometry()
+        self.move(area.right() + 1 - size[0], area.top())
+        self.show()
 
     # -- modes ---------------------------------------------------------------------------------
 
@@ -120,16 +163,25 @@ class ProjectorWindow(QWidget):
             self.surface.update()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        """A key from the trainee's side: a trigger, a tool, or a plain key."""
+        """A trainee device's key is reported; any other key is passed on as `unbound_key`."""
         t_ns = self._clock.now_ns()
-        if event.isAutoRepeat():
-            return
+        if not self.report_key(event, t_ns):
+            self.unbound_key.emit(UnboundKey(t_ns, event.key(), event.modifiers(),
+                                             event.text(), event.isAutoRepeat()))
+
+    def report_key(self, event: QKeyEvent, t_ns: int) -> bool:
+        """Report ``event`` (stamped ``t_ns``) if projector.yaml binds its key to a device.
+
+        True if the key is a trainee device's (a held key is reported once); False if it
+        is bound to nothing, and so is not the trainee's.
+        """
         name = key_name(event.key())
         binding = self._settings.keys.get(name)
         if binding is None:
-            self._report(t_ns, "keyboard", "key", name, None)
-        else:
+            return False
+        if not event.isAutoRepeat():
             self._report(t_ns, binding.device, binding.kind, name, None, binding.action)
+        return True
 
     def _report(self, t_ns: int, device: str, kind: str, key: str | None,
                 at: QPointF | None, action: str | None = None) -> None:
