@@ -107,10 +107,10 @@ def test_an_audit_of_two_trials_says_they_are_too_few_and_draws_only_what_it_has
     assert "2 trials from 1 trainee (1 timeout, left out of rates)." in words
     assert "too few for the statistics to mean anything" in words
     # What statistics.py needs before it tests: two groups, each with MIN_TRIALS answered
-    # trials with and without a threat, from MIN_TRAINEES trainees who met both.
-    assert (f"at least {MIN_TRIALS} answered trials with a threat and {MIN_TRIALS} without "
-            f"for each of the two groups, {4 * MIN_TRIALS} in all, from at least "
-            f"{MIN_TRAINEES} trainees who met both") in words
+    # trials of the kind of cue compared, from MIN_TRAINEES trainees who met both.
+    assert (f"only once each has at least {MIN_TRIALS} answered trials of the kind of cue "
+            f"compared (with a threat, or without), from at least {MIN_TRAINEES} trainees "
+            "who met both") in words
     assert "no other group to compare it with" in words
     # Every attribute shows one group: there is nothing it is a reference for.
     cells = [text for rows in page.tables for row in rows for _, text in row]

@@ -146,18 +146,27 @@ def test_documents_go_to_a_named_file_in_the_current_folder(mixed, tmp_path, mon
     db, by_kind, _ = mixed
     run = by_kind["training"]
     monkeypatch.chdir(tmp_path)
+    # A name planted in the folder, even a link pointing elsewhere, is passed over.
+    planted = tmp_path / "elsewhere.pdf"
+    (tmp_path / f"after-action-{run.id[:8]}.pdf").symlink_to(planted)
     for fmt, magic in (("pdf", b"%PDF"), ("html", b"<!doctype html"), ("pdf", b"%PDF")):
         result = invoke("export", run.id[:8], "--format", fmt, "--db", db)
         assert result.exit_code == 0, result.output
         assert magic not in result.stdout_bytes
-    first, second = tmp_path / f"after-action-{run.id[:8]}.pdf", \
-        tmp_path / f"after-action-{run.id[:8]}-2.pdf"
+    assert not planted.exists()
+    first, second = tmp_path / f"after-action-{run.id[:8]}-2.pdf", \
+        tmp_path / f"after-action-{run.id[:8]}-3.pdf"
     # A second export of the same run does not overwrite the first.
     assert first.read_bytes().startswith(b"%PDF") and second.read_bytes().startswith(b"%PDF")
     assert (tmp_path / f"after-action-{run.id[:8]}.html").read_bytes().startswith(
         b"<!doctype html")
     result = invoke("export", run.id[:8], "--format", "pdf", "--db", db)
-    assert str(tmp_path / f"after-action-{run.id[:8]}-3.pdf") in result.output.replace("\n", "")
+    assert str(tmp_path / f"after-action-{run.id[:8]}-4.pdf") in result.output.replace("\n", "")
+    # A pseudonymised report's name does not tie it to the record.
+    hidden = invoke("export", run.id[:8], "--format", "html", "--pseudonymise", "--db", db)
+    assert hidden.exit_code == 0, hidden.output
+    (pseudonymised,) = tmp_path.glob("after-action-pseudonymised-*.html")
+    assert run.id[:8] not in pseudonymised.name
     audit = invoke("audit", "report", "--format", "pdf", "--db", db)
     assert audit.exit_code == 0 and not audit.stdout_bytes
     (written,) = tmp_path.glob("bias-audit-*.pdf")
@@ -168,15 +177,22 @@ def test_documents_go_to_a_named_file_in_the_current_folder(mixed, tmp_path, mon
 
 @pytest.mark.slow
 def test_the_demo_keeps_to_its_own_record(tmp_path):
+    from simulator.record.database import default_url
+
     training = tmp_path / "training.sqlite3"
     result = invoke("demo", "--headless", "--speed", "200", "--size", "tiny",
                     BRANCHPOINT_DB=f"sqlite:///{training}")
     assert result.exit_code == 0, result.output
     assert "verified" in result.output
     assert not training.exists()  # the agency's record, named by BRANCHPOINT_DB, untouched
+    assert invoke("demo", "--headless", "--speed", "200", "--size", "tiny").exit_code == 0
+    default = Record.open(default_url())  # nor the default one
+    assert not [r for r in default.runs() if r.kind != "training"]
+    assert "Demo trainee" not in default.recent_trainees()
+    default.close()
     demo = Record.open(demo_record_url())
-    (run,) = demo.runs()
-    assert run.kind == "demo" and demo_record_url().endswith("demo-record.sqlite3")
+    assert {r.kind for r in demo.runs()} == {"demo"} and len(demo.runs()) == 2
+    assert demo_record_url().endswith("demo-record.sqlite3")
     assert demo.recent_trainees() == []
     demo.close()
 
@@ -184,8 +200,10 @@ def test_the_demo_keeps_to_its_own_record(tmp_path):
 def test_the_open_record_note_comes_once_per_record_and_in_sessions_list(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     note = "this record has no accounts yet"
+    # The first look at a new record says it once, not twice.
+    assert invoke("sessions", "list", "--db", db).output.count(note) == 1
     first = invoke("sessions", "show", "zzzz", "--db", db)
-    assert note in first.output
+    assert note not in first.output
     assert note not in invoke("sessions", "show", "zzzz", "--db", db).output
     assert note not in invoke("audit", "export-trials", "--db", db).output
     # Where people look at the record, it is said every time.
@@ -193,6 +211,22 @@ def test_the_open_record_note_comes_once_per_record_and_in_sessions_list(tmp_pat
     assert note in invoke("sessions", "list", "--db", db).output
     other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
     assert note in invoke("audit", "export-trials", "--db", other).output
+
+
+def test_a_read_only_record_is_still_read(tmp_path):
+    path = tmp_path / "r.sqlite3"
+    headless(f"sqlite:///{path}", "Officer Reyes")
+    record = Record.open(f"sqlite:///{path}")
+    with record.engine.begin() as c:
+        c.execute(text("DELETE FROM record_notices"))  # as on a record not yet looked at
+    record.close()
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    for _ in range(2):  # it cannot remember the note, so it says it each time
+        result = invoke("verify", "--db", read_only)
+        assert result.exit_code == 0, result.output
+        assert "1 runs checked, 0 with problems" in result.output
+        assert "this record has no accounts yet" in result.output
+    assert not (tmp_path / "file:").exists() and not Path("file:").exists()
 
 
 def test_version():
@@ -227,6 +261,44 @@ def test_known_third_party_warnings_are_filtered_and_ours_still_show(tmp_path):
     assert "1 passed, 1 warning" in result.stdout, result.stdout
     assert "a warning of ours" in result.stdout
     assert "is deprecated and will be removed" not in result.stdout
+
+
+def test_erasure_reaches_runs_of_every_kind(tmp_path):
+    from simulator.access.privacy import erase_trainee
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    headless(db, "Officer Reyes", "--kind", "test")
+    record = Record.open(db)
+    trainee = record.find_person("trainee", "Officer Reyes")
+    (run,) = record.runs()
+    assert record.events(run.id)[-1].type == "run_ended" and record.note(run.id, 1) is None
+    noted = [e.seq for e in record.events(run.id) if record.note(run.id, e.seq)]
+    assert noted  # the demo script flags with notes
+    erase_trainee(record, trainee)
+    assert not [seq for seq in noted if record.note(run.id, seq)]
+    assert record.display_names([trainee]) == {}
+    record.close()
+
+
+def test_the_migration_goes_down_and_up_again_on_a_record_with_runs(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    headless(db, "Officer Reyes", "--kind", "test")
+    record = Record.open(db)
+    config = Config()
+    config.set_main_option("script_location", "simulator.record:migrations")
+    config.attributes["engine"] = record.engine
+    command.downgrade(config, "0005")
+    with record.engine.connect() as c:
+        assert "kind" not in {row[1] for row in c.execute(text("PRAGMA table_info(runs)"))}
+    record.close()
+    record = Record.open(db)  # upgraded again: the run's event still says `test`
+    (run,) = record.runs()
+    result = verify_run(record, run.id)
+    assert [f.kind for f in result.findings] == ["kind_mismatch"]
+    record.close()
 
 
 def test_sqlite_upgrade_keeps_earlier_runs_as_training(tmp_path):

@@ -158,6 +158,8 @@ def audit_document(record: Record, profile: AgencyProfile, scope: AuditScope,
                   for attribute, group in scope.references.items()}
     result = audit(table, references)
     result["branch_choices"] = branch_audit(choices, references)
+    # Which runs the figures rest on: training only, unless the report was asked otherwise.
+    result["run_kinds"] = sorted(scope.kinds)
     if to == "json":
         # Every statistic is a number or null: the contract never carries NaN.
         return json.dumps(result, indent=2, allow_nan=False) + "\n"

@@ -89,13 +89,14 @@ def _p(value: float | None) -> str:
 
 
 # Every test compares two groups, and statistics.py runs none before each group has
-# MIN_TRIALS answered trials of each kind of cue (threat and no threat) from MIN_TRAINEES
-# trainees: the fewest trials any test can rest on are two groups times two kinds of cue.
-TOO_FEW = ("That is too few for the statistics to mean anything. Comparing one group with "
-           f"another takes at least {MIN_TRIALS} answered trials with a threat and "
-           f"{MIN_TRIALS} without for each of the two groups, {2 * 2 * MIN_TRIALS} in all, "
-           f"from at least {MIN_TRAINEES} trainees who met both. Until there are, this "
-           "report describes the trials and tests nothing.")
+# MIN_TRIALS answered trials of the kind of cue it compares from MIN_TRAINEES trainees; the
+# threshold and sensitivity weigh both kinds, so they need MIN_TRIALS of each.
+TOO_FEW = ("That is too few for the statistics to mean anything. One group is tested "
+           f"against another only once each has at least {MIN_TRIALS} answered trials of the "
+           "kind of cue compared (with a threat, or without), from at least "
+           f"{MIN_TRAINEES} trainees who met both; the threshold and sensitivity, which weigh "
+           f"both kinds, need {MIN_TRIALS} of each. Until there are, this report describes "
+           "the trials and tests nothing.")
 
 _TESTS = ("no_threat", "threat", "c", "d_prime", "latency_threat", "latency_no_threat")
 

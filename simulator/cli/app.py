@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -37,7 +38,6 @@ from simulator.cli.common import (
     ProfileOption,
     err,
     fail,
-    note_open_record,
     open_media_index,
     open_record,
     open_record_as,
@@ -125,7 +125,11 @@ def main() -> None:
 
 def _print_version(asked: bool) -> None:
     if asked:
-        typer.echo(f"branchpoint {package_version('branchpoint')}")
+        try:
+            installed = package_version("branchpoint")
+        except PackageNotFoundError:
+            installed = "(not installed: run from a source folder)"
+        typer.echo(f"branchpoint {installed}")
         raise typer.Exit
 
 
@@ -143,7 +147,9 @@ KindOption = Annotated[str, typer.Option(
     "left out of the audit and training records.")]
 
 
-def _kind_or_fail(kind: str) -> RunKind:
+def _kind_or_fail(kind: str, resume: str | None) -> RunKind:
+    if resume is not None and kind != "training":
+        fail("--kind is for a new run; a resumed run keeps the kind it started with")
     for known in RUN_KINDS:
         if kind == known:
             return known
@@ -233,7 +239,7 @@ def run(
     profile: ProfileOption = None,
 ) -> None:
     """Play a scenario driven by a script; prints one JSON line per event once it is durable."""
-    run_kind = _kind_or_fail(kind)
+    run_kind = _kind_or_fail(kind, resume)
     if not headless:
         fail("only --headless runs are available from the command line; the projector app "
               "plays scenarios on screen")
@@ -414,7 +420,7 @@ def project(
 
     ``--resume`` continues a run whose projector died, from the record, on a new time base.
     """
-    run_kind = _kind_or_fail(kind)
+    run_kind = _kind_or_fail(kind, resume)
     if (scenario is None) == (resume is None):
         fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
     if resume is not None and script is not None:
@@ -635,9 +641,8 @@ def sessions_list(
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
 ) -> None:
     """The latest sessions (an instructor's own, for an instructor)."""
-    record, account = open_record_as(db, Permission.debrief)
-    if account is None and not Accounts(record).exists():
-        note_open_record()  # here every time: this is where people look at the record
+    # The note every time here: this is where people look at what the record holds.
+    record, account = open_record_as(db, Permission.debrief, always_note=True)
     own = account is not None and not account.may(Permission.coordinate)
     AccessLog(record).write(account, "sessions_list", "record", {"limit": limit})
     table = Table(title=f"Sessions in {record.url}")

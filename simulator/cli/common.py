@@ -107,16 +107,19 @@ def open_record(db: str | None) -> Record:
         fail(str(exc))
 
 
-def sign_in(record: Record, permission: Permission) -> Account | None:
+def sign_in(record: Record, permission: Permission, *,
+            always_note: bool = False) -> Account | None:
     """The account of whoever runs the command, if its role allows ``permission``.
 
     The name and password come from BRANCHPOINT_USER and BRANCHPOINT_PASSWORD, else from a
-    prompt. A record with no accounts yet is open: None, with a warning saying how to
-    protect it. A refused sign-in or role is logged and exits with code 3.
+    prompt. A record with no accounts yet is open: None, with a note saying how to protect
+    it, the first time for the record (every time with ``always_note``). A refused sign-in
+    or role is logged and exits with code 3.
     """
     accounts = Accounts(record)
     if not accounts.exists():
-        if record.first_notice(OPEN_RECORD_NOTICE):
+        first = record.first_notice(OPEN_RECORD_NOTICE)
+        if first or always_note:
             note_open_record()
         return None
     username = os.environ.get(USER_ENV) or typer.prompt("user name")
@@ -140,10 +143,11 @@ def note_open_record() -> None:
               "accounts add NAME --role administrator`")
 
 
-def open_record_as(db: str | None, permission: Permission) -> tuple[Record, Account | None]:
+def open_record_as(db: str | None, permission: Permission, *,
+                   always_note: bool = False) -> tuple[Record, Account | None]:
     """The record, and the signed-in account allowed ``permission`` (see `sign_in`)."""
     record = open_record(db)
-    return record, sign_in(record, permission)
+    return record, sign_in(record, permission, always_note=always_note)
 
 
 def agency_or_exit(record: Record, name: str | None) -> str | None:
@@ -182,23 +186,38 @@ def emit(data: str | bytes, out: Path | None, written: str, *,
     Without ``out`` it goes to a new file of that name in the current folder (``-2``,
     ``-3``... before the suffix rather than overwrite one), whose path is said.
     """
-    if out is None and default_file is not None:
-        out = free_path(Path.cwd() / default_file)
+    new = out is None
     if out is None:
-        sys.stdout.write(data if isinstance(data, str) else data.decode())
-        return
+        if default_file is None:
+            sys.stdout.write(data if isinstance(data, str) else data.decode())
+            return
+        out = Path.cwd() / default_file
     try:
-        write_file(out, data)
+        if new:
+            out = write_new_file(out, data)
+        else:
+            write_file(out, data)
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}; give --out a file in a folder you can "
              "write to")
-    err.print(f"{written} written to {escape(str(out.resolve()))}", soft_wrap=True)
+    err.print(f"{written} written to {escape(str(out.absolute()))}", soft_wrap=True)
 
 
-def free_path(wanted: Path) -> Path:
-    """``wanted``, or the first of ``name-2.ext``, ``name-3.ext``... that does not exist."""
-    candidate, number = wanted, 1
-    while candidate.exists():
-        number += 1
-        candidate = wanted.with_name(f"{wanted.stem}-{number}{wanted.suffix}")
-    return candidate
+def write_new_file(wanted: Path, data: str | bytes) -> Path:
+    """Write ``data`` to a file made new for it: ``wanted``, else ``name-2.ext``, ``-3``...
+
+    Made with exclusive creation, so nothing already there is overwritten or followed: a
+    name that exists, even as a link planted in a shared folder, is passed over.
+    """
+    content = data.encode() if isinstance(data, str) else data
+    number = 1
+    while True:
+        candidate = wanted if number == 1 else wanted.with_name(
+            f"{wanted.stem}-{number}{wanted.suffix}")
+        try:
+            with candidate.open("xb") as file:
+                file.write(content)
+        except FileExistsError:
+            number += 1
+            continue
+        return candidate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -69,8 +69,7 @@ def _runs(record: Record, targets: list[str], *,
     for target in targets:
         sessions = record.session_ids_starting(target)
         found = (record.run_ids_starting(target) if not sessions else
-                 [r.id for s in sessions for r in record.runs(session_id=s)
-                  if r.kind in kinds])
+                 [r.id for s in sessions for r in record.runs(session_id=s, kinds=kinds)])
         if not found and sessions:
             fail(f"session `{target}` has no training runs; --include-non-training exports "
                  "its demonstration and test runs")
@@ -116,11 +115,13 @@ def export(
     the_rubric, _ = rubric_or_exit(rubric)
     data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
                        pseudonymise=pseudonymise, xapi_base=xapi_base)
-    document = to in (ExportFormat.html, ExportFormat.pdf)
-    more = f"-and-{len(runs) - 1}-more" if len(runs) > 1 else ""
+    # A pseudonymised report goes to people who must not link it to the record: its name
+    # carries no run id.
+    named = (f"pseudonymised-{date.today():%Y-%m-%d}" if pseudonymise else
+             runs[0].summary.id[:8] + (f"-and-{len(runs) - 1}-more" if len(runs) > 1 else ""))
     emit(data, out, f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''}",
-         default_file=f"after-action-{runs[0].summary.id[:8]}{more}{to.suffix}"
-         if document else None)
+         default_file=f"after-action-{named}{to.suffix}"
+         if to in (ExportFormat.html, ExportFormat.pdf) else None)
     # The head hashes, to keep apart from the record: they catch even a rewrite of a run
     # that recomputed its whole chain.
     for reviewed in runs:
@@ -144,7 +145,7 @@ def score(
 ) -> None:
     """Score a trainee's run on a rubric; a rater's later score of an item replaces theirs."""
     record, account = open_record_as(db, Permission.debrief)
-    (reviewed,) = _runs(record, [run])
+    (reviewed,) = _runs(record, [run], include_non_training=True)
     require_own_session(record, account, reviewed.summary.session_id, "score")
     rater, rater_id = _rater(record, account, rater)
     the_rubric, rubric_hash = rubric_or_exit(rubric)

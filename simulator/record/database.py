@@ -52,7 +52,10 @@ def create_record_engine(url: str) -> Engine:
         ) from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        # A `file:` URI (``?uri=true``, e.g. ``mode=ro`` for a read-only copy) names a
+        # database as SQLite reads it, not a path to make.
+        uri = parsed.query.get("uri") == "true"
+        if database and database != ":memory:" and not uri:
             path = Path(database).expanduser()
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

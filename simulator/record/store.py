@@ -446,12 +446,15 @@ class Record:
         return found[0]
 
     def runs(self, *, session_id: str | None = None, run_ids: Sequence[str] | None = None,
-             instructor_id: str | None = None) -> list[RunSummary]:
+             instructor_id: str | None = None,
+             kinds: Collection[RunKind] | None = None) -> list[RunSummary]:
         """Runs in start order; of one session, with given ids, or of one instructor's sessions.
 
-        Each filter given narrows the list further.
+        Each filter given narrows the list further; ``kinds`` keeps runs of those kinds.
         """
         query = select(runs).order_by(runs.c.started_utc, runs.c.id)
+        if kinds is not None:
+            query = query.where(runs.c.kind.in_(list(kinds)))
         if session_id is not None:
             query = query.where(runs.c.session_id == session_id)
         if instructor_id is not None:
@@ -470,7 +473,8 @@ class Record:
         ended, or if it never did: an abandoned or crashed run still showed the trainee its
         people. A run registered but never started showed nothing and does not count. A run
         counts for the trainees its ``run_started`` event names, not everyone in its
-        session, since a class-period session holds many trainees taking turns. Every
+        session, since a class-period session holds many trainees taking turns. Only
+        training runs count: the balance serves the audit, which counts nothing else. Every
         trainee asked about gets a Counter, empty when they have no such runs.
         """
         history: dict[str, Counter[str]] = {t: Counter() for t in trainee_ids}
@@ -479,7 +483,7 @@ class Record:
         query = (select(runs.c.variant_id, events.c.payload)
                  .join(events, (events.c.run_id == runs.c.id) & (events.c.seq == 1))
                  .where(runs.c.scenario_id == scenario_id, events.c.type == "run_started",
-                        runs.c.session_id.in_(their_sessions)))
+                        runs.c.kind == "training", runs.c.session_id.in_(their_sessions)))
         with self.engine.connect() as c:
             rows = c.execute(query).all()
         for row in rows:
@@ -572,17 +576,21 @@ class Record:
         """True the first time ``notice`` is asked about for this record, then False.
 
         For the command line's once-per-record notices: two processes asking at once
-        both get an answer, and only one of them True.
+        both get an answer, and only one of them True. A record that cannot remember (a
+        read-only copy, a database role without the right) answers True every time: a
+        notice said twice costs less than a command that fails.
         """
-        with self.engine.connect() as c:
-            if c.execute(select(record_notices.c.notice)
-                         .where(record_notices.c.notice == notice)).first() is not None:
-                return False
         try:
+            with self.engine.connect() as c:
+                if c.execute(select(record_notices.c.notice)
+                             .where(record_notices.c.notice == notice)).first() is not None:
+                    return False
             with self.engine.begin() as c:
                 c.execute(insert(record_notices).values(notice=notice, shown_utc=_now()))
         except IntegrityError:
             return False
+        except DBAPIError:
+            return True
         return True
 
     def session_instructor(self, session_id: str) -> str | None:

@@ -23,6 +23,7 @@ import krippendorff
 import numpy as np
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa
 
+from simulator.protocol import TRAINING
 from simulator.record import Record
 from simulator.record.store import Score
 from simulator.review.load import ReviewedRun
@@ -145,7 +146,7 @@ class TrendPoint:
 
 def trend(record: Record, trainee_id: str, rubric_id: str, *,
           instructor_id: str | None = None) -> list[TrendPoint]:
-    """The trainee's mean score per scored run, oldest first.
+    """The trainee's mean score per scored training run, oldest first.
 
     With ``instructor_id``, only the runs of that instructor's sittings.
     """
@@ -153,7 +154,8 @@ def trend(record: Record, trainee_id: str, rubric_id: str, *,
     for s in record.scores(trainee_id=trainee_id):
         if s.rubric_id == rubric_id:
             per_run[s.run_id].append(s.score)
-    summaries = record.runs(run_ids=list(per_run), instructor_id=instructor_id)
+    summaries = record.runs(run_ids=list(per_run), instructor_id=instructor_id,
+                            kinds=TRAINING)
     return [TrendPoint(r.id, r.started_utc, r.scenario_id,
                        sum(per_run[r.id]) / len(per_run[r.id])) for r in summaries]
 

@@ -18,6 +18,7 @@ the scenario, which must not widen its own reach.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -61,8 +62,17 @@ def media_roots() -> tuple[Path, ...]:
         DocumentError: the file exists but is not a valid list of absolute folders.
     """
     path = media_roots_path()
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return ()
+    return _read(path, stat.st_mtime_ns, stat.st_size)
+
+
+# Clips are looked up at every segment a run switches to: the file is read again only when
+# it has changed, not on that path.
+@lru_cache(maxsize=4)
+def _read(path: Path, _mtime_ns: int, _size: int) -> tuple[Path, ...]:
     document, _ = load_document(path, MediaRootsFile, kind="media roots list",
                                 current=MEDIA_ROOTS_SCHEMA_VERSION,
                                 minimum=MEDIA_ROOTS_SCHEMA_VERSION)
