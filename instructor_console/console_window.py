@@ -196,8 +196,9 @@ class ConsoleWindow(QMainWindow):
         if idle >= self._idle_seconds:
             self._log.write(self.account, "idle_sign_out", "console",
                             {"idle_seconds": round(idle)})
-            self.lock(f"Signed out after {self._idle_seconds / 60:g} minutes without input. "
-                      "Sign in again to go on.")
+            minutes = self._idle_seconds / 60
+            self.lock(f"Signed out after {minutes:g} minute{'' if minutes == 1 else 's'} "
+                      "without input. Sign in again to go on.")
 
     # -- one screen, one keyboard --------------------------------------------------------------
 

@@ -249,6 +249,8 @@ class LivePanel(QWidget):
         if self._end_armed.isActive():
             notes.append("press Ctrl+E again to end the run")
         self.status.setText("    ".join(notes))
+        # After the run these keys do nothing; the console names the keys that act then.
+        self.hint.setVisible(not self.over)
         self.cues.setText("\n".join(self._cue_line(c.cue_id, c.segment_id, c.scored, c.at_s)
                                     for c in reversed(s.cues[-CUES_SHOWN:])))
         trainee = self.names.get(self.trainee_id, self.trainee_id) if self.trainee_id else "-"

@@ -15,6 +15,24 @@ TICKS = {"cue": ("#e67e22", 0), "input": ("#9b59b6", 1), "decision": ("#3498db",
          "media_failed": ("#f1c40f", 3)}
 ROWS = 4
 MARGIN = 8.0
+# What each colour of tick means, top row first, for the legend under the bar.
+LEGEND = (("#e67e22", "cue"), ("#3498db", "decision"), ("#9b59b6", "trainee input"),
+          ("#ecf0f1", "branch chosen or jump"), ("#7f8c8d", "default branch"),
+          ("#e74c3c", "flag or retraction"), ("#f1c40f", "refused or media failure"))
+
+
+def legend_html() -> str:
+    """The ticks' legend as rich text: a coloured block and its meaning for each colour.
+
+    Every word in it is fixed here, never a name from the record.
+    """
+    def unbroken(text: str) -> str:  # an entry breaks only between entries
+        return text.replace(" ", "&nbsp;")
+
+    entries = [f'<span style="color:{colour}">&#9608;</span>&nbsp;{unbroken(meaning)}'
+               for colour, meaning in LEGEND]
+    entries += [unbroken("thin tick: retracted"), unbroken("shaded: paused")]
+    return "&nbsp;&nbsp; ".join(entries)
 
 
 class MarkerBar(QWidget):

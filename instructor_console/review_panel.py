@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from instructor_console.audit_dialog import AuditDialog
-from instructor_console.marker_bar import MarkerBar
-from instructor_console.theme import DARK, label
+from instructor_console.marker_bar import MarkerBar, legend_html
+from instructor_console.theme import DARK, DropDown, label
 from media_index import MediaIndex
 from simulator.access import AccessLog, Account, Permission
 from simulator.agency import AgencyProfile
@@ -37,13 +37,14 @@ from simulator.media import replay_files
 from simulator.paths import write_file
 from simulator.playback.replay import ReplayPlayer
 from simulator.playback.surface import VideoSurface
-from simulator.protocol import TRAINING
+from simulator.protocol import TRAINING, RunStarted
 from simulator.record import Record, RecordError
 from simulator.review.export import ExportFormat, export_runs
 from simulator.review.load import ReviewedRun, load_run
 from simulator.review.rubric import Rubric
 from simulator.review.scoring import agreement, score_run, trend
 from simulator.review.timeline import Marker, clock_text
+from simulator.wording import counted
 
 RECENT_RUNS = 200
 
@@ -70,20 +71,25 @@ class ReviewPanel(QWidget):
 
         self.runs = QListWidget()
         self.runs.setMinimumWidth(230)
+        self.runs.setWordWrap(True)  # the names of a multi-officer run, whole
         self.runs.itemActivated.connect(lambda item: self.open_run(
             item.data(Qt.ItemDataRole.UserRole)))
         self.surface = VideoSurface()
         self.surface.setMinimumSize(480, 270)
         self.bar = MarkerBar()
         self.bar.seek_requested.connect(self.seek)
+        self.legend = label(legend_html(), "status")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         self.clock = label("", "status")
+        self.clock.setWordWrap(True)  # with the replay keys on one line it would widen the window
         self.markers = QListWidget()
         self.markers.itemActivated.connect(self._marker_chosen)
         self.on_projector = QCheckBox("On the projector  (P)")
         self.on_projector.setEnabled(projector is not None)
         self.on_projector.toggled.connect(self._project)
 
-        self.trainee = QComboBox()
+        self.trainee = DropDown()
         self.trainee.activated.connect(lambda _index: self._show_agreement())
         self.rater = QLineEdit()
         self.rater.setPlaceholderText("rater's name")
@@ -114,6 +120,9 @@ class ReviewPanel(QWidget):
                           (ExportFormat.xapi, "xAPI"), (ExportFormat.decisions_csv, "Decisions"),
                           (ExportFormat.events_csv, "Events")):
             button = QPushButton(text)
+            # Smaller than the buttons an instructor acts on live: at full size the five
+            # would make the window wider than a 1280-pixel screen.
+            button.setProperty("compact", "true")
             button.clicked.connect(lambda _=False, f=fmt: self._choose_export(f))
             exports.addWidget(button)
         self.audit_button = QPushButton("Bias audit (PDF or HTML)…")
@@ -125,6 +134,7 @@ class ReviewPanel(QWidget):
         middle = QVBoxLayout()
         middle.addWidget(self.surface, stretch=1)
         middle.addWidget(self.bar)
+        middle.addWidget(self.legend)
         middle.addWidget(self.clock)
         middle.addWidget(self.on_projector)
         right = QVBoxLayout()
@@ -167,15 +177,27 @@ class ReviewPanel(QWidget):
         return account.person_id or "(an instructor with no sessions)"
 
     def refresh(self) -> None:
-        """List the latest runs, newest first."""
+        """List the latest runs, newest first, each with who played it."""
         self.runs.clear()
-        for run in reversed(self._record.runs(
-                instructor_id=self._own_sessions_only)[-RECENT_RUNS:]):
-            started = run.started_utc
-            item = QListWidgetItem(f"{started:%d %b %H:%M}\n{run.scenario_id}\n"
-                                   f"{run.outcome_kind or run.status}")
+        latest = list(reversed(self._record.runs(
+            instructor_id=self._own_sessions_only)[-RECENT_RUNS:]))
+        played = {run.id: self._trainees_of(run.id) for run in latest}
+        names = self._record.display_names([t for ids in played.values() for t in ids])
+        for run in latest:
+            # An item view draws its text as it is: a name is never taken for markup.
+            trainees = ", ".join(names.get(t, "(erased)") for t in played[run.id]) or "-"
+            item = QListWidgetItem(f"{run.started_utc:%d %b %H:%M}\n{trainees}\n"
+                                   f"{run.scenario_id}\n{run.outcome_kind or run.status}")
             item.setData(Qt.ItemDataRole.UserRole, run.id)
             self.runs.addItem(item)
+
+    def _trainees_of(self, run_id: str) -> tuple[str, ...]:
+        """Who played the run, as its first event names them (nobody, if it never started).
+
+        Only the first event is read; the iterator, dropped at once, lets go of the database.
+        """
+        first = next(self._record.iter_events(run_id), None)
+        return tuple(first.trainee_ids) if isinstance(first, RunStarted) else ()
 
     def open_run(self, run_id: str) -> bool:
         """Load a run for replay, markers and scoring; False (and why, on screen) if not."""
@@ -323,8 +345,8 @@ class ReviewPanel(QWidget):
         assert self.run is not None
         scores = self._record.scores(run_ids=[self.run.summary.id])
         raters = len({s.rater_id for s in scores})
-        text = f"saved {saved} scores. " if saved is not None else ""
-        text += f"{raters} rater{'s' if raters != 1 else ''} so far."
+        text = f"saved {counted(saved, 'score')}. " if saved is not None else ""
+        text += f"{counted(raters, 'rater')} so far."
         found = agreement(scores, self._rubric)
         if found is not None:
             text += f" {found.describe()}."

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from instructor_console.theme import DARK, label
+from instructor_console.theme import DARK, DropDown, label
 from simulator.access import Account
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
@@ -31,6 +31,7 @@ from simulator.documents import DocumentError
 from simulator.projector.host import ProjectorHost, RunPlan
 from simulator.projector.window import choose_screen
 from simulator.roster import RosterEntry, read_roster
+from simulator.wording import counted
 
 AUTOMATIC = "automatic (counterbalanced)"
 THUMB = QSize(160, 90)
@@ -53,8 +54,8 @@ class SetupPanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("search scenarios (Ctrl+F)")
         self.search.textChanged.connect(self._refilter)
-        self.focus_filter, self.pledge_filter = QComboBox(), QComboBox()
-        self.setting_filter, self.people_filter = QComboBox(), QComboBox()
+        self.focus_filter, self.pledge_filter = DropDown(), DropDown()
+        self.setting_filter, self.people_filter = DropDown(), DropDown()
         filters = QHBoxLayout()
         for combo in (self.focus_filter, self.pledge_filter, self.setting_filter,
                       self.people_filter):
@@ -67,7 +68,7 @@ class SetupPanel(QWidget):
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.PlainText)
 
-        self.variant = QComboBox()
+        self.variant = DropDown()
         self.trainees = QListWidget()
         self.new_trainee = QLineEdit()
         self.new_trainee.setPlaceholderText("add a trainee (Ctrl+T): type a name, Enter")
@@ -76,7 +77,7 @@ class SetupPanel(QWidget):
         import_roster.clicked.connect(self._choose_roster)
         self.instructor = QLineEdit()
         self.instructor.setPlaceholderText("instructor's name")
-        self.projector_screen = screens = QComboBox()
+        self.projector_screen = screens = DropDown()
         for number, screen in enumerate(QGuiApplication.screens(), start=1):
             size = screen.size()
             screens.addItem(f"{number}: {screen.name()} {size.width()}x{size.height()}",
@@ -101,6 +102,9 @@ class SetupPanel(QWidget):
         left.addWidget(self.scenarios, stretch=2)
         left.addWidget(self.details, stretch=1)
         form = QFormLayout()
+        # Each field the column's full width, under its label: a variant lists everyone it
+        # shows.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         form.addRow("Variant", self.variant)
         form.addRow("Instructor", self.instructor)
         form.addRow("Projector screen", self.projector_screen)
@@ -117,15 +121,11 @@ class SetupPanel(QWidget):
         right.addWidget(self.checks)
         right.addWidget(self.start_button)
         right.addWidget(self.pairing)
-        for combo in (self.focus_filter, self.pledge_filter, self.setting_filter,
-                      self.people_filter, self.variant, self.projector_screen):
-            # Long variant descriptions must not widen the window past the screen.
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(12)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, stretch=3)
-        layout.addLayout(right, stretch=2)
+        # The right column needs room for its widest button and "automatic (counterbalanced)";
+        # the rest goes to the scenarios and their filters.
+        layout.addLayout(left, stretch=2)
+        layout.addLayout(right, stretch=1)
         QShortcut(QKeySequence("Ctrl+F"), self, self.search.setFocus)
         QShortcut(QKeySequence("Ctrl+T"), self, self.new_trainee.setFocus)
         QShortcut(QKeySequence("Ctrl+P"), self, self.run_preflight)
@@ -167,11 +167,9 @@ class SetupPanel(QWidget):
         self.scenarios.blockSignals(True)
         self.scenarios.clear()
         for entry in select(self.entries, wanted):
-            lint = ("lints clean" if entry.ok and not entry.warnings else
-                    f"{len(entry.warnings)} lint warnings" if entry.ok else
-                    f"CANNOT RUN: {len(entry.errors)} errors")
             item = QListWidgetItem(f"{entry.title}\n{entry.scenario_id} · "
-                                   f"{len(entry.variants)} variants · {lint}")
+                                   f"{counted(len(entry.variants), 'variant')} · "
+                                   f"{entry.lint_status}")
             item.setData(Qt.ItemDataRole.UserRole, entry.scenario_id)
             if entry.thumbnail is not None:
                 item.setIcon(QIcon(QPixmap(str(entry.thumbnail)).scaled(
@@ -252,7 +250,7 @@ class SetupPanel(QWidget):
         self.trainees.clear()
         for i, entry in enumerate(self.roster):
             self._add_trainee(entry.name, checked=i == 0)
-        self.checks.setText(f"roster: {len(self.roster)} trainees from {path.name}")
+        self.checks.setText(f"roster: {counted(len(self.roster), 'trainee')} from {path.name}")
         return True
 
     def chosen_trainees(self) -> tuple[str, ...]:

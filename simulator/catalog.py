@@ -25,6 +25,7 @@ from simulator.scenario import (
     lint,
     load_scenario,
 )
+from simulator.wording import counted
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,15 @@ class CatalogEntry:
     def ok(self) -> bool:
         """True when nothing stops the scenario from being run (warnings allowed)."""
         return not self.errors
+
+    @property
+    def lint_status(self) -> str:
+        """``lints clean``, ``2 lint warnings`` or ``CANNOT RUN: 1 error``, as listed."""
+        if self.errors:
+            return f"CANNOT RUN: {counted(len(self.errors), 'error')}"
+        if self.warnings:
+            return counted(len(self.warnings), "lint warning")
+        return "lints clean"
 
 
 @dataclass(frozen=True)

@@ -222,3 +222,19 @@ def test_an_unreadable_clip_gives_no_thumbnail_rather_than_an_error(tmp_path, in
     os.utime(clip, ns=(door.mtime_ns, door.mtime_ns))
     [entry] = build_catalog(library, PROFILE, index, tmp_path / "thumbs")
     assert entry.thumbnail is None
+
+
+def test_counts_read_in_the_singular_for_one(troubled):
+    from dataclasses import replace
+
+    from simulator.wording import counted
+
+    assert [counted(n, "variant") for n in (0, 1, 2)] == ["0 variants", "1 variant",
+                                                         "2 variants"]
+    entries = {e.scenario_id: e for e in build_catalog(troubled, PROFILE)}
+    assert entries["doorway"].lint_status == "lints clean"
+    juggling = entries["juggling"]
+    assert juggling.lint_status == "CANNOT RUN: 1 error"
+    assert replace(juggling, errors=juggling.errors * 2).lint_status == "CANNOT RUN: 2 errors"
+    assert replace(juggling, errors=(), warnings=("w",)).lint_status == "1 lint warning"
+    assert replace(juggling, errors=(), warnings=("w", "v")).lint_status == "2 lint warnings"

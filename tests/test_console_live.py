@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QHelpEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton, QToolTip
 from test_projector import street_session
 
 from instructor_console.link import LocalLink
@@ -27,6 +28,9 @@ from simulator.protocol import (
     RunRecovered,
     SegmentStarted,
 )
+from simulator.runtime import ManualClock
+from simulator.scenario import ScenarioLibrary, bundled_library, outline
+from simulator.transport import Snapshot
 
 SECOND = 1_000_000_000
 
@@ -191,3 +195,83 @@ def test_after_a_crash_the_recovered_run_counts_anew():
     state.apply(CueShown(**{**stamp(5), "t_ns": 7 + 2 * SECOND}, segment_id="a", cue_id="c",
                          person_id=None, scored=True, window_ms=1000), 3 * SECOND)
     assert state.cues[-1].at_s == 2.0
+
+
+class StandInLink(QObject):
+    """A link that keeps what the panel sends; the test hands the panel its events."""
+
+    received = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[object] = []
+
+    def send(self, command) -> None:
+        self.sent.append(command)
+
+
+@pytest.mark.gui
+def test_the_key_legend_goes_when_the_run_is_over_and_comes_back_with_the_next(qtbot, doorway):
+    panel = LivePanel(StandInLink(), ManualClock())
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.on_event(SegmentStarted(**stamp(1), segment_id="door", play_token=1))
+    assert panel.hint.isVisible() and "1-9 branch" in panel.hint.text()
+    panel.on_event(RunEnded(**stamp(2), reason="outcome", segment_id="door",
+                            outcome_kind="force_used"))
+    # The live keys no longer act: the window's change-over line says what does.
+    assert not panel.hint.isVisible()
+    snapshot = Snapshot(run_id="r2", events=[SegmentStarted(**stamp(1), segment_id="door",
+                                                            play_token=1)],
+                        default_in_ms=None, outline=outline(doorway.scenario), names={},
+                        force_options=["presence"], verbal_tactics=["rapport"])
+    panel.restore(snapshot)  # a remote console, on the projector's next run
+    assert panel.hint.isVisible() and "1-9 branch" in panel.hint.text()
+    panel.show_fault("the record cannot be written")
+    assert not panel.hint.isVisible()
+
+
+BUNDLED = ScenarioLibrary(bundled_library())
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize("scenario_id", [p.parent.name for p in BUNDLED.paths()])
+def test_mini_map_labels_are_whole_inside_their_boxes(qtbot, scenario_id):
+    from instructor_console.mini_map import LABEL_FLAGS, MiniMap
+
+    mapped = outline(BUNDLED.load(scenario_id).scenario)
+    # The map at the size the console gives it, in a window of the size it opens at.
+    panel = LivePanel(StandInLink(), ManualClock(), outline=mapped)
+    qtbot.addWidget(panel)
+    panel.resize(1280, 770)
+    panel.show()
+    squeezed = MiniMap()  # and at its smallest
+    qtbot.addWidget(squeezed)
+    squeezed.set_outline(mapped)
+    squeezed.resize(squeezed.minimumSize())
+    squeezed.show()
+    for mini_map in (panel.map, squeezed):
+        boxes = mini_map.boxes()
+        labels = mini_map.labels()
+        assert sorted(label.segment_id for label in labels) == sorted(boxes)
+        metrics = QFontMetrics(mini_map.label_font())
+        for label in labels:
+            box = boxes[label.segment_id]
+            # Measured again here: the text as drawn, wrapped in its area, stays in its box.
+            drawn = metrics.boundingRect(label.area.toRect(), LABEL_FLAGS, label.text)
+            assert box.contains(label.area) and box.toRect().contains(drawn), label
+            assert mini_map.rect().contains(drawn) and drawn == label.rect.toRect(), label
+            if mini_map is panel.map:
+                assert label.text == label.whole, label
+            elif label.text != label.whole:
+                assert label.text.endswith("…")
+                QApplication.sendEvent(mini_map, QHelpEvent(
+                    QEvent.Type.ToolTip, box.center().toPoint(),
+                    mini_map.mapToGlobal(box.center().toPoint())))
+                assert QToolTip.text() == label.whole
+        rects = [label.rect for label in labels]
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    QApplication.sendEvent(squeezed, QHelpEvent(QEvent.Type.ToolTip, QPoint(0, 0),
+                                                squeezed.mapToGlobal(QPoint(0, 0))))
+    # Between the boxes there is nothing to explain (a tooltip shown before fades out).
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=2000)

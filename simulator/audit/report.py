@@ -28,6 +28,7 @@ from simulator.review.layout import (
     new_figure,
     png,
 )
+from simulator.wording import counted
 
 LIMITS = (
     "Simulator behaviour is not field behaviour. Trainees know they are being trained, the "
@@ -73,15 +74,11 @@ def _label(profile: AgencyProfile, attribute: str, group: str) -> str:
     return " + ".join(profile.demographic_label(attribute, g) for g in group.split("+"))
 
 
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
-
-
 def _pct(rate: Mapping[str, Any]) -> str:
     if rate["rate"] is None:
         return "no trials"
     low, high = rate["ci95"]
-    return f"{rate['rate']:.0%} (95% CI {low:.0%}-{high:.0%}, {_count(rate['n'], 'trial')})"
+    return f"{rate['rate']:.0%} (95% CI {low:.0%}-{high:.0%}, {counted(rate['n'], 'trial')})"
 
 
 def _p(value: float | None) -> str:
@@ -118,9 +115,9 @@ def summary(result: Mapping[str, Any], profile: AgencyProfile) -> list[str]:
 
     With too few trials for any test it says so first, with how many it would take.
     """
-    lines = [f"{_count(result['trials'], 'trial')} from "
-             f"{_count(result['trainees'], 'trainee')} "
-             f"({_count(result['timeouts'], 'timeout')}, left out of rates)."]
+    lines = [f"{counted(result['trials'], 'trial')} from "
+             f"{counted(result['trainees'], 'trainee')} "
+             f"({counted(result['timeouts'], 'timeout')}, left out of rates)."]
     if not _tests_anything(result):
         lines.append(TOO_FEW)
     alone = [f"{_attribute_name(profile, attribute)}: "
@@ -138,8 +135,8 @@ def summary(result: Mapping[str, Any], profile: AgencyProfile) -> list[str]:
             if comparison["no_threat"].get("small_sample") and comparison["c"]["small_sample"]:
                 lines.append(
                     f"{name}: there are too few trials to compare {shown} with {reference} "
-                    f"({_count(mine['no_threat']['n'], 'no-threat trial')}, "
-                    f"{_count(mine['trainees'], 'trainee')}; at least {MIN_TRIALS} trials "
+                    f"({counted(mine['no_threat']['n'], 'no-threat trial')}, "
+                    f"{counted(mine['trainees'], 'trainee')}; at least {MIN_TRIALS} trials "
                     f"and {MIN_TRAINEES} trainees are needed).")
                 continue
             c = comparison["c"]

@@ -26,6 +26,7 @@ from simulator.media import IndexedClips, write_sidecars
 from simulator.paths import standins_dir
 from simulator.scenario import LoadedScenario, bundled_library, lint
 from simulator.standins import Size, StandinError, default_out_dir, generate_scenario
+from simulator.wording import counted
 
 library_app = typer.Typer(help="The scenario library and its stand-in clips.",
                           no_args_is_help=True)
@@ -78,7 +79,7 @@ def generate_command(
 def library_table(scenarios: list[LoadedScenario], index: MediaIndex,
                   profile: AgencyProfile) -> tuple[Table, int]:
     """The library as a table (with each scenario's lint against its clips); and the errors."""
-    table = Table(title=f"{len(scenarios)} scenarios")
+    table = Table(title=counted(len(scenarios), "scenario"))
     table.add_column("scenario", no_wrap=True)
     table.add_column("title")
     for column in ("decisions", "outcomes", "variants", "lint"):
@@ -89,8 +90,8 @@ def library_table(scenarios: list[LoadedScenario], index: MediaIndex,
         report = lint(s, profile, source=loaded.source, media=IndexedClips(loaded, index))
         errors += len(report.errors)
         verdict = ("[green]clean[/]" if not report.problems else
-                   f"[red]{len(report.errors)} errors[/]" if report.errors else
-                   f"[yellow]{len(report.warnings)} warnings[/]")
+                   f"[red]{counted(len(report.errors), 'error')}[/]" if report.errors else
+                   f"[yellow]{counted(len(report.warnings), 'warning')}[/]")
         table.add_row(s.id, s.title, str(sum(1 for seg in s.segments if seg.decision)),
                       str(len({seg.outcome.kind for seg in s.segments if seg.outcome})),
                       ", ".join(v.id for v in s.variants), verdict)
