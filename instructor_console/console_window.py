@@ -34,7 +34,7 @@ from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
 from simulator.ports import Clock
 from simulator.projector.host import ProjectorHost, RunPlan
-from simulator.projector.window import UnboundKey
+from simulator.projector.window import UnboundKey, choose_screen
 from simulator.protocol import EndRun
 from simulator.record import RecordError
 from simulator.review.rubric import Rubric
@@ -93,6 +93,7 @@ class ConsoleWindow(QMainWindow):
         assert isinstance(app, QGuiApplication)
         app.screenAdded.connect(self._show_one_screen)
         app.screenRemoved.connect(self._show_one_screen)
+        self.setup.projector_screen.currentIndexChanged.connect(self._show_one_screen)
         app.focusWindowChanged.connect(self._focus_moved)
         self._show_one_screen()
         self.last_plan: RunPlan | None = None
@@ -203,7 +204,18 @@ class ConsoleWindow(QMainWindow):
     # -- one screen, one keyboard --------------------------------------------------------------
 
     def _one_screen(self) -> bool:
-        return self._asked_size is None and len(QGuiApplication.screens()) == 1
+        """Whether the projector, full screen, would cover the console.
+
+        So it would on a PC with one screen, and on one with several where the projector
+        screen chosen is the console's own.
+        """
+        if self._asked_size is not None:
+            return False
+        try:
+            projector = choose_screen(self.host.screen or self.host.settings.screen)
+        except ValueError:
+            return len(QGuiApplication.screens()) == 1
+        return len(QGuiApplication.screens()) == 1 or projector == self.screen()
 
     def _show_one_screen(self) -> None:
         self.one_screen.setVisible(self._one_screen()

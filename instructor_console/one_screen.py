@@ -1,9 +1,10 @@
 """One screen for both: the projector, full screen, would cover the console.
 
 On a projector PC that sees a single screen (the projector not plugged in, or mirroring the
-operator's screen), set-up says so before Start and offers the two ways to run anyway: the
-projector in a small window in the top right corner, or full screen with the console kept
-on top. Either way the keyboard stays with the console.
+operator's screen), or whose projector screen chosen is the console's own, set-up says so
+before Start and offers the two ways to run anyway: the projector in a small window (with
+a frame, to move it) in the top right corner, or full screen with the console kept on top.
+Either way the keyboard stays with the console.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class OneScreenChoice(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.warning = label("Only one screen: the projector, full screen, would cover the "
-                             "console and take its keys.", "warning")
+        self.warning = label("The projector would go full screen on the console's own screen "
+                             "(there is only one, or it is the one chosen) and cover the "
+                             "console.", "warning")
         self.warning.setWordWrap(True)
         self.windowed = QRadioButton("Projector in a &window, top right, above the console")
         self.on_top = QRadioButton("Projector full screen, console kept &on top of it")

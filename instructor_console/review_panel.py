@@ -37,7 +37,7 @@ from simulator.media import replay_files
 from simulator.paths import write_file
 from simulator.playback.replay import ReplayPlayer
 from simulator.playback.surface import VideoSurface
-from simulator.protocol import TRAINING, RunStarted
+from simulator.protocol import TRAINING
 from simulator.record import Record, RecordError
 from simulator.review.export import ExportFormat, export_runs
 from simulator.review.load import ReviewedRun, load_run
@@ -181,7 +181,7 @@ class ReviewPanel(QWidget):
         self.runs.clear()
         latest = list(reversed(self._record.runs(
             instructor_id=self._own_sessions_only)[-RECENT_RUNS:]))
-        played = {run.id: self._trainees_of(run.id) for run in latest}
+        played = self._record.run_trainees([run.id for run in latest])
         names = self._record.display_names([t for ids in played.values() for t in ids])
         for run in latest:
             # An item view draws its text as it is: a name is never taken for markup.
@@ -190,14 +190,6 @@ class ReviewPanel(QWidget):
                                    f"{run.scenario_id}\n{run.outcome_kind or run.status}")
             item.setData(Qt.ItemDataRole.UserRole, run.id)
             self.runs.addItem(item)
-
-    def _trainees_of(self, run_id: str) -> tuple[str, ...]:
-        """Who played the run, as its first event names them (nobody, if it never started).
-
-        Only the first event is read; the iterator, dropped at once, lets go of the database.
-        """
-        first = next(self._record.iter_events(run_id), None)
-        return tuple(first.trainee_ids) if isinstance(first, RunStarted) else ()
 
     def open_run(self, run_id: str) -> bool:
         """Load a run for replay, markers and scoring; False (and why, on screen) if not."""

@@ -121,9 +121,9 @@ def clock() -> MonotonicClock:
     return MonotonicClock()
 
 
-# A training pistol's trigger that types Space, as projector.yaml binds it.
-TRIGGER = ProjectorSettings(keys={"Space": KeyBinding(device="trigger", kind="shot",
-                                                      action="firearm")})
+# A training pistol's trigger that types F12, as projector.yaml binds it.
+TRIGGER = ProjectorSettings(keys={"F12": KeyBinding(device="trigger", kind="shot",
+                                                    action="firearm")})
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_a_run_on_the_projector_stamps_segments_and_cues_on_the_frames_shown(
     # The trainee clicks while the cue's window is open.
     qtbot.waitUntil(lambda: any(isinstance(e, CueShown) for e in journal.events), timeout=5000)
     QTest.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(320, 180))
-    QTest.keyClick(window, Qt.Key.Key_Space)
+    QTest.keyClick(window, Qt.Key.Key_F12)
     qtbot.waitUntil(lambda: run.ended, timeout=10000)
     player.shutdown()
 
@@ -178,7 +178,7 @@ def test_a_run_on_the_projector_stamps_segments_and_cues_on_the_frames_shown(
     assert click.x == pytest.approx(0.5, abs=0.01) and click.y == pytest.approx(0.5, abs=0.01)
     assert click.frame_token == 1 and click.frame_index is not None
     assert click.cue_id == "reach" and click.latency_ms is not None and click.latency_ms >= 0
-    assert (shot.device, shot.kind, shot.key, shot.action) == ("trigger", "shot", "Space",
+    assert (shot.device, shot.kind, shot.key, shot.action) == ("trigger", "shot", "F12",
                                                                "firearm")
     decision = next(e for e in events if isinstance(e, DecisionRecorded))
     assert (decision.action, decision.source, decision.input_ns) == ("firearm", "device",
@@ -409,3 +409,22 @@ def test_lag_calibration_takes_the_median_gap_between_flash_and_sensor(qtbot, wi
     assert len(calibration.lags_ms) == 6
     assert 19 <= results[0] <= 250  # 20 ms, and whatever a busy machine adds to a wait
     assert window.test_pattern is None  # back to the picture
+
+
+def test_a_key_the_console_uses_cannot_be_a_trainee_device(tmp_path):
+    from simulator.agency import default_profile
+    from simulator.projector.settings import binding_problems, load_settings
+
+    # What `projector calibrate` wrote before keys were the instructor's: Space on the trigger.
+    legacy = tmp_path / "projector.yaml"
+    legacy.write_text("schema_version: 1\nkeys:\n  Space: {device: trigger, kind: shot, "
+                      "action: firearm}\n  '1': {device: pedal}\n  F12: {device: cew, kind: "
+                      "tool, action: cew}\n")
+    problems = binding_problems(load_settings(legacy), default_profile(), legacy)
+    assert problems == [
+        f"{legacy}: keys.Space: `Space` is one of the instructor's keys at the console, so a "
+        "press of it there would be recorded as the trainee's trigger; bind the trigger to a "
+        "key the console does not use, such as F12 or F13-F24, or remove the binding",
+        f"{legacy}: keys.1: `1` is one of the instructor's keys at the console, so a press of "
+        "it there would be recorded as the trainee's pedal; bind the pedal to a key the "
+        "console does not use, such as F12 or F13-F24, or remove the binding"]

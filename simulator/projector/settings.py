@@ -80,17 +80,40 @@ def save_settings(settings: ProjectorSettings, path: Path | None = None) -> Path
     return path
 
 
+# Keys the instructor's console acts on (docs/console.md), besides every letter and digit.
+# Bound to a trainee device, the instructor's press of one would be recorded as the
+# trainee's, and the trainee's would steer the run.
+CONSOLE_KEYS = frozenset({"Space", "Backspace", "Tab", "Backtab", "Return", "Enter", "Escape",
+                          "F3", "Left", "Right", "Up", "Down", "PageUp", "PageDown", "Home",
+                          "End", "Delete"})
+
+
+def is_console_key(name: str) -> bool:
+    """Whether the console acts on the key Qt names ``name`` (``Space``, ``1``, ``F3``)."""
+    return name in CONSOLE_KEYS or (len(name) == 1 and name.isalnum())
+
+
 def binding_problems(settings: ProjectorSettings, profile: AgencyProfile,
                      source: Path | None = None) -> list[str]:
-    """Key bindings whose action the agency profile does not know, as messages to show."""
+    """Key bindings that cannot stand, as messages to show.
+
+    A key the console acts on (files written before keys were the instructor's bound
+    Space to the trigger), or an action the agency profile does not know.
+    """
     where = source or settings_path()
     known = sorted({*profile.verbal_tactics, *(o.id for o in profile.force_options)})
-    return [f"{where}: keys.{key}.action: `{binding.action}` is neither a force option nor "
-            f"a verbal tactic of the agency profile; use one of: {', '.join(known)}"
-            for key, binding in settings.keys.items()
-            if binding.action is not None and binding.action not in profile.verbal_tactics
-            and profile.force_option(binding.action) is None]
+    console = [f"{where}: keys.{key}: `{key}` is one of the instructor's keys at the console, "
+               f"so a press of it there would be recorded as the trainee's "
+               f"{binding.device}; bind the {binding.device} to a key the console does not "
+               "use, such as F12 or F13-F24, or remove the binding"
+               for key, binding in settings.keys.items() if is_console_key(key)]
+    return console + [
+        f"{where}: keys.{key}.action: `{binding.action}` is neither a force option nor a "
+        f"verbal tactic of the agency profile; use one of: {', '.join(known)}"
+        for key, binding in settings.keys.items()
+        if binding.action is not None and binding.action not in profile.verbal_tactics
+        and profile.force_option(binding.action) is None]
 
 
 __all__ = ["DocumentError", "KeyBinding", "ProjectorSettings", "binding_problems",
-           "load_settings", "save_settings", "settings_path"]
+           "is_console_key", "load_settings", "save_settings", "settings_path"]

@@ -108,6 +108,7 @@ class ProjectorWindow(QWidget):
 
     def show_on(self, screen: QScreen) -> None:
         """Cover ``screen`` completely; take the keyboard only if the window takes keys."""
+        self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
         self.setScreen(screen)
         self.setGeometry(screen.geometry())
         # Not showFullScreen(): it also activates the window, which would take the
@@ -119,7 +120,11 @@ class ProjectorWindow(QWidget):
             self.setFocus()
 
     def show_windowed(self, size: tuple[int, int]) -> None:
-        """A plain window of ``size``, in the top right corner of its screen."""
+        """A plain window of ``size``, in the top right corner of its screen.
+
+        With a frame, so that it can be moved off whatever of the console it covers.
+        """
+        self.setWindowFlag(Qt.WindowType.FramelessWindowHint, False)
         self.setWindowState(Qt.WindowState.WindowNoState)
         self.resize(*size)
         area = self.screen().availableGeometry()

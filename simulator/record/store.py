@@ -487,10 +487,7 @@ class Record:
         with self.engine.connect() as c:
             rows = c.execute(query).all()
         for row in rows:
-            # Only the one field is read, not the whole event: runs recorded under an
-            # older event protocol must still count, and parse_event refuses those.
-            played_by = json.loads(row.payload).get("trainee_ids") or []
-            for trainee in dict.fromkeys(played_by):
+            for trainee in dict.fromkeys(_played_by(row.payload)):
                 if trainee in history:
                     history[trainee][row.variant_id] += 1
         return history
@@ -526,14 +523,22 @@ class Record:
             rows = c.execute(query).all()
         found = []
         for r in rows:
-            # One field, not the whole event: older protocol versions still count.
-            trainees = tuple(json.loads(r.payload).get("trainee_ids") or ())
+            trainees = _played_by(r.payload)
             if trainee_id is not None and trainee_id not in trainees:
                 continue
             found.append(TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id,
                                      r.scenario_hash, r.status, r.outcome_kind, trainees,
                                      as_utc(r.first_utc), as_utc(r.last_utc), r.kind))
         return found
+
+    def run_trainees(self, run_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Who played each run, as its ``run_started`` event names them; () if none did."""
+        query = select(events.c.run_id, events.c.payload).where(
+            events.c.run_id.in_(list(run_ids)), events.c.seq == 1,
+            events.c.type == "run_started")
+        with self.engine.connect() as c:
+            found = {str(r.run_id): _played_by(r.payload) for r in c.execute(query)}
+        return {run_id: found.get(run_id, ()) for run_id in run_ids}
 
     def run_ids_starting(self, prefix: str) -> list[str]:
         """Run ids beginning with ``prefix`` (people type the first few characters)."""
@@ -691,6 +696,15 @@ class Record:
         with self.engine.connect() as c:
             return c.execute(select(notes.c.text).where(notes.c.run_id == run_id,
                                                          notes.c.seq == seq)).scalar()
+
+
+def _played_by(run_started_payload: str) -> tuple[str, ...]:
+    """The trainees a stored ``run_started`` event names.
+
+    Only the one field is read, not the whole event: runs recorded under an older event
+    protocol must still count, and parse_event refuses those.
+    """
+    return tuple(json.loads(run_started_payload).get("trainee_ids") or ())
 
 
 def _run_summary(r: Row[tuple[object, ...]]) -> RunSummary:
