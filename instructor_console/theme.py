@@ -61,8 +61,13 @@ QRadioButton::indicator:focus { border-color: #f5c542; }
 
 
 def label(text: str, style: str) -> QLabel:
-    """A label styled by the theme's ``QLabel#<style>`` rule."""
+    """A label styled by the theme's ``QLabel#<style>`` rule, showing its text as plain text.
+
+    Labels show names from the record and from rosters, which may look like markup; a label
+    meant for rich text says so itself.
+    """
     widget = QLabel(text)
+    widget.setTextFormat(Qt.TextFormat.PlainText)
     widget.setObjectName(style)
     return widget
 

@@ -287,3 +287,16 @@ def test_a_tooltip_shows_markup_as_typed():
         else:
             shown.setPlainText(plain_tooltip(text))
         assert shown.toPlainText() == text
+
+
+def test_a_label_shows_a_name_that_looks_like_markup_as_typed(qtbot):
+    from instructor_console.theme import label
+
+    hostile = "<b>Reyes</b><img src=x>"
+    shown = label(f"logging for: {hostile}", "logging")
+    qtbot.addWidget(shown)
+    shown.show()
+    assert shown.textFormat() == Qt.TextFormat.PlainText
+    # Drawn as text, the tags take their own width; as markup, they would take none.
+    assert shown.sizeHint().width() >= shown.fontMetrics().horizontalAdvance(
+        f"logging for: {hostile}")
