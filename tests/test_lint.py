@@ -191,3 +191,20 @@ def test_media_checks_only_when_asked(tmp_path):
 def test_unknown_start(broken):
     found = codes(DOORWAY.replace("start: door", broken))
     assert ("unknown-start" in found) == (broken == "start: porch")
+
+
+def test_generated_stand_ins_are_not_asked_to_be_indexed(tmp_path):
+    from simulator.paths import standins_dir
+
+    loaded = parse_scenario(DOORWAY)
+    generated = standins_dir() / "doorway"
+    for folder in (generated, tmp_path):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("a-door", "a-calm", "a-knife", "b-door", "b-calm", "b-knife"):
+            (folder / f"{name}.mp4").write_bytes(b"x")
+    found = {folder: [(p.code, p.field) for p in lint(
+                 loaded.scenario, default_profile(), media=_Media(folder, {})).problems]
+             for folder in (generated, tmp_path)}
+    assert found[generated] == []
+    assert len(found[tmp_path]) == 6 and {code for code, _ in found[tmp_path]} == {
+        "clip-not-indexed"}

@@ -20,6 +20,7 @@ from media_index.sidecar import SETTING_VALUES
 from simulator.agency import AgencyProfile
 from simulator.documents import Problem
 from simulator.documents.yaml_nodes import load_with_locations
+from simulator.paths import standins_dir
 from simulator.scenario.model import Scenario, Segment, Variant
 
 # Who may speak in a segment's lines besides the declared people.
@@ -358,7 +359,9 @@ class _Checker:
                              f"media roots (looked for {path or variant.clips[clip_id]})")
                     continue
                 facts = media.facts(path)
-                if facts is None:
+                # Generated stand-ins need no entry: their scenario is the truth about who
+                # they show, and an agency's record should not be told to index them.
+                if facts is None and not path.is_relative_to(standins_dir()):
                     self.add("clip-not-indexed", where,
                              f"{path} is not in the media index; run `branchpoint media index "
                              f"{path.parent}`", warning=True)
