@@ -14,15 +14,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 
 from simulator.access.accounts import Account, Accounts
-from simulator.record import Record
+from simulator.record import Record, RecordError
 from simulator.record.schema import access_log
 from simulator.record.store import as_utc
 
 # The name the log gives actions taken on a record that has no accounts yet.
 NO_ACCOUNT = "(no accounts yet)"
 UNKNOWN_NAME = "(not an account)"
+
+
+# How SQLite and PostgreSQL say the disk is full (SQLITE_FULL; SQLSTATE 53100 disk_full).
+DISK_FULL = ("database or disk is full", "no space left on device", "could not extend file")
+
+
+class AccessLogUnwritable(RecordError):
+    """The line could not be added, so what it would log must not happen."""
 
 
 @dataclass(frozen=True)
@@ -48,14 +57,31 @@ class AccessLog:
 
         ``account`` is None on a record without accounts, and for a refused sign-in, whose
         ``username`` is the name given. ``detail`` holds the filters, the format, the outcome.
+
+        Raises:
+            AccessLogUnwritable: the line could not be stored (a full disk, a server gone).
+                Every view and export of personal data is logged before it happens, so the
+                caller must not go on.
         """
         name = account.username if account is not None else (username or NO_ACCOUNT)
-        with self.engine.begin() as c:
-            c.execute(insert(access_log).values(
-                id=str(uuid.uuid4()), utc=datetime.now(UTC),
-                account_id=None if account is None else account.id, username=name[:64],
-                action=action[:40], target=target[:200],
-                detail=json.dumps(dict(detail or {}), sort_keys=True, default=str)))
+        try:
+            with self.engine.begin() as c:
+                c.execute(insert(access_log).values(
+                    id=str(uuid.uuid4()), utc=datetime.now(UTC),
+                    account_id=None if account is None else account.id, username=name[:64],
+                    action=action[:40], target=target[:200],
+                    detail=json.dumps(dict(detail or {}), sort_keys=True, default=str)))
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip() or type(exc.orig).__name__
+            where = self.engine.url.render_as_string(hide_password=True)
+            why = ("the disk holding the record is full"
+                   if any(sign in reason.lower() for sign in DISK_FULL)
+                   else f"the record could not be written ({reason})")
+            raise AccessLogUnwritable(
+                f"cannot log `{action}` in the access log of {where}: {why}. Nothing was "
+                "shown, exported or changed, since every look at personal data is logged "
+                "first; free space there (or bring the server back) and run it again"
+            ) from exc
 
     def refused_sign_in(self, accounts: Accounts, username: str, where: str) -> None:
         """Log a refused sign-in: by the account's name, or as an unknown name.

@@ -120,7 +120,13 @@ app.command("grant-role")(grant_role)
 
 def main() -> None:
     """Entry point of the ``branchpoint`` console script."""
-    app()
+    try:
+        app()
+    except RecordError as exc:
+        # The record failing under a command already under way (a full disk, a server gone):
+        # what it could not do is said plainly, not as a traceback.
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(EXIT_PROBLEMS)
 
 
 def _print_version(asked: bool) -> None:
