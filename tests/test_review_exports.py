@@ -22,7 +22,8 @@ def test_the_csv_exports_hold_every_event_and_every_decision(reviewed_run):
     events = rows(events_csv([run], People(run.names)))
     assert tuple(events[0]) == EVENT_COLUMNS
     assert [int(r["seq"]) for r in events] == [e.seq for e in run.events]
-    assert "Officer Dana Reyes" in events[0]["detail"]  # named, for the agency's own use
+    # By id, never by name, as the trainee column: a CSV can go to an analyst.
+    assert f"trainees: {trainee}" in events[0]["detail"] and "Dana" not in events[0]["detail"]
     decisions = rows(decisions_csv([run], People(run.names)))
     assert tuple(decisions[0]) == DECISION_COLUMNS
     assert [(r["source"], r["action"], r["retracted"]) for r in decisions] == [

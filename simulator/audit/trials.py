@@ -27,6 +27,7 @@ from simulator.agency.profile import combined_group
 from simulator.documents import DocumentError, Problem
 from simulator.protocol import CueShown, DecisionRecorded, EntryRetracted, Event, RunStarted
 from simulator.scenario import Scenario
+from simulator.spreadsheet import csv_text, plain_cell
 
 BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id", "threat",
                 "response", "latency_ms", "force_level")
@@ -114,15 +115,25 @@ def attributes_of(table: pd.DataFrame) -> list[str]:
 
 
 def trials_to_csv(table: pd.DataFrame) -> str:
-    """The documented CSV: the base columns, ``subject.<attribute>``..., ``response_source``."""
+    """The documented CSV: the base columns, ``subject.<attribute>``..., ``response_source``.
+
+    A text cell a spreadsheet would run as a formula is quoted; `read_trials_csv` reads
+    back the original.
+    """
     columns = [*BASE_COLUMNS, *(SUBJECT + a for a in attributes_of(table)), "response_source"]
-    out = table[columns].copy()
-    out["threat"] = out["threat"].map({True: "true", False: "false"})
-    return str(out.to_csv(index=False, float_format="%.1f", lineterminator="\n"))
+    out = table[columns].astype(object)
+    out = out.where(out.notna(), "")
+    out["threat"] = table["threat"].map({True: "true", False: "false"})
+    out["latency_ms"] = table["latency_ms"].map(lambda ms: "" if np.isnan(ms) else f"{ms:.1f}")
+    return csv_text(columns, out.itertuples(index=False, name=None))
 
 
 def read_trials_csv(path: Path) -> pd.DataFrame:
-    """Trials from a CSV file; `DocumentError` names the line, the column and the fix."""
+    """Trials from a CSV file; `DocumentError` names the line, the column and the fix.
+
+    A cell that `trials_to_csv` (or a spreadsheet user) quoted against formulas, ``'=x``,
+    reads as ``=x``.
+    """
     source = str(path)
     try:
         if path.stat().st_size > MAX_IMPORT_BYTES:
@@ -152,7 +163,8 @@ def validated(table: pd.DataFrame, source: str) -> pd.DataFrame:
             f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             "demographic columns are named subject.<attribute>", source, line=1,
             code="unknown-column")])
-    table = table.apply(lambda column: column.str.strip())
+    # Stripped before the formula quote comes off, so a guarded tab or CR survives.
+    table = table.apply(lambda column: column.str.strip().map(plain_cell))
     if "response_source" not in table:
         table["response_source"] = "device"
     table.loc[table["response_source"] == "", "response_source"] = "device"

@@ -1,13 +1,13 @@
 """CSV exports of a run: every event, and every decision, one row each.
 
 Column names are stable (they are a contract with whoever reads the files); trainees appear
-as ids or, pseudonymised, as pseudonyms, never by name, so a CSV can go to an analyst.
+as ids or, pseudonymised, as pseudonyms, never by name (the ``detail`` text included), so a
+CSV can go to an analyst. Cells that a spreadsheet would run as a formula are quoted
+(`simulator.spreadsheet`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 
 from simulator.protocol import CommandRefused, DecisionRecorded, EntryRetracted, Event, TraineeInput
@@ -15,6 +15,7 @@ from simulator.review.describe import describe
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
 from simulator.review.timeline import seconds_into_run
+from simulator.spreadsheet import csv_text
 
 EVENT_COLUMNS = ("run_id", "seq", "utc", "t_s", "type", "segment_id", "trainee", "cue_id",
                  "latency_ms", "detail")
@@ -24,11 +25,7 @@ DECISION_COLUMNS = ("run_id", "session_id", "scenario_id", "variant_id", "seq", 
 
 
 def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, object]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(columns, ([row[c] for c in columns] for row in rows))
 
 
 def _run_ref(run: ReviewedRun, people: People) -> str:
@@ -42,8 +39,7 @@ def events_csv(runs: Iterable[ReviewedRun], people: People) -> str:
     rows = []
     for run in runs:
         seconds = seconds_into_run(run.events)
-        trainees = list(run.started.trainee_ids)
-        labels = people.labels(trainees)
+        labels = {t: people.ref(t) for t in run.started.trainee_ids}
         for event in run.events:
             trainee = getattr(event, "trainee_id", None)
             rows.append({
