@@ -28,6 +28,7 @@ from simulator.access import Account
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
 from simulator.documents import DocumentError
+from simulator.names import inert, name_problem
 from simulator.projector.host import ProjectorHost, RunPlan
 from simulator.projector.window import choose_screen
 from simulator.roster import RosterEntry, read_roster
@@ -231,9 +232,14 @@ class SetupPanel(QWidget):
 
     def _add_typed_trainee(self) -> None:
         name = self.new_trainee.text().strip()
-        if name:
-            self._add_trainee(name, checked=True)
-            self.new_trainee.clear()
+        if not name:
+            return
+        if (problem := name_problem(name)) is not None:
+            # Said here, as it is typed, rather than when Start finds it.
+            self.checks.setText(f"not added: {inert(problem)}")
+            return
+        self._add_trainee(name, checked=True)
+        self.new_trainee.clear()
 
     def _choose_roster(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Class roster", "", "CSV (*.csv)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.documents import DocumentError, Problem
+from simulator.names import name_problem
 
 COLUMNS = ("name", "badge", "cohort")
 # A roster is one class; anything far larger is the wrong file (a whole agency's HR export).
@@ -200,6 +201,10 @@ def _row(cells: list[str], columns: dict[str, int], width: int, delimiter: str, 
         problems.append(Problem(
             f"the cohort is {len(cohort)} characters, over {MAX_COHORT}; shorten it", source,
             field="cohort", line=line, code="too-long"))
+    for column, text in (("name", name), ("badge", badge), ("cohort", cohort)):
+        if (problem := name_problem(text)) is not None:
+            problems.append(Problem(f"in the {column}, {problem}", source, field=column,
+                                    line=line, code="invalid"))
     if len(problems) > found:
         return None
     return RosterEntry(name, badge or None, cohort or None)

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QHelpEvent, QImage
 from PySide6.QtGui import Qt as GuiQt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -300,3 +301,15 @@ def test_a_label_shows_a_name_that_looks_like_markup_as_typed(qtbot):
     # Drawn as text, the tags take their own width; as markup, they would take none.
     assert shown.sizeHint().width() >= shown.fontMetrics().horizontalAdvance(
         f"logging for: {hostile}")
+
+
+def test_a_typed_trainee_name_with_a_control_character_is_refused_as_typed(qtbot, record):
+    panel = setup_panel(qtbot, record, bundled_library())
+    panel.new_trainee.setText("Dana\x1b[2A")
+    QTest.keyClick(panel.new_trainee, Qt.Key.Key_Return)
+    assert panel.trainees.count() == 0
+    assert "not added" in panel.checks.text() and "U+001B ESCAPE" in panel.checks.text()
+    assert panel.new_trainee.text() == "Dana\x1b[2A"  # kept, to be corrected
+    panel.new_trainee.setText("Dana Reyes")
+    QTest.keyClick(panel.new_trainee, Qt.Key.Key_Return)
+    assert [panel.trainees.item(0).text()] == ["Dana Reyes"]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from simulator.agency import default_profile
 from simulator.headless.player import HeadlessPlayer
-from simulator.launcher import begin_run
-from simulator.protocol import ChooseBranch, EndRun
+from simulator.launcher import begin_run, reopen_run
+from simulator.protocol import ChooseBranch, EndRun, Pause, Resume
+from simulator.protocol.run_clock import played_ns
 from simulator.review.training import agency_summary, officer_record
 from simulator.runtime import ManualClock
 
@@ -39,7 +42,8 @@ def test_officer_and_agency_records_count_what_the_record_holds(reviewed_run, do
     # (The manual clocks all start at the same moment: order by run, not by time.)
     assert {e.run_id for e in reyes_record.entries} == {first.summary.id, pair}
     spans = {run: record.events(run) for run in (first.summary.id, pair, unfinished)}
-    hours = {run: (events[-1].utc - events[0].utc).total_seconds() / 3600
+    # Played time on the run clock (no pauses or recoveries in these runs).
+    hours = {run: (events[-1].t_ns - events[0].t_ns) / 3.6e12
              for run, events in spans.items()}
     assert reyes_record.hours == hours[first.summary.id] + hours[pair]
     assert reyes_record.sessions == 2
@@ -81,3 +85,46 @@ def test_scores_and_training_runs_on_each_database(record, doorway):
     assert record.training_runs(kinds=None, since=start, until=start + timedelta(seconds=1))
     assert not record.training_runs(kinds=None, since=start + timedelta(microseconds=1))
     assert not record.training_runs(kinds=None, until=start)  # the end of a period is not in it
+
+
+def test_a_run_resumed_under_a_clock_set_back_a_day_counts_its_played_seconds(record,
+                                                                             doorway):
+    trainee = record.add_person("trainee", "Officer Byrne")
+    clock = ManualClock()
+    run = begin_run(record, doorway, session_id=record.open_session([trainee]),
+                    variant_id="a", variant_assignment="chosen", trainee_ids=[trainee],
+                    instructor_id=None, clock=clock, player=HeadlessPlayer(clock))
+    run.start()
+    run.poll()
+    clock.advance(10.0)
+    run.poll()
+    run.handle(Pause())
+    clock.advance(5.0)  # paused: not played
+    run.handle(Resume())
+    clock.advance(10.0)
+    run.poll()
+    # The process dies; the PC's clock is set back a day before the run is resumed, on a
+    # new monotonic clock that starts far from the old one.
+    later = ManualClock(start_ns=7_000_000_000_000,
+                        utc=clock.utc_now() - timedelta(days=1))
+    again = reopen_run(record, run.state.run_id, clock=later, player=HeadlessPlayer(later))
+    again.recover()
+    later.advance(10.0)
+    again.poll()
+    again.handle(EndRun(note="enough"))
+    events = record.events(run.state.run_id)
+    assert events[-1].utc < events[0].utc  # by the wall clock it ended before it began
+    (entry,) = officer_record(record, trainee).entries
+    assert entry.hours * 3600 == pytest.approx(30.0, abs=0.01)
+
+
+def test_played_time_leaves_out_pauses_and_the_wait_for_a_resume():
+    second = 1_000_000_000
+    stamps = [("run_started", 0), ("paused", 2 * second), ("resumed", 7 * second),
+              ("segment_started", 9 * second),
+              # a crash, then a new time base far away, resumed paused
+              ("run_recovered", 100 * second), ("paused", 101 * second),
+              ("resumed", 104 * second), ("run_ended", 106 * second)]
+    assert played_ns(stamps) == (9 - 5) * second + (6 - 3) * second
+    assert played_ns([("run_started", 0), ("paused", 3 * second)]) == 3 * second
+    assert played_ns([]) == 0

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
@@ -25,9 +24,11 @@ from simulator.cli.common import (
     agency_or_exit,
     err,
     fail,
+    names_or_exit,
     open_record,
     open_record_as,
     out_console,
+    shown,
     sign_in,
 )
 from simulator.cli.review import SinceOption, moment
@@ -68,6 +69,8 @@ def add(
 
     The first account of a record must be an administrator, and needs no sign-in.
     """
+    names_or_exit("--display-name", display_name)
+    names_or_exit("--agency", agency)
     record = open_record(db)
     accounts = Accounts(record)
     account = None
@@ -83,7 +86,7 @@ def add(
     except ValueError as exc:
         fail(str(exc))
     AccessLog(record).write(account, "account_added", added.username, {"role": role.value})
-    err.print(f"added {escape(added.username)} ({role.value})")
+    err.print(f"added {shown(added.username)} ({role.value})")
 
 
 @accounts_app.command("list")
@@ -99,7 +102,7 @@ def list_accounts(db: DbOption = None) -> None:
         locked = a.locked_until is not None and a.locked_until > now
         state = "disabled" if a.disabled else (
             f"locked until {a.locked_until:%H:%M} UTC" if locked else "active")
-        table.add_row(a.username, a.role.value, state)
+        table.add_row(shown(a.username), a.role.value, state)
     out_console().print(table)
 
 
@@ -120,7 +123,7 @@ def _change(db: str | None, name: str, action: str, what: str) -> None:
     except ValueError as exc:
         fail(str(exc))
     AccessLog(record).write(account, f"account_{action}", name)
-    err.print(f"{escape(name)}: {what}")
+    err.print(f"{shown(name)}: {what}")
 
 
 @accounts_app.command("disable")
@@ -161,8 +164,9 @@ def access_log(
     for column in ("when (UTC)", "user", "action", "target", "detail"):
         table.add_column(column, no_wrap=column != "detail")
     for e in entries:
-        table.add_row(f"{e.utc:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.target,
-                      ", ".join(f"{k}={v}" for k, v in e.detail.items() if v is not None))
+        table.add_row(f"{e.utc:%Y-%m-%d %H:%M:%S}", shown(e.username), shown(e.action),
+                      shown(e.target), shown(", ".join(f"{k}={v}" for k, v in e.detail.items()
+                                                       if v is not None)))
     out_console().print(table)
 
 
@@ -193,7 +197,7 @@ def settings(
         AccessLog(record).write(account, "settings_changed", agency or "(no agency)",
                                 {"retention_days": current.retention_days,
                                  "idle_minutes": current.idle_minutes})
-    err.print(f"{escape(agency or 'no agency')}: personal data "
+    err.print(f"{shown(agency or 'no agency')}: personal data "
               + (f"kept {current.retention_days} days after a trainee's last session"
                  if current.retention_days else "kept until erased")
               + f"; the console signs out after {current.idle_seconds / 60:g} idle minutes")
@@ -224,7 +228,7 @@ def erase(
     who = ", ".join(f"{names.get(p, '?')} ({p})" for p in people) or "nobody"
     if not yes:
         err.print(f"would erase the personal data of {len(people)} trainee(s): "
-                  f"{escape(who)}; add --yes")
+                  f"{shown(who)}; add --yes")
         return
     for person_id in people:
         erased = erase_trainee(record, person_id)
@@ -262,7 +266,7 @@ def backup_command(
     counts = backup(record, file)
     AccessLog(record).write(account, "backup", file.name, {"rows": sum(counts.values())})
     err.print(f"backed up {counts.get('runs', 0)} runs, {counts.get('events', 0)} events "
-              f"to {escape(str(file))}")
+              f"to {shown(str(file))}")
 
 
 def restore_command(
@@ -294,7 +298,7 @@ def restore_command(
         finally:
             stage.close()
     err.print(f"restored {restored.rows.get('runs', 0)} runs and "
-              f"{restored.rows.get('events', 0)} events into {escape(target.url)}; "
+              f"{restored.rows.get('events', 0)} events into {shown(target.url)}; "
               f"{restored.runs_verified} hash chains verified before and after")
 
 
@@ -316,5 +320,5 @@ def grant_role(
         fail(f"cannot grant to {role!r}: {exc.orig}; create the role first, and connect as "
              "the tables' owner")
     AccessLog(record).write(account, "role_granted", role, {"grants": len(statements)})
-    err.print(f"{escape(role)} may now read the record, add events and access-log lines, and "
+    err.print(f"{shown(role)} may now read the record, add events and access-log lines, and "
               "change nothing it should not")

@@ -38,12 +38,14 @@ from simulator.cli.common import (
     ProfileOption,
     err,
     fail,
+    names_or_exit,
     open_media_index,
     open_record,
     open_record_as,
     out_console,
     print_problems,
     require_own_session,
+    shown,
     sign_in,
     vocabularies_from,
 )
@@ -246,6 +248,9 @@ def run(
 ) -> None:
     """Play a scenario driven by a script; prints one JSON line per event once it is durable."""
     run_kind = _kind_or_fail(kind, resume)
+    names_or_exit("--trainee", trainee)
+    names_or_exit("--instructor", instructor)
+    names_or_exit("--agency", agency)
     if not headless:
         fail("only --headless runs are available from the command line; the projector app "
               "plays scenarios on screen")
@@ -427,6 +432,9 @@ def project(
     ``--resume`` continues a run whose projector died, from the record, on a new time base.
     """
     run_kind = _kind_or_fail(kind, resume)
+    names_or_exit("--trainee", trainee)
+    names_or_exit("--instructor", instructor)
+    names_or_exit("--agency", agency)
     if (scenario is None) == (resume is None):
         fail("give either --scenario ID (a new run) or --resume RUN_ID (continue one)")
     if resume is not None and script is not None:
@@ -651,15 +659,16 @@ def sessions_list(
     record, account = open_record_as(db, Permission.debrief, always_note=True)
     own = account is not None and not account.may(Permission.coordinate)
     AccessLog(record).write(account, "sessions_list", "record", {"limit": limit})
-    table = Table(title=f"Sessions in {record.url}")
+    table = Table(title=f"Sessions in {shown(record.url)}")
     for column in ("session", "started (UTC)", "instructor", "trainees", "runs", "label"):
         table.add_column(column)
     for s in record.sessions(limit, instructor_id=account.person_id if own and account
                              else None):
         others = ", ".join(f"{n} {kind}" for kind, n in sorted(s.other_kinds.items()))
-        table.add_row(s.id[:8], f"{s.started_utc:%Y-%m-%d %H:%M}", s.instructor or "",
-                      ", ".join(s.trainees),
-                      f"{s.run_count} ({others})" if others else str(s.run_count), s.label)
+        table.add_row(s.id[:8], f"{s.started_utc:%Y-%m-%d %H:%M}", shown(s.instructor or ""),
+                      shown(", ".join(s.trainees)),
+                      f"{s.run_count} ({others})" if others else str(s.run_count),
+                      shown(s.label))
     out_console().print(table)
 
 
@@ -685,12 +694,12 @@ def _show_session(record: Record, session_id: str, *, events: bool) -> None:
     out.print(f"[bold]Session {session_id}[/]  (record: {escape(record.url)})")
     for r in record.runs(session_id=session_id):
         kind = "" if r.kind == "training" else f" ({r.kind}: not counted as training)"
-        out.print(f"  run {r.id}{kind}: scenario {r.scenario_id} "
-                  f"(version {r.scenario_hash[:12]}), "
-                  f"variant {r.variant_id}, {r.status}"
-                  f"{', outcome ' + r.outcome_kind if r.outcome_kind else ''}; "
-                  f"player {r.player_backend} ({r.timing_mode})")
-        out.print(f"    {r.event_count} events, head hash {r.head_hash}")
+        out.print(shown(f"  run {r.id}{kind}: scenario {r.scenario_id} "
+                        f"(version {r.scenario_hash[:12]}), "
+                        f"variant {r.variant_id}, {r.status}"
+                        f"{', outcome ' + r.outcome_kind if r.outcome_kind else ''}; "
+                        f"player {r.player_backend} ({r.timing_mode})"))
+        out.print(shown(f"    {r.event_count} events, head hash {r.head_hash}"))
         if events:
             table = Table(show_edge=False, box=None)
             for column in ("seq", "t (s)", "event", "detail"):
@@ -702,7 +711,7 @@ def _show_session(record: Record, session_id: str, *, events: bool) -> None:
             for e in run_events:
                 first = e.t_ns if first is None or e.type == "run_recovered" else first
                 table.add_row(str(e.seq), f"{(e.t_ns - first) / 1e9:.3f}", e.type,
-                              describe(e, names))
+                              shown(describe(e, names)))
             out.print(table)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-from rich.markup import escape
 
 from simulator.access import AccessLog, Permission
 from simulator.audit.document import (
@@ -30,6 +29,7 @@ from simulator.cli.common import (
     open_record_as,
     print_problems,
     run_kinds,
+    shown,
     vocabularies_from,
 )
 from simulator.cli.review import SinceOption, UntilOption, moment
@@ -70,7 +70,7 @@ def import_trials_command(
     record, account = open_record_as(db, Permission.coordinate)
     import_id = import_trials(record, table, str(file))
     AccessLog(record).write(account, "trials_import", import_id, {"trials": len(table)})
-    err.print(f"imported {len(table)} trials from {escape(str(file))} (import {import_id})")
+    err.print(f"imported {len(table)} trials from {shown(str(file))} (import {import_id})")
 
 
 @audit_app.command("export-trials")

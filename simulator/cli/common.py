@@ -16,6 +16,7 @@ from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permiss
 from simulator.access.sign_in import sign_in_for
 from simulator.agency import AgencyProfile, load_profile
 from simulator.documents import DocumentError, Problem
+from simulator.names import inert, name_problem
 from simulator.paths import write_file
 from simulator.protocol import RUN_KINDS, TRAINING, RunKind
 from simulator.record import DB_ENV, Record, RecordError
@@ -76,10 +77,26 @@ USER_ENV = "BRANCHPOINT_USER"
 PASSWORD_ENV = "BRANCHPOINT_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
 
+def shown(text: str) -> str:
+    """Stored or typed ``text`` made safe to print with rich: markup and controls inert.
+
+    An older record may hold names with escape sequences or bidi overrides in them; printed
+    as they are, they could rewrite what is on the screen (a head hash, another name).
+    """
+    return escape(inert(text))
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``message`` as an error and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {shown(message)}")
     raise typer.Exit(code)
+
+
+def names_or_exit(option: str, names: list[str] | str | None) -> None:
+    """Exit, naming the character, if a name given as ``option`` holds one no name may."""
+    for name in [names] if isinstance(names, str) else names or []:
+        if (problem := name_problem(name)) is not None:
+            fail(f"{option} {inert(name)!r}: {problem}")
 
 
 def print_problems(problems: list[Problem]) -> None:
@@ -87,7 +104,7 @@ def print_problems(problems: list[Problem]) -> None:
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
         check = f" [{problem.code}]" if problem.code in LINT_CODES else ""
-        err.print(f"[{colour}]{escape(str(problem) + check)}[/]", soft_wrap=True)
+        err.print(f"[{colour}]{shown(str(problem) + check)}[/]", soft_wrap=True)
 
 
 def vocabularies_from(path: Path | None) -> AgencyProfile:

@@ -22,6 +22,7 @@ from simulator.cli.common import (
     ProfileOption,
     err,
     fail,
+    names_or_exit,
     open_record,
     sign_in,
     vocabularies_from,
@@ -144,6 +145,7 @@ def console(
     from simulator.projector.app import display_available, qt_application
     from simulator.runtime import MonotonicClock
 
+    names_or_exit("--agency", agency)
     app = qt_application()
     if not display_available():
         fail("the console needs a display (on a server, run it under xvfb-run)")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from media_index import MediaIndex
@@ -19,6 +18,7 @@ from simulator.cli.common import (
     fail,
     open_media_index,
     out_console,
+    shown,
     vocabularies_from,
 )
 from simulator.cli.media import index_folders, load_library
@@ -42,13 +42,13 @@ def generate_library(scenarios: list[LoadedScenario], size: Size) -> None:
         try:
             manifest = generate_scenario(
                 loaded, out, size=size,
-                progress=lambda message: err.print(f"  {escape(message)}", highlight=False))
+                progress=lambda message: err.print(f"  {shown(message)}", highlight=False))
         except StandinError as exc:
             fail(f"{loaded.scenario.id}: {exc}")
         write_sidecars(loaded, out)
         state = f"{len(manifest.rendered)} rendered" if manifest.rendered else "up to date"
         err.print(f"{loaded.scenario.id}: {len(manifest.clips)} stand-in clips ({state}) in "
-                  f"{escape(str(out))}")
+                  f"{shown(str(out))}")
 
 
 @library_app.command("generate")
@@ -92,7 +92,7 @@ def library_table(scenarios: list[LoadedScenario], index: MediaIndex,
         verdict = ("[green]clean[/]" if not report.problems else
                    f"[red]{counted(len(report.errors), 'error')}[/]" if report.errors else
                    f"[yellow]{counted(len(report.warnings), 'warning')}[/]")
-        table.add_row(s.id, s.title, str(sum(1 for seg in s.segments if seg.decision)),
+        table.add_row(s.id, shown(s.title), str(sum(1 for seg in s.segments if seg.decision)),
                       str(len({seg.outcome.kind for seg in s.segments if seg.outcome})),
                       ", ".join(v.id for v in s.variants), verdict)
     return table, errors

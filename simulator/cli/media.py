@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -33,6 +32,7 @@ from simulator.cli.common import (
     open_media_index,
     out_console,
     print_problems,
+    shown,
     vocabularies_from,
 )
 from simulator.documents import DocumentError
@@ -61,17 +61,17 @@ def index_folders(index: MediaIndex, folders: list[Path], profile: AgencyProfile
               f"{len(report.moved)} moved, {len(report.retagged)} retagged, "
               f"{report.unchanged} unchanged, {len(report.missing)} now missing")
     for old, new in report.moved:
-        err.print(f"  moved: {escape(str(old))} -> {escape(str(new))}")
+        err.print(f"  moved: {shown(str(old))} -> {shown(str(new))}")
     for note in report.notes:
-        err.print(f"  note: {escape(note)}")
+        err.print(f"  note: {shown(note)}")
     for path in report.missing:
-        err.print(f"  [yellow]missing:[/] {escape(str(path))} (kept in the index, marked missing)")
+        err.print(f"  [yellow]missing:[/] {shown(str(path))} (kept in the index, marked missing)")
     for path, reason in report.unreadable:
-        err.print(f"  [red]unreadable:[/] {escape(str(path))}: {escape(reason)}")
+        err.print(f"  [red]unreadable:[/] {shown(str(path))}: {shown(reason)}")
     for path, reason in report.skipped:
-        err.print(f"  [red]skipped:[/] {escape(str(path))}: {escape(reason)}")
+        err.print(f"  [red]skipped:[/] {shown(str(path))}: {shown(reason)}")
     for _, message in report.tag_problems:
-        err.print(f"  [red]tags:[/] {escape(message)}")
+        err.print(f"  [red]tags:[/] {shown(message)}")
     return report
 
 
@@ -135,8 +135,8 @@ def search_command(
     """Find clips by setting, by who is shown, by duration."""
     if status not in ("present", "missing", "unreadable", "any"):
         fail("--status is present, missing, unreadable or any")
-    shown = _shows(shows, vocabularies_from(profile))
-    wanted = SearchFilter(setting=_pairs(tag, "--tag"), demographics=shown,
+    portrayed = _shows(shows, vocabularies_from(profile))
+    wanted = SearchFilter(setting=_pairs(tag, "--tag"), demographics=portrayed,
                           min_duration_s=min_duration, max_duration_s=max_duration,
                           status=None if status == "any" else status)
     clips = open_media_index(db).search(wanted)
@@ -152,7 +152,7 @@ def search_command(
     for clip in clips:
         people = "; ".join(f"{p}: " + ", ".join("+".join(v) for v in a.values())
                            for p, a in clip.people.items())
-        table.add_row(str(clip.path), f"{clip.duration_s or 0:.1f}",
+        table.add_row(shown(str(clip.path)), f"{clip.duration_s or 0:.1f}",
                       f"{clip.width}x{clip.height}" if clip.width else clip.status,
                       ", ".join(f"{k}={v}" for k, v in clip.setting.items()), people)
     out_console().print(table)
@@ -200,7 +200,7 @@ def tag_command(
         fail(str(exc))
     sidecar.write_text(yaml.safe_dump({"schema_version": SIDECAR_SCHEMA_VERSION,
                                        "people": people, "setting": tags}, sort_keys=True))
-    err.print(f"wrote {escape(str(sidecar))}")
+    err.print(f"wrote {shown(str(sidecar))}")
     if not index_folders(open_media_index(db), [clip.parent], vocabularies).ok:
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -281,7 +281,7 @@ def coverage_command(
         target = target / f"coverage.{fmt}"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(document, encoding="utf-8")
-    err.print(f"coverage report written to {escape(str(target))}")
+    err.print(f"coverage report written to {shown(str(target))}")
 
 
 @media_app.command("proxies")
@@ -302,12 +302,12 @@ def proxies_command(
         try:
             proxy = make_proxy(clip.path, clip.content_hash, cache)
         except ProbeError as exc:
-            err.print(f"[red]{escape(str(exc))}[/]")
+            err.print(f"[red]{shown(str(exc))}[/]")
             failed += 1
             continue
         index.set_proxy(clip.id, proxy)
         made += 1
-        err.print(f"proxy: {escape(str(clip.path))} -> {escape(str(proxy))}")
+        err.print(f"proxy: {shown(str(clip.path))} -> {shown(str(proxy))}")
     if not made and not failed:
         err.print(f"no clip needs a proxy: every indexed clip has keyframes at most "
                   f"{PROXY_THRESHOLD_S:g} s apart (--all makes them anyway)")
@@ -326,5 +326,5 @@ def thumbnails_command(db: DbOption = None) -> None:
                 thumbnail(clip.path, clip.content_hash, cache)
                 made += 1
             except ProbeError as exc:
-                err.print(f"[red]{escape(str(exc))}[/]")
-    err.print(f"{made} thumbnails in {escape(str(cache))}")
+                err.print(f"[red]{shown(str(exc))}[/]")
+    err.print(f"{made} thumbnails in {shown(str(cache))}")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from simulator.access import AccessLog, Account, Permission
@@ -21,11 +20,13 @@ from simulator.cli.common import (
     emit,
     err,
     fail,
+    names_or_exit,
     open_record_as,
     out_console,
     print_problems,
     require_own_session,
     run_kinds,
+    shown,
     vocabularies_from,
 )
 from simulator.documents import DocumentError
@@ -170,7 +171,7 @@ def score(
     AccessLog(record).write(account, "score", reviewed.summary.id,
                             {"trainee": trainee_id, "items": len(pairs)})
     err.print(f"scored {len(pairs)} items of run {reviewed.summary.id[:8]} for "
-              f"{escape(trainee)} by {escape(rater)} on `{the_rubric.id}`")
+              f"{shown(trainee)} by {shown(rater)} on `{the_rubric.id}`")
 
 
 def _rater(record: Record, account: Account | None, named: str | None) -> tuple[str, str]:
@@ -188,6 +189,7 @@ def _rater(record: Record, account: Account | None, named: str | None) -> tuple[
     if named is None and account is None:
         fail("give --rater NAME: who scores")
     name = named or (account.username if account else "")
+    names_or_exit("--rater", name)
     return name, record.find_or_add_person("instructor", name)
 
 
@@ -231,8 +233,8 @@ def officer(
     for column in ("date", "scenario", "focus areas", "pledge areas", "minutes", "outcome"):
         table.add_column(column)
     for e in found.entries:
-        table.add_row(f"{e.started:%Y-%m-%d}", e.title, ", ".join(e.focus_areas),
-                      ", ".join(e.pledge_areas), f"{e.hours * 60:.1f}", e.outcome)
+        table.add_row(f"{e.started:%Y-%m-%d}", shown(e.title), ", ".join(e.focus_areas),
+                      ", ".join(e.pledge_areas), f"{e.hours * 60:.1f}", shown(e.outcome))
     out = out_console()
     out.print(table)
     for area, hours in found.hours_by_focus_area().items():
@@ -287,6 +289,7 @@ def roster(
     The console does the same as each trainee takes their turn; this is for a class whose
     cohort the audit should know before or without the console.
     """
+    names_or_exit("--agency", agency)
     try:
         entries = read_roster(file)
     except DocumentError as exc:
@@ -305,4 +308,4 @@ def roster(
     cohorts = sorted({e.cohort for e in entries if e.cohort})
     err.print(f"{len(entries)} trainees on record"
               + (f", in the cohort{'s' if len(cohorts) > 1 else ''} "
-                 f"{escape(', '.join(cohorts))}" if cohorts else ""))
+                 f"{shown(', '.join(cohorts))}" if cohorts else ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -15,7 +15,9 @@ from sqlalchemy import Engine, Row, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchModuleError
 
 from media_index.probe import content_hash
+from simulator.names import check_name
 from simulator.protocol import Event, RunKind, parse_event
+from simulator.protocol.run_clock import played_ns
 from simulator.protocol.run_state import RunState
 from simulator.record import chain
 from simulator.record.database import RecordError, create_record_engine, migrate, resolve_url
@@ -91,6 +93,8 @@ class TrainingRun:
     first_utc: datetime
     last_utc: datetime
     kind: RunKind = "training"
+    # Time played, on the run's own clock (protocol.run_clock): what training hours count.
+    played_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,11 @@ class Record:
     # -- agencies and people ---------------------------------------------------------------
 
     def ensure_agency(self, name: str) -> str:
-        """The id of the agency called ``name``, adding it if new."""
+        """The id of the agency called ``name``, adding it if new.
+
+        ValueError if the name holds a control or text-direction character.
+        """
+        check_name(name, "an agency's name")
         with self.engine.begin() as c:
             found = c.execute(select(agencies.c.id).where(agencies.c.name == name)).scalar()
             if found:
@@ -201,9 +209,13 @@ class Record:
 
     def add_person(self, kind: str, display_name: str, *, agency_id: str | None = None,
                    external_ref: str | None = None) -> str:
-        """Add a trainee or instructor; their name goes to the erasable identity table."""
+        """Add a trainee or instructor; their name goes to the erasable identity table.
+
+        ValueError if the name holds a control or text-direction character.
+        """
         if kind not in ("trainee", "instructor"):
             raise ValueError("a person is a `trainee` or an `instructor`")
+        check_name(display_name, f"the {kind}'s name")
         person_id = _new_id()
         with self.engine.begin() as c:
             c.execute(insert(people).values(id=person_id, agency_id=agency_id, kind=kind,
@@ -221,7 +233,10 @@ class Record:
         roster imported without one, a record from a single PC) is that agency's person, and
         joins it, rather than becoming a second person of the same name.
         ``external_ref`` (a badge number) is stored with a person who is added.
+        ValueError if the name holds a control or text-direction character, even when an
+        older record has a person of that name: that name is not to be taken up again.
         """
+        check_name(display_name, f"the {kind}'s name")
         found = self.find_person(kind, display_name, agency_id=agency_id)
         if found is None:
             return self.add_person(kind, display_name, agency_id=agency_id,
@@ -304,6 +319,7 @@ class Record:
         cohort = cohort.strip()
         if not cohort or len(cohort) > 100:
             raise ValueError("a cohort is named by 1 to 100 characters")
+        check_name(cohort, "a cohort's name")
         for person_id in dict.fromkeys(person_ids):
             # The console and `records roster` may add the same member at the same moment.
             with suppress(IntegrityError), self.engine.begin() as c:
@@ -521,6 +537,12 @@ class Record:
             query = query.where(spans.c.first_utc < until)
         with self.engine.connect() as c:
             rows = c.execute(query).all()
+            stamps: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            for stamp in c.execute(select(events.c.run_id, events.c.type, events.c.t_ns)
+                                   .where(events.c.run_id.in_(
+                                       select(query.subquery().c.id)))
+                                   .order_by(events.c.run_id, events.c.seq)):
+                stamps[stamp.run_id].append((stamp.type, stamp.t_ns))
         found = []
         for r in rows:
             trainees = _played_by(r.payload)
@@ -528,7 +550,8 @@ class Record:
                 continue
             found.append(TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id,
                                      r.scenario_hash, r.status, r.outcome_kind, trainees,
-                                     as_utc(r.first_utc), as_utc(r.last_utc), r.kind))
+                                     as_utc(r.first_utc), as_utc(r.last_utc), r.kind,
+                                     played_ns(stamps[r.id]) / 1e9))
         return found
 
     def run_trainees(self, run_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:

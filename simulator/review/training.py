@@ -101,7 +101,7 @@ def _period(since: datetime | None, until: datetime | None) -> str:
 
 
 def _entry(run: TrainingRun, scenario: Scenario) -> TrainingEntry:
-    hours = (run.last_utc - run.first_utc).total_seconds() / 3600
+    hours = run.played_s / 3600
     outcome = run.outcome_kind or ("ended by the instructor" if run.status == "ended"
                                    else "did not finish")
     return TrainingEntry(run.run_id, run.session_id, run.first_utc, hours, scenario.id,

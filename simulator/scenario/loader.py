@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.documents import DocumentError, Problem, load_document, parse_document
+from simulator.names import name_problem
 from simulator.paths import standins_dir
 from simulator.scenario.lint import LintReport
 from simulator.scenario.media_roots import media_roots, media_roots_path
@@ -122,6 +123,23 @@ def _refuse_clips_outside_media_roots(loaded: LoadedScenario) -> None:
                             list(LintReport(tuple(problems)).located(loaded.text).problems))
 
 
+def _refuse_unsafe_titles(loaded: LoadedScenario) -> None:
+    """Raise DocumentError for each title holding a character no name may hold.
+
+    Titles are shown at the terminal, on the console and in reports, like people's names.
+    Checked where a scenario file comes in, not in the model: a version already stored in
+    a record must still open for review.
+    """
+    titled = [("title", loaded.scenario.title)] + [
+        (f"segments[{i}].title", segment.title)
+        for i, segment in enumerate(loaded.scenario.segments)]
+    problems = [Problem(problem, loaded.source, field=field)
+                for field, title in titled if (problem := name_problem(title)) is not None]
+    if problems:
+        raise DocumentError(loaded.source,
+                            list(LintReport(tuple(problems)).located(loaded.text).problems))
+
+
 def parse_scenario(text: str, source: str = "<scenario>") -> LoadedScenario:
     """Validate scenario YAML held in a string (tests, the database, the network)."""
     scenario = parse_document(text, Scenario, source=source, kind="scenario",
@@ -143,6 +161,7 @@ def load_scenario(path: Path) -> LoadedScenario:
                                    current=SCENARIO_SCHEMA_VERSION,
                                    minimum=SCENARIO_MIN_SCHEMA_VERSION)
     loaded = LoadedScenario(scenario, text, content_hash(text), str(path))
+    _refuse_unsafe_titles(loaded)
     _refuse_clips_outside_media_roots(loaded)
     return loaded
 
