@@ -315,11 +315,11 @@ class ReviewPanel(QWidget):
             return False
         levels = {item: combo.currentData() for item, combo in self.levels.items()
                   if combo.currentData() is not None}
-        # A signed-in instructor scores as their own person, whatever name another shares.
-        rater_id = (self.account.person_id if self.account is not None
-                    and self.account.person_id is not None
-                    else self._record.find_or_add_person("instructor", rater))
         try:
+            # A signed-in instructor scores as their own person, whatever name another shares.
+            rater_id = (self.account.person_id if self.account is not None
+                        and self.account.person_id is not None
+                        else self._record.find_or_add_person("instructor", rater))
             score_run(self._record, self.run, self._rubric, self._rubric_hash,
                       self.trainee.currentData(), rater_id, levels,
                       self.note.text().strip() or None)

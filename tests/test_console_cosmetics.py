@@ -276,6 +276,17 @@ def test_saving_one_score_says_one(qtbot, reviewed_run):
     assert panel.scored.text().startswith("saved 1 score. 1 rater so far."), panel.scored.text()
 
 
+def test_a_rater_named_with_a_control_character_is_refused_on_screen(qtbot, reviewed_run):
+    run, record, _, _, _ = reviewed_run
+    panel = ReviewPanel(record, default_profile(), load_rubric(bundled_rubric()))
+    qtbot.addWidget(panel)
+    assert panel.open_run(run.summary.id)
+    panel.rater.setText("Sgt.\u202eOkafor")
+    next(iter(panel.levels.values())).setCurrentIndex(1)
+    assert not panel.save_scores()
+    assert "U+202E" in panel.scored.text() and not record.scores(run_ids=[run.summary.id])
+
+
 def test_a_tooltip_shows_markup_as_typed():
     from PySide6.QtGui import QTextDocument
 

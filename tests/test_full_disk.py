@@ -67,7 +67,7 @@ def test_read_commands_on_a_full_disk_refuse_with_the_reason(small_disk, tmp_pat
         assert "Traceback" not in result.stderr
         said = " ".join(result.stderr.split())
         assert "the disk holding the record is full" in said, said
-        assert "Nothing was shown, exported or changed" in said
+        assert "A view or export stops here, before anything is shown" in said
         # Nothing was shown: a refused read prints none of what it would have read.
         assert run_id not in result.stdout and "welfare-check" not in result.stdout
     (small_disk / "filler").unlink()

@@ -127,4 +127,8 @@ def test_played_time_leaves_out_pauses_and_the_wait_for_a_resume():
               ("resumed", 104 * second), ("run_ended", 106 * second)]
     assert played_ns(stamps) == (9 - 5) * second + (6 - 3) * second
     assert played_ns([("run_started", 0), ("paused", 3 * second)]) == 3 * second
+    # Paused when the process died, with a flag raised during the pause; resumed paused.
+    assert played_ns([("run_started", 0), ("paused", 10 * second),
+                      ("flag_raised", 100 * second), ("run_recovered", 0),
+                      ("resumed", 5 * second), ("run_ended", 15 * second)]) == 20 * second
     assert played_ns([]) == 0

@@ -227,6 +227,11 @@ def test_a_read_only_record_is_still_read(tmp_path):
         assert "1 runs checked, 0 with problems" in result.output
         assert "this record has no accounts yet" in result.output
     assert not (tmp_path / "file:").exists() and not Path("file:").exists()
+    # A look at personal data that cannot be logged does not happen, and says why.
+    listed = subprocess.run([sys.executable, "-m", "simulator.cli", "sessions", "list",
+                             "--db", read_only], capture_output=True, text=True, check=False)
+    assert listed.returncode == 1 and "Traceback" not in listed.stderr
+    assert "the record is read-only here" in " ".join(listed.stderr.split())
 
 
 def test_version():

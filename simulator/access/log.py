@@ -26,8 +26,10 @@ NO_ACCOUNT = "(no accounts yet)"
 UNKNOWN_NAME = "(not an account)"
 
 
-# How SQLite and PostgreSQL say the disk is full (SQLITE_FULL; SQLSTATE 53100 disk_full).
-DISK_FULL = ("database or disk is full", "no space left on device", "could not extend file")
+# SQLite's result codes (primary, the low byte) and PostgreSQL's SQLSTATE classes, read
+# from the driver's error rather than from its message, which the server may translate.
+SQLITE_READONLY, SQLITE_FULL = 8, 13
+SQLSTATE_DISK_FULL, SQLSTATE_CONNECTION, SQLSTATE_READ_ONLY = "53100", "08", "25006"
 
 
 class AccessLogUnwritable(RecordError):
@@ -72,15 +74,11 @@ class AccessLog:
                     action=action[:40], target=target[:200],
                     detail=json.dumps(dict(detail or {}), sort_keys=True, default=str)))
         except DBAPIError as exc:
-            reason = str(exc.orig).strip() or type(exc.orig).__name__
             where = self.engine.url.render_as_string(hide_password=True)
-            why = ("the disk holding the record is full"
-                   if any(sign in reason.lower() for sign in DISK_FULL)
-                   else f"the record could not be written ({reason})")
             raise AccessLogUnwritable(
-                f"cannot log `{action}` in the access log of {where}: {why}. Nothing was "
-                "shown, exported or changed, since every look at personal data is logged "
-                "first; free space there (or bring the server back) and run it again"
+                f"cannot log `{action}` in the access log of {where}: {_why(exc)}. A view "
+                "or export stops here, before anything is shown, since every look at "
+                "personal data is logged first"
             ) from exc
 
     def refused_sign_in(self, accounts: Accounts, username: str, where: str) -> None:
@@ -105,3 +103,20 @@ class AccessLog:
             rows = c.execute(query).all()
         return [AccessEntry(as_utc(r.utc), r.username, r.action, r.target,
                             json.loads(r.detail)) for r in rows]
+
+
+def _why(exc: DBAPIError) -> str:
+    """What kept the line out, and what to do about it, from the driver's own error code."""
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    sqlstate = str(getattr(orig, "sqlstate", "") or "")
+    if (sqlite_code is not None and sqlite_code & 0xFF == SQLITE_FULL) \
+            or sqlstate == SQLSTATE_DISK_FULL:
+        return "the disk holding the record is full; free space on it and run this again"
+    if (sqlite_code is not None and sqlite_code & 0xFF == SQLITE_READONLY) \
+            or sqlstate == SQLSTATE_READ_ONLY:
+        return ("the record is read-only here; open a copy you may write to, or ask for "
+                "write access")
+    if sqlstate.startswith(SQLSTATE_CONNECTION):
+        return "the database server cannot be reached; bring it back and run this again"
+    return f"the record could not be written ({str(orig).strip() or type(orig).__name__})"

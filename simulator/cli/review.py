@@ -228,7 +228,7 @@ def officer(
                             {"since": since, "until": until, "kinds": list(kinds)})
     found = officer_record(record, trainee_id, since=moment(since, "--since"),
                            until=moment(until, "--until"), kinds=kinds)
-    table = Table(title=f"Training of {found.name}: {len(found.entries)} runs in "
+    table = Table(title=f"Training of {shown(found.name)}: {len(found.entries)} runs in "
                   f"{found.sessions} sessions, {found.hours:.2f} hours")
     for column in ("date", "scenario", "focus areas", "pledge areas", "minutes", "outcome"):
         table.add_column(column)

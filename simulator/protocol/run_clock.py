@@ -26,6 +26,8 @@ def played_ns(stamps: Iterable[tuple[str, int]]) -> int:
     for kind, t_ns in stamps:
         if kind in BASE_STARTS:
             if base_start is not None and last is not None:
+                if paused_from is not None:  # paused when the process died
+                    paused += last - paused_from
                 total += (last - base_start) - paused
             was_paused = paused_from is not None
             base_start = last = t_ns

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchModuleError
 
 from media_index.probe import content_hash
@@ -233,10 +233,10 @@ class Record:
         roster imported without one, a record from a single PC) is that agency's person, and
         joins it, rather than becoming a second person of the same name.
         ``external_ref`` (a badge number) is stored with a person who is added.
-        ValueError if the name holds a control or text-direction character, even when an
-        older record has a person of that name: that name is not to be taken up again.
+        ValueError if a person is to be added under a name holding a control or
+        text-direction character. A person an older record already holds under such a name
+        is found as before, so that they can go on training (their name prints inert).
         """
-        check_name(display_name, f"the {kind}'s name")
         found = self.find_person(kind, display_name, agency_id=agency_id)
         if found is None:
             return self.add_person(kind, display_name, agency_id=agency_id,
@@ -536,23 +536,31 @@ class Record:
         if until is not None:
             query = query.where(spans.c.first_utc < until)
         with self.engine.connect() as c:
-            rows = c.execute(query).all()
-            stamps: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            rows = []
+            for r in c.execute(query):
+                trainees = _played_by(r.payload)
+                if trainee_id is None or trainee_id in trainees:
+                    rows.append((r, trainees))
+            stamps = self._stamps(c, [r.id for r, _ in rows])
+        return [TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id, r.scenario_hash,
+                            r.status, r.outcome_kind, trainees, as_utc(r.first_utc),
+                            as_utc(r.last_utc), r.kind, played_ns(stamps[r.id]) / 1e9)
+                for r, trainees in rows]
+
+    @staticmethod
+    def _stamps(c: Connection, run_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """Each run's ``(event type, t_ns)``, in ``seq`` order, for the runs asked about only.
+
+        In chunks, since a database bounds the values one statement may carry.
+        """
+        stamps: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for start in range(0, len(run_ids), STAMP_CHUNK):
+            chunk = run_ids[start:start + STAMP_CHUNK]
             for stamp in c.execute(select(events.c.run_id, events.c.type, events.c.t_ns)
-                                   .where(events.c.run_id.in_(
-                                       select(query.subquery().c.id)))
+                                   .where(events.c.run_id.in_(chunk))
                                    .order_by(events.c.run_id, events.c.seq)):
                 stamps[stamp.run_id].append((stamp.type, stamp.t_ns))
-        found = []
-        for r in rows:
-            trainees = _played_by(r.payload)
-            if trainee_id is not None and trainee_id not in trainees:
-                continue
-            found.append(TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id,
-                                     r.scenario_hash, r.status, r.outcome_kind, trainees,
-                                     as_utc(r.first_utc), as_utc(r.last_utc), r.kind,
-                                     played_ns(stamps[r.id]) / 1e9))
-        return found
+        return stamps
 
     def run_trainees(self, run_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """Who played each run, as its ``run_started`` event names them; () if none did."""
@@ -719,6 +727,9 @@ class Record:
         with self.engine.connect() as c:
             return c.execute(select(notes.c.text).where(notes.c.run_id == run_id,
                                                          notes.c.seq == seq)).scalar()
+
+
+STAMP_CHUNK = 500
 
 
 def _played_by(run_started_payload: str) -> tuple[str, ...]:
