@@ -127,7 +127,7 @@ def main() -> None:
     except RecordError as exc:
         # The record failing under a command already under way (a full disk, a server gone):
         # what it could not do is said plainly, not as a traceback.
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {shown(str(exc))}", soft_wrap=True)
         sys.exit(EXIT_PROBLEMS)
 
 
@@ -506,7 +506,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                          lambda v, clip: resolve_clip(loaded, index, v, clip))
     if problems:
         for problem in problems:
-            err.print(f"[red]pre-flight:[/] {escape(str(problem))}", soft_wrap=True)
+            err.print(f"[red]pre-flight:[/] {shown(str(problem))}", soft_wrap=True)
         fail(f"scenario `{loaded.scenario.id}` variant `{variant_id}` cannot play: "
              f"{len(problems)} media problems (above)", EXIT_PROBLEMS)
     clock = MonotonicClock()
