@@ -28,7 +28,7 @@ from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
 from instructor_console.theme import DARK, label
-from simulator.access import AccessLog, Account, Accounts, Permission
+from simulator.access import AccessLog, Account, Accounts, Permission, SignInError
 from simulator.access.settings import settings_of
 from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
@@ -101,7 +101,7 @@ class ConsoleWindow(QMainWindow):
         host.unbound_key.connect(self._key_from_projector)
 
         self._log = AccessLog(host.record)
-        accounts = Accounts(host.record)
+        self._accounts = accounts = Accounts(host.record)
         self.guarded = accounts.exists()
         self.sign_in = SignInPanel(accounts, self._log)
         self.sign_in.signed_in.connect(self._signed_in)
@@ -169,6 +169,7 @@ class ConsoleWindow(QMainWindow):
         self.account = account
         self.setup.sign_in_as(account)
         self.review.set_account(account)
+        self.review.may_go_on = self.still_signed_in
         self.statusBar().showMessage(f"signed in: {account.username} ({account.role})")
 
     def _show_code(self) -> None:
@@ -186,12 +187,33 @@ class ConsoleWindow(QMainWindow):
             self._last_input = time.monotonic()
         return super().eventFilter(watched, event)
 
+    def still_signed_in(self) -> bool:
+        """Whether the signed-in account may go on; if not, sign it out and say why.
+
+        Asked before every use case and between runs: an administrator may have disabled
+        the account, or guesses at its password locked it, since it signed in here. A live
+        run is not cut short: its records go on, and the console signs out once it is over.
+        """
+        if self.account is None or self.locked:
+            return not self.locked
+        try:
+            current = self._accounts.still_usable(self.account)
+        except SignInError as exc:
+            if self.run_live:
+                return False
+            self._log.write(self.account, "signed_out", "console", {"why": str(exc)})
+            self.lock(f"Signed out: {exc}.")
+            return False
+        if (current.role, current.person_id) != (self.account.role, self.account.person_id):
+            self._use(current)  # a role changed since: its permissions now
+        return True
+
     def _check_idle(self) -> None:
         if self.run_live:
             # The instructor is watching the trainee: the idle time starts after the run.
             self._last_input = time.monotonic()
             return
-        if self.locked:
+        if self.locked or not self.still_signed_in():
             return
         idle = time.monotonic() - self._last_input
         if idle >= self._idle_seconds:
@@ -252,6 +274,8 @@ class ConsoleWindow(QMainWindow):
 
     def start(self, plan: RunPlan) -> bool:
         """Put ``plan`` on the projector and switch to live control; False if refused."""
+        if not self.still_signed_in():
+            return False
         self.review.close_run()  # the projector is the run's again
         self._arrange_for_one_screen()
         try:
@@ -285,7 +309,7 @@ class ConsoleWindow(QMainWindow):
 
     def open_review(self) -> bool:
         """Review mode, on the run just ended if there is one; not while a run is live."""
-        if self.run_live or self.locked:
+        if self.run_live or self.locked or not self.still_signed_in():
             return False
         self.review.refresh()
         if self.live is not None and self.live.state.run_id:

@@ -63,6 +63,9 @@ class ReviewPanel(QWidget):
         self._projector = projector
         self._agency = agency
         self._log = AccessLog(record)
+        # Asked before every view, score and export: the console signs out an account that
+        # was disabled or locked since it signed in, and says no.
+        self.may_go_on: Callable[[], bool] = lambda: True
         # Who is signed in (None on a record without accounts): an instructor reviews the
         # sessions they ran; the bias audit is a coordinator's.
         self.account: Account | None = None
@@ -193,6 +196,8 @@ class ReviewPanel(QWidget):
 
     def open_run(self, run_id: str) -> bool:
         """Load a run for replay, markers and scoring; False (and why, on screen) if not."""
+        if not self.may_go_on():
+            return False
         own = self._own_sessions_only
         if own is not None and not self._record.runs(run_ids=[run_id], instructor_id=own):
             self._log.write(self.account, "refused", run_id, {"what": "review"})
@@ -307,7 +312,7 @@ class ReviewPanel(QWidget):
 
     def save_scores(self) -> bool:
         """Store the levels picked for the trainee, by the rater named."""
-        if self.run is None:
+        if self.run is None or not self.may_go_on():
             return False
         rater = self.rater.text().strip()
         if not rater:
@@ -392,6 +397,8 @@ class ReviewPanel(QWidget):
         The default scope is every run of the console's agency. PDF or HTML by the file's
         ending.
         """
+        if not self.may_go_on():
+            return
         if self.account is not None and not self.account.may(Permission.coordinate):
             self.scored.setText("the bias audit is a coordinator's; sign in as one")
             return
@@ -409,7 +416,7 @@ class ReviewPanel(QWidget):
 
     def export(self, to: ExportFormat, path: Path) -> None:
         """Write the open run in format ``to`` to ``path`` (as `branchpoint export` does)."""
-        if self.run is None:
+        if self.run is None or not self.may_go_on():
             return
         data = export_runs(self._record, [self.run], to, profile=self._profile,
                            rubric=self._rubric, pseudonymise=self.pseudonymise.isChecked())

@@ -619,3 +619,38 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
     assert not window.review.open_run(lees_run.id)  # another instructor's
     assert "from another instructor's session" in window.review.scored.text()
     window.close()
+
+
+def test_an_account_disabled_while_signed_in_is_signed_out_before_its_next_use(
+        qtbot, tmp_path, request):
+    opened = open_console(qtbot, tmp_path, None, idle_seconds=600.0,
+                          accounts=(("okafor", Role.coordinator, None),))
+    window, record, clock = next(opened)
+    request.addfinalizer(opened.close)
+    panel = window.sign_in
+    panel.username.setText("okafor")
+    panel.password.setText(PASSWORD)
+    QTest.keyClick(panel.password, Qt.Key.Key_Return)
+    setup = window.setup
+    setup.new_trainee.setText("Officer Reyes")
+    QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
+    assert setup.run_preflight()
+    setup.request_start()
+    qtbot.waitUntil(lambda: window.run_live, timeout=10000)
+    # An administrator disables the account mid-run: the run is not cut short...
+    Accounts(record).set_disabled("okafor", True)
+    qtbot.wait(300)
+    assert window.run_live and not window.locked
+    steer_one_run(qtbot, window, clock)
+    # ...but nothing more happens as that account: not a review, not another run.
+    assert not window.open_review()
+    assert window.locked and "okafor has been disabled" in panel.message.text()
+    from simulator.review.export import ExportFormat
+
+    (run,) = record.runs()
+    assert not window.review.open_run(run.id)
+    window.review.export(ExportFormat.events_csv, tmp_path / "events.csv")
+    assert not (tmp_path / "events.csv").exists()
+    assert not window.start(window.last_plan) and len(record.runs()) == 1
+    actions = [(e.username, e.action) for e in AccessLog(record).entries()]
+    assert ("okafor", "signed_out") in actions and ("okafor", "run_view") not in actions

@@ -124,6 +124,24 @@ class Accounts:
             row = c.execute(select(accounts).where(accounts.c.username == username)).first()
         return None if row is None else _account(row)
 
+    def still_usable(self, account: Account, *, now: datetime | None = None) -> Account:
+        """``account`` as the record holds it now, for a console where it signed in earlier.
+
+        An administrator may disable an account, or guesses at its password lock it, while
+        it is signed in somewhere; every use case asks again, so that it acts no further.
+
+        Raises:
+            SignInError: saying whether the account was disabled or is locked.
+        """
+        current = self.get(account.username)
+        now = now or datetime.now(UTC)
+        if current is None or current.id != account.id or current.disabled:
+            raise SignInError(f"the account {account.username} has been disabled")
+        if current.locked_until is not None and current.locked_until > now:
+            raise SignInError(f"the account {account.username} is locked until "
+                              f"{current.locked_until:%H:%M} UTC after failed sign-ins")
+        return current
+
     def all(self) -> list[Account]:
         """Every account, by name."""
         with self.engine.connect() as c:
