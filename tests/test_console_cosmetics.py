@@ -265,25 +265,27 @@ def test_counts_of_one_read_in_the_singular(qtbot, record, tmp_path, doorway_tex
     assert panel.checks.text() == "roster: 1 trainee from class.csv"
 
 
-def test_saving_one_score_says_one(qtbot, reviewed_run):
+def score_one_item(qtbot, reviewed_run, rater: str) -> tuple[ReviewPanel, bool]:
+    """The review panel on the reviewed run, one level picked, saved as ``rater``."""
     run, record, _, _, _ = reviewed_run
     panel = ReviewPanel(record, default_profile(), load_rubric(bundled_rubric()))
     qtbot.addWidget(panel)
     assert panel.open_run(run.summary.id)
-    panel.rater.setText("Sgt. Okafor")
+    panel.rater.setText(rater)
     next(iter(panel.levels.values())).setCurrentIndex(1)
-    assert panel.save_scores()
+    return panel, panel.save_scores()
+
+
+def test_saving_one_score_says_one(qtbot, reviewed_run):
+    panel, saved = score_one_item(qtbot, reviewed_run, "Sgt. Okafor")
+    assert saved
     assert panel.scored.text().startswith("saved 1 score. 1 rater so far."), panel.scored.text()
 
 
 def test_a_rater_named_with_a_control_character_is_refused_on_screen(qtbot, reviewed_run):
     run, record, _, _, _ = reviewed_run
-    panel = ReviewPanel(record, default_profile(), load_rubric(bundled_rubric()))
-    qtbot.addWidget(panel)
-    assert panel.open_run(run.summary.id)
-    panel.rater.setText("Sgt.\u202eOkafor")
-    next(iter(panel.levels.values())).setCurrentIndex(1)
-    assert not panel.save_scores()
+    panel, saved = score_one_item(qtbot, reviewed_run, "Sgt.\u202eOkafor")
+    assert not saved
     assert "U+202E" in panel.scored.text() and not record.scores(run_ids=[run.summary.id])
 
 
