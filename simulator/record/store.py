@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
+from sqlalchemy import Engine, Row, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchModuleError
 
 from media_index.probe import content_hash
@@ -93,8 +93,6 @@ class TrainingRun:
     first_utc: datetime
     last_utc: datetime
     kind: RunKind = "training"
-    # Time played, on the run's own clock (protocol.run_clock): what training hours count.
-    played_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -536,31 +534,32 @@ class Record:
         if until is not None:
             query = query.where(spans.c.first_utc < until)
         with self.engine.connect() as c:
-            rows = []
-            for r in c.execute(query):
-                trainees = _played_by(r.payload)
-                if trainee_id is None or trainee_id in trainees:
-                    rows.append((r, trainees))
-            stamps = self._stamps(c, [r.id for r, _ in rows])
-        return [TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id, r.scenario_hash,
-                            r.status, r.outcome_kind, trainees, as_utc(r.first_utc),
-                            as_utc(r.last_utc), r.kind, played_ns(stamps[r.id]) / 1e9)
-                for r, trainees in rows]
+            rows = c.execute(query).all()
+        found = []
+        for r in rows:
+            trainees = _played_by(r.payload)
+            if trainee_id is not None and trainee_id not in trainees:
+                continue
+            found.append(TrainingRun(r.id, r.session_id, r.agency_id, r.scenario_id,
+                                     r.scenario_hash, r.status, r.outcome_kind, trainees,
+                                     as_utc(r.first_utc), as_utc(r.last_utc), r.kind))
+        return found
 
-    @staticmethod
-    def _stamps(c: Connection, run_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
-        """Each run's ``(event type, t_ns)``, in ``seq`` order, for the runs asked about only.
+    def played_seconds(self, run_ids: Sequence[str]) -> dict[str, float]:
+        """Seconds each run was played, on its own clock less pauses (protocol.run_clock).
 
-        In chunks, since a database bounds the values one statement may carry.
+        What training hours count. Only the events' types and stamps are read, in chunks,
+        since a database bounds the values one statement may carry.
         """
-        stamps: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for start in range(0, len(run_ids), STAMP_CHUNK):
-            chunk = run_ids[start:start + STAMP_CHUNK]
-            for stamp in c.execute(select(events.c.run_id, events.c.type, events.c.t_ns)
-                                   .where(events.c.run_id.in_(chunk))
-                                   .order_by(events.c.run_id, events.c.seq)):
-                stamps[stamp.run_id].append((stamp.type, stamp.t_ns))
-        return stamps
+        stamps: dict[str, list[tuple[str, int]]] = {run_id: [] for run_id in run_ids}
+        with self.engine.connect() as c:
+            for start in range(0, len(run_ids), STAMP_CHUNK):
+                chunk = list(run_ids[start:start + STAMP_CHUNK])
+                for stamp in c.execute(select(events.c.run_id, events.c.type, events.c.t_ns)
+                                       .where(events.c.run_id.in_(chunk))
+                                       .order_by(events.c.run_id, events.c.seq)):
+                    stamps[stamp.run_id].append((stamp.type, stamp.t_ns))
+        return {run_id: played_ns(found) / 1e9 for run_id, found in stamps.items()}
 
     def run_trainees(self, run_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """Who played each run, as its ``run_started`` event names them; () if none did."""

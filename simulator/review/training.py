@@ -100,8 +100,8 @@ def _period(since: datetime | None, until: datetime | None) -> str:
     return f"before {until:%d %B %Y}" if until else "in all the record holds"
 
 
-def _entry(run: TrainingRun, scenario: Scenario) -> TrainingEntry:
-    hours = run.played_s / 3600
+def _entry(run: TrainingRun, scenario: Scenario, played_s: float) -> TrainingEntry:
+    hours = played_s / 3600
     outcome = run.outcome_kind or ("ended by the instructor" if run.status == "ended"
                                    else "did not finish")
     return TrainingEntry(run.run_id, run.session_id, run.first_utc, hours, scenario.id,
@@ -116,9 +116,11 @@ def officer_record(record: Record, trainee_id: str, *, since: datetime | None = 
     ``kinds``: which kinds of run count; demonstrations and tests are not training.
     """
     runs = record.training_runs(kinds=kinds, since=since, until=until, trainee_id=trainee_id)
+    played = record.played_seconds([r.run_id for r in runs])
     name = record.display_names([trainee_id]).get(trainee_id, "(name erased)")
     return OfficerRecord(trainee_id, name, tuple(
-        _entry(r, record.scenario_version(r.scenario_hash).scenario) for r in runs))
+        _entry(r, record.scenario_version(r.scenario_hash).scenario, played[r.run_id])
+        for r in runs))
 
 
 def agency_summary(record: Record, *, since: datetime | None = None,
@@ -131,10 +133,12 @@ def agency_summary(record: Record, *, since: datetime | None = None,
     areas: dict[str, AreaTotal] = defaultdict(AreaTotal)
     officers: set[str] = set()
     hours, count = 0.0, 0
-    for run in record.training_runs(kinds=kinds, since=since, until=until):
-        if agency_id is not None and run.agency_id != agency_id:
-            continue
-        entry = _entry(run, record.scenario_version(run.scenario_hash).scenario)
+    runs = [run for run in record.training_runs(kinds=kinds, since=since, until=until)
+            if agency_id is None or run.agency_id == agency_id]
+    played = record.played_seconds([run.run_id for run in runs])
+    for run in runs:
+        entry = _entry(run, record.scenario_version(run.scenario_hash).scenario,
+                       played[run.run_id])
         officers.update(run.trainee_ids)
         hours += entry.hours
         count += 1
