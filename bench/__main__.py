@@ -6,12 +6,15 @@ import json
 
 from bench import (
     audit_report,
+    console_memory,
     console_roundtrip,
     event_commit,
     lint_large,
     media_reindex,
     projector_switch,
     replay_seek,
+    scenario_validate,
+    trial_import,
 )
 from bench.machine import RESULTS
 
@@ -22,7 +25,10 @@ def main() -> None:
                          ("media_reindex", media_reindex),
                          ("projector_switch", projector_switch),
                          ("console_roundtrip", console_roundtrip),
-                         ("replay_seek", replay_seek), ("audit_report", audit_report)):
+                         ("replay_seek", replay_seek), ("audit_report", audit_report),
+                         ("console_memory", console_memory),
+                         ("scenario_validate", scenario_validate),
+                         ("trial_import", trial_import)):
         print(f"== {name}")
         print(json.dumps(module.run(), indent=2))
     print(f"results in {RESULTS}")

@@ -63,6 +63,7 @@ def test_repeated_failures_lock_the_account_until_the_time_or_an_administrator(r
 def test_a_disabled_account_cannot_sign_in_and_bad_names_and_passwords_are_refused(record):
     accounts = Accounts(record)
     accounts.add("admin", Role.administrator, PASSWORD)
+    accounts.add("deputy", Role.administrator, PASSWORD)  # the last one cannot be disabled
     accounts.set_disabled("admin", True)
     with pytest.raises(SignInError, match="locked or disabled"):
         accounts.sign_in("admin", PASSWORD)

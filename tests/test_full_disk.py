@@ -7,6 +7,7 @@ to the last byte once the record holds a run.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,10 @@ def test_read_commands_on_a_full_disk_refuse_with_the_reason(small_disk, tmp_pat
     assert ran.returncode == 0, ran.stderr
     run_id = next(line for line in ran.stdout.splitlines() if "run_started" in line)
     run_id = run_id.split('"run_id": "')[1].split('"')[0]
+    # A console holds the record open while the disk fills, as on a range; SQLite then keeps
+    # the shared-memory file it needs to open a WAL record without writing.
+    holder = sqlite3.connect(small_disk / "record.sqlite3")
+    holder.execute("select count(*) from runs").fetchone()
     fill(small_disk)
     for args in (("sessions", "list"), ("export", run_id[:8], "--format", "events-csv"),
                  ("audit", "report")):
@@ -71,5 +76,6 @@ def test_read_commands_on_a_full_disk_refuse_with_the_reason(small_disk, tmp_pat
         # Nothing was shown: a refused read prints none of what it would have read.
         assert run_id not in result.stdout and "welfare-check" not in result.stdout
     (small_disk / "filler").unlink()
+    holder.close()
     verified = branchpoint("verify", "--db", db, data=data)
     assert verified.returncode == 0 and "0 with problems" in verified.stderr

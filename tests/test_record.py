@@ -346,8 +346,8 @@ def test_sqlite_refuses_replacing_an_event_or_an_access_log_line(tmp_path, doorw
             ("replace into access_log select id, utc, account_id, username, 'nothing', "
              "target, detail from access_log", "is append-only"),
             ("replace into accounts select 'another-id', username, role, person_id, "
-             "agency_id, password_hash, 0, null, 0, created_utc, password_changed_utc "
-             "from accounts", "are never deleted")):
+             "agency_id, password_hash, 0, null, 0, created_utc, password_changed_utc, "
+             "username_key from accounts", "are never deleted")):
         with pytest.raises(DBAPIError, match=f"{rule}: REPLACE refused"), \
                 record.engine.begin() as c:
             c.execute(text(statement))

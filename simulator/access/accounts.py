@@ -4,10 +4,22 @@ A password is checked with argon2-cffi's defaults (argon2id, RFC 9106 low-memory
 and rehashed on sign-in when those defaults grow. Five wrong passwords in a row lock the
 account for fifteen minutes; an administrator can unlock it sooner. An unknown name costs
 the same hash as a known one, so timing does not tell which names exist.
+
+Text is compared as people read it, not as keyboards happen to encode it. A password is
+hashed and checked in Unicode's composed form (NFC), so `é` typed as one code point or as
+`e` and a combining accent is one password, and an accent does not count as a character
+toward the minimum. A user name is stored in its compatibility form (NFKC: full-width and
+mathematical letters, ligatures become plain letters), and is one name in every case:
+`Chief` signs in as `chief`, and cannot be added beside it. A new name may not mix scripts,
+as `сhief` with a Cyrillic `с` does, to pass for another (docs/security.md says why this
+rule rather than Unicode's full confusable check). The database keeps at least one enabled
+administrator, once there is one: two administrators disabling each other at once cannot
+leave the accounts with nobody to manage them.
 """
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,8 +27,8 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from simulator.access.roles import GRANTS, AccessDenied, Permission, Role
 from simulator.record import Record
@@ -27,7 +39,12 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 12
 MAX_USERNAME = 64
+# Case folding can lengthen a name (`ß` -> `ss`, up to three code points for one).
+MAX_USERNAME_KEY = 256
 _HASHER = PasswordHasher()
+# What the database's trigger says (migration 0007) when an update would leave no enabled
+# administrator.
+_LAST_ADMINISTRATOR = "keep an enabled administrator"
 
 
 @cache
@@ -46,6 +63,10 @@ WRONG = (f"wrong user name or password, or the account is locked or disabled ({M
 
 class SignInError(Exception):
     """The name or password is wrong, the account is locked or disabled."""
+
+
+class LastAdministrator(ValueError):
+    """The change would leave the record with no enabled administrator."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +109,24 @@ class Accounts:
             agency_id: str | None = None) -> Account:
         """Add an account; an instructor's is tied to the instructor of that display name.
 
-        ValueError says what is wrong with the name or the password.
+        ValueError says what is wrong with the name or the password: among other things, a
+        name that is another account's in another case, or that mixes scripts.
         """
-        username = username.strip()
-        if not username or len(username) > MAX_USERNAME or not username.isprintable():
+        username = typed_name(username)
+        key = canonical_name(username)
+        if (not username or len(username) > MAX_USERNAME or len(key) > MAX_USERNAME_KEY
+                or not username.isprintable()):
             raise ValueError(f"a user name has 1 to {MAX_USERNAME} printable characters")
+        mixed = mixed_scripts(username)
+        if mixed:
+            raise ValueError(f"`{username}` mixes {' and '.join(mixed)} letters, as a name "
+                             "made to pass for another does; write it in one script")
+        with self.engine.connect() as c:
+            holder = c.execute(select(accounts.c.username)
+                               .where(accounts.c.username_key == key)).scalar()
+        if holder is not None:
+            raise ValueError(f"there is already an account `{holder}` (names are the same "
+                             "in any case); choose another name")
         check_password(password)
         person_id = None
         if role is Role.instructor:
@@ -109,8 +143,9 @@ class Accounts:
         try:
             with self.engine.begin() as c:
                 c.execute(insert(accounts).values(
-                    id=account_id, username=username, role=role.value, person_id=person_id,
-                    agency_id=agency_id, password_hash=_HASHER.hash(password),
+                    id=account_id, username=username, username_key=key, role=role.value,
+                    person_id=person_id, agency_id=agency_id,
+                    password_hash=_HASHER.hash(_composed(password)),
                     failed_attempts=0, locked_until=None, disabled=False, created_utc=now,
                     password_changed_utc=now))
         except IntegrityError:
@@ -119,9 +154,9 @@ class Accounts:
         return Account(account_id, username, role, person_id, agency_id)
 
     def get(self, username: str) -> Account | None:
-        """The account of that name, if there is one."""
+        """The account of that name, in any case, if there is one."""
         with self.engine.connect() as c:
-            row = c.execute(select(accounts).where(accounts.c.username == username)).first()
+            row = _find(c, username)
         return None if row is None else _account(row)
 
     def still_usable(self, account: Account, *, now: datetime | None = None) -> Account:
@@ -157,8 +192,9 @@ class Accounts:
         """
         now = now or datetime.now(UTC)
         with self.engine.connect() as c:
-            row = c.execute(select(accounts).where(accounts.c.username == username)).first()
-        right = _verify(row.password_hash if row is not None else _dummy_hash(), password)
+            row = _find(c, username)
+        right, as_typed = _verify(row.password_hash if row is not None else _dummy_hash(),
+                                  password)
         locked_until = (as_utc(row.locked_until)
                         if row is not None and row.locked_until is not None else None)
         if locked_until is not None and locked_until > now:
@@ -166,37 +202,44 @@ class Accounts:
             # guesses it stops do not lengthen it, or a guesser could keep anyone out.
             raise SignInError(WRONG)
         if row is None or not right:
-            self._count_failure(username, now)
+            self._count_failure(None if row is None else str(row.id), now)
             raise SignInError(WRONG)
         if row.disabled:
             raise SignInError(WRONG)
         values: dict[str, object] = {"failed_attempts": 0, "locked_until": None}
-        if _HASHER.check_needs_rehash(row.password_hash):
-            values["password_hash"] = _HASHER.hash(password)
+        if as_typed or _HASHER.check_needs_rehash(row.password_hash):
+            # A hash made before passwords were composed, of the code points as typed then:
+            # from now on it is the composed password's, so either way of typing signs in.
+            values["password_hash"] = _HASHER.hash(_composed(password))
         with self.engine.begin() as c:
             c.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
         return _account(row)
 
-    def _count_failure(self, username: str, now: datetime) -> None:
+    def _count_failure(self, account_id: str | None, now: datetime) -> None:
         # One atomic increment (consoles on several PCs may guess at once), run for unknown
         # names too, where it changes nothing but costs the same commit.
         with self.engine.begin() as c:
             failures = c.execute(
-                update(accounts).where(accounts.c.username == username)
+                update(accounts).where(accounts.c.id == (account_id or ""))
                 .values(failed_attempts=accounts.c.failed_attempts + 1)
                 .returning(accounts.c.failed_attempts)).scalar()
             if failures is not None and failures >= MAX_FAILURES:
-                c.execute(update(accounts).where(accounts.c.username == username)
+                c.execute(update(accounts).where(accounts.c.id == account_id)
                           .values(failed_attempts=0, locked_until=now + LOCKOUT))
 
     def set_password(self, username: str, password: str) -> None:
         """Give the account a new password (and clear a lock)."""
         check_password(password)
-        self._change(username, password_hash=_HASHER.hash(password), failed_attempts=0,
-                     locked_until=None, password_changed_utc=datetime.now(UTC))
+        self._change(username, password_hash=_HASHER.hash(_composed(password)),
+                     failed_attempts=0, locked_until=None,
+                     password_changed_utc=datetime.now(UTC))
 
     def set_disabled(self, username: str, disabled: bool) -> None:
-        """Disable an account (it can no longer sign in) or enable it again."""
+        """Disable an account (it can no longer sign in) or enable it again.
+
+        Raises:
+            LastAdministrator: it is the last enabled administrator (the database refuses).
+        """
         self._change(username, disabled=disabled)
 
     def unlock(self, username: str) -> None:
@@ -204,25 +247,122 @@ class Accounts:
         self._change(username, failed_attempts=0, locked_until=None)
 
     def _change(self, username: str, **values: object) -> None:
-        with self.engine.begin() as c:
-            changed = c.execute(update(accounts).where(accounts.c.username == username)
-                                .values(**values)).rowcount
-        if not changed:
+        # The name is found first, by itself: one statement then updates one row by its id,
+        # and on SQLite the update is the transaction's first statement, so it waits for
+        # another writer instead of failing on a read made before that writer committed.
+        with self.engine.connect() as c:
+            row = _find(c, username)
+        if row is None:
             raise ValueError(f"no account `{username}`; `branchpoint accounts list` shows them")
+        try:
+            with self.engine.begin() as c:
+                c.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
+        except DBAPIError as exc:
+            if _LAST_ADMINISTRATOR not in str(exc.orig):
+                raise
+            raise LastAdministrator(
+                f"`{row.username}` is the last enabled administrator, and nobody could manage "
+                "the accounts without one; enable or add another administrator first "
+                "(`branchpoint accounts enable NAME` or `accounts add NAME --role "
+                "administrator`)") from None
+
+
+def typed_name(username: str) -> str:
+    """``username`` as Branchpoint stores a new name: NFKC, without surrounding spaces.
+
+    NFKC turns full-width and mathematical letters, ligatures and the like into the plain
+    letters they show (``ｃｈｉｅｆ``, ``ﬁnch`` -> ``chief``, ``finch``).
+    """
+    return unicodedata.normalize("NFKC", username).strip()
+
+
+def canonical_name(username: str) -> str:
+    """The name as accounts are told apart: NFKC and case-folded (``Chief`` -> ``chief``).
+
+    Migration 0007 holds a copy, as of that revision, to fill in the names of older records.
+    """
+    return unicodedata.normalize("NFKC", typed_name(username).casefold())
+
+
+# Scripts that Chinese, Japanese and Korean names mix as a matter of course (with Latin too,
+# as Unicode's "highly restrictive" level allows); none has letters that pass for Latin ones.
+_CJK = frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HANGUL", "BOPOMOFO",
+                  "IDEOGRAPHIC"})
+_CJK_NAME = "Chinese, Japanese or Korean"
+
+
+def mixed_scripts(name: str) -> list[str]:
+    """The scripts whose letters ``name`` mixes (``["Latin", "Cyrillic"]``); [] for one.
+
+    A letter's script is the first word of its Unicode name (``CYRILLIC SMALL LETTER ES``),
+    which the standard library has where it has no script property. Digits, punctuation,
+    accents and modifier letters belong to no script here.
+    """
+    scripts: dict[str, None] = {}
+    for character in name:
+        category = unicodedata.category(character)
+        if not category.startswith("L") or category == "Lm":
+            continue
+        script = unicodedata.name(character, "").split(" ", 1)[0]
+        if script:
+            scripts["CJK" if script in _CJK else script] = None
+    if len(scripts) <= 1 or set(scripts) == {"LATIN", "CJK"}:
+        return []
+    return [_CJK_NAME if s == "CJK" else s.title() for s in scripts]
 
 
 def check_password(password: str) -> None:
-    """ValueError unless ``password`` is long enough to resist guessing."""
-    if len(password) < MIN_PASSWORD:
+    """ValueError unless ``password`` is long enough to resist guessing.
+
+    Characters are counted as they are read: in the composed form (NFC), and without the
+    accents and other combining marks that stay separate code points even so, so that
+    ``é`` counts once however it was typed.
+    """
+    characters = sum(not unicodedata.category(c).startswith("M") for c in _composed(password))
+    if characters < MIN_PASSWORD:
         raise ValueError(f"a password needs at least {MIN_PASSWORD} characters; a few "
                          "unrelated words make a good one")
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _composed(password: str) -> str:
+    return unicodedata.normalize("NFC", password)
+
+
+def _verify(password_hash: str, password: str) -> tuple[bool, bool]:
+    """Whether ``password`` is right, and whether only as typed, not composed.
+
+    Hashes made before passwords were composed are of the code points as typed then; the
+    second check keeps those passwords working (and costs a name that does not exist the
+    same, since it runs on what was typed, never on what is stored).
+    """
+    composed = _composed(password)
+    if _matches(password_hash, composed):
+        return True, False
+    if composed != password and _matches(password_hash, password):
+        return True, True
+    return False, False
+
+
+def _matches(password_hash: str, password: str) -> bool:
     try:
         return _HASHER.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def _find(c: Connection, username: str) -> Row[tuple[object, ...]] | None:
+    """The account a typed name means: spelled exactly so, else the same in any case.
+
+    Exactly spelled comes first for records from before names were compared in any case,
+    where two accounts may differ only by case: the older owns the name in every other
+    case (migration 0007), the later signs in as it is spelled.
+    """
+    typed = typed_name(username)
+    rows = c.execute(select(accounts).where(or_(
+        accounts.c.username_key == canonical_name(username),
+        accounts.c.username.in_([username, typed])))).all()
+    return min(rows, default=None,
+               key=lambda r: (r.username != username, r.username != typed))
 
 
 def _account(row: Row[tuple[object, ...]]) -> Account:

@@ -125,15 +125,22 @@ def _prepared(table: pd.DataFrame) -> pd.DataFrame:
     narrow columns instead of strings in twenty is what keeps that within seconds.
     """
     return pd.DataFrame({
-        "trainee_id": table["trainee_id"].astype(str).astype("category"),
-        "scenario_id": table["scenario_id"].astype(str).astype("category"),
+        "trainee_id": _category(table["trainee_id"]),
+        "scenario_id": _category(table["scenario_id"]),
         "threat": table["threat"].astype(bool),
-        "response": table["response"].astype(str).astype("category"),
+        "response": _category(table["response"]),
         "latency_ms": table["latency_ms"].astype(float),
-        "response_source": table["response_source"].astype(str).astype("category"),
-        **{c: table[c].astype(str).astype("category")
-           for c in table.columns if c.startswith(SUBJECT)},
+        "response_source": _category(table["response_source"]),
+        **{c: _category(table[c]) for c in table.columns if c.startswith(SUBJECT)},
     })
+
+
+def _category(column: pd.Series) -> pd.Series:
+    """Text as categories; a column of text categories already is (imported trials)."""
+    if (isinstance(column.dtype, pd.CategoricalDtype) and not column.isna().any()
+            and all(isinstance(c, str) for c in column.cat.categories)):
+        return column.cat.remove_unused_categories()
+    return column.astype(str).astype("category")
 
 
 def trainee_measures(table: pd.DataFrame, attribute: str) -> pd.DataFrame:
@@ -315,35 +322,69 @@ def clustered_model(answered: pd.DataFrame, reference: str,
         return {}
     if rows["trainee_id"].nunique() < MIN_TRAINEES or rows["group"].nunique() < 2:
         return {}
-    design = pd.get_dummies(rows["group"].astype(str), dtype=float).drop(
+    # The model has only categories (group, scenario) for covariates, so it is fitted on
+    # the counts of each trainee's cells: the same estimates and cluster-robust errors as
+    # on the trials, in memory for a few thousand cells instead of a million rows.
+    cells = rows.groupby(["trainee_id", "group", "scenario_id"], observed=True)["force"].agg(
+        ["sum", "count"]).reset_index()
+    design = pd.get_dummies(cells["group"].astype(str), dtype=float).drop(
         columns=[reference], errors="ignore")
     if rows["scenario_id"].nunique() > 1:
-        design = design.join(pd.get_dummies(rows["scenario_id"].astype(str), prefix="s",
+        design = design.join(pd.get_dummies(cells["scenario_id"].astype(str), prefix="s",
                                             drop_first=True, dtype=float))
     design.insert(0, "const", 1.0)
-    clusters = pd.factorize(rows["trainee_id"])[0]
+    clusters = pd.factorize(cells["trainee_id"])[0]
+    forced = cells["sum"].to_numpy(dtype=float)
+    trials = cells["count"].to_numpy(dtype=float)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = sm.GLM(rows["force"].astype(float), design, family=sm.families.Binomial()
-                         ).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+            fit = sm.GLM(np.column_stack([forced, trials - forced]), design,
+                         family=sm.families.Binomial()).fit()
+            params = fit.params.to_numpy()
+            errors = _cluster_errors(design.to_numpy(), forced, trials, params, clusters)
     except (ValueError, np.linalg.LinAlgError, PerfectSeparationError):
         return {}
-    low, high = fit.conf_int().T.to_numpy()
+    z = stats.norm.ppf(0.975)
+    low, high = params - z * errors, params + z * errors
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_values = 2 * stats.norm.sf(np.abs(params / errors))
     clustered = int(clusters.max()) + 1
     out = {}
     for i, name in enumerate(design.columns):
         if name == "const" or name.startswith("s_"):
             continue
-        bounds = (fit.params.iloc[i], low[i], high[i])
+        bounds = (params[i], low[i], high[i])
         if not all(math.isfinite(b) and abs(b) < MAX_LOG_ODDS for b in bounds):
             # A group seen only in a scenario no other group was: the model cannot tell
             # the one from the other, and its odds ratio would be a number of nothing.
             continue
         out[name] = {"odds_ratio": math.exp(bounds[0]),
                      "ci95": [math.exp(bounds[1]), math.exp(bounds[2])],
-                     "p": json_number(fit.pvalues.iloc[i]), "trainees": clustered}
+                     "p": json_number(p_values[i]), "trainees": clustered}
     return out
+
+
+def _cluster_errors(design: np.ndarray, forced: np.ndarray, trials: np.ndarray,
+                    params: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Standard errors of a logistic fit, robust to clustering, from cell counts.
+
+    What statsmodels gives the same fit on one row per trial (``cov_type="cluster"``): the
+    sandwich of the inverse information around the sums of each cluster's scores, times
+    G/(G-1) * (N-1)/(N-K) for G clusters, N trials and K parameters. A trial's score is
+    (force - p) x, so a cell's is (forced - trials * p) x, and the information adds up
+    the same way.
+    """
+    p = 1 / (1 + np.exp(-(design @ params)))
+    information = design.T @ (design * (trials * p * (1 - p))[:, None])
+    bread = np.linalg.inv(information)
+    scores = design * (forced - trials * p)[:, None]
+    sums = np.zeros((int(clusters.max()) + 1, design.shape[1]))
+    np.add.at(sums, clusters, scores)
+    n_clusters, n_trials, n_params = sums.shape[0], trials.sum(), design.shape[1]
+    covariance = bread @ (sums.T @ sums) @ bread * (
+        n_clusters / (n_clusters - 1) * (n_trials - 1) / (n_trials - n_params))
+    return np.sqrt(np.diag(covariance))
 
 
 def _fairness(groups: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from simulator.agency.profile import combined_group
 from simulator.documents import DocumentError, Problem
 from simulator.protocol import CueShown, DecisionRecorded, EntryRetracted, Event, RunStarted
 from simulator.scenario import Scenario
-from simulator.spreadsheet import csv_text, plain_cell
+from simulator.spreadsheet import QUOTE, csv_text, plain_cell
 
 BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id", "threat",
                 "response", "latency_ms", "force_level")
@@ -35,6 +35,10 @@ SUBJECT = "subject."
 RESPONSES = ("force", "no_force", "timeout")
 SOURCES = ("device", "instructor")
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
+# A trial file is read, checked and stored this many lines at a time (`trial_batches`).
+IMPORT_BATCH_ROWS = 50_000
+# A refused file names at most this many problems: enough to see what is wrong with it.
+MAX_PROBLEMS = 30
 
 
 def trials_of_run(events: list[Event], scenario: Scenario,
@@ -132,23 +136,70 @@ def read_trials_csv(path: Path) -> pd.DataFrame:
     """Trials from a CSV file; `DocumentError` names the line, the column and the fix.
 
     A cell that `trials_to_csv` (or a spreadsheet user) quoted against formulas, ``'=x``,
-    reads as ``=x``.
+    reads as ``=x``. The whole table is in memory: to store a big file, use
+    `trial_batches`.
+    """
+    return pd.concat(list(trial_batches(path)), ignore_index=True)
+
+
+def trial_batches(path: Path, batch_rows: int = IMPORT_BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """Trials from a CSV file, checked and typed ``batch_rows`` lines at a time.
+
+    Memory holds one batch, whatever the size of the file (up to `MAX_IMPORT_BYTES`).
+    A batch is yielded only if it and every batch before it are right. Past a bad line
+    the file is still read, for the first `MAX_PROBLEMS` problems, and then DocumentError
+    names each by line, column and fix; whoever stores the batches as they come does so
+    in one transaction, and the error undoes it. The header is checked first, and a bad
+    one is refused at once.
     """
     source = str(path)
+    problems: list[Problem] = []
     try:
         if path.stat().st_size > MAX_IMPORT_BYTES:
             raise DocumentError(source, [Problem(
                 f"over {MAX_IMPORT_BYTES // 2**20} MiB; split the file (by year, say)",
                 source, code="too-large")])
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        with pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                         chunksize=batch_rows) as reader:
+            for chunk in reader:
+                table, found = _checked(chunk, source)
+                problems += found
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+                if not problems:
+                    yield table
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:
         raise DocumentError(source, [Problem(
             f"cannot read it as UTF-8 CSV: {exc}", source, code="io")]) from None
-    return validated(table, source)
+    if problems:
+        raise DocumentError(source, problems[:MAX_PROBLEMS])
 
 
 def validated(table: pd.DataFrame, source: str) -> pd.DataFrame:
     """A text table checked and typed as trials, or every problem (by line) at once."""
+    table, problems = _checked(table, source)
+    if problems:
+        raise DocumentError(source, problems[:MAX_PROBLEMS])
+    return table
+
+
+def _plain(column: pd.Series) -> pd.Series:
+    """Cells stripped, and the quote `trials_to_csv` put before a formula taken off."""
+    stripped = column.str.strip()
+    quoted = stripped.str.startswith(QUOTE)
+    if quoted.any():
+        # Stripped before the quote comes off, so a guarded tab or CR survives.
+        stripped = stripped.where(~quoted, stripped[quoted].map(plain_cell))
+    return stripped
+
+
+def _checked(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """A text table typed as trials, and the problems of its lines (ten per column).
+
+    Line numbers come from the table's index (the header is line 1). A header without
+    the trial columns raises DocumentError at once: no line of such a file can be right.
+    """
     header = list(table.columns)
     missing = [c for c in BASE_COLUMNS if c not in header]
     if missing:
@@ -163,8 +214,7 @@ def validated(table: pd.DataFrame, source: str) -> pd.DataFrame:
             f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             "demographic columns are named subject.<attribute>", source, line=1,
             code="unknown-column")])
-    # Stripped before the formula quote comes off, so a guarded tab or CR survives.
-    table = table.apply(lambda column: column.str.strip().map(plain_cell))
+    table = table.apply(_plain)
     if "response_source" not in table:
         table["response_source"] = "device"
     table.loc[table["response_source"] == "", "response_source"] = "device"
@@ -187,10 +237,10 @@ def validated(table: pd.DataFrame, source: str) -> pd.DataFrame:
     bad((table["latency_ms"] != "") & (latency.isna() | (latency < 0) | (latency > 600_000)),
         "latency_ms", "write milliseconds (0-600000) as a number, or leave it empty")
     if problems:
-        raise DocumentError(source, problems[:30])
+        return table, problems
     table["threat"] = threat == "true"
     table["latency_ms"] = latency
     for column in table.columns:
         if column.startswith(SUBJECT):
             table.loc[table[column] == "", column] = "unrecorded"
-    return table
+    return table, problems

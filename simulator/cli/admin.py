@@ -109,9 +109,12 @@ def list_accounts(db: DbOption = None) -> None:
 def _change(db: str | None, name: str, action: str, what: str) -> None:
     record, account = open_record_as(db, Permission.administer)
     accounts = Accounts(record)
+    # The account as it is stored: a name is one name in any case (`Lee` is `lee`).
+    target = accounts.get(name)
+    name = target.username if target is not None else name
     try:
         if action == "disable":
-            if account is not None and account.username == name:
+            if account is not None and target is not None and target.id == account.id:
                 fail("you cannot disable the account you are signed in with")
             accounts.set_disabled(name, True)
         elif action == "enable":

@@ -194,7 +194,7 @@ def validate(
         try:
             loaded = load_scenario(file)
         except DocumentError as exc:
-            print_problems(exc.problems)
+            _print_some(exc.problems)
             failed += 1
             continue
         media = IndexedClips(loaded, index) if index else None
@@ -205,8 +205,7 @@ def validate(
                 f"`id: {loaded.scenario.id}` but the folder is `{folder}`; a library finds "
                 "scenarios by folder, so rename one to match", loaded.source, field="id",
                 code="id-mismatch")))
-        report = report.located(loaded.text)
-        print_problems(list(report.problems))
+        _print_some(list(report.problems), loaded.text)
         bad = not report.ok or (strict and bool(report.warnings))
         failed += bad
         verdict = "[red]FAIL[/]" if bad else "[green]ok[/]"
@@ -214,6 +213,32 @@ def validate(
                   f"{len(report.warnings)} warnings")
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+# A file with a problem in every segment has tens of thousands: printing them all takes
+# longer than finding them, and nobody reads past the first screens.
+MAX_PROBLEMS_SHOWN = 200
+
+
+def _print_some(problems: list[Problem], text: str | None = None) -> None:
+    """Print the problems, placed by line in ``text`` if given.
+
+    Past `MAX_PROBLEMS_SHOWN`, the errors come first and a last line says how many more
+    there are; only those shown are looked for in the text.
+    """
+    shown = problems
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        ordered = ([p for p in problems if p.severity == "error"]
+                   + [p for p in problems if p.severity != "error"])
+        shown = ordered[:MAX_PROBLEMS_SHOWN]
+    if text is not None:
+        shown = list(LintReport(tuple(shown)).located(text).problems)
+    print_problems(shown)
+    if len(shown) < len(problems):
+        errors = (sum(p.severity == "error" for p in problems)
+                  - sum(p.severity == "error" for p in shown))
+        err.print(f"... and {len(problems) - len(shown)} more problems not shown ({errors} "
+                  "of them errors); fix these first and validate again")
 
 
 # -- run ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -17,7 +18,7 @@ from simulator.audit.document import (
     scoped_trials,
 )
 from simulator.audit.source import import_trials
-from simulator.audit.trials import read_trials_csv, trials_to_csv
+from simulator.audit.trials import trial_batches, trials_to_csv
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
     DbOption,
@@ -61,16 +62,29 @@ def import_trials_command(
                                          help="Trials as CSV (docs/audit-json.md).")],
     db: DbOption = None,
 ) -> None:
-    """Add trials from a CSV file (historical data, another tool's) to the record."""
+    """Add trials from a CSV file (historical data, another tool's) to the record.
+
+    The file is read, checked and stored a batch at a time in one transaction: memory
+    holds one batch, and a bad line anywhere in the file leaves nothing stored.
+    """
+    batches = trial_batches(file)
     try:
-        table = read_trials_csv(file)
+        # The header and the first batch are checked before signing in: a wrong file is
+        # told at once, and the rest is checked as it is stored.
+        first = next(batches, None)
     except DocumentError as exc:
         print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     record, account = open_record_as(db, Permission.coordinate)
-    import_id = import_trials(record, table, str(file))
-    AccessLog(record).write(account, "trials_import", import_id, {"trials": len(table)})
-    err.print(f"imported {len(table)} trials from {shown(str(file))} (import {import_id})")
+    try:
+        import_id, trials = import_trials(
+            record, chain([] if first is None else [first], batches), str(file))
+    except DocumentError as exc:
+        print_problems(exc.problems)
+        err.print(f"nothing was imported from {shown(str(file))}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    AccessLog(record).write(account, "trials_import", import_id, {"trials": trials})
+    err.print(f"imported {trials} trials from {shown(str(file))} (import {import_id})")
 
 
 @audit_app.command("export-trials")

@@ -193,7 +193,7 @@ class DecodedPlayer(ScreenPlayer):
         self._parked.clear()
 
     def shutdown(self) -> None:
-        """Stop and end the pre-roll thread (when the window closes)."""
+        """Stop, and end the pre-roll thread: the player is done (its run is over)."""
         self.stop()
         self._preroller.stop()
         if self._audio is not None:

@@ -188,8 +188,19 @@ class Preroller:
                 self._busy = True
             stream.fill(self.lead)
 
-    def stop(self) -> None:
-        """End the worker thread (streams it parked stay parked)."""
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """End the worker thread and wait for it (streams it parked stay parked).
+
+        A pre-roll under way finishes its frame first: close the streams before stopping,
+        and the wait is one frame's decode at most. A thread that outlives ``timeout_s``
+        is logged and left to end on its own; it holds nothing but its last stream.
+        """
         with self._cond:
             self._stopped = True
+            self._jobs.clear()
             self._cond.notify_all()
+        if self._thread is threading.current_thread():
+            return
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            log.warning("the pre-roll thread did not end within %.1f s", timeout_s)

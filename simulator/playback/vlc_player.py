@@ -218,6 +218,7 @@ class VlcPlayer(ScreenPlayer):
     def stop(self) -> None:
         """Stop every VLC player; the last picture stays on screen."""
         self._mark_timer.stop()
+        self._simulated_timer.stop()
         self._retire_current()
         self._current = None
         for clip in self._parked.values():
@@ -226,7 +227,7 @@ class VlcPlayer(ScreenPlayer):
         self._reap()
 
     def shutdown(self) -> None:
-        """Stop and release libvlc."""
+        """Stop, end the exact-first pre-roll thread, and release libvlc."""
         self.stop()
         self._exact.stop()
         self._instance.release()

@@ -109,6 +109,13 @@ class ProjectorHost(QObject):
         self._session_instructor: str | None = None
         self._window: ProjectorWindow | None = None
         self.current: StagedRun | None = None
+        # The last picture of a run that is over stays up a moment, as in a run from the
+        # command line. One timer of the host's, not one per run: a timer or a lambda
+        # holding a finished run would keep its session, player and decoders alive.
+        self._hold = QTimer(self)
+        self._hold.setSingleShot(True)
+        self._hold.setInterval(END_HOLD_MS)
+        self._hold.timeout.connect(self._release_held)
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -244,10 +251,13 @@ class ProjectorHost(QObject):
         session = stage_run(window, make_run, self._clock, self.settings, self._backend)
         preview = PreviewFeed(window.surface, parent=session)
         preview.start()
-        session.ended.connect(lambda: self._finish(session))
-        # A fault stops the run where it is; everything stored stays stored, and the class
-        # can go on with the next run (or resume this one from the command line).
-        session.faulted.connect(lambda _message: self._finish(session))
+        # Slots of the host's, never lambdas: a lambda that captures the session, connected
+        # to the session's own signal, is held by Qt where Python's collector cannot see it,
+        # and keeps every finished run of the class alive. A fault stops the run where it
+        # is; everything stored stays stored, and the class can go on with the next run (or
+        # resume this one from the command line).
+        session.ended.connect(self._run_over)
+        session.faulted.connect(self._run_over)
         names = record.display_names(trainee_ids)
         if self.server is not None:
             self.server.attach(session, preview=preview, names=names)
@@ -324,20 +334,33 @@ class ProjectorHost(QObject):
     def _trainee_ids(self) -> list[str]:
         return list(self.current.session.run.state.trainee_ids) if self.current else []
 
-    def _finish(self, session: ProjectorSession) -> None:
-        self.run_ended.emit(session.run.state.run_id)
-        # The last picture stays up a moment, as in a run from the command line.
-        QTimer.singleShot(END_HOLD_MS, lambda: self._release(session))
-
-    def _release(self, session: ProjectorSession | None = None) -> None:
+    def _run_over(self, _fault: str = "") -> None:
+        # Only the staged run is connected (`_release` disconnects it), so it is the one.
         staged = self.current
-        if staged is None or (session is not None and staged.session is not session):
+        if staged is None:
+            return
+        self.run_ended.emit(staged.session.run.state.run_id)
+        self._hold.start()
+
+    def _release_held(self) -> None:
+        if self.current is not None and not self.current.live:
+            self._release()
+
+    def _release(self) -> None:
+        self._hold.stop()
+        staged = self.current
+        if staged is None:
             return
         self.current = None
+        session = staged.session
+        session.ended.disconnect(self._run_over)
+        session.faulted.disconnect(self._run_over)
         staged.preview.stop()
-        staged.session.detach()
-        staged.session.player.shutdown()
+        session.detach()
+        session.player.shutdown()
         if self._window is not None:
+            if self._window.player is session.player:
+                self._window.player = None
             self._window.set_low_light(0.0)
             self._window.surface.clear()
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -53,10 +55,14 @@ class ProjectorSession(QObject):
         self._window = window
         window.trainee_input.connect(self.send)
         window.closing.connect(self._window_closing)
-        run.subscribe(self._on_event)
+        run.subscribe(_weakly(self._on_event))
 
     def detach(self) -> None:
-        """Let go of the window and the player, so the next run's session can take them."""
+        """Let go of the window and the player, so the next run's session can take them.
+
+        Once nothing else holds the session, it goes at once, with its run, player and
+        preview: on the GUI thread, not whenever (and wherever) the cycle collector runs.
+        """
         self._timer.stop()
         self._window.trainee_input.disconnect(self.send)
         self._window.closing.disconnect(self._window_closing)
@@ -114,6 +120,23 @@ class ProjectorSession(QObject):
     def _window_closing(self) -> None:
         if not self.run.ended and self.fault is None:
             self.send(EndRun(note="projector window closed"))
+
+
+def _weakly(method: Callable[[Event], None]) -> Callable[[Event], None]:
+    """``method`` as a run listener that does not keep its object alive.
+
+    A run keeps its listeners for as long as it lives, and the session holds its run: a
+    strong listener would make the two a reference cycle, freed only by the cycle
+    collector, which may run on a decoder's thread, where Qt objects must not be deleted.
+    """
+    ref = weakref.WeakMethod(method)
+
+    def listener(event: Event) -> None:
+        bound = ref()
+        if bound is not None:
+            bound(event)
+
+    return listener
 
 
 class ScriptFeeder(QObject):

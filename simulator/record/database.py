@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from media_index.database import NewerSchema, upgrade_schema
+from media_index.database import HalfMade, NewerSchema, UpgradeFailed, upgrade_schema
 from simulator.paths import data_dir
+from simulator.record.schema import metadata
 
 DB_ENV = "BRANCHPOINT_DB"
+# How long a SQLite statement waits for another process's lock (a run's commit, another
+# Branchpoint creating or upgrading the record) before it gives up.
+BUSY_TIMEOUT_MS = 10_000
 
 
 class RecordError(RuntimeError):
@@ -32,12 +37,14 @@ def resolve_url(url: str | None) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # First: switching a new file to WAL takes a lock, which a second process opening the
+    # same new record at the same moment must wait for, not fail on.
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # WAL lets the console read while a run writes; FULL makes a commit survive power loss,
     # not only a crash of our process, which is what "durable before acknowledged" means.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -82,17 +89,85 @@ def create_record_engine(url: str) -> Engine:
 
 
 # The newest migration; a test keeps it equal to Alembic's head.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 VERSION_TABLE = "alembic_version"
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to date; refuse a database made by a newer Branchpoint."""
+# SQLite's result codes (primary, the low byte) and PostgreSQL's SQLSTATEs, read from the
+# driver's error rather than from its message, which may be translated.
+_SQLITE_BUSY, _SQLITE_IOERR, _SQLITE_FULL = 5, 10, 13
+_SQLSTATE_DISK_FULL = "53100"
+# Below this much room, a disk I/O error is taken for a full disk: SQLite says "disk I/O
+# error", not "disk is full", when the file it cannot extend is its shared-memory index.
+_NEARLY_FULL = 1 << 20
+_AGAIN = "open the record again once that is put right"
+
+
+def migrate(engine: Engine, *, to: str = SCHEMA_HEAD) -> None:
+    """Bring the schema up to date (or to revision ``to``), whole or not at all.
+
+    The upgrade is one transaction, under a lock that a second opener waits for (see
+    ``media_index.database``): stopped anywhere, it leaves the record at the revision it
+    had. What an older release left half-made, it repairs where nothing would be lost.
+
+    Raises:
+        RecordError: the database was written by a newer Branchpoint; or the upgrade failed
+            (nothing changed); or an older release left it half-made with data in the way.
+    """
+    where = engine.url.render_as_string(hide_password=True)
     try:
         upgrade_schema(engine, script_location="simulator.record:migrations",
-                       version_table=VERSION_TABLE, head=SCHEMA_HEAD)
+                       version_table=VERSION_TABLE, head=to, owned_tables=set(metadata.tables))
     except NewerSchema as exc:
         raise RecordError(
-            f"the database at {engine.url.render_as_string(hide_password=True)} was written by "
+            f"the database at {where} was written by "
             f"a newer Branchpoint (schema {exc.revision}); update Branchpoint to open it"
         ) from None
+    except UpgradeFailed as exc:
+        if exc.revision is None:
+            raise RecordError(
+                f"cannot create the record at {where}: {exc.reason.orig}. Nothing was "
+                f"written; {why(exc.reason, engine) or _AGAIN}") from exc
+        raise RecordError(
+            f"cannot upgrade the record at {where} from schema {exc.revision} to "
+            f"{exc.head}: {exc.reason.orig}. Nothing was changed: it is still at schema "
+            f"{exc.revision}, whole; {why(exc.reason, engine) or _AGAIN}") from exc
+    except HalfMade as exc:
+        what = ("creation" if exc.revision is None
+                else f"upgrade from schema {exc.revision}")
+        raise RecordError(
+            f"the record at {where} was left half-made by an interrupted {what} (by an "
+            f"older Branchpoint), and what that left holds data: "
+            f"{'; '.join(exc.found)}. Branchpoint repairs such a record by itself only when "
+            "nothing would be lost, so it has changed nothing. Restore the record from a "
+            "backup made before that upgrade (`branchpoint restore BACKUP --db NEW-URL`, "
+            "into a new, empty database); or, to keep what is listed, move it aside by hand "
+            "as docs/record.md says, and open the record again") from None
+
+
+def why(error: DBAPIError, engine: Engine) -> str | None:
+    """What to do about ``error``, which stopped opening, creating or upgrading the record.
+
+    None where the driver's error code does not tell.
+    """
+    orig = error.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    code = code & 0xFF if isinstance(code, int) else None
+    state = str(getattr(orig, "sqlstate", "") or "")
+    if code == _SQLITE_FULL or state == _SQLSTATE_DISK_FULL or (
+            code == _SQLITE_IOERR and _room(engine) < _NEARLY_FULL):
+        return "the disk holding it is full: free space on it and open the record again"
+    if code == _SQLITE_BUSY:
+        return (f"another program held it locked for over {BUSY_TIMEOUT_MS // 1000} s: "
+                "close that, or wait until it is done, and open the record again")
+    return None
+
+
+def _room(engine: Engine) -> int:
+    """Free bytes on the disk of the engine's SQLite file (plenty, if that cannot be told)."""
+    database = engine.url.database
+    try:
+        return shutil.disk_usage(Path(database).expanduser().parent).free if database \
+            else _NEARLY_FULL
+    except OSError:
+        return _NEARLY_FULL

@@ -203,6 +203,10 @@ accounts = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_utc", DateTime(timezone=True), nullable=False),
     Column("password_changed_utc", DateTime(timezone=True), nullable=False),
+    # The name as accounts are told apart (NFKC, case-folded: `Chief` is `chief`), so no
+    # two hold one. None only for an account made before 0007 whose name an older one
+    # already held in another case: it signs in as spelled.
+    Column("username_key", String(256), nullable=True, index=True, unique=True),
     UniqueConstraint("username"),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +20,14 @@ from simulator.protocol import Event, RunKind, parse_event
 from simulator.protocol.run_clock import played_ns
 from simulator.protocol.run_state import RunState
 from simulator.record import chain
-from simulator.record.database import RecordError, create_record_engine, migrate, resolve_url
+from simulator.record.append_only import missing_triggers, refuse_writes
+from simulator.record.database import (
+    RecordError,
+    create_record_engine,
+    migrate,
+    resolve_url,
+    why,
+)
 from simulator.record.journal import RunJournal
 from simulator.record.schema import (
     agencies,
@@ -151,18 +158,34 @@ class Record:
 
     @classmethod
     def open(cls, url: str | None = None) -> Record:
-        """Open (creating and migrating as needed) the record at ``url`` or the default."""
+        """Open (creating and migrating as needed) the record at ``url`` or the default.
+
+        Creating or upgrading is whole or not at all, one opener at a time (``migrate``).
+        A record missing any of its append-only triggers opens to be read, and refuses
+        every write with a RecordError saying so (``simulator.record.append_only``).
+        """
         resolved = resolve_url(url)
         engine = create_record_engine(resolved)
         where = engine.url.render_as_string(hide_password=True)
         try:
             migrate(engine)
+            with engine.connect() as c:
+                missing = missing_triggers(c)
+        except RecordError:
+            engine.dispose()
+            raise
         except (DBAPIError, NoSuchModuleError) as exc:
             engine.dispose()
             reason = getattr(exc, "orig", None) or exc
+            advice = why(exc, engine) if isinstance(exc, DBAPIError) else None
+            if advice is not None:
+                raise RecordError(f"cannot open the record at {where}: {reason}; "
+                                  f"{advice}") from exc
             raise RecordError(f"cannot open the record at {where}: {reason}. Check the URL, "
                               "that the server is running, and that the file is a "
                               "Branchpoint record") from exc
+        if missing:
+            refuse_writes(engine, missing)
         return cls(engine)
 
     @property
@@ -692,27 +715,42 @@ class Record:
                 latest[(r.run_id, r.trainee_id, r.rater_id, r.rubric_id, r.item_id)] = score
         return list(latest.values())
 
-    def import_trials(self, rows: Sequence[Mapping[str, object]], source: str) -> str:
+    def import_trials(self, rows: Iterable[Mapping[str, object]], source: str) -> str:
         """Store audit trials read from a file, all or none; returns the import's id.
 
         Each row has the trial columns, with ``subject`` as a mapping attribute -> group.
+        ``rows`` may be read from the file as they are stored (a generator): they go in
+        `IMPORT_BATCH` at a time, in one transaction, so that memory holds one batch and
+        anything ``rows`` raises (a bad line far into the file) leaves nothing stored.
         """
-        import_id, now = _new_id(), _now()
+        import_id, now, where = _new_id(), _now(), source[:500]
+        batch: list[dict[str, object]] = []
         with self.engine.begin() as c:
-            for start in range(0, len(rows), 10_000):
-                c.execute(insert(imported_trials), [
-                    {**row, "id": _new_id(), "import_id": import_id, "imported_utc": now,
-                     "source": source[:500], "subject": json.dumps(row["subject"],
-                                                                   sort_keys=True)}
-                    for row in rows[start:start + 10_000]])
+            for row in rows:
+                batch.append({**row, "id": _new_id(), "import_id": import_id,
+                              "imported_utc": now, "source": where,
+                              "subject": json.dumps(row["subject"], sort_keys=True)})
+                if len(batch) == IMPORT_BATCH:
+                    c.execute(insert(imported_trials), batch)
+                    batch = []
+            if batch:
+                c.execute(insert(imported_trials), batch)
         return import_id
 
-    def imported_trials(self) -> list[dict[str, object]]:
-        """Every imported trial, as stored (``subject`` parsed back into a mapping)."""
+    def imported_trials(self, columns: Sequence[str] | None = None, *,
+                        batch_rows: int | None = None) -> Iterator[Sequence[Sequence[object]]]:
+        """The imported trials, oldest import first, ``batch_rows`` (`IMPORT_BATCH`) at a time.
+
+        Each row is a sequence of ``columns`` (`IMPORTED_TRIAL_COLUMNS`, the trial's own: not
+        the import's id, time or file), with ``subject`` as stored: JSON text, attribute ->
+        group. Only a batch is in memory at a time, however many trials were imported.
+        """
+        names = IMPORTED_TRIAL_COLUMNS if columns is None else columns
+        query = select(*(imported_trials.c[name] for name in names)).order_by(
+            imported_trials.c.imported_utc, imported_trials.c.id)
         with self.engine.connect() as c:
-            rows = c.execute(select(imported_trials).order_by(
-                imported_trials.c.imported_utc, imported_trials.c.id)).mappings().all()
-        return [{**row, "subject": json.loads(row["subject"])} for row in rows]
+            result = c.execution_options(yield_per=batch_rows or IMPORT_BATCH).execute(query)
+            yield from result.partitions()
 
     def played_clips(self, run_id: str) -> dict[str, Path]:
         """The files a run's clips were played from, by clip id (for its replay)."""
@@ -729,6 +767,11 @@ class Record:
 
 
 STAMP_CHUNK = 500
+# Imported trials go in and come out this many at a time (Record.import_trials).
+IMPORT_BATCH = 10_000
+IMPORTED_TRIAL_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id",
+                          "threat", "response", "latency_ms", "force_level",
+                          "response_source", "subject")
 
 
 def _played_by(run_started_payload: str) -> tuple[str, ...]:

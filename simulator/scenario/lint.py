@@ -8,6 +8,7 @@ from the agency's vocabulary. Errors stop a scenario from being run; warnings do
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,8 +20,8 @@ from media_index.probe import ProbeError
 from media_index.sidecar import SETTING_VALUES
 from simulator.agency import AgencyProfile
 from simulator.documents import Problem
-from simulator.documents.yaml_nodes import load_with_locations
 from simulator.paths import standins_dir
+from simulator.scenario.fast_yaml import locations_of
 from simulator.scenario.model import Scenario, Segment, Variant
 
 # Who may speak in a segment's lines besides the declared people.
@@ -49,14 +50,19 @@ class LintReport:
         return not self.errors
 
     def located(self, text: str) -> LintReport:
-        """The same report with each problem's line and column from the scenario's text."""
+        """The same report with each problem's line and column from the scenario's text.
+
+        Only the fields the problems name are looked for: a clean report costs nothing.
+        """
+        if not self.problems:
+            return self
+        paths = [_parse_field(problem.field) for problem in self.problems]
         try:
-            _, locations = load_with_locations(text)
+            locations = locations_of(text, paths)
         except Exception:
             return self
         out = []
-        for problem in self.problems:
-            path = _parse_field(problem.field)
+        for problem, path in zip(self.problems, paths, strict=True):
             for end in range(len(path), -1, -1):
                 found = locations.get(path[:end])
                 if found:
@@ -171,6 +177,23 @@ class _Checker:
         self.index = {s.id: i for i, s in enumerate(scenario.segments)}
         self.declared = {p.id for p in scenario.people}
         self.force_ids = {o.id for o in profile.force_options}
+        self.speakers = self.declared | SPEAKERS
+        self._segment_names: str | None = None
+        self._people_names: str | None = None
+
+    @property
+    def segment_names(self) -> str:
+        """The segments, for a message; sorted once, however many problems name them."""
+        if self._segment_names is None:
+            self._segment_names = _some(self.index)
+        return self._segment_names
+
+    @property
+    def people_names(self) -> str:
+        """The declared people, for a message; sorted once."""
+        if self._people_names is None:
+            self._people_names = _some(self.declared)
+        return self._people_names
 
     def add(self, code: str, field: str, message: str, *, warning: bool = False) -> None:
         self.problems.append(Problem(message, self.source, field=field, code=code,
@@ -181,7 +204,7 @@ class _Checker:
         if scenario.start not in self.index:
             self.add("unknown-start", "start",
                      f"start segment `{scenario.start}` does not exist; "
-                     f"segments are: {_some(self.index)}")
+                     f"segments are: {self.segment_names}")
             return
         graph = scenario_graph(scenario)
         reachable = nx.descendants(graph, scenario.start) | {scenario.start}
@@ -229,7 +252,7 @@ class _Checker:
             branch_ids = [b.id for b in decision.branches]
             hotkeys = [b.hotkey for b in decision.branches]
             for label, values in (("branch id", branch_ids), ("hotkey", hotkeys)):
-                for repeated in sorted({v for v in values if values.count(v) > 1}):
+                for repeated in sorted(v for v, n in Counter(values).items() if n > 1):
                     self.add(f"duplicate-{label.split()[-1]}", f"{where}.branches",
                              f"{label} `{repeated}` is used by more than one branch here; "
                              f"each branch needs its own")
@@ -237,7 +260,7 @@ class _Checker:
                 if branch.to not in self.index:
                     self.add("unknown-target", f"{where}.branches[{j}].to",
                              f"branch `{branch.id}` leads to segment `{branch.to}`, which does "
-                             f"not exist; segments are: {_some(self.index)}")
+                             f"not exist; segments are: {self.segment_names}")
             if decision.default is None:
                 self.add("no-default", f"{where}.default",
                          "decision point has no `default` branch: say what happens if the "
@@ -253,14 +276,14 @@ class _Checker:
                          f"{segment.duration:g}s")
 
     def _cues(self, i: int, segment: Segment) -> None:
-        declared, force_ids = self.declared, self.force_ids
+        declared, speakers, force_ids = self.declared, self.speakers, self.force_ids
         for j, line in enumerate(segment.lines):
             where = f"segments[{i}].lines[{j}]"
             if line.at > segment.duration + 1e-9:
                 self.add("line-outside-segment", f"{where}.at",
                          f"line at {line.at:g}s is past the end of segment `{segment.id}` "
                          f"({segment.duration:g}s)")
-            if line.who not in declared | SPEAKERS:
+            if line.who not in speakers:
                 self.add("undeclared-person", f"{where}.who",
                          f"`{line.who}` is not declared under `people` (nor one of "
                          f"{', '.join(sorted(SPEAKERS))})")
@@ -274,7 +297,7 @@ class _Checker:
             if cue.person is not None and cue.person not in declared:
                 self.add("undeclared-person", f"{where}.person",
                          f"cue `{cue.id}` names person `{cue.person}`, who is not declared "
-                         f"under `people`; declared: {_some(declared)}")
+                         f"under `people`; declared: {self.people_names}")
             for option in cue.reasonable_options:
                 if option not in force_ids:
                     self.add("unknown-vocabulary", f"{where}.reasonable_options",
@@ -331,10 +354,10 @@ class _Checker:
                              f"variant `{variant.id}` does not describe person `{person_id}`; "
                              "every variant gives the demographics of every person shown")
             for person_id, attributes in variant.people.items():
-                if person_id not in declared:
+                if person_id not in self.declared:
                     self.add("undeclared-person", f"{where}.people.{person_id}",
                              f"variant `{variant.id}` describes `{person_id}`, who is not "
-                             f"declared under `people`; declared: {_some(declared)}")
+                             f"declared under `people`; declared: {self.people_names}")
                 for attribute, raw in attributes.items():
                     self._demographic(f"{where}.people.{person_id}.{attribute}", attribute, raw)
                 missing = [a for a in p.demographics if a not in attributes]
@@ -348,6 +371,9 @@ class _Checker:
                          f"variant `{variant.id}` gives no file for clip `{clip}`")
 
     def media_checks(self, media: MediaCheck) -> None:
+        showing: dict[str, list[tuple[int, Segment]]] = {}
+        for j, segment in enumerate(self.scenario.segments):
+            showing.setdefault(segment.clip, []).append((j, segment))
         for i, variant in enumerate(self.scenario.variants):
             for clip_id in sorted(variant.clips):
                 where = f"variants[{i}].clips.{clip_id}"
@@ -370,9 +396,8 @@ class _Checker:
                 except ProbeError as exc:
                     self.add("clip-unreadable", where, f"{path}: {exc.reason}")
                     continue
-                for j, segment in enumerate(self.scenario.segments):
-                    if segment.clip == clip_id and (
-                            short := clip_too_short(segment, j, duration)) is not None:
+                for j, segment in showing.get(clip_id, []):
+                    if (short := clip_too_short(segment, j, duration)) is not None:
                         self.add("clip-too-short", where, f"{path} {short}")
                 if facts is None:
                     continue

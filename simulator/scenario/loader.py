@@ -5,10 +5,29 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
 
 from simulator.documents import DocumentError, Problem, load_document, parse_document
+from simulator.documents.loading import (
+    MAX_DOCUMENT_BYTES,
+    _check_version,
+    _dotted,
+    _problem_from,
+)
+from simulator.documents.yaml_nodes import Path_, TooLarge
 from simulator.names import name_problem
 from simulator.paths import standins_dir
+from simulator.scenario.fast_yaml import (
+    DuplicateKey,
+    Unusual,
+    duplicate_keys,
+    load_plain,
+    locations_of,
+    no_cycle_collection,
+)
 from simulator.scenario.lint import LintReport
 from simulator.scenario.media_roots import media_roots, media_roots_path
 from simulator.scenario.model import (
@@ -21,6 +40,9 @@ from simulator.scenario.model import (
 )
 
 SCENARIO_FILE = "scenario.yaml"
+# A filmed scenario has tens of segments; a generated one a few thousand. Past this a
+# file is refused before it is validated, naming the count and the fix.
+MAX_SEGMENTS = 10_000
 # A variant's clip given as ``media:<clip id or content hash>`` names a clip of the media
 # index instead of a file path.
 
@@ -131,24 +153,164 @@ def _refuse_unsafe_titles(loaded: LoadedScenario) -> None:
     a record must still open for review.
     """
     titled = [("title", loaded.scenario.title)] + [
-        (f"segments[{i}].title", segment.title)
-        for i, segment in enumerate(loaded.scenario.segments)]
-    problems = [Problem(problem, loaded.source, field=field)
-                for field, title in titled if (problem := name_problem(title)) is not None]
+        (i, segment.title) for i, segment in enumerate(loaded.scenario.segments)]
+    problems = [Problem(problem, loaded.source,
+                        field=at if isinstance(at, str) else f"segments[{at}].title")
+                for at, title in titled if (problem := name_problem(title)) is not None]
     if problems:
         raise DocumentError(loaded.source,
                             list(LintReport(tuple(problems)).located(loaded.text).problems))
 
 
+def _read_by_documents(text: str, source: str) -> Scenario:
+    """The documents reader's verdict: for what the fast reader leaves to it."""
+    with no_cycle_collection():
+        return parse_document(text, Scenario, source=source, kind="scenario",
+                              current=SCENARIO_SCHEMA_VERSION,
+                              minimum=SCENARIO_MIN_SCHEMA_VERSION)
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    """Not valid YAML, said as the documents reader says it."""
+    mark = exc.problem_mark or exc.context_mark
+    message = f"not valid YAML: {exc.problem or exc.context}"
+    if exc.problem and exc.context and exc.context_mark:
+        message += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
+    return Problem(message, source, line=mark.line + 1 if mark else None,
+                   column=mark.column + 1 if mark else None, code="yaml")
+
+
+def _validated(text: str, source: str, *, capped: bool) -> Scenario:
+    """Scenario YAML as a model, or DocumentError naming every problem's line and field.
+
+    The plain data is read without locations (`fast_yaml`); lines are looked up only for
+    the problems found. What the fast reader does not take goes to the documents reader,
+    which gives the same verdict the slow way. ``capped``: refuse more than
+    `MAX_SEGMENTS` segments (a file coming in; not a version already in a record).
+    """
+    if len(text) > MAX_DOCUMENT_BYTES:
+        return _read_by_documents(text, source)
+    try:
+        data = load_plain(text)
+    except DuplicateKey:
+        _refuse_duplicate_keys(text, source)
+        return _read_by_documents(text, source)
+    except Unusual:
+        return _read_by_documents(text, source)
+    except yaml.MarkedYAMLError as exc:
+        raise DocumentError(source, [_yaml_problem(exc, source)]) from None
+    except TooLarge as exc:
+        raise DocumentError(source, [Problem(str(exc), source, code="too-large")]) from None
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return _read_by_documents(text, source)
+    if not isinstance(data, dict):
+        return _read_by_documents(text, source)  # which says what a scenario is instead
+    version = data.get("schema_version")
+    if (not isinstance(version, int) or isinstance(version, bool)
+            or not SCENARIO_MIN_SCHEMA_VERSION <= version <= SCENARIO_SCHEMA_VERSION):
+        # No version this Branchpoint reads: said as for any document.
+        _check_version(data, locations_of(text, [("schema_version",)]), source=source,
+                       kind="scenario", current=SCENARIO_SCHEMA_VERSION,
+                       minimum=SCENARIO_MIN_SCHEMA_VERSION)
+        return _read_by_documents(text, source)
+    if capped:
+        _refuse_too_many_segments(data, text, source)
+    try:
+        # Tens of thousands of models, none of them garbage yet: no cycle collection.
+        with no_cycle_collection():
+            return Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        locations = locations_of(text, [_path_in(data, tuple(e["loc"])) for e in errors])
+        raise DocumentError(source, [_problem_from(error, Scenario, locations, source)
+                                     for error in errors]) from None
+
+
+def _refuse_duplicate_keys(text: str, source: str) -> None:
+    """Raise DocumentError naming each repeated key, as the documents reader does.
+
+    Returns if the text is unusual in some other way too: the documents reader says.
+    """
+    try:
+        repeated = duplicate_keys(text)
+    except yaml.MarkedYAMLError as exc:
+        raise DocumentError(source, [_yaml_problem(exc, source)]) from None
+    except TooLarge as exc:
+        raise DocumentError(source, [Problem(str(exc), source, code="too-large")]) from None
+    except (Unusual, yaml.YAMLError, ValueError):
+        return
+    if not repeated:
+        return
+    raise DocumentError(source, [
+        Problem(f"`{path[-1]}` is given twice here (first at line {first[0]}); keep one",
+                source, field=_dotted(path), line=again[0], column=again[1],
+                code="duplicate-key")
+        for path, first, again in repeated])
+
+
+def _path_in(data: Any, loc: tuple[str | int, ...]) -> Path_:
+    """The part of a validation error's location that is in the document.
+
+    Union members and validators add parts of their own (``function-after[...]``); they
+    are skipped, and the path goes on below them.
+    """
+    path: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+            path.append(str(part))
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+            path.append(part)
+    return tuple(path)
+
+
+def _refuse_too_many_segments(data: dict[str, Any], text: str, source: str) -> None:
+    """Raise DocumentError when the file has more than `MAX_SEGMENTS` segments."""
+    segments = data.get("segments")
+    if isinstance(segments, list) and len(segments) > MAX_SEGMENTS:
+        line, column = locations_of(text, [("segments",)]).get(("segments",), (None, None))
+        raise DocumentError(source, [Problem(
+            f"{len(segments):,} segments; a scenario holds at most {MAX_SEGMENTS:,}. Split it "
+            "into several scenarios (one per part of the encounter), or check the tool that "
+            "wrote it", source, field="segments", line=line, column=column,
+            code="too-many-segments")])
+
+
 def parse_scenario(text: str, source: str = "<scenario>") -> LoadedScenario:
-    """Validate scenario YAML held in a string (tests, the database, the network)."""
-    scenario = parse_document(text, Scenario, source=source, kind="scenario",
-                              current=SCENARIO_SCHEMA_VERSION, minimum=SCENARIO_MIN_SCHEMA_VERSION)
+    """Validate scenario YAML held in a string (tests, the database, the network).
+
+    Not held to `MAX_SEGMENTS`: a version already stored in a record must still open.
+    """
+    scenario = _validated(text, source, capped=False)
     return LoadedScenario(scenario, text, content_hash(text), source)
+
+
+def _read_text(path: Path) -> str | None:
+    """The file's text, if it is a regular file of UTF-8 within the size cap.
+
+    None otherwise: `load_document` then says exactly what is wrong with it.
+    """
+    try:
+        if not path.is_file():
+            return None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError:
+        return None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def load_scenario(path: Path) -> LoadedScenario:
     """Read and validate a scenario file, or a folder holding ``scenario.yaml``.
+
+    At most `MAX_DOCUMENT_BYTES` (4 MiB) and `MAX_SEGMENTS` segments: within both, a
+    file validates in seconds (docs/scenario-format.md, "Limits").
 
     Beyond the format, a clip given by absolute path must lie under one of this PC's media
     roots (``media-roots.yaml`` in the data folder). Text from elsewhere (``parse_scenario``:
@@ -157,9 +319,15 @@ def load_scenario(path: Path) -> LoadedScenario:
     """
     if path.is_dir():
         path = path / SCENARIO_FILE
-    scenario, text = load_document(path, Scenario, kind="scenario",
-                                   current=SCENARIO_SCHEMA_VERSION,
-                                   minimum=SCENARIO_MIN_SCHEMA_VERSION)
+    text = _read_text(path)
+    if text is None:
+        # Missing, a folder, over the cap or not UTF-8: the documents reader says which.
+        with no_cycle_collection():
+            scenario, text = load_document(path, Scenario, kind="scenario",
+                                           current=SCENARIO_SCHEMA_VERSION,
+                                           minimum=SCENARIO_MIN_SCHEMA_VERSION)
+    else:
+        scenario = _validated(text, str(path), capped=True)
     loaded = LoadedScenario(scenario, text, content_hash(text), str(path))
     _refuse_unsafe_titles(loaded)
     _refuse_clips_outside_media_roots(loaded)

@@ -11,6 +11,7 @@ in who is shown and in the clip files, never in the branches or cues.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Literal, TypeVar
@@ -310,7 +311,7 @@ class Scenario(_Model):
             ("variant", [v.id for v in self.variants]),
             ("cue", [c.id for s in self.segments for c in s.cues]),
         ):
-            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
             if repeated:
                 raise ValueError(f"{what} ids must be unique; repeated: {', '.join(repeated)}")
         return self

@@ -1,10 +1,21 @@
-"""Alembic environment: migrations run on the engine the record opened, never on a URL here."""
+"""Alembic environment: migrations run on the connection the record's upgrade opened.
+
+``media_index.database.upgrade_schema`` hands over a connection already in its one locked
+transaction (``connection``); given only an engine (``engine``, as tests and tools do), the
+migrations take such a transaction here. Either way Alembic never begins or commits one of
+its own: on SQLite it would otherwise commit after every migration, and leave a record half
+upgraded if stopped between two.
+"""
+
+from contextlib import nullcontext
 
 from alembic import context
 
+from media_index.database import schema_transaction
+from simulator.record.database import VERSION_TABLE
 from simulator.record.schema import metadata
 
-engine = context.config.attributes["engine"]
+given = context.config.attributes.get("connection")
 
 
 def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
@@ -12,8 +23,10 @@ def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to
     return type_ != "table" or name in metadata.tables
 
 
-with engine.begin() as connection:
+with (nullcontext(given) if given is not None
+      else schema_transaction(context.config.attributes["engine"], VERSION_TABLE)) as connection:
     context.configure(connection=connection, target_metadata=metadata, include_object=_ours,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite",
+                      transactional_ddl=True, transaction_per_migration=False)
     with context.begin_transaction():
         context.run_migrations()
