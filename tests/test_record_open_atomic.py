@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,6 +232,23 @@ def test_two_first_opens_at_once_both_succeed_on_one_schema(kind, tmp_path, requ
             opener.join(timeout=60)
         assert said == ["opened", "opened"], (attempt, said)
         assert_whole(url, events=0)
+
+
+def test_a_first_open_waits_for_another_process_holding_the_new_file(tmp_path):
+    # The moment the race above hits one time in a few hundred, made to last: SQLite
+    # refuses the switch to WAL at once, without its busy wait, while another connection
+    # holds a write lock on a file still in its first journal mode.
+    path = tmp_path / "record.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, other.execute, args=("COMMIT",))
+    release.start()
+    try:
+        Record.open(f"sqlite:///{path}").close()
+    finally:
+        release.join()
+        other.close()
+    assert_whole(f"sqlite:///{path}", events=0)
 
 
 # -- (c) kill -9 during a first open -------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +39,32 @@ def resolve_url(url: str | None) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # First: switching a new file to WAL takes a lock, which a second process opening the
-    # same new record at the same moment must wait for, not fail on.
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # WAL lets the console read while a run writes; FULL makes a commit survive power loss,
     # not only a crash of our process, which is what "durable before acknowledged" means.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the file to WAL, waiting out another process doing the same.
+
+    SQLite answers a journal-mode change with "database is locked" at once, without its
+    busy handler, while a second process opening the same new record holds the file: so
+    this waits here, for as long as any other statement would.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 def create_record_engine(url: str) -> Engine:
