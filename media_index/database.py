@@ -198,6 +198,26 @@ def _schema_at(script_location: str, revision: str | None, owned: Collection[str
         memory.dispose()
 
 
+def _ever_made(script_location: str, owned: Collection[str]) -> set[tuple[str, str]]:
+    """Every index and trigger that some revision of the migrations has, by (type, name)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = _config(script_location)
+    revisions = [s.revision for s in ScriptDirectory.from_config(config).walk_revisions()]
+    made: set[tuple[str, str]] = set()
+    memory = create_engine("sqlite://")
+    try:
+        with schema_transaction(memory, "") as connection:
+            config.attributes["connection"] = connection
+            for revision in reversed(revisions):  # walk_revisions goes from the head down
+                command.upgrade(config, revision)
+                made.update(key for key in _schema(connection, owned)[0] if key[0] != "table")
+    finally:
+        memory.dispose()
+    return made
+
+
 def _same(sql: str, other: str) -> bool:
     return sql.split() == other.split()
 
@@ -222,6 +242,11 @@ def _clear_leftovers(connection: Connection, script_location: str, revision: str
     stale = [(kind, name) for (kind, name), (on, sql) in actual.items()
              if kind != "table" and on not in tables
              and not _same(expected.get((kind, name), (on, ""))[1], sql)]
+    if any(key not in expected for key in stale):
+        # An index or trigger no migration ever made is someone's own (an agency's
+        # reporting index): not a leftover, and not ours to drop.
+        ours = _ever_made(script_location, owned)
+        stale = [key for key in stale if key in expected or key in ours]
     columns = [(name, added) for name in expected_columns if name in actual_columns
                for added in sorted(actual_columns[name] - expected_columns[name])]
     if not (tables or stale or columns):

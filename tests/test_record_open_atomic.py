@@ -34,14 +34,13 @@ from simulator.record import Record, RecordError, verify_all
 from simulator.record.append_only import (
     TRIGGERS,
     missing_triggers,
-    present_triggers,
+    trigger_fingerprints,
     writes_to_record,
 )
 from simulator.record.database import SCHEMA_HEAD, create_record_engine, migrate
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
-ALL_SQLITE_TRIGGERS = 8
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -90,7 +89,6 @@ def assert_whole(url: str, *, events: int) -> None:
     try:
         with record.engine.connect() as c:
             assert missing_triggers(c) == []
-            assert present_triggers(c) >= TRIGGERS[c.dialect.name]
             assert c.execute(text("select version_num from alembic_version")).scalars().all() \
                 == [SCHEMA_HEAD]
             assert c.execute(text("select count(*) from events")).scalar() == events
@@ -281,11 +279,83 @@ def test_kill_9_during_a_first_open_leaves_a_record_that_opens(tmp_path):
 # -- (d) a record missing a trigger ------------------------------------------------------
 
 def test_the_trigger_list_is_what_a_new_record_has(record):
+    # Every trigger the migrations make is on the list the open checks, as they make it: a
+    # migration that changes one changes the list (this prints the new fingerprints).
     with record.engine.connect() as c:
-        present = present_triggers(c)
-        assert missing_triggers(c) == [] and TRIGGERS[c.dialect.name] <= present
-        # Every refusing trigger a migration makes is on the list the open checks.
-        assert {name for name in present if "_refuse_" in name} == TRIGGERS[c.dialect.name]
+        assert trigger_fingerprints(c) == TRIGGERS[c.dialect.name]
+        assert missing_triggers(c) == []
+
+
+NO_OP = {
+    "sqlite": ("DROP TRIGGER events_refuse_update",
+               "CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events WHEN 0 "
+               "BEGIN SELECT 1; END"),
+    "postgresql": ("CREATE OR REPLACE FUNCTION branchpoint_refuse_change() RETURNS trigger "
+                   "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",),
+}
+
+
+def test_a_trigger_replaced_by_one_that_does_nothing_counts_as_missing(db_url):
+    record = Record.open(db_url)
+    with record.engine.begin() as c:
+        for statement in NO_OP[c.dialect.name]:
+            c.exec_driver_sql(statement)
+    record.close()
+    opened = Record.open(db_url)
+    try:
+        with opened.engine.connect() as c:
+            assert "events_refuse_update" in missing_triggers(c) or \
+                "events_refuse_change" in missing_triggers(c)
+        with pytest.raises(RecordError, match="altered"):
+            opened.add_person("trainee", "Sam Okafor")
+    finally:
+        opened.close()
+
+
+@pytest.mark.postgres
+def test_a_trigger_set_to_fire_only_on_replicas_counts_as_missing(postgres_server):
+    url = postgres_server.create_database(f"t_{uuid.uuid4().hex[:16]}")
+    record = Record.open(url)
+    with record.engine.begin() as c:
+        c.exec_driver_sql("ALTER TABLE events ENABLE REPLICA TRIGGER events_refuse_change")
+        assert missing_triggers(c) == ["events_refuse_change"]
+    record.close()
+
+
+def test_a_record_lacking_a_trigger_at_an_old_schema_upgrades_and_opens_guarded(tmp_path):
+    url, path = sqlite_url(tmp_path)
+    record_at(url, "0006")
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TRIGGER accounts_refuse_replace")
+    connection.commit()
+    connection.close()
+    opened = Record.open(url)
+    try:
+        with opened.engine.connect() as c:
+            assert missing_triggers(c) == ["accounts_refuse_replace"]
+        assert [r.id for r in opened.runs()] == ["run-1"]
+        with pytest.raises(RecordError, match=r"\(accounts_refuse_replace\)"):
+            opened.add_person("trainee", "Sam Okafor")
+    finally:
+        opened.close()
+
+
+def test_renaming_an_account_onto_another_never_deletes_it(tmp_path):
+    url, path = sqlite_url(tmp_path)
+    record = Record.open(url)
+    Accounts(record).add("one", Role.administrator, PASSWORD)
+    Accounts(record).add("inst", Role.coordinator, PASSWORD)
+    record.close()
+    connection = sqlite3.connect(path)
+    for change in ("username_key = 'one'", "username = 'one'", "id = (SELECT id FROM "
+                   "accounts WHERE username = 'one')"):
+        with pytest.raises(sqlite3.IntegrityError, match="REPLACE refused"):
+            connection.execute(f"UPDATE OR REPLACE accounts SET {change} "
+                               "WHERE username = 'inst'")
+    assert connection.execute("SELECT username, role, disabled FROM accounts "
+                              "ORDER BY username").fetchall() == [
+        ("inst", "coordinator", 0), ("one", "administrator", 0)]
+    connection.close()
 
 
 @pytest.mark.parametrize(("statement", "writes"), [
@@ -315,6 +385,16 @@ def test_the_trigger_list_is_what_a_new_record_has(record):
     ("UPDATE accounts SET failed_attempts=?, locked_until=? WHERE accounts.id = ?", False),
     ("UPDATE accounts SET disabled=? WHERE accounts.id = ?", True),
     ("UPDATE access_log SET detail=?", True),
+    # Rewrites dressed as what reading writes.
+    ("INSERT OR REPLACE INTO access_log (id, utc) VALUES (?, ?)", True),
+    ("INSERT INTO access_log (id) VALUES (?) ON CONFLICT (id) DO UPDATE SET detail = ?", True),
+    ("INSERT INTO record_notices (notice) VALUES (?) ON CONFLICT DO NOTHING", True),
+    ("UPDATE accounts SET failed_attempts = (SELECT 0 WHERE 1), role = 'administrator'", True),
+    ("UPDATE accounts SET failed_attempts=0 /* WHERE */, disabled=1", True),
+    ("UPDATE accounts SET password_hash='x'' WHERE (', role='administrator'", True),
+    ("UPDATE accounts SET failed_attempts=0 -- WHERE\n, disabled=1", True),
+    ("UPDATE accounts SET failed_attempts=$$ WHERE $$, disabled=1", True),
+    ("UPDATE accounts SET password_hash='a, b' WHERE accounts.id = ?", False),
     # The media index shares the database and is not the record.
     ("INSERT INTO media_clips (id, path) VALUES (?, ?)", False),
     ("CREATE INDEX ix_media_clips_path ON media_clips (path)", False),
@@ -473,3 +553,17 @@ def test_a_half_made_record_holding_data_is_named_and_left_as_it_is(tmp_path):
     assert "branchpoint restore" in said and "Check the URL" not in said
     version, tables, count = state_of(url)
     assert (version, count) == ("0004", 2) and "agency_settings" in tables
+
+
+def test_an_upgrade_keeps_indexes_and_triggers_the_agency_added(tmp_path):
+    url, path = sqlite_url(tmp_path)
+    record_at(url, "0006")
+    run_sql(path, "CREATE INDEX agency_reporting_ix ON runs (scenario_id, started_utc)",
+            "CREATE TRIGGER agency_audit_note AFTER INSERT ON notes BEGIN SELECT 1; END")
+    assert_whole(url, events=2)
+    connection = sqlite3.connect(path)
+    kept = {name for (name,) in connection.execute(
+        "SELECT name FROM sqlite_master WHERE name IN "
+        "('agency_reporting_ix', 'agency_audit_note')")}
+    connection.close()
+    assert kept == {"agency_reporting_ix", "agency_audit_note"}

@@ -19,8 +19,12 @@ would deadlock), and the row-level check then reads the committed state with FOR
 the other administrators, which also makes a REPEATABLE READ transaction fail with a
 serialisation error rather than pass on an old snapshot.
 
-SQLite's INSERT OR REPLACE deletes a row that conflicts on any unique key without firing
-DELETE triggers, so the refusal of 0005 now covers `username_key` too.
+SQLite's REPLACE conflict resolution deletes a row that conflicts on any unique key without
+firing DELETE triggers, so the refusal of 0005 now covers `username_key` too, and a second
+trigger refuses the same on UPDATE OR REPLACE (renaming an account onto another's name would
+otherwise delete that account, the last administrator included). A record that lacks
+0005's refusal (the trace of a tampering, which the open names) is upgraded without it:
+failing on it would leave the record unopenable even to be read.
 
 Revision ID: 0007
 Revises: 0006
@@ -79,9 +83,19 @@ def upgrade() -> None:
 
 
 def _keep_an_administrator_sqlite() -> None:
-    op.execute("DROP TRIGGER accounts_refuse_replace")
-    op.execute(REPLACE_0005.format(same="(id = NEW.id) OR (username = NEW.username) "
-                                        "OR (username_key = NEW.username_key)"))
+    if op.get_bind().execute(sa.text(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' "
+            "AND name = 'accounts_refuse_replace'")).first() is not None:
+        op.execute("DROP TRIGGER accounts_refuse_replace")
+        op.execute(REPLACE_0005.format(same="(id = NEW.id) OR (username = NEW.username) "
+                                            "OR (username_key = NEW.username_key)"))
+    op.execute("""
+        CREATE TRIGGER accounts_refuse_replace_on_update
+        BEFORE UPDATE OF id, username, username_key ON accounts
+        WHEN EXISTS (SELECT 1 FROM accounts WHERE rowid <> OLD.rowid
+                     AND (id = NEW.id OR username = NEW.username
+                          OR username_key = NEW.username_key))
+        BEGIN SELECT RAISE(ABORT, 'accounts are never deleted: REPLACE refused'); END""")
     op.execute(f"""
         CREATE TRIGGER accounts_keep_an_administrator BEFORE UPDATE OF disabled, role
         ON accounts
@@ -131,7 +145,8 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION branchpoint_queue_administrator_changes()")
     else:
         op.execute("DROP TRIGGER accounts_keep_an_administrator")
-        op.execute("DROP TRIGGER accounts_refuse_replace")
+        op.execute("DROP TRIGGER accounts_refuse_replace_on_update")
+        op.execute("DROP TRIGGER IF EXISTS accounts_refuse_replace")
         op.execute(REPLACE_0005.format(same="(id = NEW.id) OR (username = NEW.username)"))
     op.drop_index(op.f('ix_accounts_username_key'), table_name='accounts')
     # In place on SQLite too (3.35 and later), as 0006 drops its column.
