@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from simulator.inputs import FrameHistory
     from simulator.protocol import Event
     from simulator.protocol.run_state import RunState
 
@@ -107,6 +108,11 @@ class Player(Protocol):
     @property
     def display_lag_ms(self) -> float | None:
         """The installation's measured screen lag added to every stamp; None if unmeasured."""
+        ...
+
+    @property
+    def frames(self) -> FrameHistory:
+        """Each frame as it was presented, stamped as the reports are, to match input to."""
         ...
 
     def play(self, request: PlayRequest) -> None:

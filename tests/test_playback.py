@@ -12,6 +12,7 @@ import os
 import pytest
 from PySide6.QtGui import QImage
 
+from simulator.inputs import PresentedFrame
 from simulator.playback.barcode import read_barcode, write_barcode_clip
 from simulator.playback.decoded_player import DecodedPlayer, FrameShown
 from simulator.playback.surface import VideoSurface, rgb_of
@@ -231,3 +232,21 @@ def test_vlc_keeps_reporting_on_the_clock_when_a_clip_cannot_play(qtbot, vlc_pla
     presented, mark, out = reports[1:]
     assert mark.t_ns - presented.t_ns == 100_000_000
     assert out.t_ns - presented.t_ns == 300_000_000
+
+
+def test_the_frame_exact_player_keeps_each_frame_it_presents_with_its_stamp(
+        qtbot, decoded, clips):
+    frames: list[FrameShown] = []
+    decoded.on_frame = frames.append
+    decoded.play(request(1, clips[1], 0.0, 0.3))
+    qtbot.waitUntil(lambda: decoded.holding, timeout=5000)
+    decoded.play(request(2, clips[2], 0.5, 0.7))
+    qtbot.waitUntil(lambda: len(frames) == 15, timeout=5000)
+    history = decoded.frames
+    assert len(history) == len(frames) == 15
+    assert [history.frame_at(f.t_ns) for f in frames] == [
+        PresentedFrame(f.token, f.index, f.t_ns) for f in frames]
+    assert history.frame_at(frames[0].t_ns - 1) is None
+    # Between two paints the earlier frame is the one on screen.
+    cut = next(i for i, f in enumerate(frames) if f.token == 2)
+    assert history.frame_at(frames[cut].t_ns - 1) == PresentedFrame(1, 8, frames[cut - 1].t_ns)

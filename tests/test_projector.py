@@ -10,13 +10,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
 
 from simulator.headless.script import load_script
+from simulator.inputs import DeviceInput
 from simulator.playback.barcode import write_barcode_clip
 from simulator.playback.decoded_player import DecodedPlayer, FrameShown
 from simulator.playback.preflight import preflight
+from simulator.ports import PlayRequest
 from simulator.projector.preview import PreviewFeed
 from simulator.projector.session import ProjectorSession, ScriptFeeder
 from simulator.projector.settings import KeyBinding, ProjectorSettings
@@ -428,3 +431,52 @@ def test_a_key_the_console_uses_cannot_be_a_trainee_device(tmp_path):
         f"{legacy}: keys.1: `1` is one of the instructor's keys at the console, so a press of "
         "it there would be recorded as the trainee's pedal; bind the pedal to a key the "
         "console does not use, such as F12 or F13-F24, or remove the binding"]
+
+
+def test_input_is_matched_to_the_frame_on_screen_at_its_stamp_not_when_it_is_reported(
+        qtbot, window, clock, street):
+    # A key the console hands on (or a camera's hit) reaches the run frames after it was
+    # stamped: it must name the frame the trainee saw then, not the one on screen now.
+    _loaded, folder = street
+    player = DecodedPlayer(window.surface, clock, virtual_display=True)
+    window.player = player
+    frames: list[FrameShown] = []
+    player.on_frame = frames.append
+    got: list[ReportInput] = []
+    window.trainee_input.connect(got.append)
+    player.play(PlayRequest(1, "approach", "one", str(folder / "one.mp4"), 0.0, 1.0))
+    qtbot.waitUntil(lambda: len(frames) >= 3, timeout=5000)
+    seen, stamped = frames[-1], clock.now_ns()  # frames are painted on this thread only
+    qtbot.waitUntil(lambda: frames[-1].index >= seen.index + 3, timeout=5000)
+    shot = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_F12, Qt.KeyboardModifier.NoModifier)
+    assert window.report_key(shot, stamped)
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(320, 180))
+    now_on_screen = frames[-1]
+    player.shutdown()
+    late, click = got
+    assert (late.frame_token, late.frame_index, late.input_ns) == (1, seen.index, stamped)
+    assert late.frame_index < now_on_screen.index
+    assert (click.frame_token, click.frame_index) == (1, now_on_screen.index)
+    # Off the projector (between runs) an input names no frame.
+    window.player = None
+    window.report_key(shot, clock.now_ns())
+    assert (got[-1].frame_token, got[-1].frame_index) == (None, None)
+
+
+def test_the_window_is_an_input_source_and_reports_other_sources_through_its_port(
+        qtbot, window, clock):
+    arrived: list[DeviceInput] = []
+    window.connect_inputs(arrived.append)
+    got: list[ReportInput] = []
+    window.trainee_input.connect(got.append)
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(160, 90))
+    window.disconnect_inputs(arrived.append)
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(160, 90))
+    assert len(arrived) == 1 and len(got) == 2
+    assert (arrived[0].device, arrived[0].kind, arrived[0].input_ns) == (
+        "pointer", "click", got[0].input_ns)
+    assert arrived[0].x == pytest.approx(0.25, abs=0.01)
+    # Another source (a camera, a serial trigger) hands its input to the same place.
+    window.take_input(DeviceInput("trigger", "shot", clock.now_ns(), x=0.5, y=0.5,
+                                  action="firearm"))
+    assert (got[-1].device, got[-1].trainee_id, got[-1].action) == ("trigger", "t1", "firearm")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from simulator.inputs import FrameHistory
 from simulator.ports import Clock, MarkShown, PlayerReport, PlayRequest, Presented, ReachedOut
 
 
@@ -26,6 +27,8 @@ class HeadlessPlayer:
         self._paused_at: int | None = None
         self.played: list[PlayRequest] = []
         self.preloaded: list[PlayRequest] = []
+        # One entry per segment shown: with no pictures there is no frame index to keep.
+        self.frames = FrameHistory()
 
     def play(self, request: PlayRequest) -> None:
         """Cut to ``request``: forget what the previous segment had left to show."""
@@ -68,6 +71,9 @@ class HeadlessPlayer:
         now = self._clock.now_ns() if self._paused_at is None else self._paused_at
         due = [r for r in self._scheduled if r.t_ns <= now]
         self._scheduled = self._scheduled[len(due):]
+        for report in due:
+            if isinstance(report, Presented):
+                self.frames.presented(report.token, None, report.t_ns)
         return due
 
     def next_report_ns(self) -> int | None:

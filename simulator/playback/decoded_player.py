@@ -287,12 +287,12 @@ class DecodedPlayer(ScreenPlayer):
         if self._audio is not None:
             self._audio.write(frame.audio)
         self._last_shown_ns = shown
-        self.on_screen = (playing.request.token, frame.index)
         # The schedule slips only when a frame came more than a period late, so one late
         # frame is not followed by a burst of hurried ones.
         self._last_slot_ns = self._next_due_ns if late <= self._period_ns else now
         self._next_due_ns = self._last_slot_ns + self._period_ns
         stamp = shown + self._lag_ns
+        self.frames.presented(playing.request.token, frame.index, stamp)
         self.frames_shown += 1
         playing.pass_frames += 1
         if playing.phase == "segment":

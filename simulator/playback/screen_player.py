@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from simulator.inputs import FrameHistory
 from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock, PlayerReport
 
@@ -41,9 +42,9 @@ class ScreenPlayer(QObject):
         self._reports: list[PlayerReport] = []
         self._paused_at: int | None = None
         self.frames_shown = 0
-        # (play token, clip frame index or None) of the picture on screen, for stamping
-        # trainee input.
-        self.on_screen: tuple[int, int | None] | None = None
+        # Trainee input is matched to the frame on screen at its own stamp, which may be
+        # some frames before it reaches the run.
+        self.frames = FrameHistory()
 
     @property
     def timing_mode(self) -> str:

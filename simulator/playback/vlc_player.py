@@ -391,7 +391,7 @@ class VlcPlayer(ScreenPlayer):
         stamp = self._clock.now_ns() + self._lag_ns
         self.frames_shown += 1
         current.pass_pictures += 1
-        self.on_screen = (current.request.token, None)
+        self.frames.presented(current.request.token, None, stamp)
         if current.phase == "segment" and current.presented_ns is None:
             current.presented_ns = stamp
             self._paused_ns = 0

@@ -13,6 +13,7 @@ import statistics
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from simulator.inputs import DeviceInput
 from simulator.ports import Clock
 from simulator.projector.window import ProjectorWindow, UnboundKey
 
@@ -39,7 +40,7 @@ class LagCalibration(QObject):
         self._timer.setInterval(period_ms)
         self._timer.timeout.connect(self.flash)
         # The sensor answers with a click, or with a key bound to no trainee device.
-        window.trainee_input.connect(lambda command: self._answer(command.input_ns))
+        window.connect_inputs(self._answer_input)
         window.unbound_key.connect(self._answer_key)
 
     def start(self) -> None:
@@ -59,6 +60,9 @@ class LagCalibration(QObject):
         # One frame later the patch goes dark again.
         QTimer.singleShot(17, self._window.surface.repaint)
 
+    def _answer_input(self, seen: DeviceInput) -> None:
+        self._answer(seen.input_ns)
+
     def _answer_key(self, key: UnboundKey) -> None:
         if not key.auto_repeat:
             self._answer(key.input_ns)
@@ -71,6 +75,9 @@ class LagCalibration(QObject):
 
     def _finish(self) -> None:
         self._timer.stop()
+        # The window outlives the calibration: later clicks and keys are not answers.
+        self._window.disconnect_inputs(self._answer_input)
+        self._window.unbound_key.disconnect(self._answer_key)
         self._window.hide_test_pattern()
         enough = len(self.lags_ms) >= 5
         self.finished.emit(round(statistics.median(self.lags_ms), 2) if enough else None)

@@ -1,11 +1,13 @@
 """The projector window: full screen, borderless, no cursor, nothing but the scenario.
 
-It is also where trainee input arrives. Each click or key is stamped first, on the run's
-clock, before anything else is done with it, and carries the frame on screen at that
-moment and where on the picture it landed. The keyboard is the instructor's: a key is a
-trainee's input only if ``projector.yaml`` binds it to a trainee device. Beside the
-console the window never takes the keyboard focus, and a key bound to nothing that reaches
-it anyway is passed on (`unbound_key`) for the console to act on.
+It is also where trainee input arrives: the window is an input source itself (clicks, and
+keys bound to a device), and the `InputPort` through which any other source's input reaches
+the run. Each click or key is stamped first, on the run's clock, before anything else is
+done with it; the frame it carries is the one the player had on screen at that stamp, and
+where on the picture it landed. The keyboard is the instructor's: a key is a trainee's
+input only if ``projector.yaml`` binds it to a trainee device. Beside the console the
+window never takes the keyboard focus, and a key bound to nothing that reaches it anyway
+is passed on (`unbound_key`) for the console to act on.
 """
 
 from __future__ import annotations
@@ -18,17 +20,21 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QMouseEvent, QScreen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from simulator.inputs import DeviceInput, FrameHistory, InputPort, InputSink
 from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock
 from simulator.projector.overlays import LowLight, TestPattern
 from simulator.projector.settings import ProjectorSettings
-from simulator.protocol import ReportInput
+from simulator.protocol.commands import InputKind
 
 
 class ScreenPlayer(Protocol):
-    """What the window needs of a player: which frame is on screen."""
+    """What the window needs of a player: the frames it presented, and when."""
 
-    on_screen: tuple[int, int | None] | None
+    @property
+    def frames(self) -> FrameHistory:
+        """Each frame presented, with its stamp."""
+        ...
 
 
 def choose_screen(wanted: str | int | None) -> QScreen:
@@ -66,11 +72,14 @@ class UnboundKey:
 class ProjectorWindow(QWidget):
     """The trainee's screen. Emits `trainee_input` with a `ReportInput` for each input.
 
+    As an `InputSource` it emits `input_arrived` with each of its own inputs, as stamped;
+    `take_input` turns those, and any other source's, into the run's `trainee_input`.
     ``takes_keys`` lets the window take the keyboard focus. Without it the window never
     does, on any platform: beside the instructor's console, whose keys they are.
     """
 
-    trainee_input = Signal(object)
+    trainee_input = Signal(object)  # ReportInput
+    input_arrived = Signal(object)  # DeviceInput
     unbound_key = Signal(object)  # UnboundKey
     closing = Signal()
 
@@ -92,7 +101,8 @@ class ProjectorWindow(QWidget):
         self.setStyleSheet("background: black;")
         self._clock = clock
         self._settings = settings
-        self._trainee_ids = trainee_ids
+        self.inputs = InputPort(settings.devices, trainee_ids)
+        self.connect_inputs(self.take_input)
         self.surface = VideoSurface(self)
         self.surface.setMouseTracking(True)
         self.surface.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -102,7 +112,17 @@ class ProjectorWindow(QWidget):
         self.low_light = LowLight()
         self.surface.overlays.append(self.low_light)
         self.test_pattern: TestPattern | None = None
-        self.player: ScreenPlayer | None = None
+        self._player: ScreenPlayer | None = None
+
+    @property
+    def player(self) -> ScreenPlayer | None:
+        """The player on this window, whose frames input is matched to (None between runs)."""
+        return self._player
+
+    @player.setter
+    def player(self, player: ScreenPlayer | None) -> None:
+        self._player = player
+        self.inputs.frames = player.frames if player is not None else None
 
     # -- placement -----------------------------------------------------------------------------
 
@@ -188,23 +208,29 @@ class ProjectorWindow(QWidget):
             self._report(t_ns, binding.device, binding.kind, name, None, binding.action)
         return True
 
-    def _report(self, t_ns: int, device: str, kind: str, key: str | None,
+    def _report(self, t_ns: int, device: str, kind: InputKind, key: str | None,
                 at: QPointF | None, action: str | None = None) -> None:
         x = y = None
         if at is not None:
             picture = self.surface.picture_rect()
             x = (at.x() - picture.left()) / max(1, picture.width())
             y = (at.y() - picture.top()) / max(1, picture.height())
-        token = index = None
-        if self.player is not None and self.player.on_screen is not None:
-            token, index = self.player.on_screen
-        trainees = self._trainee_ids()
-        position = self._settings.devices.get(device)
-        trainee = (trainees[position - 1] if position is not None and 0 < position <= len(trainees)
-                   else None)
-        self.trainee_input.emit(ReportInput(
-            device=device, kind=kind, input_ns=t_ns, trainee_id=trainee, key=key, x=x, y=y,
-            frame_token=token, frame_index=index, action=action))
+        self.input_arrived.emit(DeviceInput(device, kind, t_ns, x, y, key, action))
+
+    def connect_inputs(self, sink: InputSink) -> None:
+        """Hand each click and bound key on this window to ``sink``, as stamped on arrival."""
+        self.input_arrived.connect(sink)
+
+    def disconnect_inputs(self, sink: InputSink) -> None:
+        """Stop handing this window's inputs to ``sink``."""
+        self.input_arrived.disconnect(sink)
+
+    def take_input(self, seen: DeviceInput) -> None:
+        """Report ``seen``, from this window or any other source, as the run's input.
+
+        It is matched to the frame on screen at its stamp, however late it comes.
+        """
+        self.trainee_input.emit(self.inputs.command(seen))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """Tell the session, which ends the run properly before the window goes."""
