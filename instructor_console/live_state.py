@@ -12,17 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from simulator.protocol import (
-    BranchChosen,
     BranchesOffered,
     CommandRefused,
     CueShown,
     DecisionRecorded,
     DecisionWindowOpened,
-    DefaultTaken,
     EntryRetracted,
     Event,
+    EventBase,
     FlagRaised,
-    Jumped,
     MediaFailed,
     OfferedBranch,
     Paused,
@@ -30,9 +28,9 @@ from simulator.protocol import (
     RunEnded,
     RunRecovered,
     RunStarted,
-    SegmentRestarted,
     SegmentStarted,
 )
+from simulator.protocol.dispatch import EventHandler, dispatch
 
 
 @dataclass(frozen=True)
@@ -107,63 +105,7 @@ class LiveState:
         """Fold ``event``, received at ``received_ns`` on the console's clock, into the state."""
         if self._origin_ns is None:
             self._origin_ns = event.t_ns
-        match event:
-            case RunStarted():
-                self.run_id = event.run_id
-                self.variant_id = event.variant_id
-                self.trainee_ids = list(event.trainee_ids)
-            case DecisionRecorded():
-                self.entries.append((event.seq, event.action))
-            case FlagRaised():
-                self.entries.append((event.seq, "flag"))
-            case EntryRetracted():
-                self.entries = [e for e in self.entries if e[0] != event.entry_seq]
-            case SegmentStarted():
-                self.problem = None  # what went wrong before this segment is past
-                if event.segment_id != self.segment_id or not self.path:
-                    self.path.append(event.segment_id)
-                self.segment_id = event.segment_id
-            case BranchesOffered():
-                self.offer = Offer(event.seq, event.segment_id, tuple(event.branches),
-                                   event.default_branch, event.window_ms)
-                self.default_due_ns = None
-            case DecisionWindowOpened():
-                due = received_ns + event.window_ms * 1_000_000
-                if self.paused:
-                    self._paused_left_ns = due - received_ns
-                else:
-                    self.default_due_ns = due
-            case BranchChosen() | DefaultTaken() | Jumped() | SegmentRestarted():
-                self.offer = None
-                self.default_due_ns = self._paused_left_ns = None
-            case CueShown():
-                self.cues.append(CueSeen(event.cue_id, event.segment_id, event.scored,
-                                         (event.t_ns - self._origin_ns) / 1e9))
-            case Paused():
-                self.paused = True
-                if self.default_due_ns is not None:
-                    self._paused_left_ns = max(0, self.default_due_ns - received_ns)
-                    self.default_due_ns = None
-            case Resumed():
-                self.paused = False
-                if self._paused_left_ns is not None:
-                    self.default_due_ns = received_ns + self._paused_left_ns
-                    self._paused_left_ns = None
-            case RunRecovered():
-                # A new process, a new time base: the run replays its segment, and what was
-                # counting before the crash no longer is.
-                self._origin_ns = event.t_ns
-                self.offer = None
-                self.default_due_ns = self._paused_left_ns = None
-            case MediaFailed():
-                self.problem = f"clip {event.clip_id} failed: {event.detail}"
-            case RunEnded():
-                self.ended = True
-                self.outcome = event.outcome_kind or f"ended by {event.reason}"
-                self.offer = None
-                self.default_due_ns = self._paused_left_ns = None
-            case CommandRefused():
-                self.problem = f"refused {event.command_type}: {event.detail}"
+        dispatch(event, _Apply(self, received_ns, self._origin_ns))
 
     def seconds_to_default(self, now_ns: int) -> float | None:
         """Seconds until the default branch fires (frozen while paused), if one is counting."""
@@ -172,3 +114,102 @@ class LiveState:
         if self.default_due_ns is None:
             return None
         return max(0.0, (self.default_due_ns - now_ns) / 1e9)
+
+
+class _Apply(EventHandler[None]):
+    """What one event changes in the state.
+
+    ``received_ns`` is its arrival on the console's clock; ``origin_ns`` the run's first
+    event on the run's clock.
+    """
+
+    def __init__(self, state: LiveState, received_ns: int, origin_ns: int) -> None:
+        self.state = state
+        self.received_ns = received_ns
+        self.origin_ns = origin_ns
+
+    def _unseen(self, event: EventBase) -> None:
+        """Nothing the live view shows: a closed response window or a raw input."""
+
+    response_window_closed = trainee_input = _unseen
+
+    def run_started(self, event: RunStarted) -> None:
+        state = self.state
+        state.run_id = event.run_id
+        state.variant_id = event.variant_id
+        state.trainee_ids = list(event.trainee_ids)
+
+    def decision_recorded(self, event: DecisionRecorded) -> None:
+        self.state.entries.append((event.seq, event.action))
+
+    def flag_raised(self, event: FlagRaised) -> None:
+        self.state.entries.append((event.seq, "flag"))
+
+    def entry_retracted(self, event: EntryRetracted) -> None:
+        self.state.entries = [e for e in self.state.entries if e[0] != event.entry_seq]
+
+    def segment_started(self, event: SegmentStarted) -> None:
+        state = self.state
+        state.problem = None  # what went wrong before this segment is past
+        if event.segment_id != state.segment_id or not state.path:
+            state.path.append(event.segment_id)
+        state.segment_id = event.segment_id
+
+    def branches_offered(self, event: BranchesOffered) -> None:
+        self.state.offer = Offer(event.seq, event.segment_id, tuple(event.branches),
+                                 event.default_branch, event.window_ms)
+        self.state.default_due_ns = None
+
+    def decision_window_opened(self, event: DecisionWindowOpened) -> None:
+        state = self.state
+        due = self.received_ns + event.window_ms * 1_000_000
+        if state.paused:
+            state._paused_left_ns = due - self.received_ns
+        else:
+            state.default_due_ns = due
+
+    def _offer_gone(self, event: EventBase) -> None:
+        """The decision point closed: a branch was taken or the segment left."""
+        self.state.offer = None
+        self.state.default_due_ns = self.state._paused_left_ns = None
+
+    branch_chosen = default_taken = jumped = segment_restarted = _offer_gone
+
+    def cue_shown(self, event: CueShown) -> None:
+        self.state.cues.append(CueSeen(event.cue_id, event.segment_id, event.scored,
+                                       (event.t_ns - self.origin_ns) / 1e9))
+
+    def paused(self, event: Paused) -> None:
+        state = self.state
+        state.paused = True
+        if state.default_due_ns is not None:
+            state._paused_left_ns = max(0, state.default_due_ns - self.received_ns)
+            state.default_due_ns = None
+
+    def resumed(self, event: Resumed) -> None:
+        state = self.state
+        state.paused = False
+        if state._paused_left_ns is not None:
+            state.default_due_ns = self.received_ns + state._paused_left_ns
+            state._paused_left_ns = None
+
+    def run_recovered(self, event: RunRecovered) -> None:
+        # A new process, a new time base: the run replays its segment, and what was
+        # counting before the crash no longer is.
+        state = self.state
+        state._origin_ns = event.t_ns
+        state.offer = None
+        state.default_due_ns = state._paused_left_ns = None
+
+    def media_failed(self, event: MediaFailed) -> None:
+        self.state.problem = f"clip {event.clip_id} failed: {event.detail}"
+
+    def run_ended(self, event: RunEnded) -> None:
+        state = self.state
+        state.ended = True
+        state.outcome = event.outcome_kind or f"ended by {event.reason}"
+        state.offer = None
+        state.default_due_ns = state._paused_left_ns = None
+
+    def command_refused(self, event: CommandRefused) -> None:
+        self.state.problem = f"refused {event.command_type}: {event.detail}"

@@ -25,7 +25,15 @@ import pandas as pd
 from simulator.agency import AgencyProfile
 from simulator.agency.profile import combined_group
 from simulator.documents import DocumentError, Problem
-from simulator.protocol import CueShown, DecisionRecorded, EntryRetracted, Event, RunStarted
+from simulator.protocol import (
+    CueShown,
+    DecisionRecorded,
+    EntryRetracted,
+    Event,
+    EventBase,
+    RunStarted,
+)
+from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.scenario import Scenario
 from simulator.spreadsheet import QUOTE, csv_text, plain_cell
 
@@ -47,13 +55,15 @@ def trials_of_run(events: list[Event], scenario: Scenario,
     started = events[0]
     if not isinstance(started, RunStarted):
         return
-    retracted = {e.entry_seq for e in events if isinstance(e, EntryRetracted)}
+    seen = _Responses()
+    for event in events:
+        dispatch(event, seen)
     decisions: dict[int, list[DecisionRecorded]] = {}
-    for e in events:
-        if isinstance(e, DecisionRecorded) and e.cue_seq is not None and e.seq not in retracted:
-            decisions.setdefault(e.cue_seq, []).append(e)
+    for d in seen.decisions:
+        if d.cue_seq is not None and d.seq not in seen.retracted:
+            decisions.setdefault(d.cue_seq, []).append(d)
     variant = scenario.variant(started.variant_id)
-    for shown in (e for e in events if isinstance(e, CueShown) and e.scored):
+    for shown in seen.scored_cues:
         cue = next(c for c in scenario.segment(shown.segment_id).cues if c.id == shown.cue_id)
         if cue.force_justified is None:
             continue
@@ -80,6 +90,33 @@ def trials_of_run(events: list[Event], scenario: Scenario,
                 **subject, "run_id": started.run_id,
                 "player_backend": started.player_backend, "timing_mode": started.timing_mode,
             }
+
+
+class _Responses(EventHandler[None]):
+    """The scored cues of a run and the decisions that may respond to them."""
+
+    def __init__(self) -> None:
+        self.scored_cues: list[CueShown] = []
+        self.decisions: list[DecisionRecorded] = []
+        self.retracted: set[int] = set()
+
+    def cue_shown(self, event: CueShown) -> None:
+        if event.scored:
+            self.scored_cues.append(event)
+
+    def decision_recorded(self, event: DecisionRecorded) -> None:
+        self.decisions.append(event)
+
+    def entry_retracted(self, event: EntryRetracted) -> None:
+        self.retracted.add(event.entry_seq)
+
+    def _no_response(self, event: EventBase) -> None:
+        """Neither cue nor decision; an input standing for an action also comes as one."""
+
+    run_started = segment_started = branches_offered = response_window_closed = _no_response
+    decision_window_opened = branch_chosen = default_taken = jumped = _no_response
+    segment_restarted = paused = resumed = trainee_input = flag_raised = _no_response
+    command_refused = run_recovered = media_failed = run_ended = _no_response
 
 
 def _deciding(decisions: list[DecisionRecorded], profile: AgencyProfile, *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -30,6 +30,14 @@ RUN_KINDS: tuple[RunKind, ...] = ("training", "demo", "test")
 TRAINING: tuple[RunKind, ...] = ("training",)
 
 
+# Why a cue's response window closed: it elapsed, a crash cut it, or the run ended.
+WindowCloseReason = Literal["elapsed", "interrupted", "run_ended"]
+# Why a run ended: it reached an outcome, or the instructor ended it.
+EndReason = Literal["outcome", "instructor"]
+# What a decision was, by the agency profile: a force option or a verbal tactic.
+ActionKind = Literal["force_option", "verbal_tactic"]
+
+
 class EventBase(BaseModel):
     """Fields every event has."""
 
@@ -41,6 +49,19 @@ class EventBase(BaseModel):
     t_ns: int
     utc: datetime
     command_id: str | None = None
+
+
+class Stamp(TypedDict):
+    """The fields of `EventBase` that the runtime sets on every event it makes (not ``v``).
+
+    Unpacked into an event's model (``Paused(**stamp)``), it keeps the construction typed.
+    """
+
+    run_id: str
+    seq: int
+    t_ns: int
+    utc: datetime
+    command_id: str | None
 
 
 class RunStarted(EventBase):
@@ -109,7 +130,7 @@ class ResponseWindowClosed(EventBase):
     cue_id: str
     cue_seq: int
     responses: int
-    reason: Literal["elapsed", "interrupted", "run_ended"]
+    reason: WindowCloseReason
 
 
 class DecisionWindowOpened(EventBase):
@@ -177,7 +198,7 @@ class DecisionRecorded(EventBase):
     type: Literal["decision_recorded"] = "decision_recorded"
     trainee_id: str
     action: str
-    action_kind: Literal["force_option", "verbal_tactic"]
+    action_kind: ActionKind
     source: DecisionSource
     input_ns: int | None
     cue_id: str | None
@@ -258,7 +279,7 @@ class RunEnded(EventBase):
     """The run is over: it reached an outcome, or the instructor ended it."""
 
     type: Literal["run_ended"] = "run_ended"
-    reason: Literal["outcome", "instructor"]
+    reason: EndReason
     segment_id: str | None
     outcome_kind: str | None
     note_digest: str | None = None

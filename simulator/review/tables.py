@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from simulator.protocol import CommandRefused, DecisionRecorded, EntryRetracted, Event, TraineeInput
+from simulator.protocol import (
+    CommandRefused,
+    DecisionRecorded,
+    EntryRetracted,
+    Event,
+    EventBase,
+    TraineeInput,
+)
+from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.review.describe import describe
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
@@ -56,32 +64,55 @@ def events_csv(runs: Iterable[ReviewedRun], people: People) -> str:
 
 def decisions_csv(runs: Iterable[ReviewedRun], people: People) -> str:
     """Every decision and trainee input, with its source, cue, latency and retraction."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for run in runs:
-        seconds = seconds_into_run(run.events)
-        retracted = {e.entry_seq for e in run.events if isinstance(e, EntryRetracted)}
-        started = run.started
-        for event in run.events:
-            if not isinstance(event, DecisionRecorded | TraineeInput):
-                continue
-            is_decision = isinstance(event, DecisionRecorded)
-            rows.append({
-                "run_id": _run_ref(run, people),
-                "session_id": (people.ref(started.session_id) if people.pseudonymised
-                               else started.session_id),
-                "scenario_id": started.scenario_id, "variant_id": started.variant_id,
-                "seq": event.seq, "utc": event.utc.isoformat(),
-                "t_s": f"{seconds[event.seq]:.3f}",
-                "trainee": people.ref(event.trainee_id) if event.trainee_id else "",
-                "source": event.source if isinstance(event, DecisionRecorded) else "device",
-                "device": "" if isinstance(event, DecisionRecorded) else event.device,
-                "action": event.action or "",
-                "action_kind": event.action_kind if isinstance(event, DecisionRecorded)
-                else "",
-                "cue_id": event.cue_id or "", "latency_ms": _ms(event.latency_ms),
-                "retracted": "true" if is_decision and event.seq in retracted else "false",
-            })
+        to_row = _DecisionRows(run, people)
+        rows += [row for row in (dispatch(e, to_row) for e in run.events) if row is not None]
     return _csv(DECISION_COLUMNS, rows)
+
+
+class _DecisionRows(EventHandler[dict[str, object] | None]):
+    """The decisions CSV's row of each decision and trainee input of one run."""
+
+    def __init__(self, run: ReviewedRun, people: People) -> None:
+        started = run.started
+        self.people = people
+        self.seconds = seconds_into_run(run.events)
+        self.retracted = {e.entry_seq for e in run.events if isinstance(e, EntryRetracted)}
+        self.of_run: dict[str, object] = {
+            "run_id": _run_ref(run, people),
+            "session_id": (people.ref(started.session_id) if people.pseudonymised
+                           else started.session_id),
+            "scenario_id": started.scenario_id, "variant_id": started.variant_id,
+        }
+
+    def _row(self, event: DecisionRecorded | TraineeInput, *, source: str, device: str,
+             action_kind: str, retracted: bool) -> dict[str, object]:
+        return {
+            **self.of_run, "seq": event.seq, "utc": event.utc.isoformat(),
+            "t_s": f"{self.seconds[event.seq]:.3f}",
+            "trainee": self.people.ref(event.trainee_id) if event.trainee_id else "",
+            "source": source, "device": device, "action": event.action or "",
+            "action_kind": action_kind, "cue_id": event.cue_id or "",
+            "latency_ms": _ms(event.latency_ms), "retracted": "true" if retracted else "false",
+        }
+
+    def decision_recorded(self, event: DecisionRecorded) -> dict[str, object]:
+        return self._row(event, source=event.source, device="", action_kind=event.action_kind,
+                         retracted=event.seq in self.retracted)
+
+    def trainee_input(self, event: TraineeInput) -> dict[str, object]:
+        return self._row(event, source="device", device=event.device, action_kind="",
+                         retracted=False)
+
+    def _not_a_decision(self, event: EventBase) -> None:
+        """Only in the events CSV."""
+
+    run_started = segment_started = branches_offered = cue_shown = _not_a_decision
+    response_window_closed = decision_window_opened = branch_chosen = _not_a_decision
+    default_taken = jumped = segment_restarted = paused = resumed = _not_a_decision
+    flag_raised = entry_retracted = command_refused = run_recovered = _not_a_decision
+    media_failed = run_ended = _not_a_decision
 
 
 def _detail(event: Event, labels: Mapping[str, str], people: People) -> str:

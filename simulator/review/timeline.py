@@ -22,6 +22,7 @@ from simulator.protocol import (
     DefaultTaken,
     EntryRetracted,
     Event,
+    EventBase,
     FlagRaised,
     Jumped,
     MediaFailed,
@@ -34,6 +35,7 @@ from simulator.protocol import (
     SegmentStarted,
     TraineeInput,
 )
+from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.review.describe import describe
 from simulator.scenario import Scenario
 from simulator.scenario.model import Loop
@@ -41,15 +43,6 @@ from simulator.scenario.model import Loop
 MarkerKind = Literal["segment", "cue", "choice", "default", "jump", "restart", "input",
                      "decision", "flag", "retraction", "pause", "resume", "refusal",
                      "media_failed", "recovered", "end"]
-
-_KINDS: dict[type, MarkerKind] = {
-    SegmentStarted: "segment", CueShown: "cue", BranchChosen: "choice",
-    DefaultTaken: "default", Jumped: "jump", SegmentRestarted: "restart",
-    TraineeInput: "input", DecisionRecorded: "decision", FlagRaised: "flag",
-    EntryRetracted: "retraction", Paused: "pause", Resumed: "resume",
-    CommandRefused: "refusal", MediaFailed: "media_failed", RunRecovered: "recovered",
-    RunEnded: "end",
-}
 
 
 @dataclass(frozen=True)
@@ -183,65 +176,127 @@ def build_timeline(events: Sequence[Event], scenario: Scenario,
     if not events or not isinstance(events[0], RunStarted):
         raise ValueError("a run's events begin with run_started; these do not")
     started = events[0]
-    clock = _Clock()
-    retracted = {e.entry_seq for e in events if isinstance(e, EntryRetracted)}
-    shots: list[Shot] = []
-    markers: list[Marker] = []
-    current: _Open | None = None
-    paused_at: float | None = None
-
-    def close(end_s: float) -> None:
-        nonlocal current, paused_at
-        if current is None:
-            return
-        if paused_at is not None:
-            # Ended, or crashed, while paused: the picture stayed frozen to the end.
-            current.pauses.append((paused_at, end_s))
-            paused_at = None
-        segment = scenario.segment(current.event.segment_id)
-        shots.append(Shot(current.event.seq, segment.id, segment.clip, current.start_s,
-                          end_s, segment.in_point, segment.out_point, current.loop,
-                          tuple(current.pauses)))
-        current = None
-
+    builder = _Builder(scenario, names or {},
+                       {e.entry_seq for e in events if isinstance(e, EntryRetracted)})
     for event in events:
-        before_s = clock.last_s
-        at_s = clock.at(event)
-        match event:
-            case SegmentStarted():
-                close(at_s)
-                current = _Open(event, at_s)
-            case DecisionWindowOpened() if current is not None:
-                segment = scenario.segment(current.event.segment_id)
-                span = segment.decision.while_waiting if segment.decision else None
-                if isinstance(span, Loop):
-                    current.loop = (segment.in_point + span.start, segment.in_point + span.end)
-            case Paused():
-                paused_at = at_s
-            case Resumed() if current is not None and paused_at is not None:
-                current.pauses.append((paused_at, at_s))
-                paused_at = None
-            case RunRecovered():
-                # The screen went dark when the process died, at its last event.
-                close(before_s)
-            case RunEnded():
-                close(at_s)
-        kind = _KINDS.get(type(event))
-        if kind is not None:
-            markers.append(_marker(event, kind, at_s, names or {}, retracted, current))
-    close(clock.last_s)
+        builder.add(event)
+    builder.close(builder.clock.last_s)
     return Timeline(run_id=started.run_id, scenario_id=started.scenario_id,
                     variant_id=started.variant_id, trainee_ids=tuple(started.trainee_ids),
-                    duration_s=clock.last_s, shots=tuple(shots), markers=tuple(markers))
+                    duration_s=builder.clock.last_s, shots=tuple(builder.shots),
+                    markers=tuple(builder.markers))
 
 
-def _marker(event: Event, kind: MarkerKind, at_s: float, names: Mapping[str, str],
-            retracted: set[int], current: _Open | None) -> Marker:
-    segment_id = current.event.segment_id if current is not None else None
-    trainee = getattr(event, "trainee_id", None)
-    cue = getattr(event, "cue_id", None)
-    latency = getattr(event, "latency_ms", None)
-    return Marker(seq=event.seq, kind=kind, at_s=at_s, label=describe(event, names),
-                  segment_id=getattr(event, "segment_id", None) or segment_id,
-                  trainee_id=trainee, cue_id=cue, latency_ms=latency,
-                  retracted=event.seq in retracted)
+class _Builder(EventHandler[None]):
+    """The shots and markers of one run, built an event at a time."""
+
+    def __init__(self, scenario: Scenario, names: Mapping[str, str], retracted: set[int]
+                 ) -> None:
+        self.scenario, self.names, self.retracted = scenario, names, retracted
+        self.clock = _Clock()
+        self.shots: list[Shot] = []
+        self.markers: list[Marker] = []
+        self.current: _Open | None = None
+        self.paused_at: float | None = None
+        # Seconds into the run of the event being added, and of the one before it.
+        self.at_s = self.before_s = 0.0
+
+    def add(self, event: Event) -> None:
+        self.before_s = self.clock.last_s
+        self.at_s = self.clock.at(event)
+        dispatch(event, self)
+
+    def close(self, end_s: float) -> None:
+        current = self.current
+        if current is None:
+            return
+        if self.paused_at is not None:
+            # Ended, or crashed, while paused: the picture stayed frozen to the end.
+            current.pauses.append((self.paused_at, end_s))
+            self.paused_at = None
+        segment = self.scenario.segment(current.event.segment_id)
+        self.shots.append(Shot(current.event.seq, segment.id, segment.clip, current.start_s,
+                               end_s, segment.in_point, segment.out_point, current.loop,
+                               tuple(current.pauses)))
+        self.current = None
+
+    def _mark(self, event: Event, kind: MarkerKind, *, segment_id: str | None = None,
+              trainee_id: str | None = None, cue_id: str | None = None,
+              latency_ms: float | None = None) -> None:
+        on_screen = self.current.event.segment_id if self.current is not None else None
+        self.markers.append(Marker(
+            seq=event.seq, kind=kind, at_s=self.at_s, label=describe(event, self.names),
+            segment_id=segment_id or on_screen, trainee_id=trainee_id, cue_id=cue_id,
+            latency_ms=latency_ms, retracted=event.seq in self.retracted))
+
+    def _unmarked(self, event: EventBase) -> None:
+        """Not a moment of its own: what it leads to is."""
+
+    run_started = branches_offered = response_window_closed = _unmarked
+
+    def segment_started(self, event: SegmentStarted) -> None:
+        self.close(self.at_s)
+        self.current = _Open(event, self.at_s)
+        self._mark(event, "segment", segment_id=event.segment_id)
+
+    def cue_shown(self, event: CueShown) -> None:
+        self._mark(event, "cue", segment_id=event.segment_id, cue_id=event.cue_id)
+
+    def decision_window_opened(self, event: DecisionWindowOpened) -> None:
+        if self.current is None:
+            return
+        segment = self.scenario.segment(self.current.event.segment_id)
+        span = segment.decision.while_waiting if segment.decision else None
+        if isinstance(span, Loop):
+            self.current.loop = (segment.in_point + span.start, segment.in_point + span.end)
+
+    def branch_chosen(self, event: BranchChosen) -> None:
+        self._mark(event, "choice")
+
+    def default_taken(self, event: DefaultTaken) -> None:
+        self._mark(event, "default")
+
+    def jumped(self, event: Jumped) -> None:
+        self._mark(event, "jump")
+
+    def segment_restarted(self, event: SegmentRestarted) -> None:
+        self._mark(event, "restart", segment_id=event.segment_id)
+
+    def paused(self, event: Paused) -> None:
+        self.paused_at = self.at_s
+        self._mark(event, "pause")
+
+    def resumed(self, event: Resumed) -> None:
+        if self.current is not None and self.paused_at is not None:
+            self.current.pauses.append((self.paused_at, self.at_s))
+            self.paused_at = None
+        self._mark(event, "resume")
+
+    def decision_recorded(self, event: DecisionRecorded) -> None:
+        self._mark(event, "decision", trainee_id=event.trainee_id, cue_id=event.cue_id,
+                   latency_ms=event.latency_ms)
+
+    def trainee_input(self, event: TraineeInput) -> None:
+        self._mark(event, "input", trainee_id=event.trainee_id, cue_id=event.cue_id,
+                   latency_ms=event.latency_ms)
+
+    def flag_raised(self, event: FlagRaised) -> None:
+        self._mark(event, "flag", segment_id=event.segment_id, trainee_id=event.trainee_id)
+
+    def entry_retracted(self, event: EntryRetracted) -> None:
+        self._mark(event, "retraction")
+
+    def command_refused(self, event: CommandRefused) -> None:
+        self._mark(event, "refusal")
+
+    def run_recovered(self, event: RunRecovered) -> None:
+        # The screen went dark when the process died, at its last event.
+        self.close(self.before_s)
+        self._mark(event, "recovered", segment_id=event.segment_id)
+
+    def media_failed(self, event: MediaFailed) -> None:
+        self._mark(event, "media_failed", segment_id=event.segment_id)
+
+    def run_ended(self, event: RunEnded) -> None:
+        self.close(self.at_s)
+        self._mark(event, "end", segment_id=event.segment_id)

@@ -24,11 +24,13 @@ from simulator.protocol import (
     DefaultTaken,
     EntryRetracted,
     Event,
+    EventBase,
     Jumped,
     RunEnded,
     SegmentStarted,
     TraineeInput,
 )
+from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
 from simulator.review.timeline import seconds_into_run
@@ -54,7 +56,7 @@ def _en(text: str) -> dict[str, str]:
     return {"en-US": text}
 
 
-class _Builder:
+class _Builder(EventHandler[dict[str, Any] | None]):
     """Statements of one run, with its people and IRIs worked out once."""
 
     def __init__(self, run: ReviewedRun, people: People, base: str) -> None:
@@ -76,6 +78,7 @@ class _Builder:
                 self.window_opened[event.offer_seq] = event.seq
             self.on_screen[event.seq] = segment
         self.seconds = seconds_into_run(run.events)
+        self.retractable = {e.seq for e in run.events if isinstance(e, DecisionRecorded)}
 
     def agent(self, person_id: str) -> dict[str, Any]:
         return {"objectType": "Agent",
@@ -129,7 +132,7 @@ class _Builder:
             statement["result"] = result
         return statement
 
-    def decision(self, event: DecisionRecorded) -> dict[str, Any]:
+    def decision_recorded(self, event: DecisionRecorded) -> dict[str, Any]:
         result: dict[str, Any] = {"response": event.action, "extensions": {
             f"{self.base}/extensions/action-kind": event.action_kind,
             f"{self.base}/extensions/source": event.source,
@@ -153,7 +156,7 @@ class _Builder:
                               self.activity(self.on_screen[event.seq], event.cue_id),
                               {"extensions": extensions})
 
-    def branch(self, event: BranchChosen | DefaultTaken) -> dict[str, Any]:
+    def branch_chosen(self, event: BranchChosen | DefaultTaken) -> dict[str, Any]:
         offer = self.offers.get(event.offer_seq)
         opened = self.window_opened.get(event.offer_seq)
         timing = {
@@ -184,7 +187,9 @@ class _Builder:
                 **{f"{self.base}/extensions/{k}": v for k, v in timing.items()
                    if v is not None}}})
 
-    def jump(self, event: Jumped) -> dict[str, Any]:
+    default_taken = branch_chosen
+
+    def jumped(self, event: Jumped) -> dict[str, Any]:
         return self.statement(
             event, self.trainees(), f"{self.base}/verbs/took-branch", "took the branch",
             {"objectType": "Activity", "id": f"{self.scenario_iri}/segments/"
@@ -195,7 +200,7 @@ class _Builder:
                 f"{self.base}/extensions/taken-by": "instructor-jump",
                 f"{self.base}/extensions/to-segment": event.to_segment}})
 
-    def completion(self, event: RunEnded) -> dict[str, Any]:
+    def run_ended(self, event: RunEnded) -> dict[str, Any]:
         completed = event.reason == "outcome"
         duration = self.seconds[event.seq]
         return self.statement(
@@ -208,7 +213,10 @@ class _Builder:
                     ("outcome", event.outcome_kind), ("ended-in-segment", event.segment_id),
                     ("ended-by", event.reason)) if v is not None}})
 
-    def voiding(self, event: EntryRetracted) -> dict[str, Any]:
+    def entry_retracted(self, event: EntryRetracted) -> dict[str, Any] | None:
+        if event.entry_seq not in self.retractable:
+            # A withdrawn flag: flags make no statement, so there is none to void.
+            return None
         started = self.run.started
         actor = (self.agent(started.instructor_id) if started.instructor_id
                  else self.trainees())
@@ -217,25 +225,18 @@ class _Builder:
                                "id": statement_id(self.registration, event.entry_seq)},
                               reason=event.reason)
 
+    def _no_statement(self, event: EventBase) -> None:
+        """Kept in the record and its CSV exports; no xAPI statement stands for it."""
+
+    run_started = segment_started = branches_offered = cue_shown = _no_statement
+    response_window_closed = decision_window_opened = segment_restarted = _no_statement
+    paused = resumed = flag_raised = command_refused = run_recovered = _no_statement
+    media_failed = _no_statement
+
 
 def statements(run: ReviewedRun, people: People, base: str = DEFAULT_BASE
                ) -> list[dict[str, Any]]:
     """The run's statements, in the record's order."""
     builder = _Builder(run, people, base)
-    retractable = {e.seq for e in run.events if isinstance(e, DecisionRecorded)}
-    out: list[dict[str, Any]] = []
-    for event in run.events:
-        match event:
-            case DecisionRecorded():
-                out.append(builder.decision(event))
-            case TraineeInput():
-                out.append(builder.trainee_input(event))
-            case BranchChosen() | DefaultTaken():
-                out.append(builder.branch(event))
-            case Jumped():
-                out.append(builder.jump(event))
-            case EntryRetracted() if event.entry_seq in retractable:
-                out.append(builder.voiding(event))
-            case RunEnded():
-                out.append(builder.completion(event))
-    return out
+    made = (dispatch(event, builder) for event in run.events)
+    return [statement for statement in made if statement is not None]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from simulator.agency import AgencyProfile, default_profile
 from simulator.ports import (
@@ -42,7 +43,6 @@ from simulator.protocol import (
     EndRun,
     EntryRetracted,
     Event,
-    EventBase,
     FlagRaised,
     Jump,
     Jumped,
@@ -65,6 +65,7 @@ from simulator.protocol import (
     SegmentStarted,
     TraineeInput,
 )
+from simulator.protocol.events import ActionKind, EndReason, Stamp, WindowCloseReason
 from simulator.protocol.notes import make_note
 from simulator.protocol.run_state import Offer, RunState, ShownCue
 from simulator.scenario import Branch, LoadedScenario, Segment
@@ -286,18 +287,19 @@ class ScenarioRun:
     def _next_seq(self) -> int:
         return self._state.seq + 1
 
-    def _emit(
-        self, event_type: type[EventBase], t_ns: int | None = None, note: Note | None = None,
-        **fields: Any,
-    ) -> None:
+    def _emit(self, make: Callable[[Stamp], Event], t_ns: int | None = None,
+              note: Note | None = None) -> None:
+        """Add the event ``make`` builds on its stamp: the next ``seq``, at ``t_ns`` or now.
+
+        ``make`` is a lambda that unpacks the stamp into the event's model
+        (``lambda stamp: Paused(**stamp)``), so that every field is type-checked.
+        """
         now = self._clock.now_ns()
         at = now if t_ns is None else t_ns
         utc = self._clock.utc_now() - timedelta(microseconds=(now - at) / 1000)
         self._state.seq += 1
-        event: Event = event_type(  # type: ignore[assignment]
-            run_id=self._state.run_id, seq=self._state.seq, t_ns=at, utc=utc,
-            command_id=self._command_id, **fields,
-        )
+        event = make(Stamp(run_id=self._state.run_id, seq=self._state.seq, t_ns=at, utc=utc,
+                           command_id=self._command_id))
         self._pending.append(JournalEntry(event, note))
 
     def _then(self, effect: Callable[[], None]) -> None:
@@ -338,8 +340,11 @@ class ScenarioRun:
                     self._end("instructor", self._clock.now_ns(), make_note(command.note))
         except _Refused as refusal:
             # Handlers check before they change anything, so nothing is half-applied here.
-            self._emit(CommandRefused, command_type=command.type, reason=refusal.reason,
-                       detail=refusal.detail)
+            self._refuse(command, refusal)
+
+    def _refuse(self, command: Command, refusal: _Refused) -> None:
+        self._emit(lambda stamp: CommandRefused(
+            **stamp, command_type=command.type, reason=refusal.reason, detail=refusal.detail))
 
     def _require_live(self, what: str, *, allow_paused: bool = True) -> None:
         status = self._state.status
@@ -365,15 +370,15 @@ class ScenarioRun:
     def _request(self, segment: Segment, token: int) -> PlayRequest:
         clip = self._clips(self.variant.id, segment.clip)
         path = str(clip) if clip else None
-        waiting, loop = "hold", None
+        waiting: Literal["hold", "loop"] = "hold"
+        loop: tuple[float, float] | None = None
         if segment.decision and segment.decision.while_waiting.mode == "loop":
             span = segment.decision.while_waiting
             waiting, loop = "loop", (span.start, span.end)
         return PlayRequest(
             token=token, segment_id=segment.id, clip_id=segment.clip, path=path,
             in_s=segment.in_point, out_s=segment.out_point,
-            marks=tuple(c.at for c in segment.cues), waiting=waiting,  # type: ignore[arg-type]
-            loop_s=loop,
+            marks=tuple(c.at for c in segment.cues), waiting=waiting, loop_s=loop,
         )
 
     def _play(self, request: PlayRequest) -> None:
@@ -392,12 +397,12 @@ class ScenarioRun:
             raise RunFaulted("this run has already started; use recover() to continue it")
         s.time_base_ns = self._clock.now_ns()
         request = self._switch(self.scenario.start)
-        self._emit(RunStarted, session_id=s.session_id, scenario_id=s.scenario_id,
-                   scenario_hash=s.scenario_hash, variant_id=s.variant_id,
-                   trainee_ids=s.trainee_ids, instructor_id=s.instructor_id,
-                   player_backend=s.player_backend, timing_mode=s.timing_mode,
-                   display_lag_ms=s.display_lag_ms, variant_assignment=s.variant_assignment,
-                   run_kind=s.kind)
+        self._emit(lambda stamp: RunStarted(
+            **stamp, session_id=s.session_id, scenario_id=s.scenario_id,
+            scenario_hash=s.scenario_hash, variant_id=s.variant_id, trainee_ids=s.trainee_ids,
+            instructor_id=s.instructor_id, player_backend=s.player_backend,
+            timing_mode=s.timing_mode, display_lag_ms=s.display_lag_ms,
+            variant_assignment=s.variant_assignment, run_kind=s.kind))
         self._play(request)
 
     def _recover(self) -> None:
@@ -421,12 +426,12 @@ class ScenarioRun:
         s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
         s.display_lag_ms = self._player.display_lag_ms
         request = self._switch(s.segment_id or self.scenario.start, visit=False)
-        self._emit(RunRecovered, t_ns=now, last_seq=last_seq, segment_id=s.segment_id,
-                   player_backend=s.player_backend, timing_mode=s.timing_mode,
-                   display_lag_ms=s.display_lag_ms)
+        self._emit(lambda stamp: RunRecovered(
+            **stamp, last_seq=last_seq, segment_id=s.segment_id,
+            player_backend=s.player_backend, timing_mode=s.timing_mode,
+            display_lag_ms=s.display_lag_ms), now)
         for cue in interrupted:
-            self._emit(ResponseWindowClosed, t_ns=now, cue_id=cue.cue_id, cue_seq=cue.cue_seq,
-                       responses=cue.responses, reason="interrupted")
+            self._close_cue(cue, now, "interrupted")
         self._play(request)
         if was_paused:
             # The instructor had paused: the trainee's screen must not start on its own.
@@ -444,7 +449,7 @@ class ScenarioRun:
                 return
             if report is not None and (timer is None or report.t_ns <= timer[0]):
                 reports.pop(0)
-                self._unit(None, lambda r=report: self._on_report(r))  # type: ignore[misc]
+                self._unit(None, partial(self._on_report, report))
             elif timer is not None:
                 self._unit(None, timer[1])
 
@@ -467,18 +472,18 @@ class ScenarioRun:
         match report:
             case Presented(t_ns=t):
                 s.presented_ns = t
-                self._emit(SegmentStarted, t_ns=t, segment_id=segment.id, play_token=s.play_token)
+                self._emit(lambda stamp: SegmentStarted(
+                    **stamp, segment_id=segment.id, play_token=s.play_token), t)
                 if segment.decision:
                     decision = segment.decision
                     default = decision.default_branch
                     s.offer = Offer(offer_seq=self._next_seq(), segment_id=segment.id,
                                     default_branch=default, window_ns=round(decision.window * 1e9))
-                    self._emit(
-                        BranchesOffered, t_ns=t, segment_id=segment.id,
+                    self._emit(lambda stamp: BranchesOffered(
+                        **stamp, segment_id=segment.id,
                         branches=[OfferedBranch(id=b.id, label=b.label, hotkey=b.hotkey,
                                                 kind=b.kind, to=b.to) for b in decision.branches],
-                        default_branch=default, window_ms=round(decision.window * 1000),
-                    )
+                        default_branch=default, window_ms=round(decision.window * 1000)), t)
             case MarkShown(index=index, t_ns=t):
                 if index >= len(segment.cues):
                     return
@@ -493,12 +498,12 @@ class ScenarioRun:
                     cue_id=cue.id, cue_seq=self._next_seq(), shown_ns=t,
                     shown_active_ns=shown_active,
                     closes_active_ns=shown_active + round(cue.response_window * 1e9))]
-                self._emit(CueShown, t_ns=t, segment_id=segment.id, cue_id=cue.id,
-                           person_id=cue.person, scored=cue.scored,
-                           window_ms=round(cue.response_window * 1000))
+                self._emit(lambda stamp: CueShown(
+                    **stamp, segment_id=segment.id, cue_id=cue.id, person_id=cue.person,
+                    scored=cue.scored, window_ms=round(cue.response_window * 1000)), t)
             case PlaybackFailed(t_ns=t, detail=detail):
-                self._emit(MediaFailed, t_ns=t, segment_id=segment.id, clip_id=segment.clip,
-                           detail=detail[:500])
+                self._emit(lambda stamp: MediaFailed(
+                    **stamp, segment_id=segment.id, clip_id=segment.clip, detail=detail[:500]), t)
             case ReachedOut(t_ns=t):
                 if segment.outcome is not None:
                     self._end("outcome", t, None, outcome_kind=segment.outcome.kind)
@@ -515,14 +520,16 @@ class ScenarioRun:
                 else:
                     s.status = "waiting"
                 waiting = segment.decision.while_waiting.mode if segment.decision else "hold"
-                self._emit(DecisionWindowOpened, t_ns=t, segment_id=segment.id,
-                           offer_seq=s.offer.offer_seq,
-                           window_ms=round(s.offer.window_ns / 1e6), waiting=waiting)
+                offer = s.offer
+                self._emit(lambda stamp: DecisionWindowOpened(
+                    **stamp, segment_id=segment.id, offer_seq=offer.offer_seq,
+                    window_ms=round(offer.window_ns / 1e6), waiting=waiting), t)
 
-    def _close_cue(self, cue: ShownCue, t_ns: int, reason: str) -> None:
+    def _close_cue(self, cue: ShownCue, t_ns: int, reason: WindowCloseReason) -> None:
         cue.open = False
-        self._emit(ResponseWindowClosed, t_ns=t_ns, cue_id=cue.cue_id, cue_seq=cue.cue_seq,
-                   responses=cue.responses, reason=reason)
+        self._emit(lambda stamp: ResponseWindowClosed(
+            **stamp, cue_id=cue.cue_id, cue_seq=cue.cue_seq, responses=cue.responses,
+            reason=reason), t_ns)
 
     def _branch(self, branch_id: str) -> Branch | None:
         return next((b for b in self.offered_branches if b.id == branch_id), None)
@@ -534,12 +541,13 @@ class ScenarioRun:
             return
         from_segment = offer.segment_id
         request = self._switch(branch.to)
-        self._emit(DefaultTaken, t_ns=t_ns, offer_seq=offer.offer_seq, branch_id=branch.id,
-                   from_segment=from_segment, to_segment=branch.to)
+        self._emit(lambda stamp: DefaultTaken(
+            **stamp, offer_seq=offer.offer_seq, branch_id=branch.id, from_segment=from_segment,
+            to_segment=branch.to), t_ns)
         self._play(request)
 
-    def _end(self, reason: str, t_ns: int, note: Note | None, outcome_kind: str | None = None
-             ) -> None:
+    def _end(self, reason: EndReason, t_ns: int, note: Note | None,
+             outcome_kind: str | None = None) -> None:
         s = self._state
         for cue in s.cues:
             if cue.open:
@@ -548,8 +556,9 @@ class ScenarioRun:
         s.offer = None
         s.paused_at_ns = None
         s.outcome_kind = outcome_kind
-        self._emit(RunEnded, t_ns=t_ns, note=note, reason=reason, segment_id=s.segment_id,
-                   outcome_kind=outcome_kind, note_digest=note.digest if note else None)
+        self._emit(lambda stamp: RunEnded(
+            **stamp, reason=reason, segment_id=s.segment_id, outcome_kind=outcome_kind,
+            note_digest=note.digest if note else None), t_ns, note)
         self._then(self._player.stop)
 
     # -- command handlers --------------------------------------------------------------------
@@ -569,11 +578,12 @@ class ScenarioRun:
             raise _Refused("unknown_branch",
                            f"no branch `{command.branch_id}` here; on offer: {known}")
         request = self._switch(branch.to)
-        self._emit(BranchChosen, offer_seq=offer.offer_seq, branch_id=branch.id,
-                   from_segment=offer.segment_id, to_segment=branch.to)
+        self._emit(lambda stamp: BranchChosen(
+            **stamp, offer_seq=offer.offer_seq, branch_id=branch.id,
+            from_segment=offer.segment_id, to_segment=branch.to))
         self._play(request)
 
-    def _action_kind(self, action: str) -> str:
+    def _action_kind(self, action: str) -> ActionKind:
         if action in self._profile.verbal_tactics:
             return "verbal_tactic"
         if self._profile.force_option(action):
@@ -606,11 +616,12 @@ class ScenarioRun:
         self._require_trainee(command.trainee_id)
         at = self._stamp(command.input_ns, "a trainee input")
         cue, latency = self._cue_at(at, respond=False)
-        self._emit(TraineeInput, t_ns=at, trainee_id=command.trainee_id, device=command.device,
-                   kind=command.kind, key=command.key, x=command.x, y=command.y,
-                   frame_token=command.frame_token, frame_index=command.frame_index,
-                   action=command.action, cue_id=cue.cue_id if cue else None,
-                   cue_seq=cue.cue_seq if cue else None, latency_ms=latency)
+        self._emit(lambda stamp: TraineeInput(
+            **stamp, trainee_id=command.trainee_id, device=command.device, kind=command.kind,
+            key=command.key, x=command.x, y=command.y, frame_token=command.frame_token,
+            frame_index=command.frame_index, action=command.action,
+            cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
+            latency_ms=latency), at)
         if command.action is None:
             return
         # The input itself is kept whatever happens to the decision it stands for.
@@ -624,8 +635,7 @@ class ScenarioRun:
                 trainee_id=command.trainee_id, action=command.action, source="device",
                 input_ns=at))
         except _Refused as refusal:
-            self._emit(CommandRefused, command_type=command.type, reason=refusal.reason,
-                       detail=refusal.detail)
+            self._refuse(command, refusal)
 
     def _record_decision(self, command: RecordDecision) -> None:
         self._require_live("record a decision")
@@ -641,11 +651,12 @@ class ScenarioRun:
             # An instructor's keypress adds their own reaction time: no latency for it.
             latency = None
         s.entries.append(self._next_seq())
-        self._emit(DecisionRecorded, trainee_id=command.trainee_id, action=command.action,
-                   action_kind=kind, source=command.source,
-                   input_ns=command.input_ns if command.source == "device" else None,
-                   cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
-                   latency_ms=latency)
+        self._emit(lambda stamp: DecisionRecorded(
+            **stamp, trainee_id=command.trainee_id, action=command.action, action_kind=kind,
+            source=command.source,
+            input_ns=command.input_ns if command.source == "device" else None,
+            cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
+            latency_ms=latency))
 
     def _require_trainee(self, trainee_id: str | None) -> None:
         if trainee_id is not None and trainee_id not in self._state.trainee_ids:
@@ -658,8 +669,9 @@ class ScenarioRun:
         self._require_trainee(command.trainee_id)
         note = make_note(command.note)
         self._state.entries.append(self._next_seq())
-        self._emit(FlagRaised, note=note, trainee_id=command.trainee_id,
-                   segment_id=self._state.segment_id, note_digest=note.digest if note else None)
+        self._emit(lambda stamp: FlagRaised(
+            **stamp, trainee_id=command.trainee_id, segment_id=self._state.segment_id,
+            note_digest=note.digest if note else None), note=note)
 
     def _retract(self, command: Retract) -> None:
         self._require_live("retract an entry")
@@ -671,8 +683,9 @@ class ScenarioRun:
             raise _Refused("already_retracted", f"entry #{command.entry_seq} is already retracted")
         s.retracted.append(command.entry_seq)
         note = make_note(command.note)
-        self._emit(EntryRetracted, note=note, entry_seq=command.entry_seq, reason=command.reason,
-                   note_digest=note.digest if note else None)
+        self._emit(lambda stamp: EntryRetracted(
+            **stamp, entry_seq=command.entry_seq, reason=command.reason,
+            note_digest=note.digest if note else None), note=note)
 
     def _pause(self) -> None:
         self._require_live("pause", allow_paused=False)
@@ -680,7 +693,7 @@ class ScenarioRun:
         s.paused_from = "waiting" if s.status == "waiting" else "playing"
         s.status = "paused"
         s.paused_at_ns = self._clock.now_ns()
-        self._emit(Paused)
+        self._emit(lambda stamp: Paused(**stamp))
         self._then(self._player.pause)
 
     def _resume(self) -> None:
@@ -692,7 +705,7 @@ class ScenarioRun:
         s.status = s.paused_from or "playing"
         s.paused_from = None
         s.paused_at_ns = None
-        self._emit(Resumed, paused_ms=paused_ns // 1_000_000)
+        self._emit(lambda stamp: Resumed(**stamp, paused_ms=paused_ns // 1_000_000))
         self._then(self._player.resume)
 
     def _resume_if_paused(self) -> None:
@@ -706,7 +719,7 @@ class ScenarioRun:
         self._resume_if_paused()
         segment_id = self._state.segment_id or self.scenario.start
         request = self._switch(segment_id, visit=False)
-        self._emit(SegmentRestarted, segment_id=segment_id)
+        self._emit(lambda stamp: SegmentRestarted(**stamp, segment_id=segment_id))
         self._play(request)
 
     def _jump(self, command: Jump) -> None:
@@ -720,6 +733,7 @@ class ScenarioRun:
         from_segment = self._state.segment_id
         note = make_note(command.note)
         request = self._switch(command.segment_id)
-        self._emit(Jumped, note=note, from_segment=from_segment, to_segment=command.segment_id,
-                   note_digest=note.digest if note else None)
+        self._emit(lambda stamp: Jumped(
+            **stamp, from_segment=from_segment, to_segment=command.segment_id,
+            note_digest=note.digest if note else None), note=note)
         self._play(request)
