@@ -415,3 +415,18 @@ def test_an_unexpected_error_faults_the_run_rather_than_diverge_from_the_record(
     assert len(journal.events) == stored
     with pytest.raises(RunFaulted):
         run.poll()
+
+
+def test_a_script_stops_at_the_end_of_the_run_even_with_steps_due_at_once(
+        run, clock, player, journal):
+    # A loaded machine can wake the driver late, with several steps due together: one that
+    # ends the run must be the last the run takes, so that nothing follows `run_ended`.
+    from simulator.headless.driver import drive
+    from simulator.headless.script import Script
+
+    script = Script.model_validate({"commands": [{"at": 1.0, "end": "done"},
+                                                 {"at": 1.0, "flag": "too late"}]})
+    drive(run, script, player, now_ns=clock.now_ns,
+          sleep_ns=lambda ns: clock.advance(ns / 1e9))
+    assert kinds(journal.events)[-1] == "run_ended"
+    assert "command_refused" not in kinds(journal.events)

@@ -42,7 +42,10 @@ def drive(
     origin = now_ns()
     while not run.ended:
         now = now_ns()
-        while pending and origin + round((pending[0][1].at - offset) * 1e9) <= now:
+        # A step that ends the run is the last it takes, however many others fell due
+        # with it: nothing may follow `run_ended`.
+        while (pending and not run.ended
+               and origin + round((pending[0][1].at - offset) * 1e9) <= now):
             index, step = pending.pop(0)
             run.handle(step.command(index, run.state, now_ns()))
         run.poll()
