@@ -310,3 +310,50 @@ def test_the_upgrade_can_be_undone(db_url):
     with pytest.raises(LastAdministrator):
         Accounts(record).set_disabled("chief", True)
     record.close()
+
+
+@pytest.mark.parametrize(("name", "named"), [
+    ("chief\u3164", "U+3164 HANGUL FILLER"),
+    ("ch\u3164ief", "U+3164 HANGUL FILLER"),
+    ("\u3164chief", "U+3164 HANGUL FILLER"),
+    ("chief\uffa0", "U+FFA0 HALFWIDTH HANGUL FILLER"),  # named as typed, not as NFKC
+    ("chief\u115f", "U+115F HANGUL CHOSEONG FILLER"),
+    ("chief\u1160", "U+1160 HANGUL JUNGSEONG FILLER"),
+    ("chief\u2800", "U+2800 BRAILLE PATTERN BLANK"),
+    ("chief\u034f", "U+034F COMBINING GRAPHEME JOINER"),
+    ("chi\ufe0fef", "U+FE0F VARIATION SELECTOR-16"),
+    ("chief\ufe00", "U+FE00 VARIATION SELECTOR-1"),
+    ("chief\U000e0100", "U+E0100 VARIATION SELECTOR-17"),
+    ("chief\u17b4", "U+17B4 KHMER VOWEL INHERENT AQ"),
+    ("chief\u180b", "U+180B MONGOLIAN FREE VARIATION SELECTOR ONE"),
+    ("chief\u200b", "U+200B ZERO WIDTH SPACE"),
+    ("chief\u2060", "U+2060 WORD JOINER"),
+    ("chief\u00ad", "U+00AD SOFT HYPHEN"),
+    ("bad\nname", "U+000A"),
+    ("chief smith", "U+0020 SPACE"),
+    ("chief!", "U+0021 EXCLAMATION MARK"),
+    ("\u0301chief", "U+0301 COMBINING ACUTE ACCENT"),  # an accent on no letter
+    ("chief2\u0301", "U+0301 COMBINING ACUTE ACCENT"),
+])
+def test_names_with_invisible_or_other_characters_a_name_needs_no_are_refused(
+        record, name, named):
+    accounts = Accounts(record)
+    accounts.add("chief", Role.administrator, PASSWORD)
+    with pytest.raises(ValueError) as caught:
+        accounts.add(name, Role.administrator, PASSWORD)
+    message = str(caught.value)
+    assert named in message and "printable characters" in message
+    assert "letters" in message and "retype the name" in message.lower()
+    assert [a.username for a in accounts.all()] == ["chief"]
+
+
+def test_names_of_letters_digits_accents_and_a_little_punctuation_are_welcome(record):
+    accounts = Accounts(record)
+    for name in ("j.doe", "j_doe", "j-doe", "jdoe@agency.example", "o'brien",
+                 "e\u0301lise",  # an accent typed apart: NFKC composes it
+                 "q\u0303uinn",  # an accent with no composed form, on a letter
+                 "ジョーンズ",  # a modifier letter (the long-vowel mark) in Katakana
+                 "अनिल",  # Devanagari vowel signs are marks on letters
+                 "lee2"):
+        assert accounts.add(name, Role.coordinator, PASSWORD).username == unicodedata.normalize(
+            "NFKC", name)

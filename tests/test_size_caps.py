@@ -95,6 +95,55 @@ def test_a_scenario_over_the_segment_cap_is_refused_naming_the_file_field_and_fi
     assert f"{path}:{line}:1: error: segments: 4 segments" in result.output
 
 
+@pytest.mark.parametrize(("unusual", "where"), [
+    (lambda t: t.replace("start: s0", "<<: {start: s0}"), "segments:"),  # a merge key
+    (lambda t: t.replace("title: Many", "title: !!str Many"), "segments:"),  # a tag
+    (lambda t: t.replace("id: many", "id: many\nid: again"), "segments:"),  # a duplicate
+    (lambda t: t + "---\nid: second\n", "segments:"),  # a second document
+    (lambda t: t + "title: [Many\n", "segments:"),  # not YAML after the segments
+    # The segments themselves brought in by a merge key, in a file with a tag too.
+    (lambda t: t.replace("title: Many", "title: !!str Many").replace(
+        "segments:\n", "<<:\n  segments:\n").replace("\n  - {id: s", "\n    - {id: s"),
+     "  segments:"),
+])
+def test_the_segment_cap_holds_for_text_only_the_documents_reader_reads(
+        tmp_path, monkeypatch, unusual, where):
+    """Checked from the parser's events before the documents reader builds anything."""
+    monkeypatch.setattr(scenario_loader, "MAX_SEGMENTS", 3)
+    read_by_documents = []
+    monkeypatch.setattr(scenario_loader, "parse_document",
+                        lambda *a, **k: read_by_documents.append(a) or parse_document(*a, **k))
+    folder = tmp_path / "many"
+    folder.mkdir()
+    path = folder / "scenario.yaml"
+    text = unusual(_with_segments(4))
+    path.write_text(text)
+    with pytest.raises(DocumentError) as caught:
+        load_scenario(path)
+    [problem] = caught.value.problems
+    line = text.splitlines().index(where) + 1
+    assert str(problem).startswith(f"{path}:{line}:{where.index('s') + 1}: error: segments: 4 "
+                                   "segments; a scenario holds at most 3. Split it")
+    assert read_by_documents == []
+
+
+def test_a_merge_key_is_read_by_the_fast_reader_as_the_documents_reader_reads_it(
+        monkeypatch):
+    """A merge key (``<<``) alone no longer sends a file to the documents reader, which
+    keeps every value's line and takes twice the memory at the caps."""
+    monkeypatch.setattr(scenario_loader, "parse_document", lambda *a, **k: pytest.fail(
+        "read by the documents reader"))
+    for text in (DOORWAY.replace("start: door", "<<: {start: door}"),
+                 DOORWAY.replace("start: door", "<<: [{start: door}, {id: doorway}]").replace(
+                     "id: doorway\n", ""),
+                 DOORWAY.replace("    clip: calm\n    in: 6\n    out: 8\n",
+                                 "    <<: &t {clip: calm, in: 6, out: 8}\n")
+                 + "  - {<<: *t, id: again, outcome: {kind: arrest}}\n"):
+        assert "<<" in text
+        assert parse_scenario(text, "s.yaml").scenario == parse_document(
+            text, Scenario, source="s.yaml", kind="scenario", current=1, minimum=1)
+
+
 @pytest.mark.parametrize("text", [
     DOORWAY,
     DOORWAY.replace("in: 1.0", "in: soon"),  # a wrong type
@@ -115,6 +164,15 @@ def test_a_scenario_over_the_segment_cap_is_refused_naming_the_file_field_and_fi
     DOORWAY.replace("    clips: {door: b/door", "    clips: &c {door: b/door").replace(
         "start: door", "x: *c\nstart: door"),  # an anchor and an alias
     DOORWAY.replace("start: door", "<<: {start: door}"),  # a merge key
+    DOORWAY.replace("start: door", "<<: {start: door, id: again}"),  # merged twice
+    DOORWAY.replace("start: door", "<<: [{start: door}, {start: calm}]"),  # twice in a list
+    DOORWAY.replace("start: door", "<<: [{start: door}, *x]"),  # an unknown anchor
+    DOORWAY.replace("start: door", "<<: start"),  # not a mapping
+    DOORWAY.replace("start: door", "<<: {start: door}\n<<: {title: Again}").replace(
+        "title: Doorway\n", ""),  # two merge keys
+    DOORWAY.replace("start: door", "<<: {<<: {start: door}}"),  # a merge in a merge
+    DOORWAY.replace("start: door", "<<: {start: door, clipp: x}"),  # an unknown field
+    DOORWAY.replace("in: 1.0", "<<: {in: soon}"),  # a wrong type, merged
     DOORWAY + "---\nid: second\n",  # two documents
     "", "just text", "- a list", "a: [" * 200 + "]" * 200,
     "schema_version: 1\nwhen: 2024-13-45\n",  # a timestamp that is no date
@@ -270,6 +328,43 @@ def test_the_command_line_streams_and_names_a_late_bad_line(tmp_path, monkeypatc
     record = Record.open(db)
     try:
         assert sum(len(b) for b in record.imported_trials()) == 40
+    finally:
+        record.close()
+
+
+def test_another_writer_commits_while_an_import_is_still_reading_its_file(tmp_path,
+                                                                         monkeypatch):
+    """The record's write lock is taken only to copy checked rows in, not while the file
+    is read: a console run writing the same record meanwhile must not time out."""
+    import sqlite3
+
+    from simulator.record import Record, store
+
+    monkeypatch.setattr(store, "IMPORT_BATCH", 4)  # batches are stored while reading on
+    path = _trials_csv(tmp_path / "trials.csv", 30)
+    database = tmp_path / "record.sqlite3"
+    record = Record.open(f"sqlite:///{database}")
+    committed = []
+
+    def batches_and_a_write_midway():
+        for i, table in enumerate(trial_batches(path, batch_rows=5)):
+            yield table
+            if i == 3:  # 20 rows read, several batches stored: another process writes
+                other = sqlite3.connect(database, timeout=0.2)
+                try:
+                    with other:
+                        other.execute("CREATE TABLE IF NOT EXISTS elsewhere (x)")
+                        other.execute("INSERT INTO elsewhere VALUES (1)")
+                    committed.append(True)
+                except sqlite3.OperationalError as exc:
+                    committed.append(str(exc))
+                finally:
+                    other.close()
+
+    try:
+        _, stored = import_trials(record, batches_and_a_write_midway(), "trials.csv")
+        assert committed == [True]
+        assert stored == 30 and sum(len(b) for b in record.imported_trials()) == 30
     finally:
         record.close()
 

@@ -10,9 +10,11 @@ hashed and checked in Unicode's composed form (NFC), so `é` typed as one code p
 `e` and a combining accent is one password, and an accent does not count as a character
 toward the minimum. A user name is stored in its compatibility form (NFKC: full-width and
 mathematical letters, ligatures become plain letters), and is one name in every case:
-`Chief` signs in as `chief`, and cannot be added beside it. A new name may not mix scripts,
-as `сhief` with a Cyrillic `с` does, to pass for another (docs/security.md says why this
-rule rather than Unicode's full confusable check). The database keeps at least one enabled
+`Chief` signs in as `chief`, and cannot be added beside it. A new name is letters, digits,
+accents on letters and a little punctuation, nothing that shows as nothing (a Hangul
+filler, a variation selector), and may not mix scripts, as `сhief` with a Cyrillic `с`
+does, to pass for another (docs/security.md says why these rules rather than Unicode's
+full confusable check). The database keeps at least one enabled
 administrator, once there is one: two administrators disabling each other at once cannot
 leave the accounts with nobody to manage them.
 """
@@ -112,11 +114,13 @@ class Accounts:
         ValueError says what is wrong with the name or the password: among other things, a
         name that is another account's in another case, or that mixes scripts.
         """
+        refused = refused_character(username.strip())
         username = typed_name(username)
         key = canonical_name(username)
-        if (not username or len(username) > MAX_USERNAME or len(key) > MAX_USERNAME_KEY
-                or not username.isprintable()):
+        if not username or len(username) > MAX_USERNAME or len(key) > MAX_USERNAME_KEY:
             raise ValueError(f"a user name has 1 to {MAX_USERNAME} printable characters")
+        if refused:
+            raise ValueError(refused)
         mixed = mixed_scripts(username)
         if mixed:
             raise ValueError(f"`{username}` mixes {' and '.join(mixed)} letters, as a name "
@@ -282,6 +286,59 @@ def canonical_name(username: str) -> str:
     Migration 0007 holds a copy, as of that revision, to fill in the names of older records.
     """
     return unicodedata.normalize("NFKC", typed_name(username).casefold())
+
+
+# Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties) as far as the standard
+# library cannot tell it: unicodedata has no such property. The rest of it is of category
+# Cf (U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER, U+00AD SOFT HYPHEN...) or unassigned,
+# which no name may hold anyway. These are letters and marks that show nothing, so that
+# `chief` with one added is another name that reads the same: the combining grapheme
+# joiner, Hangul fillers, Khmer's inherent vowels, and the variation selectors. Khitan's
+# filler is not in the property but shows as nothing too; other blanks (U+2800 BRAILLE
+# PATTERN BLANK, spaces) are symbols or separators, which no name may hold.
+_SHOWS_NOTHING = frozenset(map(chr, (
+    0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164,
+    0xFFA0, 0x16FE4, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0))))
+# Punctuation a user name may hold: what e-mail addresses and "first.last" names use, and
+# the apostrophe of o'brien.
+NAME_PUNCTUATION = ".-_@'"
+_NAME_CHARACTERS = (f"a user name has 1 to {MAX_USERNAME} printable characters: letters and "
+                    "digits, accents on letters, and " + " ".join(NAME_PUNCTUATION))
+
+
+def refused_character(name: str) -> str | None:
+    """Why ``name`` may not be a new user name, for its first character no name needs.
+
+    A name is letters, digits, accents and other marks on letters, and `NAME_PUNCTUATION`,
+    as NFKC stores them (a full-width `＠` is `@`); not characters that show nothing,
+    which would make a second name read as the first (``chief`` and ``chief`` with a
+    Hangul filler after it). The reason names the character as typed, by code point: an
+    invisible one cannot be pointed at otherwise.
+    """
+    on_letter = False
+    for position, character in enumerate(name, 1):
+        for stored in unicodedata.normalize("NFKC", character):
+            category = unicodedata.category(stored)
+            letter = category.startswith("L") and stored not in _SHOWS_NOTHING
+            mark = category.startswith("M") and on_letter and stored not in _SHOWS_NOTHING
+            if not (letter or mark or category == "Nd" or stored in NAME_PUNCTUATION):
+                return _refusal(position, character, stored)
+            on_letter = letter or mark
+    return None
+
+
+def _refusal(position: int, character: str, stored: str) -> str:
+    """Why the character typed at ``position`` (``stored`` once NFKC) is refused."""
+    category = unicodedata.category(stored)
+    if stored in _SHOWS_NOTHING or category == "Cf":
+        why = "which shows as nothing, so the name would read as another"
+    elif category.startswith("M"):
+        why = "an accent on no letter"
+    else:
+        why = "which no user name holds"
+    return (f"character {position} of the user name is U+{ord(character):04X} "
+            f"{unicodedata.name(character, '(a control character)')}, {why}; "
+            f"{_NAME_CHARACTERS}. Retype the name without it")
 
 
 # Scripts that Chinese, Japanese and Korean names mix as a matter of course (with Latin too,

@@ -43,9 +43,10 @@ def import_trials(record: Record, tables: pd.DataFrame | Iterable[pd.DataFrame],
                   source: str) -> tuple[str, int]:
     """Store validated trial tables (see `trial_batches`) in the record, all or none.
 
-    ``tables`` may come a batch at a time as the file is read: each is stored as it comes,
-    in one transaction, and an error raised while reading undoes the import. Returns the
-    import's id and the number of trials stored.
+    ``tables`` may come a batch at a time as the file is read: each is staged as it comes
+    (`Record.import_trials`), and the trials go into the record only once the last has
+    come, so an error raised while reading leaves the record untouched and the record is
+    not locked meanwhile. Returns the import's id and the number of trials stored.
     """
     batches = [tables] if isinstance(tables, pd.DataFrame) else tables
     stored = 0

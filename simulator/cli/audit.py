@@ -64,13 +64,14 @@ def import_trials_command(
 ) -> None:
     """Add trials from a CSV file (historical data, another tool's) to the record.
 
-    The file is read, checked and stored a batch at a time in one transaction: memory
-    holds one batch, and a bad line anywhere in the file leaves nothing stored.
+    The file is read and checked a batch at a time into a staging file, then copied into
+    the record in one transaction: memory holds one batch, a bad line anywhere in the file
+    leaves nothing stored, and the record is locked for writing only during the copy.
     """
     batches = trial_batches(file)
     try:
         # The header and the first batch are checked before signing in: a wrong file is
-        # told at once, and the rest is checked as it is stored.
+        # told at once, and the rest is checked as it is staged.
         first = next(batches, None)
     except DocumentError as exc:
         print_problems(exc.problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
@@ -89,31 +90,12 @@ def parse_document(
     try:
         data, locations = load_with_locations(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = f"not valid YAML: {exc.problem or exc.context}"
-        if exc.problem and exc.context and exc.context_mark:
-            message += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
-        raise DocumentError(
-            source,
-            [
-                Problem(
-                    message,
-                    source,
-                    line=mark.line + 1 if mark else None,
-                    column=mark.column + 1 if mark else None,
-                    code="yaml",
-                )
-            ],
-        ) from None
+        raise DocumentError(source, [yaml_problem(exc, source)]) from None
     except yaml.YAMLError as exc:
         raise DocumentError(source, [Problem(f"not valid YAML: {exc}", source,
                                              code="yaml")]) from None
     except DuplicateKeys as exc:
-        raise DocumentError(source, [
-            Problem(f"`{path[-1]}` is given twice here (first at line {first[0]}); keep one",
-                    source, field=_dotted(path), line=again[0], column=again[1],
-                    code="duplicate-key")
-            for path, first, again in exc.duplicates]) from None
+        raise DocumentError(source, duplicate_key_problems(exc.duplicates, source)) from None
     except (TooLarge, RecursionError) as exc:
         message = str(exc) if isinstance(exc, TooLarge) else "document nests too deeply"
         raise DocumentError(source, [Problem(message, source, code="too-large")]) from None
@@ -123,23 +105,46 @@ def parse_document(
             [Problem(f"a {kind} must be a YAML mapping of fields (`id: ...`, `title: ...`), "
                      f"not {_kind_of(data)}", source, line=1, code="shape")],
         )
-    _check_version(data, locations, source=source, kind=kind, current=current, minimum=minimum)
+    check_version(data, locations, source=source, kind=kind, current=current, minimum=minimum)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem_from(error, model, locations, source) for error in exc.errors()]
+        problems = [problem_from(error, model, locations, source) for error in exc.errors()]
         raise DocumentError(source, problems) from None
 
 
-def _check_version(
+def yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    """What is not valid YAML, placed at the line and column the parser stopped."""
+    mark = exc.problem_mark or exc.context_mark
+    message = f"not valid YAML: {exc.problem or exc.context}"
+    if exc.problem and exc.context and exc.context_mark:
+        message += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
+    return Problem(message, source, line=mark.line + 1 if mark else None,
+                   column=mark.column + 1 if mark else None, code="yaml")
+
+
+def duplicate_key_problems(duplicates: Iterable[tuple[Path_, Location, Location]],
+                           source: str) -> list[Problem]:
+    """A problem for each repeated key: its path, where it was before, and where again."""
+    return [Problem(f"`{path[-1]}` is given twice here (first at line {first[0]}); keep one",
+                    source, field=dotted(path), line=again[0], column=again[1],
+                    code="duplicate-key")
+            for path, first, again in duplicates]
+
+
+def check_version(
     data: dict[Any, Any],
-    locations: dict[Path_, Location],
+    locations: Mapping[Path_, Location],
     *,
     source: str,
     kind: str,
     current: int,
     minimum: int,
 ) -> None:
+    """Raise DocumentError unless ``data`` has a ``schema_version`` this Branchpoint reads.
+
+    ``locations`` places the field (``("schema_version",)``); it may hold only that path.
+    """
     version = data.get("schema_version")
     line = locations.get(("schema_version",), (1, 1))[0]
     if version is None:
@@ -162,9 +167,14 @@ def _check_version(
             source, field="schema_version", line=line, code="version")])
 
 
-def _problem_from(
+def problem_from(
     error: Any, model: type[BaseModel], locations: dict[Path_, Location], source: str
 ) -> Problem:
+    """A pydantic validation error as a problem, at the field's place in the document.
+
+    ``locations`` needs the error's path and the paths leading to it; the nearest one
+    found places the problem.
+    """
     loc: tuple[str | int, ...] = tuple(error["loc"])
     # Union members and tagged unions add their type name to the location; drop those parts
     # that are not in the document so that the field reads as the author wrote it.
@@ -186,7 +196,7 @@ def _problem_from(
         error["input"], dict | list
     ):
         message += f" (got {error['input']!r})"
-    return Problem(message, source, field=_dotted(doc_loc), line=line, column=column,
+    return Problem(message, source, field=dotted(doc_loc), line=line, column=column,
                    code=str(kind))
 
 
@@ -216,7 +226,8 @@ def _nearest_location(
     return None, None
 
 
-def _dotted(path: Path_) -> str:
+def dotted(path: Path_) -> str:
+    """A path as a problem names its field: ``segments[3].decision.default``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from simulator.documents import DocumentError, Problem, load_document, parse_document
 from simulator.documents.loading import (
     MAX_DOCUMENT_BYTES,
-    _check_version,
-    _dotted,
-    _problem_from,
+    check_version,
+    duplicate_key_problems,
+    problem_from,
+    yaml_problem,
 )
 from simulator.documents.yaml_nodes import Path_, TooLarge
 from simulator.names import name_problem
@@ -24,6 +25,7 @@ from simulator.scenario.fast_yaml import (
     DuplicateKey,
     Unusual,
     duplicate_keys,
+    list_length,
     load_plain,
     locations_of,
     no_cycle_collection,
@@ -170,51 +172,44 @@ def _read_by_documents(text: str, source: str) -> Scenario:
                               minimum=SCENARIO_MIN_SCHEMA_VERSION)
 
 
-def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
-    """Not valid YAML, said as the documents reader says it."""
-    mark = exc.problem_mark or exc.context_mark
-    message = f"not valid YAML: {exc.problem or exc.context}"
-    if exc.problem and exc.context and exc.context_mark:
-        message += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
-    return Problem(message, source, line=mark.line + 1 if mark else None,
-                   column=mark.column + 1 if mark else None, code="yaml")
-
-
 def _validated(text: str, source: str, *, capped: bool) -> Scenario:
     """Scenario YAML as a model, or DocumentError naming every problem's line and field.
 
     The plain data is read without locations (`fast_yaml`); lines are looked up only for
     the problems found. What the fast reader does not take goes to the documents reader,
     which gives the same verdict the slow way. ``capped``: refuse more than
-    `MAX_SEGMENTS` segments (a file coming in; not a version already in a record).
+    `MAX_SEGMENTS` segments (a file coming in; not a version already in a record), before
+    anything else is checked and before the documents reader reads anything.
     """
     if len(text) > MAX_DOCUMENT_BYTES:
         return _read_by_documents(text, source)
     try:
         data = load_plain(text)
-    except DuplicateKey:
-        _refuse_duplicate_keys(text, source)
-        return _read_by_documents(text, source)
-    except Unusual:
-        return _read_by_documents(text, source)
-    except yaml.MarkedYAMLError as exc:
-        raise DocumentError(source, [_yaml_problem(exc, source)]) from None
-    except TooLarge as exc:
-        raise DocumentError(source, [Problem(str(exc), source, code="too-large")]) from None
-    except (yaml.YAMLError, ValueError, RecursionError):
+    except (Unusual, yaml.YAMLError, ValueError, RecursionError) as exc:
+        # The documents reader keeps every value's line: twice the memory of plain data,
+        # and more the more segments. Their count comes first, from the parser's events.
+        if capped:
+            _refuse_too_many_segments(list_length(text, "segments"), text, source)
+        if isinstance(exc, DuplicateKey):
+            _refuse_duplicate_keys(text, source)
+        elif isinstance(exc, yaml.MarkedYAMLError):
+            raise DocumentError(source, [yaml_problem(exc, source)]) from None
+        elif isinstance(exc, TooLarge):
+            raise DocumentError(source, [Problem(str(exc), source, code="too-large")]) from None
         return _read_by_documents(text, source)
     if not isinstance(data, dict):
         return _read_by_documents(text, source)  # which says what a scenario is instead
+    segments = data.get("segments")
+    if capped and isinstance(segments, list):
+        _refuse_too_many_segments(len(segments), text, source)
     version = data.get("schema_version")
     if (not isinstance(version, int) or isinstance(version, bool)
             or not SCENARIO_MIN_SCHEMA_VERSION <= version <= SCENARIO_SCHEMA_VERSION):
         # No version this Branchpoint reads: said as for any document.
-        _check_version(data, locations_of(text, [("schema_version",)]), source=source,
+        check_version(data, locations_of(text, [("schema_version",)]), source=source,
                        kind="scenario", current=SCENARIO_SCHEMA_VERSION,
                        minimum=SCENARIO_MIN_SCHEMA_VERSION)
         return _read_by_documents(text, source)
-    if capped:
-        _refuse_too_many_segments(data, text, source)
     try:
         # Tens of thousands of models, none of them garbage yet: no cycle collection.
         with no_cycle_collection():
@@ -222,7 +217,7 @@ def _validated(text: str, source: str, *, capped: bool) -> Scenario:
     except ValidationError as exc:
         errors = exc.errors()
         locations = locations_of(text, [_path_in(data, tuple(e["loc"])) for e in errors])
-        raise DocumentError(source, [_problem_from(error, Scenario, locations, source)
+        raise DocumentError(source, [problem_from(error, Scenario, locations, source)
                                      for error in errors]) from None
 
 
@@ -234,18 +229,14 @@ def _refuse_duplicate_keys(text: str, source: str) -> None:
     try:
         repeated = duplicate_keys(text)
     except yaml.MarkedYAMLError as exc:
-        raise DocumentError(source, [_yaml_problem(exc, source)]) from None
+        raise DocumentError(source, [yaml_problem(exc, source)]) from None
     except TooLarge as exc:
         raise DocumentError(source, [Problem(str(exc), source, code="too-large")]) from None
     except (Unusual, yaml.YAMLError, ValueError):
         return
     if not repeated:
         return
-    raise DocumentError(source, [
-        Problem(f"`{path[-1]}` is given twice here (first at line {first[0]}); keep one",
-                source, field=_dotted(path), line=again[0], column=again[1],
-                code="duplicate-key")
-        for path, first, again in repeated])
+    raise DocumentError(source, duplicate_key_problems(repeated, source))
 
 
 def _path_in(data: Any, loc: tuple[str | int, ...]) -> Path_:
@@ -265,13 +256,12 @@ def _path_in(data: Any, loc: tuple[str | int, ...]) -> Path_:
     return tuple(path)
 
 
-def _refuse_too_many_segments(data: dict[str, Any], text: str, source: str) -> None:
-    """Raise DocumentError when the file has more than `MAX_SEGMENTS` segments."""
-    segments = data.get("segments")
-    if isinstance(segments, list) and len(segments) > MAX_SEGMENTS:
+def _refuse_too_many_segments(count: int | None, text: str, source: str) -> None:
+    """Raise DocumentError when ``count``, the file's segments, is over `MAX_SEGMENTS`."""
+    if count is not None and count > MAX_SEGMENTS:
         line, column = locations_of(text, [("segments",)]).get(("segments",), (None, None))
         raise DocumentError(source, [Problem(
-            f"{len(segments):,} segments; a scenario holds at most {MAX_SEGMENTS:,}. Split it "
+            f"{count:,} segments; a scenario holds at most {MAX_SEGMENTS:,}. Split it "
             "into several scenarios (one per part of the encounter), or check the tool that "
             "wrote it", source, field="segments", line=line, column=column,
             code="too-many-segments")])
