@@ -19,8 +19,8 @@ from simulator.ports import JournalEntry
 from simulator.protocol import CueShown, DecisionRecorded
 from simulator.protocol.run_state import RunState, ShownCue
 from simulator.record import Record
+from simulator.record.rows import new_id
 from simulator.record.schema import scenario_versions
-from simulator.record.store import _new_id
 
 EVENTS = 2000
 WARMUP = 50
@@ -28,9 +28,9 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 
 def _measure(record: Record, events: int) -> dict[str, float]:
-    person = record.add_person("trainee", "Bench trainee")
-    session = record.open_session([person])
-    run_id = _new_id()
+    person = record.people.add("trainee", "Bench trainee")
+    session = record.sittings.open([person])
+    run_id = new_id()
     version = uuid.uuid4().hex * 2
     state = RunState(run_id=run_id, session_id=session, scenario_id="bench",
                      scenario_hash=version, variant_id="a", trainee_ids=[person],
@@ -43,7 +43,7 @@ def _measure(record: Record, events: int) -> dict[str, float]:
         c.execute(scenario_versions.insert().values(
             content_hash=version, scenario_id="bench", title="bench", schema_version=1,
             source="bench", text="bench", first_seen_utc=datetime.now(UTC)))
-    journal = record.create_run(state)
+    journal = record.runs.create(state)
     samples: list[float] = []
     for seq in range(1, events + WARMUP + 1):
         state.seq = seq

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import machine, write_result
-from media_index import MediaIndex
 from simulator.agency import default_profile
 from simulator.media import vocabulary_for
 from simulator.record import Record
@@ -40,7 +39,7 @@ def run(files: int = FILES) -> dict[str, Any]:
     try:
         _footage(folder / "footage", files)
         record = Record.open(f"sqlite:///{folder / 'index.sqlite3'}")
-        index = MediaIndex.open(record.engine)
+        index = record.media_index()
         vocabulary = vocabulary_for(default_profile())
         started = time.perf_counter()
         first = index.scan([folder / "footage"], vocabulary)

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 from instructor_console.audit_dialog import AuditDialog
 from instructor_console.marker_bar import MarkerBar, legend_html
 from instructor_console.theme import DARK, DropDown, label
-from media_index import MediaIndex
 from simulator.access import AccessLog, Account, Permission
 from simulator.agency import AgencyProfile
 from simulator.audit.document import AuditFormat, AuditScope, audit_document, scope_detail
@@ -164,7 +163,7 @@ class ReviewPanel(QWidget):
         self.account = account
         self.audit_button.setVisible(account.may(Permission.coordinate))
         # An instructor scores as themselves, as on the command line.
-        own = (self._record.display_names([account.person_id]).get(account.person_id)
+        own = (self._record.people.display_names([account.person_id]).get(account.person_id)
                if account.person_id else None)
         self.rater.setReadOnly(own is not None)
         self.rater.setText(own or "")
@@ -182,10 +181,10 @@ class ReviewPanel(QWidget):
     def refresh(self) -> None:
         """List the latest runs, newest first, each with who played it."""
         self.runs.clear()
-        latest = list(reversed(self._record.runs(
+        latest = list(reversed(self._record.runs.summaries(
             instructor_id=self._own_sessions_only)[-RECENT_RUNS:]))
-        played = self._record.run_trainees([run.id for run in latest])
-        names = self._record.display_names([t for ids in played.values() for t in ids])
+        played = self._record.runs.trainees([run.id for run in latest])
+        names = self._record.people.display_names([t for ids in played.values() for t in ids])
         for run in latest:
             # An item view draws its text as it is: a name is never taken for markup.
             trainees = ", ".join(names.get(t, "(erased)") for t in played[run.id]) or "-"
@@ -199,7 +198,7 @@ class ReviewPanel(QWidget):
         if not self.may_go_on():
             return False
         own = self._own_sessions_only
-        if own is not None and not self._record.runs(run_ids=[run_id], instructor_id=own):
+        if own is not None and not self._record.runs.summaries(run_ids=[run_id], instructor_id=own):
             self._log.write(self.account, "refused", run_id, {"what": "review"})
             self.scored.setText(f"run {run_id[:8]} is from another instructor's session; "
                                 "a coordinator can review it")
@@ -213,8 +212,8 @@ class ReviewPanel(QWidget):
         self.close_run()
         self.run = run
         timeline = run.timeline()
-        files = replay_files(MediaIndex.open(self._record.engine),
-                             self._record.played_clips(run_id))
+        files = replay_files(self._record.media_index(),
+                             self._record.runs.played_clips(run_id))
         self.player = ReplayPlayer(timeline, files, [self.surface])
         self.player.moved.connect(self._moved)
         self.player.problem.connect(self.scored.setText)
@@ -324,7 +323,7 @@ class ReviewPanel(QWidget):
             # A signed-in instructor scores as their own person, whatever name another shares.
             rater_id = (self.account.person_id if self.account is not None
                         and self.account.person_id is not None
-                        else self._record.find_or_add_person("instructor", rater))
+                        else self._record.people.find_or_add("instructor", rater))
             score_run(self._record, self.run, self._rubric, self._rubric_hash,
                       self.trainee.currentData(), rater_id, levels,
                       self.note.text().strip() or None)
@@ -340,7 +339,7 @@ class ReviewPanel(QWidget):
 
     def _show_agreement(self, saved: int | None = None) -> None:
         assert self.run is not None
-        scores = self._record.scores(run_ids=[self.run.summary.id])
+        scores = self._record.scores.standing(run_ids=[self.run.summary.id])
         raters = len({s.rater_id for s in scores})
         text = f"saved {counted(saved, 'score')}. " if saved is not None else ""
         text += f"{counted(raters, 'rater')} so far."
@@ -370,14 +369,14 @@ class ReviewPanel(QWidget):
         Under an agency, only that agency's; without one, the imported trials' scenarios too.
         """
         record = self._record
-        agency_id = record.find_agency(self._agency) if self._agency else None
-        scenarios = {r.scenario_id for r in record.training_runs(kinds=TRAINING)
+        agency_id = record.agencies.find(self._agency) if self._agency else None
+        scenarios = {r.scenario_id for r in record.runs.training_runs(kinds=TRAINING)
                      if agency_id is None or r.agency_id == agency_id}
         if agency_id is None:
-            scenarios.update(record.imported_scenarios())
+            scenarios.update(record.trial_imports.scenarios())
         return AuditDialog(self._profile, scenarios=sorted(scenarios),
-                           cohorts=record.cohorts(agency_id=agency_id),
-                           trainees=sorted(record.recent_trainees(agency_id=agency_id)),
+                           cohorts=record.cohorts.names(agency_id=agency_id),
+                           trainees=sorted(record.people.recent_trainees(agency_id=agency_id)),
                            agency=self._agency)
 
     def _choose_audit(self) -> None:

@@ -322,7 +322,7 @@ class SetupPanel(QWidget):
 
     def sign_in_as(self, account: Account) -> None:
         """A signed-in instructor runs the class as themselves; others name the instructor."""
-        own = (self._host.record.display_names([account.person_id]).get(account.person_id)
+        own = (self._host.record.people.display_names([account.person_id]).get(account.person_id)
                if account.person_id else None)
         self.instructor.setReadOnly(own is not None)
         if own is not None:

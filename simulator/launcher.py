@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from media_index import MediaIndex
 from simulator.agency import AgencyProfile
 from simulator.media import played_clip, resolve_clip
 from simulator.ports import Clock, Player
@@ -43,8 +42,8 @@ def begin_run(
     count in the audit and the training records.
     """
     loaded.scenario.variant(variant_id)
-    record.store_scenario(loaded)
-    index = MediaIndex.open(record.engine)
+    record.scenario_versions.store(loaded)
+    index = record.media_index()
 
     def clips(variant: str, clip_id: str) -> Path | None:
         return resolve_clip(loaded, index, variant, clip_id)
@@ -60,7 +59,7 @@ def begin_run(
     played = [played_clip(index, clip_id, path)
               for clip_id in sorted(loaded.scenario.variant(variant_id).clips)
               if (path := clips(variant_id, clip_id)) is not None]
-    journal = record.create_run(state, played)
+    journal = record.runs.create(state, played)
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
                        profile=profile, clips=clips)
 
@@ -74,9 +73,9 @@ def reopen_run(
     profile: AgencyProfile | None = None,
 ) -> ScenarioRun:
     """A run rebuilt from its stored state; call ``recover()`` on it to continue."""
-    state, journal = record.reopen_run(run_id)
-    loaded = record.scenario_version(state.scenario_hash)
-    index = MediaIndex.open(record.engine)
+    state, journal = record.runs.reopen(run_id)
+    loaded = record.scenario_versions.get(state.scenario_hash)
+    index = record.media_index()
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
                        profile=profile,
                        clips=lambda variant, clip_id: resolve_clip(loaded, index, variant, clip_id))

@@ -193,9 +193,9 @@ def reviewed_run(tmp_path, doorway):
 
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
     clock = ManualClock()
-    trainee = record.add_person("trainee", "Officer Dana Reyes", external_ref="B-1042")
-    instructor = record.add_person("instructor", "Sgt. Lee")
-    session = record.open_session([trainee], instructor_id=instructor)
+    trainee = record.people.add("trainee", "Officer Dana Reyes", external_ref="B-1042")
+    instructor = record.people.add("instructor", "Sgt. Lee")
+    session = record.sittings.open([trainee], instructor_id=instructor)
     run = begin_run(record, doorway, session_id=session, variant_id="b",
                     variant_assignment="counterbalanced", trainee_ids=[trainee],
                     instructor_id=instructor, clock=clock, player=HeadlessPlayer(clock))

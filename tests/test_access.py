@@ -23,7 +23,7 @@ def test_passwords_are_argon2id_hashes_and_sign_in_needs_the_right_one(record):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     assert accounts.sign_in("lee", PASSWORD) == lee
     # An instructor's account is the instructor their sessions name.
-    assert lee.person_id == record.find_person("instructor", "Sgt. Lee")
+    assert lee.person_id == record.people.find("instructor", "Sgt. Lee")
     answers = set()
     for wrong in (("lee", PASSWORD + "!"), ("nobody", PASSWORD)):
         with pytest.raises(SignInError, match=r"^wrong user name or password") as refused:
@@ -117,14 +117,14 @@ def test_retention_names_the_trainees_whose_period_ran_out_per_agency(record):
     from simulator.access.privacy import due_for_erasure
     from simulator.access.settings import AgencySettings, keep_settings, settings_of
 
-    metro = record.ensure_agency("Metro PD")
+    metro = record.agencies.ensure("Metro PD")
     now = datetime(2026, 11, 30, tzinfo=UTC)
-    old, recent, loose = (record.add_person("trainee", name, agency_id=agency)
+    old, recent, loose = (record.people.add("trainee", name, agency_id=agency)
                           for name, agency in (("Old", metro), ("Recent", metro),
                                                ("Loose", None)))
-    never = record.add_person("trainee", "Never trained", agency_id=metro)
+    never = record.people.add("trainee", "Never trained", agency_id=metro)
     for person, days_ago in ((old, 40), (recent, 5), (loose, 400)):
-        session = record.open_session([person])
+        session = record.sittings.open([person])
         with record.engine.begin() as c:
             c.execute(text("update sessions set started_utc = :t where id = :s"),
                       {"t": now - timedelta(days=days_ago), "s": session})

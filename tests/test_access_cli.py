@@ -58,8 +58,8 @@ def agency_record(tmp_path_factory):
     run_as("lee", "Officer Reyes", db)
     run_as("kim", "Officer Byrne", db)
     record = Record.open(db)
-    runs = {record.display_names(list(r.trainee_ids)).get(r.trainee_ids[0]): r
-            for r in record.training_runs(kinds=None)}
+    runs = {record.people.display_names(list(r.trainee_ids)).get(r.trainee_ids[0]): r
+            for r in record.runs.training_runs(kinds=None)}
     record.close()
     return db, runs
 
@@ -135,8 +135,8 @@ def test_erasure_keeps_the_chains_and_the_figures(agency_record, tmp_path):
     assert done.exit_code == 0, done.output
     record = Record.open(db)
     byrne = runs["Officer Byrne"].trainee_ids[0]
-    assert record.display_names([byrne]) == {}
-    assert record.find_person("trainee", "Officer Byrne") is None
+    assert record.people.display_names([byrne]) == {}
+    assert record.people.find("trainee", "Officer Byrne") is None
     assert all(v.ok for v in verify_all(record))
     record.close()
     assert as_("okafor", "verify", "--db", db).exit_code == 0
@@ -179,13 +179,13 @@ def test_backup_and_restore_verify_every_chain_and_refuse_a_tampered_file(
     assert done.exit_code == 0, done.output
     assert "restored 2 runs" in done.output and "2 hash chains verified" in done.output
     original, restored = Record.open(db), Record.open(restored_db)
-    assert [(r.id, r.head_hash) for r in restored.runs()] == [
-        (r.id, r.head_hash) for r in original.runs()]
+    assert [(r.id, r.head_hash) for r in restored.runs.summaries()] == [
+        (r.id, r.head_hash) for r in original.runs.summaries()]
     assert all(v.ok for v in verify_all(restored))
-    assert restored.display_names([p for r in original.runs()
-                                   for p in original.events(r.id)[0].trainee_ids]) == \
-        original.display_names([p for r in original.runs()
-                                for p in original.events(r.id)[0].trainee_ids])
+    assert restored.people.display_names([p for r in original.runs.summaries()
+                                   for p in original.runs.events(r.id)[0].trainee_ids]) == \
+        original.people.display_names([p for r in original.runs.summaries()
+                                for p in original.runs.events(r.id)[0].trainee_ids])
     original.close()
     restored.close()
     again = as_("root", "restore", str(archive), "--db", restored_db)

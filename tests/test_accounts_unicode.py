@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from simulator.access import Accounts, Role, SignInError
 from simulator.access.accounts import MAX_FAILURES, LastAdministrator
-from simulator.record import Record
+from simulator.record import Record, RecordError
 
 # 20 letters, five of them accented; typed NFD (a Mac's keyboard, some web forms) each
 # accented letter is two code points.
@@ -173,7 +173,7 @@ def test_two_administrators_disabling_each_other_at_once_leave_one(db_url):
                     barrier.wait()
                     Accounts(opened[i]).set_disabled(other, True)
                 outcomes[i] = "disabled"
-            except (DBAPIError, LastAdministrator) as exc:
+            except (DBAPIError, RecordError, LastAdministrator) as exc:
                 outcomes[i] = "refused" if "enabled administrator" in str(exc) else str(exc)
 
         threads = [threading.Thread(target=disable, args=(i,)) for i in range(2)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -31,3 +32,21 @@ def test_importing_every_core_module_loads_no_gui_or_video_library():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.strip() == ""
+
+
+# Where the record's engine may be used: the record itself, and the media index, which
+# keeps its own tables and is handed the engine by `Record.media_index`.
+ENGINE_OWNERS = ("simulator/record/", "media_index/")
+
+
+def test_nothing_outside_the_record_reaches_its_engine():
+    found = []
+    for package in ("simulator", "instructor_console", "media_index"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = path.relative_to(ROOT).as_posix()
+            if where.startswith(ENGINE_OWNERS):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr in ("engine", "_engine"):
+                    found.append(f"{where}:{node.lineno}")
+    assert found == [], "use the record's repositories, not its engine: " + ", ".join(found)

@@ -91,7 +91,7 @@ def test_a_bad_trials_file_is_refused_line_by_line_and_nothing_is_stored(reviewe
     assert "bad.csv:2: error: threat:" in result.output and "true or false" in result.output
     assert "bad.csv:3: error: response:" in result.output
     assert "bad.csv:3: error: latency_ms:" in result.output
-    assert list(record.imported_trials()) == []
+    assert list(record.trial_imports.rows()) == []
     result = invoke("audit", "report", "--reference", "race", "--db", str(record.engine.url))
     assert result.exit_code == 2 and "give attribute=group" in result.output
 

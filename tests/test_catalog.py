@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 
-from media_index import MediaIndex
 from simulator.agency import default_profile
 from simulator.catalog import CatalogFilter, build_catalog, facets, select
 from simulator.media import vocabulary_for
@@ -182,7 +181,7 @@ def indexed(tmp_path, doorway_text, door_clip):
     (library / "doorway" / "a").mkdir()
     shutil.copy(door_clip, library / "doorway" / "a" / "door.mp4")
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
-    index = MediaIndex.open(record.engine)
+    index = record.media_index()
     assert index.scan([library], vocabulary_for(PROFILE)).ok
     yield library, index
     record.close()

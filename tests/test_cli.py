@@ -67,8 +67,8 @@ def test_headless_run_prints_durable_events_then_lists_and_verifies(db_url):
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     record = Record.open(db)
-    [run] = record.runs()
-    stored = record.events(run.id)
+    [run] = record.runs.summaries()
+    stored = record.runs.events(run.id)
     assert [(x["seq"], x["type"]) for x in lines] == [(e.seq, e.type) for e in stored]
     assert lines[0]["type"] == "run_started" and lines[-1]["type"] == "run_ended"
     assert run.variant_id == "b" and run.outcome_kind == "referral"
@@ -128,7 +128,7 @@ def test_resuming_an_ended_run_is_refused(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     invoke("run", "--headless", "--scenario", "welfare-check", "--script", str(DEMO_SCRIPT),
            "--db", db, "--speed", "200")
-    [run] = Record.open(db).runs()
+    [run] = Record.open(db).runs.summaries()
     result = invoke("run", "--headless", "--resume", run.id[:8], "--script", str(DEMO_SCRIPT),
                     "--db", db)
     assert result.exit_code == 2 and "already ended" in result.output

@@ -34,7 +34,7 @@ def recorded(tmp_path_factory):
                     "--instructor", NAMES[1], "--db", db)
     assert result.exit_code == 0, result.output
     record = Record.open(db)
-    (run,) = record.runs()
+    (run,) = record.runs.summaries()
     record.close()
     for rater, levels in ((NAMES[1], ("competent", "developing")),
                           (NAMES[2], ("competent", "novice"))):
@@ -60,7 +60,7 @@ def test_each_export_format_is_written(recorded):
             result.output
     record = Record.open(db)
     events = list(csv.DictReader(io.StringIO(files["events-csv"].read_text())))
-    assert len(events) == run.event_count == len(record.events(run.id))
+    assert len(events) == run.event_count == len(record.runs.events(run.id))
     record.close()
     decisions = list(csv.DictReader(io.StringIO(files["decisions-csv"].read_text())))
     assert decisions and {d["source"] for d in decisions} <= {"device", "instructor"}

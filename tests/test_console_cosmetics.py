@@ -74,7 +74,7 @@ def test_every_page_of_the_console_fits_the_window_it_opens_in(qtbot, record, do
     window.show()
     assert window.minimumSizeHint().width() <= CONSOLE[0]
     # Review mode with a run open, its replay clock and keys under the picture.
-    run_id = play(record, doorway, [record.add_person("trainee", "Officer Reyes")])
+    run_id = play(record, doorway, [record.people.add("trainee", "Officer Reyes")])
     assert window.open_review() and window.review.open_run(run_id)
     qtbot.waitUntil(lambda: "Space play" in window.review.clock.text(), timeout=5000)
     QApplication.sendPostedEvents()  # the layouts take the new text into account
@@ -86,9 +86,9 @@ def test_every_page_of_the_console_fits_the_window_it_opens_in(qtbot, record, do
 
 def test_the_run_list_names_who_played_each_run_as_plain_text(qtbot, record, doorway):
     hostile = "<b>Reyes</b><img src=x>"
-    reyes = record.add_person("trainee", hostile)
-    byrne = record.add_person("trainee", "Officer Byrne")
-    gone = record.add_person("trainee", "Officer Gone")
+    reyes = record.people.add("trainee", hostile)
+    byrne = record.people.add("trainee", "Officer Byrne")
+    gone = record.people.add("trainee", "Officer Gone")
     play(record, doorway, [reyes, byrne])
     play(record, doorway, [gone])
     erase_trainee(record, gone)
@@ -286,7 +286,7 @@ def test_a_rater_named_with_a_control_character_is_refused_on_screen(qtbot, revi
     run, record, _, _, _ = reviewed_run
     panel, saved = score_one_item(qtbot, reviewed_run, "Sgt.\u202eOkafor")
     assert not saved
-    assert "U+202E" in panel.scored.text() and not record.scores(run_ids=[run.summary.id])
+    assert "U+202E" in panel.scored.text() and not record.scores.standing(run_ids=[run.summary.id])
 
 
 def test_a_tooltip_shows_markup_as_typed():

@@ -182,17 +182,17 @@ def test_a_class_runs_from_the_keyboard_and_the_record_holds_exactly_what_was_do
     steer_one_run(qtbot, window, clock)
     qtbot.waitUntil(lambda: "end of the roster" in window.after_run.text(), timeout=5000)
 
-    runs = record.runs()
+    runs = record.runs.summaries()
     assert len(runs) == 2
     names: list[str] = []
     for run in runs:
-        stored = record.events(run.id)
+        stored = record.runs.events(run.id)
         assert [e.type for e in stored] == EXPECTED
         started = stored[0]
         assert isinstance(started, RunStarted)
         assert started.variant_assignment == "counterbalanced"
         (trainee,) = started.trainee_ids
-        names.append(record.display_names([trainee])[trainee])
+        names.append(record.people.display_names([trainee])[trainee])
         decisions = [e for e in stored if isinstance(e, DecisionRecorded)]
         assert [(d.trainee_id, d.action, d.source) for d in decisions] == [
             (trainee, "presence", "instructor"), (trainee, "verbal_direction", "instructor")]
@@ -207,18 +207,18 @@ def test_a_class_runs_from_the_keyboard_and_the_record_holds_exactly_what_was_do
         # The variant is the rotation's pick for that trainee, who had no runs before.
         assert started.variant_id == choose_variant(["a", "b"], {}, [trainee])
     assert names == ["Officer Reyes", "Officer Byrne"]
-    assert all(record.run(r.id).status == "ended" for r in runs)
+    assert all(record.runs.get(r.id).status == "ended" for r in runs)
     # The roster's cohort and the console's agency are on record, for the audit's views.
-    metro = record.find_agency("Metro PD")
+    metro = record.agencies.find("Metro PD")
     assert metro is not None
-    assert record.cohort_members("Academy 26-1", agency_id=metro) == {
-        record.find_person("trainee", name, agency_id=metro) for name in names}
+    assert record.cohorts.members("Academy 26-1", agency_id=metro) == {
+        record.people.find("trainee", name, agency_id=metro) for name in names}
     # One class, one sitting: both runs in one session, which the trainees joined in turn.
-    (sitting,) = record.sessions()
+    (sitting,) = record.sittings.latest()
     assert sitting.run_count == 2 and sitting.trainees == ("Officer Reyes", "Officer Byrne")
     assert sitting.ended_utc is None  # the class is still on
     window.close()
-    (sitting,) = record.sessions()
+    (sitting,) = record.sittings.latest()
     assert sitting.ended_utc is not None
 
 
@@ -259,8 +259,8 @@ def test_a_multi_officer_run_is_steered_restarted_jumped_and_ended_without_the_m
     QTest.keyClick(panel, Qt.Key.Key_J, Qt.KeyboardModifier.ControlModifier)
     assert panel.jump_list.isVisible() and panel.jump_list.hasFocus()
     QTest.keyClick(panel.jump_list, Qt.Key.Key_Return)  # the first segment: approach
-    qtbot.waitUntil(lambda: "jumped" in [e.type for e in record.events(
-        record.runs()[0].id)], timeout=5000)
+    qtbot.waitUntil(lambda: "jumped" in [e.type for e in record.runs.events(
+        record.runs.summaries()[0].id)], timeout=5000)
     assert not panel.jump_list.isVisible() and panel.hasFocus()
     qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
 
@@ -275,13 +275,13 @@ def test_a_multi_officer_run_is_steered_restarted_jumped_and_ended_without_the_m
     press(panel, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: panel.state.ended, timeout=5000)
 
-    (run,) = record.runs()
-    stored = record.events(run.id)
+    (run,) = record.runs.summaries()
+    stored = record.runs.events(run.id)
     started = stored[0]
     assert isinstance(started, RunStarted)
     assert (started.variant_id, started.variant_assignment) == ("b", "chosen")
     reyes, byrne = started.trainee_ids
-    assert record.display_names([reyes, byrne]) == {reyes: "Officer Reyes",
+    assert record.people.display_names([reyes, byrne]) == {reyes: "Officer Reyes",
                                                     byrne: "Officer Byrne"}
     (decision,) = [e for e in stored if isinstance(e, DecisionRecorded)]
     assert (decision.trainee_id, decision.action) == (byrne, "presence")
@@ -320,9 +320,9 @@ def test_a_run_that_faults_says_so_and_frees_the_projector_for_the_next_trainee(
                     timeout=10000)
     assert [w for w in QApplication.topLevelWidgets()
             if isinstance(w, ProjectorWindow) and w.isVisible()] not in ([], projectors)
-    first, second = record.runs()
-    assert record.events(first.id)[-1].type != "run_ended"  # stopped where it was, resumable
-    assert record.events(second.id)[0].type == "run_started"
+    first, second = record.runs.summaries()
+    assert record.runs.events(first.id)[-1].type != "run_ended"  # stopped where it was, resumable
+    assert record.runs.events(second.id)[0].type == "run_started"
     window.live.send(EndRun())
     qtbot.waitUntil(lambda: window.live.state.ended, timeout=5000)
 
@@ -364,7 +364,7 @@ def test_with_one_screen_set_up_warns_and_the_choice_takes_effect_on_start(
         # branch from the console: it is no trainee's response.
         QTest.keyClick(projector, Qt.Key.Key_1)
         qtbot.waitUntil(lambda: panel.over, timeout=10000)
-        first = record.events(panel.state.run_id)
+        first = record.runs.events(panel.state.run_id)
         assert [e.branch_id for e in first if e.type == "branch_chosen"] == ["calm"]
         assert "trainee_input" not in [e.type for e in first]
 
@@ -380,7 +380,7 @@ def test_with_one_screen_set_up_warns_and_the_choice_takes_effect_on_start(
                         timeout=5000)
         QTest.keyClick(window.windowHandle(), Qt.Key.Key_2)
         qtbot.waitUntil(lambda: panel.over, timeout=10000)
-        second = record.events(panel.state.run_id)
+        second = record.runs.events(panel.state.run_id)
         assert [e.branch_id for e in second if e.type == "branch_chosen"] == ["shout"]
     finally:
         opened.close()
@@ -400,10 +400,10 @@ def test_a_key_bound_to_a_trainee_device_is_the_trainees_wherever_it_is_pressed(
         # The CEW's key reaches the console, which has the keyboard: it is the trainee's.
         QTest.keyClick(window.windowHandle(), Qt.Key.Key_F12)
         qtbot.waitUntil(lambda: any(e.type == "trainee_input"
-                                    for e in record.events(panel.state.run_id)), timeout=5000)
+                                    for e in record.runs.events(panel.state.run_id)), timeout=5000)
         QTest.keyClick(window.windowHandle(), Qt.Key.Key_1)  # and the instructor's stays his
         qtbot.waitUntil(lambda: panel.over, timeout=10000)
-        events = record.events(panel.state.run_id)
+        events = record.runs.events(panel.state.run_id)
         (used,) = [e for e in events if e.type == "trainee_input"]
         (trainee,) = events[0].trainee_ids
         assert (used.device, used.kind, used.key, used.trainee_id) == ("cew", "tool", "F12",
@@ -466,7 +466,7 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
     QTest.keyClick(window, Qt.Key.Key_F3)
     review = window.review
     qtbot.waitUntil(lambda: window.pages.currentWidget() is review, timeout=5000)
-    (run,) = record.runs()
+    (run,) = record.runs.summaries()
     assert review.run is not None and review.run.summary.id == run.id
     timeline = review.player.timeline
     assert review.markers.count() == len(timeline.markers)
@@ -498,7 +498,7 @@ def test_review_mode_replays_the_run_just_ended_and_scores_it(qtbot, console, tm
         for combo, level in zip(review.levels.values(), levels, strict=True):
             combo.setCurrentIndex(combo.findData(level))
         QTest.keyClick(review, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    scores = record.scores(run_ids=[run.id])
+    scores = record.scores.standing(run_ids=[run.id])
     assert len(scores) == 2 * len(review.levels)
     from simulator.review.rubric import bundled_rubric, load_rubric
     from simulator.review.scoring import agreement
@@ -587,7 +587,7 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
     steer_one_run(qtbot, window, clock)
     qtbot.waitUntil(lambda: window.locked, timeout=5000)
     assert "Signed out after" in panel.message.text()
-    (session,) = record.sessions()
+    (session,) = record.sittings.latest()
     assert session.instructor == "Sgt. Lee"
     lees_code = str(window.host.server.code)
     sign_in("okafor")
@@ -597,7 +597,7 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
     assert str(window.host.server.code) != lees_code
     assert str(window.host.server.code) in setup.pairing.text()
     assert window.open_review() and window.review.runs.count() == 1
-    (lees_run,) = record.runs()
+    (lees_run,) = record.runs.summaries()
     assert window.review.open_run(lees_run.id)
     actions = [(e.username, e.action) for e in AccessLog(record).entries()]
     assert actions[:4] == [("lee", "sign_in_refused"), ("root", "refused"),
@@ -613,7 +613,7 @@ def test_the_console_signs_in_by_role_and_signs_out_when_idle_but_never_mid_run(
     QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
     setup.request_start()
     steer_one_run(qtbot, window, clock)
-    assert sorted((s.instructor, s.trainees) for s in record.sessions()) == [
+    assert sorted((s.instructor, s.trainees) for s in record.sittings.latest()) == [
         ("Sgt. Kim", ("Officer Byrne",)), ("Sgt. Lee", ("Officer Reyes",))]
     assert window.open_review() and window.review.runs.count() == 1
     assert not window.review.open_run(lees_run.id)  # another instructor's
@@ -647,10 +647,10 @@ def test_an_account_disabled_while_signed_in_is_signed_out_before_its_next_use(
     assert window.locked and "okafor has been disabled" in panel.message.text()
     from simulator.review.export import ExportFormat
 
-    (run,) = record.runs()
+    (run,) = record.runs.summaries()
     assert not window.review.open_run(run.id)
     window.review.export(ExportFormat.events_csv, tmp_path / "events.csv")
     assert not (tmp_path / "events.csv").exists()
-    assert not window.start(window.last_plan) and len(record.runs()) == 1
+    assert not window.start(window.last_plan) and len(record.runs.summaries()) == 1
     actions = [(e.username, e.action) for e in AccessLog(record).entries()]
     assert ("okafor", "signed_out") in actions and ("okafor", "run_view") not in actions

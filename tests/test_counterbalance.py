@@ -117,12 +117,12 @@ def start(record, loaded, clock, session, variant, trainees, *, started=True):
 
 def test_variant_history_counts_started_runs_per_trainee(sqlite_record, doorway, clock):
     record = sqlite_record
-    dana, lee, sam = (record.add_person("trainee", n) for n in ("Dana", "Lee", "Sam"))
-    pair = record.open_session([dana, lee])
+    dana, lee, sam = (record.people.add("trainee", n) for n in ("Dana", "Lee", "Sam"))
+    pair = record.sittings.open([dana, lee])
     start(record, doorway, clock, pair, "a", [dana, lee])
     start(record, doorway, clock, pair, "b", [dana, lee])
     # A class-period session: the run is Dana's turn alone, so Sam's count is untouched.
-    period = record.open_session([dana, sam])
+    period = record.sittings.open([dana, sam])
     start(record, doorway, clock, period, "a", [dana])
     # Registered but never started: nothing was shown.
     start(record, doorway, clock, period, "b", [sam], started=False)
@@ -132,19 +132,19 @@ def test_variant_history_counts_started_runs_per_trainee(sqlite_record, doorway,
 
     start(record, parse_scenario(other, "porch.yaml"), clock, period, "a", [sam])
 
-    history = record.variant_history("doorway", [dana, lee, sam, "nobody"])
+    history = record.runs.variant_history("doorway", [dana, lee, sam, "nobody"])
     assert history == {dana: Counter(a=2, b=1), lee: Counter(a=1, b=1), sam: Counter(),
                        "nobody": Counter()}
-    assert record.variant_history("porch", [sam]) == {sam: Counter(a=1)}
-    assert record.variant_history("doorway", []) == {}
+    assert record.runs.variant_history("porch", [sam]) == {sam: Counter(a=1)}
+    assert record.runs.variant_history("doorway", []) == {}
 
 
 def test_the_record_drives_the_choice(sqlite_record, doorway, clock):
     record = sqlite_record
-    dana = record.add_person("trainee", "Dana")
+    dana = record.people.add("trainee", "Dana")
     variants = [v.id for v in doorway.scenario.variants]
     for _ in range(3 * len(variants)):
-        session = record.open_session([dana])
-        seen = record.variant_history("doorway", [dana])
+        session = record.sittings.open([dana])
+        seen = record.runs.variant_history("doorway", [dana])
         start(record, doorway, clock, session, choose_variant(variants, seen, [dana]), [dana])
-    assert record.variant_history("doorway", [dana]) == {dana: Counter(a=3, b=3)}
+    assert record.runs.variant_history("doorway", [dana]) == {dana: Counter(a=3, b=3)}

@@ -73,23 +73,23 @@ def test_kill_9_loses_no_printed_event_and_the_run_resumes(tmp_path):
             kill_after=rng.uniform(0.0, 2.5),
         )
         record = Record.open(db)
-        runs = record.runs()
+        runs = record.runs.summaries()
         assert len(runs) <= attempt + 1
         for line in printed:
-            stored = {e.seq: e.type for e in record.events(line["run_id"])}
+            stored = {e.seq: e.type for e in record.runs.events(line["run_id"])}
             assert stored.get(line["seq"]) == line["type"], f"attempt {attempt}: lost {line}"
         unfinished = [r for r in runs if r.status != "ended"]
         for run in unfinished:
             killed_mid_run += 1
-            before = record.run(run.id).event_count
+            before = record.runs.get(run.id).event_count
             resumed = subprocess.run(
                 _cli("run", "--headless", "--resume", run.id, "--script", str(SCRIPT),
                      "--db", db, "--speed", speed),
                 capture_output=True, text=True, timeout=120)
             assert resumed.returncode == 0, resumed.stderr
-            after = record.run(run.id)
+            after = record.runs.get(run.id)
             assert after.status == "ended" and after.event_count > before
-            events = record.events(run.id)
+            events = record.runs.events(run.id)
             assert [e.seq for e in events] == list(range(1, len(events) + 1))
             assert verify_run(record, run.id).ok
             resumed_lines = [json.loads(x) for x in resumed.stdout.splitlines()]

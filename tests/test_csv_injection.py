@@ -90,7 +90,7 @@ def test_the_events_csv_names_trainees_by_id_only(reviewed_run):
 
 def seed_hostile_trials(db: str, lowest: float = -12.5) -> None:
     record = Record.open(db)
-    record.import_trials([{
+    record.trial_imports.add([{
         "trainee_id": payload, "session_id": payload, "scenario_id": payload,
         "variant_id": payload, "cue_id": payload, "threat": i % 2 == 0,
         "response": "force", "latency_ms": lowest if i == 0 else 400.0 + i,

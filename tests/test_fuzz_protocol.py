@@ -94,8 +94,8 @@ messages = st.one_of(
 def live(tmp_path, doorway):
     """The doorway scenario running on a headless player, recording to SQLite."""
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
-    trainee = record.add_person("trainee", "Officer Reyes")
-    session = record.open_session([trainee])
+    trainee = record.people.add("trainee", "Officer Reyes")
+    session = record.sittings.open([trainee])
     clock = ManualClock()
     run = begin_run(record, doorway, session_id=session, variant_id="a",
                     variant_assignment="chosen", trainee_ids=[trainee], instructor_id=None,
@@ -106,7 +106,7 @@ def live(tmp_path, doorway):
     run.poll()
     yield run, record
     assert verify_run(record, run.state.run_id).ok
-    assert not [e for e in record.events(run.state.run_id)
+    assert not [e for e in record.runs.events(run.state.run_id)
                 if e.type == "trainee_input" or getattr(e, "source", None) == "device"]
     record.close()
 

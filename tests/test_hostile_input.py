@@ -17,7 +17,6 @@ from conftest import DOORWAY
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from media_index import MediaIndex
 from simulator.agency import default_profile
 from simulator.cli.app import app
 from simulator.documents import DocumentError
@@ -59,7 +58,7 @@ def test_a_clip_that_links_out_of_the_scenarios_folder_is_not_played(tmp_path):
     loaded = load_scenario(folder)
     assert loaded.clip_path("a", "door") is None
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
-    index = MediaIndex.open(record.engine)
+    index = record.media_index()
     report = lint(loaded.scenario, default_profile(), media=IndexedClips(loaded, index))
     missing = [p for p in report.problems if p.code == "clip-missing"
                and p.field == "variants[0].clips.door"]
@@ -96,7 +95,7 @@ def test_media_with_absurd_dimensions_or_duration_is_refused_and_the_scan_goes_o
     write_barcode_clip(footage / "fine.mp4", clip_number=1, frames=10, width=160, height=90,
                        audio=False)
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
-    index = MediaIndex.open(record.engine)
+    index = record.media_index()
     report = index.scan([footage], vocabulary_for(default_profile()))
     reasons = {path.name: reason for path, reason in report.unreadable}
     assert reasons == {"giant.mkv": "frame size 16384x4200 is beyond any projector",

@@ -65,14 +65,14 @@ def test_inert_spells_out_what_a_terminal_would_act_on():
 def test_the_record_refuses_hostile_people_agencies_and_cohorts(tmp_path):
     record = Record.open(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     with pytest.raises(ValueError, match=r"U\+001B"):
-        record.add_person("trainee", SPOOF)
+        record.people.add("trainee", SPOOF)
     with pytest.raises(ValueError, match=r"U\+001B"):
-        record.find_or_add_person("instructor", "Sgt\x1b[31m Lee")
+        record.people.find_or_add("instructor", "Sgt\x1b[31m Lee")
     with pytest.raises(ValueError, match=r"U\+202E"):
-        record.ensure_agency("Riverside\u202e DP")
-    dana = record.add_person("trainee", "Dana Reyes")
+        record.agencies.ensure("Riverside\u202e DP")
+    dana = record.people.add("trainee", "Dana Reyes")
     with pytest.raises(ValueError, match=r"U\+000A"):
-        record.add_to_cohort("2025\nA", [dana])
+        record.cohorts.add("2025\nA", [dana])
     with record.engine.connect() as c:
         assert c.execute(text("select display_name from person_identities")).scalars().all() \
             == ["Dana Reyes"]
@@ -89,7 +89,7 @@ def test_run_refuses_a_hostile_name_before_recording_anything(tmp_path, option):
     assert result.exit_code == 2, result.output
     assert "\x1b" not in result.output
     assert "U+001B" in result.output and option in result.output
-    assert Record.open(db).runs() == []
+    assert Record.open(db).runs.summaries() == []
 
 
 def test_a_roster_name_with_a_control_character_names_line_column_and_fix(tmp_path):
@@ -131,7 +131,7 @@ def test_sessions_show_prints_the_real_head_hash_under_a_spoofing_stored_name(tm
                     "--agency", "Riverside PD")
     assert result.exit_code == 0, result.output
     record = Record.open(db)
-    [run] = record.runs()
+    [run] = record.runs.summaries()
     # An old record, from before names were checked, holds the spoof.
     with record.engine.begin() as c:
         c.execute(text("update person_identities set display_name = :n"), {"n": SPOOF})

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from media_index import MediaIndex
 from simulator.agency import default_profile
 from simulator.cli.app import app
 from simulator.documents import DocumentError
@@ -120,7 +119,7 @@ def test_validate_check_media_probes_a_clip_changed_since_it_was_indexed(tmp_pat
     talk = clip(tmp_path / "library" / "porch" / "a" / "talk.mp4", 10)
     scenario = porch(tmp_path / "library", "a/talk.mp4")
     record = Record.open(db)
-    MediaIndex.open(record.engine).scan([talk.parent], vocabulary_for(default_profile()))
+    record.media_index().scan([talk.parent], vocabulary_for(default_profile()))
     record.close()
     code, lines = validate("--check-media", "--db", db, str(scenario))
     assert code == 0 and errors(lines) == [], lines
@@ -150,7 +149,7 @@ def test_a_segment_starting_past_the_clips_end_is_told_to_move(tmp_path, db):
     short = clip(tmp_path / "library" / "porch" / "a" / "talk.mp4", 5)
     loaded = load_scenario(porch(tmp_path / "library", "a/talk.mp4", text))
     record = Record.open(db)
-    media = IndexedClips(loaded, MediaIndex.open(record.engine))
+    media = IndexedClips(loaded, record.media_index())
     report = lint(loaded.scenario, default_profile(), source=loaded.source, media=media)
     record.close()
     assert [p.message for p in report.errors] == [

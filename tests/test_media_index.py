@@ -222,7 +222,7 @@ def test_scenarios_can_name_indexed_clips_by_id_or_hash(tmp_path, footage, doorw
     from simulator.scenario import lint, parse_scenario
 
     record = Record.open(f"sqlite:///{tmp_path / 'r.sqlite3'}")
-    index = MediaIndex.open(record.engine)
+    index = record.media_index()
     index.scan([footage], VOCABULARY)
     door = index.by_path(footage / "a" / "door.mp4")
     calm = index.by_path(footage / "a" / "calm.mp4")
@@ -239,8 +239,8 @@ def test_scenarios_can_name_indexed_clips_by_id_or_hash(tmp_path, footage, doorw
                         ("clip-too-short", "variants[0].clips.door"),
                         ("clip-too-short", "variants[0].clips.calm"),
                         ("clip-tags-disagree", "variants[0].clips.door")}
-    trainee = record.add_person("trainee", "T")
-    run = begin_run(record, loaded, session_id=record.open_session([trainee]), variant_id="a",
+    trainee = record.people.add("trainee", "T")
+    run = begin_run(record, loaded, session_id=record.sittings.open([trainee]), variant_id="a",
                     variant_assignment="chosen",
                     trainee_ids=[trainee], instructor_id=None, clock=clock,
                     player=HeadlessPlayer(clock))

@@ -371,8 +371,8 @@ def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
     record = Record.open(db)
     loaded = parse_scenario(STREET, str(library / "scenario.yaml"))
     clock = ManualClock()
-    trainee = record.find_or_add_person("trainee", "Officer Diaz")
-    session = record.open_session([trainee], instructor_id=None, agency_id=None, label="t")
+    trainee = record.people.find_or_add("trainee", "Officer Diaz")
+    session = record.sittings.open([trainee], instructor_id=None, agency_id=None, label="t")
     crashed = begin_run(record, loaded, session_id=session, variant_id="a",
                         variant_assignment="chosen",
                         trainee_ids=[trainee], instructor_id=None, clock=clock,
@@ -389,7 +389,7 @@ def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
              if line.startswith("{")]
     # It comes back paused, as it was, and the projector resumes it (recorded).
     assert types[:3] == ["run_recovered", "paused", "resumed"] and types[-1] == "run_ended"
-    events = Record.open(db).events(run_id)
+    events = Record.open(db).runs.events(run_id)
     recovered = next(e for e in events if e.type == "run_recovered")
     assert (recovered.player_backend, recovered.timing_mode) == ("pyav", "frame_exact_paint")
     again = CliRunner().invoke(app, ["project", "--resume", run_id, "--db", db])

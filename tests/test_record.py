@@ -23,9 +23,9 @@ from simulator.runtime import ManualClock
 
 
 def play_some(record: Record, loaded, clock, *, finish: bool = True):
-    trainee = record.add_person("trainee", "Officer Dana Reyes", external_ref="B-1042")
-    instructor = record.add_person("instructor", "Sgt. Lee")
-    session = record.open_session([trainee], instructor_id=instructor, label="class 3")
+    trainee = record.people.add("trainee", "Officer Dana Reyes", external_ref="B-1042")
+    instructor = record.people.add("instructor", "Sgt. Lee")
+    session = record.sittings.open([trainee], instructor_id=instructor, label="class 3")
     player = HeadlessPlayer(clock)
     run = begin_run(record, loaded, session_id=session, variant_id="b", trainee_ids=[trainee],
                     variant_assignment="chosen",
@@ -52,14 +52,14 @@ def test_events_are_stored_exactly_as_emitted(record, doorway, clock):
     for _ in range(4):
         clock.advance(2.0)
         run.poll()
-    stored = record.events(run.state.run_id)
+    stored = record.runs.events(run.state.run_id)
     assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
     assert [canonical_json(e) for e in stored[-len(heard):]] == [canonical_json(e) for e in heard]
-    summary = record.run(run.state.run_id)
+    summary = record.runs.get(run.state.run_id)
     assert (summary.status, summary.outcome_kind, summary.event_count) == (
         "ended", "force_used", len(stored))
     assert summary.variant_id == "b" and summary.scenario_hash == doorway.content_hash
-    assert record.scenario_version(summary.scenario_hash).text == doorway.text
+    assert record.scenario_versions.get(summary.scenario_hash).text == doorway.text
 
 
 def test_events_hold_no_names_or_note_text(record, doorway, clock):
@@ -69,9 +69,9 @@ def test_events_hold_no_names_or_note_text(record, doorway, clock):
     assert trainee in payloads
     for secret in ("Dana", "Reyes", "B-1042", "Lee", "distance"):
         assert secret not in payloads
-    flag = next(e for e in record.events(run.state.run_id) if e.type == "flag_raised")
-    assert record.note(run.state.run_id, flag.seq) == "Dana kept her distance"
-    assert record.display_names([trainee]) == {trainee: "Officer Dana Reyes"}
+    flag = next(e for e in record.runs.events(run.state.run_id) if e.type == "flag_raised")
+    assert record.runs.note(run.state.run_id, flag.seq) == "Dana kept her distance"
+    assert record.people.display_names([trainee]) == {trainee: "Officer Dana Reyes"}
 
 
 def test_run_records_its_clips_and_backend(record, doorway, clock):
@@ -81,7 +81,7 @@ def test_run_records_its_clips_and_backend(record, doorway, clock):
                                "order by clip_id")).all()
     assert [r.clip_id for r in clips] == ["calm", "door", "knife"]
     assert all(r.path.endswith(f"b/{r.clip_id}.mp4") and r.content_hash is None for r in clips)
-    assert record.run(run.state.run_id).player_backend == "headless"
+    assert record.runs.get(run.state.run_id).player_backend == "headless"
 
 
 def _swap(c, run_id, a, b):
@@ -166,7 +166,7 @@ def test_reopened_run_continues_the_same_chain(record, doorway, clock):
         new_clock.advance(2.0)
         again.poll()
     assert again.ended
-    events = record.events(run_id)
+    events = record.runs.events(run_id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert "run_recovered" in [e.type for e in events]
     assert verify_run(record, run_id).ok
@@ -174,8 +174,8 @@ def test_reopened_run_continues_the_same_chain(record, doorway, clock):
 
 def test_out_of_order_event_is_refused(record, doorway, clock):
     run, _ = play_some(record, doorway, clock, finish=False)
-    journal = record.reopen_run(run.state.run_id)[1]
-    stale = record.events(run.state.run_id)[-1]
+    journal = record.runs.reopen(run.state.run_id)[1]
+    stale = record.runs.events(run.state.run_id)[-1]
     with pytest.raises(ValueError, match="out of order"):
         journal.commit([JournalEntry(stale)], run.state)
 
@@ -241,7 +241,7 @@ def test_erasing_a_note_keeps_the_chain_valid(record, doorway, clock):
 
 def test_id_prefixes_are_not_patterns(record, doorway, clock):
     play_some(record, doorway, clock)
-    assert record.run_ids_starting("%") == [] and record.session_ids_starting("_") == []
+    assert record.runs.ids_starting("%") == [] and record.sittings.ids_starting("_") == []
 
 
 @pytest.mark.postgres
@@ -280,29 +280,29 @@ def test_schema_heads_match_the_migrations():
 
 
 def test_cohorts_hold_each_member_once_and_answer_within_an_agency(record):
-    north = record.ensure_agency("North PD")
-    a = record.add_person("trainee", "Officer A", agency_id=north)
-    b = record.add_person("trainee", "Officer B")
-    record.add_to_cohort(" Academy 26-1 ", [a, b, a])
-    record.add_to_cohort("Academy 26-1", [a])  # a roster read twice
-    record.add_to_cohort("Night shift", [b])
-    assert record.cohort_members("Academy 26-1") == {a, b}
-    assert record.cohort_members("Academy 26-1", agency_id=north) == {a}
-    assert record.cohort_members("academy 26-1") == set()
-    assert record.cohorts() == ["Academy 26-1", "Night shift"]
+    north = record.agencies.ensure("North PD")
+    a = record.people.add("trainee", "Officer A", agency_id=north)
+    b = record.people.add("trainee", "Officer B")
+    record.cohorts.add(" Academy 26-1 ", [a, b, a])
+    record.cohorts.add("Academy 26-1", [a])  # a roster read twice
+    record.cohorts.add("Night shift", [b])
+    assert record.cohorts.members("Academy 26-1") == {a, b}
+    assert record.cohorts.members("Academy 26-1", agency_id=north) == {a}
+    assert record.cohorts.members("academy 26-1") == set()
+    assert record.cohorts.names() == ["Academy 26-1", "Night shift"]
     with pytest.raises(ValueError, match="1 to 100 characters"):
-        record.add_to_cohort("  ", [a])
+        record.cohorts.add("  ", [a])
 
 
 def test_a_person_recorded_before_any_agency_joins_the_first_agency_that_names_them(record):
-    loose = record.add_person("trainee", "Officer Poe")
-    metro = record.ensure_agency("Metro PD")
-    assert record.find_person("trainee", "Officer Poe", agency_id=metro) == loose
-    assert record.find_or_add_person("trainee", "Officer Poe", agency_id=metro) == loose
+    loose = record.people.add("trainee", "Officer Poe")
+    metro = record.agencies.ensure("Metro PD")
+    assert record.people.find("trainee", "Officer Poe", agency_id=metro) == loose
+    assert record.people.find_or_add("trainee", "Officer Poe", agency_id=metro) == loose
     # Now Metro's: another agency's officer of that name is another person.
-    other = record.ensure_agency("Other PD")
-    assert record.find_person("trainee", "Officer Poe", agency_id=other) is None
-    assert record.find_or_add_person("trainee", "Officer Poe", agency_id=other) != loose
+    other = record.agencies.ensure("Other PD")
+    assert record.people.find("trainee", "Officer Poe", agency_id=other) is None
+    assert record.people.find_or_add("trainee", "Officer Poe", agency_id=other) != loose
 
 
 @pytest.mark.parametrize("statement", [
@@ -410,7 +410,7 @@ def test_a_backup_reads_the_record_at_one_moment_while_a_run_goes_on(record, doo
         before = len(list(_rows(c, events_table)))
         run.handle(RaiseFlag(note="during the backup"))  # written by the run's connection
         assert len(list(_rows(c, events_table))) == before
-    assert len(record.events(run.state.run_id)) > before
+    assert len(record.runs.events(run.state.run_id)) > before
 
 
 @pytest.mark.postgres
@@ -427,7 +427,7 @@ def test_a_backup_from_a_server_in_another_time_zone_restores_into_sqlite(
     target = Record.open(f"sqlite:///{tmp_path / 'restored.sqlite3'}")
     restored = restore(stage, target, counts)
     assert restored.runs_verified == 1 and verify_run(target, run.state.run_id).ok
-    assert [e.utc for e in target.events(run.state.run_id)] == [
-        e.utc for e in source.events(run.state.run_id)]
+    assert [e.utc for e in target.runs.events(run.state.run_id)] == [
+        e.utc for e in source.runs.events(run.state.run_id)]
     for opened in (stage, target, source):
         opened.close()

@@ -93,7 +93,7 @@ def assert_whole(url: str, *, events: int) -> None:
                 == [SCHEMA_HEAD]
             assert c.execute(text("select count(*) from events")).scalar() == events
         if events:
-            [run] = record.runs()
+            [run] = record.runs.summaries()
             assert run.kind == "training" and run.event_count == 2
     finally:
         record.close()
@@ -307,7 +307,7 @@ def test_a_trigger_replaced_by_one_that_does_nothing_counts_as_missing(db_url):
             assert "events_refuse_update" in missing_triggers(c) or \
                 "events_refuse_change" in missing_triggers(c)
         with pytest.raises(RecordError, match="altered"):
-            opened.add_person("trainee", "Sam Okafor")
+            opened.people.add("trainee", "Sam Okafor")
     finally:
         opened.close()
 
@@ -333,9 +333,9 @@ def test_a_record_lacking_a_trigger_at_an_old_schema_upgrades_and_opens_guarded(
     try:
         with opened.engine.connect() as c:
             assert missing_triggers(c) == ["accounts_refuse_replace"]
-        assert [r.id for r in opened.runs()] == ["run-1"]
+        assert [r.id for r in opened.runs.summaries()] == ["run-1"]
         with pytest.raises(RecordError, match=r"\(accounts_refuse_replace\)"):
-            opened.add_person("trainee", "Sam Okafor")
+            opened.people.add("trainee", "Sam Okafor")
     finally:
         opened.close()
 
@@ -404,8 +404,8 @@ def test_what_counts_as_a_write_to_the_record(statement, writes):
 
 
 def play_a_run(record: Record, doorway, clock) -> str:
-    trainee = record.add_person("trainee", "Officer Dana Reyes")
-    session = record.open_session([trainee], label="class 3")
+    trainee = record.people.add("trainee", "Officer Dana Reyes")
+    session = record.sittings.open([trainee], label="class 3")
     run = begin_run(record, doorway, session_id=session, variant_id="b", trainee_ids=[trainee],
                     variant_assignment="chosen", instructor_id=None, clock=clock,
                     player=HeadlessPlayer(clock))
@@ -433,8 +433,8 @@ def test_a_record_missing_a_trigger_opens_for_reading_and_refuses_every_write(
     opened = Record.open(db_url)
     try:
         # Reads work, so an auditor can examine it; and its looks are still logged.
-        assert [s.run_count for s in opened.sessions()] == [1]
-        assert [r.id for r in opened.runs()] == [run_id]
+        assert [s.run_count for s in opened.sittings.latest()] == [1]
+        assert [r.id for r in opened.runs.summaries()] == [run_id]
         assert all(result.ok for result in verify_all(opened))
         AccessLog(opened).write(None, "sessions_list", "record")
         # An auditor signs in (a wrong guess is still counted) ...
@@ -446,11 +446,11 @@ def test_a_record_missing_a_trigger_opens_for_reading_and_refuses_every_write(
             Accounts(opened).add("lee", Role.coordinator, PASSWORD)
         with pytest.raises(RecordError, match="append-only triggers"):
             Accounts(opened).set_disabled("okafor", True)
-        assert opened.first_notice("anything") in (True, False)
+        assert opened.notices.first("anything") in (True, False)
         # Every write to what the record holds is refused, saying why and what to do.
-        for write in (lambda: opened.add_person("trainee", "Sam Okafor"),
-                      lambda: opened.ensure_agency("Riverside PD"),
-                      lambda: opened.close_session("whatever")):
+        for write in (lambda: opened.people.add("trainee", "Sam Okafor"),
+                      lambda: opened.agencies.ensure("Riverside PD"),
+                      lambda: opened.sittings.close("whatever")):
             with pytest.raises(RecordError) as refused:
                 write()
             said = str(refused.value)
@@ -462,7 +462,7 @@ def test_a_record_missing_a_trigger_opens_for_reading_and_refuses_every_write(
         with pytest.raises(RecordError, match="append-only triggers"), \
                 opened.engine.begin() as c:
             c.execute(text("drop table notes"))
-        assert opened.events(run_id)[1].seq == 2 and verify_all(opened)[0].ok
+        assert opened.runs.events(run_id)[1].seq == 2 and verify_all(opened)[0].ok
     finally:
         opened.close()
 

@@ -171,8 +171,8 @@ def test_a_remote_console_is_refused_until_paired_and_steers_the_run_once_it_is(
     assert proc.proc.wait(30) == 0, "".join(proc.terminal)
 
     record = Record.open(db)
-    (run,) = record.runs()
-    stored = record.events(run.id)
+    (run,) = record.runs.summaries()
+    stored = record.runs.events(run.id)
     kinds = [e.type for e in stored]
     # Nothing the stranger, the guesser or the flooder sent reached the run: the only
     # refusal is the stale choice, the only choice the one made with key 2.

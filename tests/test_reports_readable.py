@@ -15,7 +15,7 @@ from simulator.agency import default_profile
 from simulator.audit.document import AuditScope, audit_document, scoped_trials
 from simulator.audit.report import audit_figure, audit_html
 from simulator.audit.statistics import MIN_TRAINEES, MIN_TRIALS, audit
-from simulator.record.store import Score
+from simulator.record.scores import Score
 from simulator.review.layout import png
 from simulator.review.people import People
 from simulator.review.report import as_html as review_html

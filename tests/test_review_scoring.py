@@ -10,7 +10,7 @@ import pytest
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa
 
 from simulator.documents import DocumentError
-from simulator.record.store import Score
+from simulator.record.scores import Score
 from simulator.review.rubric import bundled_rubric, load_rubric
 from simulator.review.scoring import agreement
 
@@ -120,7 +120,7 @@ def test_scores_are_stored_checked_and_the_latest_counts(reviewed_run):
     from simulator.review.scoring import score_run, trend
 
     run, record, trainee, instructor, _ = reviewed_run
-    second = record.add_person("instructor", "Sgt. Okafor")
+    second = record.people.add("instructor", "Sgt. Okafor")
     score_run(record, run, RUBRIC, RUBRIC_HASH, trainee, instructor,
               {"communication": "competent", "force_decision": "developing"})
     score_run(record, run, RUBRIC, RUBRIC_HASH, trainee, instructor,
@@ -128,11 +128,11 @@ def test_scores_are_stored_checked_and_the_latest_counts(reviewed_run):
     score_run(record, run, RUBRIC, RUBRIC_HASH, trainee, second,
               {"communication": "expert", "force_decision": "novice"})
     standing = {(s.rater_id, s.item_id): s.level_id
-                for s in record.scores(run_ids=[run.summary.id])}
+                for s in record.scores.standing(run_ids=[run.summary.id])}
     assert standing == {(instructor, "communication"): "competent",
                         (instructor, "force_decision"): "novice",
                         (second, "communication"): "expert", (second, "force_decision"): "novice"}
-    found = agreement(record.scores(run_ids=[run.summary.id]), RUBRIC)
+    found = agreement(record.scores.standing(run_ids=[run.summary.id]), RUBRIC)
     assert found is not None and (found.raters, found.units) == (2, 2)
     points = trend(record, trainee, RUBRIC.id)
     assert [(p.run_id, p.mean_score) for p in points] == [(run.summary.id, (3 + 1 + 4 + 1) / 4)]
@@ -143,7 +143,8 @@ def test_scores_are_stored_checked_and_the_latest_counts(reviewed_run):
     with pytest.raises(ValueError, match="was not in run"):
         score_run(record, run, RUBRIC, RUBRIC_HASH, second, instructor,
                   {"communication": "expert"})
-    assert len(record.scores(run_ids=[run.summary.id])) == 4  # nothing stored by the refusals
+    # Nothing stored by the refusals.
+    assert len(record.scores.standing(run_ids=[run.summary.id])) == 4
 
 
 def test_full_agreement_with_no_variation_is_said_in_words_not_nan():

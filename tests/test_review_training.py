@@ -17,7 +17,7 @@ from simulator.runtime import ManualClock
 
 def play(record, doorway, trainees, *, finish=True):
     clock = ManualClock()
-    session = record.open_session(trainees)
+    session = record.sittings.open(trainees)
     run = begin_run(record, doorway, session_id=session, variant_id="a",
                     variant_assignment="chosen", trainee_ids=trainees, instructor_id=None,
                     clock=clock, player=HeadlessPlayer(clock))
@@ -33,7 +33,7 @@ def play(record, doorway, trainees, *, finish=True):
 
 def test_officer_and_agency_records_count_what_the_record_holds(reviewed_run, doorway):
     first, record, reyes, _, _ = reviewed_run
-    byrne = record.add_person("trainee", "Officer Byrne")
+    byrne = record.people.add("trainee", "Officer Byrne")
     pair = play(record, doorway, [reyes, byrne])
     unfinished = play(record, doorway, [byrne], finish=False)
 
@@ -41,7 +41,7 @@ def test_officer_and_agency_records_count_what_the_record_holds(reviewed_run, do
     assert reyes_record.name == "Officer Dana Reyes"
     # (The manual clocks all start at the same moment: order by run, not by time.)
     assert {e.run_id for e in reyes_record.entries} == {first.summary.id, pair}
-    spans = {run: record.events(run) for run in (first.summary.id, pair, unfinished)}
+    spans = {run: record.runs.events(run) for run in (first.summary.id, pair, unfinished)}
     # Played time on the run clock (no pauses or recoveries in these runs).
     hours = {run: (events[-1].t_ns - events[0].t_ns) / 3.6e12
              for run, events in spans.items()}
@@ -69,29 +69,30 @@ def test_officer_and_agency_records_count_what_the_record_holds(reviewed_run, do
 
 def test_scores_and_training_runs_on_each_database(record, doorway):
     """The same queries on SQLite and on the real PostgreSQL server of the test setup."""
-    trainee = record.add_person("trainee", "Officer Byrne")
-    rater = record.add_person("instructor", "Sgt. Lee")
+    trainee = record.people.add("trainee", "Officer Byrne")
+    rater = record.people.add("instructor", "Sgt. Lee")
     run_id = play(record, doorway, [trainee])
-    record.add_scores(run_id, trainee, rater, "de-escalation", "h", {"communication":
+    record.scores.add(run_id, trainee, rater, "de-escalation", "h", {"communication":
                                                                      ("developing", 2)})
-    record.add_scores(run_id, trainee, rater, "de-escalation", "h", {"communication":
+    record.scores.add(run_id, trainee, rater, "de-escalation", "h", {"communication":
                                                                      ("expert", 4)})
-    (standing,) = record.scores(run_ids=[run_id])
+    (standing,) = record.scores.standing(run_ids=[run_id])
     assert (standing.level_id, standing.score) == ("expert", 4)
-    (found,) = record.training_runs(kinds=None, trainee_id=trainee)
+    (found,) = record.runs.training_runs(kinds=None, trainee_id=trainee)
     assert (found.run_id, found.trainee_ids, found.status) == (run_id, (trainee,), "ended")
     assert found.first_utc.tzinfo is not None and found.last_utc > found.first_utc
     start = found.first_utc
-    assert record.training_runs(kinds=None, since=start, until=start + timedelta(seconds=1))
-    assert not record.training_runs(kinds=None, since=start + timedelta(microseconds=1))
-    assert not record.training_runs(kinds=None, until=start)  # the end of a period is not in it
+    assert record.runs.training_runs(kinds=None, since=start, until=start + timedelta(seconds=1))
+    assert not record.runs.training_runs(kinds=None, since=start + timedelta(microseconds=1))
+    # The end of a period is not in it.
+    assert not record.runs.training_runs(kinds=None, until=start)
 
 
 def test_a_run_resumed_under_a_clock_set_back_a_day_counts_its_played_seconds(record,
                                                                              doorway):
-    trainee = record.add_person("trainee", "Officer Byrne")
+    trainee = record.people.add("trainee", "Officer Byrne")
     clock = ManualClock()
-    run = begin_run(record, doorway, session_id=record.open_session([trainee]),
+    run = begin_run(record, doorway, session_id=record.sittings.open([trainee]),
                     variant_id="a", variant_assignment="chosen", trainee_ids=[trainee],
                     instructor_id=None, clock=clock, player=HeadlessPlayer(clock))
     run.start()
@@ -112,7 +113,7 @@ def test_a_run_resumed_under_a_clock_set_back_a_day_counts_its_played_seconds(re
     later.advance(10.0)
     again.poll()
     again.handle(EndRun(note="enough"))
-    events = record.events(run.state.run_id)
+    events = record.runs.events(run.state.run_id)
     assert events[-1].utc < events[0].utc  # by the wall clock it ended before it began
     (entry,) = officer_record(record, trainee).entries
     assert entry.hours * 3600 == pytest.approx(30.0, abs=0.01)

@@ -43,7 +43,7 @@ def mixed(tmp_path_factory):
     headless(db, "Officer Reyes")
     headless(db, "Officer Test", "--kind", "test")
     record = Record.open(db)
-    by_kind = {r.kind: r for r in record.runs()}
+    by_kind = {r.kind: r for r in record.runs.summaries()}
     record.close()
     assert set(by_kind) == {"training", "test"}
     return db, by_kind, folder
@@ -53,7 +53,7 @@ def test_the_kind_is_in_the_run_and_in_its_chain(mixed):
     db, by_kind, _ = mixed
     record = Record.open(db)
     for kind, run in by_kind.items():
-        (started, *_) = record.events(run.id)
+        (started, *_) = record.runs.events(run.id)
         assert started.type == "run_started" and started.run_kind == kind  # type: ignore[union-attr]
         assert verify_run(record, run.id).ok
     record.close()
@@ -63,7 +63,7 @@ def test_relabelling_a_run_shows_in_verify(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     headless(db, "Officer Reyes", "--kind", "test")
     record = Record.open(db)
-    (run,) = record.runs()
+    (run,) = record.runs.summaries()
     with record.engine.begin() as c:
         c.execute(update(runs).values(kind="training"))
     result = verify_run(record, run.id)
@@ -107,11 +107,11 @@ def test_training_records_count_training_runs_unless_asked(mixed):
 def test_recent_trainees_leave_out_sittings_of_tests_and_demonstrations(mixed):
     db, _, _ = mixed
     record = Record.open(db)
-    assert record.recent_trainees() == ["Officer Reyes"]
+    assert record.people.recent_trainees() == ["Officer Reyes"]
     # A class that has started but played nothing yet is a class.
-    trainee = record.find_or_add_person("trainee", "Officer New")
-    record.open_session([trainee])
-    assert record.recent_trainees() == ["Officer New", "Officer Reyes"]
+    trainee = record.people.find_or_add("trainee", "Officer New")
+    record.sittings.open([trainee])
+    assert record.people.recent_trainees() == ["Officer New", "Officer Reyes"]
     record.close()
 
 
@@ -187,13 +187,13 @@ def test_the_demo_keeps_to_its_own_record(tmp_path):
     assert not training.exists()  # the agency's record, named by BRANCHPOINT_DB, untouched
     assert invoke("demo", "--headless", "--speed", "200", "--size", "tiny").exit_code == 0
     default = Record.open(default_url())  # nor the default one
-    assert not [r for r in default.runs() if r.kind != "training"]
-    assert "Demo trainee" not in default.recent_trainees()
+    assert not [r for r in default.runs.summaries() if r.kind != "training"]
+    assert "Demo trainee" not in default.people.recent_trainees()
     default.close()
     demo = Record.open(demo_record_url())
-    assert {r.kind for r in demo.runs()} == {"demo"} and len(demo.runs()) == 2
+    assert {r.kind for r in demo.runs.summaries()} == {"demo"} and len(demo.runs.summaries()) == 2
     assert demo_record_url().endswith("demo-record.sqlite3")
-    assert demo.recent_trainees() == []
+    assert demo.people.recent_trainees() == []
     demo.close()
 
 
@@ -274,14 +274,15 @@ def test_erasure_reaches_runs_of_every_kind(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     headless(db, "Officer Reyes", "--kind", "test")
     record = Record.open(db)
-    trainee = record.find_person("trainee", "Officer Reyes")
-    (run,) = record.runs()
-    assert record.events(run.id)[-1].type == "run_ended" and record.note(run.id, 1) is None
-    noted = [e.seq for e in record.events(run.id) if record.note(run.id, e.seq)]
+    trainee = record.people.find("trainee", "Officer Reyes")
+    (run,) = record.runs.summaries()
+    assert record.runs.events(run.id)[-1].type == "run_ended"
+    assert record.runs.note(run.id, 1) is None
+    noted = [e.seq for e in record.runs.events(run.id) if record.runs.note(run.id, e.seq)]
     assert noted  # the demo script flags with notes
     erase_trainee(record, trainee)
-    assert not [seq for seq in noted if record.note(run.id, seq)]
-    assert record.display_names([trainee]) == {}
+    assert not [seq for seq in noted if record.runs.note(run.id, seq)]
+    assert record.people.display_names([trainee]) == {}
     record.close()
 
 
@@ -300,7 +301,7 @@ def test_the_migration_goes_down_and_up_again_on_a_record_with_runs(tmp_path):
         assert "kind" not in {row[1] for row in c.execute(text("PRAGMA table_info(runs)"))}
     record.close()
     record = Record.open(db)  # upgraded again: the run's event still says `test`
-    (run,) = record.runs()
+    (run,) = record.runs.summaries()
     result = verify_run(record, run.id)
     assert [f.kind for f in result.findings] == ["kind_mismatch"]
     record.close()
@@ -318,6 +319,6 @@ def test_sqlite_upgrade_keeps_earlier_runs_as_training(tmp_path):
         c.execute(text("UPDATE alembic_version SET version_num = '0005'"))
     record.close()
     record = Record.open(db)
-    (run,) = record.runs()
+    (run,) = record.runs.summaries()
     assert run.kind == "training" and verify_run(record, run.id).ok
     record.close()

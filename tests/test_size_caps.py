@@ -268,9 +268,9 @@ def _sorted(table: pd.DataFrame) -> pd.DataFrame:
 
 def test_a_streamed_import_of_many_batches_stores_what_one_batch_does(tmp_path, db_url,
                                                                        monkeypatch):
-    from simulator.record import Record, store
+    from simulator.record import Record, trial_imports
 
-    monkeypatch.setattr(store, "IMPORT_BATCH", 4)  # the record inserts four at a time
+    monkeypatch.setattr(trial_imports, "IMPORT_BATCH", 4)  # the record inserts four at a time
     path = _trials_csv(tmp_path / "trials.csv", 23)
     whole = read_trials_csv(path)
     assert len(whole) == 23 and whole.at[2, "subject.race"] == "=1+1"
@@ -280,7 +280,7 @@ def test_a_streamed_import_of_many_batches_stores_what_one_batch_does(tmp_path, 
         import_id, stored = import_trials(record, trial_batches(path, batch_rows=5),
                                           "trials.csv")
         assert stored == 23 and import_id
-        assert [len(b) for b in record.imported_trials(batch_rows=10)] == [10, 10, 3]
+        assert [len(b) for b in record.trial_imports.rows(batch_rows=10)] == [10, 10, 3]
         read = imported_trials(record)
         assert isinstance(read["trainee_id"].dtype, pd.CategoricalDtype)
         assert list(read.columns) == [*HEADER[:9], "subject.gender", "subject.race",
@@ -294,9 +294,9 @@ def test_a_streamed_import_of_many_batches_stores_what_one_batch_does(tmp_path, 
 
 def test_a_bad_line_in_a_late_batch_leaves_nothing_imported_and_is_named(tmp_path, record,
                                                                        monkeypatch):
-    from simulator.record import store
+    from simulator.record import trial_imports
 
-    monkeypatch.setattr(store, "IMPORT_BATCH", 3)  # earlier batches really are inserted
+    monkeypatch.setattr(trial_imports, "IMPORT_BATCH", 3)  # earlier batches really are inserted
     path = _trials_csv(tmp_path / "late.csv", 40, bad_line=37)
     batches = trial_batches(path, batch_rows=6)
     with pytest.raises(DocumentError) as caught:
@@ -304,14 +304,14 @@ def test_a_bad_line_in_a_late_batch_leaves_nothing_imported_and_is_named(tmp_pat
     [problem] = caught.value.problems
     assert str(problem) == (f"{path}:37: error: threat: `threat` is 'maybe'; write true or "
                             "false")
-    assert list(record.imported_trials()) == []
+    assert list(record.trial_imports.rows()) == []
 
 
 def test_the_command_line_streams_and_names_a_late_bad_line(tmp_path, monkeypatch):
     from simulator.cli import audit as audit_cli
-    from simulator.record import Record, store
+    from simulator.record import Record, trial_imports
 
-    monkeypatch.setattr(store, "IMPORT_BATCH", 3)
+    monkeypatch.setattr(trial_imports, "IMPORT_BATCH", 3)
     monkeypatch.setattr(audit_cli, "trial_batches",
                         lambda file: trial_batches(file, batch_rows=6))
     db = f"sqlite:///{tmp_path / 'record.sqlite3'}"
@@ -327,7 +327,7 @@ def test_the_command_line_streams_and_names_a_late_bad_line(tmp_path, monkeypatc
     assert result.exit_code == 0 and "imported 40 trials" in result.output
     record = Record.open(db)
     try:
-        assert sum(len(b) for b in record.imported_trials()) == 40
+        assert sum(len(b) for b in record.trial_imports.rows()) == 40
     finally:
         record.close()
 
@@ -338,9 +338,9 @@ def test_another_writer_commits_while_an_import_is_still_reading_its_file(tmp_pa
     is read: a console run writing the same record meanwhile must not time out."""
     import sqlite3
 
-    from simulator.record import Record, store
+    from simulator.record import Record, trial_imports
 
-    monkeypatch.setattr(store, "IMPORT_BATCH", 4)  # batches are stored while reading on
+    monkeypatch.setattr(trial_imports, "IMPORT_BATCH", 4)  # batches are stored while reading on
     path = _trials_csv(tmp_path / "trials.csv", 30)
     database = tmp_path / "record.sqlite3"
     record = Record.open(f"sqlite:///{database}")
@@ -364,7 +364,7 @@ def test_another_writer_commits_while_an_import_is_still_reading_its_file(tmp_pa
     try:
         _, stored = import_trials(record, batches_and_a_write_midway(), "trials.csv")
         assert committed == [True]
-        assert stored == 30 and sum(len(b) for b in record.imported_trials()) == 30
+        assert stored == 30 and sum(len(b) for b in record.trial_imports.rows()) == 30
     finally:
         record.close()
 

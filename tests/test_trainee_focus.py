@@ -199,7 +199,7 @@ def child(folder: Path, choice: str) -> dict[str, object]:
     settle(5, lambda: live.state.ended)
     settle(0.3)
     focus = QGuiApplication.focusWindow()
-    events = record.events(live.state.run_id or "")
+    events = record.runs.events(live.state.run_id or "")
     seen: dict[str, object] = {
         "trainee_inputs": [[getattr(e, name, None) for name in ("device", "kind", "key")]
                            for e in events if e.type == "trainee_input"],

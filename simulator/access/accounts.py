@@ -22,20 +22,16 @@ leave the accounts with nobody to manage them.
 from __future__ import annotations
 
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from simulator.access.roles import GRANTS, AccessDenied, Permission, Role
-from simulator.record import Record
-from simulator.record.schema import accounts
-from simulator.record.store import as_utc
+from simulator.record import Conflict, Record
+from simulator.record.accounts import NoAdministratorLeft, StoredAccount
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -44,9 +40,6 @@ MAX_USERNAME = 64
 # Case folding can lengthen a name (`ß` -> `ss`, up to three code points for one).
 MAX_USERNAME_KEY = 256
 _HASHER = PasswordHasher()
-# What the database's trigger says (migration 0007) when an update would leave no enabled
-# administrator.
-_LAST_ADMINISTRATOR = "keep an enabled administrator"
 
 
 @cache
@@ -100,12 +93,11 @@ class Accounts:
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        self.engine = record.engine
+        self._stored = record.accounts
 
     def exists(self) -> bool:
         """Whether the record has any account (a record without one is open to all)."""
-        with self.engine.connect() as c:
-            return bool(c.execute(select(func.count()).select_from(accounts)).scalar())
+        return self._stored.any()
 
     def add(self, username: str, role: Role, password: str, *, display_name: str | None = None,
             agency_id: str | None = None) -> Account:
@@ -125,9 +117,7 @@ class Accounts:
         if mixed:
             raise ValueError(f"`{username}` mixes {' and '.join(mixed)} letters, as a name "
                              "made to pass for another does; write it in one script")
-        with self.engine.connect() as c:
-            holder = c.execute(select(accounts.c.username)
-                               .where(accounts.c.username_key == key)).scalar()
+        holder = self._stored.holder(key)
         if holder is not None:
             raise ValueError(f"there is already an account `{holder}` (names are the same "
                              "in any case); choose another name")
@@ -135,33 +125,24 @@ class Accounts:
         person_id = None
         if role is Role.instructor:
             shown = (display_name or username).strip()
-            person_id = self.record.find_or_add_person("instructor", shown, agency_id=agency_id)
-            with self.engine.connect() as c:
-                taken = c.execute(select(accounts.c.username)
-                                  .where(accounts.c.person_id == person_id)).scalar()
+            person_id = self.record.people.find_or_add("instructor", shown, agency_id=agency_id)
+            taken = self._stored.of_person(person_id)
             if taken is not None:
                 raise ValueError(f"`{taken}` is already the instructor {shown!r}; give this "
                                  "account another --display-name")
-        now = datetime.now(UTC)
-        account_id = str(uuid.uuid4())
         try:
-            with self.engine.begin() as c:
-                c.execute(insert(accounts).values(
-                    id=account_id, username=username, username_key=key, role=role.value,
-                    person_id=person_id, agency_id=agency_id,
-                    password_hash=_HASHER.hash(_composed(password)),
-                    failed_attempts=0, locked_until=None, disabled=False, created_utc=now,
-                    password_changed_utc=now))
-        except IntegrityError:
+            account_id = self._stored.add(username, key, role.value,
+                                          _HASHER.hash(_composed(password)),
+                                          person_id=person_id, agency_id=agency_id)
+        except Conflict:
             raise ValueError(f"there is already an account `{username}`; choose another "
                              "name") from None
         return Account(account_id, username, role, person_id, agency_id)
 
     def get(self, username: str) -> Account | None:
         """The account of that name, in any case, if there is one."""
-        with self.engine.connect() as c:
-            row = _find(c, username)
-        return None if row is None else _account(row)
+        stored = self._find(username)
+        return None if stored is None else _account(stored)
 
     def still_usable(self, account: Account, *, now: datetime | None = None) -> Account:
         """``account`` as the record holds it now, for a console where it signed in earlier.
@@ -183,9 +164,7 @@ class Accounts:
 
     def all(self) -> list[Account]:
         """Every account, by name."""
-        with self.engine.connect() as c:
-            return [_account(r) for r in c.execute(select(accounts)
-                                                   .order_by(accounts.c.username))]
+        return [_account(stored) for stored in self._stored.all()]
 
     def sign_in(self, username: str, password: str, *, now: datetime | None = None) -> Account:
         """The account, if the password is right and it is neither locked nor disabled.
@@ -195,18 +174,17 @@ class Accounts:
         account is locked, or whether it is disabled.
         """
         now = now or datetime.now(UTC)
-        with self.engine.connect() as c:
-            row = _find(c, username)
+        row = self._find(username)
         right, as_typed = _verify(row.password_hash if row is not None else _dummy_hash(),
                                   password)
-        locked_until = (as_utc(row.locked_until)
-                        if row is not None and row.locked_until is not None else None)
-        if locked_until is not None and locked_until > now:
+        if row is not None and row.locked_until is not None and row.locked_until > now:
             # Refused whatever the password, so the lock really stops guessing; and the
             # guesses it stops do not lengthen it, or a guesser could keep anyone out.
             raise SignInError(WRONG)
         if row is None or not right:
-            self._count_failure(None if row is None else str(row.id), now)
+            # Counted for unknown names too, so that they cost the same commit.
+            self._stored.count_failure(None if row is None else row.id,
+                                       lock_at=MAX_FAILURES, locked_until=now + LOCKOUT)
             raise SignInError(WRONG)
         if row.disabled:
             raise SignInError(WRONG)
@@ -215,21 +193,8 @@ class Accounts:
             # A hash made before passwords were composed, of the code points as typed then:
             # from now on it is the composed password's, so either way of typing signs in.
             values["password_hash"] = _HASHER.hash(_composed(password))
-        with self.engine.begin() as c:
-            c.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
+        self._stored.change(row.id, **values)
         return _account(row)
-
-    def _count_failure(self, account_id: str | None, now: datetime) -> None:
-        # One atomic increment (consoles on several PCs may guess at once), run for unknown
-        # names too, where it changes nothing but costs the same commit.
-        with self.engine.begin() as c:
-            failures = c.execute(
-                update(accounts).where(accounts.c.id == (account_id or ""))
-                .values(failed_attempts=accounts.c.failed_attempts + 1)
-                .returning(accounts.c.failed_attempts)).scalar()
-            if failures is not None and failures >= MAX_FAILURES:
-                c.execute(update(accounts).where(accounts.c.id == account_id)
-                          .values(failed_attempts=0, locked_until=now + LOCKOUT))
 
     def set_password(self, username: str, password: str) -> None:
         """Give the account a new password (and clear a lock)."""
@@ -254,21 +219,29 @@ class Accounts:
         # The name is found first, by itself: one statement then updates one row by its id,
         # and on SQLite the update is the transaction's first statement, so it waits for
         # another writer instead of failing on a read made before that writer committed.
-        with self.engine.connect() as c:
-            row = _find(c, username)
+        row = self._find(username)
         if row is None:
             raise ValueError(f"no account `{username}`; `branchpoint accounts list` shows them")
         try:
-            with self.engine.begin() as c:
-                c.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
-        except DBAPIError as exc:
-            if _LAST_ADMINISTRATOR not in str(exc.orig):
-                raise
+            self._stored.change(row.id, **values)
+        except NoAdministratorLeft:
             raise LastAdministrator(
                 f"`{row.username}` is the last enabled administrator, and nobody could manage "
                 "the accounts without one; enable or add another administrator first "
                 "(`branchpoint accounts enable NAME` or `accounts add NAME --role "
                 "administrator`)") from None
+
+    def _find(self, username: str) -> StoredAccount | None:
+        """The account a typed name means: spelled exactly so, else the same in any case.
+
+        Exactly spelled comes first for records from before names were compared in any
+        case, where two accounts may differ only by case: the older owns the name in every
+        other case (migration 0007), the later signs in as it is spelled.
+        """
+        typed = typed_name(username)
+        found = self._stored.matching(canonical_name(username), [username, typed])
+        return min(found, default=None,
+                   key=lambda r: (r.username != username, r.username != typed))
 
 
 def typed_name(username: str) -> str:
@@ -407,24 +380,6 @@ def _matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def _find(c: Connection, username: str) -> Row[tuple[object, ...]] | None:
-    """The account a typed name means: spelled exactly so, else the same in any case.
-
-    Exactly spelled comes first for records from before names were compared in any case,
-    where two accounts may differ only by case: the older owns the name in every other
-    case (migration 0007), the later signs in as it is spelled.
-    """
-    typed = typed_name(username)
-    rows = c.execute(select(accounts).where(or_(
-        accounts.c.username_key == canonical_name(username),
-        accounts.c.username.in_([username, typed])))).all()
-    return min(rows, default=None,
-               key=lambda r: (r.username != username, r.username != typed))
-
-
-def _account(row: Row[tuple[object, ...]]) -> Account:
-    return Account(str(row.id), str(row.username), Role(row.role),
-                   None if row.person_id is None else str(row.person_id),
-                   None if row.agency_id is None else str(row.agency_id),
-                   bool(row.disabled),
-                   None if row.locked_until is None else as_utc(row.locked_until))
+def _account(stored: StoredAccount) -> Account:
+    return Account(stored.id, stored.username, Role(stored.role), stored.person_id,
+                   stored.agency_id, stored.disabled, stored.locked_until)

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
-
 from simulator.record import Record
-from simulator.record.schema import agency_settings
 
-# The key of the settings for people and sessions of no agency (a single-PC record).
-NO_AGENCY = "*"
 DEFAULT_IDLE_MINUTES = 10
 
 
@@ -30,20 +25,14 @@ class AgencySettings:
 
 def settings_of(record: Record, agency_id: str | None) -> AgencySettings:
     """The settings of an agency (or of no agency: ``None``)."""
-    with record.engine.connect() as c:
-        row = c.execute(select(agency_settings).where(
-            agency_settings.c.agency_key == (agency_id or NO_AGENCY))).first()
-    if row is None:
-        return AgencySettings()
-    return AgencySettings(row.retention_days, row.idle_minutes)
+    stored = record.agency_settings.of(agency_id)
+    return AgencySettings() if stored is None else AgencySettings(*stored)
 
 
 def all_settings(record: Record) -> dict[str | None, AgencySettings]:
     """Every agency's settings that are set, by agency id (None: people of no agency)."""
-    with record.engine.connect() as c:
-        rows = c.execute(select(agency_settings)).all()
-    return {None if r.agency_key == NO_AGENCY else str(r.agency_key):
-            AgencySettings(r.retention_days, r.idle_minutes) for r in rows}
+    return {agency_id: AgencySettings(*stored)
+            for agency_id, stored in record.agency_settings.all().items()}
 
 
 def keep_settings(record: Record, agency_id: str | None, settings: AgencySettings) -> None:
@@ -52,10 +41,4 @@ def keep_settings(record: Record, agency_id: str | None, settings: AgencySetting
         raise ValueError("a retention period is at least 1 day")
     if settings.idle_minutes is not None and not 1 <= settings.idle_minutes <= 240:
         raise ValueError("the idle sign-out is between 1 and 240 minutes")
-    key = agency_id or NO_AGENCY
-    values = {"retention_days": settings.retention_days,
-              "idle_minutes": settings.idle_minutes}
-    with record.engine.begin() as c:
-        if c.execute(update(agency_settings).where(agency_settings.c.agency_key == key)
-                     .values(**values)).rowcount == 0:
-            c.execute(insert(agency_settings).values(agency_key=key, **values))
+    record.agency_settings.keep(agency_id, settings.retention_days, settings.idle_minutes)

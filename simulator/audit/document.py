@@ -72,8 +72,8 @@ def scope_detail(record: Record, scope: AuditScope) -> dict[str, object]:
     """
     trainee = None
     if scope.trainee is not None:
-        agency_id = record.find_agency(scope.agency) if scope.agency else None
-        trainee = (record.find_person("trainee", scope.trainee, agency_id=agency_id)
+        agency_id = record.agencies.find(scope.agency) if scope.agency else None
+        trainee = (record.people.find("trainee", scope.trainee, agency_id=agency_id)
                    or "(not a recorded trainee: an imported id)")
     return {"references": dict(scope.references),
             "since": scope.since.isoformat() if scope.since else None,
@@ -89,13 +89,13 @@ def scoped_trials(record: Record, profile: AgencyProfile, scope: AuditScope
 
     ValueError names a filter that matches nothing in the record: an agency or a cohort.
     """
-    agency_id = record.agency_named(scope.agency)
+    agency_id = record.agencies.named(scope.agency)
     trainee_ids: set[str] | None = None
     if scope.cohort is not None:
-        trainee_ids = record.cohort_members(scope.cohort, agency_id=agency_id)
+        trainee_ids = record.cohorts.members(scope.cohort, agency_id=agency_id)
         if not trainee_ids:
             where = f"of {scope.agency}" if scope.agency is not None else "in the record"
-            known = ", ".join(record.cohorts(agency_id=agency_id)) or (
+            known = ", ".join(record.cohorts.names(agency_id=agency_id)) or (
                 "none yet (a roster's cohort column adds them)")
             raise ValueError(f"--cohort {scope.cohort!r}: no trainee {where} is in that "
                              f"cohort; the cohorts {where}: {known}")
@@ -129,13 +129,13 @@ def _trainee(record: Record, trainee: str, agency_id: str | None,
     """
     if cohort is not None:
         name, members = cohort
-        found = {person for person, shown in record.display_names(sorted(members)).items()
+        found = {person for person, shown in record.people.display_names(sorted(members)).items()
                  if shown == trainee}
         if not found:
             raise ValueError(f"--trainee {trainee!r} is not in the cohort {name!r}; leave "
                              "out one of the two")
         return found
-    person = record.find_person("trainee", trainee, agency_id=agency_id)
+    person = record.people.find("trainee", trainee, agency_id=agency_id)
     return {trainee} | ({person} if person else set())
 
 

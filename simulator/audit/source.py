@@ -29,14 +29,15 @@ def runs_played(record: Record, *, since: datetime | None = None,
     ``trainee_ids`` (runs any of them played) narrow the runs down; ``kinds`` says which
     kinds of run count (training only, unless asked).
     """
-    for run in record.training_runs(kinds=kinds, since=since, until=until):
+    for run in record.runs.training_runs(kinds=kinds, since=since, until=until):
         if scenario_ids is not None and run.scenario_id not in scenario_ids:
             continue
         if agency_id is not None and run.agency_id != agency_id:
             continue
         if trainee_ids is not None and not set(run.trainee_ids) & set(trainee_ids):
             continue
-        yield record.events(run.run_id), record.scenario_version(run.scenario_hash).scenario
+        yield (record.runs.events(run.run_id),
+               record.scenario_versions.get(run.scenario_hash).scenario)
 
 
 def import_trials(record: Record, tables: pd.DataFrame | Iterable[pd.DataFrame],
@@ -44,7 +45,7 @@ def import_trials(record: Record, tables: pd.DataFrame | Iterable[pd.DataFrame],
     """Store validated trial tables (see `trial_batches`) in the record, all or none.
 
     ``tables`` may come a batch at a time as the file is read: each is staged as it comes
-    (`Record.import_trials`), and the trials go into the record only once the last has
+    (`TrialImports.add`), and the trials go into the record only once the last has
     come, so an error raised while reading leaves the record untouched and the record is
     not locked meanwhile. Returns the import's id and the number of trials stored.
     """
@@ -57,11 +58,11 @@ def import_trials(record: Record, tables: pd.DataFrame | Iterable[pd.DataFrame],
             stored += len(table)
             yield from _stored_rows(table)
 
-    return record.import_trials(rows(), source), stored
+    return record.trial_imports.add(rows(), source), stored
 
 
 def _stored_rows(table: pd.DataFrame) -> Iterator[dict[str, object]]:
-    """The rows of a validated trial table as `Record.import_trials` takes them."""
+    """The rows of a validated trial table as `TrialImports.add` takes them."""
     subjects = [c for c in table.columns if c.startswith(SUBJECT)]
     attributes = [c[len(SUBJECT):] for c in subjects]
     latency = table["latency_ms"].astype(float).tolist()
@@ -93,7 +94,7 @@ def imported_trials(record: Record) -> pd.DataFrame:
     """
     names = (*_TEXT_COLUMNS, "threat", "latency_ms", "subject")
     parts: dict[str, list[Any]] = {name: [] for name in names}
-    for batch in record.imported_trials(names):
+    for batch in record.trial_imports.rows(names):
         for name, values in zip(names, zip(*batch, strict=True), strict=True):
             if name == "threat":
                 parts[name].append(np.array(values, dtype=bool))

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
 from simulator.access import AccessLog, Accounts, Permission, Role
 from simulator.access.accounts import check_password
@@ -32,7 +31,7 @@ from simulator.cli.common import (
     sign_in,
 )
 from simulator.cli.review import SinceOption, moment
-from simulator.record import Record
+from simulator.record import DatabaseFailed, Record
 from simulator.record.app_role import grant_application_role
 from simulator.record.backup import BackupError, backup, restore, scratch_folder, staged
 
@@ -79,7 +78,7 @@ def add(
     elif role is not Role.administrator:
         fail("the first account must be an administrator (--role administrator), who then "
              "adds the others")
-    agency_id = record.ensure_agency(agency) if agency else None
+    agency_id = record.agencies.ensure(agency) if agency else None
     try:
         added = accounts.add(name, role, _new_password(), display_name=display_name,
                              agency_id=agency_id)
@@ -227,7 +226,7 @@ def erase(
     else:
         assert trainee is not None
         people = _trainee_to_erase(record, trainee, agency)
-    names = record.display_names(people)
+    names = record.people.display_names(people)
     who = ", ".join(f"{names.get(p, '?')} ({p})" for p in people) or "nobody"
     if not yes:
         err.print(f"would erase the personal data of {len(people)} trainee(s): "
@@ -245,9 +244,9 @@ def erase(
 def _trainee_to_erase(record: Record, trainee: str, agency: str | None) -> list[str]:
     """The one trainee a name (within an agency) or a person id names; exits otherwise."""
     agency_id = agency_or_exit(record, agency)
-    if record.person_kind(trainee) == "trainee":
+    if record.people.kind(trainee) == "trainee":
         return [trainee]  # a person id, as the dry run and the access log show them
-    found = record.people_named("trainee", trainee, agency_id=agency_id)
+    found = record.people.named("trainee", trainee, agency_id=agency_id)
     if not found:
         fail(f"no trainee named `{trainee}`" + (f" in {agency}" if agency else "")
              + " (already erased?)")
@@ -319,7 +318,7 @@ def grant_role(
         statements = grant_application_role(record, role)
     except ValueError as exc:
         fail(str(exc))
-    except DBAPIError as exc:
+    except DatabaseFailed as exc:
         fail(f"cannot grant to {role!r}: {exc.orig}; create the role first, and connect as "
              "the tables' owner")
     AccessLog(record).write(account, "role_granted", role, {"grants": len(statements)})

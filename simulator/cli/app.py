@@ -16,7 +16,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from media_index import MediaIndex
 from media_index.coverage import bundled_reference
 from simulator.access import AccessLog, Account, Accounts, Permission
 from simulator.agency import AgencyProfile
@@ -294,9 +293,9 @@ def run(
     try:
         if resume is not None:
             run_id = _one_run_id(record, resume)
-            require_own_session(record, account, record.run(run_id).session_id,
+            require_own_session(record, account, record.runs.get(run_id).session_id,
                                 "--resume")
-            if record.run(run_id).status == "ended":
+            if record.runs.get(run_id).status == "ended":
                 fail(f"run {run_id} has already ended; there is nothing to resume")
             the_run = reopen_run(record, run_id, clock=clock, player=player,
                                  profile=vocabularies)
@@ -314,7 +313,7 @@ def _instructor_of(record: Record, account: Account | None, named: str | None) -
     """Who runs the session: a signed-in instructor is themselves, whatever is typed."""
     if account is None or account.person_id is None:
         return named
-    own = record.display_names([account.person_id]).get(account.person_id)
+    own = record.people.display_names([account.person_id]).get(account.person_id)
     if named is not None and named != own:
         fail(f"--instructor {named!r}: you are signed in as the instructor {own!r}; leave "
              "--instructor out, or sign in as that instructor", EXIT_DENIED)
@@ -331,17 +330,17 @@ def _new_run(record: Record, scenario_id: str, library: Path | None, variant: st
         how = f"{kind}, {how}"
     loaded = _load_for_run(scenario_id, library, profile)
     variant_id = _variant_or_fail(loaded, variant)
-    agency_id = record.ensure_agency(agency) if agency else None
-    trainee_ids = [record.find_or_add_person("trainee", name, agency_id=agency_id)
+    agency_id = record.agencies.ensure(agency) if agency else None
+    trainee_ids = [record.people.find_or_add("trainee", name, agency_id=agency_id)
                    for name in trainees]
     instructor_id = None
     if account is not None and account.person_id is not None:
         # A signed-in instructor is their own person, whatever name another shares.
         instructor_id = account.person_id
     elif instructor:
-        instructor_id = record.find_or_add_person("instructor", instructor,
+        instructor_id = record.people.find_or_add("instructor", instructor,
                                                   agency_id=agency_id)
-    session_id = record.open_session(trainee_ids, instructor_id=instructor_id,
+    session_id = record.sittings.open(trainee_ids, instructor_id=instructor_id,
                                      agency_id=agency_id, label=f"{how}: {scenario_id}")
     return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
                      trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
@@ -376,7 +375,7 @@ def _load_for_run(scenario_id: str, library: Path | None,
 
 
 def _one_run_id(record: Record, prefix: str) -> str:
-    found = record.run_ids_starting(prefix)
+    found = record.runs.ids_starting(prefix)
     if len(found) != 1:
         fail(f"no run starts with `{prefix}`" if not found
               else f"`{prefix}` matches {len(found)} runs; give more of the id")
@@ -408,8 +407,8 @@ def _print_event(event: Event) -> None:
 
 
 def _finish_run(record: Record, session_id: str, run_id: str) -> None:
-    record.close_session(session_id)
-    summary = record.run(run_id)
+    record.sittings.close(session_id)
+    summary = record.runs.get(run_id)
     err.print(f"run ended ({summary.outcome_kind or 'ended by instructor'}) after "
               f"{summary.event_count} events; head hash {summary.head_hash[:16]}…")
     err.print(f"session {session_id} is in the record at {escape(record.url)}")
@@ -471,12 +470,12 @@ def project(
                                   Listening(listen, listen_host, tls_cert, tls_key, no_tls))
     if resume is not None:
         run_id = _one_run_id(record, resume)
-        summary = record.run(run_id)
+        summary = record.runs.get(run_id)
         require_own_session(record, account, summary.session_id, "--resume")
         if summary.status == "ended":
             fail(f"run {run_id} has already ended; there is nothing to resume")
         try:
-            loaded = record.scenario_version(summary.scenario_hash)
+            loaded = record.scenario_versions.get(summary.scenario_hash)
         except RecordError as exc:
             fail(str(exc))
         _play_on_projector(record, loaded, summary.variant_id,
@@ -526,7 +525,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
         fail("fix the projector settings' key bindings first", EXIT_PROBLEMS)
     if where.backend not in (None, "pyav", "vlc"):
         fail(f"--backend {where.backend!r}: use pyav (frame-exact) or vlc")
-    index = MediaIndex.open(record.engine)
+    index = record.media_index()
     problems = preflight(loaded, variant_id,
                          lambda v, clip: resolve_clip(loaded, index, v, clip))
     if problems:
@@ -542,7 +541,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     if server is not None and resuming is not None:
         # A remote console that pairs gets the whole run, from before the crash too.
         try:
-            history = record.events(resuming)
+            history = record.runs.events(resuming)
         except (RecordError, ValueError) as exc:
             fail(f"run {resuming}'s stored events cannot be read for remote consoles ({exc}); "
                  "resume it without --listen")
@@ -564,7 +563,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
                                    # A paused run waits for a remote console to resume it.
                                    unpause=resuming is not None and server is None,
                                    server=server, history=history,
-                                   names=record.display_names)
+                                   names=record.people.display_names)
     except (ValueError, PlayerUnavailable, RecordError) as exc:
         fail(str(exc))
     finally:
@@ -631,7 +630,7 @@ def demo(
     err.rule("1. The bundled scenario library and its stand-in clips")
     scenarios = load_library(library)
     generate_library(scenarios, cast(Size, size))
-    index = MediaIndex.open(record.engine)
+    index = record.media_index()
     index_folders(index, [standins_dir()], vocabularies)
     table, errors = library_table(scenarios, index, vocabularies)
     out_console().print(table)
@@ -687,7 +686,7 @@ def sessions_list(
     table = Table(title=f"Sessions in {shown(record.url)}")
     for column in ("session", "started (UTC)", "instructor", "trainees", "runs", "label"):
         table.add_column(column)
-    for s in record.sessions(limit, instructor_id=account.person_id if own and account
+    for s in record.sittings.latest(limit, instructor_id=account.person_id if own and account
                              else None):
         others = ", ".join(f"{n} {kind}" for kind, n in sorted(s.other_kinds.items()))
         table.add_row(s.id[:8], f"{s.started_utc:%Y-%m-%d %H:%M}", shown(s.instructor or ""),
@@ -705,7 +704,7 @@ def sessions_show(
 ) -> None:
     """One session: its runs, their outcomes, head hashes and (optionally) events."""
     record, account = open_record_as(db, Permission.debrief)
-    found = record.session_ids_starting(session)
+    found = record.sittings.ids_starting(session)
     if len(found) != 1:
         fail(f"no session starts with `{session}`" if not found
               else f"`{session}` matches {len(found)} sessions; give more of the id")
@@ -717,7 +716,7 @@ def sessions_show(
 def _show_session(record: Record, session_id: str, *, events: bool) -> None:
     out = out_console()
     out.print(f"[bold]Session {session_id}[/]  (record: {escape(record.url)})")
-    for r in record.runs(session_id=session_id):
+    for r in record.runs.summaries(session_id=session_id):
         kind = "" if r.kind == "training" else f" ({r.kind}: not counted as training)"
         out.print(shown(f"  run {r.id}{kind}: scenario {r.scenario_id} "
                         f"(version {r.scenario_hash[:12]}), "
@@ -730,8 +729,8 @@ def _show_session(record: Record, session_id: str, *, events: bool) -> None:
             for column in ("seq", "t (s)", "event", "detail"):
                 table.add_column(column, no_wrap=column != "detail")
             first = None
-            run_events = record.events(r.id)
-            names = record.display_names(
+            run_events = record.runs.events(r.id)
+            names = record.people.display_names(
                 [t for e in run_events if isinstance(e, RunStarted) for t in e.trainee_ids])
             for e in run_events:
                 first = e.t_ns if first is None or e.type == "run_recovered" else first

@@ -135,7 +135,7 @@ def sign_in(record: Record, permission: Permission, *,
     """
     accounts = Accounts(record)
     if not accounts.exists():
-        first = record.first_notice(OPEN_RECORD_NOTICE)
+        first = record.notices.first(OPEN_RECORD_NOTICE)
         if first or always_note:
             note_open_record()
         return None
@@ -170,7 +170,7 @@ def open_record_as(db: str | None, permission: Permission, *,
 def agency_or_exit(record: Record, name: str | None) -> str | None:
     """The id of the ``--agency`` given (None without one), or exit naming it."""
     try:
-        return record.agency_named(name)
+        return record.agencies.named(name)
     except ValueError as exc:
         fail(str(exc))
 
@@ -180,7 +180,7 @@ def require_own_session(record: Record, account: Account | None, session_id: str
     """Exit unless the account may see this session: instructors see only their own."""
     if account is None or account.may(Permission.coordinate):
         return
-    if record.session_instructor(session_id) != account.person_id:
+    if record.sittings.instructor(session_id) != account.person_id:
         AccessLog(record).write(account, "refused", session_id, {"what": what})
         fail(f"{what}: session {session_id[:8]} was run by another instructor; instructors "
              "see their own sessions, coordinators all of them", EXIT_DENIED)
@@ -190,7 +190,7 @@ def open_media_index(db: str | None) -> MediaIndex:
     """The media index in the record's database, or exit saying why not."""
     record = open_record(db)
     try:
-        return MediaIndex.open(record.engine)
+        return record.media_index()
     except MediaIndexError as exc:
         fail(str(exc))
 

@@ -68,9 +68,9 @@ def _runs(record: Record, targets: list[str], *,
     kinds = run_kinds(include_non_training)
     run_ids: list[str] = []
     for target in targets:
-        sessions = record.session_ids_starting(target)
-        found = (record.run_ids_starting(target) if not sessions else
-                 [r.id for s in sessions for r in record.runs(session_id=s, kinds=kinds)])
+        sessions = record.sittings.ids_starting(target)
+        found = (record.runs.ids_starting(target) if not sessions else
+                 [r.id for s in sessions for r in record.runs.summaries(session_id=s, kinds=kinds)])
         if not found and sessions:
             fail(f"session `{target}` has no training runs; --include-non-training exports "
                  "its demonstration and test runs")
@@ -181,7 +181,7 @@ def _rater(record: Record, account: Account | None, named: str | None) -> tuple[
     new), or by their account's name.
     """
     if account is not None and account.person_id is not None:
-        own = record.display_names([account.person_id]).get(account.person_id, "")
+        own = record.people.display_names([account.person_id]).get(account.person_id, "")
         if named is not None and named != own:
             fail(f"--rater {named!r}: you are signed in as {own!r}, and score as yourself",
                  EXIT_DENIED)
@@ -190,7 +190,7 @@ def _rater(record: Record, account: Account | None, named: str | None) -> tuple[
         fail("give --rater NAME: who scores")
     name = named or (account.username if account else "")
     names_or_exit("--rater", name)
-    return name, record.find_or_add_person("instructor", name)
+    return name, record.people.find_or_add("instructor", name)
 
 
 def moment(text: str | None, option: str) -> datetime | None:
@@ -220,7 +220,7 @@ def officer(
 ) -> None:
     """An officer's training: each run with its scenario, focus areas and length."""
     record, account = open_record_as(db, Permission.coordinate)
-    trainee_id = record.find_person("trainee", name)
+    trainee_id = record.people.find("trainee", name)
     if trainee_id is None:
         fail(f"no trainee named `{name}` in the record")
     kinds = run_kinds(include_non_training)
@@ -299,12 +299,12 @@ def roster(
     # Not the file's name: rosters are often named after the people in them.
     AccessLog(record).write(account, "roster_import", "roster",
                             {"trainees": len(entries), "agency": agency})
-    agency_id = record.ensure_agency(agency) if agency else None
+    agency_id = record.agencies.ensure(agency) if agency else None
     for entry in entries:
-        trainee_id = record.find_or_add_person("trainee", entry.name, agency_id=agency_id,
+        trainee_id = record.people.find_or_add("trainee", entry.name, agency_id=agency_id,
                                                external_ref=entry.badge)
         if entry.cohort:
-            record.add_to_cohort(entry.cohort, [trainee_id])
+            record.cohorts.add(entry.cohort, [trainee_id])
     cohorts = sorted({e.cohort for e in entries if e.cohort})
     err.print(f"{len(entries)} trainees on record"
               + (f", in the cohort{'s' if len(cohorts) > 1 else ''} "

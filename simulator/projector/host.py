@@ -16,9 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QWindow
-from sqlalchemy.exc import SQLAlchemyError
 
-from media_index import MediaIndex
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, build_catalog
 from simulator.counterbalance import choose_variant
@@ -36,7 +34,7 @@ from simulator.projector.session import ProjectorSession
 from simulator.projector.settings import Backend, ProjectorSettings, binding_problems
 from simulator.projector.window import ProjectorWindow, choose_screen
 from simulator.protocol.events import VariantAssignment
-from simulator.record import Record
+from simulator.record import Record, RecordError
 from simulator.runtime import ScenarioRun
 from simulator.scenario import LoadedScenario, ScenarioLibrary, ScenarioOutline, lint, outline
 
@@ -94,7 +92,7 @@ class ProjectorHost(QObject):
         self.record = record
         # The agency the class's sitting and new trainees belong to (a shared database).
         self.agency = agency
-        self.agency_id = record.ensure_agency(agency) if agency else None
+        self.agency_id = record.agencies.ensure(agency) if agency else None
         self.library = library
         self.profile = profile
         self.settings = settings
@@ -152,7 +150,7 @@ class ProjectorHost(QObject):
 
     def catalog(self) -> list[CatalogEntry]:
         """Every scenario in the library, with lint status, variants and a thumbnail."""
-        return build_catalog(self.library, self.profile, MediaIndex.open(self.record.engine),
+        return build_catalog(self.library, self.profile, self.record.media_index(),
                              self._thumbnails)
 
     def recent_trainees(self, instructor_id: str | None = None) -> list[str]:
@@ -160,7 +158,7 @@ class ProjectorHost(QObject):
 
         Only this agency's sittings, and only one instructor's if ``instructor_id`` is given.
         """
-        return self.record.recent_trainees(agency_id=self.agency_id,
+        return self.record.people.recent_trainees(agency_id=self.agency_id,
                                            instructor_id=instructor_id)
 
     def preflight(self, scenario_id: str) -> list[str]:
@@ -176,7 +174,7 @@ class ProjectorHost(QObject):
             return [str(problem) for problem in exc.problems]
         report = lint(loaded.scenario, self.profile, source=loaded.source).located(loaded.text)
         problems = [str(problem) for problem in report.errors]
-        index = MediaIndex.open(self.record.engine)
+        index = self.record.media_index()
         for variant in loaded.scenario.variants:
             problems += [f"variant `{variant.id}`: {problem}" for problem in preflight(
                 loaded, variant.id, lambda v, clip: resolve_clip(loaded, index, v, clip))]
@@ -224,19 +222,19 @@ class ProjectorHost(QObject):
             raise ValueError("a run is still on the projector; end it first")
         self._release()
         record = self.record
-        trainee_ids = [record.find_or_add_person("trainee", name, agency_id=self.agency_id,
+        trainee_ids = [record.people.find_or_add("trainee", name, agency_id=self.agency_id,
                                                  external_ref=plan.badges.get(name))
                        for name in plan.trainees]
         for name, trainee_id in zip(plan.trainees, trainee_ids, strict=True):
             if name in plan.cohorts:
-                record.add_to_cohort(plan.cohorts[name], [trainee_id])
+                record.cohorts.add(plan.cohorts[name], [trainee_id])
         instructor_id = plan.instructor_id or (
-            record.find_or_add_person("instructor", plan.instructor, agency_id=self.agency_id)
+            record.people.find_or_add("instructor", plan.instructor, agency_id=self.agency_id)
             if plan.instructor else None)
         assignment: VariantAssignment = "chosen" if plan.variant_id else "counterbalanced"
         variant_id = plan.variant_id or choose_variant(
             [v.id for v in loaded.scenario.variants],
-            record.variant_history(loaded.scenario.id, trainee_ids), trainee_ids)
+            record.runs.variant_history(loaded.scenario.id, trainee_ids), trainee_ids)
         window = self._projector_window()
 
         def make_run(player: Player) -> ScenarioRun:
@@ -258,7 +256,7 @@ class ProjectorHost(QObject):
         # resume this one from the command line).
         session.ended.connect(self._run_over)
         session.faulted.connect(self._run_over)
-        names = record.display_names(trainee_ids)
+        names = record.people.display_names(trainee_ids)
         if self.server is not None:
             self.server.attach(session, preview=preview, names=names)
         self.current = StagedRun(session, outline(loaded.scenario), preview, names)
@@ -270,12 +268,12 @@ class ProjectorHost(QObject):
         if self._session_id is not None and self._session_instructor != instructor_id:
             self.end_sitting()
         if self._session_id is None:
-            self._session_id = self.record.open_session(
+            self._session_id = self.record.sittings.open(
                 trainee_ids, instructor_id=instructor_id, agency_id=self.agency_id,
                 label="class at the console")
             self._session_instructor = instructor_id
         else:
-            self.record.join_session(self._session_id, trainee_ids)
+            self.record.sittings.join(self._session_id, trainee_ids)
         return self._session_id
 
     def end_sitting(self) -> None:
@@ -284,8 +282,8 @@ class ProjectorHost(QObject):
             return
         session_id, self._session_id = self._session_id, None
         try:
-            self.record.close_session(session_id)
-        except SQLAlchemyError:
+            self.record.sittings.close(session_id)
+        except RecordError:
             # The record may be what failed; ending the class must still work.
             log.exception("could not mark session %s closed", session_id)
 

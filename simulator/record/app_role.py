@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from media_index import MediaIndex
 from media_index.database import VERSION_TABLE as MEDIA_VERSION_TABLE
 from media_index.schema import metadata as media_metadata
 from simulator.record.database import VERSION_TABLE
 from simulator.record.schema import metadata as record_metadata
 from simulator.record.store import Record
+from simulator.record.unit import translated
 
 # What the application may do to each table, where it is less than everything.
 RIGHTS = {
@@ -44,14 +44,16 @@ def grant_statements(record: Record, role: str) -> list[str]:
 def grant_application_role(record: Record, role: str) -> list[str]:
     """Grant ``role`` its rights on the record (connected as the tables' owner).
 
-    ValueError on SQLite, which has no roles: whoever can open the file has all of it.
+    ValueError on SQLite, which has no roles: whoever can open the file has all of it;
+    DatabaseFailed if the database refuses (no such role, not the tables' owner).
     """
     if record.engine.dialect.name != "postgresql":
         raise ValueError("SQLite has no roles: whoever holds the file holds the data; an "
                          "application role needs PostgreSQL")
-    MediaIndex.open(record.engine)  # its tables too, made now by the owner
     statements = grant_statements(record, role)
-    with record.engine.begin() as c:
-        for statement in statements:
-            c.execute(text(statement))
+    with translated():
+        record.media_index()  # its tables too, made now by the owner
+        with record.engine.begin() as c:
+            for statement in statements:
+                c.execute(text(statement))
     return statements

@@ -30,8 +30,9 @@ from media_index import MediaIndex
 from media_index.database import SCHEMA_HEAD as MEDIA_SCHEMA_HEAD
 from media_index.schema import metadata as media_metadata
 from simulator.record.database import SCHEMA_HEAD
+from simulator.record.rows import as_utc
 from simulator.record.schema import metadata as record_metadata
-from simulator.record.store import Record, as_utc
+from simulator.record.store import Record
 from simulator.record.verify import RunVerification, verify_all
 
 FORMAT = "branchpoint-backup"

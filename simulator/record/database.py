@@ -27,6 +27,21 @@ class RecordError(RuntimeError):
     """The record cannot be opened or used as asked; the message says what to do."""
 
 
+class DatabaseFailed(RecordError):
+    """The database refused or failed a statement of the record.
+
+    ``orig`` is the driver's own error, whose codes tell a full disk from a lost server.
+    """
+
+    def __init__(self, message: str, orig: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.orig = orig
+
+
+class Conflict(DatabaseFailed):
+    """A write broke one of the database's rules: a key already taken, a trigger's refusal."""
+
+
 def default_url() -> str:
     """The SQLite database in the user data folder."""
     return f"sqlite:///{data_dir() / 'record.sqlite3'}"

@@ -50,10 +50,10 @@ def export_runs(record: Record, runs: Sequence[ReviewedRun], to: ExportFormat, *
     if to is ExportFormat.xapi:
         return json.dumps([s for run in runs for s in statements(run, people, xapi_base)],
                           indent=2, ensure_ascii=False) + "\n"
-    scored = {run.summary.id: record.scores(run_ids=[run.summary.id]) for run in runs}
+    scored = {run.summary.id: record.scores.standing(run_ids=[run.summary.id]) for run in runs}
     if not pseudonymise:
         raters = [s.rater_id for scores in scored.values() for s in scores]
-        people = People({**names, **record.display_names(raters)})
+        people = People({**names, **record.people.display_names(raters)})
     reports = [build_run_report(run, people, profile, scored[run.summary.id], rubric)
                for run in runs]
     heading = "After-action report" + (" (pseudonymised)" if pseudonymise else "")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from simulator.protocol import Event, RunStarted
 from simulator.record import Record
-from simulator.record.store import RunSummary
+from simulator.record.runs import RunSummary
 from simulator.review.timeline import Timeline, build_timeline
 from simulator.scenario import LoadedScenario
 
@@ -40,8 +40,8 @@ def load_run(record: Record, run_id: str) -> ReviewedRun:
 
     Notes are read for flags (and for whatever else carries one); an erased note is absent.
     """
-    summary = record.run(run_id)
-    events = record.events(run_id)
+    summary = record.runs.get(run_id)
+    events = record.runs.events(run_id)
     if not events:
         raise ValueError(f"run {run_id} was registered but never started (its process "
                          "stopped before the first event): there is nothing to review")
@@ -51,7 +51,7 @@ def load_run(record: Record, run_id: str) -> ReviewedRun:
                          f"`branchpoint verify --run {run_id}`")
     people = [*started.trainee_ids, *([started.instructor_id] if started.instructor_id else [])]
     notes = {e.seq: text for e in events
-             if getattr(e, "note_digest", None) and (text := record.note(run_id, e.seq))}
-    return ReviewedRun(summary, events, record.scenario_version(summary.scenario_hash),
-                       record.display_names(people), notes)
+             if getattr(e, "note_digest", None) and (text := record.runs.note(run_id, e.seq))}
+    return ReviewedRun(summary, events, record.scenario_versions.get(summary.scenario_hash),
+                       record.people.display_names(people), notes)
 

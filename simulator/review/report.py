@@ -17,7 +17,7 @@ from typing import Any
 from simulator.agency import AgencyProfile
 from simulator.catalog import VariantSummary
 from simulator.protocol import DecisionRecorded, FlagRaised
-from simulator.record.store import Score
+from simulator.record.scores import Score
 from simulator.review.layout import (
     Block,
     Figure,

@@ -25,7 +25,7 @@ from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss
 
 from simulator.protocol import TRAINING
 from simulator.record import Record
-from simulator.record.store import Score
+from simulator.record.scores import Score
 from simulator.review.load import ReviewedRun
 from simulator.review.rubric import Rubric
 
@@ -52,7 +52,7 @@ def score_run(record: Record, run: ReviewedRun, rubric: Rubric, rubric_hash: str
             scored[item_id] = (level_id, rubric.score(level_id))
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
-    record.add_scores(run.summary.id, trainee_id, rater_id, rubric.id, rubric_hash, scored,
+    record.scores.add(run.summary.id, trainee_id, rater_id, rubric.id, rubric_hash, scored,
                       note)
 
 
@@ -151,10 +151,10 @@ def trend(record: Record, trainee_id: str, rubric_id: str, *,
     With ``instructor_id``, only the runs of that instructor's sittings.
     """
     per_run: dict[str, list[int]] = defaultdict(list)
-    for s in record.scores(trainee_id=trainee_id):
+    for s in record.scores.standing(trainee_id=trainee_id):
         if s.rubric_id == rubric_id:
             per_run[s.run_id].append(s.score)
-    summaries = record.runs(run_ids=list(per_run), instructor_id=instructor_id,
+    summaries = record.runs.summaries(run_ids=list(per_run), instructor_id=instructor_id,
                             kinds=TRAINING)
     return [TrendPoint(r.id, r.started_utc, r.scenario_id,
                        sum(per_run[r.id]) / len(per_run[r.id])) for r in summaries]

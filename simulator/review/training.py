@@ -15,7 +15,7 @@ from datetime import datetime
 from simulator.agency import AgencyProfile
 from simulator.protocol import TRAINING, RunKind
 from simulator.record import Record
-from simulator.record.store import TrainingRun
+from simulator.record.runs import TrainingRun
 from simulator.scenario import Scenario
 
 
@@ -115,11 +115,11 @@ def officer_record(record: Record, trainee_id: str, *, since: datetime | None = 
 
     ``kinds``: which kinds of run count; demonstrations and tests are not training.
     """
-    runs = record.training_runs(kinds=kinds, since=since, until=until, trainee_id=trainee_id)
-    played = record.played_seconds([r.run_id for r in runs])
-    name = record.display_names([trainee_id]).get(trainee_id, "(name erased)")
+    runs = record.runs.training_runs(kinds=kinds, since=since, until=until, trainee_id=trainee_id)
+    played = record.runs.played_seconds([r.run_id for r in runs])
+    name = record.people.display_names([trainee_id]).get(trainee_id, "(name erased)")
     return OfficerRecord(trainee_id, name, tuple(
-        _entry(r, record.scenario_version(r.scenario_hash).scenario, played[r.run_id])
+        _entry(r, record.scenario_versions.get(r.scenario_hash).scenario, played[r.run_id])
         for r in runs))
 
 
@@ -133,11 +133,11 @@ def agency_summary(record: Record, *, since: datetime | None = None,
     areas: dict[str, AreaTotal] = defaultdict(AreaTotal)
     officers: set[str] = set()
     hours, count = 0.0, 0
-    runs = [run for run in record.training_runs(kinds=kinds, since=since, until=until)
+    runs = [run for run in record.runs.training_runs(kinds=kinds, since=since, until=until)
             if agency_id is None or run.agency_id == agency_id]
-    played = record.played_seconds([run.run_id for run in runs])
+    played = record.runs.played_seconds([run.run_id for run in runs])
     for run in runs:
-        entry = _entry(run, record.scenario_version(run.scenario_hash).scenario,
+        entry = _entry(run, record.scenario_versions.get(run.scenario_hash).scenario,
                        played[run.run_id])
         officers.update(run.trainee_ids)
         hours += entry.hours
