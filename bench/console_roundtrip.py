@@ -32,12 +32,13 @@ from instructor_console.remote_link import RemoteLink
 from simulator.agency import default_profile
 from simulator.playback.barcode import write_barcode_clip
 from simulator.projector.app import qt_application
-from simulator.projector.host import ProjectorHost, RunPlan
+from simulator.projector.host import ProjectorHost
 from simulator.projector.settings import ProjectorSettings
 from simulator.protocol import Command, EndRun, Event, Pause, Resume
 from simulator.record import Record
 from simulator.review.rubric import bundled_rubric, load_rubric
 from simulator.runtime import MonotonicClock
+from simulator.training.sitting import RunPlan
 
 ROUND_TRIPS = 400
 WARMUP = 20

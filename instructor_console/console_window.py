@@ -33,11 +33,12 @@ from simulator.access.settings import settings_of
 from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
 from simulator.ports import Clock
-from simulator.projector.host import ProjectorHost, RunPlan
+from simulator.projector.host import ProjectorHost
 from simulator.projector.window import UnboundKey, choose_screen
 from simulator.protocol import EndRun
 from simulator.record import RecordError
 from simulator.review.rubric import Rubric
+from simulator.training.sitting import RunPlan
 
 # What counts as someone at the console, for the idle sign-out.
 _INPUT = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -115,6 +116,9 @@ class ConsoleWindow(QMainWindow):
             self._use(account)
         elif self.guarded:
             self.lock("Sign in to run a class.")
+        else:
+            # A record without accounts: everyone may run a class, as before accounts.
+            self.setup.forget_class()
         if self.guarded:
             app = QApplication.instance()
             assert app is not None
@@ -163,10 +167,11 @@ class ConsoleWindow(QMainWindow):
                 self._live_layout.removeWidget(self.live)
                 self.live.deleteLater()
                 self.live = None
-            self.setup.forget_class(None if account.may(Permission.coordinate)
-                                    else account.person_id or "")
+            self.host.gate.account = account
+            self.setup.forget_class(own_only=not account.may(Permission.coordinate),
+                                    listed=account.may(Permission.run))
             self._unlocked_page = self.setup
-        self.account = account
+        self.account = self.host.gate.account = account
         self.setup.sign_in_as(account)
         self.review.set_account(account)
         self.review.may_go_on = self.still_signed_in

@@ -24,14 +24,17 @@ from PySide6.QtWidgets import (
 )
 
 from instructor_console.theme import DARK, DropDown, label
-from simulator.access import Account
+from simulator.access import AccessDenied, Account
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
 from simulator.documents import DocumentError
 from simulator.names import inert, name_problem
-from simulator.projector.host import ProjectorHost, RunPlan
+from simulator.projector.host import ProjectorHost
 from simulator.projector.window import choose_screen
+from simulator.record import RecordError
 from simulator.roster import RosterEntry, read_roster
+from simulator.training.gate import SignedOut
+from simulator.training.sitting import RunPlan
 from simulator.wording import counted
 
 AUTOMATIC = "automatic (counterbalanced)"
@@ -131,7 +134,6 @@ class SetupPanel(QWidget):
         QShortcut(QKeySequence("Ctrl+T"), self, self.new_trainee.setFocus)
         QShortcut(QKeySequence("Ctrl+P"), self, self.run_preflight)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.request_start)
-        self.forget_class(None)
 
     # -- scenarios ----------------------------------------------------------------------------
 
@@ -307,17 +309,25 @@ class SetupPanel(QWidget):
         self.start_button.setEnabled(not problems)
         return not problems
 
-    def forget_class(self, instructor_id: str | None) -> None:
+    def forget_class(self, *, own_only: bool = False, listed: bool = True) -> None:
         """Drop the roster and the ticks, and list the recent trainees again.
 
-        With ``instructor_id``, only the trainees of that instructor's sittings.
+        With ``own_only``, only the trainees of the signed-in instructor's sittings; with
+        ``listed`` False (an account that may not run a class), none.
         """
         self.roster = []
         self.trainees.clear()
         self.instructor.clear()
         self.instructor.setReadOnly(False)
-        self._instructor_id: str | None = None
-        for name in self._host.recent_trainees(instructor_id):
+        if not listed:
+            return
+        try:
+            recent = self._host.recent_trainees(own_only)
+        except (AccessDenied, SignedOut, RecordError) as exc:
+            # Their names are not shown unless the look at them is logged first.
+            self.checks.setText(f"recent trainees not listed: {exc}")
+            return
+        for name in recent:
             self._add_trainee(name, checked=False)
 
     def sign_in_as(self, account: Account) -> None:
@@ -327,7 +337,6 @@ class SetupPanel(QWidget):
         self.instructor.setReadOnly(own is not None)
         if own is not None:
             self.instructor.setText(own)
-            self._instructor_id = account.person_id
 
     def plan(self) -> RunPlan | None:
         """The run set up on screen, or None (with the reason shown) if it is incomplete."""
@@ -342,8 +351,7 @@ class SetupPanel(QWidget):
                        instructor=self.instructor.text().strip() or None,
                        variant_id=self.variant.currentData(),
                        badges={e.name: e.badge for e in self.roster if e.badge},
-                       cohorts={e.name: e.cohort for e in self.roster if e.cohort},
-                       instructor_id=self._instructor_id)
+                       cohorts={e.name: e.cohort for e in self.roster if e.cohort})
 
     def request_start(self) -> None:
         """Ask to start the run set up on screen."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -17,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from media_index.coverage import bundled_reference
-from simulator.access import AccessLog, Account, Accounts, Permission
+from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission
 from simulator.agency import AgencyProfile
 from simulator.cli.admin import (
     access_log,
@@ -73,8 +72,8 @@ from simulator.cli.review import export, records_app, score
 from simulator.documents import DocumentError, Problem
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
+from simulator.headless.room import HeadlessRoom
 from simulator.headless.script import Script, load_script
-from simulator.launcher import begin_run, reopen_run
 from simulator.media import IndexedClips, resolve_clip
 from simulator.paths import data_dir, standins_dir
 from simulator.ports import Player
@@ -91,6 +90,9 @@ from simulator.scenario import (
     load_scenario,
 )
 from simulator.standins import Size
+from simulator.training.gate import Gate
+from simulator.training.ports import Room, RunFactory, Staged
+from simulator.training.sitting import ClassSitting, RunPlan
 
 app = typer.Typer(
     name="branchpoint",
@@ -289,24 +291,42 @@ def run(
     record, account = open_record_as(db, Permission.run)
     instructor = _instructor_of(record, account, instructor)
     clock = ScaledClock(speed)
-    player = HeadlessPlayer(clock)
+    sitting = _class(record, account, HeadlessRoom(clock), vocabularies, clock,
+                     library=library, label=_label("headless", run_kind, scenario),
+                     agency=agency)
     try:
         if resume is not None:
-            run_id = _one_run_id(record, resume)
-            require_own_session(record, account, record.runs.get(run_id).session_id,
-                                "--resume")
-            if record.runs.get(run_id).status == "ended":
-                fail(f"run {run_id} has already ended; there is nothing to resume")
-            the_run = reopen_run(record, run_id, clock=clock, player=player,
-                                 profile=vocabularies)
+            started = sitting.resume(_one_run_id(record, resume))
         else:
             assert scenario is not None
-            the_run = _new_run(record, scenario, library, variant, trainee or ["Trainee 1"],
-                               instructor, clock, player, vocabularies, agency, account,
-                               kind=run_kind)
+            loaded = _load_for_run(scenario, library, vocabularies)
+            _variant_or_fail(loaded, variant)
+            sitting.preflight(scenario)
+            started = sitting.start(RunPlan(scenario, tuple(trainee or ["Trainee 1"]),
+                                            instructor=instructor, variant_id=variant,
+                                            kind=run_kind))
+    except AccessDenied as exc:
+        fail(str(exc), EXIT_DENIED)
     except (RecordError, KeyError, ValueError) as exc:
         fail(str(exc))
-    _play(the_run, steps, player, clock, record, resumed=resume is not None)
+    _play(started.run, steps, started.staged.player, clock, record,
+          resumed=resume is not None)
+
+
+def _class(record: Record, account: Account | None, room: Room[Staged] | None,
+           profile: AgencyProfile, clock: MonotonicClock, *, library: Path | None,
+           label: str, agency: str | None = None) -> ClassSitting[Staged]:
+    """A class of one run, in a sitting of its own, as each command that plays one is.
+
+    It plays the scenario's first variant unless ``--variant`` names another.
+    """
+    return ClassSitting(Gate(record, account, "command line"), room,
+                        library or bundled_library(), profile, clock, label=label,
+                        agency=agency, rotate=False)
+
+
+def _label(how: str, kind: RunKind, scenario_id: str | None) -> str:
+    return f"{how if kind == 'training' else f'{kind}, {how}'}: {scenario_id}"
 
 
 def _instructor_of(record: Record, account: Account | None, named: str | None) -> str | None:
@@ -318,34 +338,6 @@ def _instructor_of(record: Record, account: Account | None, named: str | None) -
         fail(f"--instructor {named!r}: you are signed in as the instructor {own!r}; leave "
              "--instructor out, or sign in as that instructor", EXIT_DENIED)
     return own
-
-
-def _new_run(record: Record, scenario_id: str, library: Path | None, variant: str | None,
-             trainees: list[str], instructor: str | None, clock: MonotonicClock,
-             player: Player, profile: AgencyProfile,
-             agency: str | None = None, account: Account | None = None, *,
-             kind: RunKind) -> ScenarioRun:
-    how = "headless" if player.backend == "headless" else "projector"
-    if kind != "training":
-        how = f"{kind}, {how}"
-    loaded = _load_for_run(scenario_id, library, profile)
-    variant_id = _variant_or_fail(loaded, variant)
-    agency_id = record.agencies.ensure(agency) if agency else None
-    trainee_ids = [record.people.find_or_add("trainee", name, agency_id=agency_id)
-                   for name in trainees]
-    instructor_id = None
-    if account is not None and account.person_id is not None:
-        # A signed-in instructor is their own person, whatever name another shares.
-        instructor_id = account.person_id
-    elif instructor:
-        instructor_id = record.people.find_or_add("instructor", instructor,
-                                                  agency_id=agency_id)
-    session_id = record.sittings.open(trainee_ids, instructor_id=instructor_id,
-                                     agency_id=agency_id, label=f"{how}: {scenario_id}")
-    return begin_run(record, loaded, session_id=session_id, variant_id=variant_id,
-                     trainee_ids=trainee_ids, instructor_id=instructor_id, clock=clock,
-                     player=player, profile=profile,
-                     variant_assignment="chosen" if variant else "default", kind=kind)
 
 
 def _variant_or_fail(loaded: LoadedScenario, variant: str | None) -> str:
@@ -468,32 +460,32 @@ def project(
     vocabularies = vocabularies_from(profile)
     screen_options = ScreenChoice(backend, screen, windowed, snapshots,
                                   Listening(listen, listen_host, tls_cert, tls_key, no_tls))
-    if resume is not None:
-        run_id = _one_run_id(record, resume)
-        summary = record.runs.get(run_id)
-        require_own_session(record, account, summary.session_id, "--resume")
-        if summary.status == "ended":
-            fail(f"run {run_id} has already ended; there is nothing to resume")
-        try:
-            loaded = record.scenario_versions.get(summary.scenario_hash)
-        except RecordError as exc:
-            fail(str(exc))
-        _play_on_projector(record, loaded, summary.variant_id,
-                           lambda clock, player: reopen_run(record, run_id, clock=clock,
-                                                            player=player,
-                                                            profile=vocabularies),
-                           vocabularies, None, screen_options,
-                           resuming=run_id)
-        return
-    assert scenario is not None
-    loaded = _load_for_run(scenario, library, vocabularies)
-    variant_id = _variant_or_fail(loaded, variant)
-    _play_on_projector(record, loaded, variant_id,
-                       lambda clock, player: _new_run(
-                           record, scenario, library, variant, trainee or ["Trainee 1"],
-                           instructor, clock, player, vocabularies, agency, account,
-                           kind=run_kind),
-                       vocabularies, load_script(script) if script else None, screen_options)
+    clock = MonotonicClock()
+    sitting: ClassSitting[None] = _class(record, account, None, vocabularies, clock,
+                                         library=library,
+                                         label=_label("projector", run_kind, scenario),
+                                         agency=agency)
+    run_id = _one_run_id(record, resume) if resume is not None else None
+    try:
+        if run_id is not None:
+            build = sitting.reopen(run_id)
+            summary = record.runs.get(run_id)
+            loaded, variant_id = (record.scenario_versions.get(summary.scenario_hash),
+                                  summary.variant_id)
+        else:
+            assert scenario is not None
+            loaded = _load_for_run(scenario, library, vocabularies)
+            variant_id = _variant_or_fail(loaded, variant)
+            build = sitting.prepare(loaded, RunPlan(
+                scenario, tuple(trainee or ["Trainee 1"]), instructor=instructor,
+                variant_id=variant, kind=run_kind))
+    except AccessDenied as exc:
+        fail(str(exc), EXIT_DENIED)
+    except (RecordError, KeyError, ValueError) as exc:
+        fail(str(exc))
+    _play_on_projector(record, loaded, variant_id, build, clock, vocabularies,
+                       load_script(script) if script else None, screen_options,
+                       resuming=run_id)
 
 
 @dataclass(frozen=True)
@@ -508,10 +500,14 @@ class ScreenChoice:
 
 
 def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
-                       make: Callable[[MonotonicClock, Player], ScenarioRun],
-                       vocabularies: AgencyProfile, steps: Script | None, where: ScreenChoice,
+                       build: RunFactory, clock: MonotonicClock, vocabularies: AgencyProfile,
+                       steps: Script | None, where: ScreenChoice,
                        *, resuming: str | None = None) -> tuple[str, str]:
-    """Pre-flight, then play on the projector; ``resuming`` names the run being resumed."""
+    """Pre-flight, then play on the projector; ``resuming`` names the run being resumed.
+
+    ``build`` makes the run on the projector's player (`ClassSitting.prepare` or
+    `reopen`), on ``clock``.
+    """
     from simulator.playback import PlayerUnavailable
     from simulator.playback.preflight import preflight
     from simulator.projector.app import display_available
@@ -533,7 +529,6 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
             err.print(f"[red]pre-flight:[/] {shown(str(problem))}", soft_wrap=True)
         fail(f"scenario `{loaded.scenario.id}` variant `{variant_id}` cannot play: "
              f"{len(problems)} media problems (above)", EXIT_PROBLEMS)
-    clock = MonotonicClock()
     size = window_size_or_none(where.windowed, offscreen=not display_available())
     listening = where.listening
     server = open_console_server(clock, vocabularies, listening) if listening else None
@@ -551,7 +546,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     made: list[ScenarioRun] = []
 
     def make_run(player: Player) -> ScenarioRun:
-        made.append(make(clock, player))
+        made.append(build(player))
         return made[0]
 
     try:
@@ -586,6 +581,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
 # -- demo --------------------------------------------------------------------------------
 
 DEMO_SCENARIO = "welfare-check"
+DEMO_PLAN = RunPlan(DEMO_SCENARIO, ("Demo trainee",), instructor="Demo instructor", kind="demo")
 DEMO_RECORD = "demo-record.sqlite3"
 
 
@@ -645,11 +641,13 @@ def demo(
     if headless:
         err.rule("3. A scripted run of the welfare-check scenario (headless)")
         clock = ScaledClock(speed)
-        player = HeadlessPlayer(clock)
-        the_run = _new_run(record, DEMO_SCENARIO, library, None, ["Demo trainee"],
-                           "Demo instructor", clock, player, vocabularies, kind="demo")
-        _play(the_run, load_script(script), player, clock, record, resumed=False)
-        session_id, run_id = the_run.state.session_id, the_run.state.run_id
+        sitting = _class(record, None, HeadlessRoom(clock), vocabularies, clock,
+                         library=library, label=_label("headless", "demo", DEMO_SCENARIO))
+        sitting.preflight(DEMO_SCENARIO)
+        started = sitting.start(DEMO_PLAN)
+        _play(started.run, load_script(script), started.staged.player, clock, record,
+              resumed=False)
+        session_id, run_id = started.run.state.session_id, started.run.state.run_id
     else:
         from simulator.projector.app import display_available
 
@@ -657,13 +655,14 @@ def demo(
         err.rule("3. A scripted run of the welfare-check scenario on the projector"
                  + ("" if shots is None else " (no display: offscreen)"))
         loaded = _load_for_run(DEMO_SCENARIO, library, vocabularies)
-        variant_id = loaded.scenario.variants[0].id
+        on_screen = MonotonicClock()
+        projected: ClassSitting[None] = _class(
+            record, None, None, vocabularies, on_screen, library=library,
+            label=_label("projector", "demo", DEMO_SCENARIO))
         session_id, run_id = _play_on_projector(
-            record, loaded, variant_id,
-            lambda clock, player: _new_run(record, DEMO_SCENARIO, library, None,
-                                           ["Demo trainee"], "Demo instructor", clock, player,
-                                           vocabularies, kind="demo"),
-            vocabularies, load_script(script), ScreenChoice(backend=backend, snapshots=shots))
+            record, loaded, loaded.scenario.variants[0].id,
+            projected.prepare(loaded, DEMO_PLAN), on_screen, vocabularies, load_script(script),
+            ScreenChoice(backend=backend, snapshots=shots))
     _show_session(record, session_id, events=True)
     if not verify_run(record, run_id).ok:
         fail("the demo run's record does not verify", EXIT_PROBLEMS)

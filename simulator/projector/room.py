@@ -1,0 +1,235 @@
+"""The projector PC as the class's `Room`: one window for the class, a player for each run.
+
+One window stays up for the whole class (black between runs, so the trainees never see the
+desktop); each run gets a new player on it. The room's own pre-flight checks what no
+scenario can play without (the screen, the player library, the key bindings), and each
+variant's clips through the decoder.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QWindow
+
+from simulator.agency import AgencyProfile
+from simulator.playback.preflight import preflight
+from simulator.playback.surface import VideoSurface
+from simulator.ports import Clock
+from simulator.projector.app import new_window, place_window
+from simulator.projector.preview import PreviewFeed
+from simulator.projector.runner import END_HOLD_MS, stage_run
+from simulator.projector.session import ProjectorSession
+from simulator.projector.settings import Backend, ProjectorSettings, binding_problems
+from simulator.projector.window import ProjectorWindow, choose_screen
+from simulator.runtime.run import ClipResolver
+from simulator.scenario import LoadedScenario
+from simulator.training.ports import RunFactory
+
+
+class StagedRun:
+    """A run on the projector, its preview for consoles, ready to ``session.start()``."""
+
+    def __init__(self, session: ProjectorSession, preview: PreviewFeed) -> None:
+        self.session = session
+        self.preview = preview
+
+    @property
+    def live(self) -> bool:
+        """Whether the run still holds the projector (not ended, not stopped by a fault)."""
+        return not self.session.run.ended and self.session.fault is None
+
+
+class ProjectorRoom(QObject):
+    """The projector window and its players, as the class's `Room`.
+
+    ``run_over`` carries each staged run's id once it has ended or faulted; its last
+    picture stays up a moment, then the run is released. ``unbound_key`` carries each key
+    pressed on the projector that no trainee device is bound to (an `UnboundKey`): the
+    instructor's.
+    """
+
+    run_over = Signal(str)
+    unbound_key = Signal(object)
+    # Emitted whenever a pre-flight pass stops proving anything (another screen).
+    changed = Signal()
+
+    def __init__(self, settings: ProjectorSettings, profile: AgencyProfile, clock: Clock, *,
+                 backend: Backend | None = None, screen: str | None = None,
+                 windowed_size: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self._profile = profile
+        self._clock = clock
+        self._backend: Backend = backend or settings.backend
+        self._screen = screen
+        self._windowed_size = windowed_size
+        self._window: ProjectorWindow | None = None
+        self.current: StagedRun | None = None
+        # One timer of the room's, not one per run: a timer or a lambda holding a finished
+        # run would keep its session, player and decoders alive.
+        self._hold = QTimer(self)
+        self._hold.setSingleShot(True)
+        self._hold.setInterval(END_HOLD_MS)
+        self._hold.timeout.connect(self._release_held)
+
+    # -- where the picture goes ----------------------------------------------------------
+
+    @property
+    def screen(self) -> str | None:
+        """The projector's screen (number or name; None: the settings', else the last)."""
+        return self._screen
+
+    @screen.setter
+    def screen(self, wanted: str | None) -> None:
+        if wanted == self._screen:
+            return
+        self._screen = wanted
+        # A pre-flight check passed for another screen proves nothing about this one.
+        self.changed.emit()
+        if self._window is not None and self._windowed_size is None:
+            self._place(self._window)
+
+    @property
+    def windowed_size(self) -> tuple[int, int] | None:
+        """The projector window's size when it is a plain window; None: full screen."""
+        return self._windowed_size
+
+    @windowed_size.setter
+    def windowed_size(self, size: tuple[int, int] | None) -> None:
+        if size != self._windowed_size:
+            self._windowed_size = size
+            if self._window is not None:
+                self._place(self._window)
+
+    def _place(self, window: ProjectorWindow) -> None:
+        place_window(window, self.settings, screen=self._screen,
+                     windowed_size=self._windowed_size)
+
+    # -- the room's pre-flight -----------------------------------------------------------
+
+    def room_problems(self) -> list[str]:
+        """The projector screen, the player library and the key bindings."""
+        problems = []
+        if self._window is None and self._windowed_size is None:
+            try:
+                choose_screen(self._screen if self._screen is not None else self.settings.screen)
+            except ValueError as exc:
+                problems.append(f"projector screen: {exc}")
+        if self._backend == "vlc":
+            try:
+                from simulator.playback.vlc_player import VlcPlayer  # noqa: F401 - loads libvlc
+            except (ImportError, OSError, NotImplementedError) as exc:
+                problems.append(f"player: the vlc backend cannot load libvlc ({exc}); "
+                                "install VLC 3 or use the pyav backend")
+        return problems + binding_problems(self.settings, self._profile)
+
+    def media_problems(self, loaded: LoadedScenario, variant_id: str,
+                       clips: ClipResolver) -> list[str]:
+        """Each clip of ``variant_id`` there, long enough, and decoding from its in-point."""
+        return [str(problem) for problem in preflight(loaded, variant_id, clips)]
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def stage(self, make_run: RunFactory) -> StagedRun:
+        """A new player on the projector window, the run built on it, and its preview."""
+        self._release()
+        window = self._projector_window()
+        session = stage_run(window, make_run, self._clock, self.settings, self._backend)
+        preview = PreviewFeed(window.surface, parent=session)
+        preview.start()
+        # Slots of the room's, never lambdas: a lambda that captures the session, connected
+        # to the session's own signal, is held by Qt where Python's collector cannot see it,
+        # and keeps every finished run of the class alive. A fault stops the run where it
+        # is; everything stored stays stored, and the class can go on with the next run.
+        session.ended.connect(self._run_over)
+        session.faulted.connect(self._run_over)
+        self.current = StagedRun(session, preview)
+        return self.current
+
+    def holds_screen(self, staged: StagedRun) -> bool:
+        """Whether ``staged`` still holds the projector."""
+        return staged.live
+
+    def _run_over(self, _fault: str = "") -> None:
+        # Only the staged run is connected (`_release` disconnects it), so it is the one.
+        staged = self.current
+        if staged is None:
+            return
+        self.run_over.emit(staged.session.run.state.run_id)
+        self._hold.start()
+
+    def _release_held(self) -> None:
+        if self.current is not None and not self.current.live:
+            self._release()
+
+    def _release(self) -> None:
+        self._hold.stop()
+        staged = self.current
+        if staged is None:
+            return
+        self.current = None
+        session = staged.session
+        session.ended.disconnect(self._run_over)
+        session.faulted.disconnect(self._run_over)
+        staged.preview.stop()
+        session.detach()
+        session.player.shutdown()
+        if self._window is not None:
+            if self._window.player is session.player:
+                self._window.player = None
+            self._window.set_low_light(0.0)
+            self._window.surface.clear()
+
+    # -- the window ----------------------------------------------------------------------
+
+    def _projector_window(self) -> ProjectorWindow:
+        if self._window is None:
+            # The console keeps the keyboard: a key bound to a trainee device reaches the
+            # run from there (`trainee_key`).
+            self._window = new_window(self._clock, self.settings, self._trainee_ids,
+                                      screen=self._screen, windowed_size=self._windowed_size,
+                                      takes_keys=False)
+            # Closed by hand (it ends the run on it): the next run opens a new one rather
+            # than playing into a hidden window while the trainees look at the desktop.
+            self._window.closing.connect(self._window_closed)
+            self._window.unbound_key.connect(self.unbound_key)
+        return self._window
+
+    def _window_closed(self) -> None:
+        self._window = None
+
+    def _trainee_ids(self) -> list[str]:
+        return list(self.current.session.run.state.trainee_ids) if self.current else []
+
+    def raise_projector(self) -> None:
+        """Put the projector window above the others, without giving it the focus."""
+        if self._window is not None:
+            self._window.raise_()
+
+    def is_projector(self, window: QWindow | None) -> bool:
+        """Whether ``window`` is the projector's."""
+        return (window is not None and self._window is not None
+                and self._window.windowHandle() is window)
+
+    def trainee_key(self, event: QKeyEvent) -> bool:
+        """A key pressed at the console: the trainee's if projector.yaml binds it to a device.
+
+        A trainee device that types keys types them where the keyboard focus is, and that
+        is the console's. During a live run such a key is reported on the run as the
+        device's input (True); any other key is left to the console (False).
+        """
+        t_ns = self._clock.now_ns()
+        if self._window is None or self.current is None or not self.current.live:
+            return False
+        return self._window.report_key(event, t_ns)
+
+    def projector_surface(self) -> VideoSurface:
+        """The projector's picture, for a replay shown to the trainee in the debrief."""
+        return self._projector_window().surface
+
+    def close(self) -> None:
+        """Release the run on the projector and close the window."""
+        self._release()
+        if self._window is not None:
+            window, self._window = self._window, None
+            window.close()

@@ -1,0 +1,293 @@
+"""A class at the simulator: its trainees, its pre-flight, and each run, start to end.
+
+One `ClassSitting` is one sitting (a record session): an instructor, the trainees who take
+their turns, the scenarios cleared for the room, and the runs, one after another. It decides
+who trains on what (the roster, the variant each trainee meets), records it, and asks the
+`Room` to put each run on a screen. Every use case goes through the `Gate` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic
+
+from simulator.access import Permission
+from simulator.agency import AgencyProfile
+from simulator.catalog import CatalogEntry, build_catalog
+from simulator.counterbalance import choose_variant
+from simulator.documents import DocumentError
+from simulator.launcher import begin_run, reopen_run
+from simulator.media import resolve_clip
+from simulator.ports import Clock, Player
+from simulator.protocol.events import RunKind, VariantAssignment
+from simulator.record import Record
+from simulator.runtime import ScenarioRun
+from simulator.scenario import LoadedScenario, ScenarioLibrary, lint
+from simulator.training.gate import Gate
+from simulator.training.ports import Room, RunFactory, Staged
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the instructor set up: the scenario, who, and which variant (None: rotate)."""
+
+    scenario_id: str
+    trainees: tuple[str, ...]
+    # Typed by hand where no one is signed in; a signed-in instructor is themselves.
+    instructor: str | None = None
+    variant_id: str | None = None
+    # Badge numbers by trainee name, from a roster, kept with trainees new to the record.
+    badges: Mapping[str, str] = field(default_factory=dict)
+    # Cohorts by trainee name, from a roster: the trainee joins that cohort in the record.
+    cohorts: Mapping[str, str] = field(default_factory=dict)
+    kind: RunKind = "training"
+
+
+@dataclass(frozen=True)
+class StartedRun(Generic[Staged]):
+    """A run the room staged: what it made of it, the run, and who is in it, by name."""
+
+    staged: Staged
+    run: ScenarioRun
+    names: dict[str, str]
+
+
+class ClassSitting(Generic[Staged]):
+    """The use cases of one class, for the person at the ``gate``.
+
+    ``label`` names the sitting in the record (``class at the console``); ``agency`` is the
+    agency the sitting and new trainees belong to (a shared database). When a plan names no
+    variant, ``rotate`` gives the trainees the variant they have met least
+    (counterbalanced); without it the scenario's first plays, as in a one-off run.
+    ``room`` None: the front end stages each run itself (`prepare`), after checking its own
+    screen and media; the pre-flight then checks that the scenario loads and lints clean.
+    """
+
+    def __init__(self, gate: Gate, room: Room[Staged] | None, library: Path,
+                 profile: AgencyProfile,
+                 clock: Clock, *, label: str, agency: str | None = None,
+                 thumbnails: Path | None = None, rotate: bool = True) -> None:
+        self._gate = gate
+        self._record: Record = gate.record
+        self._room = room
+        self.library = library
+        self.profile = profile
+        self._clock = clock
+        self._label = label
+        self.agency_id = self._record.agencies.ensure(agency) if agency else None
+        self._thumbnails = thumbnails
+        self._rotate = rotate
+        self._cleared: dict[str, LoadedScenario] = {}
+        self._session_id: str | None = None
+        self._session_instructor: str | None = None
+        self.current: StartedRun[Staged] | None = None
+
+    @property
+    def gate(self) -> Gate:
+        """The door this class's use cases go through."""
+        return self._gate
+
+    @property
+    def session_id(self) -> str | None:
+        """The record session of this sitting, once its first run has started."""
+        return self._session_id
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def catalog(self) -> list[CatalogEntry]:
+        """Every scenario in the library, with lint status, variants and a thumbnail."""
+        self._gate.check(Permission.run)
+        return build_catalog(self.library, self.profile, self._record.media_index(),
+                             self._thumbnails)
+
+    def recent_trainees(self, *, own_only: bool = False) -> list[str]:
+        """Trainees of recent sittings, most recent first, for picking without typing.
+
+        Only this agency's sittings; with ``own_only``, only the signed-in instructor's.
+        """
+        self._gate.enter(Permission.run, "recent_trainees", "record",
+                         {"own_only": own_only})
+        return self._record.people.recent_trainees(
+            agency_id=self.agency_id,
+            instructor_id=self._gate.person_id if own_only else None)
+
+    def forget_clearances(self) -> None:
+        """Drop every pre-flight pass: the room changed (another screen, another player)."""
+        self._cleared.clear()
+
+    def preflight(self, scenario_id: str) -> list[str]:
+        """Problems that stop ``scenario_id`` from playing here; empty clears it for the class.
+
+        Checks that it loads and lints clean, that every variant's clips are there and
+        decode from their in-points, and the room's own problems (screen, player, keys).
+        """
+        self._gate.check(Permission.run)
+        self._cleared.pop(scenario_id, None)
+        try:
+            loaded = ScenarioLibrary(self.library).load(scenario_id)
+        except DocumentError as exc:
+            return [str(problem) for problem in exc.problems]
+        report = lint(loaded.scenario, self.profile, source=loaded.source).located(loaded.text)
+        problems = [str(problem) for problem in report.errors]
+        if self._room is not None:
+            index = self._record.media_index()
+            for variant in loaded.scenario.variants:
+                problems += [f"variant `{variant.id}`: {problem}" for problem in
+                             self._room.media_problems(
+                                 loaded, variant.id,
+                                 lambda v, clip: resolve_clip(loaded, index, v, clip))]
+            problems += self._room.room_problems()
+        if not problems:
+            self._cleared[scenario_id] = loaded
+        return problems
+
+    def cleared(self, scenario_id: str) -> bool:
+        """Whether ``scenario_id`` passed the pre-flight check in this class."""
+        return scenario_id in self._cleared
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start(self, plan: RunPlan) -> StartedRun[Staged]:
+        """Have the room stage a new run of a scenario cleared here; the caller starts it.
+
+        The change-over to the next trainee is this too, once the last run is over.
+
+        Raises:
+            ValueError: the scenario has not passed pre-flight, the plan names nobody, a
+                variant it names does not exist, or a run still holds the projector.
+            SignedOut, AccessDenied: from the gate.
+        """
+        self._gate.check(Permission.run)
+        loaded = self._cleared.get(plan.scenario_id)
+        if loaded is None:
+            raise ValueError(f"scenario `{plan.scenario_id}` has not passed the pre-flight "
+                             "check; run it first")
+        room = self._free_room()
+        return self._stage(room, self.prepare(loaded, plan))
+
+    def _free_room(self) -> Room[Staged]:
+        if self._room is None:
+            raise ValueError("this class has no room to stage runs in; use prepare()")
+        if self.current is not None and self._room.holds_screen(self.current.staged):
+            raise ValueError("a run is still on the projector; end it first")
+        return self._room
+
+    def _stage(self, room: Room[Staged], build: RunFactory) -> StartedRun[Staged]:
+        made: list[ScenarioRun] = []
+
+        def make_run(player: Player) -> ScenarioRun:
+            made.append(build(player))
+            return made[0]
+
+        staged = room.stage(make_run)
+        run = made[0]
+        self.current = StartedRun(staged, run,
+                                  self._record.people.display_names(run.state.trainee_ids))
+        return self.current
+
+    def prepare(self, loaded: LoadedScenario, plan: RunPlan) -> RunFactory:
+        """The one way a new run is made: what builds it on the player that will show it.
+
+        Nothing is recorded until that is called (so a player that cannot start leaves no
+        trainee or sitting behind); then the class list, the variant, the sitting and the
+        run are. `start` stages it in the room; a front end with a screen loop of its own
+        (the command line's projector) calls it from there, after its own pre-flight.
+
+        Raises:
+            ValueError: the plan names nobody. KeyError: it names a variant not there.
+            SignedOut, AccessDenied: from the gate.
+        """
+        self._gate.check(Permission.run)
+        if not plan.trainees:
+            raise ValueError("pick at least one trainee")
+        if plan.variant_id is not None:
+            loaded.scenario.variant(plan.variant_id)
+        record = self._record
+
+        def make_run(player: Player) -> ScenarioRun:
+            # The class list whole or not at all: a roster line refused midway adds no one.
+            with record.transaction():
+                trainee_ids = [
+                    record.people.find_or_add("trainee", name, agency_id=self.agency_id,
+                                              external_ref=plan.badges.get(name))
+                    for name in plan.trainees]
+                for name, trainee_id in zip(plan.trainees, trainee_ids, strict=True):
+                    if name in plan.cohorts:
+                        record.cohorts.add(plan.cohorts[name], [trainee_id])
+                instructor_id = self._gate.person_id or (
+                    record.people.find_or_add("instructor", plan.instructor,
+                                              agency_id=self.agency_id)
+                    if plan.instructor else None)
+            variant_id, assignment = self._variant(loaded, plan.variant_id, trainee_ids)
+            return begin_run(
+                record, loaded, session_id=self._sitting(trainee_ids, instructor_id),
+                variant_id=variant_id, variant_assignment=assignment, trainee_ids=trainee_ids,
+                instructor_id=instructor_id, clock=self._clock, player=player,
+                profile=self.profile, kind=plan.kind)
+
+        return make_run
+
+    def _variant(self, loaded: LoadedScenario, asked: str | None,
+                 trainee_ids: Sequence[str]) -> tuple[str, VariantAssignment]:
+        variant_ids = [v.id for v in loaded.scenario.variants]
+        if asked is not None:
+            return asked, "chosen"
+        if not self._rotate:
+            return variant_ids[0], "default"
+        history = self._record.runs.variant_history(loaded.scenario.id, trainee_ids)
+        return choose_variant(variant_ids, history, trainee_ids), "counterbalanced"
+
+    def resume(self, run_id: str) -> StartedRun[Staged]:
+        """Have the room stage a run that stopped before its end, to ``recover()`` it.
+
+        Raises:
+            ValueError: the run has ended, or a run still holds the projector.
+            SignedOut, AccessDenied: from the gate (instructors resume their own runs).
+        """
+        build = self.reopen(run_id)
+        return self._stage(self._free_room(), build)
+
+    def reopen(self, run_id: str) -> RunFactory:
+        """What rebuilds a run that stopped before its end on the player that will show it.
+
+        It plays its stored scenario version, never the file on disk, which may have
+        changed since; its events go on in its own sitting.
+
+        Raises:
+            ValueError: the run has ended.
+            SignedOut, AccessDenied: from the gate (instructors resume their own runs).
+        """
+        self._gate.check(Permission.run)
+        summary = self._record.runs.get(run_id)
+        self._gate.own_session(summary.session_id, "resume")
+        if summary.status == "ended":
+            raise ValueError(f"run {run_id} has already ended; there is nothing to resume")
+
+        def make_run(player: Player) -> ScenarioRun:
+            return reopen_run(self._record, run_id, clock=self._clock, player=player,
+                              profile=self.profile)
+
+        return make_run
+
+    def _sitting(self, trainee_ids: Sequence[str], instructor_id: str | None) -> str:
+        # A sitting is one instructor's class: another instructor starts a sitting of their
+        # own, so each reviews only what they ran.
+        if self._session_id is not None and self._session_instructor != instructor_id:
+            self.end()
+        if self._session_id is None:
+            self._session_id = self._record.sittings.open(
+                trainee_ids, instructor_id=instructor_id, agency_id=self.agency_id,
+                label=self._label)
+            self._session_instructor = instructor_id
+        else:
+            self._record.sittings.join(self._session_id, trainee_ids)
+        return self._session_id
+
+    def end(self) -> None:
+        """Close the sitting's record session; the next run opens a new one."""
+        if self._session_id is None:
+            return
+        session_id, self._session_id = self._session_id, None
+        self._record.sittings.close(session_id)
