@@ -28,7 +28,7 @@ from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
 from instructor_console.theme import DARK, label
-from simulator.access import AccessLog, Account, Accounts, Permission, SignInError
+from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission, SignInError
 from simulator.access.settings import settings_of
 from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
@@ -38,6 +38,7 @@ from simulator.projector.window import UnboundKey, choose_screen
 from simulator.protocol import EndRun
 from simulator.record import RecordError
 from simulator.review.rubric import Rubric
+from simulator.training.gate import SignedOut
 from simulator.training.sitting import RunPlan
 
 # What counts as someone at the console, for the idle sign-out.
@@ -153,6 +154,8 @@ class ConsoleWindow(QMainWindow):
         self._last_input = time.monotonic()
 
     def _use(self, account: Account) -> None:
+        # First: what follows lists and starts as this account.
+        self.host.gate.account = account
         if self.account is None or account.id != self.account.id:
             # Someone new: nothing of the last class carries over, and its sitting is closed
             # so the next run is recorded as this account's. An instructor is offered the
@@ -167,11 +170,10 @@ class ConsoleWindow(QMainWindow):
                 self._live_layout.removeWidget(self.live)
                 self.live.deleteLater()
                 self.live = None
-            self.host.gate.account = account
             self.setup.forget_class(own_only=not account.may(Permission.coordinate),
                                     listed=account.may(Permission.run))
             self._unlocked_page = self.setup
-        self.account = self.host.gate.account = account
+        self.account = account
         self.setup.sign_in_as(account)
         self.review.set_account(account)
         self.review.may_go_on = self.still_signed_in
@@ -285,7 +287,7 @@ class ConsoleWindow(QMainWindow):
         self._arrange_for_one_screen()
         try:
             staged = self.host.stage(plan)
-        except (ValueError, PlayerUnavailable, RecordError) as exc:
+        except (ValueError, PlayerUnavailable, RecordError, AccessDenied, SignedOut) as exc:
             self.setup.checks.setText(f"not started: {exc}")
             self.pages.setCurrentWidget(self.setup)
             return False

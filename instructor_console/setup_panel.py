@@ -298,7 +298,10 @@ class SetupPanel(QWidget):
             return False
         self.checks.setText("checking…")
         self.checks.repaint()
-        problems = self._host.preflight(scenario)
+        try:
+            problems = self._host.preflight(scenario)
+        except (AccessDenied, SignedOut, RecordError) as exc:
+            problems = [str(exc)]
         if problems:
             shown = problems[:8] + ([f"… and {len(problems) - 8} more"]
                                     if len(problems) > 8 else [])

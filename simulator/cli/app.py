@@ -90,7 +90,7 @@ from simulator.scenario import (
     load_scenario,
 )
 from simulator.standins import Size
-from simulator.training.gate import Gate
+from simulator.training.gate import Gate, SignedOut
 from simulator.training.ports import Room, RunFactory, Staged
 from simulator.training.sitting import ClassSitting, RunPlan
 
@@ -291,21 +291,21 @@ def run(
     record, account = open_record_as(db, Permission.run)
     instructor = _instructor_of(record, account, instructor)
     clock = ScaledClock(speed)
-    sitting = _class(record, account, HeadlessRoom(clock), vocabularies, clock,
-                     library=library, label=_label("headless", run_kind, scenario),
-                     agency=agency)
     try:
+        sitting = _class(record, account, HeadlessRoom(clock), vocabularies, clock,
+                         library=library, label=_label("headless", run_kind, scenario),
+                         agency=agency)
         if resume is not None:
             started = sitting.resume(_one_run_id(record, resume))
         else:
             assert scenario is not None
             loaded = _load_for_run(scenario, library, vocabularies)
             _variant_or_fail(loaded, variant)
-            sitting.preflight(scenario)
+            _cleared_or_fail(sitting, scenario)
             started = sitting.start(RunPlan(scenario, tuple(trainee or ["Trainee 1"]),
                                             instructor=instructor, variant_id=variant,
                                             kind=run_kind))
-    except AccessDenied as exc:
+    except (AccessDenied, SignedOut) as exc:
         fail(str(exc), EXIT_DENIED)
     except (RecordError, KeyError, ValueError) as exc:
         fail(str(exc))
@@ -323,6 +323,16 @@ def _class(record: Record, account: Account | None, room: Room[Staged] | None,
     return ClassSitting(Gate(record, account, "command line"), room,
                         library or bundled_library(), profile, clock, label=label,
                         agency=agency, rotate=False)
+
+
+def _cleared_or_fail(sitting: ClassSitting[Staged], scenario_id: str) -> None:
+    """Clear ``scenario_id`` for the class, or exit with each problem the pre-flight found."""
+    problems = sitting.preflight(scenario_id)
+    for problem in problems:
+        err.print(f"[red]pre-flight:[/] {shown(problem)}", soft_wrap=True)
+    if problems:
+        fail(f"scenario `{scenario_id}` cannot play: {len(problems)} problems (above)",
+             EXIT_PROBLEMS)
 
 
 def _label(how: str, kind: RunKind, scenario_id: str | None) -> str:
@@ -461,12 +471,12 @@ def project(
     screen_options = ScreenChoice(backend, screen, windowed, snapshots,
                                   Listening(listen, listen_host, tls_cert, tls_key, no_tls))
     clock = MonotonicClock()
-    sitting: ClassSitting[None] = _class(record, account, None, vocabularies, clock,
-                                         library=library,
-                                         label=_label("projector", run_kind, scenario),
-                                         agency=agency)
     run_id = _one_run_id(record, resume) if resume is not None else None
     try:
+        sitting: ClassSitting[None] = _class(record, account, None, vocabularies, clock,
+                                             library=library,
+                                             label=_label("projector", run_kind, scenario),
+                                             agency=agency)
         if run_id is not None:
             build = sitting.reopen(run_id)
             summary = record.runs.get(run_id)
@@ -479,7 +489,7 @@ def project(
             build = sitting.prepare(loaded, RunPlan(
                 scenario, tuple(trainee or ["Trainee 1"]), instructor=instructor,
                 variant_id=variant, kind=run_kind))
-    except AccessDenied as exc:
+    except (AccessDenied, SignedOut) as exc:
         fail(str(exc), EXIT_DENIED)
     except (RecordError, KeyError, ValueError) as exc:
         fail(str(exc))
@@ -617,9 +627,10 @@ def demo(
     library = bundled_library()
     script = library / DEMO_SCENARIO / "demo-script.yaml"
     record = open_record(db or demo_record_url())
+    account = None
     if db is not None or Accounts(record).exists():
         # The demo's own record is nobody's data; any other, or one with accounts, is.
-        sign_in(record, Permission.run)
+        account = sign_in(record, Permission.run)
     err.print(f"the demo records into {escape(record.url)}, never into the training record",
               soft_wrap=True)
     vocabularies = vocabularies_from(None)
@@ -641,9 +652,9 @@ def demo(
     if headless:
         err.rule("3. A scripted run of the welfare-check scenario (headless)")
         clock = ScaledClock(speed)
-        sitting = _class(record, None, HeadlessRoom(clock), vocabularies, clock,
+        sitting = _class(record, account, HeadlessRoom(clock), vocabularies, clock,
                          library=library, label=_label("headless", "demo", DEMO_SCENARIO))
-        sitting.preflight(DEMO_SCENARIO)
+        _cleared_or_fail(sitting, DEMO_SCENARIO)
         started = sitting.start(DEMO_PLAN)
         _play(started.run, load_script(script), started.staged.player, clock, record,
               resumed=False)
@@ -657,7 +668,7 @@ def demo(
         loaded = _load_for_run(DEMO_SCENARIO, library, vocabularies)
         on_screen = MonotonicClock()
         projected: ClassSitting[None] = _class(
-            record, None, None, vocabularies, on_screen, library=library,
+            record, account, None, vocabularies, on_screen, library=library,
             label=_label("projector", "demo", DEMO_SCENARIO))
         session_id, run_id = _play_on_projector(
             record, loaded, loaded.scenario.variants[0].id,

@@ -22,6 +22,7 @@ from simulator.ports import Clock
 from simulator.projector.console_server import ConsoleServer
 from simulator.projector.preview import PreviewFeed
 from simulator.projector.room import ProjectorRoom
+from simulator.projector.room import StagedRun as ProjectedRun
 from simulator.projector.session import ProjectorSession
 from simulator.projector.settings import Backend, ProjectorSettings
 from simulator.record import Record, RecordError
@@ -43,10 +44,12 @@ class StagedRun:
     preview: PreviewFeed
     names: dict[str, str]
 
+    projected: ProjectedRun
+
     @property
     def live(self) -> bool:
         """Whether the run still holds the projector (not ended, not stopped by a fault)."""
-        return not self.session.run.ended and self.session.fault is None
+        return self.projected.live
 
 
 class ProjectorHost(QObject):
@@ -79,7 +82,15 @@ class ProjectorHost(QObject):
         self.room.changed.connect(self.sitting.forget_clearances)
         self.room.run_over.connect(self.run_ended)
         self.room.unbound_key.connect(self.unbound_key)
-        self.current: StagedRun | None = None
+        self._staged: StagedRun | None = None
+
+    @property
+    def current(self) -> StagedRun | None:
+        """The run on the projector, until the room releases it after its end."""
+        if self._staged is not None and self.room.current is not self._staged.projected:
+            # Released: nothing of the finished run is held here any more.
+            self._staged = None
+        return self._staged
 
     @property
     def record(self) -> Record:
@@ -140,9 +151,9 @@ class ProjectorHost(QObject):
         if self.server is not None:
             self.server.attach(projected.session, preview=projected.preview,
                                names=started.names)
-        self.current = StagedRun(projected.session, outline(started.run.scenario),
-                                 projected.preview, started.names)
-        return self.current
+        self._staged = StagedRun(projected.session, outline(started.run.scenario),
+                                 projected.preview, started.names, projected)
+        return self._staged
 
     def end_sitting(self) -> None:
         """Close the class's record session; the next run opens a new one."""
@@ -171,7 +182,7 @@ class ProjectorHost(QObject):
     def close(self) -> None:
         """End the class: close its sitting and the projector window, let remote consoles go."""
         self.room.close()
-        self.current = None
+        self._staged = None
         if self.server is not None:
             self.server.close()
         self.end_sitting()

@@ -30,8 +30,9 @@ class SignedOut(Exception):
 class Gate:
     """The door every use case goes through, for one person at one front end.
 
-    ``account`` is None on a record without accounts: there, as before accounts existed,
-    everyone may do everything, and the access log names no one. ``where`` says which
+    ``account`` None: on a record without accounts, as before accounts existed, everyone
+    may do everything, and the access log names no one; on a record with accounts, no one
+    is signed in yet, and nothing is allowed. ``where`` says which
     front end, for the log (``console``, ``command line``, ``remote console laptop-2``).
     """
 
@@ -40,10 +41,12 @@ class Gate:
     where: str
     _accounts: Accounts = field(init=False, repr=False)
     _log: AccessLog = field(init=False, repr=False)
+    _guarded: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._accounts = Accounts(self.record)
         self._log = AccessLog(self.record)
+        self._guarded = self.account is not None or self._accounts.exists()
 
     @classmethod
     def sign_in(cls, record: Record, username: str, password: str, permission: Permission,
@@ -75,6 +78,8 @@ class Gate:
             AccessDenied: its role does not allow ``permission`` (a ``refused`` line).
         """
         if self.account is None:
+            if self._guarded or self._accounts.exists():
+                raise SignedOut("no one is signed in; sign in first")
             return
         try:
             current = self._accounts.still_usable(self.account)
