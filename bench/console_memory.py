@@ -104,7 +104,8 @@ def rss_mb() -> float:
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
-def _qtimers() -> int:
+def qtimers() -> int:
+    """QTimers alive in the process: those Python holds and every one in their trees."""
     seen: set[int] = set()
     for wrapper in Shiboken.getAllValidWrappers():
         if not isinstance(wrapper, QObject) or not Shiboken.isValid(wrapper):
@@ -116,19 +117,20 @@ def _qtimers() -> int:
     return len(seen)
 
 
-def live_objects() -> dict[str, int]:
-    """Per-run objects still alive, once deferred deletes have run and gc has collected."""
+def live_objects(*, collect: bool = True) -> Counter[str]:
+    """Per-run objects still alive, once deferred deletes have run (and gc has collected)."""
     for _ in range(3):
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
-        gc.collect()
+        if collect:
+            gc.collect()
     counts: Counter[str] = Counter({kind.__name__: 0 for kind in WATCHED})
     for obj in gc.get_objects():
         for kind in WATCHED:
             if isinstance(obj, kind):
                 counts[kind.__name__] += 1
-    counts["QTimer"] = _qtimers()
-    return dict(counts)
+    counts["QTimer"] = qtimers()
+    return counts
 
 
 def _wait_until(condition: Any, seconds: float) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import textwrap
 import uuid
+from pathlib import Path
 
 # Qt tests draw offscreen: no display is needed, and none is touched if there is one.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -141,6 +143,24 @@ def run(doorway, clock, player, journal) -> ScenarioRun:
     return ScenarioRun.new(doorway, run_id="run-1", session_id="session-1", variant_id="a",
                            trainee_ids=["t1", "t2"], instructor_id="i1", clock=clock,
                            player=player, journal=journal)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 1 MB tmpfs to fill (root only, as CI runs; skipped elsewhere, failed in CI)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        reason = f"cannot mount a small disk here: {mounted.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, in CI")
+        pytest.skip(reason)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
 
 
 @pytest.fixture(scope="session")

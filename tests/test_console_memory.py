@@ -10,64 +10,24 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
-from collections import Counter
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from shiboken6 import Shiboken
 from test_console_session import open_console
 
-from media_index import MediaIndex
+from bench.console_memory import live_objects
 from simulator.agency import default_profile
-from simulator.playback.decoded_player import DecodedPlayer
-from simulator.playback.streams import Preroller
 from simulator.projector.console_server import ConsoleServer
-from simulator.projector.preview import PreviewFeed
 from simulator.projector.runner import END_HOLD_MS
-from simulator.projector.session import ProjectorSession
 from simulator.protocol import EndRun
-from simulator.runtime import MonotonicClock, ScenarioRun
+from simulator.runtime import MonotonicClock
 from simulator.transport import PairingCode
 
 pytestmark = pytest.mark.gui
 
 # Runs after the two of the baseline; BRANCHPOINT_MEMORY_RUNS sets more for a longer look.
 MORE_RUNS = int(os.environ.get("BRANCHPOINT_MEMORY_RUNS", "10"))
-
-WATCHED: tuple[type, ...] = (ProjectorSession, ScenarioRun, DecodedPlayer, Preroller,
-                             MediaIndex, PreviewFeed, threading.Thread)
-
-
-def qtimers() -> int:
-    """QTimers alive in the process: those Python holds and every one in their trees."""
-    seen: set[int] = set()
-    for wrapper in Shiboken.getAllValidWrappers():
-        if not isinstance(wrapper, QObject) or not Shiboken.isValid(wrapper):
-            continue
-        found = wrapper.findChildren(QTimer)
-        if isinstance(wrapper, QTimer):
-            found.append(wrapper)
-        seen.update(Shiboken.getCppPointer(timer)[0] for timer in found)
-    return len(seen)
-
-
-def live_objects(*, collect: bool = True) -> Counter[str]:
-    """How many of each per-run kind of object are alive, after deferred deletes (and gc)."""
-    for _ in range(3):
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        QCoreApplication.processEvents()
-        if collect:
-            gc.collect()
-    counts: Counter[str] = Counter({kind.__name__: 0 for kind in WATCHED})
-    for obj in gc.get_objects():
-        for kind in WATCHED:
-            if isinstance(obj, kind):
-                counts[kind.__name__] += 1
-    counts["QTimer"] = qtimers()
-    return counts
-
 
 def play_one_run(qtbot, window) -> None:
     """Wait for the run to show its first segment, end it from the console, see it over."""

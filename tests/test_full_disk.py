@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from simulator.scenario import bundled_library
 
 DEMO_SCRIPT = bundled_library() / "welfare-check" / "demo-script.yaml"
@@ -25,21 +23,6 @@ def branchpoint(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
                           timeout=120, check=False)
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        reason = f"cannot mount a small disk here: {mounted.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}, in CI")
-        pytest.skip(reason)
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 def fill(disk: Path) -> None:

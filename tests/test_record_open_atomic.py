@@ -147,21 +147,6 @@ def test_a_first_open_stopped_midway_leaves_nothing_behind(db_url):
     assert_whole(db_url, events=0)
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        reason = f"cannot mount a small disk here: {mounted.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}, in CI")
-        pytest.skip(reason)
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_a_disk_filling_during_an_upgrade_never_leaves_a_half_made_record(small_disk):
