@@ -206,10 +206,10 @@ def reviewed_run(tmp_path, doorway):
     Yields the reviewed run, the record, the trainee's and the instructor's ids, and the
     seq of the retracted entry.
     """
-    from simulator.launcher import begin_run
     from simulator.protocol import ChooseBranch, RaiseFlag, RecordDecision, ReportInput, Retract
     from simulator.record import Record
     from simulator.review.load import load_run
+    from simulator.training.runs import begin_run
 
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
     clock = ManualClock()

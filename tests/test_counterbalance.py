@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from simulator.counterbalance import choose_variant
 from simulator.headless.player import HeadlessPlayer
-from simulator.launcher import begin_run
 from simulator.record import Record
+from simulator.training.runs import begin_run
 
 variant_lists = st.lists(st.from_regex(r"[a-z]{1,3}", fullmatch=True), min_size=1,
                          max_size=6, unique=True)

@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.headless.player import HeadlessPlayer
-from simulator.launcher import begin_run
 from simulator.protocol import (
     ChooseBranch,
     Jump,
@@ -31,6 +30,7 @@ from simulator.protocol import (
 )
 from simulator.record import Record, verify_run
 from simulator.runtime import ManualClock
+from simulator.training.runs import begin_run
 from simulator.transport import (
     MAX_MESSAGE_BYTES,
     ConsoleGate,

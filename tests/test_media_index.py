@@ -216,10 +216,10 @@ def test_scenarios_can_name_indexed_clips_by_id_or_hash(tmp_path, footage, doorw
     from sqlalchemy import text
 
     from simulator.headless.player import HeadlessPlayer
-    from simulator.launcher import begin_run
     from simulator.media import IndexedClips
     from simulator.record import Record
     from simulator.scenario import lint, parse_scenario
+    from simulator.training.runs import begin_run
 
     record = Record.open(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     index = record.media_index()

@@ -361,9 +361,9 @@ def test_a_run_whose_projector_died_resumes_on_the_projector(street, tmp_path):
 
     from simulator.cli.app import app
     from simulator.headless.player import HeadlessPlayer
-    from simulator.launcher import begin_run
     from simulator.record import Record
     from simulator.runtime import ManualClock
+    from simulator.training.runs import begin_run
 
     _, folder = street
     library = street_library(folder, tmp_path)

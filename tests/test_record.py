@@ -14,12 +14,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from simulator.headless.player import HeadlessPlayer
-from simulator.launcher import begin_run, reopen_run
 from simulator.ports import JournalEntry
 from simulator.protocol import ChooseBranch, RaiseFlag, RecordDecision, canonical_json
 from simulator.record import Record, RecordError, verify_all, verify_run
 from simulator.record.schema import metadata
 from simulator.runtime import ManualClock
+from simulator.training.runs import begin_run, reopen_run
 
 
 def play_some(record: Record, loaded, clock, *, finish: bool = True):

@@ -28,7 +28,6 @@ from typer.testing import CliRunner
 
 from simulator.access import AccessLog, Accounts, Role, SignInError
 from simulator.headless.player import HeadlessPlayer
-from simulator.launcher import begin_run
 from simulator.protocol import ChooseBranch, RecordDecision
 from simulator.record import Record, RecordError, verify_all
 from simulator.record.append_only import (
@@ -38,6 +37,7 @@ from simulator.record.append_only import (
     writes_to_record,
 )
 from simulator.record.database import SCHEMA_HEAD, create_record_engine, migrate
+from simulator.training.runs import begin_run
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"

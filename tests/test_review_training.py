@@ -8,11 +8,11 @@ import pytest
 
 from simulator.agency import default_profile
 from simulator.headless.player import HeadlessPlayer
-from simulator.launcher import begin_run, reopen_run
 from simulator.protocol import ChooseBranch, EndRun, Pause, Resume
 from simulator.protocol.run_clock import played_ns
 from simulator.review.training import agency_summary, officer_record
 from simulator.runtime import ManualClock
+from simulator.training.runs import begin_run, reopen_run
 
 
 def play(record, doorway, trainees, *, finish=True):

@@ -19,7 +19,6 @@ from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, build_catalog
 from simulator.counterbalance import choose_variant
 from simulator.documents import DocumentError
-from simulator.launcher import begin_run, reopen_run
 from simulator.media import resolve_clip
 from simulator.ports import Clock, Player
 from simulator.protocol.events import RunKind, VariantAssignment
@@ -28,6 +27,7 @@ from simulator.runtime import ScenarioRun
 from simulator.scenario import LoadedScenario, ScenarioLibrary, lint
 from simulator.training.gate import Gate
 from simulator.training.ports import Room, RunFactory, Staged
+from simulator.training.runs import begin_run, reopen_run
 
 log = logging.getLogger(__name__)
 
