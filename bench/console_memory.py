@@ -22,15 +22,17 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from shiboken6 import Shiboken
 
 from bench.machine import machine, write_result
+from bench.qt_loop import spin, wait_until
 from media_index import MediaIndex
 from simulator.agency import default_profile
 from simulator.playback.barcode import write_barcode_clip
@@ -133,22 +135,8 @@ def live_objects(*, collect: bool = True) -> Counter[str]:
     return counts
 
 
-def _wait_until(condition: Any, seconds: float) -> None:
-    loop = QEventLoop()
-    deadline = time.monotonic() + seconds
-    check = QTimer()
-    check.timeout.connect(lambda: loop.quit() if condition() or time.monotonic() > deadline
-                          else None)
-    check.start(5)
-    loop.exec()
-    if not condition():
-        raise RuntimeError("timed out")
 
 
-def _spin(seconds: float) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(round(seconds * 1000), loop.quit)
-    loop.exec()
 
 
 def _library(root: Path) -> Path:
@@ -161,8 +149,12 @@ def _library(root: Path) -> Path:
     return folder.parent
 
 
+def _over(panel: Any, window: Any) -> bool:
+    return bool(panel.over and window.after_run.text())
+
+
 def _point(run_number: int, started: float) -> dict[str, Any]:
-    _spin(END_HOLD_MS / 1000 + 0.3)  # the projector lets the last run go after its hold
+    spin(END_HOLD_MS / 1000 + 0.3)  # the projector lets the last run go after its hold
     objects = live_objects()
     return {"after_run": run_number, "rss_mb": rss_mb(), "objects": objects,
             "seconds": round(time.monotonic() - started, 1)}
@@ -195,12 +187,12 @@ def measure(root: Path, runs: int, frames: int) -> dict[str, Any]:
         for number in range(1, runs + 1):
             if number > 1 and not window.next_trainee():
                 raise RuntimeError(f"run {number} did not start: {window.setup.checks.text()}")
-            _wait_until(lambda: window.host.current is not None
+            wait_until(lambda: window.host.current is not None
                         and window.host.current.session.player.frames_shown >= frames, 30)
             panel = window.live
             assert panel is not None
             panel.send(EndRun(note="bench"))
-            _wait_until(lambda p=panel: p.over and bool(window.after_run.text()), 30)
+            wait_until(partial(_over, panel, window), 30)
             if number in (2, runs):
                 points.append(_point(number, started))
             elif number % 10 == 0:

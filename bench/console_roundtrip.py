@@ -18,7 +18,6 @@ import sys
 import tempfile
 import textwrap
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QEventLoop, QTimer
 
 from bench.machine import machine, percentiles, write_result
+from bench.qt_loop import wait_until
 from instructor_console.link import LocalLink
 from instructor_console.remote_link import RemoteLink
 from simulator.agency import default_profile
@@ -124,16 +124,6 @@ class _Waiter:
         return samples
 
 
-def _wait_until(condition: Any, seconds: float) -> None:
-    loop = QEventLoop()
-    deadline = time.monotonic() + seconds
-    check = QTimer()
-    check.timeout.connect(lambda: loop.quit() if condition() or time.monotonic() > deadline
-                          else None)
-    check.start(5)
-    loop.exec()
-    if not condition():
-        raise RuntimeError("timed out")
 
 
 def in_process(library: Path, db: str) -> dict[str, float]:
@@ -149,7 +139,7 @@ def in_process(library: Path, db: str) -> dict[str, float]:
     waiter = _Waiter(clock)
     link.received.connect(waiter.received)
     staged.session.start()
-    _wait_until(lambda: any(e.type == "decision_window_opened" for e in waiter.events), 30)
+    wait_until(lambda: any(e.type == "decision_window_opened" for e in waiter.events), 30)
     samples = waiter.round_trips(link.send, ROUND_TRIPS + WARMUP)[WARMUP:]
     host.close()
     record.close()
@@ -175,12 +165,12 @@ def changeover(library: Path, db: str, root: Path, trainees: int = 11) -> dict[s
     samples = []
     for _ in range(trainees - 1):
         assert window.live is not None
-        _wait_until(lambda: window.live is not None and bool(window.live.state.path), 30)
+        wait_until(lambda: window.live is not None and bool(window.live.state.path), 30)
         window.live.send(EndRun())
-        _wait_until(lambda: window.live is not None and window.live.over, 30)
+        wait_until(lambda: window.live is not None and window.live.over, 30)
         start = clock.now_ns()
         window.next_trainee()
-        _wait_until(lambda: window.live is not None and bool(window.live.state.path), 30)
+        wait_until(lambda: window.live is not None and bool(window.live.state.path), 30)
         samples.append((clock.now_ns() - start) / 1e6)
     window.live.send(EndRun())
     window.close()
@@ -207,7 +197,7 @@ def loopback(library: Path, db: str) -> dict[str, float]:
 
     threading.Thread(target=read, daemon=True).start()
     try:
-        _wait_until(lambda: len(found) == 3, 60)
+        wait_until(lambda: len(found) == 3, 60)
         url, code, fingerprint = found
         clock = MonotonicClock()
         link = RemoteLink(url, code, name="bench", fingerprint=fingerprint)
@@ -215,7 +205,7 @@ def loopback(library: Path, db: str) -> dict[str, float]:
         link.received.connect(waiter.received)
         link.restored.connect(lambda snapshot: waiter.events.extend(snapshot.events))
         link.open()
-        _wait_until(lambda: link.paired and any(
+        wait_until(lambda: link.paired and any(
             e.type == "decision_window_opened" for e in waiter.events), 30)
         samples = waiter.round_trips(link.send, ROUND_TRIPS + WARMUP)[WARMUP:]
         link.close()

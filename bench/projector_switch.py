@@ -29,12 +29,13 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from bench.machine import machine, percentiles, write_result
+from bench.qt_loop import spin
 from simulator.playback.barcode import read_barcode, write_barcode_clip
 from simulator.playback.decoded_player import DecodedPlayer
 from simulator.playback.surface import VideoSurface, rgb_of
@@ -70,10 +71,6 @@ def _code(image: QImage) -> tuple[int, int] | None:
     return read_barcode(rgb_of(image))
 
 
-def _spin(seconds: float) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(round(seconds * 1000), loop.quit)
-    loop.exec()
 
 
 def _clips(folder: Path, count: int, width: int, height: int) -> list[str]:
@@ -121,8 +118,8 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
         # Parking runs in the background while the current segment plays on.
         deadline = time.perf_counter() + 10
         while not player.wait_parked(0) and time.perf_counter() < deadline:
-            _spin(0.01)
-        _spin(0.25)
+            spin(0.01)
+        spin(0.25)
         rss_parked.append(_rss_mb())
         target = rng.choice(others)
         token += 1
@@ -133,7 +130,7 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
                                 IN_POINT_FRAME / FPS + SEGMENT_S))
         deadline = time.perf_counter() + 3
         while len(surface.painted) == before and time.perf_counter() < deadline:
-            _spin(0.002)
+            spin(0.002)
         if len(surface.painted) == before:
             continue
         first_t, first_code = surface.painted[before]
@@ -141,7 +138,7 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
             freezes.append((first_t - last_old) / 1e6)
         to_first.append((first_t - asked) / 1e6)
         correct += first_code == (target + 1, IN_POINT_FRAME)
-        _spin(0.3)
+        spin(0.3)
         indices = [c[1] for _, c in surface.painted[before:] if c and c[0] == target + 1]
         dropped += sum(max(0, b - a - 1) for a, b in itertools.pairwise(indices))
         current = target
