@@ -24,21 +24,18 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLa
 from instructor_console.link import LocalLink
 from instructor_console.live_panel import LivePanel
 from instructor_console.one_screen import ON_TOP, WINDOWED, OneScreenChoice, windowed_projector_size
+from instructor_console.projector_pc import ConsoleHost, Staged, UnboundKeyPress
 from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
 from instructor_console.theme import DARK, label
-from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission, SignInError
-from simulator.access.settings import settings_of
+from simulator.access import Account, Permission
 from simulator.agency import AgencyProfile
 from simulator.playback import PlayerUnavailable
 from simulator.ports import Clock
-from simulator.projector.host import ProjectorHost
-from simulator.projector.window import UnboundKey, choose_screen
 from simulator.protocol import EndRun
-from simulator.record import RecordError
 from simulator.review.rubric import Rubric
-from simulator.training.gate import SignedOut
+from simulator.training import AccessDenied, Auditing, RecordError, Reviewing, SignedOut
 from simulator.training.sitting import RunPlan
 
 # What counts as someone at the console, for the idle sign-out.
@@ -53,7 +50,7 @@ class ConsoleWindow(QMainWindow):
     signed in already) and signs out after the agency's idle time, never during a live run.
     """
 
-    def __init__(self, host: ProjectorHost, profile: AgencyProfile, clock: Clock,
+    def __init__(self, host: ConsoleHost, profile: AgencyProfile, clock: Clock,
                  rubric: tuple[Rubric, str], *, account: Account | None = None,
                  idle_seconds: float | None = None) -> None:
         super().__init__()
@@ -75,8 +72,8 @@ class ConsoleWindow(QMainWindow):
         self._live_page = QWidget()
         self._live_layout = QVBoxLayout(self._live_page)
         self._live_layout.addWidget(self.after_run)
-        self.review = ReviewPanel(host.record, profile, rubric, host.projector_surface,
-                                  agency=host.agency)
+        self.review = ReviewPanel(Reviewing(host.gate), Auditing(host.gate), profile, rubric,
+                                  host.projector_surface, agency=host.agency)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.setup)
         self.pages.addWidget(self._live_page)
@@ -100,18 +97,19 @@ class ConsoleWindow(QMainWindow):
         self._show_one_screen()
         self.last_plan: RunPlan | None = None
         host.run_ended.connect(self._run_ended)
+        # A run a remote console starts is shown here live too: this is the operator's screen.
+        host.run_will_stage.connect(self.review.close_run)  # the projector is the run's again
+        host.run_staged.connect(self._show_staged)
         host.unbound_key.connect(self._key_from_projector)
 
-        self._log = AccessLog(host.record)
-        self._accounts = accounts = Accounts(host.record)
-        self.guarded = accounts.exists()
-        self.sign_in = SignInPanel(accounts, self._log)
+        self.guarded = host.gate.guarded
+        self.sign_in = SignInPanel(host.gate)
         self.sign_in.signed_in.connect(self._signed_in)
         self.pages.addWidget(self.sign_in)
         self.account: Account | None = None
         self._unlocked_page: QWidget = self.setup
-        self._idle_seconds = idle_seconds if idle_seconds is not None else settings_of(
-            host.record, host.agency_id).idle_seconds
+        self._idle_seconds = (idle_seconds if idle_seconds is not None
+                              else host.gate.idle_seconds(host.agency_id))
         self._last_input = time.monotonic()
         if account is not None:
             self._use(account)
@@ -203,14 +201,13 @@ class ConsoleWindow(QMainWindow):
         """
         if self.account is None or self.locked:
             return not self.locked
-        try:
-            current = self._accounts.still_usable(self.account)
-        except SignInError as exc:
-            if self.run_live:
-                return False
-            self._log.write(self.account, "signed_out", "console", {"why": str(exc)})
-            self.lock(f"Signed out: {exc}.")
+        gate = self.host.gate
+        if not gate.still_signed_in():
+            if not self.run_live:
+                self.lock(f"Signed out: {gate.why_signed_out or 'sign in again'}.")
             return False
+        current = gate.account
+        assert current is not None
         if (current.role, current.person_id) != (self.account.role, self.account.person_id):
             self._use(current)  # a role changed since: its permissions now
         return True
@@ -224,8 +221,7 @@ class ConsoleWindow(QMainWindow):
             return
         idle = time.monotonic() - self._last_input
         if idle >= self._idle_seconds:
-            self._log.write(self.account, "idle_sign_out", "console",
-                            {"idle_seconds": round(idle)})
+            self.host.gate.idle_sign_out(idle)
             minutes = self._idle_seconds / 60
             self.lock(f"Signed out after {minutes:g} minute{'' if minutes == 1 else 's'} "
                       "without input. Sign in again to go on.")
@@ -241,7 +237,7 @@ class ConsoleWindow(QMainWindow):
         if self._asked_size is not None:
             return False
         try:
-            projector = choose_screen(self.host.screen or self.host.settings.screen)
+            projector = self.host.projector_screen()
         except ValueError:
             return len(QGuiApplication.screens()) == 1
         return len(QGuiApplication.screens()) == 1 or projector == self.screen()
@@ -273,7 +269,7 @@ class ConsoleWindow(QMainWindow):
             # Later, once Qt has finished handing the focus over.
             QTimer.singleShot(0, self.take_focus)
 
-    def _key_from_projector(self, key: UnboundKey) -> None:
+    def _key_from_projector(self, key: UnboundKeyPress) -> None:
         if not self.isVisible():
             return
         self.take_focus()
@@ -291,6 +287,12 @@ class ConsoleWindow(QMainWindow):
             self.setup.checks.setText(f"not started: {exc}")
             self.pages.setCurrentWidget(self.setup)
             return False
+        self._show_staged(staged)
+        staged.session.start()
+        return True
+
+    def _show_staged(self, staged: Staged) -> None:
+        """Live control of a run just staged, here or by a remote console (not started yet)."""
         if self.live is not None:
             self._live_layout.removeWidget(self.live)
             self.live.deleteLater()
@@ -301,6 +303,11 @@ class ConsoleWindow(QMainWindow):
         staged.session.faulted.connect(self.live.show_fault)
         self._live_layout.insertWidget(0, self.live, stretch=1)
         self.after_run.setText("")
+        self.last_plan = staged.plan
+        if self.locked:
+            # A remote instructor's run: shown here once someone signs in at this PC.
+            self._unlocked_page = self._live_page
+            return
         self.pages.setCurrentWidget(self._live_page)
         # The projector window has just come up, perhaps over the console.
         self.take_focus()
@@ -310,9 +317,6 @@ class ConsoleWindow(QMainWindow):
             # Every key pressed here passes through the window first, whichever widget
             # has the focus; installing the same filter again changes nothing.
             handle.installEventFilter(self)
-        self.last_plan = plan
-        staged.session.start()
-        return True
 
     def open_review(self) -> bool:
         """Review mode, on the run just ended if there is one; not while a run is live."""

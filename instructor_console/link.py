@@ -7,10 +7,24 @@ them apart.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from typing import Protocol
 
-from simulator.projector.session import ProjectorSession
+from PySide6.QtCore import QObject, Signal, SignalInstance
+
 from simulator.protocol import Command, Event
+
+
+class RunSession(Protocol):
+    """A run in this process as a console sees it: `happened` carries each stored event."""
+
+    @property
+    def happened(self) -> SignalInstance:
+        """Emitted with each event once it is stored."""
+        ...
+
+    def send(self, command: Command) -> None:
+        """Hand ``command`` to the run."""
+        ...
 
 
 class LocalLink(QObject):
@@ -18,7 +32,7 @@ class LocalLink(QObject):
 
     received = Signal(object)
 
-    def __init__(self, session: ProjectorSession) -> None:
+    def __init__(self, session: RunSession) -> None:
         super().__init__()
         self._session = session
         session.happened.connect(self._relay)

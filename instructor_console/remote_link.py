@@ -4,11 +4,18 @@ It pairs with the code shown on the projector PC, draws from the snapshot it get
 and keeps trying to reconnect if the network drops; the run does not wait for it. A command
 is never queued while disconnected: a branch choice sent late would land on a run that has
 moved on, so the instructor sees "not connected" instead.
+
+Version 2 of the wire adds class set-up: `request` sends one and its answer comes back
+once, to the callback given and as `answered`. A projector PC of an older release refuses
+the version 2 hello; the link then pairs again in version 1, for live control only, and
+says so.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QImage
@@ -17,20 +24,33 @@ from PySide6.QtWebSockets import QWebSocket
 
 from simulator.protocol import Command
 from simulator.transport import (
+    WIRE_VERSION,
+    Answer,
+    AnswerBody,
+    ClassRequest,
     EventMessage,
     Fault,
+    Feature,
     Hello,
     Refusal,
+    Refused,
+    Request,
     SendCommand,
     Welcome,
     WireError,
     certificate_fingerprint,
+    encode,
     read_projector_message,
 )
 
 log = logging.getLogger(__name__)
 
 RECONNECT_MS = 1000
+OLDER_PROJECTOR = ("the projector PC runs an older Branchpoint release: live control works, "
+                   "but class set-up (scenarios, trainees, pre-flight, start, the class's "
+                   "runs) is not available from here; update it to this release")
+DROPPED = ("the connection dropped before the projector PC answered; what it did shows "
+           "once this console is back")
 
 
 class RemoteLink(QObject):
@@ -38,8 +58,11 @@ class RemoteLink(QObject):
 
     Signals: `received` (an event), `restored` (a `Snapshot` after each pairing),
     `preview` (a `QImage`), `status` (a line for the instructor), `refused` (a `Refusal`),
-    `faulted` (the run stopped on a fault). With ``fingerprint``, a ``wss://`` server must
-    present exactly that certificate, checked before the pairing code is sent.
+    `faulted` (the run stopped on a fault), `welcomed` (each `Welcome`: paired, or a new
+    run; `features` and `accounts` are then up to date), `answered` (a request's id and its
+    `AnswerBody`), `lost` (the connection dropped; reconnecting follows). With
+    ``fingerprint``, a ``wss://`` server must present exactly that certificate, checked
+    before the pairing code is sent.
     """
 
     received = Signal(object)
@@ -48,12 +71,21 @@ class RemoteLink(QObject):
     status = Signal(str)
     refused = Signal(object)
     faulted = Signal(str)
+    welcomed = Signal(object)
+    answered = Signal(str, object)
+    lost = Signal()
 
     def __init__(self, url: str, code: str, *, name: str = "console",
                  fingerprint: str | None = None) -> None:
         super().__init__()
         self.url = QUrl(url)
-        self._hello = Hello(code=code, console=name).model_dump_json()
+        self._hello = Hello(code=code, console=name)
+        # The wire version spoken: this release's, or 1 once an older projector refused it.
+        self.version = WIRE_VERSION
+        self.features: tuple[Feature, ...] = ()
+        self.accounts = False
+        self._ids = itertools.count(1)
+        self._pending: dict[str, Callable[[AnswerBody], None] | None] = {}
         self._fingerprint = fingerprint.upper() if fingerprint else None
         self._socket = QWebSocket()
         self._socket.connected.connect(self._connected)
@@ -92,7 +124,35 @@ class RemoteLink(QObject):
         if not self.paired:
             self.status.emit(f"not connected: {command.type} was not sent")
             return
-        self._socket.sendTextMessage(SendCommand(command=command).model_dump_json())
+        self._socket.sendTextMessage(encode(SendCommand(command=command), self.version))
+
+    def request(self, request: ClassRequest,
+                reply: Callable[[AnswerBody], None] | None = None) -> str:
+        """Send a class set-up request; its answer comes once, to ``reply`` and `answered`.
+
+        Returns the request's id. When it cannot go (not connected, or a projector that
+        offers no class set-up), the answer is a `Refused` made here, at once.
+        """
+        request_id = f"r{next(self._ids)}"
+        refusal = None
+        if not self.paired:
+            refusal = Refused(code="failed", detail=f"not connected: {request.type} was not "
+                              "sent")
+        elif self.version < 2:
+            refusal = Refused(code="not_offered", detail=OLDER_PROJECTOR)
+        if refusal is not None:
+            self._answered(request_id, refusal, reply)
+            return request_id
+        self._pending[request_id] = reply
+        self._socket.sendTextMessage(encode(Request(request_id=request_id, request=request),
+                                            self.version))
+        return request_id
+
+    def _answered(self, request_id: str, answer: AnswerBody,
+                  reply: Callable[[AnswerBody], None] | None) -> None:
+        if reply is not None:
+            reply(answer)
+        self.answered.emit(request_id, answer)
 
     def _connected(self) -> None:
         if self.url.scheme() == "wss" and not self._pinned():
@@ -101,7 +161,7 @@ class RemoteLink(QObject):
             self._closing = True
             self._socket.abort()
             return
-        self._socket.sendTextMessage(self._hello)
+        self._socket.sendTextMessage(encode(self._hello, self.version))
 
     def _pinned(self) -> bool:
         peer = bytes(self._socket.sslConfiguration().peerCertificate().toDer().data())
@@ -117,14 +177,27 @@ class RemoteLink(QObject):
             return
         if isinstance(message, Welcome):
             self.paired = True
+            self.features, self.accounts = message.features, message.accounts
+            self.welcomed.emit(message)
             if message.snapshot is None:
                 self.status.emit("connected; no run on the projector yet")
             else:
                 self.status.emit("connected")
                 self.restored.emit(message.snapshot)
+            if self.version < 2:
+                self.status.emit(OLDER_PROJECTOR)
         elif isinstance(message, EventMessage):
             self.received.emit(message.event)
+        elif isinstance(message, Answer):
+            if message.request_id in self._pending:
+                self._answered(message.request_id, message.answer,
+                               self._pending.pop(message.request_id))
         elif isinstance(message, Refusal):
+            if message.code == "version" and not self.paired and self.version > 1:
+                # An older projector PC: pair again in the version it speaks.
+                self.version = 1
+                self._socket.sendTextMessage(encode(self._hello, self.version))
+                return
             self.refused.emit(message)
             self.status.emit(f"refused: {message.detail}")
             if message.code == "wrong_code":
@@ -139,8 +212,12 @@ class RemoteLink(QObject):
 
     def _lost(self) -> None:
         was_paired, self.paired = self.paired, False
+        pending, self._pending = self._pending, {}
+        for request_id, reply in pending.items():
+            self._answered(request_id, Refused(code="failed", detail=DROPPED), reply)
         if self._closing:
             return
+        self.lost.emit()
         if was_paired:
             self.status.emit("connection lost; the run goes on; reconnecting")
         self._retry.start()

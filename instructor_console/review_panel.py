@@ -29,39 +29,35 @@ from PySide6.QtWidgets import (
 from instructor_console.audit_dialog import AuditDialog
 from instructor_console.marker_bar import MarkerBar, legend_html
 from instructor_console.theme import DARK, DropDown, label
-from simulator.access import AccessLog, Account, Permission
+from simulator.access import Account, Permission
 from simulator.agency import AgencyProfile
-from simulator.audit.document import AuditFormat, AuditScope, audit_document, scope_detail
-from simulator.media import replay_files
+from simulator.audit.document import AuditFormat, AuditScope
 from simulator.paths import write_file
 from simulator.playback.replay import ReplayPlayer
 from simulator.playback.surface import VideoSurface
-from simulator.protocol import TRAINING
-from simulator.record import Record, RecordError
-from simulator.review.export import ExportFormat, export_runs
-from simulator.review.load import ReviewedRun, load_run
+from simulator.review.export import ExportFormat
+from simulator.review.load import ReviewedRun
 from simulator.review.rubric import Rubric
-from simulator.review.scoring import agreement, score_run, trend
+from simulator.review.scoring import agreement
 from simulator.review.timeline import Marker, clock_text
+from simulator.training import AccessDenied, Auditing, RecordError, Reviewing, SignedOut
 from simulator.wording import counted
-
-RECENT_RUNS = 200
 
 
 class ReviewPanel(QWidget):
     """Replay, markers, scoring and exports of the run picked from the record."""
 
-    def __init__(self, record: Record, profile: AgencyProfile, rubric: tuple[Rubric, str],
+    def __init__(self, reviewing: Reviewing, auditing: Auditing, profile: AgencyProfile,
+                 rubric: tuple[Rubric, str],
                  projector: Callable[[], VideoSurface] | None = None, *,
                  agency: str | None = None) -> None:
         super().__init__()
         self.setStyleSheet(DARK)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._record, self._profile = record, profile
+        self._reviewing, self._auditing, self._profile = reviewing, auditing, profile
         self._rubric, self._rubric_hash = rubric
         self._projector = projector
         self._agency = agency
-        self._log = AccessLog(record)
         # Asked before every view, score and export: the console signs out an account that
         # was disabled or locked since it signed in, and says no.
         self.may_go_on: Callable[[], bool] = lambda: True
@@ -163,31 +159,23 @@ class ReviewPanel(QWidget):
         self.account = account
         self.audit_button.setVisible(account.may(Permission.coordinate))
         # An instructor scores as themselves, as on the command line.
-        own = (self._record.people.display_names([account.person_id]).get(account.person_id)
-               if account.person_id else None)
+        own = self._reviewing.own_name()
         self.rater.setReadOnly(own is not None)
         self.rater.setText(own or "")
         self.close_run()
         self.refresh()
 
-    @property
-    def _own_sessions_only(self) -> str | None:
-        """The instructor whose sessions alone may be reviewed, if that is the limit."""
-        account = self.account
-        if account is None or account.may(Permission.coordinate):
-            return None
-        return account.person_id or "(an instructor with no sessions)"
-
     def refresh(self) -> None:
         """List the latest runs, newest first, each with who played it."""
         self.runs.clear()
-        latest = list(reversed(self._record.runs.summaries(
-            instructor_id=self._own_sessions_only)[-RECENT_RUNS:]))
-        played = self._record.runs.trainees([run.id for run in latest])
-        names = self._record.people.display_names([t for ids in played.values() for t in ids])
-        for run in latest:
+        try:
+            latest = self._reviewing.latest_runs()
+        except (SignedOut, AccessDenied):
+            return  # nobody signed in (yet, or any more) who may review
+        for listed in latest:
+            run = listed.summary
             # An item view draws its text as it is: a name is never taken for markup.
-            trainees = ", ".join(names.get(t, "(erased)") for t in played[run.id]) or "-"
+            trainees = ", ".join(listed.trainees) or "-"
             item = QListWidgetItem(f"{run.started_utc:%d %b %H:%M}\n{trainees}\n"
                                    f"{run.scenario_id}\n{run.outcome_kind or run.status}")
             item.setData(Qt.ItemDataRole.UserRole, run.id)
@@ -197,24 +185,18 @@ class ReviewPanel(QWidget):
         """Load a run for replay, markers and scoring; False (and why, on screen) if not."""
         if not self.may_go_on():
             return False
-        own = self._own_sessions_only
-        if own is not None and not self._record.runs.summaries(run_ids=[run_id], instructor_id=own):
-            self._log.write(self.account, "refused", run_id, {"what": "review"})
-            self.scored.setText(f"run {run_id[:8]} is from another instructor's session; "
-                                "a coordinator can review it")
-            return False
         try:
-            run = load_run(self._record, run_id)
+            opened = self._reviewing.open_run(run_id)
+        except (SignedOut, AccessDenied) as exc:
+            self.scored.setText(str(exc))
+            return False
         except (RecordError, ValueError) as exc:
             self.scored.setText(f"cannot open run {run_id}: {exc}")
             return False
-        self._log.write(self.account, "run_view", run_id, {"at": "console"})
         self.close_run()
-        self.run = run
+        self.run = run = opened.run
         timeline = run.timeline()
-        files = replay_files(self._record.media_index(),
-                             self._record.runs.played_clips(run_id))
-        self.player = ReplayPlayer(timeline, files, [self.surface])
+        self.player = ReplayPlayer(timeline, opened.files, [self.surface])
         self.player.moved.connect(self._moved)
         self.player.problem.connect(self.scored.setText)
         if self.on_projector.isChecked() and self._projector is not None:
@@ -320,35 +302,31 @@ class ReviewPanel(QWidget):
         levels = {item: combo.currentData() for item, combo in self.levels.items()
                   if combo.currentData() is not None}
         try:
-            # A signed-in instructor scores as their own person, whatever name another shares.
-            rater_id = (self.account.person_id if self.account is not None
-                        and self.account.person_id is not None
-                        else self._record.people.find_or_add("instructor", rater))
-            score_run(self._record, self.run, self._rubric, self._rubric_hash,
-                      self.trainee.currentData(), rater_id, levels,
-                      self.note.text().strip() or None)
-        except ValueError as exc:
+            self._reviewing.score(self.run, self.trainee.currentData(), levels, rater=rater,
+                                  rubric=(self._rubric, self._rubric_hash),
+                                  note=self.note.text().strip() or None)
+        except (ValueError, SignedOut, AccessDenied) as exc:
             self.scored.setText(str(exc))
             return False
-        self._log.write(self.account, "score", self.run.summary.id,
-                        {"trainee": self.trainee.currentData(), "items": len(levels),
-                         "at": "console"})
         self.note.clear()
         self._show_agreement(saved=len(levels))
         return True
 
     def _show_agreement(self, saved: int | None = None) -> None:
         assert self.run is not None
-        scores = self._record.scores.standing(run_ids=[self.run.summary.id])
+        trainee = self.trainee.currentData()
+        try:
+            scores = self._reviewing.standing_scores(self.run.summary.id)
+            points = self._reviewing.trend(trainee, self._rubric.id) if trainee else []
+        except (SignedOut, AccessDenied) as exc:
+            self.scored.setText(str(exc))
+            return
         raters = len({s.rater_id for s in scores})
         text = f"saved {counted(saved, 'score')}. " if saved is not None else ""
         text += f"{counted(raters, 'rater')} so far."
         found = agreement(scores, self._rubric)
         if found is not None:
             text += f" {found.describe()}."
-        trainee = self.trainee.currentData()
-        points = (trend(self._record, trainee, self._rubric.id,
-                        instructor_id=self._own_sessions_only) if trainee else [])
         if points:
             text += (f"\nTrend of {self.trainee.currentText()} (mean level per scored run, "
                      f"1-{len(self._rubric.levels)}): "
@@ -368,21 +346,18 @@ class ReviewPanel(QWidget):
 
         Under an agency, only that agency's; without one, the imported trials' scenarios too.
         """
-        record = self._record
-        agency_id = record.agencies.find(self._agency) if self._agency else None
-        scenarios = {r.scenario_id for r in record.runs.training_runs(kinds=TRAINING)
-                     if agency_id is None or r.agency_id == agency_id}
-        if agency_id is None:
-            scenarios.update(record.trial_imports.scenarios())
-        return AuditDialog(self._profile, scenarios=sorted(scenarios),
-                           cohorts=record.cohorts.names(agency_id=agency_id),
-                           trainees=sorted(record.people.recent_trainees(agency_id=agency_id)),
-                           agency=self._agency)
+        choices = self._auditing.choices(self._agency)
+        return AuditDialog(self._profile, scenarios=choices.scenarios, cohorts=choices.cohorts,
+                           trainees=choices.trainees, agency=self._agency)
 
     def _choose_audit(self) -> None:
         if self.account is not None and not self.account.may(Permission.coordinate):
             return  # the button is hidden; a shortcut or a stale widget must not get round it
-        dialog = self.audit_dialog()
+        try:
+            dialog = self.audit_dialog()
+        except (SignedOut, AccessDenied) as exc:
+            self.scored.setText(str(exc))
+            return
         if dialog.exec() != AuditDialog.DialogCode.Accepted:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Bias audit", "bias-audit.pdf",
@@ -398,18 +373,16 @@ class ReviewPanel(QWidget):
         """
         if not self.may_go_on():
             return
-        if self.account is not None and not self.account.may(Permission.coordinate):
-            self.scored.setText("the bias audit is a coordinator's; sign in as one")
-            return
         to: AuditFormat = "html" if path.suffix.lower() in (".html", ".htm") else "pdf"
         scope = scope or AuditScope(agency=self._agency)
         try:
-            data = audit_document(self._record, self._profile, scope, to)
+            data = self._auditing.report(scope, self._profile, to)
+        except (SignedOut, AccessDenied) as exc:
+            self.scored.setText(str(exc))
+            return
         except ValueError as exc:
             self.scored.setText(f"no audit: {exc}")
             return
-        self._log.write(self.account, "audit_report", "record",
-                        {**scope_detail(self._record, scope), "format": to, "at": "console"})
         write_file(path, data)
         self.scored.setText(f"bias audit written to {path}")
 
@@ -417,10 +390,12 @@ class ReviewPanel(QWidget):
         """Write the open run in format ``to`` to ``path`` (as `branchpoint export` does)."""
         if self.run is None or not self.may_go_on():
             return
-        data = export_runs(self._record, [self.run], to, profile=self._profile,
-                           rubric=self._rubric, pseudonymise=self.pseudonymise.isChecked())
-        self._log.write(self.account, "export", self.run.summary.id,
-                        {"format": to.value, "pseudonymise": self.pseudonymise.isChecked(),
-                         "at": "console"})
+        try:
+            data = self._reviewing.export_run(self.run, to, profile=self._profile,
+                                              rubric=self._rubric,
+                                              pseudonymise=self.pseudonymise.isChecked())
+        except (SignedOut, AccessDenied) as exc:
+            self.scored.setText(str(exc))
+            return
         write_file(path, data)
         self.scored.setText(f"exported {to.value} to {path}")

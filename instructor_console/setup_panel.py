@@ -23,17 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from instructor_console.projector_pc import SetupHost
 from instructor_console.theme import DARK, DropDown, label
-from simulator.access import AccessDenied, Account
+from simulator.access import Account
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
 from simulator.documents import DocumentError
 from simulator.names import inert, name_problem
-from simulator.projector.host import ProjectorHost
-from simulator.projector.window import choose_screen
-from simulator.record import RecordError
 from simulator.roster import RosterEntry, read_roster
-from simulator.training.gate import SignedOut
+from simulator.training import AccessDenied, RecordError, SignedOut
 from simulator.training.sitting import RunPlan
 from simulator.wording import counted
 
@@ -46,7 +44,7 @@ class SetupPanel(QWidget):
 
     start_requested = Signal(object)
 
-    def __init__(self, host: ProjectorHost, profile: AgencyProfile) -> None:
+    def __init__(self, host: SetupHost, profile: AgencyProfile) -> None:
         super().__init__()
         self.setStyleSheet(DARK)
         self._host = host
@@ -86,7 +84,7 @@ class SetupPanel(QWidget):
             size = screen.size()
             screens.addItem(f"{number}: {screen.name()} {size.width()}x{size.height()}",
                             str(number))
-        screens.setCurrentIndex(_screen_index(host.screen or host.settings.screen))
+        screens.setCurrentIndex(host.screen_index())
         self.projector_screen.currentIndexChanged.connect(self._screen_chosen)
         self.preflight_button = QPushButton("Pre-flight check  (Ctrl+P)")
         self.preflight_button.clicked.connect(self.run_preflight)
@@ -335,8 +333,7 @@ class SetupPanel(QWidget):
 
     def sign_in_as(self, account: Account) -> None:
         """A signed-in instructor runs the class as themselves; others name the instructor."""
-        own = (self._host.record.people.display_names([account.person_id]).get(account.person_id)
-               if account.person_id else None)
+        own = self._host.person_name(account.person_id) if account.person_id else None
         self.instructor.setReadOnly(own is not None)
         if own is not None:
             self.instructor.setText(own)
@@ -361,11 +358,3 @@ class SetupPanel(QWidget):
         plan = self.plan()
         if plan is not None:
             self.start_requested.emit(plan)
-
-
-def _screen_index(wanted: str | int | None) -> int:
-    """Where the projector's screen (as `choose_screen` reads it) is in the screen list."""
-    try:
-        return QGuiApplication.screens().index(choose_screen(wanted))
-    except ValueError:
-        return len(QGuiApplication.screens()) - 1

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from instructor_console.theme import label
-from simulator.access import AccessDenied, AccessLog, Accounts, Permission, SignInError
-from simulator.access.sign_in import sign_in_for
+from simulator.access import Permission
+from simulator.training import AccessDenied, Gate, SignInError
 
 
 class SignInPanel(QWidget):
@@ -21,9 +21,9 @@ class SignInPanel(QWidget):
 
     signed_in = Signal(object)
 
-    def __init__(self, accounts: Accounts, log: AccessLog) -> None:
+    def __init__(self, gate: Gate) -> None:
         super().__init__()
-        self._accounts, self._log = accounts, log
+        self._gate = gate
         self.username = QLineEdit()
         self.username.setPlaceholderText("user name")
         self.password = QLineEdit()
@@ -62,12 +62,10 @@ class SignInPanel(QWidget):
         """Check the name and password; emit `signed_in`, or say what is wrong."""
         username = self.username.text().strip()
         try:
-            account = sign_in_for(self._accounts, self._log, username, self.password.text(),
-                                  Permission.run, where="console")
+            account = self._gate.sign_in_here(username, self.password.text(), Permission.run)
         except (SignInError, AccessDenied) as exc:
             self.ask(str(exc))
             return
-        self._log.write(account, "sign_in", "console", {})
         self.password.clear()
         self.message.setText("")
         self.signed_in.emit(account)

@@ -50,3 +50,22 @@ def test_nothing_outside_the_record_reaches_its_engine():
                 if isinstance(node, ast.Attribute) and node.attr in ("engine", "_engine"):
                     found.append(f"{where}:{node.lineno}")
     assert found == [], "use the record's repositories, not its engine: " + ", ".join(found)
+
+
+def _layered_modules() -> set[str]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["type"] == "layers")
+    return {name.strip() for layer in layers for name in layer.replace(":", "|").split("|")}
+
+
+def test_every_module_of_the_simulator_has_a_layer():
+    # A package left out of the layers contract would be free to import anything.
+    layered = _layered_modules()
+    top = {f"simulator.{m.name}" for m in pkgutil.iter_modules(simulator.__path__)
+           if m.name != "__main__"}
+    assert "simulator.training" in layered and "simulator.record" in top
+    assert sorted(top - layered) == []
+    assert sorted(layered - top - {"instructor_console", "media_index"}) == []

@@ -37,11 +37,19 @@ from simulator.record import Record
 from simulator.review.rubric import bundled_rubric, load_rubric
 from simulator.runtime import MonotonicClock
 from simulator.scenario import bundled_library
+from simulator.training import Auditing, Gate, Reviewing
 
 pytestmark = pytest.mark.gui
 
 # The size `branchpoint console` opens at, less its status bar.
 CONSOLE = (1280, 770)
+
+
+def review_panel(record: Record) -> ReviewPanel:
+    """The review panel of a console on ``record``, with no accounts."""
+    gate = Gate(record, None, "console")
+    return ReviewPanel(Reviewing(gate), Auditing(gate), default_profile(),
+                       load_rubric(bundled_rubric()))
 
 
 @pytest.fixture
@@ -92,7 +100,7 @@ def test_the_run_list_names_who_played_each_run_as_plain_text(qtbot, record, doo
     play(record, doorway, [reyes, byrne])
     play(record, doorway, [gone])
     erase_trainee(record, gone)
-    panel = ReviewPanel(record, default_profile(), load_rubric(bundled_rubric()))
+    panel = review_panel(record)
     qtbot.addWidget(panel)
     items = [panel.runs.item(row) for row in range(panel.runs.count())]
     newest, first = (item.text().splitlines() for item in items)
@@ -105,7 +113,7 @@ def test_the_run_list_names_who_played_each_run_as_plain_text(qtbot, record, doo
 def test_the_review_timeline_says_what_its_ticks_mean(qtbot, record):
     from instructor_console.marker_bar import LEGEND, TICKS
 
-    panel = ReviewPanel(record, default_profile(), load_rubric(bundled_rubric()))
+    panel = review_panel(record)
     qtbot.addWidget(panel)
     explained = {colour for colour, _meaning in LEGEND}
     assert {colour for colour, _row in TICKS.values()} == explained
@@ -268,7 +276,7 @@ def test_counts_of_one_read_in_the_singular(qtbot, record, tmp_path, doorway_tex
 def score_one_item(qtbot, reviewed_run, rater: str) -> tuple[ReviewPanel, bool]:
     """The review panel on the reviewed run, one level picked, saved as ``rater``."""
     run, record, _, _, _ = reviewed_run
-    panel = ReviewPanel(record, default_profile(), load_rubric(bundled_rubric()))
+    panel = review_panel(record)
     qtbot.addWidget(panel)
     assert panel.open_run(run.summary.id)
     panel.rater.setText(rater)

@@ -656,3 +656,36 @@ def test_an_account_disabled_while_signed_in_is_signed_out_before_its_next_use(
     assert not window.start(window.last_plan) and len(record.runs.summaries()) == 1
     actions = [(e.username, e.action) for e in AccessLog(record).entries()]
     assert ("okafor", "signed_out") in actions and ("okafor", "run_view") not in actions
+
+
+def test_a_run_a_remote_console_starts_is_live_on_the_projector_pcs_console_too(
+        qtbot, console, server):
+    from simulator.transport import PreflightRequest, StartRequest
+
+    window, record, clock = console
+    port = server.listen(0)
+    link = RemoteLink(f"ws://127.0.0.1:{port}", str(server.code), name="laptop")
+    answers: list[object] = []
+    link.answered.connect(lambda _id, answer: answers.append(answer))
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    link.request(PreflightRequest(scenario_id="corner"))
+    qtbot.waitUntil(lambda: len(answers) == 1, timeout=30000)
+    assert answers[0].type == "preflight" and answers[0].problems == []
+    assert window.live is None and window.pages.currentWidget() is window.setup
+
+    link.request(StartRequest(scenario_id="corner", trainees=["Officer Reyes"],
+                              instructor="Sgt. Diaz"))
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=20000)
+    assert answers[1].type == "started"
+    # The operator's screen follows: the same run, live, with its trainee's name.
+    assert window.pages.currentWidget() is window._live_page
+    qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
+    assert window.live.state.run_id == answers[1].run_id
+    assert "Officer Reyes" in window.live.logging.text()
+    QTest.keyClick(window.live, Qt.Key.Key_1)  # and it steers it like its own
+    qtbot.waitUntil(lambda: window.live.over, timeout=20000)
+    assert "N: next" not in window.after_run.text()  # a one-trainee plan, no roster
+    kinds = [e.type for e in record.runs.events(answers[1].run_id)]
+    assert kinds[0] == "run_started" and "branch_chosen" in kinds and kinds[-1] == "run_ended"
+    link.close()

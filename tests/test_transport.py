@@ -70,7 +70,7 @@ def test_nothing_reaches_the_run_before_the_right_code(snapshot):
     ("", "malformed", "not JSON"),
     ("[1, 2]", "malformed", "JSON object"),
     ('{"type": "hello", "code": "x"}', "version", "version None"),
-    ('{"v": 2, "type": "hello", "code": "x"}', "version", "same Branchpoint release"),
+    ('{"v": 3, "type": "hello", "code": "x"}', "version", "same Branchpoint release"),
     ('{"v": 1, "type": "hello"}', "malformed", "field `code`: Field required"),
     ('{"v": 1, "type": "launch"}', "malformed", "field `type`"),
     ('{"v": 1, "type": "command", "command": {"type": "choose_branch", "branch_id": "x"}}',

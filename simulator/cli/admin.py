@@ -14,26 +14,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from simulator.access import AccessLog, Accounts, Permission, Role
+from simulator.access import Permission, Role
 from simulator.access.accounts import check_password
-from simulator.access.privacy import due_for_erasure, erase_trainee
-from simulator.access.settings import AgencySettings, keep_settings, settings_of
 from simulator.cli.common import (
     DbOption,
-    agency_or_exit,
     err,
     fail,
+    gate_for,
     names_or_exit,
+    open_gate,
     open_record,
-    open_record_as,
     out_console,
+    said_no,
     shown,
-    sign_in,
 )
 from simulator.cli.review import SinceOption, moment
-from simulator.record import DatabaseFailed, Record
-from simulator.record.app_role import grant_application_role
-from simulator.record.backup import BackupError, backup, restore, scratch_folder, staged
+from simulator.record import DatabaseFailed
+from simulator.record.backup import BackupError, scratch_folder, staged
+from simulator.training import COMMAND_LINE, AccountChange, Administering, Gate, SettingsChange
 
 accounts_app = typer.Typer(help="Staff accounts: instructors, coordinators, administrators.",
                            no_args_is_help=True)
@@ -70,34 +68,24 @@ def add(
     """
     names_or_exit("--display-name", display_name)
     names_or_exit("--agency", agency)
-    record = open_record(db)
-    accounts = Accounts(record)
-    account = None
-    if accounts.exists():
-        account = sign_in(record, Permission.administer)
-    elif role is not Role.administrator:
-        fail("the first account must be an administrator (--role administrator), who then "
-             "adds the others")
-    agency_id = record.agencies.ensure(agency) if agency else None
-    try:
-        added = accounts.add(name, role, _new_password(), display_name=display_name,
-                             agency_id=agency_id)
-    except ValueError as exc:
-        fail(str(exc))
-    AccessLog(record).write(account, "account_added", added.username, {"role": role.value})
+    gate = Gate(open_record(db), None, COMMAND_LINE)
+    if gate.guarded:
+        gate = gate_for(gate.record, Permission.administer)
+    with said_no():
+        added = Administering(gate).add_account(name, role, _new_password,
+                                                display_name=display_name, agency=agency)
     err.print(f"added {shown(added.username)} ({role.value})")
 
 
 @accounts_app.command("list")
 def list_accounts(db: DbOption = None) -> None:
     """Every account, its role, and whether it is locked or disabled."""
-    record, account = open_record_as(db, Permission.administer)
-    AccessLog(record).write(account, "accounts_list", "accounts")
+    accounts = Administering(open_gate(db, Permission.administer)).accounts()
     table = Table(title="Accounts")
     for column in ("user", "role", "state"):
         table.add_column(column)
     now = datetime.now(UTC)
-    for a in Accounts(record).all():
+    for a in accounts:
         locked = a.locked_until is not None and a.locked_until > now
         state = "disabled" if a.disabled else (
             f"locked until {a.locked_until:%H:%M} UTC" if locked else "active")
@@ -105,51 +93,35 @@ def list_accounts(db: DbOption = None) -> None:
     out_console().print(table)
 
 
-def _change(db: str | None, name: str, action: str, what: str) -> None:
-    record, account = open_record_as(db, Permission.administer)
-    accounts = Accounts(record)
-    # The account as it is stored: a name is one name in any case (`Lee` is `lee`).
-    target = accounts.get(name)
-    name = target.username if target is not None else name
-    try:
-        if action == "disable":
-            if account is not None and target is not None and target.id == account.id:
-                fail("you cannot disable the account you are signed in with")
-            accounts.set_disabled(name, True)
-        elif action == "enable":
-            accounts.set_disabled(name, False)
-        elif action == "unlock":
-            accounts.unlock(name)
-        else:
-            accounts.set_password(name, _new_password())
-    except ValueError as exc:
-        fail(str(exc))
-    AccessLog(record).write(account, f"account_{action}", name)
+def _change(db: str | None, name: str, change: AccountChange, what: str) -> None:
+    administering = Administering(open_gate(db, Permission.administer))
+    with said_no():
+        name = administering.change_account(name, change, _new_password)
     err.print(f"{shown(name)}: {what}")
 
 
 @accounts_app.command("disable")
 def disable(name: NameArgument, db: DbOption = None) -> None:
     """Stop an account from signing in (accounts are never deleted: the log names them)."""
-    _change(db, name, "disable", "disabled")
+    _change(db, name, AccountChange.disable, "disabled")
 
 
 @accounts_app.command("enable")
 def enable(name: NameArgument, db: DbOption = None) -> None:
     """Let a disabled account sign in again."""
-    _change(db, name, "enable", "enabled")
+    _change(db, name, AccountChange.enable, "enabled")
 
 
 @accounts_app.command("unlock")
 def unlock(name: NameArgument, db: DbOption = None) -> None:
     """Lift a lockout after repeated wrong passwords."""
-    _change(db, name, "unlock", "unlocked")
+    _change(db, name, AccountChange.unlock, "unlocked")
 
 
 @accounts_app.command("password")
 def password(name: NameArgument, db: DbOption = None) -> None:
     """Set a new password (from BRANCHPOINT_NEW_PASSWORD or a prompt)."""
-    _change(db, name, "password", "password changed")
+    _change(db, name, AccountChange.password, "password changed")
 
 
 def access_log(
@@ -158,10 +130,9 @@ def access_log(
     db: DbOption = None,
 ) -> None:
     """Who viewed or exported personal data, signed in, or changed an account, and when."""
-    record, account = open_record_as(db, Permission.administer)
-    log = AccessLog(record)
-    entries = log.entries(since=moment(since, "--since"), username=user)
-    log.write(account, "access_log_view", "access_log", {"since": since, "user": user})
+    administering = Administering(open_gate(db, Permission.administer))
+    entries = administering.access_log(since=moment(since, "--since"), user=user,
+                                       since_given=since)
     table = Table(title=f"Access log: {len(entries)} entries")
     for column in ("when (UTC)", "user", "action", "target", "detail"):
         table.add_column(column, no_wrap=column != "detail")
@@ -186,19 +157,13 @@ def settings(
     db: DbOption = None,
 ) -> None:
     """Show an agency's settings, or change them."""
-    record, account = open_record_as(db, Permission.administer)
-    agency_id = agency_or_exit(record, agency)
-    current = settings_of(record, agency_id)
-    if retention_days is not None or keep_forever or idle_minutes is not None:
-        if keep_forever and retention_days is not None:
-            fail("give --retention-days or --keep-forever, not both")
-        current = AgencySettings(
-            None if keep_forever else (retention_days or current.retention_days),
-            idle_minutes or current.idle_minutes)
-        keep_settings(record, agency_id, current)
-        AccessLog(record).write(account, "settings_changed", agency or "(no agency)",
-                                {"retention_days": current.retention_days,
-                                 "idle_minutes": current.idle_minutes})
+    administering = Administering(open_gate(db, Permission.administer))
+    with said_no():
+        if retention_days is not None or keep_forever or idle_minutes is not None:
+            current = administering.change_settings(
+                agency, SettingsChange(retention_days, keep_forever, idle_minutes))
+        else:
+            current = administering.settings(agency)
     err.print(f"{shown(agency or 'no agency')}: personal data "
               + (f"kept {current.retention_days} days after a trainee's last session"
                  if current.retention_days else "kept until erased")
@@ -220,40 +185,17 @@ def erase(
     """Erase a trainee's personal data; their runs stay, pseudonymous, and still verify."""
     if (trainee is None) == (not expired):
         fail("name one trainee, or give --expired")
-    record, account = open_record_as(db, Permission.administer)
-    if expired:
-        people = due_for_erasure(record)
-    else:
-        assert trainee is not None
-        people = _trainee_to_erase(record, trainee, agency)
-    names = record.people.display_names(people)
-    who = ", ".join(f"{names.get(p, '?')} ({p})" for p in people) or "nobody"
+    administering = Administering(open_gate(db, Permission.administer))
+    with said_no():
+        names = administering.trainees_to_erase(None if expired else trainee, agency)
+    who = ", ".join(f"{name} ({p})" for p, name in names.items()) or "nobody"
     if not yes:
-        err.print(f"would erase the personal data of {len(people)} trainee(s): "
+        err.print(f"would erase the personal data of {len(names)} trainee(s): "
                   f"{shown(who)}; add --yes")
         return
-    for person_id in people:
-        erased = erase_trainee(record, person_id)
-        AccessLog(record).write(account, "erased", person_id,
-                                {"cohorts": erased.cohorts, "notes": erased.notes,
-                                 "score_notes": erased.score_notes, "expired": expired})
-    err.print(f"erased the personal data of {len(people)} trainee(s); their runs remain, "
+    administering.erase(list(names), expired=expired)
+    err.print(f"erased the personal data of {len(names)} trainee(s); their runs remain, "
               "pseudonymous, and `branchpoint verify` still passes")
-
-
-def _trainee_to_erase(record: Record, trainee: str, agency: str | None) -> list[str]:
-    """The one trainee a name (within an agency) or a person id names; exits otherwise."""
-    agency_id = agency_or_exit(record, agency)
-    if record.people.kind(trainee) == "trainee":
-        return [trainee]  # a person id, as the dry run and the access log show them
-    found = record.people.named("trainee", trainee, agency_id=agency_id)
-    if not found:
-        fail(f"no trainee named `{trainee}`" + (f" in {agency}" if agency else "")
-             + " (already erased?)")
-    if len(found) > 1:
-        fail(f"{len(found)} trainees are named `{trainee}` ({', '.join(found)}); give the id "
-             "of the one to erase" + ("" if agency else ", or --agency"))
-    return found
 
 
 def backup_command(
@@ -264,9 +206,7 @@ def backup_command(
     """Write the whole record to one file (it holds everything: keep it as safe)."""
     if file.exists():
         fail(f"{file} exists; choose a new file name, so no backup is overwritten")
-    record, account = open_record_as(db, Permission.administer)
-    counts = backup(record, file)
-    AccessLog(record).write(account, "backup", file.name, {"rows": sum(counts.values())})
+    counts = Administering(open_gate(db, Permission.administer)).backup(file)
     err.print(f"backed up {counts.get('runs', 0)} runs, {counts.get('events', 0)} events "
               f"to {shown(str(file))}")
 
@@ -289,14 +229,12 @@ def restore_command(
         try:
             # The backed-up record's own administrators may restore it; the sign-in is
             # logged in its access log, which the restore carries over.
-            account = sign_in(stage, Permission.administer)
+            administering = Administering(gate_for(stage, Permission.administer))
             target = open_record(db)
             try:
-                restored = restore(stage, target, counts)
+                restored = administering.restore_into(target, counts, file.name)
             except BackupError as exc:
                 fail(str(exc))
-            AccessLog(target).write(account, "restore", file.name,
-                                    {"rows": sum(restored.rows.values())})
         finally:
             stage.close()
     err.print(f"restored {restored.rows.get('runs', 0)} runs and "
@@ -313,14 +251,12 @@ def grant_role(
     Run it connected as the tables' owner (--db with the owner's user), after creating the
     role; then connect everything else as that role (docs/security.md).
     """
-    record, account = open_record_as(db, Permission.administer)
+    administering = Administering(open_gate(db, Permission.administer))
     try:
-        statements = grant_application_role(record, role)
-    except ValueError as exc:
-        fail(str(exc))
+        with said_no():
+            administering.grant_role(role)
     except DatabaseFailed as exc:
         fail(f"cannot grant to {role!r}: {exc.orig}; create the role first, and connect as "
              "the tables' owner")
-    AccessLog(record).write(account, "role_granted", role, {"grants": len(statements)})
     err.print(f"{shown(role)} may now read the record, add events and access-log lines, and "
               "change nothing it should not")

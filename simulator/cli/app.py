@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from media_index.coverage import bundled_reference
-from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission
+from simulator.access import AccessDenied, Account, Permission
 from simulator.agency import AgencyProfile
 from simulator.cli.admin import (
     access_log,
@@ -37,12 +37,13 @@ from simulator.cli.common import (
     err,
     fail,
     names_or_exit,
+    open_gate,
     open_media_index,
     open_record,
     open_record_as,
     out_console,
     print_problems,
-    require_own_session,
+    said_no,
     shown,
     sign_in,
     vocabularies_from,
@@ -90,7 +91,8 @@ from simulator.scenario import (
     load_scenario,
 )
 from simulator.standins import Size
-from simulator.training.gate import Gate, SignedOut
+from simulator.training import Reviewing
+from simulator.training.gate import COMMAND_LINE, Gate, SignedOut
 from simulator.training.ports import Room, RunFactory, Staged
 from simulator.training.sitting import ClassSitting, RunPlan
 
@@ -628,7 +630,7 @@ def demo(
     script = library / DEMO_SCENARIO / "demo-script.yaml"
     record = open_record(db or demo_record_url())
     account = None
-    if db is not None or Accounts(record).exists():
+    if db is not None or Gate(record, None, COMMAND_LINE).guarded:
         # The demo's own record is nobody's data; any other, or one with accounts, is.
         account = sign_in(record, Permission.run)
     err.print(f"the demo records into {escape(record.url)}, never into the training record",
@@ -690,14 +692,13 @@ def sessions_list(
 ) -> None:
     """The latest sessions (an instructor's own, for an instructor)."""
     # The note every time here: this is where people look at what the record holds.
-    record, account = open_record_as(db, Permission.debrief, always_note=True)
-    own = account is not None and not account.may(Permission.coordinate)
-    AccessLog(record).write(account, "sessions_list", "record", {"limit": limit})
-    table = Table(title=f"Sessions in {shown(record.url)}")
+    reviewing = Reviewing(open_gate(db, Permission.debrief, always_note=True))
+    with said_no():
+        sessions = reviewing.sessions(limit)
+    table = Table(title=f"Sessions in {shown(reviewing.gate.record.url)}")
     for column in ("session", "started (UTC)", "instructor", "trainees", "runs", "label"):
         table.add_column(column)
-    for s in record.sittings.latest(limit, instructor_id=account.person_id if own and account
-                             else None):
+    for s in sessions:
         others = ", ".join(f"{n} {kind}" for kind, n in sorted(s.other_kinds.items()))
         table.add_row(s.id[:8], f"{s.started_utc:%Y-%m-%d %H:%M}", shown(s.instructor or ""),
                       shown(", ".join(s.trainees)),
@@ -713,14 +714,10 @@ def sessions_show(
     events: Annotated[bool, typer.Option("--events", help="List every event.")] = False,
 ) -> None:
     """One session: its runs, their outcomes, head hashes and (optionally) events."""
-    record, account = open_record_as(db, Permission.debrief)
-    found = record.sittings.ids_starting(session)
-    if len(found) != 1:
-        fail(f"no session starts with `{session}`" if not found
-              else f"`{session}` matches {len(found)} sessions; give more of the id")
-    require_own_session(record, account, found[0], "sessions show")
-    AccessLog(record).write(account, "session_view", found[0], {"events": events})
-    _show_session(record, found[0], events=events)
+    reviewing = Reviewing(open_gate(db, Permission.debrief))
+    with said_no():
+        session_id = reviewing.session(session, events=events)
+    _show_session(reviewing.gate.record, session_id, events=events)
 
 
 def _show_session(record: Record, session_id: str, *, events: bool) -> None:

@@ -9,15 +9,8 @@ from typing import Annotated, cast
 
 import typer
 
-from simulator.access import AccessLog, Permission
-from simulator.audit.document import (
-    AuditFormat,
-    AuditScope,
-    audit_document,
-    scope_detail,
-    scoped_trials,
-)
-from simulator.audit.source import import_trials
+from simulator.access import Permission
+from simulator.audit.document import AuditFormat, AuditScope
 from simulator.audit.trials import trial_batches, trials_to_csv
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
@@ -27,15 +20,16 @@ from simulator.cli.common import (
     emit,
     err,
     fail,
-    open_record_as,
+    open_gate,
     print_problems,
     run_kinds,
+    said_no,
     shown,
     vocabularies_from,
 )
 from simulator.cli.review import SinceOption, UntilOption, moment
 from simulator.documents import DocumentError
-from simulator.review.people import People
+from simulator.training import Auditing
 
 audit_app = typer.Typer(help="Bias audit: decisions by the depicted person's demographics.",
                         no_args_is_help=True)
@@ -76,15 +70,15 @@ def import_trials_command(
     except DocumentError as exc:
         print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    record, account = open_record_as(db, Permission.coordinate)
-    try:
-        import_id, trials = import_trials(
-            record, chain([] if first is None else [first], batches), str(file))
-    except DocumentError as exc:
-        print_problems(exc.problems)
-        err.print(f"nothing was imported from {shown(str(file))}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    AccessLog(record).write(account, "trials_import", import_id, {"trials": trials})
+    auditing = Auditing(open_gate(db, Permission.coordinate))
+    with said_no():
+        try:
+            import_id, trials = auditing.import_trials(
+                chain([] if first is None else [first], batches), str(file))
+        except DocumentError as exc:
+            print_problems(exc.problems)
+            err.print(f"nothing was imported from {shown(str(file))}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     err.print(f"imported {trials} trials from {shown(str(file))} (import {import_id})")
 
 
@@ -112,17 +106,9 @@ def export_trials(
     scope = AuditScope(since=moment(since, "--since"), until=moment(until, "--until"),
                        scenario_ids=scenario, trainee=trainee, agency=agency, cohort=cohort,
                        kinds=run_kinds(include_non_training))
-    record, account = open_record_as(db, Permission.coordinate)
-    try:
-        table, _choices = scoped_trials(record, vocabularies_from(profile), scope)
-    except ValueError as exc:
-        fail(str(exc))
-    AccessLog(record).write(account, "trials_export", "record",
-                            {**scope_detail(record, scope), "identified": identified})
-    if not identified:
-        people = People.pseudonymous()
-        table = table.assign(trainee_id=table["trainee_id"].map(people.ref),
-                             session_id=table["session_id"].map(people.ref))
+    auditing = Auditing(open_gate(db, Permission.coordinate))
+    with said_no():
+        table = auditing.export_trials(scope, vocabularies_from(profile), identified=identified)
     emit(trials_to_csv(table), out, f"{len(table)} trials")
 
 
@@ -155,12 +141,8 @@ def report(
         references[attribute.removeprefix("subject.")] = group
     scope = AuditScope(references, moment(since, "--since"), moment(until, "--until"),
                        scenario, trainee, agency, cohort, run_kinds(include_non_training))
-    record, account = open_record_as(db, Permission.coordinate)
-    try:
-        data = audit_document(record, vocabularies_from(profile), scope, cast(AuditFormat, to))
-    except ValueError as exc:
-        fail(str(exc))
-    AccessLog(record).write(account, "audit_report", "record",
-                            {**scope_detail(record, scope), "format": to})
+    auditing = Auditing(open_gate(db, Permission.coordinate))
+    with said_no():
+        data = auditing.report(scope, vocabularies_from(profile), cast(AuditFormat, to))
     emit(data, out, f"the {to} audit",
          default_file=None if to == "json" else f"bias-audit-{date.today():%Y-%m-%d}.{to}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -12,14 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from media_index import MediaIndex, MediaIndexError
-from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission, SignInError
-from simulator.access.sign_in import sign_in_for
+from simulator.access import Account, Permission
 from simulator.agency import AgencyProfile, load_profile
 from simulator.documents import DocumentError, Problem
 from simulator.names import inert, name_problem
 from simulator.paths import write_file
 from simulator.protocol import RUN_KINDS, TRAINING, RunKind
 from simulator.record import DB_ENV, Record, RecordError
+from simulator.training import COMMAND_LINE, AccessDenied, Gate, SignedOut, SignInError
 
 err = Console(stderr=True, highlight=False)
 
@@ -124,30 +126,34 @@ def open_record(db: str | None) -> Record:
         fail(str(exc))
 
 
-def sign_in(record: Record, permission: Permission, *,
-            always_note: bool = False) -> Account | None:
-    """The account of whoever runs the command, if its role allows ``permission``.
+def gate_for(record: Record, permission: Permission, *, always_note: bool = False) -> Gate:
+    """The gate of whoever runs the command, signed in if its role allows ``permission``.
 
     The name and password come from BRANCHPOINT_USER and BRANCHPOINT_PASSWORD, else from a
-    prompt. A record with no accounts yet is open: None, with a note saying how to protect
-    it, the first time for the record (every time with ``always_note``). A refused sign-in
-    or role is logged and exits with code 3.
+    prompt. A record with no accounts yet is open: a gate for no one, with a note saying how
+    to protect it, the first time for the record (every time with ``always_note``). A
+    refused sign-in or role is logged and exits with code 3.
     """
-    accounts = Accounts(record)
-    if not accounts.exists():
+    gate = Gate(record, None, COMMAND_LINE)
+    if not gate.guarded:
         first = record.notices.first(OPEN_RECORD_NOTICE)
         if first or always_note:
             note_open_record()
-        return None
+        return gate
     username = os.environ.get(USER_ENV) or typer.prompt("user name")
     password = os.environ.get(PASSWORD_ENV) or typer.prompt("password", hide_input=True)
     try:
-        return sign_in_for(accounts, AccessLog(record), username, password, permission,
-                           where="command line")
+        return Gate.sign_in(record, username, password, permission, where=COMMAND_LINE)
     except SignInError as exc:
         fail(f"cannot sign in: {exc}", EXIT_DENIED)
     except AccessDenied as exc:
         fail(str(exc), EXIT_DENIED)
+
+
+def sign_in(record: Record, permission: Permission, *,
+            always_note: bool = False) -> Account | None:
+    """The account of whoever runs the command (None on an open record): see `gate_for`."""
+    return gate_for(record, permission, always_note=always_note).account
 
 
 OPEN_RECORD_NOTICE = "open_record"
@@ -160,30 +166,31 @@ def note_open_record() -> None:
               "accounts add NAME --role administrator`")
 
 
+def open_gate(db: str | None, permission: Permission, *, always_note: bool = False) -> Gate:
+    """The record's gate for whoever runs the command, allowed ``permission`` (`gate_for`)."""
+    return gate_for(open_record(db), permission, always_note=always_note)
+
+
 def open_record_as(db: str | None, permission: Permission, *,
                    always_note: bool = False) -> tuple[Record, Account | None]:
-    """The record, and the signed-in account allowed ``permission`` (see `sign_in`)."""
-    record = open_record(db)
-    return record, sign_in(record, permission, always_note=always_note)
+    """The record, and the signed-in account allowed ``permission`` (see `gate_for`)."""
+    gate = open_gate(db, permission, always_note=always_note)
+    return gate.record, gate.account
 
 
-def agency_or_exit(record: Record, name: str | None) -> str | None:
-    """The id of the ``--agency`` given (None without one), or exit naming it."""
+@contextmanager
+def said_no() -> Iterator[None]:
+    """Exit saying why when a use case says no.
+
+    A refusal (a role, another instructor's session, an account signed out since) exits
+    with code 3; input that names nothing or will not do, with code 2.
+    """
     try:
-        return record.agencies.named(name)
+        yield
+    except (AccessDenied, SignedOut) as exc:
+        fail(str(exc), EXIT_DENIED)
     except ValueError as exc:
         fail(str(exc))
-
-
-def require_own_session(record: Record, account: Account | None, session_id: str,
-                        what: str) -> None:
-    """Exit unless the account may see this session: instructors see only their own."""
-    if account is None or account.may(Permission.coordinate):
-        return
-    if record.sittings.instructor(session_id) != account.person_id:
-        AccessLog(record).write(account, "refused", session_id, {"what": what})
-        fail(f"{what}: session {session_id[:8]} was run by another instructor; instructors "
-             "see their own sessions, coordinators all of them", EXIT_DENIED)
 
 
 def open_media_index(db: str | None) -> MediaIndex:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from rich.markup import escape
 
-from simulator.access import Accounts, Permission
+from simulator.access import Permission
 from simulator.cli.common import (
     USER_ENV,
     DbOption,
@@ -37,6 +37,7 @@ from simulator.cli.projector import (
 from simulator.cli.review import rubric_or_exit
 from simulator.paths import data_dir
 from simulator.scenario import bundled_library
+from simulator.training.gate import COMMAND_LINE, Gate
 
 if TYPE_CHECKING:
     from simulator.agency import AgencyProfile
@@ -152,7 +153,8 @@ def console(
     record = open_record(db)
     # On a record with accounts the console asks on screen, unless the environment signs in.
     account = (sign_in(record, Permission.run)
-               if os.environ.get(USER_ENV) or not Accounts(record).exists() else None)
+               if os.environ.get(USER_ENV) or not Gate(record, None, COMMAND_LINE).guarded
+               else None)
     vocabularies = vocabularies_from(profile)
     settings = load_projector_settings()
     clock = MonotonicClock()
@@ -183,7 +185,11 @@ def remote_console(
     name: Annotated[str, typer.Option("--name", help="This console's name, for the log.")]
     = "remote console",
 ) -> None:
-    """Live control of the projector PC's run from another PC (asks for the pairing code)."""
+    """The class from another PC: set-up, live control and change-over (asks for the code).
+
+    On a projector PC of an older release, or one started with ``branchpoint project
+    --listen``, it steers the live run only, and says so.
+    """
     if not url.startswith(("ws://", "wss://")):
         fail(f"{url!r}: give the address as ws://HOST:PORT or wss://HOST:PORT")
     if url.startswith("wss://") and not fingerprint:
@@ -196,15 +202,15 @@ def remote_console(
     app = qt_application()
     if not display_available():
         fail("the console needs a display")
-    from instructor_console.live_panel import LivePanel
+    from instructor_console.remote_console import RemoteConsoleWindow
     from instructor_console.remote_link import RemoteLink
 
     link = RemoteLink(url, code, name=name, fingerprint=fingerprint)
     # The keys follow the projector PC's agency profile, which comes with the snapshot.
-    panel = LivePanel(link, MonotonicClock())
-    panel.setWindowTitle(f"Branchpoint remote console: {url}")
-    panel.resize(1280, 800)
-    panel.show()
+    window = RemoteConsoleWindow(link, MonotonicClock())
+    window.setWindowTitle(f"Branchpoint remote console: {url}")
+    window.resize(1280, 800)
+    window.show()
     link.open()
     app.setQuitOnLastWindowClosed(True)
     app.exec()

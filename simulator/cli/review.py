@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -9,35 +11,37 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from simulator.access import AccessLog, Account, Permission
+from simulator.access import Permission
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
     DbOption,
     NonTrainingOption,
     ProfileOption,
-    agency_or_exit,
     emit,
     err,
     fail,
     names_or_exit,
-    open_record_as,
+    open_gate,
     out_console,
     print_problems,
-    require_own_session,
     run_kinds,
+    said_no,
     shown,
     vocabularies_from,
 )
 from simulator.documents import DocumentError
-from simulator.record import Record, RecordError
-from simulator.review.export import ExportFormat, export_runs
-from simulator.review.load import ReviewedRun, load_run
+from simulator.review.export import ExportFormat
 from simulator.review.rubric import Rubric, bundled_rubric, load_rubric
-from simulator.review.scoring import score_run
-from simulator.review.training import agency_summary, officer_record
 from simulator.review.xapi import DEFAULT_BASE
 from simulator.roster import read_roster
+from simulator.training import (
+    AccessLogUnwritable,
+    NotTheRater,
+    RecordError,
+    Reviewing,
+    TrainingRecords,
+)
 
 records_app = typer.Typer(help="Training records: per officer, the agency's summary, "
                           "and class rosters.",
@@ -58,31 +62,18 @@ def rubric_or_exit(path: Path | None) -> tuple[Rubric, str]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def _runs(record: Record, targets: list[str], *,
-          include_non_training: bool = False) -> list[ReviewedRun]:
-    """Runs named by run or session ids (or their first characters), in order.
+@contextmanager
+def _read_back() -> Iterator[None]:
+    """Exit saying why when a run cannot be read back from the record.
 
-    A run named by its id is always exported; a session gives its training runs, and its
-    demonstration and test runs only with ``include_non_training``.
+    An access log that cannot be written is the record failing, not the run: it goes on
+    to `main`, which says so.
     """
-    kinds = run_kinds(include_non_training)
-    run_ids: list[str] = []
-    for target in targets:
-        sessions = record.sittings.ids_starting(target)
-        found = (record.runs.ids_starting(target) if not sessions else
-                 [r.id for s in sessions for r in record.runs.summaries(session_id=s, kinds=kinds)])
-        if not found and sessions:
-            fail(f"session `{target}` has no training runs; --include-non-training exports "
-                 "its demonstration and test runs")
-        if not found:
-            fail(f"`{target}` is neither a run nor a session in {record.url}; "
-                 "`branchpoint sessions list` shows them")
-        if len(sessions) > 1 or (not sessions and len(found) > 1):
-            fail(f"`{target}` matches several; give more of the id")
-        run_ids += [r for r in found if r not in run_ids]
     try:
-        return [load_run(record, run_id) for run_id in run_ids]
-    except (RecordError, ValueError) as exc:
+        yield
+    except AccessLogUnwritable:
+        raise
+    except RecordError as exc:
         fail(str(exc))
 
 
@@ -106,28 +97,25 @@ def export(
     profile: ProfileOption = None,
 ) -> None:
     """Export runs as CSV (events or decisions), xAPI statements, or an HTML/PDF report."""
-    record, account = open_record_as(db, Permission.debrief)
-    runs = _runs(record, targets, include_non_training=include_non_training)
-    for reviewed in runs:
-        require_own_session(record, account, reviewed.summary.session_id, "export")
-    AccessLog(record).write(account, "export", ",".join(targets)[:200],
-                            {"format": to.value, "pseudonymise": pseudonymise,
-                             "runs": [r.summary.id for r in runs]})
     the_rubric, _ = rubric_or_exit(rubric)
-    data = export_runs(record, runs, to, profile=vocabularies_from(profile), rubric=the_rubric,
-                       pseudonymise=pseudonymise, xapi_base=xapi_base)
+    reviewing = Reviewing(open_gate(db, Permission.debrief))
+    with said_no(), _read_back():
+        exported = reviewing.export(targets, to, profile=vocabularies_from(profile),
+                                    rubric=the_rubric, pseudonymise=pseudonymise,
+                                    xapi_base=xapi_base, include_non_training=include_non_training)
+    data, runs = exported.data, exported.runs
     # A pseudonymised report goes to people who must not link it to the record: its name
     # carries no run id.
     named = (f"pseudonymised-{date.today():%Y-%m-%d}" if pseudonymise else
-             runs[0].summary.id[:8] + (f"-and-{len(runs) - 1}-more" if len(runs) > 1 else ""))
+             runs[0].id[:8] + (f"-and-{len(runs) - 1}-more" if len(runs) > 1 else ""))
     emit(data, out, f"{to.value} of {len(runs)} run{'s' if len(runs) != 1 else ''}",
          default_file=f"after-action-{named}{to.suffix}"
          if to in (ExportFormat.html, ExportFormat.pdf) else None)
     # The head hashes, to keep apart from the record: they catch even a rewrite of a run
     # that recomputed its whole chain.
-    for reviewed in runs:
-        err.print(f"run {reviewed.summary.id}: {reviewed.summary.event_count} events, head "
-                  f"hash {reviewed.summary.head_hash}", soft_wrap=True)
+    for summary in runs:
+        err.print(f"run {summary.id}: {summary.event_count} events, head "
+                  f"hash {summary.head_hash}", soft_wrap=True)
 
 
 def score(
@@ -145,10 +133,12 @@ def score(
     db: DbOption = None,
 ) -> None:
     """Score a trainee's run on a rubric; a rater's later score of an item replaces theirs."""
-    record, account = open_record_as(db, Permission.debrief)
-    (reviewed,) = _runs(record, [run], include_non_training=True)
-    require_own_session(record, account, reviewed.summary.session_id, "score")
-    rater, rater_id = _rater(record, account, rater)
+    names_or_exit("--rater", rater)
+    reviewing = Reviewing(open_gate(db, Permission.debrief))
+    if rater is None and reviewing.gate.account is None:
+        fail("give --rater NAME: who scores")
+    with said_no(), _read_back():
+        reviewed = reviewing.run_to_score(run)
     the_rubric, rubric_hash = rubric_or_exit(rubric)
     pairs = {}
     for pair in levels:
@@ -163,34 +153,14 @@ def score(
         known = ", ".join(f"{reviewed.names.get(t, '(name erased)')} ({t})" for t in trainees)
         fail(f"`{trainee}` is {'not' if not matching else 'more than one'} of this run's "
              f"trainees: {known}; give the name or the id")
-    trainee_id = matching[0]
-    try:
-        score_run(record, reviewed, the_rubric, rubric_hash, trainee_id, rater_id, pairs, note)
-    except ValueError as exc:
-        fail(str(exc))
-    AccessLog(record).write(account, "score", reviewed.summary.id,
-                            {"trainee": trainee_id, "items": len(pairs)})
+    with said_no():
+        try:
+            rater = reviewing.score(reviewed, matching[0], pairs, rater=rater,
+                                    rubric=(the_rubric, rubric_hash), note=note)
+        except NotTheRater as exc:
+            fail(f"--rater {rater!r}: {exc}", EXIT_DENIED)
     err.print(f"scored {len(pairs)} items of run {reviewed.summary.id[:8]} for "
               f"{shown(trainee)} by {shown(rater)} on `{the_rubric.id}`")
-
-
-def _rater(record: Record, account: Account | None, named: str | None) -> tuple[str, str]:
-    """Who scores, by name and id.
-
-    A signed-in instructor is themselves; anyone else as named (added as an instructor if
-    new), or by their account's name.
-    """
-    if account is not None and account.person_id is not None:
-        own = record.people.display_names([account.person_id]).get(account.person_id, "")
-        if named is not None and named != own:
-            fail(f"--rater {named!r}: you are signed in as {own!r}, and score as yourself",
-                 EXIT_DENIED)
-        return own, account.person_id
-    if named is None and account is None:
-        fail("give --rater NAME: who scores")
-    name = named or (account.username if account else "")
-    names_or_exit("--rater", name)
-    return name, record.people.find_or_add("instructor", name)
 
 
 def moment(text: str | None, option: str) -> datetime | None:
@@ -219,15 +189,12 @@ def officer(
     db: DbOption = None,
 ) -> None:
     """An officer's training: each run with its scenario, focus areas and length."""
-    record, account = open_record_as(db, Permission.coordinate)
-    trainee_id = record.people.find("trainee", name)
-    if trainee_id is None:
-        fail(f"no trainee named `{name}` in the record")
     kinds = run_kinds(include_non_training)
-    AccessLog(record).write(account, "officer_record", trainee_id,
-                            {"since": since, "until": until, "kinds": list(kinds)})
-    found = officer_record(record, trainee_id, since=moment(since, "--since"),
-                           until=moment(until, "--until"), kinds=kinds)
+    records = TrainingRecords(open_gate(db, Permission.coordinate))
+    with said_no():
+        found = records.officer(name, since=moment(since, "--since"),
+                                until=moment(until, "--until"), kinds=kinds,
+                                given={"since": since, "until": until})
     table = Table(title=f"Training of {shown(found.name)}: {len(found.entries)} runs in "
                   f"{found.sessions} sessions, {found.hours:.2f} hours")
     for column in ("date", "scenario", "focus areas", "pledge areas", "minutes", "outcome"):
@@ -256,19 +223,17 @@ def agency(
     profile: ProfileOption = None,
 ) -> None:
     """What the agency delivered, by IACP pledge area, in plain sentences."""
-    record, account = open_record_as(db, Permission.coordinate)
-    kinds = run_kinds(include_non_training)
-    AccessLog(record).write(account, "agency_summary", agency or "record",
-                            {"since": since, "until": until, "months": months,
-                             "kinds": list(kinds)})
     start = moment(since, "--since")
     if months is not None:
         if start is not None:
             fail("give --since or --months, not both")
         start = datetime.now(UTC) - timedelta(days=round(months * 30.44))
-    agency_id = agency_or_exit(record, agency)
-    summary = agency_summary(record, since=start, until=moment(until, "--until"),
-                             agency_id=agency_id, kinds=kinds)
+    kinds = run_kinds(include_non_training)
+    records = TrainingRecords(open_gate(db, Permission.coordinate))
+    with said_no():
+        summary = records.agency(agency, since=start, until=moment(until, "--until"),
+                                 kinds=kinds,
+                                 given={"since": since, "until": until, "months": months})
     out = out_console()
     out.print(f"{summary.officers} officers, {summary.hours:.1f} hours of scenarios, "
               f"{summary.runs} runs")
@@ -295,17 +260,9 @@ def roster(
     except DocumentError as exc:
         print_problems(exc.problems)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    record, account = open_record_as(db, Permission.run)
-    # Not the file's name: rosters are often named after the people in them.
-    AccessLog(record).write(account, "roster_import", "roster",
-                            {"trainees": len(entries), "agency": agency})
-    agency_id = record.agencies.ensure(agency) if agency else None
-    for entry in entries:
-        trainee_id = record.people.find_or_add("trainee", entry.name, agency_id=agency_id,
-                                               external_ref=entry.badge)
-        if entry.cohort:
-            record.cohorts.add(entry.cohort, [trainee_id])
-    cohorts = sorted({e.cohort for e in entries if e.cohort})
+    records = TrainingRecords(open_gate(db, Permission.run))
+    with said_no():
+        cohorts = records.import_roster(entries, agency)
     err.print(f"{len(entries)} trainees on record"
               + (f", in the cohort{'s' if len(cohorts) > 1 else ''} "
                  f"{shown(', '.join(cohorts))}" if cohorts else ""))

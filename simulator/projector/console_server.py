@@ -4,12 +4,16 @@ Each connection goes through a `ConsoleGate`: it must quote the pairing code sho
 operator's screen before any command reaches the run, and everything it sends is checked
 against the wire format first. A console that drops changes nothing: the run goes on with
 its timed defaults, and a console that comes back gets a snapshot.
+
+Each connection speaks the wire version its console's hello carried, so every message to
+all consoles is written once per version in use. When a class is on (`offer_class`), each
+paired console gets a desk of its own for class set-up requests.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +37,18 @@ from simulator.protocol import Command, Event
 from simulator.scenario import ScenarioOutline, outline
 from simulator.transport import (
     MAX_MESSAGE_BYTES,
+    SUPPORTED_VERSIONS,
     ConsoleGate,
+    Desk,
     EventMessage,
     Fault,
     PairingCode,
     PairingLimiter,
     Reply,
     Snapshot,
-    Welcome,
+    WireMessage,
     certificate_fingerprint,
+    encode,
 )
 
 log = logging.getLogger(__name__)
@@ -92,10 +99,15 @@ class _Served:
 
 
 class ConsoleServer(QObject):
-    """Serves the run on the projector (one after another) to paired remote consoles."""
+    """Serves the run on the projector (one after another) to paired remote consoles.
+
+    ``versions``: the wire versions a console's hello may carry (all this release speaks;
+    fewer to stand in for an older projector in a test).
+    """
 
     def __init__(self, clock: Clock, code: PairingCode, profile: AgencyProfile, *,
-                 tls: TlsFiles | None = None) -> None:
+                 tls: TlsFiles | None = None,
+                 versions: frozenset[int] = SUPPORTED_VERSIONS) -> None:
         super().__init__()
         self._clock = clock
         self.code = code
@@ -111,6 +123,18 @@ class ConsoleServer(QObject):
         self._server.newConnection.connect(self._accept)
         self._gates: dict[QWebSocket, ConsoleGate] = {}
         self._limiter = PairingLimiter()
+        self._versions = versions
+        self._tls = tls is not None
+        # Whether nobody else can read a connection: TLS, or this PC only (see `listen`).
+        self._private = self._tls
+        self._desk: Callable[[str], Desk] | None = None
+
+    def offer_class(self, desk: Callable[[str], Desk]) -> None:
+        """Answer class set-up requests: ``desk`` makes one for each console that pairs.
+
+        Without it, requests are answered ``not_offered`` (a projector with no class).
+        """
+        self._desk = desk
 
     def attach(self, session: ProjectorSession, *, history: Sequence[Event] = (),
                preview: PreviewFeed | None = None, names: Mapping[str, str] | None = None
@@ -131,7 +155,9 @@ class ConsoleServer(QObject):
         session.faulted.connect(self._fault)
         if preview is not None:
             preview.frame.connect(self._send_preview)
-        self._send_all(Welcome(snapshot=self.snapshot()).model_dump_json())
+        snapshot = self.snapshot()
+        for socket, gate in self._paired():
+            socket.sendTextMessage(gate.welcome(snapshot))
 
     def listen(self, port: int = 0, host: str = "127.0.0.1") -> int:
         """Start listening; returns the port (a free one when ``port`` is 0).
@@ -139,8 +165,11 @@ class ConsoleServer(QObject):
         This PC only unless told otherwise; the command line serves every interface,
         because a remote console is on another PC.
         """
-        if not self._server.listen(QHostAddress(host), port):
+        address = QHostAddress(host)
+        if not self._server.listen(address, port):
             raise OSError(f"cannot listen on {host}:{port}: {self._server.errorString()}")
+        # On loopback only, nobody on the network can read a password, even without TLS.
+        self._private = self._tls or address.isLoopback()
         return self._server.serverPort()
 
     def close(self) -> None:
@@ -182,12 +211,15 @@ class ConsoleServer(QObject):
                         outline=served.outline, names=served.names, fault=fault,
                         force_options=self._force_options, verbal_tactics=self._verbal_tactics)
 
-    def _paired(self) -> list[QWebSocket]:
-        return [socket for socket, gate in self._gates.items() if gate.paired]
+    def _paired(self) -> list[tuple[QWebSocket, ConsoleGate]]:
+        return [(socket, gate) for socket, gate in self._gates.items() if gate.paired]
 
-    def _send_all(self, text: str) -> None:
-        for socket in self._paired():
-            socket.sendTextMessage(text)
+    def _send_all(self, message: WireMessage) -> None:
+        written: dict[int, str] = {}
+        for socket, gate in self._paired():
+            if gate.speaks not in written:
+                written[gate.speaks] = encode(message, gate.speaks)
+            socket.sendTextMessage(written[gate.speaks])
 
     def _apply(self, command: Command) -> None:
         if self._served is not None:
@@ -205,10 +237,11 @@ class ConsoleServer(QObject):
             socket.setMaxAllowedIncomingFrameSize(MAX_MESSAGE_BYTES)
             self._gates[socket] = ConsoleGate(self.code, self._apply, self.snapshot,
                                               limiter=self._limiter,
-                                              peer=socket.peerAddress().toString())
+                                              peer=socket.peerAddress().toString(),
+                                              desk=self._desk, private=self._private,
+                                              versions=self._versions)
             socket.textMessageReceived.connect(lambda text, s=socket: self._text(s, text))
-            socket.binaryMessageReceived.connect(
-                lambda _data, s=socket: self._answer(s, ConsoleGate.refuse_binary()))
+            socket.binaryMessageReceived.connect(lambda _data, s=socket: self._binary(s))
             socket.disconnected.connect(lambda s=socket: self._forget(s))
             QTimer.singleShot(PAIRING_TIMEOUT_MS, socket, lambda s=socket: self._unpaired(s))
             log.info("console connected from %s", socket.peerAddress().toString())
@@ -218,10 +251,16 @@ class ConsoleServer(QObject):
         if gate is not None:
             self._answer(socket, gate.receive(text))
 
+    def _binary(self, socket: QWebSocket) -> None:
+        gate = self._gates.get(socket)
+        if gate is not None:
+            self._answer(socket, gate.refuse_binary())
+
     def _answer(self, socket: QWebSocket, reply: Reply | None) -> None:
         if reply is None:
             return
-        socket.sendTextMessage(reply.text)
+        for text in (reply.text, *reply.then):
+            socket.sendTextMessage(text)
         if reply.close:
             socket.flush()
             socket.close(QWebSocketProtocol.CloseCode.CloseCodePolicyViolated, "refused")
@@ -243,15 +282,15 @@ class ConsoleServer(QObject):
     def _broadcast(self, event: Event) -> None:
         if self._served is not None:
             self._served.history.append(event)
-        self._send_all(EventMessage(event=event).model_dump_json())
+        self._send_all(EventMessage(event=event))
 
     def _fault(self, detail: str) -> None:
         if self._served is not None:
             run_id = self._served.session.run.state.run_id
-            self._send_all(Fault(run_id=run_id, detail=detail).model_dump_json())
+            self._send_all(Fault(run_id=run_id, detail=detail))
 
     def _send_preview(self, _image: object = None) -> None:
-        paired = self._paired()
+        paired = [socket for socket, _gate in self._paired()]
         preview = self._served.preview if self._served is not None else None
         jpeg = preview.jpeg() if paired and preview is not None else b""
         if not jpeg:

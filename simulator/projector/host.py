@@ -4,6 +4,10 @@ The console asks; the host adapts the application layer's `ClassSitting` (who tr
 what, pre-flight, each run, through the gate) to the projector window and its players
 (`ProjectorRoom`), and serves each run to remote consoles. A class is one sitting, so one
 record session holds all its runs.
+
+A remote console can work the same class (`simulator.training.class_requests`): a run it
+starts is staged here exactly as the console's own, served to every console, and started
+at once; `run_staged` lets the console on this PC show it live too.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QKeyEvent, QWindow
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QScreen, QWindow
 
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry
@@ -25,10 +29,12 @@ from simulator.projector.room import ProjectorRoom
 from simulator.projector.room import StagedRun as ProjectedRun
 from simulator.projector.session import ProjectorSession
 from simulator.projector.settings import Backend, ProjectorSettings
+from simulator.projector.window import choose_screen
 from simulator.record import Record, RecordError
 from simulator.scenario import ScenarioOutline, outline
+from simulator.training.class_requests import ClassDesk
 from simulator.training.gate import Gate
-from simulator.training.sitting import ClassSitting, RunPlan
+from simulator.training.sitting import ClassSitting, RunPlan, StartedRun
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,7 @@ class StagedRun:
     names: dict[str, str]
 
     projected: ProjectedRun
+    plan: RunPlan
 
     @property
     def live(self) -> bool:
@@ -58,10 +65,17 @@ class ProjectorHost(QObject):
     `run_ended` carries each run's id once it is over, whether it ended or faulted. The
     class's record session is closed by `close`. `unbound_key` carries each key pressed on
     the projector that no trainee device is bound to (an `UnboundKey`): the instructor's.
+
+    For a run a remote console starts: `run_will_stage` comes before it is staged (the
+    projector is the run's again: a replay on it must stop), `run_staged` carries its
+    `StagedRun` once staged and served, just before it starts (connect to its session
+    now to see every event).
     """
 
     run_ended = Signal(str)
     unbound_key = Signal(object)
+    run_will_stage = Signal()
+    run_staged = Signal(object)
 
     def __init__(self, record: Record, library: Path, profile: AgencyProfile,
                  settings: ProjectorSettings, clock: Clock, *, backend: Backend | None = None,
@@ -83,6 +97,9 @@ class ProjectorHost(QObject):
         self.room.run_over.connect(self.run_ended)
         self.room.unbound_key.connect(self.unbound_key)
         self._staged: StagedRun | None = None
+        if server is not None:
+            server.offer_class(lambda console: ClassDesk(self.sitting, self._launch,
+                                                         console=console))
 
     @property
     def current(self) -> StagedRun | None:
@@ -122,6 +139,22 @@ class ProjectorHost(QObject):
     def windowed_size(self, size: tuple[int, int] | None) -> None:
         self.room.windowed_size = size
 
+    def projector_screen(self) -> QScreen:
+        """The screen the projector shows on; `ValueError` if it is not connected."""
+        return choose_screen(self.screen or self.settings.screen)
+
+    def screen_index(self) -> int:
+        """Where the projector's screen is in `QGuiApplication.screens` (else the last)."""
+        screens = QGuiApplication.screens()
+        try:
+            return screens.index(self.projector_screen())
+        except ValueError:
+            return len(screens) - 1
+
+    def person_name(self, person_id: str) -> str | None:
+        """A person's name as the record holds it (the signed-in instructor's, say)."""
+        return self.record.people.display_names([person_id]).get(person_id)
+
     def catalog(self) -> list[CatalogEntry]:
         """Every scenario in the library, with lint status, variants and a thumbnail."""
         return self.sitting.catalog()
@@ -146,14 +179,27 @@ class ProjectorHost(QObject):
         ValueError if the scenario has not passed pre-flight, the plan names nobody, or a
         run still holds the projector.
         """
-        started = self.sitting.start(plan)
+        return self._stage(self.sitting, plan)[1]
+
+    def _stage(self, sitting: ClassSitting[ProjectedRun], plan: RunPlan
+               ) -> tuple[StartedRun[ProjectedRun], StagedRun]:
+        started = sitting.start(plan)
         projected = started.staged
         if self.server is not None:
             self.server.attach(projected.session, preview=projected.preview,
                                names=started.names)
         self._staged = StagedRun(projected.session, outline(started.run.scenario),
-                                 projected.preview, started.names, projected)
-        return self._staged
+                                 projected.preview, started.names, projected, plan)
+        return started, self._staged
+
+    def _launch(self, sitting: ClassSitting[ProjectedRun], plan: RunPlan
+                ) -> StartedRun[ProjectedRun]:
+        # A remote console's start: nobody at this PC starts it, so it starts here.
+        self.run_will_stage.emit()
+        started, staged = self._stage(sitting, plan)
+        self.run_staged.emit(staged)
+        staged.session.start()
+        return started
 
     def end_sitting(self) -> None:
         """Close the class's record session; the next run opens a new one."""

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from simulator.access import AccessDenied, AccessLog, Account, Accounts, Permission, SignInError
+from simulator.access.settings import settings_of
 from simulator.access.sign_in import sign_in_for
 from simulator.record import Record
+
+# The front end whose lines have never said where they came from: each is one command.
+COMMAND_LINE = "command line"
 
 
 class SignedOut(Exception):
@@ -39,6 +43,8 @@ class Gate:
     record: Record
     account: Account | None
     where: str
+    #: Why the account was signed out here (`still_signed_in`), until someone signs in.
+    why_signed_out: str | None = field(default=None, init=False)
     _accounts: Accounts = field(init=False, repr=False)
     _log: AccessLog = field(init=False, repr=False)
     _guarded: bool = field(init=False, repr=False)
@@ -61,6 +67,74 @@ class Gate:
                               permission, where=where)
         return cls(record, account, where)
 
+    def sign_in_here(self, username: str, password: str, permission: Permission) -> Account:
+        """Sign ``username`` in at this front end, which acts for them from now on.
+
+        For a front end that stays open between use cases (the console), so the log shows
+        when each person's turn began: a ``sign_in`` line.
+
+        Raises:
+            SignInError: wrong name or password, disabled or locked (logged).
+            AccessDenied: the role does not allow ``permission`` (logged).
+        """
+        account = sign_in_for(self._accounts, self._log, username, password, permission,
+                              where=self.where)
+        self._log.write(account, "sign_in", self.where, {})
+        self.account, self.why_signed_out, self._guarded = account, None, True
+        return account
+
+    def still_signed_in(self) -> bool:
+        """Whether the account signed in here may still act, as the record holds it now.
+
+        An account disabled or locked since it signed in is signed out: the ``signed_out``
+        line is logged once, `why_signed_out` says why, and the gate acts for no one until
+        someone signs in. A role changed since counts from now on (`account`). On a record
+        without accounts, True.
+        """
+        if self.account is None:
+            return not self.guarded
+        try:
+            self.account = self._accounts.still_usable(self.account)
+        except SignInError as exc:
+            self._log.write(self.account, "signed_out", self.where, {"why": str(exc)})
+            self.account, self.why_signed_out = None, str(exc)
+            return False
+        return True
+
+    def idle_sign_out(self, idle_seconds: float) -> None:
+        """Sign the account out after ``idle_seconds`` with nobody at the front end.
+
+        Logged as ``idle_sign_out``; the gate then acts for no one until someone signs in.
+        """
+        if self.account is not None:
+            self._log.write(self.account, "idle_sign_out", self.where,
+                            {"idle_seconds": round(idle_seconds)})
+        self.account = None
+
+    def idle_seconds(self, agency_id: str | None) -> float:
+        """How long this front end may sit idle before it signs out: the agency's setting."""
+        return settings_of(self.record, agency_id).idle_seconds
+
+    @property
+    def guarded(self) -> bool:
+        """Whether anyone must sign in here: the record has accounts."""
+        # Once a record has accounts it keeps them (they are never deleted): ask until then.
+        self._guarded = self._guarded or self._accounts.exists()
+        return self._guarded
+
+    @property
+    def place(self) -> dict[str, str]:
+        """Where, for a line's detail: ``{"at": where}``, empty on the command line."""
+        return {} if self.where == COMMAND_LINE else {"at": self.where}
+
+    @property
+    def own_sessions_only(self) -> str | None:
+        """The instructor whose sessions alone the account may see; None: every session."""
+        if self.account is None or self.account.may(Permission.coordinate):
+            return None
+        # An instructor account with no person of its own has run no session.
+        return self.account.person_id or "(an instructor with no sessions)"
+
     @property
     def person_id(self) -> str | None:
         """The signed-in person's own id in the record, if the account is a person's."""
@@ -78,8 +152,8 @@ class Gate:
             AccessDenied: its role does not allow ``permission`` (a ``refused`` line).
         """
         if self.account is None:
-            if self._guarded or self._accounts.exists():
-                raise SignedOut("no one is signed in; sign in first")
+            if self.guarded:
+                raise SignedOut(self.why_signed_out or "no one is signed in; sign in first")
             return
         try:
             current = self._accounts.still_usable(self.account)
@@ -106,16 +180,35 @@ class Gate:
         self.check(permission)
         self._log.write(self.account, action, target, detail)
 
+    def done(self, action: str, target: str, detail: Mapping[str, Any] | None = None) -> None:
+        """Log a change just made (``action`` on ``target``), after its use case's `check`.
+
+        A change is logged once it is made, with what it did in ``detail``; a read or
+        export goes through `enter` instead, which logs before it happens.
+
+        Raises:
+            AccessLogUnwritable: the line could not be stored.
+        """
+        self._log.write(self.account, action, target, detail)
+
     def own_session(self, session_id: str, what: str) -> None:
         """Go on only if the account may see ``session_id``: instructors see their own.
 
         Raises:
             AccessDenied: another instructor ran it (a ``refused`` line).
         """
-        if self.account is None or self.account.may(Permission.coordinate):
+        own = self.own_sessions_only
+        if own is None:
             return
-        if self.record.sittings.instructor(session_id) != self.account.person_id:
-            self._log.write(self.account, "refused", session_id, {"what": what})
-            raise AccessDenied(f"{what}: session {session_id[:8]} was run by another "
-                               "instructor; instructors see their own sessions, "
-                               "coordinators all of them")
+        if self.record.sittings.instructor(session_id) != own:
+            self.refuse(session_id, what, f"{what}: session {session_id[:8]} was run by "
+                        "another instructor; instructors see their own sessions, "
+                        "coordinators all of them")
+
+    def refuse(self, target: str, what: str, message: str) -> NoReturn:
+        """Log that ``what`` was refused on ``target``, and raise AccessDenied(``message``).
+
+        For a use case that found ``target`` is not the account's to see.
+        """
+        self._log.write(self.account, "refused", target, {"what": what})
+        raise AccessDenied(message)

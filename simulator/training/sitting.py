@@ -4,13 +4,18 @@ One `ClassSitting` is one sitting (a record session): an instructor, the trainee
 their turns, the scenarios cleared for the room, and the runs, one after another. It decides
 who trains on what (the roster, the variant each trainee meets), records it, and asks the
 `Room` to put each run on a screen. Every use case goes through the `Gate` first.
+
+Two instructors can work the same class, one at the projector PC and one at a remote
+console: `seen_by` gives the other one's view, with their own gate, of the same class.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Generic
 
@@ -57,6 +62,29 @@ class StartedRun(Generic[Staged]):
     names: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ClassRun:
+    """One run of the class, as the record has it: who, what, how it went."""
+
+    run_id: str
+    scenario_id: str
+    variant_id: str
+    trainees: tuple[str, ...]
+    status: str
+    outcome: str | None
+    started_utc: datetime
+
+
+@dataclass
+class _ClassState(Generic[Staged]):
+    """What every view of one class shares: its clearances, its sitting, its run."""
+
+    cleared: dict[str, LoadedScenario] = field(default_factory=dict)
+    session_id: str | None = None
+    session_instructor: str | None = None
+    current: StartedRun[Staged] | None = None
+
+
 class ClassSitting(Generic[Staged]):
     """The use cases of one class, for the person at the ``gate``.
 
@@ -82,10 +110,17 @@ class ClassSitting(Generic[Staged]):
         self.agency_id = self._record.agencies.ensure(agency) if agency else None
         self._thumbnails = thumbnails
         self._rotate = rotate
-        self._cleared: dict[str, LoadedScenario] = {}
-        self._session_id: str | None = None
-        self._session_instructor: str | None = None
-        self.current: StartedRun[Staged] | None = None
+        self._state: _ClassState[Staged] = _ClassState()
+
+    def seen_by(self, gate: Gate) -> ClassSitting[Staged]:
+        """The same class for the person at ``gate`` (a remote console's instructor, say).
+
+        The views share everything of the class (its pre-flight passes, its record
+        session, the run on the projector); each use case checks the view's own gate.
+        """
+        view = copy.copy(self)
+        view._gate = gate
+        return view
 
     @property
     def gate(self) -> Gate:
@@ -95,7 +130,18 @@ class ClassSitting(Generic[Staged]):
     @property
     def session_id(self) -> str | None:
         """The record session of this sitting, once its first run has started."""
-        return self._session_id
+        return self._state.session_id
+
+    @property
+    def current(self) -> StartedRun[Staged] | None:
+        """The last run staged in this class (it may be over)."""
+        return self._state.current
+
+    def running(self) -> bool:
+        """Whether a run of this class still holds the room (not ended, not faulted)."""
+        current = self._state.current
+        return (current is not None and self._room is not None
+                and self._room.holds_screen(current.staged))
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -117,7 +163,7 @@ class ClassSitting(Generic[Staged]):
 
     def forget_clearances(self) -> None:
         """Drop every pre-flight pass: the room changed (another screen, another player)."""
-        self._cleared.clear()
+        self._state.cleared.clear()
 
     def preflight(self, scenario_id: str) -> list[str]:
         """Problems that stop ``scenario_id`` from playing here; empty clears it for the class.
@@ -126,7 +172,7 @@ class ClassSitting(Generic[Staged]):
         decode from their in-points, and the room's own problems (screen, player, keys).
         """
         self._gate.check(Permission.run)
-        self._cleared.pop(scenario_id, None)
+        self._state.cleared.pop(scenario_id, None)
         try:
             loaded = ScenarioLibrary(self.library).load(scenario_id)
         except DocumentError as exc:
@@ -142,12 +188,12 @@ class ClassSitting(Generic[Staged]):
                                  lambda v, clip: resolve_clip(loaded, index, v, clip))]
             problems += self._room.room_problems()
         if not problems:
-            self._cleared[scenario_id] = loaded
+            self._state.cleared[scenario_id] = loaded
         return problems
 
     def cleared(self, scenario_id: str) -> bool:
         """Whether ``scenario_id`` passed the pre-flight check in this class."""
-        return scenario_id in self._cleared
+        return scenario_id in self._state.cleared
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -162,7 +208,7 @@ class ClassSitting(Generic[Staged]):
             SignedOut, AccessDenied: from the gate.
         """
         self._gate.check(Permission.run)
-        loaded = self._cleared.get(plan.scenario_id)
+        loaded = self._state.cleared.get(plan.scenario_id)
         if loaded is None:
             raise ValueError(f"scenario `{plan.scenario_id}` has not passed the pre-flight "
                              "check; run it first")
@@ -172,7 +218,7 @@ class ClassSitting(Generic[Staged]):
     def _free_room(self) -> Room[Staged]:
         if self._room is None:
             raise ValueError("this class has no room to stage runs in; use prepare()")
-        if self.current is not None and self._room.holds_screen(self.current.staged):
+        if self.running():
             raise ValueError("a run is still on the projector; end it first")
         return self._room
 
@@ -185,9 +231,9 @@ class ClassSitting(Generic[Staged]):
 
         staged = room.stage(make_run)
         run = made[0]
-        self.current = StartedRun(staged, run,
-                                  self._record.people.display_names(run.state.trainee_ids))
-        return self.current
+        started = StartedRun(staged, run, self._record.people.display_names(run.state.trainee_ids))
+        self._state.current = started
+        return started
 
     def prepare(self, loaded: LoadedScenario, plan: RunPlan) -> RunFactory:
         """The one way a new run is made: what builds it on the player that will show it.
@@ -279,24 +325,48 @@ class ClassSitting(Generic[Staged]):
     def _sitting(self, trainee_ids: Sequence[str], instructor_id: str | None) -> str:
         # A sitting is one instructor's class: another instructor starts a sitting of their
         # own, so each reviews only what they ran.
-        if self._session_id is not None and self._session_instructor != instructor_id:
+        state = self._state
+        if state.session_id is not None and state.session_instructor != instructor_id:
             try:
                 self.end()
             except RecordError:
                 # The last class's close failing must not stop this one; verify shows it.
                 log.exception("could not mark the last class's session closed")
-        if self._session_id is None:
-            self._session_id = self._record.sittings.open(
+        if state.session_id is None:
+            state.session_id = self._record.sittings.open(
                 trainee_ids, instructor_id=instructor_id, agency_id=self.agency_id,
                 label=self._label)
-            self._session_instructor = instructor_id
+            state.session_instructor = instructor_id
         else:
-            self._record.sittings.join(self._session_id, trainee_ids)
-        return self._session_id
+            self._record.sittings.join(state.session_id, trainee_ids)
+        return state.session_id
+
+    def class_runs(self) -> list[ClassRun]:
+        """The runs of this sitting so far, in start order, with their trainees' names.
+
+        Raises:
+            SignedOut, AccessDenied: from the gate (instructors see their own sittings).
+            AccessLogUnwritable: the look could not be logged, so nothing is shown.
+        """
+        session_id = self._state.session_id
+        self._gate.check(Permission.run)
+        if session_id is None:
+            return []
+        self._gate.own_session(session_id, "class_runs")
+        self._gate.enter(Permission.run, "class_runs", session_id)
+        summaries = self._record.runs.summaries(session_id=session_id)
+        played_by = self._record.runs.trainees([s.id for s in summaries])
+        names = self._record.people.display_names(
+            [p for people in played_by.values() for p in people])
+        # An erased trainee has no name left: shown as erased, never by id.
+        return [ClassRun(s.id, s.scenario_id, s.variant_id,
+                         tuple(names.get(p, "(erased)") for p in played_by[s.id]),
+                         s.status, s.outcome_kind, s.started_utc) for s in summaries]
 
     def end(self) -> None:
         """Close the sitting's record session; the next run opens a new one."""
-        if self._session_id is None:
+        state = self._state
+        if state.session_id is None:
             return
-        session_id, self._session_id = self._session_id, None
+        session_id, state.session_id = state.session_id, None
         self._record.sittings.close(session_id)

@@ -5,87 +5,178 @@ reaches the run, and a wrong code ends the connection. After pairing, only what 
 instructor does reaches the run: trainee inputs and device decisions come from the
 projector PC's own devices, stamped on its clock, and a console cannot forge them. Refusals
 go back to that console only: a refused message is not an event of the run.
+
+The ``hello`` also settles the wire version: the connection speaks the one it carried.
+A console of an older release (version 1) steers live runs as before and is told, once,
+what it cannot do. Class set-up requests (version 2) go to a `Desk`, the application
+layer's, one per connection, which checks who asks; the gate only refuses what the wire
+itself rules out: a password over a network that can read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from simulator.protocol import Command, RecordDecision, ReportInput
 from simulator.transport.pairing import PairingCode, PairingLimiter
 from simulator.transport.wire import (
+    SUPPORTED_VERSIONS,
+    Answer,
+    AnswerBody,
+    ClassRequest,
+    Feature,
     Hello,
     Refusal,
-    SendCommand,
+    Refused,
+    Request,
+    SignIn,
     Snapshot,
     Welcome,
     WireError,
+    encode,
     read_console_message,
 )
+
+NOT_OFFERED = ("this projector serves live control of its run only (it was started with "
+               "`branchpoint project --listen`); to set up classes from this PC, start "
+               "`branchpoint console --listen` on the projector PC")
+OLDER_CONSOLE = ("this console's release can steer live runs only; choosing scenarios and "
+                 "trainees, pre-flight, starting runs and the class's run list from this PC "
+                 "need the same Branchpoint release as the projector PC")
+NEEDS_TLS = ("signing in over plain ws:// would send the password in clear text; start the "
+             "projector with TLS (without --no-tls), or sign in on the projector PC")
+
+
+class Desk(Protocol):
+    """Class set-up for one paired console: the application layer, as this console's user."""
+
+    @property
+    def accounts(self) -> bool:
+        """Whether the record has accounts, so that class requests need a sign-in first."""
+        ...
+
+    def answer(self, request: ClassRequest) -> AnswerBody:
+        """Do what ``request`` asks, as the person signed in on this connection (if any)."""
+        ...
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What to send back to this console, and whether to hang up afterwards."""
+    """What to send back to this console (``text``, then ``then``), and whether to hang up."""
 
     text: str
     close: bool = False
+    then: tuple[str, ...] = ()
 
 
 class ConsoleGate:
-    """One console connection's state: paired or not."""
+    """One console connection's state: paired or not, its wire version, its desk.
+
+    ``desk`` makes the desk for a console that has paired (given its name); None: this
+    projector offers live control only. ``private``: nobody else can read the connection
+    (TLS, or this PC only), so a password may cross it. ``versions``: the wire versions
+    accepted in a hello.
+    """
 
     def __init__(self, code: PairingCode, apply: Callable[[Command], None],
                  snapshot: Callable[[], Snapshot | None], *,
-                 limiter: PairingLimiter | None = None, peer: str = "") -> None:
+                 limiter: PairingLimiter | None = None, peer: str = "",
+                 desk: Callable[[str], Desk] | None = None, private: bool = False,
+                 versions: frozenset[int] = SUPPORTED_VERSIONS) -> None:
         self._code = code
         self._limiter = limiter
         self._peer = peer
         self._apply = apply
         self._snapshot = snapshot
+        self._make_desk = desk
+        self._desk: Desk | None = None
+        self._private = private
+        self._versions = versions
         self.paired = False
         self.console_name = ""
+        # The version agreed in the hello; before it, refusals are written in the oldest.
+        self.version: int | None = None
+
+    @property
+    def speaks(self) -> int:
+        """The wire version of what this console is sent."""
+        return self.version or min(self._versions)
+
+    def welcome(self, snapshot: Snapshot | None) -> str:
+        """The welcome for this console, in its version, with what the projector offers."""
+        features: tuple[Feature, ...] = ("live", "class") if self._desk else ("live",)
+        accounts = self._desk.accounts if self._desk is not None else False
+        return encode(Welcome(snapshot=snapshot, features=features, accounts=accounts),
+                      self.speaks)
 
     def receive(self, text: str) -> Reply | None:
         """Handle one text message; the reply (if any) goes to this console alone."""
         try:
-            message = read_console_message(text)
+            message = read_console_message(text, self.version)
         except WireError as exc:
-            return _refuse(exc)
+            return self._refuse(exc)
         if isinstance(message, Hello):
-            refusal = self._limiter.refusal(self._peer) if self._limiter else None
-            if refusal is not None:
-                return _refuse(WireError("rate_limited", refusal), close=True)
-            if not self._code.matches(message.code):
-                if self._limiter is not None:
-                    self._limiter.failed(self._peer)
-                # Hang up: every guess then costs a new connection.
-                return _refuse(WireError("wrong_code", "wrong pairing code: read it again "
-                                         "from the projector PC's operator screen"), close=True)
-            self.paired = True
-            self.console_name = message.console
-            return Reply(Welcome(snapshot=self._snapshot()).model_dump_json())
-        assert isinstance(message, SendCommand)
+            return self._hello(message)
         if not self.paired:
-            return _refuse(WireError("unauthenticated", "send `hello` with the pairing code "
-                                     "before any command; this command had no effect"))
+            return self._refuse(WireError("unauthenticated", "send `hello` with the pairing "
+                                          f"code before any {message.type}; this "
+                                          f"{message.type} had no effect"))
+        if isinstance(message, Request):
+            answer = Answer(request_id=message.request_id, answer=self._answer(message.request))
+            return Reply(encode(answer, self.speaks))
         command = message.command
         if isinstance(command, ReportInput) or (
                 isinstance(command, RecordDecision)
                 and (command.source != "instructor" or command.input_ns is not None)):
-            return _refuse(WireError("not_allowed", f"a console cannot send `{command.type}` "
-                                     "as a trainee's device; log it as an instructor entry "
-                                     "(source `instructor`, no `input_ns`)"))
+            return self._refuse(WireError("not_allowed", f"a console cannot send "
+                                          f"`{command.type}` as a trainee's device; log it as "
+                                          "an instructor entry (source `instructor`, no "
+                                          "`input_ns`)"))
         self._apply(command)
         return None
 
-    @staticmethod
-    def refuse_binary() -> Reply:
+    def _hello(self, message: Hello) -> Reply:
+        if message.v not in self._versions:
+            speaks = " and ".join(str(v) for v in sorted(self._versions))
+            return self._refuse(WireError("version", f"message version {message.v}; this end "
+                                          f"speaks version {speaks}: run the same Branchpoint "
+                                          "release on both PCs"))
+        refusal = self._limiter.refusal(self._peer) if self._limiter else None
+        if refusal is not None:
+            return self._refuse(WireError("rate_limited", refusal), close=True)
+        if not self._code.matches(message.code):
+            if self._limiter is not None:
+                self._limiter.failed(self._peer)
+            # Hang up: every guess then costs a new connection.
+            return self._refuse(WireError("wrong_code", "wrong pairing code: read it again "
+                                          "from the projector PC's operator screen"),
+                                close=True)
+        self.paired = True
+        self.version = message.v
+        self.console_name = message.console
+        if self._make_desk is not None and self._desk is None:
+            self._desk = self._make_desk(message.console)
+        welcome = self.welcome(self._snapshot())
+        if self.version < 2 and self._desk is not None:
+            # An older console shows a refusal in its status line: that is how it is told.
+            older = encode(Refusal(code="version", detail=OLDER_CONSOLE), self.version)
+            return Reply(welcome, then=(older,))
+        return Reply(welcome)
+
+    def _answer(self, request: ClassRequest) -> AnswerBody:
+        if self._desk is None:
+            return Refused(code="not_offered", detail=NOT_OFFERED)
+        if isinstance(request, SignIn) and not self._private:
+            return Refused(code="needs_tls", detail=NEEDS_TLS)
+        return self._desk.answer(request)
+
+    def refuse_binary(self) -> Reply:
         """A binary message from a console: nothing in the protocol is binary that way."""
-        return _refuse(WireError("malformed", "binary messages are not accepted; send JSON "
-                                 "text"))
+        return self._refuse(WireError("malformed", "binary messages are not accepted; send "
+                                      "JSON text"))
 
-
-def _refuse(exc: WireError, *, close: bool = False) -> Reply:
-    return Reply(Refusal(code=exc.code, detail=str(exc)).model_dump_json(), close=close)
+    def _refuse(self, exc: WireError, *, close: bool = False) -> Reply:
+        return Reply(encode(Refusal(code=exc.code, detail=str(exc)), self.speaks),
+                     close=close)

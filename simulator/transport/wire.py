@@ -4,19 +4,36 @@ Text messages are JSON objects with a version ``v`` and a ``type``. The console 
 ``hello`` (with the pairing code) and then ``command``s; the projector answers ``welcome``
 (a snapshot to draw from), then ``event``s as they are stored, and ``error`` for anything it
 refused. Binary messages from the projector are preview pictures (JPEG).
+
+Version 2 adds class set-up: the console's ``request``s (sign in, the catalog, the
+trainees, pre-flight, start, the class's runs, end the class), each answered by one
+``answer`` quoting its id. The version a console's ``hello`` carries is the one both ends
+speak on that connection from then on, so a console of an older release gets version 1
+messages only (`SUPPORTED_VERSIONS`).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
+from simulator.names import check_name
 from simulator.protocol import Command, Event
 from simulator.scenario import ScenarioOutline
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
+# What this release reads and writes; a connection speaks the version its hello carried.
+SUPPORTED_VERSIONS = frozenset({1, 2})
 # Far above any real command (a note is at most 2,000 characters); anything bigger from a
 # console is hostile. Messages from the projector are not limited: a snapshot of a long run
 # is big, and the console trusts the projector it paired with.
@@ -24,6 +41,25 @@ MAX_MESSAGE_BYTES = 64 * 1024
 
 RefusalCode = Literal["malformed", "version", "too_large", "unauthenticated", "wrong_code",
                       "rate_limited", "not_allowed"]
+# Why a request had no effect (version 2): the `refused` answer's code.
+AnswerRefusalCode = Literal["not_signed_in", "signed_out", "access_denied", "sign_in_failed",
+                            "invalid", "busy", "failed", "not_offered", "needs_tls"]
+# What a projector offers a console: live control always, class set-up when a class is on.
+Feature = Literal["live", "class"]
+
+# What version 2 added, so that a version 1 connection is written and read without it.
+_TYPES_SINCE_2 = frozenset({"request", "answer"})
+_FIELDS_SINCE_2 = {"welcome": frozenset({"features", "accounts"})}
+
+# Bounds on what a request or an answer may hold: a console is not trusted, and an answer
+# is drawn on a screen.
+MAX_ID = 64
+MAX_NAME = 200
+MAX_TEXT = 2_000
+MAX_LINES = 50
+MAX_TRAINEES = 50
+MAX_LISTED = 2_000
+MAX_PASSWORD = 1_024
 
 
 class WireError(ValueError):
@@ -34,13 +70,31 @@ class WireError(ValueError):
         self.code: RefusalCode = code
 
 
-class _Message(BaseModel):
+class WireMessage(BaseModel):
+    """Any message on the wire: its version ``v``, and nothing unknown."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     v: int = WIRE_VERSION
 
 
-class Hello(_Message):
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+Line = Annotated[str, Field(max_length=MAX_TEXT)]
+ShortId = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+
+
+def _checked_name(value: str) -> str:
+    return check_name(value, "a name")
+
+
+CheckedName = Annotated[Name, AfterValidator(_checked_name)]
+
+
+class Hello(WireMessage):
     """The console's first message: the pairing code shown on the projector PC."""
 
     type: Literal["hello"] = "hello"
@@ -48,14 +102,197 @@ class Hello(_Message):
     console: str = Field(default="", max_length=80, description="A name for the log.")
 
 
-class SendCommand(_Message):
+class SendCommand(WireMessage):
     """A protocol command for the run, exactly as the in-process console sends it."""
 
     type: Literal["command"] = "command"
     command: Command
 
 
-ConsoleMessage = Annotated[Hello | SendCommand, Field(discriminator="type")]
+# -- requests (version 2) --------------------------------------------------------------------
+
+
+class SignIn(_Body):
+    """Sign in for class set-up, on a record with accounts (over TLS or on this PC only)."""
+
+    type: Literal["sign_in"] = "sign_in"
+    username: str = Field(min_length=1, max_length=MAX_ID)
+    # Never in a repr, so never in a log line or a traceback.
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD, repr=False)
+
+
+class CatalogRequest(_Body):
+    """Every scenario in the projector PC's library."""
+
+    type: Literal["catalog"] = "catalog"
+
+
+class TraineesRequest(_Body):
+    """The trainees of recent sittings, for picking without typing."""
+
+    type: Literal["trainees"] = "trainees"
+
+
+class PreflightRequest(_Body):
+    """Check one scenario on the projector PC; it clears it for the class if it passes."""
+
+    type: Literal["preflight"] = "preflight"
+    scenario_id: ShortId
+
+
+class StartRequest(_Body):
+    """Start a cleared scenario for these trainees (the change-over is this too).
+
+    ``variant_id`` None rotates the variant; ``instructor`` names the instructor where no
+    one is signed in (a signed-in instructor is themselves).
+    """
+
+    type: Literal["start"] = "start"
+    scenario_id: ShortId
+    trainees: list[CheckedName] = Field(min_length=1, max_length=MAX_TRAINEES)
+    variant_id: ShortId | None = None
+    instructor: CheckedName | None = None
+
+
+class ClassRunsRequest(_Body):
+    """The runs of the class so far."""
+
+    type: Literal["class_runs"] = "class_runs"
+
+
+class EndClassRequest(_Body):
+    """Close the class's record session; the next run opens a new one."""
+
+    type: Literal["end_class"] = "end_class"
+
+
+ClassRequest = Annotated[SignIn | CatalogRequest | TraineesRequest | PreflightRequest
+                         | StartRequest | ClassRunsRequest | EndClassRequest,
+                         Field(discriminator="type")]
+
+
+class Request(WireMessage):
+    """A class set-up request; the projector answers it once, quoting ``request_id``."""
+
+    type: Literal["request"] = "request"
+    request_id: str = Field(min_length=1, max_length=MAX_ID)
+    request: ClassRequest
+
+
+ConsoleMessage = Annotated[Hello | SendCommand | Request, Field(discriminator="type")]
+
+
+# -- answers (version 2) ---------------------------------------------------------------------
+
+
+class SignedIn(_Body):
+    """Signed in: class requests on this connection act as this account."""
+
+    type: Literal["signed_in"] = "signed_in"
+    username: str = Field(max_length=MAX_ID)
+    role: str = Field(max_length=MAX_ID)
+    name: str | None = Field(default=None, max_length=MAX_NAME,
+                             description="The account's person, as the record names them.")
+
+
+class VariantItem(_Body):
+    """One filming of a scenario, described with the agency's labels."""
+
+    id: ShortId
+    description: Line
+
+
+class CatalogItem(_Body):
+    """One scenario as set-up lists it; ``errors`` stop it from being run."""
+
+    scenario_id: ShortId
+    title: Line
+    summary: Line
+    focus_areas: list[Name] = Field(max_length=MAX_LINES)
+    pledge_areas: list[Name] = Field(max_length=MAX_LINES)
+    variants: list[VariantItem] = Field(max_length=MAX_LINES)
+    errors: list[Line] = Field(max_length=MAX_LINES)
+    warnings: list[Line] = Field(max_length=MAX_LINES)
+
+
+class Catalog(_Body):
+    """The projector PC's library."""
+
+    type: Literal["catalog"] = "catalog"
+    scenarios: list[CatalogItem] = Field(max_length=MAX_LISTED)
+
+
+class Trainees(_Body):
+    """Trainees' names, most recent first."""
+
+    type: Literal["trainees"] = "trainees"
+    names: list[Name] = Field(max_length=MAX_LISTED)
+
+
+class Preflight(_Body):
+    """The pre-flight's problems; none means the scenario is cleared for the class."""
+
+    type: Literal["preflight"] = "preflight"
+    scenario_id: ShortId
+    problems: list[Line] = Field(max_length=MAX_LINES + 1)
+
+
+class Started(_Body):
+    """The run is on the projector; its snapshot follows in a new ``welcome``."""
+
+    type: Literal["started"] = "started"
+    run_id: str = Field(max_length=MAX_ID)
+    scenario_id: ShortId
+    variant_id: ShortId
+    names: dict[str, Name] = Field(max_length=MAX_TRAINEES)
+
+
+class ClassRun(_Body):
+    """One run of the class, as the record has it."""
+
+    run_id: str = Field(max_length=MAX_ID)
+    scenario_id: ShortId
+    variant_id: ShortId
+    trainees: list[Name] = Field(max_length=MAX_TRAINEES)
+    status: str = Field(max_length=MAX_ID)
+    outcome: str | None = Field(max_length=MAX_ID)
+    started_utc: datetime
+
+
+class ClassRuns(_Body):
+    """The class's runs, in start order."""
+
+    type: Literal["class_runs"] = "class_runs"
+    runs: list[ClassRun] = Field(max_length=MAX_LISTED)
+
+
+class ClassEnded(_Body):
+    """The class's record session is closed."""
+
+    type: Literal["class_ended"] = "class_ended"
+
+
+class Refused(_Body):
+    """The request had no effect, and why."""
+
+    type: Literal["refused"] = "refused"
+    code: AnswerRefusalCode
+    detail: Line
+
+
+AnswerBody = Annotated[SignedIn | Catalog | Trainees | Preflight | Started | ClassRuns
+                       | ClassEnded | Refused, Field(discriminator="type")]
+
+
+class Answer(WireMessage):
+    """The answer to the request with ``request_id``."""
+
+    type: Literal["answer"] = "answer"
+    request_id: str = Field(max_length=MAX_ID)
+    answer: AnswerBody
+
+
+# -- what the projector sends ----------------------------------------------------------------
 
 
 class Snapshot(BaseModel):
@@ -81,24 +318,28 @@ class Snapshot(BaseModel):
     verbal_tactics: list[str]
 
 
-class Welcome(_Message):
+class Welcome(WireMessage):
     """The code was right: here is the run so far (sent again whenever a new run starts).
 
-    ``snapshot`` is null while no run is on the projector yet.
+    ``snapshot`` is null while no run is on the projector yet. Version 2 adds what the
+    projector offers (``features``) and whether its record has accounts (``accounts``: then
+    class requests need a signed-in account); a version 1 welcome is read as live only.
     """
 
     type: Literal["welcome"] = "welcome"
     snapshot: Snapshot | None
+    features: tuple[Feature, ...] = ("live",)
+    accounts: bool = False
 
 
-class EventMessage(_Message):
+class EventMessage(WireMessage):
     """One event, sent once it is stored."""
 
     type: Literal["event"] = "event"
     event: Event
 
 
-class Refusal(_Message):
+class Refusal(WireMessage):
     """A message had no effect, and why."""
 
     type: Literal["error"] = "error"
@@ -106,7 +347,7 @@ class Refusal(_Message):
     detail: str
 
 
-class Fault(_Message):
+class Fault(WireMessage):
     """The run stopped on a fault; what it stored stays stored, and it can be resumed."""
 
     type: Literal["fault"] = "fault"
@@ -114,14 +355,38 @@ class Fault(_Message):
     detail: str
 
 
-ProjectorMessage = Annotated[Welcome | EventMessage | Refusal | Fault,
+ProjectorMessage = Annotated[Welcome | EventMessage | Refusal | Fault | Answer,
                              Field(discriminator="type")]
 
 _CONSOLE: TypeAdapter[ConsoleMessage] = TypeAdapter(ConsoleMessage)
 _PROJECTOR: TypeAdapter[ProjectorMessage] = TypeAdapter(ProjectorMessage)
 
 
-def _json_object(text: str, *, limited: bool = True) -> dict[str, object]:
+def encode(message: WireMessage, version: int = WIRE_VERSION) -> str:
+    """``message`` as JSON in ``version``: its ``v``, and nothing that version lacks.
+
+    ValueError for a message that ``version`` does not have (an answer on version 1).
+    """
+    kind = str(getattr(message, "type", ""))
+    if version < 2 and kind in _TYPES_SINCE_2:
+        raise ValueError(f"wire version {version} has no `{kind}` message")
+    since = _FIELDS_SINCE_2.get(kind, frozenset()) if version < 2 else frozenset()
+    return message.model_copy(update={"v": version}).model_dump_json(exclude=set(since))
+
+
+def bounded(lines: list[str], limit: int = MAX_LINES) -> list[str]:
+    """At most ``limit`` lines of at most `MAX_TEXT` characters, saying how many were left out.
+
+    For an answer drawn from the record or the library, whose text has no bound of its own.
+    """
+    cut = [line if len(line) <= MAX_TEXT else line[:MAX_TEXT - 1] + "…" for line in lines]
+    if len(cut) <= limit:
+        return cut
+    return [*cut[:limit - 1], f"… and {len(cut) - limit + 1} more"]
+
+
+def _json_object(text: str, version: int | None, *, limited: bool = True
+                 ) -> dict[str, object]:
     if limited and len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
         raise WireError("too_large", f"message of {len(text.encode('utf-8'))} bytes; the limit "
                         f"is {MAX_MESSAGE_BYTES}")
@@ -131,10 +396,24 @@ def _json_object(text: str, *, limited: bool = True) -> dict[str, object]:
         raise WireError("malformed", f"not JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(data, dict):
         raise WireError("malformed", "a message is a JSON object with `v` and `type`")
-    version = data.get("v")
-    if version != WIRE_VERSION:
-        raise WireError("version", f"message version {version!r}; this end speaks version "
-                        f"{WIRE_VERSION}: run the same Branchpoint release on both PCs")
+    given = data.get("v")
+    if version is not None and given != version:
+        raise WireError("version", f"message version {given!r}; this connection speaks "
+                        f"version {version}, the one its `hello` carried")
+    # Exactly an int: JSON `true` equals 1 in Python, and a list cannot be looked up.
+    if type(given) is not int or given not in SUPPORTED_VERSIONS:
+        speaks = " and ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))
+        raise WireError("version", f"message version {given!r}; this end speaks versions "
+                        f"{speaks}: run the same Branchpoint release on both PCs")
+    if given < 2:
+        kind = data.get("type")
+        if kind in _TYPES_SINCE_2:
+            raise WireError("malformed", f"field `type`: `{kind}` needs wire version 2; "
+                            "this message is version 1")
+        newer = sorted(_FIELDS_SINCE_2.get(str(kind), frozenset()) & data.keys())
+        if newer:
+            raise WireError("malformed", f"field `{newer[0]}`: needs wire version 2; this "
+                            "message is version 1")
     return data
 
 
@@ -144,19 +423,23 @@ def _first_problem(exc: ValidationError, data: dict[str, object]) -> str:
     # Pydantic puts the `type` tag of a tagged union into the location; people name fields.
     if loc and loc[0] == data.get("type"):
         loc.pop(0)
-    command = data.get("command")
-    if len(loc) > 1 and loc[0] == "command" and isinstance(command, dict) \
-            and loc[1] == command.get("type"):
-        loc.pop(1)
+    for inner in ("command", "request", "answer"):
+        tagged = data.get(inner)
+        if len(loc) > 1 and loc[0] == inner and isinstance(tagged, dict) \
+                and loc[1] == tagged.get("type"):
+            loc.pop(1)
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc.append("type")
     where = ".".join(loc) or "message"
     return f"field `{where}`: {error['msg']}"
 
 
-def read_console_message(text: str) -> ConsoleMessage:
-    """A console's message, or `WireError` saying which field is wrong and how."""
-    data = _json_object(text)
+def read_console_message(text: str, version: int | None = None) -> ConsoleMessage:
+    """A console's message, or `WireError` saying which field is wrong and how.
+
+    ``version``: the one the connection speaks (after its hello); None takes any supported.
+    """
+    data = _json_object(text, version)
     try:
         return _CONSOLE.validate_python(data)
     except ValidationError as exc:
@@ -165,7 +448,7 @@ def read_console_message(text: str) -> ConsoleMessage:
 
 def read_projector_message(text: str) -> ProjectorMessage:
     """A projector's message, or `WireError` saying which field is wrong and how."""
-    data = _json_object(text, limited=False)
+    data = _json_object(text, None, limited=False)
     try:
         return _PROJECTOR.validate_python(data)
     except ValidationError as exc:

@@ -1,0 +1,526 @@
+"""The whole class from a second PC: sign in, set up, steer each run live, change over.
+
+Everything goes to the projector PC as requests over the `RemoteLink`, and the projector
+PC's application layer answers them with its own access checks: this window decides
+nothing the local console would not. Set-up lists the projector PC's library and the
+trainees its record knows; the ticked trainees are the class, in list order, and each run
+takes the next group of them (one officer by default). After a run, N starts the next
+group on the same scenario and variant; Esc goes back to set-up; Ctrl+L lists the class's
+runs. A projector PC that offers live control only (an older release, or a projector
+started without a class) gets the live panel alone, and the window says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from instructor_console.live_panel import LivePanel
+from instructor_console.remote_link import RemoteLink
+from instructor_console.theme import DARK, DropDown, label
+from simulator.names import inert, name_problem
+from simulator.ports import Clock
+from simulator.transport import (
+    AnswerBody,
+    Catalog,
+    CatalogItem,
+    CatalogRequest,
+    ClassEnded,
+    ClassRuns,
+    ClassRunsRequest,
+    EndClassRequest,
+    Preflight,
+    PreflightRequest,
+    Refused,
+    SignedIn,
+    SignIn,
+    Snapshot,
+    Started,
+    StartRequest,
+    Trainees,
+    TraineesRequest,
+    Welcome,
+)
+from simulator.transport.wire import MAX_ID, MAX_NAME, MAX_PASSWORD
+from simulator.wording import counted
+
+AUTOMATIC = "automatic (counterbalanced)"
+PROBLEMS_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A run started from here: its scenario and variant, and whose turn it was."""
+
+    scenario_id: str
+    variant_id: str | None
+    trainees: tuple[str, ...]
+
+
+class SignInPage(QWidget):
+    """User name and password, for a projector PC whose record has accounts."""
+
+    def __init__(self, submit: Callable[[], None]) -> None:
+        super().__init__()
+        self.username = QLineEdit()
+        self.username.setPlaceholderText("user name")
+        self.password = QLineEdit()
+        self.password.setPlaceholderText("password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.button = QPushButton("Sign in  (Enter)")
+        self.message = label("", "status")
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        column = QVBoxLayout(self)
+        column.addStretch()
+        column.addWidget(label("Sign in on the projector PC's record", "heading"))
+        column.addWidget(self.username)
+        column.addWidget(self.password)
+        column.addWidget(self.button)
+        column.addWidget(self.message)
+        column.addStretch()
+        self.button.clicked.connect(submit)
+        self.password.returnPressed.connect(submit)
+        self.username.returnPressed.connect(self.password.setFocus)
+
+
+class SetupPage(QWidget):
+    """The class's set-up: scenario, variant, trainees, pre-flight, start."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search scenarios (Ctrl+F)")
+        self.scenarios = QListWidget()
+        self.details = label("", "status")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)
+        self.variant = DropDown()
+        self.trainees = QListWidget()
+        self.new_trainee = QLineEdit()
+        self.new_trainee.setPlaceholderText("add a trainee (Ctrl+T): type a name, Enter")
+        self.instructor = QLineEdit()
+        self.instructor.setPlaceholderText("instructor's name")
+        self.per_run = QSpinBox()
+        self.per_run.setRange(1, 6)
+        self.preflight = QPushButton("Pre-flight check  (Ctrl+P)")
+        self.start = QPushButton("Start  (Ctrl+Return)")
+        self.start.setEnabled(False)
+        self.runs = QPushButton("Class runs  (Ctrl+L)")
+        self.end_class = QPushButton("End the class")
+        self.checks = label("", "status")
+        self.checks.setWordWrap(True)
+        self.checks.setTextFormat(Qt.TextFormat.PlainText)
+
+        left = QVBoxLayout()
+        left.addWidget(label("Scenario (on the projector PC)", "heading"))
+        left.addWidget(self.search)
+        left.addWidget(self.scenarios, stretch=2)
+        left.addWidget(self.details, stretch=1)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form.addRow("Variant", self.variant)
+        form.addRow("Instructor", self.instructor)
+        form.addRow("Officers per run", self.per_run)
+        right = QVBoxLayout()
+        heading = label("The class: Space ticks; each run takes the next ticked", "heading")
+        heading.setWordWrap(True)
+        right.addWidget(heading)
+        right.addWidget(self.trainees, stretch=1)
+        right.addWidget(self.new_trainee)
+        right.addLayout(form)
+        right.addWidget(self.preflight)
+        right.addWidget(self.checks)
+        right.addWidget(self.start)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.runs)
+        buttons.addWidget(self.end_class)
+        right.addLayout(buttons)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, stretch=2)
+        layout.addLayout(right, stretch=1)
+
+
+class RemoteConsoleWindow(QMainWindow):
+    """Set-up and live control of the projector PC's class, from another PC."""
+
+    def __init__(self, link: RemoteLink, clock: Clock) -> None:
+        super().__init__()
+        self.setStyleSheet(DARK)
+        self.link = link
+        self.entries: list[CatalogItem] = []
+        self.cleared: set[str] = set()
+        self.last_turn: Turn | None = None
+        self.signed_in = False
+        self._class_on = False
+        self._loaded = False
+
+        self.sign_in = SignInPage(self._submit_sign_in)
+        self.setup = setup = SetupPage()
+        setup.search.textChanged.connect(self._refilter)
+        setup.scenarios.currentItemChanged.connect(self._picked)
+        setup.new_trainee.returnPressed.connect(self._add_typed_trainee)
+        setup.preflight.clicked.connect(self.run_preflight)
+        setup.start.clicked.connect(self.start)
+        setup.runs.clicked.connect(self.show_runs)
+        setup.end_class.clicked.connect(self.end_class)
+        self.live = LivePanel(link, clock)
+        self.after_run = label("", "status")
+        live_page = QWidget()
+        live_column = QVBoxLayout(live_page)
+        live_column.addWidget(self.live, stretch=1)
+        live_column.addWidget(self.after_run)
+        self._live_page = live_page
+        self.runs = QListWidget()
+        runs_page = QWidget()
+        runs_column = QVBoxLayout(runs_page)
+        runs_column.addWidget(label("This class's runs (Esc: back)", "heading"))
+        runs_column.addWidget(self.runs)
+        self._runs_page = runs_page
+        self.pages = QStackedWidget()
+        for page in (self.sign_in, setup, live_page, runs_page):
+            self.pages.addWidget(page)
+        self.pages.setCurrentWidget(live_page)
+        self.setCentralWidget(self.pages)
+
+        link.welcomed.connect(self._welcomed)
+        link.restored.connect(self._restored)
+        link.received.connect(lambda _event: self._draw_after_run())
+        link.status.connect(self.statusBar().showMessage)
+        link.lost.connect(self._lost)
+        for keys, slot in (("Ctrl+F", setup.search.setFocus),
+                           ("Ctrl+T", setup.new_trainee.setFocus),
+                           ("Ctrl+P", self.run_preflight), ("Ctrl+Return", self.start),
+                           ("Ctrl+L", self.show_runs)):
+            QShortcut(QKeySequence(keys), self, slot)
+
+    # -- pairing and signing in --------------------------------------------------------------
+
+    def _welcomed(self, welcome: Welcome) -> None:
+        self._class_on = "class" in welcome.features
+        live = welcome.snapshot is not None and not _over(welcome.snapshot)
+        if not self._class_on or live:
+            # A run on the projector is watched first; set-up can wait for its end.
+            self.pages.setCurrentWidget(self._live_page)
+        if not self._class_on:
+            return
+        if welcome.accounts and not self.signed_in:
+            self._ask_sign_in("Sign in to set up the class from this PC.")
+            return
+        if not self._loaded:
+            self._load()
+        if not live and self.pages.currentWidget() is self._live_page \
+                and self.last_turn is None:
+            self.pages.setCurrentWidget(self.setup)
+
+    def _lost(self) -> None:
+        # The projector PC forgets who signed in on a connection when it drops.
+        self.signed_in = False
+
+    def _ask_sign_in(self, why: str) -> None:
+        if self.pages.currentWidget() is not self._live_page or self.live.over \
+                or self.live.state.run_id is None:
+            self.pages.setCurrentWidget(self.sign_in)
+            self.sign_in.username.setFocus()
+        self.sign_in.message.setText(why)
+
+    def _submit_sign_in(self) -> None:
+        username = self.sign_in.username.text().strip()
+        password = self.sign_in.password.text()
+        # The password is in no widget once it has gone.
+        self.sign_in.password.clear()
+        if not username or not password:
+            self.sign_in.message.setText("type your user name and password")
+            return
+        if len(username) > MAX_ID or len(password) > MAX_PASSWORD:
+            self.sign_in.message.setText("that user name or password is longer than any "
+                                         "account's; type it again")
+            return
+        self.sign_in.message.setText("signing in…")
+        self.link.request(SignIn(username=username, password=password), self._signed_in)
+
+    def _signed_in(self, answer: AnswerBody) -> None:
+        if not isinstance(answer, SignedIn):
+            self.sign_in.message.setText(_refusal(answer))
+            return
+        self.signed_in = True
+        self.setup.instructor.setText(answer.name or "")
+        self.setup.instructor.setReadOnly(True)
+        self.statusBar().showMessage(f"signed in: {answer.username} ({answer.role})")
+        self.pages.setCurrentWidget(self.setup)
+        self._load()
+
+    def _answered(self, answer: AnswerBody) -> bool:
+        """Whether ``answer`` is not a refusal; a refusal is shown, and may ask for a sign-in."""
+        if not isinstance(answer, Refused):
+            return True
+        if answer.code in ("not_signed_in", "signed_out"):
+            self.signed_in = False
+            self._ask_sign_in(answer.detail)
+        else:
+            self.setup.checks.setText(_refusal(answer))
+        return False
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        self._loaded = True
+        self.setup.checks.setText("reading the projector PC's library…")
+        self.link.request(CatalogRequest(), self._catalog)
+        self.link.request(TraineesRequest(), self._trainees)
+
+    def _catalog(self, answer: AnswerBody) -> None:
+        if not self._answered(answer):
+            return
+        assert isinstance(answer, Catalog)
+        self.entries = answer.scenarios
+        self.setup.checks.setText(f"{counted(len(self.entries), 'scenario')} on the "
+                                  "projector PC")
+        self._refilter()
+
+    def _trainees(self, answer: AnswerBody) -> None:
+        if self._answered(answer):
+            assert isinstance(answer, Trainees)
+            for name in answer.names:
+                self._add_trainee(name, checked=False)
+
+    def _refilter(self) -> None:
+        wanted = self.setup.search.text().casefold()
+        current = self.scenario_id
+        scenarios = self.setup.scenarios
+        scenarios.blockSignals(True)
+        scenarios.clear()
+        for entry in self.entries:
+            text = " ".join((entry.scenario_id, entry.title, entry.summary,
+                             *entry.focus_areas, *entry.pledge_areas)).casefold()
+            if wanted and wanted not in text:
+                continue
+            status = (f"CANNOT RUN: {counted(len(entry.errors), 'error')}" if entry.errors
+                      else "lints clean")
+            item = QListWidgetItem(f"{entry.title}\n{entry.scenario_id} · "
+                                   f"{counted(len(entry.variants), 'variant')} · {status}")
+            item.setData(Qt.ItemDataRole.UserRole, entry.scenario_id)
+            scenarios.addItem(item)
+            if entry.scenario_id == current:
+                scenarios.setCurrentItem(item)
+        if scenarios.currentItem() is None and scenarios.count():
+            scenarios.setCurrentRow(0)
+        scenarios.blockSignals(False)
+        self._picked()
+
+    @property
+    def scenario_id(self) -> str | None:
+        """The scenario picked in the list."""
+        item = self.setup.scenarios.currentItem()
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def _picked(self) -> None:
+        entry = next((e for e in self.entries if e.scenario_id == self.scenario_id), None)
+        variant = self.setup.variant
+        kept = variant.currentData()
+        variant.clear()
+        if entry is None:
+            self.setup.details.setText("")
+            return
+        variant.addItem(AUTOMATIC, None)
+        for item in entry.variants:
+            variant.addItem(f"{item.id}: {item.description}", item.id)
+        variant.setCurrentIndex(max(0, variant.findData(kept)))
+        lines = [entry.summary, f"focus: {', '.join(entry.focus_areas) or '-'}    pledge: "
+                 f"{', '.join(entry.pledge_areas) or '-'}"]
+        lines += [f"error: {e}" for e in entry.errors]
+        lines += [f"warning: {w}" for w in entry.warnings]
+        self.setup.details.setText("\n".join(lines))
+        self.setup.start.setEnabled(entry.scenario_id in self.cleared)
+
+    def _add_trainee(self, name: str, *, checked: bool) -> None:
+        trainees = self.setup.trainees
+        for row in range(trainees.count()):
+            if trainees.item(row).text() == name:
+                if checked:
+                    trainees.item(row).setCheckState(Qt.CheckState.Checked)
+                return
+        item = QListWidgetItem(name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        trainees.addItem(item)
+
+    def _add_typed_trainee(self) -> None:
+        name = self.setup.new_trainee.text().strip()
+        if not name:
+            return
+        if (problem := _name_problem(name)) is not None:
+            self.setup.checks.setText(f"not added: {problem}")
+            return
+        self._add_trainee(name, checked=True)
+        self.setup.new_trainee.clear()
+
+    def class_list(self) -> tuple[str, ...]:
+        """The ticked trainees, in list order: the class, in the order they take turns."""
+        trainees = self.setup.trainees
+        return tuple(trainees.item(row).text() for row in range(trainees.count())
+                     if trainees.item(row).checkState() == Qt.CheckState.Checked)
+
+    def run_preflight(self) -> None:
+        """Have the projector PC check the picked scenario; Start is enabled when it passes."""
+        scenario = self.scenario_id
+        if scenario is None:
+            self.setup.checks.setText("pick a scenario first")
+            return
+        self.setup.checks.setText("checking on the projector PC…")
+        self.link.request(PreflightRequest(scenario_id=scenario), self._preflight)
+
+    def _preflight(self, answer: AnswerBody) -> None:
+        if not self._answered(answer):
+            return
+        assert isinstance(answer, Preflight)
+        if answer.problems:
+            self.cleared.discard(answer.scenario_id)
+            shown = answer.problems[:PROBLEMS_SHOWN]
+            more = len(answer.problems) - len(shown)
+            self.setup.checks.setText("NOT READY:\n" + "\n".join(
+                shown + ([f"… and {more} more"] if more else [])))
+        else:
+            self.cleared.add(answer.scenario_id)
+            self.setup.checks.setText("ready: lints clean, every variant's media decodes, "
+                                      "projector ready")
+        self._picked()
+
+    def start(self) -> None:
+        """Start the picked scenario for the first group of the class."""
+        scenario = self.scenario_id
+        group = self.class_list()[:self.setup.per_run.value()]
+        if scenario is None or not group:
+            self.setup.checks.setText("pick a scenario and tick at least one trainee")
+            return
+        self._start(Turn(scenario, self.setup.variant.currentData(), group))
+
+    def _start(self, turn: Turn) -> None:
+        instructor = self.setup.instructor.text().strip()
+        if instructor and (problem := _name_problem(instructor)) is not None:
+            self.setup.checks.setText(f"instructor's name: {problem}")
+            return
+        self.setup.checks.setText(f"starting for {', '.join(turn.trainees)}…")
+        request = StartRequest(scenario_id=turn.scenario_id, trainees=list(turn.trainees),
+                               variant_id=turn.variant_id,
+                               instructor=None if self.signed_in else instructor or None)
+        self.link.request(request, lambda answer: self._started(turn, answer))
+
+    def _started(self, turn: Turn, answer: AnswerBody) -> None:
+        if not self._answered(answer):
+            if self.pages.currentWidget() is not self.sign_in:
+                self.pages.setCurrentWidget(self.setup)
+            return
+        assert isinstance(answer, Started)
+        self.last_turn = turn
+        self.after_run.setText("")
+        self.pages.setCurrentWidget(self._live_page)
+        self.live.setFocus()
+
+    def following(self) -> Turn | None:
+        """The next group of the class after the last run's, on the same scenario."""
+        last = self.last_turn
+        if last is None:
+            return None
+        names = list(self.class_list())
+        done = max((names.index(n) for n in last.trainees if n in names), default=-1)
+        group = tuple(names[done + 1:done + 1 + len(last.trainees)])
+        return Turn(last.scenario_id, last.variant_id, group) if group else None
+
+    def next_trainee(self) -> bool:
+        """Change over: the same scenario for the next of the class, at once."""
+        following = self.following()
+        if following is None or not self.live.over:
+            return False
+        self._start(following)
+        return True
+
+    # -- live and after ----------------------------------------------------------------------
+
+    def _restored(self, snapshot: Snapshot) -> None:
+        if not _over(snapshot):
+            self.pages.setCurrentWidget(self._live_page)
+        self._draw_after_run()
+
+    def _draw_after_run(self) -> None:
+        if not self.live.over or not self._class_on:
+            self.after_run.setText("")
+            return
+        following = self.following()
+        after = (f"N: next ({', '.join(following.trainees)})    " if following
+                 else "end of the class list    " if self.last_turn else "")
+        self.after_run.setText(after + "Esc: back to set-up    Ctrl+L: the class's runs")
+
+    def show_runs(self) -> None:
+        """List the class's runs, as the projector PC's record has them."""
+        if self._class_on:
+            self.link.request(ClassRunsRequest(), self._runs)
+
+    def _runs(self, answer: AnswerBody) -> None:
+        if not self._answered(answer):
+            return
+        assert isinstance(answer, ClassRuns)
+        self.runs.clear()
+        for run in answer.runs:
+            how = f"{run.status}: {run.outcome}" if run.outcome else run.status
+            self.runs.addItem(f"{run.started_utc:%H:%M}  {run.scenario_id} ({run.variant_id})"
+                              f"  {', '.join(run.trainees)}  {how}")
+        if not answer.runs:
+            self.runs.addItem("no runs in this class yet")
+        self.pages.setCurrentWidget(self._runs_page)
+        self.runs.setFocus()
+
+    def end_class(self) -> None:
+        """Close the class's record session on the projector PC; the next run opens one."""
+        self.link.request(EndClassRequest(), self._class_ended)
+
+    def _class_ended(self, answer: AnswerBody) -> None:
+        if self._answered(answer):
+            assert isinstance(answer, ClassEnded)
+            self.last_turn = None
+            self.setup.checks.setText("class ended; the next run starts a new one")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """After a run: N for the next of the class, Esc for set-up (keys the panel left)."""
+        page = self.pages.currentWidget()
+        if page is self._live_page and self.live.over and event.key() == Qt.Key.Key_N:
+            self.next_trainee()
+        elif event.key() == Qt.Key.Key_Escape and self._class_on and (
+                page is self._runs_page or (page is self._live_page and self.live.over)):
+            self.pages.setCurrentWidget(self.setup if self.signed_in or not self.link.accounts
+                                        else self.sign_in)
+        else:
+            super().keyPressEvent(event)
+
+
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot go to the projector PC, said as it is typed; None if it can."""
+    if len(name) > MAX_NAME:
+        return f"a name is at most {MAX_NAME} characters; this one has {len(name)}"
+    problem = name_problem(name)
+    return inert(problem) if problem is not None else None
+
+
+def _over(snapshot: Snapshot) -> bool:
+    """Whether the run of ``snapshot`` has ended or stopped on a fault."""
+    return snapshot.fault is not None or any(e.type == "run_ended" for e in snapshot.events)
+
+
+def _refusal(answer: AnswerBody) -> str:
+    return f"refused: {answer.detail}" if isinstance(answer, Refused) else ""

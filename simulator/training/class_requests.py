@@ -1,0 +1,171 @@
+"""A remote console's class set-up requests, answered by the application layer.
+
+Each paired console gets a `ClassDesk`: its own `Gate` (nobody signed in until it signs in)
+over the same class as the projector PC's console (`ClassSitting.seen_by`). A request
+becomes one use case of the class, with that use case's own access check; whatever stops
+it comes back as a ``refused`` answer, for the console to show, never as an error of the
+server. Nothing here knows about sockets or Qt, so it runs headless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Generic
+
+from simulator.access import AccessDenied, Permission, SignInError
+from simulator.agency import AgencyProfile
+from simulator.catalog import CatalogEntry
+from simulator.names import inert
+from simulator.record import RecordError
+from simulator.training.gate import Gate, SignedOut
+from simulator.training.ports import Staged
+from simulator.training.sitting import ClassSitting, RunPlan, StartedRun
+from simulator.transport.wire import (
+    MAX_LISTED,
+    MAX_NAME,
+    AnswerBody,
+    AnswerRefusalCode,
+    Catalog,
+    CatalogItem,
+    CatalogRequest,
+    ClassEnded,
+    ClassRequest,
+    ClassRun,
+    ClassRuns,
+    ClassRunsRequest,
+    EndClassRequest,
+    Preflight,
+    PreflightRequest,
+    Refused,
+    SignedIn,
+    SignIn,
+    Started,
+    StartRequest,
+    Trainees,
+    TraineesRequest,
+    VariantItem,
+    bounded,
+)
+
+log = logging.getLogger(__name__)
+
+# Put a staged run on the screen and start it: the front end's part of a remote start (the
+# projector PC also serves it to every console and shows it on its own console).
+Launch = Callable[[ClassSitting[Staged], RunPlan], StartedRun[Staged]]
+
+BUSY = "a run is still on the projector; end it first (Ctrl+E twice), then start the next"
+PREFLIGHT_BUSY = ("a run is on the projector, and the pre-flight check decodes video on the "
+                  "projector PC, which would stall it; check between runs")
+
+
+class ClassDesk(Generic[Staged]):
+    """The class, as one remote console's instructor may work it.
+
+    ``console`` is the console's own name for itself, for the access log (``where``).
+    """
+
+    def __init__(self, sitting: ClassSitting[Staged], launch: Launch[Staged], *,
+                 console: str) -> None:
+        self._sitting = sitting
+        self._launch = launch
+        self._record = sitting.gate.record
+        # The name comes from the other PC: written out inertly before it is logged.
+        self.where = f"remote console {inert(console) or '(unnamed)'}"
+        self.gate = Gate(self._record, None, self.where)
+
+    @property
+    def accounts(self) -> bool:
+        """Whether the record has accounts, so that class requests need a sign-in first."""
+        return self.gate.guarded
+
+    def answer(self, request: ClassRequest) -> AnswerBody:
+        """Do what ``request`` asks as this console's instructor; a refusal says why not."""
+        try:
+            if isinstance(request, SignIn):
+                return self._sign_in(request)
+            return self._use_case(request, self._sitting.seen_by(self.gate))
+        except SignedOut as exc:
+            code: AnswerRefusalCode = ("not_signed_in" if self.gate.account is None
+                                       else "signed_out")
+            return Refused(code=code, detail=str(exc))
+        except AccessDenied as exc:
+            return Refused(code="access_denied", detail=str(exc))
+        except ValueError as exc:
+            return Refused(code="invalid", detail=bounded([str(exc)])[0])
+        except RuntimeError as exc:
+            # The record, or the projector PC's player: nothing the console could fix.
+            if not isinstance(exc, RecordError):
+                log.exception("a remote console's %s failed", request.type)
+            return Refused(code="failed", detail=bounded([f"the projector PC could not do "
+                                                          f"it: {exc}"])[0])
+
+    def _sign_in(self, request: SignIn) -> AnswerBody:
+        try:
+            account = self.gate.sign_in_here(request.username, request.password,
+                                             Permission.run)
+        except SignInError as exc:
+            return Refused(code="sign_in_failed", detail=str(exc))
+        person = account.person_id
+        name = self._record.people.display_names([person]).get(person) if person else None
+        return SignedIn(username=account.username, role=account.role.value,
+                        name=name if name is None or len(name) <= MAX_NAME else None)
+
+    def _use_case(self, request: ClassRequest, sitting: ClassSitting[Staged]) -> AnswerBody:
+        if isinstance(request, CatalogRequest):
+            # The library itself is no one's personal data, but set-up is a class's.
+            self.gate.check(Permission.run)
+            return Catalog(scenarios=[_item(e, sitting.profile)
+                                      for e in sitting.catalog()[:MAX_LISTED]])
+        if isinstance(request, TraineesRequest):
+            names = sitting.recent_trainees(
+                own_only=not self.gate.may(Permission.coordinate))
+            # A longer name could not be sent whole; picked cut short, it would be new.
+            return Trainees(names=[n for n in names if len(n) <= MAX_NAME][:MAX_LISTED])
+        if isinstance(request, PreflightRequest):
+            self.gate.check(Permission.run)
+            if sitting.running():
+                # It decodes every clip on the projector PC, which would stall the run.
+                return Refused(code="busy", detail=PREFLIGHT_BUSY)
+            problems = sitting.preflight(request.scenario_id)
+            return Preflight(scenario_id=request.scenario_id, problems=bounded(problems))
+        if isinstance(request, StartRequest):
+            return self._start(request, sitting)
+        if isinstance(request, ClassRunsRequest):
+            return ClassRuns(runs=[
+                ClassRun(run_id=r.run_id, scenario_id=r.scenario_id, variant_id=r.variant_id,
+                         trainees=[_shown(n) for n in r.trainees], status=r.status,
+                         outcome=r.outcome, started_utc=r.started_utc)
+                for r in sitting.class_runs()[-MAX_LISTED:]])
+        assert isinstance(request, EndClassRequest)
+        self.gate.check(Permission.run)
+        if sitting.running():
+            return Refused(code="busy", detail=BUSY)
+        sitting.end()
+        return ClassEnded()
+
+    def _start(self, request: StartRequest, sitting: ClassSitting[Staged]) -> AnswerBody:
+        self.gate.check(Permission.run)
+        if sitting.running():
+            return Refused(code="busy", detail=BUSY)
+        plan = RunPlan(scenario_id=request.scenario_id, trainees=tuple(request.trainees),
+                       instructor=request.instructor, variant_id=request.variant_id)
+        started = self._launch(sitting, plan)
+        state = started.run.state
+        return Started(run_id=state.run_id, scenario_id=state.scenario_id,
+                       variant_id=state.variant_id, names=started.names)
+
+
+def _shown(name: str) -> str:
+    # Only for reading: a name picked to start a run is never cut (see `TraineesRequest`).
+    return name if len(name) <= MAX_NAME else name[:MAX_NAME - 1] + "…"
+
+
+def _item(entry: CatalogEntry, profile: AgencyProfile) -> CatalogItem:
+    return CatalogItem(
+        scenario_id=entry.scenario_id, title=bounded([entry.title])[0],
+        summary=bounded([entry.summary])[0],
+        focus_areas=list(entry.focus_areas), pledge_areas=list(entry.pledge_areas),
+        variants=[VariantItem(id=v.id, description=bounded([v.describe(profile)])[0])
+                  for v in entry.variants],
+        errors=bounded(list(entry.errors)), warnings=bounded(list(entry.warnings)))

@@ -1,0 +1,127 @@
+"""The remote console's window over a real WebSocket, in process: sign in, set up, start,
+change over with N, and list the class's runs, all from the keyboard."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from test_console_session import CLASS, PASSWORD
+
+from instructor_console.remote_console import RemoteConsoleWindow
+from instructor_console.remote_link import RemoteLink
+from simulator.access import Accounts, Role
+from simulator.agency import default_profile
+from simulator.playback.barcode import write_barcode_clip
+from simulator.projector.console_server import ConsoleServer
+from simulator.projector.host import ProjectorHost
+from simulator.projector.settings import ProjectorSettings
+from simulator.record import Record
+from simulator.runtime import MonotonicClock
+from simulator.transport import PairingCode
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def projector_pc(qtbot, tmp_path):
+    """The projector PC's class in this process, serving remote consoles on loopback."""
+    folder = tmp_path / "library" / "corner"
+    folder.mkdir(parents=True)
+    (folder / "scenario.yaml").write_text(CLASS, encoding="utf-8")
+    write_barcode_clip(folder / "one.mp4", clip_number=1, frames=30, width=320, height=180)
+    write_barcode_clip(folder / "two.mp4", clip_number=2, frames=30, width=320, height=180)
+    record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    Accounts(record).add("diaz", Role.instructor, PASSWORD, display_name="Sgt. Diaz")
+    clock = MonotonicClock()
+    server = ConsoleServer(clock, PairingCode(), default_profile())
+    host = ProjectorHost(record, tmp_path / "library", default_profile(),
+                         ProjectorSettings(audio=False), clock, windowed_size=(320, 180),
+                         server=server)
+    staged: list[object] = []
+    host.run_staged.connect(staged.append)
+    port = server.listen(0)
+    try:
+        yield host, record, f"ws://127.0.0.1:{port}", staged
+    finally:
+        host.close()
+        record.close()
+
+
+def steer(qtbot, window: RemoteConsoleWindow, clock: MonotonicClock, key: Qt.Key) -> None:
+    panel = window.live
+    qtbot.waitUntil(lambda: panel.state.offer is not None and not panel.state.ended
+                    and panel.state.seconds_to_default(clock.now_ns()) is not None,
+                    timeout=20000)
+    panel.setFocus()
+    QTest.keyClick(panel, key)
+    qtbot.waitUntil(lambda: panel.over, timeout=20000)
+
+
+def test_a_class_is_set_up_started_and_changed_over_from_the_remote_window(
+        qtbot, projector_pc):
+    host, record, url, staged = projector_pc
+    server = host.server
+    assert server is not None
+    clock = MonotonicClock()
+    link = RemoteLink(url, str(server.code), name="laptop")
+    window = RemoteConsoleWindow(link, clock)
+    qtbot.addWidget(window)
+    window.show()
+    link.open()
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.sign_in, timeout=10000)
+
+    window.sign_in.username.setText("diaz")
+    window.sign_in.password.setText("not it")
+    QTest.keyClick(window.sign_in.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "refused" in window.sign_in.message.text(), timeout=10000)
+    assert window.sign_in.password.text() == ""  # never kept in the widget
+    window.sign_in.password.setText(PASSWORD)
+    QTest.keyClick(window.sign_in.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.setup
+                    and window.setup.scenarios.count() == 1, timeout=10000)
+    setup = window.setup
+    assert setup.instructor.text() == "Sgt. Diaz" and setup.instructor.isReadOnly()
+    for name in ("Officer Reyes", "Officer Byrne"):
+        setup.new_trainee.setText(name)
+        QTest.keyClick(setup.new_trainee, Qt.Key.Key_Return)
+    assert window.class_list() == ("Officer Reyes", "Officer Byrne")
+    assert not setup.start.isEnabled()  # not before the pre-flight check
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    QTest.keyClick(setup, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(setup.start.isEnabled, timeout=30000)
+    assert setup.checks.text().startswith("ready")
+
+    QTest.keyClick(setup, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window._live_page
+                    and "Officer Reyes" in window.live.logging.text(), timeout=20000)
+    steer(qtbot, window, clock, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: "N: next (Officer Byrne)" in window.after_run.text(),
+                    timeout=5000)
+    first = window.live.state.run_id
+
+    QTest.keyClick(window, Qt.Key.Key_N)  # the change-over
+    qtbot.waitUntil(lambda: window.live.state.run_id not in (None, first)
+                    and "Officer Byrne" in window.live.logging.text(), timeout=20000)
+    steer(qtbot, window, clock, Qt.Key.Key_2)
+    qtbot.waitUntil(lambda: "end of the class list" in window.after_run.text(), timeout=5000)
+    # The projector PC's console is told of each run a remote console starts, to show it.
+    assert len(staged) == 2
+
+    # In this test the projector's window is on the same desktop and took the focus.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    QTest.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window._runs_page, timeout=10000)
+    rows = [window.runs.item(i).text() for i in range(window.runs.count())]
+    assert len(rows) == 2 and "Officer Reyes" in rows[0] and "Officer Byrne" in rows[1]
+    assert all("corner" in row and "ended" in row for row in rows)
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    assert window.pages.currentWidget() is window.setup
+
+    runs = record.runs.summaries()
+    assert len(runs) == 2 and len({r.session_id for r in runs}) == 1
+    diaz = record.people.find("instructor", "Sgt. Diaz")
+    assert record.sittings.instructor(runs[0].session_id) == diaz
+    link.close()

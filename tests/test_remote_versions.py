@@ -1,0 +1,155 @@
+"""Wire versions over a real WebSocket, in process: older consoles, older projectors, and
+what a projector without a class, or without TLS on the network, will not do."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtWebSockets import QWebSocket
+from test_projector import street_session
+
+from instructor_console.remote_link import OLDER_PROJECTOR, RemoteLink
+from simulator.agency import default_profile
+from simulator.projector.console_server import ConsoleServer
+from simulator.protocol import Pause
+from simulator.transport import (
+    AnswerBody,
+    Catalog,
+    CatalogRequest,
+    ClassRequest,
+    Hello,
+    PairingCode,
+    Refused,
+    SignIn,
+    encode,
+)
+from simulator.transport.gate import NEEDS_TLS, NOT_OFFERED, OLDER_CONSOLE
+
+pytestmark = pytest.mark.gui
+
+
+class FakeDesk:
+    accounts = False
+
+    def __init__(self) -> None:
+        self.asked: list[ClassRequest] = []
+
+    def answer(self, request: ClassRequest) -> AnswerBody:
+        self.asked.append(request)
+        return Catalog(scenarios=[])
+
+
+@pytest.fixture
+def served(qtbot, tmp_path, journal):
+    session, clock = street_session(qtbot, tmp_path, journal, window_s=60)
+    servers: list[ConsoleServer] = []
+
+    def serve(*, host: str = "127.0.0.1", desk: FakeDesk | None = None,
+              **options) -> tuple[ConsoleServer, str]:
+        server = ConsoleServer(clock, PairingCode(), default_profile(), **options)
+        if desk is not None:
+            server.offer_class(lambda _name: desk)
+        server.attach(session, names={"t1": "Officer Reyes"})
+        servers.append(server)
+        return server, f"ws://127.0.0.1:{server.listen(0, host)}"
+
+    session.start()
+    yield serve, journal
+    for server in servers:
+        server.close()
+    session.player.shutdown()
+
+
+def answer_to(qtbot, link: RemoteLink, request: ClassRequest) -> AnswerBody:
+    answers: list[AnswerBody] = []
+    link.request(request, answers.append)
+    qtbot.waitUntil(lambda: bool(answers), timeout=5000)
+    return answers[0]
+
+
+def test_a_console_that_reaches_an_older_projector_pairs_again_for_live_control_only(
+        qtbot, served):
+    serve, journal = served
+    server, url = serve(versions=frozenset({1}))  # as an older release: no class either
+    link = RemoteLink(url, str(server.code), name="laptop")
+    said: list[str] = []
+    link.status.connect(said.append)
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    assert link.version == 1 and link.features == ("live",)
+    assert OLDER_PROJECTOR in said and not [s for s in said if s.startswith("refused")]
+    # Class set-up is not sent at all; live control works as ever.
+    assert answer_to(qtbot, link, CatalogRequest()) == Refused(code="not_offered",
+                                                               detail=OLDER_PROJECTOR)
+    link.send(Pause())
+    qtbot.waitUntil(lambda: any(e.type == "paused" for e in journal.events), timeout=5000)
+    link.close()
+
+
+def test_an_older_console_is_told_plainly_what_it_cannot_do_and_keeps_steering(
+        qtbot, served):
+    serve, journal = served
+    desk = FakeDesk()
+    server, url = serve(desk=desk)
+    socket = QWebSocket()
+    replies: list[dict] = []
+    socket.textMessageReceived.connect(lambda text: replies.append(json.loads(text)))
+    socket.open(QUrl(url))
+    qtbot.waitUntil(socket.isValid, timeout=5000)
+    socket.sendTextMessage(encode(Hello(code=str(server.code), console="old laptop"), 1))
+    qtbot.waitUntil(lambda: len(replies) == 2, timeout=5000)
+    welcome, told = replies
+    assert welcome["v"] == 1 and welcome["type"] == "welcome"
+    assert set(welcome) == {"v", "type", "snapshot"}
+    assert told == {"v": 1, "type": "error", "code": "version", "detail": OLDER_CONSOLE}
+    socket.sendTextMessage(json.dumps({"v": 1, "type": "command", "command": {"type": "pause"}}))
+    qtbot.waitUntil(lambda: any(e.type == "paused" for e in journal.events), timeout=5000)
+    # Every event goes to it in version 1.
+    qtbot.waitUntil(lambda: any(r["type"] == "event" for r in replies), timeout=5000)
+    assert {r["v"] for r in replies} == {1} and not desk.asked
+    socket.close()
+
+    # A console speaking version 1 shows the notice as a refusal and goes on reconnecting.
+    link = RemoteLink(url, str(server.code), name="old laptop")
+    link.version = 1
+    said: list[str] = []
+    link.status.connect(said.append)
+    link.open()
+    qtbot.waitUntil(lambda: f"refused: {OLDER_CONSOLE}" in said, timeout=5000)
+    link.drop()
+    qtbot.waitUntil(lambda: said.count(f"refused: {OLDER_CONSOLE}") == 2 and link.paired,
+                    timeout=5000)
+    link.close()
+
+
+def test_a_projector_without_a_class_or_without_tls_on_the_network_says_so(qtbot, served):
+    serve, _ = served
+    server, url = serve()
+    link = RemoteLink(url, str(server.code))
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    assert link.features == ("live",)
+    assert answer_to(qtbot, link, CatalogRequest()) == Refused(code="not_offered",
+                                                               detail=NOT_OFFERED)
+    link.close()
+
+    # Plain ws:// on every interface: a password would cross the network in clear text.
+    desk = FakeDesk()
+    server, url = serve(host="0.0.0.0", desk=desk)
+    link = RemoteLink(url, str(server.code))
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    assert link.features == ("live", "class")
+    assert answer_to(qtbot, link, SignIn(username="diaz", password="a long passphrase")) == (
+        Refused(code="needs_tls", detail=NEEDS_TLS))
+    assert answer_to(qtbot, link, CatalogRequest()) == Catalog(scenarios=[])
+    assert [r.type for r in desk.asked] == ["catalog"]
+    # A request that is on its way when the connection drops is answered here, once.
+    answers: list[AnswerBody] = []
+    link.request(CatalogRequest(), answers.append)
+    link.drop()
+    qtbot.waitUntil(lambda: bool(answers), timeout=5000)
+    assert len(answers) == 1
+    link.close()
