@@ -96,9 +96,13 @@ class ConsoleWindow(QMainWindow):
         app.focusWindowChanged.connect(self._focus_moved)
         self._show_one_screen()
         self.last_plan: RunPlan | None = None
+        # Someone signed in during a remote console's run: the class is theirs once the run
+        # is over, and if someone else was signed in here before, their laptop goes then.
+        self._hand_over_after_run = False
+        self._new_code_after_run = False
         host.run_ended.connect(self._run_ended)
         # A run a remote console starts is shown here live too: this is the operator's screen.
-        host.run_will_stage.connect(self.review.close_run)  # the projector is the run's again
+        host.run_will_stage.connect(self._projector_needed)
         host.run_staged.connect(self._show_staged)
         host.unbound_key.connect(self._key_from_projector)
 
@@ -148,34 +152,52 @@ class ConsoleWindow(QMainWindow):
 
     def _signed_in(self, account: Account) -> None:
         self._use(account)
-        self.pages.setCurrentWidget(self._unlocked_page)
         self._last_input = time.monotonic()
+        if self._unlocked_page is self._live_page and self.run_live:
+            self._go_live()
+        else:
+            self.pages.setCurrentWidget(self._unlocked_page)
 
     def _use(self, account: Account) -> None:
         # First: what follows lists and starts as this account.
         self.host.gate.account = account
         if self.account is None or account.id != self.account.id:
-            # Someone new: nothing of the last class carries over, and its sitting is closed
-            # so the next run is recorded as this account's. An instructor is offered the
-            # trainees of their own sittings.
-            self.host.end_sitting()
-            if self.account is not None and self.host.server is not None:
-                self.host.server.new_code()  # the last instructor's laptop goes too
-                self._show_code()
-            self.last_plan = None
-            self.after_run.setText("")
-            if self.live is not None:  # never live here: the console locks only between runs
-                self._live_layout.removeWidget(self.live)
-                self.live.deleteLater()
-                self.live = None
+            # Someone new: nothing of the last class carries over. An instructor is offered
+            # the trainees of their own sittings.
+            replaced = self.account is not None
+            if self.run_live:
+                # A remote console started this run while the console was locked: it goes
+                # on, steered from there and from here; the class changes hands after it.
+                self._hand_over_after_run = True
+                self._new_code_after_run = self._new_code_after_run or replaced
+                self._unlocked_page = self._live_page
+            else:
+                self._hand_over(new_code=replaced)
+                self.after_run.setText("")
+                if self.live is not None:
+                    self._live_layout.removeWidget(self.live)
+                    self.live.deleteLater()
+                    self.live = None
+                self._unlocked_page = self.setup
             self.setup.forget_class(own_only=not account.may(Permission.coordinate),
                                     listed=account.may(Permission.run))
-            self._unlocked_page = self.setup
         self.account = account
         self.setup.sign_in_as(account)
         self.review.set_account(account)
         self.review.may_go_on = self.still_signed_in
         self.statusBar().showMessage(f"signed in: {account.username} ({account.role})")
+
+    def _hand_over(self, *, new_code: bool) -> None:
+        """Close the last person's class, so the next run is recorded as this account's.
+
+        With ``new_code``, the last instructor's laptop is hung up and must pair again.
+        """
+        self._hand_over_after_run = self._new_code_after_run = False
+        self.host.end_sitting()
+        if new_code and self.host.server is not None:
+            self.host.server.new_code()
+            self._show_code()
+        self.last_plan = None
 
     def _show_code(self) -> None:
         if self.host.server is not None:
@@ -279,8 +301,6 @@ class ConsoleWindow(QMainWindow):
         """Put ``plan`` on the projector and switch to live control; False if refused."""
         if not self.still_signed_in():
             return False
-        self.review.close_run()  # the projector is the run's again
-        self._arrange_for_one_screen()
         try:
             staged = self.host.stage(plan)
         except (ValueError, PlayerUnavailable, RecordError, AccessDenied, SignedOut) as exc:
@@ -307,9 +327,15 @@ class ConsoleWindow(QMainWindow):
         if self.locked:
             # A remote instructor's run: shown here once someone signs in at this PC.
             self._unlocked_page = self._live_page
+            self.sign_in.ask("A remote console started a run on the projector. Sign in to "
+                             "follow it here.")
             return
+        self._go_live()
+
+    def _go_live(self) -> None:
+        """Show the live panel, with the keys: the projector may have just come up over it."""
+        assert self.live is not None
         self.pages.setCurrentWidget(self._live_page)
-        # The projector window has just come up, perhaps over the console.
         self.take_focus()
         self.live.setFocus()
         handle = self.windowHandle()
@@ -317,6 +343,11 @@ class ConsoleWindow(QMainWindow):
             # Every key pressed here passes through the window first, whichever widget
             # has the focus; installing the same filter again changes nothing.
             handle.installEventFilter(self)
+
+    def _projector_needed(self) -> None:
+        # A run is about to take the projector, started here or from a remote console.
+        self.review.close_run()
+        self._arrange_for_one_screen()
 
     def open_review(self) -> bool:
         """Review mode, on the run just ended if there is one; not while a run is live."""
@@ -330,6 +361,8 @@ class ConsoleWindow(QMainWindow):
         return True
 
     def _run_ended(self, _run_id: str) -> None:
+        if self._hand_over_after_run:
+            self._hand_over(new_code=self._new_code_after_run)
         following = self._following()
         if following is not None:
             after = f"N: next ({', '.join(following.trainees)})    "

@@ -689,3 +689,47 @@ def test_a_run_a_remote_console_starts_is_live_on_the_projector_pcs_console_too(
     kinds = [e.type for e in record.runs.events(answers[1].run_id)]
     assert kinds[0] == "run_started" and "branch_chosen" in kinds and kinds[-1] == "run_ended"
     link.close()
+
+
+def test_signing_in_here_during_a_remote_consoles_run_takes_it_over_without_cutting_it(
+        qtbot, tmp_path, server, request):
+    from simulator.transport import PreflightRequest, SignIn, StartRequest
+
+    opened = open_console(qtbot, tmp_path, server, idle_seconds=600.0,
+                          accounts=(("kim", Role.instructor, "Sgt. Kim"),
+                                    ("lee", Role.instructor, "Sgt. Lee")))
+    window, record, clock = next(opened)
+    request.addfinalizer(opened.close)
+    assert window.locked
+    link = RemoteLink(f"ws://127.0.0.1:{server.listen(0)}", str(server.code), name="laptop")
+    answers: list[object] = []
+    link.answered.connect(lambda _id, answer: answers.append(answer))
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    for asked in (SignIn(username="kim", password=PASSWORD),
+                  StartRequest(scenario_id="corner", trainees=["Officer Reyes"]),
+                  PreflightRequest(scenario_id="corner"),
+                  StartRequest(scenario_id="corner", trainees=["Officer Reyes"])):
+        link.request(asked)
+        qtbot.waitUntil(lambda n=len(answers): len(answers) > n, timeout=30000)
+    # A start refused (not pre-flighted yet) took nothing from the projector.
+    assert [a.type for a in answers] == ["signed_in", "refused", "preflight", "started"]
+    qtbot.waitUntil(lambda: window.run_live, timeout=10000)
+    assert window.locked and "A remote console started a run" in window.sign_in.message.text()
+    (sitting,) = record.sittings.latest()
+
+    window.sign_in.username.setText("lee")
+    window.sign_in.password.setText(PASSWORD)
+    QTest.keyClick(window.sign_in.password, Qt.Key.Key_Return)
+    # Lee follows the run live; Kim's laptop still steers it, and its sitting stays open.
+    assert window.pages.currentWidget() is window._live_page and window.run_live
+    assert record.sittings.latest()[0].ended_utc is None and link.paired
+    qtbot.waitUntil(lambda: counting(window, clock), timeout=10000)
+    QTest.keyClick(window.live, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: window.live.over, timeout=20000)
+    # Once the run is over the class is Lee's: Kim's sitting is closed.
+    (closed,) = record.sittings.latest()
+    assert closed.id == sitting.id and closed.ended_utc is not None
+    kinds = [e.type for e in record.runs.events(answers[3].run_id)]
+    assert "branch_chosen" in kinds and kinds[-1] == "run_ended"
+    link.close()

@@ -66,10 +66,10 @@ class ProjectorHost(QObject):
     class's record session is closed by `close`. `unbound_key` carries each key pressed on
     the projector that no trainee device is bound to (an `UnboundKey`): the instructor's.
 
-    For a run a remote console starts: `run_will_stage` comes before it is staged (the
-    projector is the run's again: a replay on it must stop), `run_staged` carries its
-    `StagedRun` once staged and served, just before it starts (connect to its session
-    now to see every event).
+    `run_will_stage` comes before any run takes the projector, once nothing can refuse it
+    any more (a replay on the projector must stop; the window is arranged for the screen).
+    For a run a remote console starts, `run_staged` carries its `StagedRun` once staged
+    and served, just before it starts (connect to its session now to see every event).
     """
 
     run_ended = Signal(str)
@@ -95,6 +95,7 @@ class ProjectorHost(QObject):
                                     label=CLASS_LABEL, agency=agency, thumbnails=thumbnails)
         self.room.changed.connect(self.sitting.forget_clearances)
         self.room.run_over.connect(self.run_ended)
+        self.room.staging.connect(self.run_will_stage)
         self.room.unbound_key.connect(self.unbound_key)
         self._staged: StagedRun | None = None
         if server is not None:
@@ -195,7 +196,6 @@ class ProjectorHost(QObject):
     def _launch(self, sitting: ClassSitting[ProjectedRun], plan: RunPlan
                 ) -> StartedRun[ProjectedRun]:
         # A remote console's start: nobody at this PC starts it, so it starts here.
-        self.run_will_stage.emit()
         started, staged = self._stage(sitting, plan)
         self.run_staged.emit(staged)
         staged.session.start()

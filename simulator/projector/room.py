@@ -45,10 +45,13 @@ class ProjectorRoom(QObject):
     ``run_over`` carries each staged run's id once it has ended or faulted; its last
     picture stays up a moment, then the run is released. ``unbound_key`` carries each key
     pressed on the projector that no trainee device is bound to (an `UnboundKey`): the
-    instructor's.
+    instructor's. ``staging`` comes just before a run takes the projector, once the class
+    has checked everything that could refuse it: whatever else is on the projector (a
+    debrief's replay) must let go, and the window is arranged for the screen now.
     """
 
     run_over = Signal(str)
+    staging = Signal()
     unbound_key = Signal(object)
     # Emitted whenever a pre-flight pass stops proving anything (another screen).
     changed = Signal()
@@ -132,6 +135,7 @@ class ProjectorRoom(QObject):
 
     def stage(self, make_run: RunFactory) -> StagedRun:
         """A new player on the projector window, the run built on it, and its preview."""
+        self.staging.emit()
         self._release()
         window = self._projector_window()
         session = stage_run(window, make_run, self._clock, self.settings, self._backend)
