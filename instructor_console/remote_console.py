@@ -7,7 +7,10 @@ trainees its record knows; the ticked trainees are the class, in list order, and
 takes the next group of them (one officer by default). After a run, N starts the next
 group on the same scenario and variant; Esc goes back to set-up; Ctrl+L lists the class's
 runs. A projector PC that offers live control only (an older release, or a projector
-started without a class) gets the live panel alone, and the window says why.
+started without a class) gets the live panel alone, and the window says why. Where a
+password could be read on the way (plain ``ws://`` on a network), the sign-in page says
+so instead of asking for one. During a live run nothing asks the projector PC to read its
+library: that waits for the run's end.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QPushButton,
     QSpinBox,
@@ -31,17 +35,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from instructor_console.class_setup import (
+    READY,
+    add_trainee,
+    fill_variants,
+    not_ready,
+    scenario_details,
+    scenario_item,
+    ticked,
+    typed_name_problem,
+)
 from instructor_console.live_panel import LivePanel
 from instructor_console.remote_link import RemoteLink
+from instructor_console.sign_in import SignInForm
 from instructor_console.theme import DARK, DropDown, label
-from simulator.names import inert, name_problem
+from simulator.names import inert
 from simulator.ports import Clock
+from simulator.roster import next_group
 from simulator.transport import (
     AnswerBody,
     Catalog,
     CatalogItem,
     CatalogRequest,
     ClassEnded,
+    ClassRequest,
     ClassRuns,
     ClassRunsRequest,
     EndClassRequest,
@@ -57,11 +74,13 @@ from simulator.transport import (
     TraineesRequest,
     Welcome,
 )
-from simulator.transport.wire import MAX_ID, MAX_NAME, MAX_PASSWORD
+from simulator.transport.wire import MAX_ID, MAX_PASSWORD
 from simulator.wording import counted
 
-AUTOMATIC = "automatic (counterbalanced)"
-PROBLEMS_SHOWN = 8
+NO_SIGN_IN = ("Signing in from this PC is not possible on this connection: the password "
+              "would cross the network in clear text. Connect with wss:// (the projector PC "
+              "started without --no-tls), or set up the class at the projector PC. Live "
+              "control works here as it is.")
 
 
 @dataclass(frozen=True)
@@ -71,33 +90,6 @@ class Turn:
     scenario_id: str
     variant_id: str | None
     trainees: tuple[str, ...]
-
-
-class SignInPage(QWidget):
-    """User name and password, for a projector PC whose record has accounts."""
-
-    def __init__(self, submit: Callable[[], None]) -> None:
-        super().__init__()
-        self.username = QLineEdit()
-        self.username.setPlaceholderText("user name")
-        self.password = QLineEdit()
-        self.password.setPlaceholderText("password")
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.button = QPushButton("Sign in  (Enter)")
-        self.message = label("", "status")
-        self.message.setWordWrap(True)
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        column = QVBoxLayout(self)
-        column.addStretch()
-        column.addWidget(label("Sign in on the projector PC's record", "heading"))
-        column.addWidget(self.username)
-        column.addWidget(self.password)
-        column.addWidget(self.button)
-        column.addWidget(self.message)
-        column.addStretch()
-        self.button.clicked.connect(submit)
-        self.password.returnPressed.connect(submit)
-        self.username.returnPressed.connect(self.password.setFocus)
 
 
 class SetupPage(QWidget):
@@ -171,7 +163,8 @@ class RemoteConsoleWindow(QMainWindow):
         self._class_on = False
         self._loaded = False
 
-        self.sign_in = SignInPage(self._submit_sign_in)
+        self.sign_in = SignInForm("Sign in on the projector PC's record")
+        self.sign_in.submitted.connect(self._submit_sign_in)
         self.setup = setup = SetupPage()
         setup.search.textChanged.connect(self._refilter)
         setup.scenarios.currentItemChanged.connect(self._picked)
@@ -201,7 +194,7 @@ class RemoteConsoleWindow(QMainWindow):
 
         link.welcomed.connect(self._welcomed)
         link.restored.connect(self._restored)
-        link.received.connect(lambda _event: self._draw_after_run())
+        link.received.connect(lambda _event: self._after_event())
         link.status.connect(self.statusBar().showMessage)
         link.lost.connect(self._lost)
         for keys, slot in (("Ctrl+F", setup.search.setFocus),
@@ -221,9 +214,14 @@ class RemoteConsoleWindow(QMainWindow):
         if not self._class_on:
             return
         if welcome.accounts and not self.signed_in:
-            self._ask_sign_in("Sign in to set up the class from this PC.")
+            if self.link.may_sign_in:
+                self._ask_sign_in("Sign in to set up the class from this PC.")
+            else:
+                self.sign_in.unavailable(NO_SIGN_IN)
+                self._show_sign_in()
             return
-        if not self._loaded:
+        if not live and not self._loaded:
+            # During a run, reading the library would stall the projector: after it.
             self._load()
         if not live and self.pages.currentWidget() is self._live_page \
                 and self.last_turn is None:
@@ -234,17 +232,17 @@ class RemoteConsoleWindow(QMainWindow):
         self.signed_in = False
 
     def _ask_sign_in(self, why: str) -> None:
+        self.sign_in.ask(why)
+        self._show_sign_in()
+
+    def _show_sign_in(self) -> None:
+        # A live run stays in view; the sign-in page waits for its end.
         if self.pages.currentWidget() is not self._live_page or self.live.over \
                 or self.live.state.run_id is None:
             self.pages.setCurrentWidget(self.sign_in)
-            self.sign_in.username.setFocus()
-        self.sign_in.message.setText(why)
 
-    def _submit_sign_in(self) -> None:
-        username = self.sign_in.username.text().strip()
-        password = self.sign_in.password.text()
-        # The password is in no widget once it has gone.
-        self.sign_in.password.clear()
+    def _submit_sign_in(self, username: str, password: str) -> None:
+        # The form has already emptied the password field: it is in no widget once sent.
         if not username or not password:
             self.sign_in.message.setText("type your user name and password")
             return
@@ -253,7 +251,8 @@ class RemoteConsoleWindow(QMainWindow):
                                          "account's; type it again")
             return
         self.sign_in.message.setText("signing in…")
-        self.link.request(SignIn(username=username, password=password), self._signed_in)
+        self._ask(lambda: SignIn(username=username, password=password), self._signed_in,
+                  self.sign_in.message)
 
     def _signed_in(self, answer: AnswerBody) -> None:
         if not isinstance(answer, SignedIn):
@@ -265,6 +264,20 @@ class RemoteConsoleWindow(QMainWindow):
         self.statusBar().showMessage(f"signed in: {answer.username} ({answer.role})")
         self.pages.setCurrentWidget(self.setup)
         self._load()
+
+    def _ask(self, build: Callable[[], ClassRequest], reply: Callable[[AnswerBody], None],
+             said: QLabel | None = None) -> None:
+        """Send the request ``build`` makes; one the wire would refuse is said in ``said``."""
+        try:
+            request = build()
+        except ValidationError as exc:
+            # A name the projector PC sent, or one typed here, that no request may carry.
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "request"
+            (said or self.setup.checks).setText(f"not sent: {inert(where)}: "
+                                                f"{inert(error['msg'])}")
+            return
+        self.link.request(request, reply)
 
     def _answered(self, answer: AnswerBody) -> bool:
         """Whether ``answer`` is not a refusal; a refusal is shown, and may ask for a sign-in."""
@@ -282,10 +295,12 @@ class RemoteConsoleWindow(QMainWindow):
     def _load(self) -> None:
         self._loaded = True
         self.setup.checks.setText("reading the projector PC's library…")
-        self.link.request(CatalogRequest(), self._catalog)
-        self.link.request(TraineesRequest(), self._trainees)
+        self._ask(CatalogRequest, self._catalog)
+        self._ask(TraineesRequest, self._trainees)
 
     def _catalog(self, answer: AnswerBody) -> None:
+        # Busy (a run began meanwhile): read again after the run.
+        self._loaded = not (isinstance(answer, Refused) and answer.code == "busy")
         if not self._answered(answer):
             return
         assert isinstance(answer, Catalog)
@@ -298,10 +313,14 @@ class RemoteConsoleWindow(QMainWindow):
         if self._answered(answer):
             assert isinstance(answer, Trainees)
             for name in answer.names:
-                self._add_trainee(name, checked=False)
+                add_trainee(self.setup.trainees, name, checked=False)
+            # The class's instructor, so that a start here continues their sitting.
+            if answer.instructor and not self.signed_in \
+                    and not self.setup.instructor.text().strip():
+                self.setup.instructor.setText(answer.instructor)
 
     def _refilter(self) -> None:
-        wanted = self.setup.search.text().casefold()
+        words = self.setup.search.text().casefold().split()
         current = self.scenario_id
         scenarios = self.setup.scenarios
         scenarios.blockSignals(True)
@@ -309,13 +328,11 @@ class RemoteConsoleWindow(QMainWindow):
         for entry in self.entries:
             text = " ".join((entry.scenario_id, entry.title, entry.summary,
                              *entry.focus_areas, *entry.pledge_areas)).casefold()
-            if wanted and wanted not in text:
+            if not all(word in text for word in words):
                 continue
             status = (f"CANNOT RUN: {counted(len(entry.errors), 'error')}" if entry.errors
                       else "lints clean")
-            item = QListWidgetItem(f"{entry.title}\n{entry.scenario_id} · "
-                                   f"{counted(len(entry.variants), 'variant')} · {status}")
-            item.setData(Qt.ItemDataRole.UserRole, entry.scenario_id)
+            item = scenario_item(entry.title, entry.scenario_id, len(entry.variants), status)
             scenarios.addItem(item)
             if entry.scenario_id == current:
                 scenarios.setCurrentItem(item)
@@ -333,49 +350,30 @@ class RemoteConsoleWindow(QMainWindow):
     def _picked(self) -> None:
         entry = next((e for e in self.entries if e.scenario_id == self.scenario_id), None)
         variant = self.setup.variant
-        kept = variant.currentData()
-        variant.clear()
         if entry is None:
+            variant.clear()
             self.setup.details.setText("")
             return
-        variant.addItem(AUTOMATIC, None)
-        for item in entry.variants:
-            variant.addItem(f"{item.id}: {item.description}", item.id)
-        variant.setCurrentIndex(max(0, variant.findData(kept)))
-        lines = [entry.summary, f"focus: {', '.join(entry.focus_areas) or '-'}    pledge: "
-                 f"{', '.join(entry.pledge_areas) or '-'}"]
-        lines += [f"error: {e}" for e in entry.errors]
-        lines += [f"warning: {w}" for w in entry.warnings]
-        self.setup.details.setText("\n".join(lines))
+        fill_variants(variant, [(v.id, v.description) for v in entry.variants],
+                      variant.currentData())
+        self.setup.details.setText(scenario_details(entry.summary, entry.focus_areas,
+                                                    entry.pledge_areas, entry.errors,
+                                                    entry.warnings))
         self.setup.start.setEnabled(entry.scenario_id in self.cleared)
-
-    def _add_trainee(self, name: str, *, checked: bool) -> None:
-        trainees = self.setup.trainees
-        for row in range(trainees.count()):
-            if trainees.item(row).text() == name:
-                if checked:
-                    trainees.item(row).setCheckState(Qt.CheckState.Checked)
-                return
-        item = QListWidgetItem(name)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-        trainees.addItem(item)
 
     def _add_typed_trainee(self) -> None:
         name = self.setup.new_trainee.text().strip()
         if not name:
             return
-        if (problem := _name_problem(name)) is not None:
+        if (problem := typed_name_problem(name)) is not None:
             self.setup.checks.setText(f"not added: {problem}")
             return
-        self._add_trainee(name, checked=True)
+        add_trainee(self.setup.trainees, name, checked=True)
         self.setup.new_trainee.clear()
 
     def class_list(self) -> tuple[str, ...]:
         """The ticked trainees, in list order: the class, in the order they take turns."""
-        trainees = self.setup.trainees
-        return tuple(trainees.item(row).text() for row in range(trainees.count())
-                     if trainees.item(row).checkState() == Qt.CheckState.Checked)
+        return ticked(self.setup.trainees)
 
     def run_preflight(self) -> None:
         """Have the projector PC check the picked scenario; Start is enabled when it passes."""
@@ -384,7 +382,7 @@ class RemoteConsoleWindow(QMainWindow):
             self.setup.checks.setText("pick a scenario first")
             return
         self.setup.checks.setText("checking on the projector PC…")
-        self.link.request(PreflightRequest(scenario_id=scenario), self._preflight)
+        self._ask(lambda: PreflightRequest(scenario_id=scenario), self._preflight)
 
     def _preflight(self, answer: AnswerBody) -> None:
         if not self._answered(answer):
@@ -392,14 +390,10 @@ class RemoteConsoleWindow(QMainWindow):
         assert isinstance(answer, Preflight)
         if answer.problems:
             self.cleared.discard(answer.scenario_id)
-            shown = answer.problems[:PROBLEMS_SHOWN]
-            more = len(answer.problems) - len(shown)
-            self.setup.checks.setText("NOT READY:\n" + "\n".join(
-                shown + ([f"… and {more} more"] if more else [])))
+            self.setup.checks.setText(not_ready(answer.problems))
         else:
             self.cleared.add(answer.scenario_id)
-            self.setup.checks.setText("ready: lints clean, every variant's media decodes, "
-                                      "projector ready")
+            self.setup.checks.setText(READY)
         self._picked()
 
     def start(self) -> None:
@@ -413,14 +407,15 @@ class RemoteConsoleWindow(QMainWindow):
 
     def _start(self, turn: Turn) -> None:
         instructor = self.setup.instructor.text().strip()
-        if instructor and (problem := _name_problem(instructor)) is not None:
+        if instructor and (problem := typed_name_problem(instructor)) is not None:
             self.setup.checks.setText(f"instructor's name: {problem}")
             return
         self.setup.checks.setText(f"starting for {', '.join(turn.trainees)}…")
-        request = StartRequest(scenario_id=turn.scenario_id, trainees=list(turn.trainees),
-                               variant_id=turn.variant_id,
-                               instructor=None if self.signed_in else instructor or None)
-        self.link.request(request, lambda answer: self._started(turn, answer))
+        self._ask(lambda: StartRequest(
+            scenario_id=turn.scenario_id, trainees=list(turn.trainees),
+            variant_id=turn.variant_id,
+            instructor=None if self.signed_in else instructor or None),
+            lambda answer: self._started(turn, answer))
 
     def _started(self, turn: Turn, answer: AnswerBody) -> None:
         if not self._answered(answer):
@@ -438,9 +433,7 @@ class RemoteConsoleWindow(QMainWindow):
         last = self.last_turn
         if last is None:
             return None
-        names = list(self.class_list())
-        done = max((names.index(n) for n in last.trainees if n in names), default=-1)
-        group = tuple(names[done + 1:done + 1 + len(last.trainees)])
+        group = next_group(self.class_list(), last.trainees)
         return Turn(last.scenario_id, last.variant_id, group) if group else None
 
     def next_trainee(self) -> bool:
@@ -458,6 +451,13 @@ class RemoteConsoleWindow(QMainWindow):
             self.pages.setCurrentWidget(self._live_page)
         self._draw_after_run()
 
+    def _after_event(self) -> None:
+        self._draw_after_run()
+        if self.live.over and self._class_on and not self._loaded \
+                and (self.signed_in or not self.link.accounts):
+            # Held back while the run was live (`_welcomed`).
+            self._load()
+
     def _draw_after_run(self) -> None:
         if not self.live.over or not self._class_on:
             self.after_run.setText("")
@@ -470,7 +470,7 @@ class RemoteConsoleWindow(QMainWindow):
     def show_runs(self) -> None:
         """List the class's runs, as the projector PC's record has them."""
         if self._class_on:
-            self.link.request(ClassRunsRequest(), self._runs)
+            self._ask(ClassRunsRequest, self._runs)
 
     def _runs(self, answer: AnswerBody) -> None:
         if not self._answered(answer):
@@ -488,7 +488,7 @@ class RemoteConsoleWindow(QMainWindow):
 
     def end_class(self) -> None:
         """Close the class's record session on the projector PC; the next run opens one."""
-        self.link.request(EndClassRequest(), self._class_ended)
+        self._ask(EndClassRequest, self._class_ended)
 
     def _class_ended(self, answer: AnswerBody) -> None:
         if self._answered(answer):
@@ -507,14 +507,6 @@ class RemoteConsoleWindow(QMainWindow):
                                         else self.sign_in)
         else:
             super().keyPressEvent(event)
-
-
-def _name_problem(name: str) -> str | None:
-    """Why ``name`` cannot go to the projector PC, said as it is typed; None if it can."""
-    if len(name) > MAX_NAME:
-        return f"a name is at most {MAX_NAME} characters; this one has {len(name)}"
-    problem = name_problem(name)
-    return inert(problem) if problem is not None else None
 
 
 def _over(snapshot: Snapshot) -> bool:

@@ -6,13 +6,19 @@ is never queued while disconnected: a branch choice sent late would land on a ru
 moved on, so the instructor sees "not connected" instead.
 
 Version 2 of the wire adds class set-up: `request` sends one and its answer comes back
-once, to the callback given and as `answered`. A projector PC of an older release refuses
-the version 2 hello; the link then pairs again in version 1, for live control only, and
-says so.
+once, to the callback given and as `answered` (or, after a time without one, a `failed`
+made here: a request the projector refused as a message has no answer). A projector PC of
+an older release refuses the version 2 hello; the link then pairs again in version 1, for
+live control only, and says so; each new connection tries version 2 again, since the
+projector PC may have been updated meanwhile.
+
+A password leaves this PC only where nobody can read it on the way: over ``wss://``, or
+plain ``ws://`` to this PC itself, and only to a projector that offers ``sign_in``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import logging
 from collections.abc import Callable
@@ -36,12 +42,14 @@ from simulator.transport import (
     Refused,
     Request,
     SendCommand,
+    SignIn,
     Welcome,
     WireError,
     certificate_fingerprint,
     encode,
     read_projector_message,
 )
+from simulator.transport.gate import NEEDS_TLS
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,9 @@ OLDER_PROJECTOR = ("the projector PC runs an older Branchpoint release: live con
                    "runs) is not available from here; update it to this release")
 DROPPED = ("the connection dropped before the projector PC answered; what it did shows "
            "once this console is back")
+# How long a request waits for its answer; the pre-flight decodes every clip first.
+ANSWER_TIMEOUT_MS = 15_000
+PREFLIGHT_TIMEOUT_MS = 60_000
 
 
 class RemoteLink(QObject):
@@ -62,7 +73,8 @@ class RemoteLink(QObject):
     run; `features` and `accounts` are then up to date), `answered` (a request's id and its
     `AnswerBody`), `lost` (the connection dropped; reconnecting follows). With
     ``fingerprint``, a ``wss://`` server must present exactly that certificate, checked
-    before the pairing code is sent.
+    before the pairing code is sent. ``speaks``: the newest wire version to pair in (each
+    connection starts there).
     """
 
     received = Signal(object)
@@ -76,12 +88,13 @@ class RemoteLink(QObject):
     lost = Signal()
 
     def __init__(self, url: str, code: str, *, name: str = "console",
-                 fingerprint: str | None = None) -> None:
+                 fingerprint: str | None = None, speaks: int = WIRE_VERSION) -> None:
         super().__init__()
         self.url = QUrl(url)
         self._hello = Hello(code=code, console=name)
-        # The wire version spoken: this release's, or 1 once an older projector refused it.
-        self.version = WIRE_VERSION
+        self._speaks = speaks
+        # The wire version of this connection: ``speaks``, or 1 if the projector refused it.
+        self.version = speaks
         self.features: tuple[Feature, ...] = ()
         self.accounts = False
         self._ids = itertools.count(1)
@@ -130,23 +143,52 @@ class RemoteLink(QObject):
                 reply: Callable[[AnswerBody], None] | None = None) -> str:
         """Send a class set-up request; its answer comes once, to ``reply`` and `answered`.
 
-        Returns the request's id. When it cannot go (not connected, or a projector that
-        offers no class set-up), the answer is a `Refused` made here, at once.
+        Returns the request's id. When it cannot go (not connected, a projector that offers
+        no class set-up, a password that could be read on the way), the answer is a
+        `Refused` made here, at once; when no answer comes in time, a `failed` made here.
         """
         request_id = f"r{next(self._ids)}"
         refusal = None
-        if not self.paired:
+        if isinstance(request, SignIn) and not self._private():
+            refusal = Refused(code="needs_tls", detail=NEEDS_TLS)
+        elif not self.paired:
             refusal = Refused(code="failed", detail=f"not connected: {request.type} was not "
                               "sent")
         elif self.version < 2:
             refusal = Refused(code="not_offered", detail=OLDER_PROJECTOR)
+        elif isinstance(request, SignIn) and not self.may_sign_in:
+            refusal = Refused(code="needs_tls", detail=NEEDS_TLS)
         if refusal is not None:
             self._answered(request_id, refusal, reply)
             return request_id
         self._pending[request_id] = reply
+        wait_ms = PREFLIGHT_TIMEOUT_MS if request.type == "preflight" else ANSWER_TIMEOUT_MS
+        QTimer.singleShot(wait_ms, self, lambda: self._expired(request_id, wait_ms))
         self._socket.sendTextMessage(encode(Request(request_id=request_id, request=request),
                                             self.version))
         return request_id
+
+    @property
+    def may_sign_in(self) -> bool:
+        """Whether a password may go to the projector PC on this connection."""
+        return self._private() and "sign_in" in self.features
+
+    def _private(self) -> bool:
+        # Nobody else can read it: TLS (pinned), or plain ws:// to this PC itself.
+        if self.url.scheme() == "wss":
+            return True
+        host = self.url.host()
+        try:
+            return host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def _expired(self, request_id: str, wait_ms: int) -> None:
+        if request_id in self._pending:
+            self._answered(request_id, Refused(
+                code="failed", detail=f"no answer from the projector PC in {wait_ms // 1000} s; "
+                "it may have refused the request (see the status line); try again"),
+                self._pending.pop(request_id))
 
     def _answered(self, request_id: str, answer: AnswerBody,
                   reply: Callable[[AnswerBody], None] | None) -> None:
@@ -161,6 +203,7 @@ class RemoteLink(QObject):
             self._closing = True
             self._socket.abort()
             return
+        self.version = self._speaks
         self._socket.sendTextMessage(encode(self._hello, self.version))
 
     def _pinned(self) -> bool:

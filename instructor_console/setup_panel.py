@@ -17,25 +17,35 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from instructor_console.class_setup import (
+    AUTOMATIC as AUTOMATIC,  # what the drop-down calls rotating; tests name it from here
+)
+from instructor_console.class_setup import (
+    READY,
+    add_trainee,
+    fill_variants,
+    not_ready,
+    scenario_details,
+    scenario_item,
+    ticked,
+    typed_name_problem,
+)
 from instructor_console.projector_pc import SetupHost
 from instructor_console.theme import DARK, DropDown, label
 from simulator.access import Account
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, CatalogFilter, facets, select
 from simulator.documents import DocumentError
-from simulator.names import inert, name_problem
-from simulator.roster import RosterEntry, read_roster
+from simulator.roster import RosterEntry, next_group, read_roster
 from simulator.training import AccessDenied, RecordError, SignedOut
 from simulator.training.sitting import RunPlan
 from simulator.wording import counted
 
-AUTOMATIC = "automatic (counterbalanced)"
 THUMB = QSize(160, 90)
 
 
@@ -168,10 +178,8 @@ class SetupPanel(QWidget):
         self.scenarios.blockSignals(True)
         self.scenarios.clear()
         for entry in select(self.entries, wanted):
-            item = QListWidgetItem(f"{entry.title}\n{entry.scenario_id} · "
-                                   f"{counted(len(entry.variants), 'variant')} · "
-                                   f"{entry.lint_status}")
-            item.setData(Qt.ItemDataRole.UserRole, entry.scenario_id)
+            item = scenario_item(entry.title, entry.scenario_id, len(entry.variants),
+                                 entry.lint_status)
             if entry.thumbnail is not None:
                 item.setIcon(QIcon(QPixmap(str(entry.thumbnail)).scaled(
                     THUMB, Qt.AspectRatioMode.KeepAspectRatio)))
@@ -199,19 +207,15 @@ class SetupPanel(QWidget):
         # stays: otherwise the run would be recorded as counterbalanced.
         kept = self.variant.currentData() if entry and entry.scenario_id == self._shown else None
         self._shown = entry.scenario_id if entry else None
-        self.variant.clear()
         if entry is None:
+            self.variant.clear()
             self.details.setText("")
             return
-        self.variant.addItem(AUTOMATIC, None)
-        for variant in entry.variants:
-            self.variant.addItem(f"{variant.id}: {variant.describe(self._profile)}", variant.id)
-        self.variant.setCurrentIndex(max(0, self.variant.findData(kept)))
-        lines = [entry.summary, f"focus: {', '.join(entry.focus_areas) or '-'}    pledge: "
-                 f"{', '.join(entry.pledge_areas) or '-'}"]
-        lines += [f"error: {e}" for e in entry.errors] + [f"warning: {w}"
-                                                          for w in entry.warnings]
-        self.details.setText("\n".join(lines))
+        fill_variants(self.variant, [(v.id, v.describe(self._profile)) for v in entry.variants],
+                      kept)
+        self.details.setText(scenario_details(entry.summary, entry.focus_areas,
+                                              entry.pledge_areas, entry.errors,
+                                              entry.warnings))
         cleared = self._host.cleared(entry.scenario_id)
         self.checks.setText("pre-flight passed for this class" if cleared else
                             "run the pre-flight check before starting")
@@ -220,23 +224,15 @@ class SetupPanel(QWidget):
     # -- trainees -----------------------------------------------------------------------------
 
     def _add_trainee(self, name: str, *, checked: bool) -> None:
-        for row in range(self.trainees.count()):
-            item = self.trainees.item(row)
-            if item.text() == name:
-                item.setCheckState(Qt.CheckState.Checked if checked else item.checkState())
-                return
-        item = QListWidgetItem(name)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-        self.trainees.addItem(item)
+        add_trainee(self.trainees, name, checked=checked)
 
     def _add_typed_trainee(self) -> None:
         name = self.new_trainee.text().strip()
         if not name:
             return
-        if (problem := name_problem(name)) is not None:
+        if (problem := typed_name_problem(name)) is not None:
             # Said here, as it is typed, rather than when Start finds it.
-            self.checks.setText(f"not added: {inert(problem)}")
+            self.checks.setText(f"not added: {problem}")
             return
         self._add_trainee(name, checked=True)
         self.new_trainee.clear()
@@ -261,8 +257,7 @@ class SetupPanel(QWidget):
 
     def chosen_trainees(self) -> tuple[str, ...]:
         """The ticked trainees, in list order."""
-        return tuple(self.trainees.item(row).text() for row in range(self.trainees.count())
-                     if self.trainees.item(row).checkState() == Qt.CheckState.Checked)
+        return ticked(self.trainees)
 
     def tick_only(self, names: tuple[str, ...]) -> None:
         """Tick exactly these trainees (the class moves on to the next one)."""
@@ -277,10 +272,7 @@ class SetupPanel(QWidget):
         None at the end of the roster, or with no roster: the change-over key moves through
         a class, never through everyone the record has seen.
         """
-        names = [entry.name for entry in self.roster]
-        last = max((names.index(n) for n in after if n in names), default=-1)
-        following = tuple(names[last + 1:last + 1 + len(after)])
-        return following if names and following else None
+        return next_group([entry.name for entry in self.roster], after)
 
     # -- checks and start ---------------------------------------------------------------------
 
@@ -298,15 +290,10 @@ class SetupPanel(QWidget):
         self.checks.repaint()
         try:
             problems = self._host.preflight(scenario)
-        except (AccessDenied, SignedOut, RecordError) as exc:
+        except (AccessDenied, SignedOut, RecordError, ValueError) as exc:
+            # ValueError: the scenario left the library since it was listed.
             problems = [str(exc)]
-        if problems:
-            shown = problems[:8] + ([f"… and {len(problems) - 8} more"]
-                                    if len(problems) > 8 else [])
-            self.checks.setText("NOT READY:\n" + "\n".join(shown))
-        else:
-            self.checks.setText("ready: lints clean, every variant's media decodes, "
-                                "projector ready")
+        self.checks.setText(not_ready(problems) if problems else READY)
         self.start_button.setEnabled(not problems)
         return not problems
 

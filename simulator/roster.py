@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,18 @@ class RosterEntry:
     name: str
     badge: str | None = None
     cohort: str | None = None
+
+
+def next_group(class_list: Sequence[str], after: Sequence[str]) -> tuple[str, ...] | None:
+    """Who comes after ``after`` in ``class_list``, as many as ``after`` held.
+
+    The change-over to the next turn of a class: it follows the last of ``after`` found in
+    the list (the start of the list if none is). None at the end of the list.
+    """
+    names = list(class_list)
+    last = max((names.index(n) for n in after if n in names), default=-1)
+    following = tuple(names[last + 1:last + 1 + len(after)])
+    return following or None
 
 
 def read_roster(path: Path) -> list[RosterEntry]:

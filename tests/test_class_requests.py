@@ -116,8 +116,8 @@ def test_a_remote_instructor_runs_a_two_trainee_class_through_the_desk(record, l
     assert desk.answer(PreflightRequest(scenario_id=SCENARIO)) == Preflight(
         scenario_id=SCENARIO, problems=[])
     assert local.cleared(SCENARIO)  # one class: cleared for the console at the PC too
-    unknown = desk.answer(PreflightRequest(scenario_id="no-such-scenario"))
-    assert isinstance(unknown, Preflight) and unknown.problems
+    assert "no scenario `no-such-scenario`" in refused(
+        desk.answer(PreflightRequest(scenario_id="no-such-scenario")), "invalid")
 
     first = desk.answer(start)
     assert isinstance(first, Started) and list(first.names.values()) == ["Officer Reyes"]
@@ -146,8 +146,8 @@ def test_a_remote_instructor_runs_a_two_trainee_class_through_the_desk(record, l
     assert isinstance(listed, ClassRuns)
     assert [r.trainees for r in listed.runs] == [["Officer Reyes"], ["Officer Okafor"]]
     assert [r.variant_id for r in listed.runs][1] == "b"
-    assert desk.answer(TraineesRequest()) == Trainees(names=["Officer Reyes",
-                                                              "Officer Okafor"])
+    assert desk.answer(TraineesRequest()) == Trainees(
+        names=["Officer Reyes", "Officer Okafor"], instructor="Sgt. Diaz")
 
     session_id = local.session_id
     assert desk.answer(EndClassRequest()) == ClassEnded()
@@ -170,6 +170,7 @@ def test_without_accounts_a_remote_console_may_do_what_the_local_one_may(record,
     assert local.current is not None
     instructor = local.current.run.state.instructor_id
     assert instructor == record.people.find("instructor", "Sgt. Lee")
+    local.current.run.handle(EndRun(note="done"))
     # Signing in means nothing on a record without accounts.
     refused(desk.answer(SignIn(username="diaz", password=PASSWORD)), "sign_in_failed")
 
@@ -212,3 +213,143 @@ def test_the_local_console_and_a_remote_one_share_one_class(record, local):
     assert isinstance(listed, ClassRuns)
     assert [r.trainees for r in listed.runs] == [["Officer Reyes"], ["Officer Okafor"]]
     assert local.gate.may(Permission.run)
+
+
+def entries_at(record: Record, where: str) -> list[tuple[str, str]]:
+    return [(e.username, e.action) for e in AccessLog(record).entries()
+            if e.detail.get("at") == where or e.target == where]
+
+
+def test_a_scenario_id_must_be_one_of_the_library_s(record, local, tmp_path):
+    desk = ClassDesk(local, launch, console="laptop")
+    for probe in ("../../../../etc", "no-such-scenario", "welfare-check/../welfare-check",
+                  "..", "welfare-check\\..", "/etc"):
+        detail = refused(desk.answer(PreflightRequest(scenario_id=probe)), "invalid")
+        assert detail.startswith("no scenario `") and detail.endswith("` in the library")
+        # Nothing of where the library, or anything else, is on the projector PC.
+        assert str(bundled_library()) not in detail and "/etc/" not in detail
+        with pytest.raises(ValueError, match="in the library"):
+            local.preflight(probe)
+    assert not local.cleared("../../../../etc")
+    assert local.preflight(SCENARIO) == []
+
+
+def test_during_a_live_run_nothing_that_would_stall_it_is_done(record, local):
+    with_accounts(record)
+    desk = ClassDesk(local, launch, console="laptop")
+    assert isinstance(desk.answer(SignIn(username="diaz", password=PASSWORD)), SignedIn)
+    assert desk.answer(PreflightRequest(scenario_id=SCENARIO)) == Preflight(
+        scenario_id=SCENARIO, problems=[])
+    assert isinstance(desk.answer(StartRequest(scenario_id=SCENARIO,
+                                               trainees=["Officer Reyes"])), Started)
+    assert "once the run on the projector is over" in refused(
+        desk.answer(CatalogRequest()), "busy")
+    other = ClassDesk(local, launch, console="second laptop")
+    assert "once the run on the projector is over" in refused(
+        other.answer(SignIn(username="diaz", password=PASSWORD)), "busy")
+    assert other.gate.account is None
+    assert local.current is not None
+    local.current.run.handle(EndRun(note="done"))
+    assert isinstance(desk.answer(CatalogRequest()), Catalog)
+
+
+def test_a_remote_sign_in_ends_after_the_idle_time_and_with_its_connection(record, local):
+    with_accounts(record)
+    now = [1000.0]
+    desk = ClassDesk(local, launch, console="laptop", now=lambda: now[0])
+    idle = local.gate.idle_seconds(local.agency_id)
+    assert isinstance(desk.answer(SignIn(username="diaz", password=PASSWORD)), SignedIn)
+    now[0] += idle - 1
+    assert isinstance(desk.answer(TraineesRequest()), Trainees)
+    now[0] += idle - 1
+    desk.used()  # steering the run counts as use
+    now[0] += idle - 1
+    assert isinstance(desk.answer(TraineesRequest()), Trainees)
+    now[0] += idle
+    detail = refused(desk.answer(TraineesRequest()), "signed_out")
+    assert detail == f"signed out after {idle / 60:g} minutes without use; sign in again"
+    refused(desk.answer(TraineesRequest()), "not_signed_in")
+    assert ("diaz", "idle_sign_out") in entries_at(record, "remote console laptop")
+    # Signing in again after a long while is not refused for the while.
+    assert isinstance(desk.answer(SignIn(username="diaz", password=PASSWORD)), SignedIn)
+    now[0] += idle
+    assert isinstance(desk.answer(SignIn(username="diaz", password=PASSWORD)), SignedIn)
+    assert entries_at(record, "remote console laptop")[-2:] == [("diaz", "idle_sign_out"),
+                                                                ("diaz", "sign_in")]
+
+    # Every sign-in has an end in the log: a dropped connection's too.
+    assert isinstance(desk.answer(SignIn(username="diaz", password=PASSWORD)), SignedIn)
+    desk.closed()
+    last = AccessLog(record).entries()[-1]
+    assert (last.username, last.action, last.target) == ("diaz", "signed_out",
+                                                         "remote console laptop")
+    assert desk.gate.account is None
+    desk.closed()  # nobody signed in: nothing more to log
+    assert AccessLog(record).entries()[-1] == last
+
+
+def test_ending_a_class_is_checked_and_logged_with_where(record, local):
+    with_accounts(record)
+    accounts = Accounts(record)
+    accounts.add("okafor", Role.instructor, PASSWORD, display_name="Sgt. Okafor")
+    diaz = ClassDesk(local, launch, console="laptop")
+    diaz.answer(SignIn(username="diaz", password=PASSWORD))
+    diaz.answer(PreflightRequest(scenario_id=SCENARIO))
+    assert isinstance(diaz.answer(StartRequest(scenario_id=SCENARIO,
+                                               trainees=["Officer Reyes"])), Started)
+    assert local.current is not None
+    local.current.run.handle(EndRun(note="done"))
+    session_id = local.session_id
+    assert session_id is not None
+    okafor = ClassDesk(local, launch, console="other laptop")
+    okafor.answer(SignIn(username="okafor", password=PASSWORD))
+    assert "another instructor" in refused(okafor.answer(EndClassRequest()), "access_denied")
+    assert local.session_id == session_id
+    assert diaz.answer(EndClassRequest()) == ClassEnded()
+    (ended,) = [e for e in AccessLog(record).entries() if e.action == "class_ended"]
+    assert (ended.username, ended.target, ended.detail) == (
+        "diaz", session_id, {"at": "remote console laptop"})
+
+
+def test_what_a_remote_console_is_shown_is_logged_as_shown_there(record, local):
+    with_accounts(record)
+    desk = ClassDesk(local, launch, console="laptop")
+    desk.answer(SignIn(username="diaz", password=PASSWORD))
+    desk.answer(PreflightRequest(scenario_id=SCENARIO))
+    desk.answer(StartRequest(scenario_id=SCENARIO, trainees=["Officer Reyes"]))
+    desk.answer(TraineesRequest())
+    desk.answer(ClassRunsRequest())
+    lines = {e.action: e for e in AccessLog(record).entries()}
+    assert lines["recent_trainees"].detail == {"own_only": True,
+                                               "at": "remote console laptop"}
+    assert lines["class_runs"].detail == {"at": "remote console laptop"}
+    assert lines["sign_in"].target == "remote console laptop"
+
+
+def test_a_stored_name_no_start_could_carry_is_not_offered(record, local, monkeypatch):
+    desk = ClassDesk(local, launch, console="laptop")
+    monkeypatch.setattr(type(record.people), "recent_trainees", lambda *_a, **_k: [
+        "Officer Reyes", "Officer\u202eByrne", "x" * 201, "Bell\x07"])
+    assert desk.answer(TraineesRequest()) == Trainees(names=["Officer Reyes"])
+
+
+def test_without_accounts_a_remote_start_naming_nobody_continues_the_class(record, local):
+    assert local.preflight(SCENARIO) == []
+    first = local.start(RunPlan(SCENARIO, ("Officer Reyes",), instructor="Sgt. Lee"))
+    first.run.start()
+    first.run.handle(EndRun(note="done"))
+    desk = ClassDesk(local, launch, console="laptop")
+    trainees = desk.answer(TraineesRequest())
+    assert isinstance(trainees, Trainees) and trainees.instructor == "Sgt. Lee"
+    session_id = local.session_id
+    started = desk.answer(StartRequest(scenario_id=SCENARIO, trainees=["Officer Byrne"]))
+    assert isinstance(started, Started)
+    assert local.session_id == session_id  # one class, not split
+    assert local.current is not None
+    lee = record.people.find("instructor", "Sgt. Lee")
+    assert local.current.run.state.instructor_id == lee
+    local.current.run.handle(EndRun(note="done"))
+    # Another instructor, named, still starts a sitting of their own.
+    other = desk.answer(StartRequest(scenario_id=SCENARIO, trainees=["Officer Byrne"],
+                                     instructor="Sgt. Diaz"))
+    assert isinstance(other, Started) and local.session_id != session_id

@@ -15,7 +15,7 @@ from test_console_session import CLASS
 
 from instructor_console.live_panel import LivePanel
 from instructor_console.remote_link import RemoteLink
-from simulator.access import Accounts, Role
+from simulator.access import AccessEntry, AccessLog, Accounts, Role
 from simulator.playback.barcode import write_barcode_clip
 from simulator.protocol import Event, RecordDecision
 from simulator.record import Record
@@ -147,7 +147,7 @@ def test_a_remote_console_runs_a_two_trainee_class_and_the_record_matches_it(
     qtbot.addWidget(panel)
     link.open()
     qtbot.waitUntil(lambda: link.paired, timeout=10000)
-    assert set(link.features) == {"live", "class"} and link.accounts
+    assert set(link.features) == {"live", "class", "sign_in"} and link.accounts
     ask = Asking(qtbot, link)
 
     # Nothing of the class before the instructor signs in.
@@ -163,6 +163,10 @@ def test_a_remote_console_runs_a_two_trainee_class_and_the_record_matches_it(
     assert trainees.names == ["Officer Reyes", "Officer Byrne"]
     assert ask(PreflightRequest(scenario_id="corner"), timeout=40000) == Preflight(
         scenario_id="corner", problems=[])
+    # Only the library's scenarios: no probing outside it, no paths in the answer.
+    probe = ask(PreflightRequest(scenario_id="../../../../etc"))
+    assert probe == Refused(code="invalid",
+                            detail="no scenario `../../../../etc` in the library")
 
     run_ids = []
     for name, hotkey in zip(trainees.names, ("1", "2"), strict=True):
@@ -181,11 +185,29 @@ def test_a_remote_console_runs_a_two_trainee_class_and_the_record_matches_it(
         (run_ids[0], ["Officer Reyes"], "ended", "resolved_peacefully"),
         (run_ids[1], ["Officer Byrne"], "ended", "resolved_peacefully")]
     link.close()
+    where = "remote console laptop"
+
+    def remote_lines() -> list[AccessEntry]:
+        # Read while the projector PC still runs: it logs the dropped sign-in's end.
+        record = Record.open(db)
+        try:
+            return [e for e in AccessLog(record).entries()
+                    if e.target == where or e.detail.get("at") == where]
+        finally:
+            record.close()
+
+    qtbot.waitUntil(lambda: any(e.action == "signed_out" for e in remote_lines()),
+                    timeout=10000)
     pc.proc.terminate()
     pc.proc.wait(30)
 
     record = Record.open(db)
     try:
+        # Each line the remote console's requests caused says where they came from, and
+        # its sign-in has a beginning and an end.
+        assert [(e.username, e.action) for e in remote_lines()] == [
+            ("diaz", "sign_in"), ("diaz", "recent_trainees"), ("diaz", "class_runs"),
+            ("diaz", "signed_out")]
         for run_id in run_ids:
             stored = record.runs.events(run_id)
             sent = [received[run_id][seq] for seq in sorted(received[run_id])]

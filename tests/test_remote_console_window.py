@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_console_session import CLASS, PASSWORD
 
-from instructor_console.remote_console import RemoteConsoleWindow
+from instructor_console.remote_console import NO_SIGN_IN, RemoteConsoleWindow, Turn
 from instructor_console.remote_link import RemoteLink
 from simulator.access import Accounts, Role
 from simulator.agency import default_profile
@@ -16,15 +16,22 @@ from simulator.playback.barcode import write_barcode_clip
 from simulator.projector.console_server import ConsoleServer
 from simulator.projector.host import ProjectorHost
 from simulator.projector.settings import ProjectorSettings
+from simulator.protocol import EndRun
 from simulator.record import Record
 from simulator.runtime import MonotonicClock
-from simulator.transport import PairingCode
+from simulator.training.sitting import RunPlan
+from simulator.transport import (
+    AnswerBody,
+    Catalog,
+    ClassRequest,
+    PairingCode,
+    Trainees,
+)
 
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def projector_pc(qtbot, tmp_path):
+def serve_class(tmp_path, *, accounts: bool):
     """The projector PC's class in this process, serving remote consoles on loopback."""
     folder = tmp_path / "library" / "corner"
     folder.mkdir(parents=True)
@@ -32,7 +39,8 @@ def projector_pc(qtbot, tmp_path):
     write_barcode_clip(folder / "one.mp4", clip_number=1, frames=30, width=320, height=180)
     write_barcode_clip(folder / "two.mp4", clip_number=2, frames=30, width=320, height=180)
     record = Record.open(f"sqlite:///{tmp_path / 'record.sqlite3'}")
-    Accounts(record).add("diaz", Role.instructor, PASSWORD, display_name="Sgt. Diaz")
+    if accounts:
+        Accounts(record).add("diaz", Role.instructor, PASSWORD, display_name="Sgt. Diaz")
     clock = MonotonicClock()
     server = ConsoleServer(clock, PairingCode(), default_profile())
     host = ProjectorHost(record, tmp_path / "library", default_profile(),
@@ -41,8 +49,15 @@ def projector_pc(qtbot, tmp_path):
     staged: list[object] = []
     host.run_staged.connect(staged.append)
     port = server.listen(0)
+    return host, record, f"ws://127.0.0.1:{port}", staged
+
+
+@pytest.fixture
+def projector_pc(qtbot, tmp_path):
+    """The projector PC's class on a record with accounts."""
+    host, record, url, staged = serve_class(tmp_path, accounts=True)
     try:
-        yield host, record, f"ws://127.0.0.1:{port}", staged
+        yield host, record, url, staged
     finally:
         host.close()
         record.close()
@@ -125,3 +140,113 @@ def test_a_class_is_set_up_started_and_changed_over_from_the_remote_window(
     diaz = record.people.find("instructor", "Sgt. Diaz")
     assert record.sittings.instructor(runs[0].session_id) == diaz
     link.close()
+
+
+def requests_of(link: RemoteLink) -> list[str]:
+    """The types of the requests ``link`` is asked to send, from now on."""
+    asked: list[str] = []
+    request = link.request
+
+    def spy(body, reply=None):
+        asked.append(body.type)
+        return request(body, reply)
+
+    link.request = spy
+    return asked
+
+
+def test_during_a_live_run_the_window_waits_to_read_the_library_and_joins_the_class(
+        qtbot, tmp_path):
+    host, record, url, _staged = serve_class(tmp_path, accounts=False)
+    try:
+        assert host.preflight("corner") == []
+        run = host.stage(RunPlan("corner", ("Officer Reyes",), instructor="Sgt. Lee"))
+        run.session.start()
+        server = host.server
+        assert server is not None
+        link = RemoteLink(url, str(server.code), name="laptop")
+        window = RemoteConsoleWindow(link, MonotonicClock())
+        qtbot.addWidget(window)
+        asked = requests_of(link)
+        link.open()
+        qtbot.waitUntil(lambda: window.live.state.run_id is not None, timeout=10000)
+        qtbot.wait(300)
+        assert "catalog" not in asked and window.pages.currentWidget() is window._live_page
+        run.session.send(EndRun(note="done"))
+        qtbot.waitUntil(lambda: window.setup.scenarios.count() == 1, timeout=10000)
+        assert asked.count("catalog") == 1
+        # No accounts: the class's instructor is shown, so a start here continues it.
+        qtbot.waitUntil(lambda: window.setup.instructor.text() == "Sgt. Lee", timeout=5000)
+        link.close()
+    finally:
+        host.close()
+        record.close()
+
+
+def test_an_idle_remote_sign_in_ends_and_the_window_asks_again(qtbot, projector_pc,
+                                                                 monkeypatch):
+    from simulator.training.gate import Gate
+
+    monkeypatch.setattr(Gate, "idle_seconds", lambda _self, _agency: 1.0)
+    host, _record, url, _staged = projector_pc
+    server = host.server
+    assert server is not None
+    link = RemoteLink(url, str(server.code), name="laptop")
+    window = RemoteConsoleWindow(link, MonotonicClock())
+    qtbot.addWidget(window)
+    link.open()
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.sign_in, timeout=10000)
+    window.sign_in.username.setText("diaz")
+    window.sign_in.password.setText(PASSWORD)
+    window.sign_in.submit()
+    qtbot.waitUntil(lambda: window.setup.scenarios.count() == 1, timeout=10000)
+    qtbot.wait(1100)
+    window.show_runs()
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.sign_in, timeout=5000)
+    assert "signed out after" in window.sign_in.message.text() and not window.signed_in
+    link.close()
+
+
+class AccountsDesk:
+    accounts = True
+
+    def answer(self, request: ClassRequest) -> AnswerBody:
+        return Catalog(scenarios=[])
+
+    def used(self) -> None:
+        pass
+
+    def closed(self) -> None:
+        pass
+
+
+def test_where_a_password_could_be_read_the_window_asks_for_none(qtbot):
+    server = ConsoleServer(MonotonicClock(), PairingCode(), default_profile())
+    server.offer_class(lambda _name: AccountsDesk())
+    port = server.listen(0, "0.0.0.0")
+    link = RemoteLink(f"ws://127.0.0.1:{port}", str(server.code))
+    window = RemoteConsoleWindow(link, MonotonicClock())
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        link.open()
+        qtbot.waitUntil(lambda: window.pages.currentWidget() is window.sign_in, timeout=5000)
+        assert window.sign_in.message.text() == NO_SIGN_IN
+        assert window.sign_in.password.isHidden() and window.sign_in.username.isHidden()
+    finally:
+        link.close()
+        server.close()
+
+
+def test_a_request_no_wire_could_carry_is_said_not_raised(qtbot):
+    link = RemoteLink("ws://127.0.0.1:9", "K7QM-3XPR")
+    window = RemoteConsoleWindow(link, MonotonicClock())
+    qtbot.addWidget(window)
+    asked = requests_of(link)
+    # As a projector PC of another release might send it: no start may carry the name.
+    window._trainees(Trainees(names=["Officer\u202eReyes"], instructor="Sgt. Lee"))
+    assert window.setup.instructor.text() == "Sgt. Lee"
+    window.setup.trainees.item(0).setCheckState(Qt.CheckState.Checked)
+    window._start(Turn("corner", None, window.class_list()))
+    assert window.setup.checks.text().startswith("not sent: trainees.0: ")
+    assert "text-direction" in window.setup.checks.text() and asked == []

@@ -7,9 +7,11 @@ import json
 
 import pytest
 from PySide6.QtCore import QUrl
-from PySide6.QtWebSockets import QWebSocket
+from PySide6.QtNetwork import QHostAddress
+from PySide6.QtWebSockets import QWebSocket, QWebSocketServer
 from test_projector import street_session
 
+from instructor_console import remote_link
 from instructor_console.remote_link import OLDER_PROJECTOR, RemoteLink
 from simulator.agency import default_profile
 from simulator.projector.console_server import ConsoleServer
@@ -21,8 +23,11 @@ from simulator.transport import (
     ClassRequest,
     Hello,
     PairingCode,
+    PreflightRequest,
+    Refusal,
     Refused,
     SignIn,
+    Welcome,
     encode,
 )
 from simulator.transport.gate import NEEDS_TLS, NOT_OFFERED, OLDER_CONSOLE
@@ -35,10 +40,17 @@ class FakeDesk:
 
     def __init__(self) -> None:
         self.asked: list[ClassRequest] = []
+        self.used_times = 0
 
     def answer(self, request: ClassRequest) -> AnswerBody:
         self.asked.append(request)
         return Catalog(scenarios=[])
+
+    def used(self) -> None:
+        self.used_times += 1
+
+    def closed(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -109,11 +121,12 @@ def test_an_older_console_is_told_plainly_what_it_cannot_do_and_keeps_steering(
     # Every event goes to it in version 1.
     qtbot.waitUntil(lambda: any(r["type"] == "event" for r in replies), timeout=5000)
     assert {r["v"] for r in replies} == {1} and not desk.asked
+    # A console watching a run is not idle: the idle time starts after the run.
+    assert desk.used_times >= 2  # the pause it sent, and the events it was sent
     socket.close()
 
     # A console speaking version 1 shows the notice as a refusal and goes on reconnecting.
-    link = RemoteLink(url, str(server.code), name="old laptop")
-    link.version = 1
+    link = RemoteLink(url, str(server.code), name="old laptop", speaks=1)
     said: list[str] = []
     link.status.connect(said.append)
     link.open()
@@ -135,15 +148,25 @@ def test_a_projector_without_a_class_or_without_tls_on_the_network_says_so(qtbot
                                                                detail=NOT_OFFERED)
     link.close()
 
-    # Plain ws:// on every interface: a password would cross the network in clear text.
+    # Plain ws:// on every interface: a password would cross the network in clear text,
+    # so the projector offers no sign-in, and the console sends none.
     desk = FakeDesk()
     server, url = serve(host="0.0.0.0", desk=desk)
     link = RemoteLink(url, str(server.code))
+    sent: list[str] = []
+    send = link._socket.sendTextMessage
+
+    def spy(text: str) -> None:
+        sent.append(text)
+        send(text)
+
+    link._socket.sendTextMessage = spy
     link.open()
     qtbot.waitUntil(lambda: link.paired, timeout=5000)
-    assert link.features == ("live", "class")
+    assert link.features == ("live", "class") and not link.may_sign_in
     assert answer_to(qtbot, link, SignIn(username="diaz", password="a long passphrase")) == (
         Refused(code="needs_tls", detail=NEEDS_TLS))
+    assert not [t for t in sent if "sign_in" in t or "passphrase" in t]
     assert answer_to(qtbot, link, CatalogRequest()) == Catalog(scenarios=[])
     assert [r.type for r in desk.asked] == ["catalog"]
     # A request that is on its way when the connection drops is answered here, once.
@@ -152,4 +175,86 @@ def test_a_projector_without_a_class_or_without_tls_on_the_network_says_so(qtbot
     link.drop()
     qtbot.waitUntil(lambda: bool(answers), timeout=5000)
     assert len(answers) == 1
+    link.close()
+
+
+def test_no_password_leaves_for_another_pc_over_plain_ws():
+    link = RemoteLink("ws://192.0.2.10:8765", "K7QM-3XPR")
+    answers: list[AnswerBody] = []
+    link.request(SignIn(username="diaz", password="a long passphrase"), answers.append)
+    assert answers == [Refused(code="needs_tls", detail=NEEDS_TLS)]
+    # To this PC itself, or over TLS, it may go (once the projector offers it).
+    assert RemoteLink("ws://127.0.0.1:8765", "x")._private()
+    assert RemoteLink("ws://[::1]:8765", "x")._private()
+    assert RemoteLink("wss://192.0.2.10:8765", "x", fingerprint="AB")._private()
+
+
+def test_a_console_tries_the_newest_version_again_on_each_connection(qtbot, served):
+    serve, _ = served
+    older, url = serve(versions=frozenset({1}))
+    link = RemoteLink(url, str(older.code), name="laptop")
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    assert link.version == 1
+    port = int(url.rsplit(":", 1)[1])
+    older.close()  # the projector PC is updated to this release, on the same port
+    qtbot.waitUntil(lambda: not link.paired, timeout=5000)
+    desk = FakeDesk()
+    newer = ConsoleServer(older._clock, older.code, default_profile())
+    newer.offer_class(lambda _name: desk)
+    try:
+        assert newer.listen(port) == port
+        qtbot.waitUntil(lambda: link.paired, timeout=10000)
+        assert link.version == 2 and "class" in link.features
+        assert answer_to(qtbot, link, CatalogRequest()) == Catalog(scenarios=[])
+    finally:
+        link.close()
+        newer.close()
+
+
+@pytest.fixture
+def refusing_projector(qtbot):
+    """A projector that welcomes and refuses every request as a message (no request id)."""
+    server = QWebSocketServer("refusing", QWebSocketServer.SslMode.NonSecureMode)
+    sockets: list[QWebSocket] = []
+
+    def reply(socket: QWebSocket, text: str) -> None:
+        kind = json.loads(text)["type"]
+        if kind == "hello":
+            socket.sendTextMessage(encode(Welcome(snapshot=None,
+                                                  features=("live", "class"))))
+        else:
+            socket.sendTextMessage(encode(Refusal(code="malformed", detail="field `x`")))
+
+    def accept() -> None:
+        socket = server.nextPendingConnection()
+        sockets.append(socket)
+        socket.textMessageReceived.connect(lambda text, s=socket: reply(s, text))
+
+    server.newConnection.connect(accept)
+    assert server.listen(QHostAddress("127.0.0.1"), 0)
+    yield f"ws://127.0.0.1:{server.serverPort()}"
+    server.close()
+
+
+def test_a_request_without_an_answer_is_answered_here_after_a_while(
+        qtbot, refusing_projector, monkeypatch):
+    monkeypatch.setattr(remote_link, "ANSWER_TIMEOUT_MS", 300)
+    monkeypatch.setattr(remote_link, "PREFLIGHT_TIMEOUT_MS", 1200)
+    link = RemoteLink(refusing_projector, "K7QM-3XPR")
+    said: list[str] = []
+    link.status.connect(said.append)
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    answers: list[AnswerBody] = []
+    link.request(CatalogRequest(), answers.append)
+    link.request(PreflightRequest(scenario_id="corner"), answers.append)
+    qtbot.waitUntil(lambda: len(answers) == 1, timeout=3000)
+    assert answers[0].code == "failed" and "no answer from the projector PC in 0 s" in (
+        answers[0].detail)
+    assert "refused: field `x`" in said
+    qtbot.wait(300)
+    assert len(answers) == 1  # the pre-flight waits longer: it decodes every clip
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=3000)
+    assert answers[1].code == "failed" and not link._pending
     link.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.documents import DocumentError
-from simulator.roster import MAX_BYTES, MAX_ROWS, RosterEntry, read_roster
+from simulator.roster import MAX_BYTES, MAX_ROWS, RosterEntry, next_group, read_roster
 
 
 def write(tmp_path, text: str | bytes, name: str = "class.csv"):
@@ -144,3 +144,13 @@ def test_overlong_values_are_refused_before_they_reach_the_record(tmp_path):
 def test_missing_file_says_so(tmp_path):
     [problem] = problems_of(tmp_path / "nowhere.csv")
     assert "cannot read the file" in problem.message and "nowhere.csv" in str(problem)
+
+
+def test_the_next_group_of_a_class_follows_the_last_one_in_list_order():
+    names = ["Reyes", "Byrne", "Okafor", "Lee", "Diaz"]
+    assert next_group(names, ["Reyes"]) == ("Byrne",)
+    assert next_group(names, ["Byrne", "Reyes"]) == ("Okafor", "Lee")  # after the last
+    assert next_group(names, ["Lee", "Okafor"]) == ("Diaz",)  # the rest, however few
+    assert next_group(names, ["Diaz"]) is None
+    assert next_group(names, ["Someone else"]) == ("Reyes",)  # not listed: from the start
+    assert next_group([], ["Reyes"]) is None

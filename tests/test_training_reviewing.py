@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from test_training_sitting import PASSWORD, SCENARIO, a_class, play_out
 
+import simulator.training.administering as administering_module
 import simulator.training.reviewing as reviewing_module
 from simulator.access import AccessDenied, AccessLog, Accounts, Permission, Role
 from simulator.access.log import NO_ACCOUNT
@@ -79,7 +80,9 @@ def test_each_read_is_logged_before_it_is_read(record, classes, monkeypatch):
     monkeypatch.setattr(reviewing_module, "load_run", load_once_logged)
     assert [s.id for s in reviewing.sessions(10)] == [session_id]
     assert lines(record)[-1] == ("diaz", "sessions_list", "record")
-    assert reviewing.session(session_id[:8], events=True) == session_id
+    shown = reviewing.session(session_id[:8], events=True)
+    assert shown.session_id == session_id and [r.id for r in shown.runs] == [run_id]
+    assert shown.events[run_id][0].type == "run_started" and shown.names
     assert lines(record)[-1] == ("diaz", "session_view", session_id)
     opened = reviewing.open_run(run_id)
     (entry,) = [e for e in AccessLog(record).entries() if e.action == "run_view"]
@@ -147,19 +150,54 @@ def test_an_instructor_scores_as_themselves(record, classes):
     assert [s.rater_id for s in lee.standing_scores(lees_run)] == [lee.gate.person_id]
 
 
+def signed_out_lines(record: Record) -> list[tuple[str, str, dict[str, object]]]:
+    return [(e.username, e.target, e.detail) for e in AccessLog(record).entries()
+            if e.action == "signed_out"]
+
+
 def test_an_account_disabled_since_it_signed_in_is_signed_out_once(record, classes):
     gate = signed_in(record, "okafor", "console")
     Accounts(record).set_disabled("okafor", True)
-    with pytest.raises(SignedOut, match="disabled"):
-        Reviewing(gate).sessions(10)
-    assert lines(record)[-1] == ("okafor", "signed_out", "console")
     before = len(lines(record))
+    # Three requests: the first signs the account out, and the gate then acts for no one.
+    for use in (lambda: Reviewing(gate).sessions(10), Reviewing(gate).latest_runs,
+                lambda: Auditing(gate).choices(None)):
+        with pytest.raises(SignedOut, match="disabled"):
+            use()
+    assert gate.account is None and not gate.still_signed_in()
+    why = gate.why_signed_out or ""
+    assert "disabled" in why
+    # One line, saying where; nothing read, so nothing else logged.
+    assert signed_out_lines(record) == [("okafor", "console", {"why": why, "at": "console"})]
+    assert len(lines(record)) == before + 1
+
+
+def test_a_sign_out_found_between_requests_is_the_same_one_line(record, classes):
+    gate = signed_in(record, "lee")
+    Accounts(record).set_disabled("lee", True)
     assert not gate.still_signed_in() and not gate.still_signed_in()
-    assert "disabled" in (gate.why_signed_out or "")
-    # Once signed out the gate acts for no one: nothing more is read, or logged.
     with pytest.raises(SignedOut, match="disabled"):
         Reviewing(gate).latest_runs()
-    assert len(lines(record)) == before + 1
+    # The command line's line says nothing of where, as it always has.
+    assert signed_out_lines(record) == [("lee", "command line",
+                                         {"why": gate.why_signed_out})]
+
+
+def test_the_gates_own_refusals_say_where_but_on_the_command_line(record, classes):
+    diaz_run, _ = classes["diaz"]
+    for where, place in (("console", {"at": "console"}),
+                         ("remote console laptop", {"at": "remote console laptop"}),
+                         ("command line", {})):
+        with pytest.raises(AccessDenied, match="another instructor"):
+            Reviewing(signed_in(record, "lee", where)).open_run(diaz_run)
+        refused = AccessLog(record).entries()[-1]
+        assert (refused.action, refused.target, refused.detail) == (
+            "refused", diaz_run, {"what": "review", **place})
+    # A role's refusal has always said where, on the command line too.
+    with pytest.raises(AccessDenied):
+        Auditing(signed_in(record, "lee")).choices(None)
+    assert AccessLog(record).entries()[-1].detail == {"role": "instructor",
+                                                      "at": "command line"}
 
 
 def test_a_console_signs_in_and_out_through_its_gate(record, classes):
@@ -176,6 +214,58 @@ def test_a_console_signs_in_and_out_through_its_gate(record, classes):
     with pytest.raises(SignedOut):
         Reviewing(gate).latest_runs()
     assert gate.idle_seconds(None) == 600
+
+
+def test_lists_scores_and_choices_are_logged_before_they_are_returned(record, classes):
+    lees_run, _ = classes["lee"]
+    diaz_run, _ = classes["diaz"]
+    lee = Reviewing(signed_in(record, "lee", "console"))
+    assert [r.trainees for r in lee.latest_runs(5)] == [("Officer Byrne",)]
+    (listed,) = [e for e in AccessLog(record).entries() if e.action == "runs_list"]
+    assert (listed.username, listed.target, listed.detail) == (
+        "lee", "record", {"limit": 5, "at": "console"})
+    assert lee.standing_scores(lees_run) == []
+    assert lines(record)[-1] == ("lee", "scores_view", lees_run)
+    # Another instructor's run: its scores are refused like the run itself.
+    with pytest.raises(AccessDenied, match="another instructor"):
+        lee.standing_scores(diaz_run)
+    assert lines(record)[-1] == ("lee", "refused", diaz_run)
+    byrne = record.people.find("trainee", "Officer Byrne")
+    assert byrne is not None
+    rubric = load_rubric(bundled_rubric())[0]
+    assert lee.trend(byrne, rubric.id) == []
+    trend_line = AccessLog(record).entries()[-1]
+    assert (trend_line.action, trend_line.target, trend_line.detail) == (
+        "trend_view", byrne, {"rubric": rubric.id, "at": "console"})
+    assert lee.run_to_score(lees_run[:8]).summary.id == lees_run
+    assert lines(record)[-1] == ("lee", "run_view", lees_run)
+    choices = Auditing(signed_in(record, "okafor", "console")).choices(None)
+    assert choices.trainees == ["Officer Byrne", "Officer Reyes"]
+    audit = AccessLog(record).entries()[-1]
+    assert (audit.username, audit.action, audit.target, audit.detail) == (
+        "okafor", "audit_choices", "record", {"agency": None, "at": "console"})
+
+
+def test_the_erasure_dry_run_and_the_backup_are_logged_before_they_read(
+        record, classes, tmp_path, monkeypatch):
+    chief = Administering(signed_in(record, "chief"))
+    reyes = record.people.find("trainee", "Officer Reyes")
+    assert chief.trainees_to_erase("Officer Reyes") == {reyes: "Officer Reyes"}
+    preview = AccessLog(record).entries()[-1]
+    # By id: the log outlives the erasure, and never holds a name.
+    assert (preview.action, preview.target, preview.detail) == (
+        "erasure_preview", "record", {"people": [reyes], "expired": False})
+    assert chief.trainees_to_erase(None) == {}
+    assert AccessLog(record).entries()[-1].detail == {"people": [], "expired": True}
+    real_backup = administering_module.backup
+
+    def backup_once_logged(the_record, file):
+        assert lines(record)[-1] == ("chief", "backup", file.name)
+        return real_backup(the_record, file)
+
+    monkeypatch.setattr(administering_module, "backup", backup_once_logged)
+    assert chief.backup(tmp_path / "record.zip")["runs"] == 2
+    assert [action for _, action, _ in lines(record)].count("backup") == 1
 
 
 def test_training_records_and_the_audit_are_logged_with_their_filters(record, classes):

@@ -21,6 +21,7 @@ from simulator.transport import (
     ConsoleGate,
     Hello,
     PairingCode,
+    PairingLimiter,
     Refusal,
     Refused,
     Request,
@@ -35,7 +36,7 @@ from simulator.transport import (
     read_console_message,
     read_projector_message,
 )
-from simulator.transport.gate import NEEDS_TLS, NOT_OFFERED, OLDER_CONSOLE
+from simulator.transport.gate import FAILED, NEEDS_TLS, NOT_OFFERED, OLDER_CONSOLE
 
 
 class FakeDesk:
@@ -45,10 +46,20 @@ class FakeDesk:
 
     def __init__(self) -> None:
         self.asked: list[ClassRequest] = []
+        self.used_times = 0
+        self.closed_times = 0
 
     def answer(self, request: ClassRequest) -> AnswerBody:
         self.asked.append(request)
+        if isinstance(request, SignIn):
+            return Refused(code="sign_in_failed", detail="wrong user name or password")
         return Catalog(scenarios=[])
+
+    def used(self) -> None:
+        self.used_times += 1
+
+    def closed(self) -> None:
+        self.closed_times += 1
 
 
 def a_gate(*, desk: FakeDesk | None = None, private: bool = True,
@@ -75,7 +86,7 @@ def test_a_version_2_console_is_welcomed_with_what_the_projector_offers():
     gate, code, _ = a_gate(desk=desk)
     (welcome,) = texts(gate.receive(Hello(code=str(code), console="laptop").model_dump_json()))
     assert welcome == {"v": 2, "type": "welcome", "snapshot": None,
-                       "features": ["live", "class"], "accounts": True}
+                       "features": ["live", "class", "sign_in"], "accounts": True}
     answer = read_projector_message(gate.receive(request(CatalogRequest())).text)
     assert isinstance(answer, Answer) and answer.request_id == "r1"
     assert answer.answer == Catalog(scenarios=[]) and desk.asked == [CatalogRequest()]
@@ -131,7 +142,9 @@ def test_a_password_crosses_only_a_connection_nobody_else_can_read():
     gate, code, _ = a_gate(desk=desk, private=False)
     sign_in = request(SignIn(username="diaz", password="correct horse battery staple"))
     assert json.loads(gate.receive(sign_in).text)["code"] == "unauthenticated"
-    gate.receive(Hello(code=str(code)).model_dump_json())
+    (welcome,) = texts(gate.receive(Hello(code=str(code)).model_dump_json()))
+    # The welcome says that no sign-in is possible here, so a console asks for no password.
+    assert welcome["features"] == ["live", "class"]
     answer = read_projector_message(gate.receive(sign_in).text)
     assert answer.answer == Refused(code="needs_tls", detail=NEEDS_TLS)
     assert not desk.asked
@@ -140,6 +153,57 @@ def test_a_password_crosses_only_a_connection_nobody_else_can_read():
     private.receive(sign_in)
     assert [r.type for r in desk.asked] == ["sign_in"]
     assert "correct horse" not in repr(desk.asked)
+
+
+def test_guessing_passwords_hangs_up_and_is_limited_across_connections():
+    desk = FakeDesk()
+    limiter = PairingLimiter(what="failed sign-ins", then="then sign in again")
+    code = PairingCode()
+
+    def connect(peer: str) -> ConsoleGate:
+        gate = ConsoleGate(code, lambda _c: None, lambda: None, desk=lambda _name: desk,
+                           private=True, peer=peer, sign_ins=limiter)
+        gate.receive(Hello(code=str(code)).model_dump_json())
+        return gate
+
+    gate = connect("10.0.0.9")
+    guess = request(SignIn(username="diaz", password="guess"))
+    for _ in range(4):
+        reply = gate.receive(guess)
+        assert not reply.close
+        assert read_projector_message(reply.text).answer.code == "sign_in_failed"
+    fifth = gate.receive(guess)
+    assert fifth.close  # hung up, as on a wrong pairing code
+    assert "too many failed sign-ins" in read_projector_message(fifth.text).answer.detail
+    # Coming back at once does not reset the count, and no password is checked at all.
+    again = connect("10.0.0.9").receive(guess)
+    assert again.close and len(desk.asked) == 5
+    assert "wait 60 s" in read_projector_message(again.text).answer.detail
+    # Another PC still signs in; other requests are not limited.
+    assert not connect("10.0.0.7").receive(guess).close
+    assert read_projector_message(gate.receive(request(CatalogRequest())).text).answer == (
+        Catalog(scenarios=[]))
+
+
+def test_every_request_is_answered_even_when_the_desk_fails_unexpectedly(caplog):
+    desk = FakeDesk()
+    desk.answer = lambda _request: {}["no such key"]  # type: ignore[method-assign]
+    gate, code, _ = a_gate(desk=desk)
+    gate.receive(Hello(code=str(code)).model_dump_json())
+    answer = read_projector_message(gate.receive(request(CatalogRequest(), "r9")).text)
+    assert isinstance(answer, Answer) and answer.request_id == "r9"
+    assert answer.answer == Refused(code="failed", detail=FAILED)
+    assert "a remote console's catalog failed" in caplog.text and "KeyError" in caplog.text
+
+
+def test_steering_counts_as_use_and_the_desk_hears_when_the_connection_ends():
+    desk = FakeDesk()
+    gate, code, applied = a_gate(desk=desk)
+    gate.receive(Hello(code=str(code)).model_dump_json())
+    gate.receive(SendCommand(command=Pause()).model_dump_json())
+    assert applied == [Pause()] and desk.used_times == 1
+    gate.closed()
+    assert desk.closed_times == 1
 
 
 @pytest.mark.parametrize(("body", "where"), [
@@ -235,4 +299,5 @@ def test_any_request_is_answered_or_refused_never_raised(kind, fields, request_i
     # What reached the desk passed every bound of the wire.
     assert isinstance(message, (Answer, Refusal))
     assert len(desk.asked) == (1 if isinstance(message, Answer)
-                               and not isinstance(message.answer, Refused) else 0)
+                               and (not isinstance(message.answer, Refused)
+                                    or message.answer.code == "sign_in_failed") else 0)

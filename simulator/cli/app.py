@@ -78,7 +78,7 @@ from simulator.headless.script import Script, load_script
 from simulator.media import IndexedClips, resolve_clip
 from simulator.paths import data_dir, standins_dir
 from simulator.ports import Player
-from simulator.protocol import RUN_KINDS, Event, RunKind, RunStarted
+from simulator.protocol import RUN_KINDS, Event, RunKind
 from simulator.record import Record, RecordError, verify_all, verify_run
 from simulator.review.describe import describe
 from simulator.runtime import MonotonicClock, RunFaulted, ScaledClock, ScenarioRun
@@ -94,6 +94,7 @@ from simulator.standins import Size
 from simulator.training import Reviewing
 from simulator.training.gate import COMMAND_LINE, Gate, SignedOut
 from simulator.training.ports import Room, RunFactory, Staged
+from simulator.training.reviewing import SessionView
 from simulator.training.sitting import ClassSitting, RunPlan
 
 app = typer.Typer(
@@ -322,7 +323,7 @@ def _class(record: Record, account: Account | None, room: Room[Staged] | None,
 
     It plays the scenario's first variant unless ``--variant`` names another.
     """
-    return ClassSitting(Gate(record, account, "command line"), room,
+    return ClassSitting(Gate(record, account, COMMAND_LINE), room,
                         library or bundled_library(), profile, clock, label=label,
                         agency=agency, rotate=False)
 
@@ -676,7 +677,10 @@ def demo(
             record, loaded, loaded.scenario.variants[0].id,
             projected.prepare(loaded, DEMO_PLAN), on_screen, vocabularies, load_script(script),
             ScreenChoice(backend=backend, snapshots=shots))
-    _show_session(record, session_id, events=True)
+    with said_no():
+        demonstrated = Reviewing(Gate(record, account, COMMAND_LINE)).session(session_id,
+                                                                             events=True)
+    _show_session(demonstrated, record.url)
     if not verify_run(record, run_id).ok:
         fail("the demo run's record does not verify", EXIT_PROBLEMS)
     err.print("[green]verified:[/] every event is in place and the hash chain is intact")
@@ -716,14 +720,14 @@ def sessions_show(
     """One session: its runs, their outcomes, head hashes and (optionally) events."""
     reviewing = Reviewing(open_gate(db, Permission.debrief))
     with said_no():
-        session_id = reviewing.session(session, events=events)
-    _show_session(reviewing.gate.record, session_id, events=events)
+        found = reviewing.session(session, events=events)
+    _show_session(found, reviewing.gate.record.url)
 
 
-def _show_session(record: Record, session_id: str, *, events: bool) -> None:
+def _show_session(shown_session: SessionView, url: str) -> None:
     out = out_console()
-    out.print(f"[bold]Session {session_id}[/]  (record: {escape(record.url)})")
-    for r in record.runs.summaries(session_id=session_id):
+    out.print(f"[bold]Session {shown_session.session_id}[/]  (record: {escape(url)})")
+    for r in shown_session.runs:
         kind = "" if r.kind == "training" else f" ({r.kind}: not counted as training)"
         out.print(shown(f"  run {r.id}{kind}: scenario {r.scenario_id} "
                         f"(version {r.scenario_hash[:12]}), "
@@ -731,18 +735,15 @@ def _show_session(record: Record, session_id: str, *, events: bool) -> None:
                         f"{', outcome ' + r.outcome_kind if r.outcome_kind else ''}; "
                         f"player {r.player_backend} ({r.timing_mode})"))
         out.print(shown(f"    {r.event_count} events, head hash {r.head_hash}"))
-        if events:
+        if r.id in shown_session.events:
             table = Table(show_edge=False, box=None)
             for column in ("seq", "t (s)", "event", "detail"):
                 table.add_column(column, no_wrap=column != "detail")
             first = None
-            run_events = record.runs.events(r.id)
-            names = record.people.display_names(
-                [t for e in run_events if isinstance(e, RunStarted) for t in e.trainee_ids])
-            for e in run_events:
+            for e in shown_session.events[r.id]:
                 first = e.t_ns if first is None or e.type == "run_recovered" else first
                 table.add_row(str(e.seq), f"{(e.t_ns - first) / 1e9:.3f}", e.type,
-                              shown(describe(e, names)))
+                              shown(describe(e, shown_session.names)))
             out.print(table)
 
 

@@ -50,6 +50,7 @@ from simulator.transport import (
     certificate_fingerprint,
     encode,
 )
+from simulator.transport.gate import sign_in_limiter
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class ConsoleServer(QObject):
         self._server.newConnection.connect(self._accept)
         self._gates: dict[QWebSocket, ConsoleGate] = {}
         self._limiter = PairingLimiter()
+        self._sign_ins = sign_in_limiter()
         self._versions = versions
         self._tls = tls is not None
         # Whether nobody else can read a connection: TLS, or this PC only (see `listen`).
@@ -188,8 +190,9 @@ class ConsoleServer(QObject):
         return self.code
 
     def _hang_up(self) -> None:
-        sockets, self._gates = list(self._gates), {}
-        for socket in sockets:
+        gates, self._gates = self._gates, {}
+        for socket, gate in gates.items():
+            gate.closed()
             socket.close()
             socket.deleteLater()
 
@@ -239,7 +242,8 @@ class ConsoleServer(QObject):
                                               limiter=self._limiter,
                                               peer=socket.peerAddress().toString(),
                                               desk=self._desk, private=self._private,
-                                              versions=self._versions)
+                                              versions=self._versions,
+                                              sign_ins=self._sign_ins)
             socket.textMessageReceived.connect(lambda text, s=socket: self._text(s, text))
             socket.binaryMessageReceived.connect(lambda _data, s=socket: self._binary(s))
             socket.disconnected.connect(lambda s=socket: self._forget(s))
@@ -275,6 +279,7 @@ class ConsoleServer(QObject):
         gate = self._gates.pop(socket, None)
         if gate is None:
             return  # already let go (closing), or Qt is tearing the server down
+        gate.closed()
         if gate.paired:
             log.info("console %r dropped; the run goes on", gate.console_name)
         socket.deleteLater()
@@ -283,6 +288,8 @@ class ConsoleServer(QObject):
         if self._served is not None:
             self._served.history.append(event)
         self._send_all(EventMessage(event=event))
+        for _socket, gate in self._paired():
+            gate.in_use()
 
     def _fault(self, detail: str) -> None:
         if self._served is not None:

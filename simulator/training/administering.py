@@ -148,7 +148,8 @@ class Administering:
         """Name (or "?") by person id of the trainees to erase: ``trainee``, else the expired.
 
         ``trainee`` is a name as the record holds it (within ``agency``) or a person id;
-        None means every trainee whose agency's retention period has run out.
+        None means every trainee whose agency's retention period has run out. Logged, by
+        id, before the names are read: it is the erasure's dry run, and its first step.
 
         Raises:
             ValueError: no trainee, or several, of that name; no agency of that name.
@@ -156,6 +157,8 @@ class Administering:
         self._gate.check(Permission.administer)
         people = (due_for_erasure(self._record) if trainee is None
                   else self._trainee(trainee, agency))
+        self._gate.enter(Permission.administer, "erasure_preview", "record",
+                         {"people": people, "expired": trainee is None, **self._gate.place})
         names = self._record.people.display_names(people)
         return {p: names.get(p, "?") for p in people}
 
@@ -183,11 +186,12 @@ class Administering:
                              "score_notes": erased.score_notes, "expired": expired})
 
     def backup(self, file: Path) -> dict[str, int]:
-        """Write the whole record to ``file``; the rows written, by table."""
-        self._gate.check(Permission.administer)
-        counts = backup(self._record, file)
-        self._gate.done("backup", file.name, {"rows": sum(counts.values())})
-        return counts
+        """Write the whole record to ``file``; the rows written, by table.
+
+        An export of everything: logged before it is made, so the backup holds its own line.
+        """
+        self._gate.enter(Permission.administer, "backup", file.name, self._gate.place)
+        return backup(self._record, file)
 
     def restore_into(self, target: Record, counts: dict[str, int], file_name: str) -> Restored:
         """Restore the staged backup this gate is on into the empty record ``target``.

@@ -93,8 +93,10 @@ class Auditing:
         """What an audit of ``agency``'s sessions can be narrowed to.
 
         Under an agency, only that agency's; without one, the imported trials' scenarios too.
+        Logged before it is read: it names every trainee of the agency's recent sittings.
         """
-        self._gate.check(Permission.coordinate)
+        self._gate.enter(Permission.coordinate, "audit_choices", "record",
+                         {"agency": agency, **self._gate.place})
         record = self._record
         agency_id = record.agencies.find(agency) if agency else None
         scenarios = {r.scenario_id for r in record.runs.training_runs(kinds=TRAINING)

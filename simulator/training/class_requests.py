@@ -5,18 +5,24 @@ over the same class as the projector PC's console (`ClassSitting.seen_by`). A re
 becomes one use case of the class, with that use case's own access check; whatever stops
 it comes back as a ``refused`` answer, for the console to show, never as an error of the
 server. Nothing here knows about sockets or Qt, so it runs headless.
+
+The desk answers on the projector PC's Qt thread, so during a live run it refuses what
+would stall the run (`busy`): reading the library, checking a password, the pre-flight.
+A sign-in ends after the agency's idle time without a request, a command or a run on the
+projector (`used`), and with the connection; both are logged.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Generic
 
 from simulator.access import AccessDenied, Permission, SignInError
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry
-from simulator.names import inert
+from simulator.names import inert, name_problem
 from simulator.record import RecordError
 from simulator.training.gate import Gate, SignedOut
 from simulator.training.ports import Staged
@@ -55,39 +61,76 @@ log = logging.getLogger(__name__)
 Launch = Callable[[ClassSitting[Staged], RunPlan], StartedRun[Staged]]
 
 BUSY = "a run is still on the projector; end it first (Ctrl+E twice), then start the next"
-PREFLIGHT_BUSY = ("a run is on the projector, and the pre-flight check decodes video on the "
-                  "projector PC, which would stall it; check between runs")
+PREFLIGHT_BUSY = ("check it once the run on the projector is over: the pre-flight decodes "
+                  "video on the projector PC, which would stall the run")
+CATALOG_BUSY = ("the library is listed once the run on the projector is over: reading it "
+                "would stall the run")
+SIGN_IN_BUSY = ("sign in once the run on the projector is over: checking a password would "
+                "stall the run")
+DROPPED = "the remote console's connection closed"
 
 
 class ClassDesk(Generic[Staged]):
     """The class, as one remote console's instructor may work it.
 
     ``console`` is the console's own name for itself, for the access log (``where``).
+    ``now`` is the clock of the idle sign-out, in seconds.
     """
 
     def __init__(self, sitting: ClassSitting[Staged], launch: Launch[Staged], *,
-                 console: str) -> None:
+                 console: str, now: Callable[[], float] = time.monotonic) -> None:
         self._sitting = sitting
         self._launch = launch
         self._record = sitting.gate.record
         # The name comes from the other PC: written out inertly before it is logged.
         self.where = f"remote console {inert(console) or '(unnamed)'}"
         self.gate = Gate(self._record, None, self.where)
+        self._idle_seconds = self.gate.idle_seconds(sitting.agency_id)
+        self._now = now
+        self._last_use = now()
 
     @property
     def accounts(self) -> bool:
         """Whether the record has accounts, so that class requests need a sign-in first."""
         return self.gate.guarded
 
+    def used(self) -> None:
+        """The console steered, or watches, a run: the idle time starts again."""
+        self._last_use = self._now()
+
+    def closed(self) -> None:
+        """The connection is gone, and with it the sign-in: logged, so every one has an end."""
+        account = self.gate.account
+        if account is None:
+            return
+        try:
+            self.gate.sign_out(DROPPED)
+        except RecordError:
+            # Nobody is left to tell; the projector PC's log keeps it.
+            log.exception("could not log the end of %s's sign-in", account.username)
+
     def answer(self, request: ClassRequest) -> AnswerBody:
         """Do what ``request`` asks as this console's instructor; a refusal says why not."""
+        now = self._now()
+        idle, self._last_use = now - self._last_use, now
         try:
+            # Never during a run (a paused one, say): the idle time starts after it.
+            if (self.gate.account is not None and idle >= self._idle_seconds
+                    and not self._sitting.running()):
+                self.gate.idle_sign_out(idle)
+                if not isinstance(request, SignIn):
+                    return Refused(code="signed_out", detail=f"signed out after "
+                                   f"{self._idle_seconds / 60:g} minutes without use; sign "
+                                   "in again")
             if isinstance(request, SignIn):
+                if self._sitting.running():
+                    return Refused(code="busy", detail=SIGN_IN_BUSY)
                 return self._sign_in(request)
             return self._use_case(request, self._sitting.seen_by(self.gate))
         except SignedOut as exc:
-            code: AnswerRefusalCode = ("not_signed_in" if self.gate.account is None
-                                       else "signed_out")
+            # Signed out (disabled or locked since), or never signed in on this connection.
+            code: AnswerRefusalCode = ("signed_out" if self.gate.why_signed_out is not None
+                                       else "not_signed_in")
             return Refused(code=code, detail=str(exc))
         except AccessDenied as exc:
             return Refused(code="access_denied", detail=str(exc))
@@ -115,13 +158,18 @@ class ClassDesk(Generic[Staged]):
         if isinstance(request, CatalogRequest):
             # The library itself is no one's personal data, but set-up is a class's.
             self.gate.check(Permission.run)
+            if sitting.running():
+                # It lints every scenario (and may decode thumbnails) on the projector PC.
+                return Refused(code="busy", detail=CATALOG_BUSY)
             return Catalog(scenarios=[_item(e, sitting.profile)
                                       for e in sitting.catalog()[:MAX_LISTED]])
         if isinstance(request, TraineesRequest):
             names = sitting.recent_trainees(
                 own_only=not self.gate.may(Permission.coordinate))
-            # A longer name could not be sent whole; picked cut short, it would be new.
-            return Trainees(names=[n for n in names if len(n) <= MAX_NAME][:MAX_LISTED])
+            instructor = sitting.instructor()
+            return Trainees(names=[n for n in names if _pickable(n)][:MAX_LISTED],
+                            instructor=instructor if instructor and _pickable(instructor)
+                            else None)
         if isinstance(request, PreflightRequest):
             self.gate.check(Permission.run)
             if sitting.running():
@@ -141,7 +189,7 @@ class ClassDesk(Generic[Staged]):
         self.gate.check(Permission.run)
         if sitting.running():
             return Refused(code="busy", detail=BUSY)
-        sitting.end()
+        sitting.end_class()
         return ClassEnded()
 
     def _start(self, request: StartRequest, sitting: ClassSitting[Staged]) -> AnswerBody:
@@ -154,6 +202,12 @@ class ClassDesk(Generic[Staged]):
         state = started.run.state
         return Started(run_id=state.run_id, scenario_id=state.scenario_id,
                        variant_id=state.variant_id, names=started.names)
+
+
+def _pickable(name: str) -> bool:
+    # What a console may send back in a start: a longer name could not be sent whole, and
+    # picked cut short it would be a new trainee; one a start refuses would only fail there.
+    return len(name) <= MAX_NAME and name_problem(name) is None
 
 
 def _shown(name: str) -> str:

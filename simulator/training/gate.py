@@ -43,7 +43,8 @@ class Gate:
     record: Record
     account: Account | None
     where: str
-    #: Why the account was signed out here (`still_signed_in`), until someone signs in.
+    #: Why the account was signed out here (`still_signed_in`, `check`), until someone signs
+    #: in again.
     why_signed_out: str | None = field(default=None, init=False)
     _accounts: Accounts = field(init=False, repr=False)
     _log: AccessLog = field(init=False, repr=False)
@@ -89,14 +90,15 @@ class Gate:
         An account disabled or locked since it signed in is signed out: the ``signed_out``
         line is logged once, `why_signed_out` says why, and the gate acts for no one until
         someone signs in. A role changed since counts from now on (`account`). On a record
-        without accounts, True.
+        without accounts, True. Every use case asks this first, through `check`.
         """
         if self.account is None:
             return not self.guarded
         try:
             self.account = self._accounts.still_usable(self.account)
         except SignInError as exc:
-            self._log.write(self.account, "signed_out", self.where, {"why": str(exc)})
+            self._log.write(self.account, "signed_out", self.where,
+                            {"why": str(exc), **self.place})
             self.account, self.why_signed_out = None, str(exc)
             return False
         return True
@@ -110,6 +112,15 @@ class Gate:
             self._log.write(self.account, "idle_sign_out", self.where,
                             {"idle_seconds": round(idle_seconds)})
         self.account = None
+
+    def sign_out(self, why: str) -> None:
+        """End the sign-in here (its front end went away): a ``signed_out`` line saying why.
+
+        The gate acts for no one from then on, even if the line could not be written.
+        """
+        account, self.account = self.account, None
+        if account is not None:
+            self._log.write(account, "signed_out", self.where, {"why": why})
 
     def idle_seconds(self, agency_id: str | None) -> float:
         """How long this front end may sit idle before it signs out: the agency's setting."""
@@ -148,21 +159,17 @@ class Gate:
         """Go on only if the account is still usable and its role allows ``permission``.
 
         Raises:
-            SignedOut: the account was disabled or locked since it signed in.
+            SignedOut: no one is signed in, or the account was disabled or locked since it
+                signed in (then signed out here, as `still_signed_in` does: one line).
             AccessDenied: its role does not allow ``permission`` (a ``refused`` line).
         """
-        if self.account is None:
-            if self.guarded:
-                raise SignedOut(self.why_signed_out or "no one is signed in; sign in first")
-            return
-        try:
-            current = self._accounts.still_usable(self.account)
-        except SignInError as exc:
-            self._log.write(self.account, "signed_out", self.where, {"why": str(exc)})
-            raise SignedOut(str(exc)) from None
-        # A role changed since sign-in counts from now on.
-        self.account = current
+        if not self.still_signed_in():
+            raise SignedOut(self.why_signed_out or "no one is signed in; sign in first")
+        current = self.account
+        if current is None:
+            return  # a record without accounts: everyone may do everything
         if not current.may(permission):
+            # Always where, the command line too: as a refused sign-in's line says it.
             self._log.write(current, "refused", permission.name,
                             {"role": current.role.value, "at": self.where})
             raise AccessDenied(f"the {current.role.value} account {current.username} may not "
@@ -210,5 +217,5 @@ class Gate:
 
         For a use case that found ``target`` is not the account's to see.
         """
-        self._log.write(self.account, "refused", target, {"what": what})
+        self._log.write(self.account, "refused", target, {"what": what, **self.place})
         raise AccessDenied(message)

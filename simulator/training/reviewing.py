@@ -14,7 +14,7 @@ from pathlib import Path
 from simulator.access import AccessDenied, Permission
 from simulator.agency import AgencyProfile
 from simulator.media import replay_files
-from simulator.protocol import RUN_KINDS, TRAINING
+from simulator.protocol import RUN_KINDS, TRAINING, Event, RunStarted
 from simulator.record.runs import RunSummary
 from simulator.record.scores import Score
 from simulator.record.sittings import SessionSummary
@@ -51,6 +51,17 @@ class OpenedRun:
 
 
 @dataclass(frozen=True)
+class SessionView:
+    """A session as ``sessions show`` prints it: its runs, and their events if asked for."""
+
+    session_id: str
+    runs: list[RunSummary]
+    # Every run's events by run id (empty unless asked for), and the trainees' names by id.
+    events: dict[str, list[Event]]
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Exported:
     """An export, and the runs in it."""
 
@@ -77,8 +88,8 @@ class Reviewing:
         self._gate.enter(Permission.debrief, "sessions_list", "record", {"limit": limit})
         return self._record.sittings.latest(limit, instructor_id=self._gate.own_sessions_only)
 
-    def session(self, prefix: str, *, events: bool) -> str:
-        """The id of the one session starting with ``prefix``, logged as viewed.
+    def session(self, prefix: str, *, events: bool) -> SessionView:
+        """The one session starting with ``prefix``, logged as viewed before it is read.
 
         Raises:
             ValueError: no session, or several, start with ``prefix``.
@@ -92,7 +103,11 @@ class Reviewing:
                               "the id")
         self._gate.own_session(found[0], "sessions show")
         self._gate.enter(Permission.debrief, "session_view", found[0], {"events": events})
-        return found[0]
+        runs = self._record.runs.summaries(session_id=found[0])
+        stored = {r.id: self._record.runs.events(r.id) for r in runs} if events else {}
+        trainees = [t for run in stored.values() for e in run if isinstance(e, RunStarted)
+                    for t in e.trainee_ids]
+        return SessionView(found[0], runs, stored, self._record.people.display_names(trainees))
 
     # -- runs named by id, as the command line names them -----------------------------------
 
@@ -129,6 +144,8 @@ class Reviewing:
         run_ids = self._named([prefix], True, "score")
         if len(run_ids) != 1:
             raise ValueError(f"`{prefix}` names {len(run_ids)} runs; give one run's id")
+        # Read back whole, names and all, as review mode opens a run: logged as it is.
+        self._gate.enter(Permission.debrief, "run_view", run_ids[0], self._gate.place)
         return load_run(self._record, run_ids[0])
 
     def _named(self, targets: list[str], include_non_training: bool, what: str) -> list[str]:
@@ -160,8 +177,12 @@ class Reviewing:
     # -- review mode: the latest runs, one open at a time -----------------------------------
 
     def latest_runs(self, limit: int = RECENT_RUNS) -> list[ListedRun]:
-        """The latest runs the account may review, newest first, with who played them."""
-        self._gate.check(Permission.debrief)
+        """The latest runs the account may review, newest first, with who played them (logged).
+
+        One line per list: a console logs each refresh of its review list.
+        """
+        self._gate.enter(Permission.debrief, "runs_list", "record",
+                         {"limit": limit, **self._gate.place})
         record = self._record
         latest = list(reversed(record.runs.summaries(
             instructor_id=self._gate.own_sessions_only)[-limit:]))
@@ -177,16 +198,25 @@ class Reviewing:
             AccessDenied: a run of another instructor's session (and the gate's refusals).
             RecordError, ValueError: the run cannot be read back.
         """
-        self._gate.check(Permission.debrief)
-        own = self._gate.own_sessions_only
-        if own is not None and not self._record.runs.summaries(run_ids=[run_id],
-                                                               instructor_id=own):
-            self._gate.refuse(run_id, "review", f"run {run_id[:8]} is from another "
-                              "instructor's session; a coordinator can review it")
+        self._own_run(run_id, "review")
         self._gate.enter(Permission.debrief, "run_view", run_id, self._gate.place)
         run = load_run(self._record, run_id)
         return OpenedRun(run, replay_files(self._record.media_index(),
                                            self._record.runs.played_clips(run_id)))
+
+    def _own_run(self, run_id: str, what: str) -> None:
+        """Go on only if the account may see run ``run_id``: instructors see their own.
+
+        Raises:
+            AccessDenied: a run of another instructor's session (a ``refused`` line), and
+                the gate's refusals.
+        """
+        self._gate.check(Permission.debrief)
+        own = self._gate.own_sessions_only
+        if own is not None and not self._record.runs.summaries(run_ids=[run_id],
+                                                               instructor_id=own):
+            self._gate.refuse(run_id, what, f"run {run_id[:8]} is from another "
+                              "instructor's session; a coordinator can review it")
 
     def export_run(self, run: ReviewedRun, to: ExportFormat, *, profile: AgencyProfile,
                    rubric: Rubric, pseudonymise: bool = False) -> str | bytes:
@@ -245,13 +275,22 @@ class Reviewing:
         return name, self._record.people.find_or_add("instructor", name)
 
     def standing_scores(self, run_id: str) -> list[Score]:
-        """Every rater's standing scores of run ``run_id``."""
-        self._gate.check(Permission.debrief)
+        """Every rater's standing scores of run ``run_id`` (logged).
+
+        Raises:
+            AccessDenied: a run of another instructor's session (and the gate's refusals).
+        """
+        self._own_run(run_id, "scores")
+        self._gate.enter(Permission.debrief, "scores_view", run_id, self._gate.place)
         return self._record.scores.standing(run_ids=[run_id])
 
     def trend(self, trainee_id: str, rubric_id: str) -> list[TrendPoint]:
-        """The trainee's mean score per scored run, oldest first, of the runs the account sees."""
-        self._gate.check(Permission.debrief)
+        """The trainee's mean score per scored run, oldest first, of the runs the account sees.
+
+        Logged, with the trainee by id, before it is read.
+        """
+        self._gate.enter(Permission.debrief, "trend_view", trainee_id,
+                         {"rubric": rubric_id, **self._gate.place})
         return trend(self._record, trainee_id, rubric_id,
                      instructor_id=self._gate.own_sessions_only)
 

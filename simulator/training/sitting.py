@@ -25,6 +25,7 @@ from simulator.catalog import CatalogEntry, build_catalog
 from simulator.counterbalance import choose_variant
 from simulator.documents import DocumentError
 from simulator.media import resolve_clip
+from simulator.names import inert
 from simulator.ports import Clock, Player
 from simulator.protocol.events import RunKind, VariantAssignment
 from simulator.record import Record, RecordError
@@ -156,7 +157,7 @@ class ClassSitting(Generic[Staged]):
         Only this agency's sittings; with ``own_only``, only the signed-in instructor's.
         """
         self._gate.enter(Permission.run, "recent_trainees", "record",
-                         {"own_only": own_only})
+                         {"own_only": own_only, **self._gate.place})
         return self._record.people.recent_trainees(
             agency_id=self.agency_id,
             instructor_id=self._gate.person_id if own_only else None)
@@ -170,11 +171,20 @@ class ClassSitting(Generic[Staged]):
 
         Checks that it loads and lints clean, that every variant's clips are there and
         decode from their in-points, and the room's own problems (screen, player, keys).
+
+        Raises:
+            ValueError: the library has no scenario ``scenario_id``.
+            SignedOut, AccessDenied: from the gate.
         """
         self._gate.check(Permission.run)
+        library = ScenarioLibrary(self.library)
+        # Only an id the library lists: a remote console's id must not reach outside the
+        # library (`../..`), nor learn where the library is.
+        if scenario_id not in {path.parent.name for path in library.paths()}:
+            raise ValueError(f"no scenario `{inert(scenario_id)}` in the library")
         self._state.cleared.pop(scenario_id, None)
         try:
-            loaded = ScenarioLibrary(self.library).load(scenario_id)
+            loaded = library.load(scenario_id)
         except DocumentError as exc:
             return [str(problem) for problem in exc.problems]
         report = lint(loaded.scenario, self.profile, source=loaded.source).located(loaded.text)
@@ -270,7 +280,7 @@ class ClassSitting(Generic[Staged]):
                 instructor_id = self._gate.person_id or (
                     record.people.find_or_add("instructor", plan.instructor,
                                               agency_id=self.agency_id)
-                    if plan.instructor else None)
+                    if plan.instructor else self._unnamed_instructor())
             variant_id, assignment = self._variant(loaded, plan.variant_id, trainee_ids)
             return begin_run(
                 record, loaded, session_id=self._sitting(trainee_ids, instructor_id),
@@ -279,6 +289,11 @@ class ClassSitting(Generic[Staged]):
                 profile=self.profile, kind=plan.kind)
 
         return make_run
+
+    def _unnamed_instructor(self) -> str | None:
+        # Where no one signs in, a start that names no instructor is the open sitting's
+        # next run (a second console joining the class), not another instructor's class.
+        return self._state.session_instructor if self._gate.account is None else None
 
     def _variant(self, loaded: LoadedScenario, asked: str | None,
                  trainee_ids: Sequence[str]) -> tuple[str, VariantAssignment]:
@@ -353,7 +368,7 @@ class ClassSitting(Generic[Staged]):
         if session_id is None:
             return []
         self._gate.own_session(session_id, "class_runs")
-        self._gate.enter(Permission.run, "class_runs", session_id)
+        self._gate.enter(Permission.run, "class_runs", session_id, self._gate.place)
         summaries = self._record.runs.summaries(session_id=session_id)
         played_by = self._record.runs.trainees([s.id for s in summaries])
         names = self._record.people.display_names(
@@ -362,6 +377,28 @@ class ClassSitting(Generic[Staged]):
         return [ClassRun(s.id, s.scenario_id, s.variant_id,
                          tuple(names.get(p, "(erased)") for p in played_by[s.id]),
                          s.status, s.outcome_kind, s.started_utc) for s in summaries]
+
+    def instructor(self) -> str | None:
+        """The name of the open sitting's instructor, if it has one."""
+        person = self._state.session_instructor
+        if self._state.session_id is None or person is None:
+            return None
+        return self._record.people.display_names([person]).get(person)
+
+    def end_class(self) -> None:
+        """The instructor ends the class: its record session is closed, and logged.
+
+        Raises:
+            SignedOut, AccessDenied: from the gate (instructors end their own classes).
+            AccessLogUnwritable: the session is closed, but the line could not be stored.
+        """
+        self._gate.check(Permission.run)
+        session_id = self._state.session_id
+        if session_id is None:
+            return
+        self._gate.own_session(session_id, "end_class")
+        self.end()
+        self._gate.done("class_ended", session_id, self._gate.place)
 
     def end(self) -> None:
         """Close the sitting's record session; the next run opens a new one."""

@@ -10,11 +10,14 @@ The ``hello`` also settles the wire version: the connection speaks the one it ca
 A console of an older release (version 1) steers live runs as before and is told, once,
 what it cannot do. Class set-up requests (version 2) go to a `Desk`, the application
 layer's, one per connection, which checks who asks; the gate only refuses what the wire
-itself rules out: a password over a network that can read it.
+itself rules out: a password over a network that can read it, and guessing at passwords
+(after 5 failed sign-ins from an address within a minute it hangs up, as pairing does).
+Every request is answered: whatever the desk raises becomes a ``failed`` answer.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -35,9 +38,12 @@ from simulator.transport.wire import (
     Snapshot,
     Welcome,
     WireError,
+    bounded,
     encode,
     read_console_message,
 )
+
+log = logging.getLogger(__name__)
 
 NOT_OFFERED = ("this projector serves live control of its run only (it was started with "
                "`branchpoint project --listen`); to set up classes from this PC, start "
@@ -47,6 +53,13 @@ OLDER_CONSOLE = ("this console's release can steer live runs only; choosing scen
                  "need the same Branchpoint release as the projector PC")
 NEEDS_TLS = ("signing in over plain ws:// would send the password in clear text; start the "
              "projector with TLS (without --no-tls), or sign in on the projector PC")
+FAILED = ("the projector PC could not do it: an unexpected error, written to its log; try "
+          "again, or do it at the projector PC")
+
+
+def sign_in_limiter() -> PairingLimiter:
+    """A limit on guessing passwords from remote consoles, as on guessing the pairing code."""
+    return PairingLimiter(what="failed sign-ins", then="then sign in again")
 
 
 class Desk(Protocol):
@@ -59,6 +72,14 @@ class Desk(Protocol):
 
     def answer(self, request: ClassRequest) -> AnswerBody:
         """Do what ``request`` asks, as the person signed in on this connection (if any)."""
+        ...
+
+    def used(self) -> None:
+        """The console is in use (for the idle sign-out): it steered, or watches, a run."""
+        ...
+
+    def closed(self) -> None:
+        """The connection is gone: whoever signed in on it is signed out."""
         ...
 
 
@@ -77,16 +98,19 @@ class ConsoleGate:
     ``desk`` makes the desk for a console that has paired (given its name); None: this
     projector offers live control only. ``private``: nobody else can read the connection
     (TLS, or this PC only), so a password may cross it. ``versions``: the wire versions
-    accepted in a hello.
+    accepted in a hello. ``sign_ins`` counts failed sign-ins by address (shared by every
+    connection, so hanging up and coming back does not reset it).
     """
 
     def __init__(self, code: PairingCode, apply: Callable[[Command], None],
                  snapshot: Callable[[], Snapshot | None], *,
                  limiter: PairingLimiter | None = None, peer: str = "",
                  desk: Callable[[str], Desk] | None = None, private: bool = False,
-                 versions: frozenset[int] = SUPPORTED_VERSIONS) -> None:
+                 versions: frozenset[int] = SUPPORTED_VERSIONS,
+                 sign_ins: PairingLimiter | None = None) -> None:
         self._code = code
         self._limiter = limiter
+        self._sign_ins = sign_ins or sign_in_limiter()
         self._peer = peer
         self._apply = apply
         self._snapshot = snapshot
@@ -106,7 +130,11 @@ class ConsoleGate:
 
     def welcome(self, snapshot: Snapshot | None) -> str:
         """The welcome for this console, in its version, with what the projector offers."""
-        features: tuple[Feature, ...] = ("live", "class") if self._desk else ("live",)
+        features: tuple[Feature, ...] = ("live",)
+        if self._desk is not None:
+            # `sign_in` only where a password cannot be read on the way: a console asks for
+            # none where it is missing.
+            features = ("live", "class", "sign_in") if self._private else ("live", "class")
         accounts = self._desk.accounts if self._desk is not None else False
         return encode(Welcome(snapshot=snapshot, features=features, accounts=accounts),
                       self.speaks)
@@ -124,8 +152,9 @@ class ConsoleGate:
                                           f"code before any {message.type}; this "
                                           f"{message.type} had no effect"))
         if isinstance(message, Request):
-            answer = Answer(request_id=message.request_id, answer=self._answer(message.request))
-            return Reply(encode(answer, self.speaks))
+            body, close = self._answer(message.request)
+            answer = Answer(request_id=message.request_id, answer=body)
+            return Reply(encode(answer, self.speaks), close=close)
         command = message.command
         if isinstance(command, ReportInput) or (
                 isinstance(command, RecordDecision)
@@ -135,7 +164,16 @@ class ConsoleGate:
                                           "an instructor entry (source `instructor`, no "
                                           "`input_ns`)"))
         self._apply(command)
+        self.in_use()
         return None
+
+    def in_use(self) -> None:
+        """The console steered the run, or the run it shows went on: not idle.
+
+        As at the projector PC, the idle time starts after a run, not while it plays.
+        """
+        if self._desk is not None:
+            self._desk.used()
 
     def _hello(self, message: Hello) -> Reply:
         if message.v not in self._versions:
@@ -165,12 +203,39 @@ class ConsoleGate:
             return Reply(welcome, then=(older,))
         return Reply(welcome)
 
-    def _answer(self, request: ClassRequest) -> AnswerBody:
-        if self._desk is None:
-            return Refused(code="not_offered", detail=NOT_OFFERED)
-        if isinstance(request, SignIn) and not self._private:
-            return Refused(code="needs_tls", detail=NEEDS_TLS)
-        return self._desk.answer(request)
+    def _answer(self, request: ClassRequest) -> tuple[AnswerBody, bool]:
+        """The answer to ``request``, and whether to hang up after it."""
+        desk = self._desk
+        if desk is None:
+            return Refused(code="not_offered", detail=NOT_OFFERED), False
+        if not isinstance(request, SignIn):
+            return self._asked(desk, request), False
+        if not self._private:
+            return Refused(code="needs_tls", detail=NEEDS_TLS), False
+        refusal = self._sign_ins.refusal(self._peer)
+        if refusal is not None:
+            # Not even checked: each password check costs the projector PC a third of a second.
+            return Refused(code="sign_in_failed", detail=refusal), True
+        answer = self._asked(desk, request)
+        if isinstance(answer, Refused) and answer.code == "sign_in_failed":
+            self._sign_ins.failed(self._peer)
+            if (refusal := self._sign_ins.refusal(self._peer)) is not None:
+                return Refused(code="sign_in_failed",
+                               detail=bounded([f"{answer.detail}; {refusal}"])[0]), True
+        return answer, False
+
+    def _asked(self, desk: Desk, request: ClassRequest) -> AnswerBody:
+        try:
+            return desk.answer(request)
+        except Exception:
+            # A request is always answered: a console would otherwise wait for it in vain.
+            log.exception("a remote console's %s failed", request.type)
+            return Refused(code="failed", detail=FAILED)
+
+    def closed(self) -> None:
+        """The connection dropped or was closed: the desk signs out whoever was on it."""
+        if self._desk is not None:
+            self._desk.closed()
 
     def refuse_binary(self) -> Reply:
         """A binary message from a console: nothing in the protocol is binary that way."""

@@ -37,46 +37,54 @@ class PairingCode:
         return hmac.compare_digest(_normalised(given).encode(), self.secret.encode())
 
 
-# Wrong codes allowed within WINDOW_S: from one address, and from everyone together (a
-# guesser with many addresses). Beyond either, hello is refused until the oldest ages out.
+# Failures allowed within WINDOW_S: from one address, and from everyone together (a
+# guesser with many addresses). Beyond either, tries are refused until the oldest ages out.
 PER_PEER_FAILURES = 5
 TOTAL_FAILURES = 20
 WINDOW_S = 60.0
 
 
 class PairingLimiter:
-    """Rate limit on guessing the pairing code.
+    """Rate limit on guessing: the pairing code, or (a limiter of its own) passwords.
 
     Hanging up on a wrong code makes each guess cost a connection; this bounds how many
     connections may guess. At 20 wrong codes a minute from everyone, finding one of the
     31^8 (about 2^40) codes takes some 50,000 years on average. The price: a guesser on
     the LAN can hold pairing off for everyone while they keep guessing, which the
-    projector's log and the refusals make visible.
+    projector's log and the refusals make visible. ``what`` names the failures and
+    ``then`` says what to do after the wait, in the refusal.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *,
+                 what: str = "wrong pairing codes",
+                 then: str = "then read the code again from the projector PC's operator "
+                             "screen") -> None:
         self._clock = clock
+        self._what = what
+        self._then = then
         self._by_peer: defaultdict[str, deque[float]] = defaultdict(deque)
         self._all: deque[float] = deque()
 
     def refusal(self, peer: str) -> str | None:
-        """Why ``peer`` may not try a code now, or None if it may."""
+        """Why ``peer`` may not try now, or None if it may."""
         now = self._clock()
         for failures in (self._by_peer[peer], self._all):
             while failures and failures[0] <= now - WINDOW_S:
                 failures.popleft()
-        if len(self._by_peer[peer]) >= PER_PEER_FAILURES:
+        if not self._by_peer[peer]:
+            # Bounded by the connections seen in a minute, not by every address ever seen.
+            del self._by_peer[peer]
+        elif len(self._by_peer[peer]) >= PER_PEER_FAILURES:
             wait = self._by_peer[peer][0] + WINDOW_S - now
-            return (f"too many wrong pairing codes from this address; wait {wait:.0f} s, "
-                    "then read the code again from the projector PC's operator screen")
+            return f"too many {self._what} from this address; wait {wait:.0f} s, {self._then}"
         if len(self._all) >= TOTAL_FAILURES:
             wait = self._all[0] + WINDOW_S - now
-            return (f"too many wrong pairing codes from this network; wait {wait:.0f} s "
+            return (f"too many {self._what} from this network; wait {wait:.0f} s "
                     "(if nobody here was guessing, someone on the network is)")
         return None
 
     def failed(self, peer: str) -> None:
-        """Count a wrong code from ``peer``."""
+        """Count a failure from ``peer``."""
         now = self._clock()
         self._by_peer[peer].append(now)
         self._all.append(now)

@@ -44,8 +44,9 @@ RefusalCode = Literal["malformed", "version", "too_large", "unauthenticated", "w
 # Why a request had no effect (version 2): the `refused` answer's code.
 AnswerRefusalCode = Literal["not_signed_in", "signed_out", "access_denied", "sign_in_failed",
                             "invalid", "busy", "failed", "not_offered", "needs_tls"]
-# What a projector offers a console: live control always, class set-up when a class is on.
-Feature = Literal["live", "class"]
+# What a projector offers a console: live control always, class set-up when a class is on,
+# signing in where nobody else can read the connection (TLS, or this PC only).
+Feature = Literal["live", "class", "sign_in"]
 
 # What version 2 added, so that a version 1 connection is written and read without it.
 _TYPES_SINCE_2 = frozenset({"request", "answer"})
@@ -223,10 +224,15 @@ class Catalog(_Body):
 
 
 class Trainees(_Body):
-    """Trainees' names, most recent first."""
+    """Trainees' names, most recent first, and the instructor of the class's open sitting.
+
+    ``instructor``: where no one signs in, a start that names nobody continues that
+    sitting, so a console shows it as the instructor.
+    """
 
     type: Literal["trainees"] = "trainees"
     names: list[Name] = Field(max_length=MAX_LISTED)
+    instructor: Name | None = None
 
 
 class Preflight(_Body):
@@ -322,8 +328,9 @@ class Welcome(WireMessage):
     """The code was right: here is the run so far (sent again whenever a new run starts).
 
     ``snapshot`` is null while no run is on the projector yet. Version 2 adds what the
-    projector offers (``features``) and whether its record has accounts (``accounts``: then
-    class requests need a signed-in account); a version 1 welcome is read as live only.
+    projector offers (``features``: ``sign_in`` only where a password may cross this
+    connection) and whether its record has accounts (``accounts``: then class requests
+    need a signed-in account); a version 1 welcome is read as live only.
     """
 
     type: Literal["welcome"] = "welcome"
