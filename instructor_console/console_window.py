@@ -96,10 +96,6 @@ class ConsoleWindow(QMainWindow):
         app.focusWindowChanged.connect(self._focus_moved)
         self._show_one_screen()
         self.last_plan: RunPlan | None = None
-        # Someone signed in during a remote console's run: the class is theirs once the run
-        # is over, and if someone else was signed in here before, their laptop goes then.
-        self._hand_over_after_run = False
-        self._new_code_after_run = False
         host.run_ended.connect(self._run_ended)
         # A run a remote console starts is shown here live too: this is the operator's screen.
         host.run_will_stage.connect(self._projector_needed)
@@ -153,10 +149,7 @@ class ConsoleWindow(QMainWindow):
     def _signed_in(self, account: Account) -> None:
         self._use(account)
         self._last_input = time.monotonic()
-        if self._unlocked_page is self._live_page and self.run_live:
-            self._go_live()
-        else:
-            self.pages.setCurrentWidget(self._unlocked_page)
+        self.pages.setCurrentWidget(self._unlocked_page)
 
     def _use(self, account: Account) -> None:
         # First: what follows lists and starts as this account.
@@ -164,21 +157,22 @@ class ConsoleWindow(QMainWindow):
         if self.account is None or account.id != self.account.id:
             # Someone new: nothing of the last class carries over. An instructor is offered
             # the trainees of their own sittings.
-            replaced = self.account is not None
-            if self.run_live:
-                # A remote console started this run while the console was locked: it goes
-                # on, steered from there and from here; the class changes hands after it.
-                self._hand_over_after_run = True
-                self._new_code_after_run = self._new_code_after_run or replaced
-                self._unlocked_page = self._live_page
-            else:
-                self._hand_over(new_code=replaced)
-                self.after_run.setText("")
-                if self.live is not None:
-                    self._live_layout.removeWidget(self.live)
-                    self.live.deleteLater()
-                    self.live = None
-                self._unlocked_page = self.setup
+            # Signing in is never possible during a run (see `_show_staged`), so nothing
+            # live is dropped here. The last class's sitting stays open: the next run by
+            # another instructor opens one of their own, and a laptop running the class
+            # goes on with it.
+            if self.account is not None and self.host.server is not None \
+                    and not self.host.server.signed_in_consoles:
+                # The last instructor's laptop, paired on their code, goes with them.
+                self.host.server.new_code()
+                self._show_code()
+            self.last_plan = None
+            self.after_run.setText("")
+            if self.live is not None:
+                self._live_layout.removeWidget(self.live)
+                self.live.deleteLater()
+                self.live = None
+            self._unlocked_page = self.setup
             self.setup.forget_class(own_only=not account.may(Permission.coordinate),
                                     listed=account.may(Permission.run))
         self.account = account
@@ -186,18 +180,6 @@ class ConsoleWindow(QMainWindow):
         self.review.set_account(account)
         self.review.may_go_on = self.still_signed_in
         self.statusBar().showMessage(f"signed in: {account.username} ({account.role})")
-
-    def _hand_over(self, *, new_code: bool) -> None:
-        """Close the last person's class, so the next run is recorded as this account's.
-
-        With ``new_code``, the last instructor's laptop is hung up and must pair again.
-        """
-        self._hand_over_after_run = self._new_code_after_run = False
-        self.host.end_sitting()
-        if new_code and self.host.server is not None:
-            self.host.server.new_code()
-            self._show_code()
-        self.last_plan = None
 
     def _show_code(self) -> None:
         if self.host.server is not None:
@@ -325,10 +307,10 @@ class ConsoleWindow(QMainWindow):
         self.after_run.setText("")
         self.last_plan = staged.plan
         if self.locked:
-            # A remote instructor's run: shown here once someone signs in at this PC.
-            self._unlocked_page = self._live_page
-            self.sign_in.ask("A remote console started a run on the projector. Sign in to "
-                             "follow it here.")
+            # A remote instructor's run. Checking a password takes the projector's thread
+            # for a noticeable moment, so nobody signs in here until the run is over.
+            self.sign_in.form.unavailable("A remote console is running a class on the "
+                                          "projector. Sign in here once this run is over.")
             return
         self._go_live()
 
@@ -361,8 +343,8 @@ class ConsoleWindow(QMainWindow):
         return True
 
     def _run_ended(self, _run_id: str) -> None:
-        if self._hand_over_after_run:
-            self._hand_over(new_code=self._new_code_after_run)
+        if self.locked:
+            self.sign_in.ask("Sign in to run a class.")
         following = self._following()
         if following is not None:
             after = f"N: next ({', '.join(following.trainees)})    "

@@ -115,6 +115,11 @@ class PairingServer(Protocol):
         """The pairing code remote consoles must quote (shown as text)."""
         ...
 
+    @property
+    def signed_in_consoles(self) -> int:
+        """How many remote consoles have someone signed in (running the class from there)."""
+        ...
+
     def new_code(self) -> object:
         """Hang up on every remote console and pair only with a new code."""
         ...

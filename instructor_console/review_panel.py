@@ -163,7 +163,8 @@ class ReviewPanel(QWidget):
         self.rater.setReadOnly(own is not None)
         self.rater.setText(own or "")
         self.close_run()
-        self.refresh()
+        # Listed when review mode opens (`refresh`), not at sign-in: the log says what was seen.
+        self.runs.clear()
 
     def refresh(self) -> None:
         """List the latest runs, newest first, each with who played it."""
@@ -172,6 +173,9 @@ class ReviewPanel(QWidget):
             latest = self._reviewing.latest_runs()
         except (SignedOut, AccessDenied):
             return  # nobody signed in (yet, or any more) who may review
+        except RecordError as exc:
+            self.scored.setText(f"the run list cannot be read: {exc}")
+            return
         for listed in latest:
             run = listed.summary
             # An item view draws its text as it is: a name is never taken for markup.
@@ -305,7 +309,7 @@ class ReviewPanel(QWidget):
             self._reviewing.score(self.run, self.trainee.currentData(), levels, rater=rater,
                                   rubric=(self._rubric, self._rubric_hash),
                                   note=self.note.text().strip() or None)
-        except (ValueError, SignedOut, AccessDenied) as exc:
+        except (ValueError, SignedOut, AccessDenied, RecordError) as exc:
             self.scored.setText(str(exc))
             return False
         self.note.clear()
@@ -318,7 +322,7 @@ class ReviewPanel(QWidget):
         try:
             scores = self._reviewing.standing_scores(self.run.summary.id)
             points = self._reviewing.trend(trainee, self._rubric.id) if trainee else []
-        except (SignedOut, AccessDenied) as exc:
+        except (SignedOut, AccessDenied, RecordError) as exc:
             self.scored.setText(str(exc))
             return
         raters = len({s.rater_id for s in scores})
@@ -355,7 +359,7 @@ class ReviewPanel(QWidget):
             return  # the button is hidden; a shortcut or a stale widget must not get round it
         try:
             dialog = self.audit_dialog()
-        except (SignedOut, AccessDenied) as exc:
+        except (SignedOut, AccessDenied, RecordError) as exc:
             self.scored.setText(str(exc))
             return
         if dialog.exec() != AuditDialog.DialogCode.Accepted:
@@ -377,7 +381,7 @@ class ReviewPanel(QWidget):
         scope = scope or AuditScope(agency=self._agency)
         try:
             data = self._auditing.report(scope, self._profile, to)
-        except (SignedOut, AccessDenied) as exc:
+        except (SignedOut, AccessDenied, RecordError) as exc:
             self.scored.setText(str(exc))
             return
         except ValueError as exc:
@@ -394,7 +398,7 @@ class ReviewPanel(QWidget):
             data = self._reviewing.export_run(self.run, to, profile=self._profile,
                                               rubric=self._rubric,
                                               pseudonymise=self.pseudonymise.isChecked())
-        except (SignedOut, AccessDenied) as exc:
+        except (SignedOut, AccessDenied, RecordError) as exc:
             self.scored.setText(str(exc))
             return
         write_file(path, data)

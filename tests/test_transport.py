@@ -139,3 +139,16 @@ def test_guessing_the_code_is_limited_per_address_and_for_the_whole_network(snap
     assert blocked["code"] == "rate_limited" and "someone on the network" in blocked["detail"]
     now[0] += 61
     assert hello("10.0.0.7", str(code))["type"] == "welcome"
+
+
+def test_the_pairing_limiter_forgets_every_address_whose_failures_are_a_minute_old():
+    from simulator.transport import PairingLimiter
+
+    now = [0.0]
+    limiter = PairingLimiter(clock=lambda: now[0])
+    for number in range(50):
+        limiter.failed(f"10.0.0.{number}")
+    assert limiter.refusal("10.0.0.1") is not None  # 50 from the network: refused
+    now[0] = 61.0
+    assert limiter.refusal("10.0.9.9") is None
+    assert len(limiter._by_peer) == 0  # nobody who failed once and never came back

@@ -201,6 +201,11 @@ class ConsoleServer(QObject):
         """How many consoles are connected and paired now."""
         return len(self._paired())
 
+    @property
+    def signed_in_consoles(self) -> int:
+        """How many consoles have someone signed in: a class is being run from there."""
+        return sum(gate.signed_in for _, gate in self._paired())
+
     def snapshot(self) -> Snapshot | None:
         """The run so far, for a console that has just paired (None before the first run)."""
         served = self._served

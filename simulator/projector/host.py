@@ -66,8 +66,8 @@ class ProjectorHost(QObject):
     class's record session is closed by `close`. `unbound_key` carries each key pressed on
     the projector that no trainee device is bound to (an `UnboundKey`): the instructor's.
 
-    `run_will_stage` comes before any run takes the projector, once nothing can refuse it
-    any more (a replay on the projector must stop; the window is arranged for the screen).
+    `run_will_stage` comes before any run takes the projector, once the class has checked
+    its plan (a replay on the projector must stop; the window is arranged for the screen).
     For a run a remote console starts, `run_staged` carries its `StagedRun` once staged
     and served, just before it starts (connect to its session now to see every event).
     """

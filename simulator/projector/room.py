@@ -46,8 +46,9 @@ class ProjectorRoom(QObject):
     picture stays up a moment, then the run is released. ``unbound_key`` carries each key
     pressed on the projector that no trainee device is bound to (an `UnboundKey`): the
     instructor's. ``staging`` comes just before a run takes the projector, once the class
-    has checked everything that could refuse it: whatever else is on the projector (a
-    debrief's replay) must let go, and the window is arranged for the screen now.
+    has checked its plan (pre-flight, trainees, variant; only a player that cannot start
+    can still fail it): whatever else is on the projector (a debrief's replay) must let
+    go, and the window is arranged for the screen now.
     """
 
     run_over = Signal(str)

@@ -80,6 +80,9 @@ class Gate:
         """
         account = sign_in_for(self._accounts, self._log, username, password, permission,
                               where=self.where)
+        if self.account is not None:
+            # Every sign-in has an end in the log, even one that another sign-in replaced.
+            self.sign_out(f"{account.username} signed in at the same place")
         self._log.write(account, "sign_in", self.where, {})
         self.account, self.why_signed_out, self._guarded = account, None, True
         return account
@@ -108,10 +111,11 @@ class Gate:
 
         Logged as ``idle_sign_out``; the gate then acts for no one until someone signs in.
         """
-        if self.account is not None:
-            self._log.write(self.account, "idle_sign_out", self.where,
+        # Signed out first: a line that cannot be written must not leave the session on.
+        account, self.account = self.account, None
+        if account is not None:
+            self._log.write(account, "idle_sign_out", self.where,
                             {"idle_seconds": round(idle_seconds)})
-        self.account = None
 
     def sign_out(self, why: str) -> None:
         """End the sign-in here (its front end went away): a ``signed_out`` line saying why.

@@ -406,4 +406,6 @@ class ClassSitting(Generic[Staged]):
         if state.session_id is None:
             return
         session_id, state.session_id = state.session_id, None
+        # The next class is nobody's until its first run names an instructor.
+        state.session_instructor = None
         self._record.sittings.close(session_id)

@@ -70,6 +70,11 @@ class Desk(Protocol):
         """Whether the record has accounts, so that class requests need a sign-in first."""
         ...
 
+    @property
+    def signed_in(self) -> bool:
+        """Whether someone is signed in on this connection."""
+        ...
+
     def answer(self, request: ClassRequest) -> AnswerBody:
         """Do what ``request`` asks, as the person signed in on this connection (if any)."""
         ...
@@ -122,6 +127,11 @@ class ConsoleGate:
         self.console_name = ""
         # The version agreed in the hello; before it, refusals are written in the oldest.
         self.version: int | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        """Whether someone has signed in on this connection (and is still)."""
+        return self._desk is not None and self._desk.signed_in
 
     @property
     def speaks(self) -> int:

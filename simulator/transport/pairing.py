@@ -68,13 +68,16 @@ class PairingLimiter:
     def refusal(self, peer: str) -> str | None:
         """Why ``peer`` may not try now, or None if it may."""
         now = self._clock()
-        for failures in (self._by_peer[peer], self._all):
+        # Every address is pruned, so what is kept is bounded by the failures of the last
+        # minute, not by every address that ever failed once.
+        for address, failures in list(self._by_peer.items()):
             while failures and failures[0] <= now - WINDOW_S:
                 failures.popleft()
-        if not self._by_peer[peer]:
-            # Bounded by the connections seen in a minute, not by every address ever seen.
-            del self._by_peer[peer]
-        elif len(self._by_peer[peer]) >= PER_PEER_FAILURES:
+            if not failures:
+                del self._by_peer[address]
+        while self._all and self._all[0] <= now - WINDOW_S:
+            self._all.popleft()
+        if len(self._by_peer.get(peer, ())) >= PER_PEER_FAILURES:
             wait = self._by_peer[peer][0] + WINDOW_S - now
             return f"too many {self._what} from this address; wait {wait:.0f} s, {self._then}"
         if len(self._all) >= TOTAL_FAILURES:
