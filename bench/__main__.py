@@ -1,37 +1,31 @@
-"""``python -m bench``: run every benchmark and print its figures."""
+"""``python -m bench``: run every benchmark, each in a process of its own, and print its figures.
+
+A process of its own, because the memory figures (resident and peak) of one benchmark must
+not include what an earlier one left in the same interpreter.
+"""
 
 from __future__ import annotations
 
-import json
+import subprocess
+import sys
 
-from bench import (
-    audit_report,
-    console_memory,
-    console_roundtrip,
-    event_commit,
-    lint_large,
-    media_reindex,
-    projector_switch,
-    replay_seek,
-    scenario_validate,
-    trial_import,
-)
 from bench.machine import RESULTS
 
+BENCHMARKS = ("lint_large", "event_commit", "media_reindex", "projector_switch",
+              "console_roundtrip", "replay_seek", "audit_report", "console_memory",
+              "scenario_validate", "trial_import")
 
-def main() -> None:
-    """Run the benchmarks in turn."""
-    for name, module in (("lint_large", lint_large), ("event_commit", event_commit),
-                         ("media_reindex", media_reindex),
-                         ("projector_switch", projector_switch),
-                         ("console_roundtrip", console_roundtrip),
-                         ("replay_seek", replay_seek), ("audit_report", audit_report),
-                         ("console_memory", console_memory),
-                         ("scenario_validate", scenario_validate),
-                         ("trial_import", trial_import)):
-        print(f"== {name}")
-        print(json.dumps(module.run(), indent=2))
+
+def main() -> int:
+    """Run the benchmarks in turn; the exit code is the number that failed to run."""
+    failed = 0
+    for name in BENCHMARKS:
+        print(f"== {name}", flush=True)
+        script = (f"import json\nfrom bench import {name}\n"
+                  f"print(json.dumps({name}.run(), indent=2))")
+        failed += subprocess.run([sys.executable, "-c", script], check=False).returncode != 0
     print(f"results in {RESULTS}")
+    return failed
 
 
-main()
+sys.exit(main())

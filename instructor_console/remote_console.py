@@ -10,18 +10,23 @@ runs. A projector PC that offers live control only (an older release, or a proje
 started without a class) gets the live panel alone, and the window says why. Where a
 password could be read on the way (plain ``ws://`` on a network), the sign-in page says
 so instead of asking for one. During a live run nothing asks the projector PC to read its
-library: that waits for the run's end.
+library: that waits for the run's end (F5 reads it again). After the agency's idle time
+with no input here, never during a live run, the window locks as the projector PC's console
+does; on any sign-out it forgets the class it showed, so whoever signs in next sees only
+what the projector PC sends them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -67,6 +72,7 @@ from simulator.transport import (
     Refused,
     SignedIn,
     SignIn,
+    SignOut,
     Snapshot,
     Started,
     StartRequest,
@@ -81,6 +87,9 @@ NO_SIGN_IN = ("Signing in from this PC is not possible on this connection: the p
               "would cross the network in clear text. Connect with wss:// (the projector PC "
               "started without --no-tls), or set up the class at the projector PC. Live "
               "control works here as it is.")
+# What counts as someone at this PC, for the idle sign-out.
+_INPUT = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
+                    QEvent.Type.Wheel})
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,7 @@ class SetupPage(QWidget):
         self.checks.setTextFormat(Qt.TextFormat.PlainText)
 
         left = QVBoxLayout()
-        left.addWidget(label("Scenario (on the projector PC)", "heading"))
+        left.addWidget(label("Scenario (on the projector PC; F5 reads it again)", "heading"))
         left.addWidget(self.search)
         left.addWidget(self.scenarios, stretch=2)
         left.addWidget(self.details, stretch=1)
@@ -160,10 +169,19 @@ class RemoteConsoleWindow(QMainWindow):
         self.cleared: set[str] = set()
         self.last_turn: Turn | None = None
         self.signed_in = False
+        # Who signed in last, so that someone else signing in starts from nothing.
+        self._username: str | None = None
+        # The sign-in page asks with a message of its own (a refusal, say) since signing out.
+        self._asking = False
         self._class_on = False
         self._loaded = False
+        # The agency's idle time, from the sign-in's answer; the window locks after it.
+        self._idle_seconds: float | None = None
+        self._last_input = time.monotonic()
+        self._idle = QTimer(self)
+        self._idle.timeout.connect(self._check_idle)
 
-        self.sign_in = SignInForm("Sign in on the projector PC's record")
+        self.sign_in = SignInForm("Remote console: sign in")
         self.sign_in.submitted.connect(self._submit_sign_in)
         self.setup = setup = SetupPage()
         setup.search.textChanged.connect(self._refilter)
@@ -200,8 +218,11 @@ class RemoteConsoleWindow(QMainWindow):
         for keys, slot in (("Ctrl+F", setup.search.setFocus),
                            ("Ctrl+T", setup.new_trainee.setFocus),
                            ("Ctrl+P", self.run_preflight), ("Ctrl+Return", self.start),
-                           ("Ctrl+L", self.show_runs)):
+                           ("Ctrl+L", self.show_runs), ("F5", self.reload)):
             QShortcut(QKeySequence(keys), self, slot)
+        app = QApplication.instance()
+        assert app is not None
+        app.installEventFilter(self)
 
     # -- pairing and signing in --------------------------------------------------------------
 
@@ -214,11 +235,16 @@ class RemoteConsoleWindow(QMainWindow):
         if not self._class_on:
             return
         if welcome.accounts and not self.signed_in:
-            if self.link.may_sign_in:
-                self._ask_sign_in("Sign in to set up the class from this PC.")
-            else:
+            if not self.link.may_sign_in:
+                self._asking = False
                 self.sign_in.unavailable(NO_SIGN_IN)
                 self._show_sign_in()
+            elif self._asking:
+                # A welcome again (a new run, a reconnect after the sign-in limiter hung up):
+                # what the page says, such as that lockout, and a password being typed stay.
+                self._show_sign_in()
+            else:
+                self._ask_sign_in("Sign in to set up the class from this PC.")
             return
         if not live and not self._loaded:
             # During a run, reading the library would stall the projector: after it.
@@ -228,17 +254,75 @@ class RemoteConsoleWindow(QMainWindow):
             self.pages.setCurrentWidget(self.setup)
 
     def _lost(self) -> None:
-        # The projector PC forgets who signed in on a connection when it drops.
+        self._loaded = False  # read again once paired
+        # The projector PC forgets who signed in on a connection when it drops: so does this
+        # window, with what that sign-in was shown.
+        if self.signed_in:
+            self._signed_out()
+
+    def _signed_out(self) -> None:
         self.signed_in = False
+        self._idle.stop()
+        self.forget_class()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Stop watching this PC's input: a closed window must not be asked about events."""
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        super().closeEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """Note any input on this PC for the idle sign-out."""
+        if event.type() in _INPUT:
+            self._last_input = time.monotonic()
+        return super().eventFilter(watched, event)
+
+    @property
+    def _run_live(self) -> bool:
+        return self.live.state.run_id is not None and not self.live.over
+
+    def _check_idle(self) -> None:
+        if self._run_live:
+            # The instructor is watching the trainee: the idle time starts after the run.
+            self._last_input = time.monotonic()
+            return
+        idle_seconds = self._idle_seconds
+        if not self.signed_in or idle_seconds is None \
+                or time.monotonic() - self._last_input < idle_seconds:
+            return
+        # Locked here at once, as the projector PC's console locks; the projector PC is
+        # told so that its log has the end when it happened.
+        self._signed_out()
+        minutes = idle_seconds / 60
+        self._ask_sign_in(f"Signed out after {minutes:g} minute{'' if minutes == 1 else 's'} "
+                          "without input. Sign in again to go on.")
+        self.link.request(SignOut())
+
+    def forget_class(self) -> None:
+        """Forget what the last sign-in was shown and chose: the trainees, the class, its runs.
+
+        For whoever signs in next, who may be someone else: they see only what the projector
+        PC sends them. The library is not anyone's, but it is read again for them.
+        """
+        self.setup.trainees.clear()
+        self.runs.clear()
+        self.cleared.clear()
+        self.last_turn = None
+        self._loaded = False
+        self.setup.instructor.clear()
+        self.setup.instructor.setReadOnly(False)
+        self.after_run.setText("")
+        self._picked()
 
     def _ask_sign_in(self, why: str) -> None:
+        self._asking = True
         self.sign_in.ask(why)
         self._show_sign_in()
 
     def _show_sign_in(self) -> None:
         # A live run stays in view; the sign-in page waits for its end.
-        if self.pages.currentWidget() is not self._live_page or self.live.over \
-                or self.live.state.run_id is None:
+        if self.pages.currentWidget() is not self._live_page or not self._run_live:
             self.pages.setCurrentWidget(self.sign_in)
 
     def _submit_sign_in(self, username: str, password: str) -> None:
@@ -258,7 +342,15 @@ class RemoteConsoleWindow(QMainWindow):
         if not isinstance(answer, SignedIn):
             self.sign_in.message.setText(_refusal(answer))
             return
+        if answer.username != self._username:
+            self.forget_class()
+        self._username = answer.username
         self.signed_in = True
+        self._asking = False
+        self._idle_seconds = answer.idle_seconds
+        if answer.idle_seconds is not None:
+            self._last_input = time.monotonic()
+            self._idle.start(max(100, min(5000, int(answer.idle_seconds * 100))))
         self.setup.instructor.setText(answer.name or "")
         self.setup.instructor.setReadOnly(True)
         self.statusBar().showMessage(f"signed in: {answer.username} ({answer.role})")
@@ -284,7 +376,7 @@ class RemoteConsoleWindow(QMainWindow):
         if not isinstance(answer, Refused):
             return True
         if answer.code in ("not_signed_in", "signed_out"):
-            self.signed_in = False
+            self._signed_out()
             self._ask_sign_in(answer.detail)
         else:
             self.setup.checks.setText(_refusal(answer))
@@ -298,9 +390,16 @@ class RemoteConsoleWindow(QMainWindow):
         self._ask(CatalogRequest, self._catalog)
         self._ask(TraineesRequest, self._trainees)
 
+    def reload(self) -> None:
+        """Read the projector PC's library and trainees again (F5), unless a run is live."""
+        if self._class_on and not self._run_live \
+                and (self.signed_in or not self.link.accounts):
+            self._load()
+
     def _catalog(self, answer: AnswerBody) -> None:
-        # Busy (a run began meanwhile): read again after the run.
-        self._loaded = not (isinstance(answer, Refused) and answer.code == "busy")
+        # Not read (busy, failed, a dropped connection): read again after the run, on the
+        # next welcome, or with F5.
+        self._loaded = isinstance(answer, Catalog)
         if not self._answered(answer):
             return
         assert isinstance(answer, Catalog)

@@ -7,7 +7,8 @@ moved on, so the instructor sees "not connected" instead.
 
 Version 2 of the wire adds class set-up: `request` sends one and its answer comes back
 once, to the callback given and as `answered` (or, after a time without one, a `failed`
-made here: a request the projector refused as a message has no answer). A projector PC of
+made here: a request the projector refused as a message has no answer; a start answered
+`started` after that is answered again, since the run is then on the projector). A projector PC of
 an older release refuses the version 2 hello; the link then pairs again in version 1, for
 live control only, and says so; each new connection tries version 2 again, since the
 projector PC may have been updated meanwhile.
@@ -43,6 +44,7 @@ from simulator.transport import (
     Request,
     SendCommand,
     SignIn,
+    Started,
     Welcome,
     WireError,
     certificate_fingerprint,
@@ -59,9 +61,11 @@ OLDER_PROJECTOR = ("the projector PC runs an older Branchpoint release: live con
                    "runs) is not available from here; update it to this release")
 DROPPED = ("the connection dropped before the projector PC answered; what it did shows "
            "once this console is back")
-# How long a request waits for its answer; the pre-flight decodes every clip first.
+# How long a request waits for its answer; the pre-flight decodes every clip first, and a
+# start stages a player on the projector PC.
 ANSWER_TIMEOUT_MS = 15_000
 PREFLIGHT_TIMEOUT_MS = 60_000
+START_TIMEOUT_MS = 60_000
 
 
 class RemoteLink(QObject):
@@ -99,6 +103,9 @@ class RemoteLink(QObject):
         self.accounts = False
         self._ids = itertools.count(1)
         self._pending: dict[str, Callable[[AnswerBody], None] | None] = {}
+        # Starts that had no answer in time, until this connection ends: the projector PC
+        # may still start the run, and the console must then follow it.
+        self._late: dict[str, Callable[[AnswerBody], None] | None] = {}
         self._fingerprint = fingerprint.upper() if fingerprint else None
         self._socket = QWebSocket()
         self._socket.connected.connect(self._connected)
@@ -146,6 +153,8 @@ class RemoteLink(QObject):
         Returns the request's id. When it cannot go (not connected, a projector that offers
         no class set-up, a password that could be read on the way), the answer is a
         `Refused` made here, at once; when no answer comes in time, a `failed` made here.
+        A `start` answered `started` after that is answered again, so that the console
+        follows the run the projector PC did start.
         """
         request_id = f"r{next(self._ids)}"
         refusal = None
@@ -162,8 +171,10 @@ class RemoteLink(QObject):
             self._answered(request_id, refusal, reply)
             return request_id
         self._pending[request_id] = reply
-        wait_ms = PREFLIGHT_TIMEOUT_MS if request.type == "preflight" else ANSWER_TIMEOUT_MS
-        QTimer.singleShot(wait_ms, self, lambda: self._expired(request_id, wait_ms))
+        wait_ms = {"preflight": PREFLIGHT_TIMEOUT_MS,
+                   "start": START_TIMEOUT_MS}.get(request.type, ANSWER_TIMEOUT_MS)
+        late = request.type == "start"
+        QTimer.singleShot(wait_ms, self, lambda: self._expired(request_id, wait_ms, late))
         self._socket.sendTextMessage(encode(Request(request_id=request_id, request=request),
                                             self.version))
         return request_id
@@ -183,12 +194,14 @@ class RemoteLink(QObject):
         except ValueError:
             return False
 
-    def _expired(self, request_id: str, wait_ms: int) -> None:
+    def _expired(self, request_id: str, wait_ms: int, late: bool) -> None:
         if request_id in self._pending:
+            reply = self._pending.pop(request_id)
+            if late:
+                self._late[request_id] = reply
             self._answered(request_id, Refused(
                 code="failed", detail=f"no answer from the projector PC in {wait_ms // 1000} s; "
-                "it may have refused the request (see the status line); try again"),
-                self._pending.pop(request_id))
+                "it may have refused the request (see the status line); try again"), reply)
 
     def _answered(self, request_id: str, answer: AnswerBody,
                   reply: Callable[[AnswerBody], None] | None) -> None:
@@ -232,9 +245,14 @@ class RemoteLink(QObject):
         elif isinstance(message, EventMessage):
             self.received.emit(message.event)
         elif isinstance(message, Answer):
-            if message.request_id in self._pending:
-                self._answered(message.request_id, message.answer,
-                               self._pending.pop(message.request_id))
+            request_id = message.request_id
+            if request_id in self._pending:
+                self._answered(request_id, message.answer, self._pending.pop(request_id))
+            elif request_id in self._late:
+                reply = self._late.pop(request_id)
+                if isinstance(message.answer, Started):
+                    # The run is on the projector after all: the console follows it.
+                    self._answered(request_id, message.answer, reply)
         elif isinstance(message, Refusal):
             if message.code == "version" and not self.paired and self.version > 1:
                 # An older projector PC: pair again in the version it speaks.
@@ -256,6 +274,7 @@ class RemoteLink(QObject):
     def _lost(self) -> None:
         was_paired, self.paired = self.paired, False
         pending, self._pending = self._pending, {}
+        self._late.clear()
         for request_id, reply in pending.items():
             self._answered(request_id, Refused(code="failed", detail=DROPPED), reply)
         if self._closing:

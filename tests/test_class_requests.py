@@ -29,7 +29,9 @@ from simulator.transport import (
     PreflightRequest,
     Refused,
     SignedIn,
+    SignedOutAnswer,
     SignIn,
+    SignOut,
     Started,
     StartRequest,
     Trainees,
@@ -93,7 +95,8 @@ def test_on_a_record_with_accounts_nothing_is_answered_before_an_instructor_sign
     assert "guess" not in repr(SignIn(username="diaz", password="guess"))
 
     signed = desk.answer(SignIn(username="diaz", password=PASSWORD))
-    assert signed == SignedIn(username="diaz", role="instructor", name="Sgt. Diaz")
+    assert signed == SignedIn(username="diaz", role="instructor", name="Sgt. Diaz",
+                              idle_seconds=local.gate.idle_seconds(local.agency_id))
     assert isinstance(desk.answer(CatalogRequest()), Catalog)
     # The console on the projector PC is still nobody's: signing in there is its own.
     assert local.gate.account is None
@@ -146,8 +149,10 @@ def test_a_remote_instructor_runs_a_two_trainee_class_through_the_desk(record, l
     assert isinstance(listed, ClassRuns)
     assert [r.trainees for r in listed.runs] == [["Officer Reyes"], ["Officer Okafor"]]
     assert [r.variant_id for r in listed.runs][1] == "b"
+    # On a record with accounts, the sitting's instructor is not named: a signed-in
+    # instructor is themselves, and another account has no business knowing.
     assert desk.answer(TraineesRequest()) == Trainees(
-        names=["Officer Reyes", "Officer Okafor"], instructor="Sgt. Diaz")
+        names=["Officer Reyes", "Officer Okafor"], instructor=None)
 
     session_id = local.session_id
     assert desk.answer(EndClassRequest()) == ClassEnded()
@@ -353,3 +358,39 @@ def test_without_accounts_a_remote_start_naming_nobody_continues_the_class(recor
     other = desk.answer(StartRequest(scenario_id=SCENARIO, trainees=["Officer Byrne"],
                                      instructor="Sgt. Diaz"))
     assert isinstance(other, Started) and local.session_id != session_id
+
+
+def test_a_remote_console_that_locks_itself_ends_its_sign_in_at_once(record, local):
+    with_accounts(record)
+    desk = ClassDesk(local, launch, console="laptop")
+    idle = local.gate.idle_seconds(local.agency_id)
+    signed = desk.answer(SignIn(username="diaz", password=PASSWORD))
+    # The console is told the agency's idle time, to lock itself after it without input.
+    assert isinstance(signed, SignedIn) and signed.idle_seconds == idle
+    assert desk.answer(SignOut()) == SignedOutAnswer()
+    assert desk.gate.account is None
+    last = AccessLog(record).entries()[-1]
+    assert (last.username, last.action, last.target) == ("diaz", "signed_out",
+                                                         "remote console laptop")
+    assert last.detail["why"] == (f"signed out at the remote console after {idle / 60:g} "
+                                  "minutes without input")
+    refused(desk.answer(TraineesRequest()), "not_signed_in")
+    # Nobody signed in: nothing more to log, and still answered.
+    assert desk.answer(SignOut()) == SignedOutAnswer()
+    assert AccessLog(record).entries()[-1] == last
+
+
+def test_another_account_is_not_told_who_runs_the_open_sitting(record, local):
+    with_accounts(record)
+    Accounts(record).add("okafor", Role.coordinator, PASSWORD, display_name="Lt. Okafor")
+    diaz = ClassDesk(local, launch, console="laptop")
+    diaz.answer(SignIn(username="diaz", password=PASSWORD))
+    diaz.answer(PreflightRequest(scenario_id=SCENARIO))
+    assert isinstance(diaz.answer(StartRequest(scenario_id=SCENARIO,
+                                               trainees=["Officer Reyes"])), Started)
+    assert local.current is not None
+    local.current.run.handle(EndRun(note="done"))
+    okafor = ClassDesk(local, launch, console="other laptop")
+    okafor.answer(SignIn(username="okafor", password=PASSWORD))
+    assert okafor.answer(TraineesRequest()) == Trainees(names=["Officer Reyes"],
+                                                        instructor=None)

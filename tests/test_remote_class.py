@@ -154,7 +154,7 @@ def test_a_remote_console_runs_a_two_trainee_class_and_the_record_matches_it(
     refused = ask(CatalogRequest())
     assert isinstance(refused, Refused) and refused.code == "not_signed_in"
     assert ask(SignIn(username="diaz", password=PASSWORD)) == SignedIn(
-        username="diaz", role="instructor", name="Sgt. Diaz")
+        username="diaz", role="instructor", name="Sgt. Diaz", idle_seconds=600.0)
     catalog = ask(CatalogRequest())
     assert isinstance(catalog, Catalog)
     assert [(s.scenario_id, s.title) for s in catalog.scenarios] == [("corner", "Corner store")]

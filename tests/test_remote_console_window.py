@@ -10,7 +10,7 @@ from test_console_session import CLASS, PASSWORD
 
 from instructor_console.remote_console import NO_SIGN_IN, RemoteConsoleWindow, Turn
 from instructor_console.remote_link import RemoteLink
-from simulator.access import Accounts, Role
+from simulator.access import AccessLog, Accounts, Role
 from simulator.agency import default_profile
 from simulator.playback.barcode import write_barcode_clip
 from simulator.projector.console_server import ConsoleServer
@@ -25,7 +25,10 @@ from simulator.transport import (
     Catalog,
     ClassRequest,
     PairingCode,
+    Refused,
+    SignedIn,
     Trainees,
+    Welcome,
 )
 
 pytestmark = pytest.mark.gui
@@ -183,27 +186,40 @@ def test_during_a_live_run_the_window_waits_to_read_the_library_and_joins_the_cl
         record.close()
 
 
-def test_an_idle_remote_sign_in_ends_and_the_window_asks_again(qtbot, projector_pc,
-                                                                 monkeypatch):
+def test_an_idle_remote_window_locks_itself_and_the_projector_logs_the_end(
+        qtbot, projector_pc, monkeypatch):
     from simulator.training.gate import Gate
 
     monkeypatch.setattr(Gate, "idle_seconds", lambda _self, _agency: 1.0)
-    host, _record, url, _staged = projector_pc
+    host, record, url, _staged = projector_pc
     server = host.server
     assert server is not None
     link = RemoteLink(url, str(server.code), name="laptop")
     window = RemoteConsoleWindow(link, MonotonicClock())
     qtbot.addWidget(window)
+    window.show()
     link.open()
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.sign_in, timeout=10000)
     window.sign_in.username.setText("diaz")
     window.sign_in.password.setText(PASSWORD)
     window.sign_in.submit()
     qtbot.waitUntil(lambda: window.setup.scenarios.count() == 1, timeout=10000)
-    qtbot.wait(1100)
-    window.show_runs()
+    window._trainees(Trainees(names=["Officer Reyes"]))
+    for _ in range(8):  # someone at the laptop: input here is use
+        QTest.keyClick(window.setup.search, Qt.Key.Key_Shift)
+        qtbot.wait(200)
+    assert window.signed_in and window.pages.currentWidget() is window.setup
+    # Nobody at the laptop: it locks without waiting for a request, and forgets the class.
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.sign_in, timeout=5000)
-    assert "signed out after" in window.sign_in.message.text() and not window.signed_in
+    assert window.sign_in.message.text().startswith("Signed out after 0.0166667 minutes "
+                                                    "without input")
+    assert not window.signed_in and window.setup.trainees.count() == 0
+    qtbot.waitUntil(lambda: AccessLog(record).entries()[-1].action == "signed_out",
+                    timeout=5000)
+    last = AccessLog(record).entries()[-1]
+    assert (last.username, last.target) == ("diaz", "remote console laptop")
+    assert last.detail["why"] == ("signed out at the remote console after 0.0166667 "
+                                  "minutes without input")
     link.close()
 
 
@@ -250,3 +266,85 @@ def test_a_request_no_wire_could_carry_is_said_not_raised(qtbot):
     window._start(Turn("corner", None, window.class_list()))
     assert window.setup.checks.text().startswith("not sent: trainees.0: ")
     assert "text-direction" in window.setup.checks.text() and asked == []
+
+
+def a_class_shown(window: RemoteConsoleWindow, username: str = "diaz") -> None:
+    """``username`` signed in on ``window``, with a class set up and a run done."""
+    window._signed_in(SignedIn(username=username, role="instructor", name="Sgt. Diaz"))
+    window._trainees(Trainees(names=["Officer Reyes", "Officer Byrne"]))
+    window.setup.trainees.item(0).setCheckState(Qt.CheckState.Checked)
+    window.cleared.add("corner")
+    window.last_turn = Turn("corner", None, ("Officer Reyes",))
+    window.runs.addItem("09:14  corner (a)  Officer Reyes  ended")
+
+
+def forgotten(window: RemoteConsoleWindow) -> bool:
+    setup = window.setup
+    return (setup.trainees.count() == 0 and window.class_list() == ()
+            and window.last_turn is None and window.runs.count() == 0
+            and not window.cleared and setup.instructor.text() == ""
+            and not setup.instructor.isReadOnly() and not window.signed_in)
+
+
+@pytest.mark.parametrize("how", ["signed_out", "not_signed_in", "lost", "someone_else"])
+def test_the_next_sign_in_sees_nothing_of_the_last_one_s_class(qtbot, how):
+    link = RemoteLink("ws://127.0.0.1:9", "K7QM-3XPR")
+    window = RemoteConsoleWindow(link, MonotonicClock())
+    qtbot.addWidget(window)
+    a_class_shown(window)
+    if how == "lost":
+        window._lost()
+    elif how == "someone_else":
+        window._signed_in(SignedIn(username="okafor", role="instructor", name="Sgt. Okafor"))
+        assert window.signed_in and window.setup.instructor.text() == "Sgt. Okafor"
+        # The rest as after a sign-out: only the new instructor's name is shown.
+        window.signed_in = False
+        window.setup.instructor.clear()
+        window.setup.instructor.setReadOnly(False)
+    else:
+        window._answered(Refused(code=how, detail="sign in again"))
+        assert window.pages.currentWidget() is window.sign_in
+    assert forgotten(window)
+    # The same instructor again (a repeated answer, say) keeps the class.
+    a_class_shown(window)
+    window._signed_in(SignedIn(username="diaz", role="instructor", name="Sgt. Diaz"))
+    assert window.class_list() == ("Officer Reyes",) and window.last_turn is not None
+
+
+def test_a_library_that_was_not_read_is_read_again(qtbot):
+    link = RemoteLink("ws://127.0.0.1:9", "K7QM-3XPR")
+    window = RemoteConsoleWindow(link, MonotonicClock())
+    qtbot.addWidget(window)
+    window.show()
+    asked = requests_of(link)
+    window._class_on = True
+    window._load()  # not connected: answered `failed` here, at once
+    assert asked == ["catalog", "trainees"] and not window._loaded
+    assert "not connected" in window.setup.checks.text()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    QTest.keyClick(window, Qt.Key.Key_F5)
+    assert asked.count("catalog") == 2
+    window._catalog(Catalog(scenarios=[]))
+    assert window._loaded
+    window._lost()  # its answers are lost with the connection: read again once paired
+    assert not window._loaded
+
+
+def test_a_welcome_again_keeps_a_refusal_and_a_password_being_typed(qtbot):
+    link = RemoteLink("ws://127.0.0.1:9", "K7QM-3XPR")
+    window = RemoteConsoleWindow(link, MonotonicClock())
+    qtbot.addWidget(window)
+    link.features = ("live", "class", "sign_in")
+    welcome = Welcome(snapshot=None, features=link.features, accounts=True)
+    window._welcomed(welcome)
+    form = window.sign_in
+    assert window.pages.currentWidget() is form
+    assert form.message.text() == "Sign in to set up the class from this PC."
+    # The limiter hung up after this answer, and the link paired again at once.
+    form.message.setText("refused: wrong user name or password; too many failed sign-ins "
+                         "from here; wait 58 s")
+    form.password.setText("half-typ")
+    window._welcomed(welcome)  # that pairing's welcome; one for each new run is the same
+    assert form.message.text().endswith("wait 58 s") and form.password.text() == "half-typ"
+    assert window.pages.currentWidget() is form

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtNetwork import QHostAddress
 from PySide6.QtWebSockets import QWebSocket, QWebSocketServer
 from test_projector import street_session
@@ -17,6 +17,7 @@ from simulator.agency import default_profile
 from simulator.projector.console_server import ConsoleServer
 from simulator.protocol import Pause
 from simulator.transport import (
+    Answer,
     AnswerBody,
     Catalog,
     CatalogRequest,
@@ -27,6 +28,8 @@ from simulator.transport import (
     Refusal,
     Refused,
     SignIn,
+    Started,
+    StartRequest,
     Welcome,
     encode,
 )
@@ -257,4 +260,52 @@ def test_a_request_without_an_answer_is_answered_here_after_a_while(
     assert len(answers) == 1  # the pre-flight waits longer: it decodes every clip
     qtbot.waitUntil(lambda: len(answers) == 2, timeout=3000)
     assert answers[1].code == "failed" and not link._pending
+    link.close()
+
+
+@pytest.fixture
+def slow_projector(qtbot):
+    """A projector that starts a run, but answers the start only after a while."""
+    server = QWebSocketServer("slow", QWebSocketServer.SslMode.NonSecureMode)
+    sockets: list[QWebSocket] = []
+
+    def reply(socket: QWebSocket, text: str) -> None:
+        message = json.loads(text)
+        if message["type"] == "hello":
+            socket.sendTextMessage(encode(Welcome(snapshot=None, features=("live", "class"))))
+            return
+        started = Answer(request_id=message["request_id"], answer=Started(
+            run_id="9c2e", scenario_id="corner", variant_id="a", names={"4b1f": "Officer Reyes"}))
+        QTimer.singleShot(600, socket, lambda: socket.sendTextMessage(encode(started)))
+
+    def accept() -> None:
+        socket = server.nextPendingConnection()
+        sockets.append(socket)
+        socket.textMessageReceived.connect(lambda text, s=socket: reply(s, text))
+
+    server.newConnection.connect(accept)
+    assert server.listen(QHostAddress("127.0.0.1"), 0)
+    yield f"ws://127.0.0.1:{server.serverPort()}"
+    server.close()
+
+
+def test_a_start_answered_late_is_still_followed(qtbot, slow_projector, monkeypatch):
+    assert remote_link.START_TIMEOUT_MS >= remote_link.PREFLIGHT_TIMEOUT_MS
+    monkeypatch.setattr(remote_link, "START_TIMEOUT_MS", 200)
+    monkeypatch.setattr(remote_link, "ANSWER_TIMEOUT_MS", 200)
+    link = RemoteLink(slow_projector, "K7QM-3XPR")
+    link.open()
+    qtbot.waitUntil(lambda: link.paired, timeout=5000)
+    answers: list[AnswerBody] = []
+    link.request(StartRequest(scenario_id="corner", trainees=["Officer Reyes"]),
+                 answers.append)
+    link.request(CatalogRequest(), answers.append)
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=3000)
+    assert [a.code for a in answers if isinstance(a, Refused)] == ["failed", "failed"]
+    # The projector PC did start the run: the console is told, to follow it. A late answer
+    # to anything else has nobody waiting for it.
+    qtbot.waitUntil(lambda: len(answers) == 3, timeout=3000)
+    assert isinstance(answers[2], Started) and answers[2].run_id == "9c2e"
+    qtbot.wait(300)
+    assert len(answers) == 3 and not link._late
     link.close()

@@ -26,7 +26,10 @@ from simulator.transport import (
     Refused,
     Request,
     SendCommand,
+    SignedIn,
+    SignedOutAnswer,
     SignIn,
+    SignOut,
     Started,
     StartRequest,
     Welcome,
@@ -277,7 +280,7 @@ JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=12)
-REQUEST_TYPES = st.sampled_from(["sign_in", "catalog", "trainees", "preflight", "start",
+REQUEST_TYPES = st.sampled_from(["sign_in", "sign_out", "catalog", "trainees", "preflight", "start",
                                  "class_runs", "end_class", "nonsense"])
 
 
@@ -301,3 +304,21 @@ def test_any_request_is_answered_or_refused_never_raised(kind, fields, request_i
     assert len(desk.asked) == (1 if isinstance(message, Answer)
                                and (not isinstance(message.answer, Refused)
                                     or message.answer.code == "sign_in_failed") else 0)
+
+
+def test_a_sign_out_and_the_idle_time_cross_the_wire_bounded():
+    assert read_console_message(request(SignOut())).request == SignOut()
+    with pytest.raises(WireError, match=r"field `request\.why`: Extra inputs"):
+        read_console_message(json.dumps({"v": 2, "type": "request", "request_id": "r1",
+                                         "request": {"type": "sign_out", "why": "x"}}))
+    for body in (SignedIn(username="diaz", role="instructor", name=None, idle_seconds=600),
+                 SignedIn(username="diaz", role="instructor"), SignedOutAnswer()):
+        back = read_projector_message(encode(Answer(request_id="r2", answer=body)))
+        assert isinstance(back, Answer) and back.answer == body
+    # An idle time no agency has is refused, not run as a timer.
+    for idle in (0, -1, 1e12, "NaN"):
+        text = json.dumps({"v": 2, "type": "answer", "request_id": "r2", "answer": {
+            "type": "signed_in", "username": "diaz", "role": "instructor",
+            "idle_seconds": idle}})
+        with pytest.raises(WireError, match=r"field `answer\.idle_seconds`"):
+            read_projector_message(text)

@@ -238,3 +238,7 @@ class ProjectorRoom(QObject):
         if self._window is not None:
             window, self._window = self._window, None
             window.close()
+            # Deleted by Qt's loop, not whenever Python's collector finds the room's cycles:
+            # a window destroyed from inside a collection can leave Qt pointing at freed
+            # memory.
+            window.deleteLater()

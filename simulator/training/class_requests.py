@@ -9,7 +9,8 @@ server. Nothing here knows about sockets or Qt, so it runs headless.
 The desk answers on the projector PC's Qt thread, so during a live run it refuses what
 would stall the run (`busy`): reading the library, checking a password, the pre-flight.
 A sign-in ends after the agency's idle time without a request, a command or a run on the
-projector (`used`), and with the connection; both are logged.
+projector (`used`), when the console locks itself after that time without input there
+(`sign_out`), and with the connection; each is logged.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from simulator.training.gate import Gate, SignedOut
 from simulator.training.ports import Staged
 from simulator.training.sitting import ClassSitting, RunPlan, StartedRun
 from simulator.transport.wire import (
+    MAX_IDLE_SECONDS,
     MAX_LISTED,
     MAX_NAME,
     AnswerBody,
@@ -45,7 +47,9 @@ from simulator.transport.wire import (
     PreflightRequest,
     Refused,
     SignedIn,
+    SignedOutAnswer,
     SignIn,
+    SignOut,
     Started,
     StartRequest,
     Trainees,
@@ -94,6 +98,15 @@ class ClassDesk(Generic[Staged]):
         """Whether the record has accounts, so that class requests need a sign-in first."""
         return self.gate.guarded
 
+    @property
+    def signed_in(self) -> bool:
+        """Whether someone is signed in on this connection."""
+        return self.gate.account is not None
+
+    @property
+    def _idle_minutes(self) -> str:
+        return f"{self._idle_seconds / 60:g} minutes"
+
     def used(self) -> None:
         """The console steered, or watches, a run: the idle time starts again."""
         self._last_use = self._now()
@@ -114,14 +127,19 @@ class ClassDesk(Generic[Staged]):
         now = self._now()
         idle, self._last_use = now - self._last_use, now
         try:
+            if isinstance(request, SignOut):
+                # The console locked itself after the idle time without input there: the
+                # end is logged when it happened, not at some later request.
+                self.gate.sign_out(f"signed out at the remote console after "
+                                   f"{self._idle_minutes} without input")
+                return SignedOutAnswer()
             # Never during a run (a paused one, say): the idle time starts after it.
             if (self.gate.account is not None and idle >= self._idle_seconds
                     and not self._sitting.running()):
                 self.gate.idle_sign_out(idle)
                 if not isinstance(request, SignIn):
                     return Refused(code="signed_out", detail=f"signed out after "
-                                   f"{self._idle_seconds / 60:g} minutes without use; sign "
-                                   "in again")
+                                   f"{self._idle_minutes} without use; sign in again")
             if isinstance(request, SignIn):
                 if self._sitting.running():
                     return Refused(code="busy", detail=SIGN_IN_BUSY)
@@ -152,7 +170,8 @@ class ClassDesk(Generic[Staged]):
         person = account.person_id
         name = self._record.people.display_names([person]).get(person) if person else None
         return SignedIn(username=account.username, role=account.role.value,
-                        name=name if name is None or len(name) <= MAX_NAME else None)
+                        name=name if name is None or len(name) <= MAX_NAME else None,
+                        idle_seconds=min(self._idle_seconds, MAX_IDLE_SECONDS))
 
     def _use_case(self, request: ClassRequest, sitting: ClassSitting[Staged]) -> AnswerBody:
         if isinstance(request, CatalogRequest):
@@ -166,7 +185,9 @@ class ClassDesk(Generic[Staged]):
         if isinstance(request, TraineesRequest):
             names = sitting.recent_trainees(
                 own_only=not self.gate.may(Permission.coordinate))
-            instructor = sitting.instructor()
+            # Only where nobody signs in does a start continue the open sitting's
+            # instructor; on a record with accounts their name is nobody else's business.
+            instructor = None if self.gate.guarded else sitting.instructor()
             return Trainees(names=[n for n in names if _pickable(n)][:MAX_LISTED],
                             instructor=instructor if instructor and _pickable(instructor)
                             else None)

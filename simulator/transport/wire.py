@@ -6,7 +6,7 @@ Text messages are JSON objects with a version ``v`` and a ``type``. The console 
 refused. Binary messages from the projector are preview pictures (JPEG).
 
 Version 2 adds class set-up: the console's ``request``s (sign in, the catalog, the
-trainees, pre-flight, start, the class's runs, end the class), each answered by one
+trainees, pre-flight, start, the class's runs, end the class, sign out), each answered by one
 ``answer`` quoting its id. The version a console's ``hello`` carries is the one both ends
 speak on that connection from then on, so a console of an older release gets version 1
 messages only (`SUPPORTED_VERSIONS`).
@@ -61,6 +61,7 @@ MAX_LINES = 50
 MAX_TRAINEES = 50
 MAX_LISTED = 2_000
 MAX_PASSWORD = 1_024
+MAX_IDLE_SECONDS = 7 * 24 * 3600
 
 
 class WireError(ValueError):
@@ -122,6 +123,12 @@ class SignIn(_Body):
     password: str = Field(min_length=1, max_length=MAX_PASSWORD, repr=False)
 
 
+class SignOut(_Body):
+    """End this connection's sign-in: the console locked itself after its idle time."""
+
+    type: Literal["sign_out"] = "sign_out"
+
+
 class CatalogRequest(_Body):
     """Every scenario in the projector PC's library."""
 
@@ -167,7 +174,7 @@ class EndClassRequest(_Body):
     type: Literal["end_class"] = "end_class"
 
 
-ClassRequest = Annotated[SignIn | CatalogRequest | TraineesRequest | PreflightRequest
+ClassRequest = Annotated[SignIn | SignOut | CatalogRequest | TraineesRequest | PreflightRequest
                          | StartRequest | ClassRunsRequest | EndClassRequest,
                          Field(discriminator="type")]
 
@@ -194,6 +201,17 @@ class SignedIn(_Body):
     role: str = Field(max_length=MAX_ID)
     name: str | None = Field(default=None, max_length=MAX_NAME,
                              description="The account's person, as the record names them.")
+    # Optional, so that a projector PC that sends none is still understood: the console
+    # then signs out only when the projector PC answers it so.
+    idle_seconds: float | None = Field(
+        default=None, gt=0, le=MAX_IDLE_SECONDS,
+        description="The agency's idle time: the console locks after it without input.")
+
+
+class SignedOutAnswer(_Body):
+    """The sign-in on this connection has ended, as asked."""
+
+    type: Literal["signed_out"] = "signed_out"
 
 
 class VariantItem(_Body):
@@ -286,8 +304,8 @@ class Refused(_Body):
     detail: Line
 
 
-AnswerBody = Annotated[SignedIn | Catalog | Trainees | Preflight | Started | ClassRuns
-                       | ClassEnded | Refused, Field(discriminator="type")]
+AnswerBody = Annotated[SignedIn | SignedOutAnswer | Catalog | Trainees | Preflight | Started
+                       | ClassRuns | ClassEnded | Refused, Field(discriminator="type")]
 
 
 class Answer(WireMessage):
