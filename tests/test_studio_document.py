@@ -93,3 +93,12 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path):
     path.write_bytes(b"title: \xff\xfe\n")
     with pytest.raises(DocumentError, match="UTF-8"):
         ScenarioDocument.open(path)
+
+
+def test_a_file_over_the_scenario_size_cap_is_refused_unread(tmp_path: Path):
+    from simulator.documents.loading import MAX_DOCUMENT_BYTES
+
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(b"# " + b"x" * MAX_DOCUMENT_BYTES + b"\nid: big\n")
+    with pytest.raises(DocumentError, match="split it into several scenarios"):
+        ScenarioDocument.open(path)

@@ -20,6 +20,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from simulator.documents import DocumentError, Problem
+from simulator.documents.loading import MAX_DOCUMENT_BYTES
 from simulator.scenario import LoadedScenario, parse_scenario
 
 # No line is folded on saving: a long description stays on the line its author put it.
@@ -27,7 +28,11 @@ NO_FOLDING = 1 << 20
 
 
 class ScenarioDocument:
-    """An open scenario file: ``tree`` to edit, `text` and `save` to write it back."""
+    """An open scenario file: ``tree`` to edit, `text` and `save` to write it back.
+
+    ``ScenarioDocument(text, source)`` opens text from elsewhere (a template, a stored
+    version); ``source`` names it in errors and is where `save` writes by default.
+    """
 
     def __init__(self, text: str, source: str) -> None:
         self.source = source
@@ -62,7 +67,13 @@ class ScenarioDocument:
             DocumentError: it is not UTF-8 YAML holding a mapping (file and line named).
         """
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+            if len(raw) > MAX_DOCUMENT_BYTES:
+                raise DocumentError(path, [Problem(
+                    f"larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB, the most a "
+                    "scenario file may be; split it into several scenarios", str(path))])
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DocumentError(path, [Problem(f"cannot be read as UTF-8 text: {exc}",
                                          str(path))]) from None
