@@ -100,9 +100,8 @@ class Gate:
         try:
             self.account = self._accounts.still_usable(self.account)
         except SignInError as exc:
-            self._log.write(self.account, "signed_out", self.where,
-                            {"why": str(exc), **self.place})
-            self.account, self.why_signed_out = None, str(exc)
+            self.why_signed_out = str(exc)
+            self.sign_out(str(exc))
             return False
         return True
 
@@ -118,13 +117,13 @@ class Gate:
                             {"idle_seconds": round(idle_seconds)})
 
     def sign_out(self, why: str) -> None:
-        """End the sign-in here (its front end went away): a ``signed_out`` line saying why.
+        """End the sign-in here: one ``signed_out`` line saying why, and where.
 
         The gate acts for no one from then on, even if the line could not be written.
         """
         account, self.account = self.account, None
         if account is not None:
-            self._log.write(account, "signed_out", self.where, {"why": why})
+            self._log.write(account, "signed_out", self.where, {"why": why, **self.place})
 
     def idle_seconds(self, agency_id: str | None) -> float:
         """How long this front end may sit idle before it signs out: the agency's setting."""
