@@ -168,17 +168,19 @@ def check_version(
 
 
 def problem_from(
-    error: Any, model: type[BaseModel], locations: dict[Path_, Location], source: str
+    error: Any, model: type[BaseModel], locations: dict[Path_, Location], source: str,
+    *, path: Path_ | None = None,
 ) -> Problem:
     """A pydantic validation error as a problem, at the field's place in the document.
 
     ``locations`` needs the error's path and the paths leading to it; the nearest one
-    found places the problem.
+    found places the problem. ``path``: the error's field in the document, when the caller
+    knows it already (from the data validated, with no text to locate it in).
     """
     loc: tuple[str | int, ...] = tuple(error["loc"])
     # Union members and tagged unions add their type name to the location; drop those parts
     # that are not in the document so that the field reads as the author wrote it.
-    doc_loc = _document_path(loc, locations)
+    doc_loc = path if path is not None else _document_path(loc, locations)
     line, column = _nearest_location(doc_loc, locations)
     message = str(error["msg"])
     kind = error["type"]

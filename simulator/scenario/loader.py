@@ -216,7 +216,7 @@ def _validated(text: str, source: str, *, capped: bool) -> Scenario:
             return Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        locations = locations_of(text, [_path_in(data, tuple(e["loc"])) for e in errors])
+        locations = locations_of(text, [document_path(data, tuple(e["loc"])) for e in errors])
         raise DocumentError(source, [problem_from(error, Scenario, locations, source)
                                      for error in errors]) from None
 
@@ -239,8 +239,8 @@ def _refuse_duplicate_keys(text: str, source: str) -> None:
     raise DocumentError(source, duplicate_key_problems(repeated, source))
 
 
-def _path_in(data: Any, loc: tuple[str | int, ...]) -> Path_:
-    """The part of a validation error's location that is in the document.
+def document_path(data: Any, loc: tuple[str | int, ...]) -> Path_:
+    """The part of a validation error's location that is in the document ``data``.
 
     Union members and validators add parts of their own (``function-after[...]``); they
     are skipped, and the path goes on below them.
