@@ -9,6 +9,7 @@ agency's vocabularies, then (when the studio knows the clips) against the footag
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +22,15 @@ from simulator.documents import Problem
 from simulator.documents.loading import problem_from
 from simulator.names import name_problem
 from simulator.scenario import Scenario, lint
-from simulator.scenario.fast_yaml import no_cycle_collection
 from simulator.scenario.lint import MediaCheck
 from simulator.scenario.loader import document_path
 from simulator.studio.document import ScenarioDocument
-from simulator.studio.edits import Change, plain
+from simulator.studio.edits import Change, PlainCopies
 
 Listener = Callable[[], None]
+# How lint sees the clips of the scenario as it stands now: given the scenario and where
+# its file is (relative clip paths are read from there).
+ClipsFor = Callable[[Scenario, str], MediaCheck]
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,22 @@ class ScenarioEditor:
     """One open scenario: apply, undo and redo changes, and see what is wrong after each."""
 
     def __init__(self, document: ScenarioDocument, profile: AgencyProfile, *,
-                 media: MediaCheck | None = None) -> None:
+                 clips: ClipsFor | None = None) -> None:
         self.document = document
         self.profile = profile
-        self.media = media
+        self.clips = clips
         self._undo: list[Change] = []
         self._redo: list[Change] = []
         self._saved_depth: int | None = 0
         self._listeners: list[Listener] = []
+        self._copies = PlainCopies()
         self.checked = self._check()
+        # The tree and all loaded before it live as long as the studio: out of the cycle
+        # collector's way, whose full passes over a large scenario's nodes would otherwise
+        # stall an edit by 50-100 ms every few edits. Garbage without cycles is still freed
+        # as it goes, and what was garbage already is collected first.
+        gc.collect()
+        gc.freeze()
 
     # -- editing ---------------------------------------------------------------------------
 
@@ -71,7 +81,9 @@ class ScenarioEditor:
         """
         if not change.steps:
             return
-        change.apply(self.document.tree)
+        touched: list[Any] = []
+        change.apply(self.document.tree, touched)
+        self._copies.forget(touched)
         if self._saved_depth is not None and self._saved_depth > len(self._undo):
             self._saved_depth = None  # the saved state was undone and is now out of reach
         self._undo.append(change)
@@ -83,7 +95,9 @@ class ScenarioEditor:
         if not self._undo:
             return None
         change = self._undo.pop()
-        change.revert(self.document.tree)
+        touched: list[Any] = []
+        change.revert(self.document.tree, touched)
+        self._copies.forget(touched)
         self._redo.append(change)
         self._changed()
         return change.label
@@ -93,7 +107,9 @@ class ScenarioEditor:
         if not self._redo:
             return None
         change = self._redo.pop()
-        change.apply(self.document.tree)
+        touched: list[Any] = []
+        change.apply(self.document.tree, touched)
+        self._copies.forget(touched)
         self._undo.append(change)
         self._changed()
         return change.label
@@ -117,9 +133,8 @@ class ScenarioEditor:
         """Call ``listener`` after every change, undo and redo (the problems checked)."""
         self._listeners.append(listener)
 
-    def set_media(self, media: MediaCheck | None) -> None:
-        """Check clips with ``media`` from now on (the studio learned where they are)."""
-        self.media = media
+    def recheck(self) -> None:
+        """Check again without an edit: a take was brought in, a clip file changed."""
         self._changed()
 
     # -- saving ----------------------------------------------------------------------------
@@ -144,15 +159,15 @@ class ScenarioEditor:
             listener()
 
     def _check(self) -> Checked:
-        data = plain(self.document.tree)
+        data = self._copies.of(self.document.tree)
         source = self.document.source
         try:
-            with no_cycle_collection():
-                scenario = Scenario.model_validate(data)
+            scenario = Scenario.model_validate(data)
         except ValidationError as exc:
             return Checked(data, None, tuple(_format_problem(error, data, source)
                                              for error in exc.errors()))
-        problems = list(lint(scenario, self.profile, source=source, media=self.media).problems)
+        media = self.clips(scenario, source) if self.clips is not None else None
+        problems = list(lint(scenario, self.profile, source=source, media=media).problems)
         titled = [("title", scenario.title)] + [
             (f"segments[{i}].title", segment.title) for i, segment in enumerate(scenario.segments)]
         problems += [Problem(why, source, field=field, code="unsafe-name")

@@ -45,17 +45,43 @@ def node(value: Any) -> Any:
 
 def plain(value: Any) -> Any:
     """A copy of part of the tree as plain dicts, lists and scalars (for checks and views)."""
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    if isinstance(value, bool) or value is None:
+    return PlainCopies().of(value)
+
+
+class PlainCopies:
+    """Plain copies of a tree's nodes, kept between edits and made again only where changed.
+
+    Reading a 200-segment tree back as data takes longer than checking it; after an edit
+    only the nodes it touched (`Change.apply`'s ``touched``) are copied again. Copies are
+    shared between one reading and the next, so they must be read, never changed.
+    """
+
+    def __init__(self) -> None:
+        # By node identity; the node is held too, so its id cannot be reused while cached.
+        self._copies: dict[int, tuple[Any, Any]] = {}
+
+    def forget(self, nodes: list[Any]) -> None:
+        """Copy these nodes again when next read."""
+        for changed in nodes:
+            self._copies.pop(id(changed), None)
+
+    def of(self, value: Any) -> Any:
+        """The plain copy of ``value``."""
+        if isinstance(value, Mapping | list):
+            cached = self._copies.get(id(value))
+            if cached is not None and cached[0] is value:
+                return cached[1]
+            copy: Any = ({str(key): self.of(item) for key, item in value.items()}
+                         if isinstance(value, Mapping) else [self.of(item) for item in value])
+            self._copies[id(value)] = (value, copy)
+            return copy
+        if isinstance(value, bool) or value is None:
+            return value
+        # ruamel's scalars are subclasses that carry their formatting; checks want the value.
+        for kind in (int, float, str):
+            if isinstance(value, kind):
+                return kind(value)
         return value
-    # ruamel's scalars are subclasses that carry their formatting; checks want the value.
-    for kind in (int, float, str):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
 
 
 def styled_like(value: Any, siblings: Any) -> Any:
@@ -195,11 +221,17 @@ class Change:
     label: str
     steps: Sequence[Step]
 
-    def apply(self, tree: CommentedMap) -> None:
-        """Make every step in order; if one does not fit, undo those made and re-raise."""
+    def apply(self, tree: CommentedMap, touched: list[Any] | None = None) -> None:
+        """Make every step in order; if one does not fit, undo those made and re-raise.
+
+        ``touched`` collects every node whose content a step changes (the parent of what
+        it sets, inserts or deletes, and that parent's ancestors), as they are when the
+        step is made: a later step can move them (a segment deleted shifts the rest).
+        """
         done: list[Step] = []
         try:
             for step in self.steps:
+                _collect(tree, step, touched)
                 step.apply(tree)
                 done.append(step)
         except Exception:
@@ -207,7 +239,22 @@ class Change:
                 step.revert(tree)
             raise
 
-    def revert(self, tree: CommentedMap) -> None:
-        """Undo every step, last first."""
+    def revert(self, tree: CommentedMap, touched: list[Any] | None = None) -> None:
+        """Undo every step, last first (``touched`` as for `apply`)."""
         for step in reversed(self.steps):
+            _collect(tree, step, touched)
             step.revert(tree)
+
+
+def _collect(tree: CommentedMap, step: Step, touched: list[Any] | None) -> None:
+    if touched is None:
+        return
+    path: TreePath = getattr(step, "path", ())
+    current: Any = tree
+    touched.append(current)
+    for key in path[:-1]:
+        try:
+            current = current[key]
+        except (KeyError, IndexError, TypeError):
+            return  # the step itself will say what is missing
+        touched.append(current)
