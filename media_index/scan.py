@@ -64,14 +64,19 @@ class _Found:
 def walk(roots: Iterable[Path], skipped: list[tuple[Path, str]]) -> dict[str, _Found]:
     """Every video file under ``roots``, with its sidecar's mtime.
 
-    Hidden folders below a root are not entered (a root itself may be hidden). Symbolic
-    links are not followed, so a scan never leaves the folders it was given; a linked
-    video, and a name that is not valid text, are listed in ``skipped`` with the reason.
+    A root is a folder, or one video file (just that file is taken). Hidden folders below
+    a root are not entered (a root itself may be hidden). Symbolic links are not followed,
+    so a scan never leaves the folders it was given; a linked video, and a name that is not
+    valid text, are listed in ``skipped`` with the reason.
     """
     found: dict[str, _Found] = {}
-    stack = [Path(r).resolve() for r in roots]
+    stack: list[tuple[Path, str | None]] = []
+    for root in roots:
+        path = Path(root)
+        stack.append((path, None) if path.is_dir() and not path.is_symlink()
+                     else (path.parent, path.name))
     while stack:
-        folder = stack.pop()
+        folder, only = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
@@ -79,9 +84,11 @@ def walk(roots: Iterable[Path], skipped: list[tuple[Path, str]]) -> dict[str, _F
             continue
         sidecars = {e.name: e for e in entries if e.name.endswith(SIDECAR_SUFFIX)}
         for entry in entries:
+            if only is not None and entry.name != only:
+                continue
             if entry.is_dir(follow_symlinks=False):
-                if not entry.name.startswith("."):
-                    stack.append(Path(entry.path))
+                if not entry.name.startswith(".") and only is None:
+                    stack.append((Path(entry.path), None))
                 continue
             name = Path(entry.name)
             if name.suffix.lower() not in VIDEO_SUFFIXES:
@@ -112,8 +119,10 @@ def _is_text(path: str) -> bool:
 
 
 def _under(path: str, roots: list[str]) -> bool:
-    """Whether ``path`` lies in the part of a root that a scan walks."""
+    """Whether ``path`` lies in the part of a root that a scan walks (or is a file root)."""
     for root in roots:
+        if path == root:
+            return True
         prefix = root.rstrip(os.sep) + os.sep
         if path.startswith(prefix):
             inside = Path(path[len(prefix):]).parts[:-1]
@@ -275,9 +284,18 @@ class _Scan:
 
 def scan(engine: Engine, roots: Iterable[Path], vocabulary: Vocabulary,
          progress: Progress | None = None, *, batch: int = 500) -> ScanReport:
-    """Index every video under ``roots``; see the module docstring for the rules."""
-    return _Scan(engine, [str(Path(r).resolve()) for r in roots], vocabulary).run(progress,
-                                                                                   batch)
+    """Index every video under ``roots`` (folders, or single files); see the module docstring."""
+    return _Scan(engine, [_root(Path(r)) for r in roots], vocabulary).run(progress, batch)
+
+
+def _root(path: Path) -> str:
+    """A root as the scan walks it: a folder resolved, a file in its resolved folder.
+
+    A file's own name is kept, so a linked file stays a link and is refused as in a folder.
+    """
+    if path.is_dir():
+        return str(path.resolve())
+    return str(path.absolute().parent.resolve() / path.name)
 
 
 def _set(clip_id: str, **values: Any) -> _Operation:

@@ -6,6 +6,7 @@ The index itself knows nothing of scenarios or profiles; this module translates.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -125,12 +126,57 @@ def write_sidecars(loaded: LoadedScenario, media_root: Path) -> list[Path]:
             sidecar = sidecar_for(media_root / relative)
             if not sidecar.parent.is_dir():
                 continue
-            text = yaml.safe_dump({"schema_version": SIDECAR_SCHEMA_VERSION,
-                                   "people": people, "setting": setting}, sort_keys=True)
-            if not sidecar.is_file() or sidecar.read_text() != text:
-                sidecar.write_text(text)
+            _write_sidecar(sidecar, people, setting)
             written.append(sidecar)
     return written
+
+
+def _write_sidecar(sidecar: Path, people: Mapping[str, Mapping[str, list[str]]],
+                   setting: Mapping[str, str]) -> None:
+    text = yaml.safe_dump({"schema_version": SIDECAR_SCHEMA_VERSION,
+                           "people": {p: dict(d) for p, d in people.items()},
+                           "setting": dict(setting)}, sort_keys=True)
+    if not sidecar.is_file() or sidecar.read_text(encoding="utf-8") != text:
+        sidecar.write_text(text, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TagsWritten:
+    """What `write_variant_tags` did: sidecars written, and clips it left alone, and why."""
+
+    written: tuple[Path, ...]
+    skipped: tuple[str, ...]
+
+
+def write_variant_tags(loaded: LoadedScenario, index: MediaIndex | None) -> TagsWritten:
+    """Tag each variant's clip files with the people the variant portrays, and the setting.
+
+    The scenario studio asks for each person's demographics once, per variant; the media
+    index's tags are made from that, so they are never typed twice and cannot disagree. A
+    file two variants play, portraying someone differently, is left untagged and named.
+    """
+    setting = {k: v for k, v in loaded.scenario.setting.items() if k in SETTING_VALUES}
+    wanted: dict[Path, tuple[str, dict[str, dict[str, list[str]]]]] = {}
+    skipped: list[str] = []
+    for variant in loaded.scenario.variants:
+        people = {p: variant.demographics_of(p) for p in variant.people}
+        for clip_id in variant.clips:
+            path = resolve_clip(loaded, index, variant.id, clip_id)
+            if path is None or not path.is_file():
+                skipped.append(f"variant `{variant.id}` clip `{clip_id}`: no file to tag")
+                continue
+            first = wanted.setdefault(path, (variant.id, people))
+            if first[1] != people:
+                skipped.append(f"{path}: variants `{first[0]}` and `{variant.id}` both play "
+                               "it but portray its people differently; give each its own take")
+                wanted[path] = (first[0], {})
+    written = []
+    for path, (_, people) in wanted.items():
+        if people:
+            sidecar = sidecar_for(path)
+            _write_sidecar(sidecar, people, setting)
+            written.append(sidecar)
+    return TagsWritten(tuple(written), tuple(skipped))
 
 
 def scenario_minutes(scenarios: Iterable[LoadedScenario]) -> list[Appearance]:

@@ -78,6 +78,19 @@ def test_first_scan_then_nothing_is_read_again(index, footage):
     assert door.setting == {"environment": "indoor", "light": "night"}
 
 
+def test_a_file_root_indexes_that_file_alone(index, footage):
+    door = footage / "a" / "door.mp4"
+    report = index.scan([door], VOCABULARY)
+    assert report.added == [door] and report.ok
+    assert index.by_path(door).people["man"]["gender"] == ["man"]  # its sidecar is read
+    index.scan([footage], VOCABULARY)
+    # A file root watches that file only: the rest of its folder is not marked missing.
+    (footage / "a" / "calm.mp4").unlink()
+    assert index.scan([door], VOCABULARY).missing == []
+    door.unlink()
+    assert index.scan([door], VOCABULARY).missing == [door]
+
+
 def test_renamed_file_is_recognised_by_hash(index, footage):
     index.scan([footage], VOCABULARY)
     before = index.by_path(footage / "a" / "calm.mp4")

@@ -1,0 +1,242 @@
+"""The scenario studio's use cases: make, open and save scenarios, bring in takes, preview.
+
+An instructor builds scenarios from their agency's own footage here, without writing YAML.
+Scenario files hold no personal data, so nothing here writes the access log; the studio is
+for those who may run a class, like the library it writes into. A preview plays the
+scenario as it stands, from any segment, and is never recorded: no record entry, nothing
+counted as anyone's training.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from media_index import MediaIndex
+from media_index.scan import Progress
+from simulator.access import Permission
+from simulator.agency import AgencyProfile
+from simulator.documents import DocumentError, Problem
+from simulator.media import (
+    IndexedClips,
+    TagsWritten,
+    resolve_clip,
+    vocabulary_for,
+    write_variant_tags,
+)
+from simulator.ports import Clock, JournalEntry, Player
+from simulator.protocol.run_state import RunState
+from simulator.runtime import ScenarioRun
+from simulator.scenario import LoadedScenario, Scenario, ScenarioLibrary, parse_scenario
+from simulator.scenario.lint import MediaCheck
+from simulator.scenario.loader import SCENARIO_FILE
+from simulator.scenario.model import MEDIA_REF, content_hash
+from simulator.studio.document import ScenarioDocument
+from simulator.studio.editor import ScenarioEditor
+from simulator.studio.takes import (
+    CutProgress,
+    ProposedCut,
+    Take,
+    bring_in_takes,
+    propose_cuts,
+    take_of,
+)
+from simulator.studio.templates import new_scenario
+from simulator.training.gate import Gate
+
+# As the format's identifiers: a scenario's folder in the library carries its id.
+SCENARIO_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """A scenario of the library, as the studio's Open list shows it."""
+
+    id: str
+    title: str
+    path: Path
+
+
+@dataclass
+class PreviewJournal:
+    """Where a preview's events go: kept in memory for the preview to show, never stored."""
+
+    entries: list[JournalEntry] = field(default_factory=list)
+
+    def commit(self, entries: Sequence[JournalEntry], state: RunState) -> None:
+        """Keep ``entries``; ``state`` is the runtime's own and needs no copy."""
+        self.entries.extend(entries)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A scenario playing from one segment, unrecorded: the run and what it did."""
+
+    run: ScenarioRun
+    journal: PreviewJournal
+    segment_id: str
+    variant_id: str
+
+
+class Authoring:
+    """The studio's use cases for the person at ``gate``, over the agency's library."""
+
+    def __init__(self, gate: Gate, library: Path, profile: AgencyProfile) -> None:
+        gate.check(Permission.run)
+        self._gate = gate
+        self.library = library
+        self.profile = profile
+        self._index: MediaIndex | None = None
+
+    @property
+    def index(self) -> MediaIndex:
+        """The media index the takes go into (the record's), opened when first needed."""
+        if self._index is None:
+            self._index = self._gate.record.media_index()
+        return self._index
+
+    # -- scenarios -------------------------------------------------------------------------
+
+    def scenarios(self) -> list[LibraryEntry]:
+        """Every scenario in the library that loads, by title (those that do not: by file)."""
+        out = []
+        for path in ScenarioLibrary(self.library).paths():
+            try:
+                loaded = ScenarioLibrary(self.library).load(path.parent.name)
+                out.append(LibraryEntry(loaded.scenario.id, loaded.scenario.title, path))
+            except (DocumentError, OSError):
+                out.append(LibraryEntry(path.parent.name, f"{path.parent.name} (has problems)",
+                                        path))
+        return sorted(out, key=lambda entry: entry.title.lower())
+
+    def open(self, path: Path) -> ScenarioEditor:
+        """The scenario file at ``path`` (or a folder holding one), ready to edit.
+
+        Raises:
+            DocumentError: it is not a scenario file the studio can edit (file and line named).
+        """
+        file = path / SCENARIO_FILE if path.is_dir() else path
+        return self._editor(ScenarioDocument.open(file))
+
+    def new(self, template_id: str, *, scenario_id: str, title: str) -> ScenarioEditor:
+        """A new scenario from a template, to be saved as ``<library>/<id>/scenario.yaml``.
+
+        Raises:
+            DocumentError: the id is not one a scenario can have, or the library has it.
+        """
+        folder = self.library / scenario_id
+        where = str(folder / SCENARIO_FILE)
+        if not SCENARIO_ID.fullmatch(scenario_id):
+            raise DocumentError(where, [Problem(
+                f"`{scenario_id}` cannot be a scenario's id: use 1 to 64 lower-case letters, "
+                "digits, `-` and `_`, starting with a letter or digit", where, field="id")])
+        if folder.exists():
+            raise DocumentError(where, [Problem(
+                f"the library already has a scenario `{scenario_id}`; open it, or choose "
+                "another id", where, field="id")])
+        document = new_scenario(template_id, scenario_id=scenario_id, title=title)
+        document.source = where
+        return self._editor(document)
+
+    def save(self, editor: ScenarioEditor) -> TagsWritten:
+        """Save the scenario, then write its clips' media tags from its variants.
+
+        The tags go beside each clip file and into the index, so the media index's coverage
+        report and lint's tag check read what the scenario says of who is shown.
+
+        Raises:
+            DocumentError: it does not validate (nothing is written).
+            OSError: the file cannot be written (the old one is untouched).
+        """
+        target = Path(editor.document.source)
+        scenario_id = editor.document.tree.get("id")
+        if target.parent.parent == self.library and scenario_id != target.parent.name:
+            raise DocumentError(str(target), [Problem(
+                f"the scenario's id is `{scenario_id}` but its folder in the library is "
+                f"`{target.parent.name}`; the library finds scenarios by folder, so give it "
+                f"back the id `{target.parent.name}`", str(target), field="id",
+                code="id-mismatch")])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        editor.save(target)
+        loaded = parse_scenario(editor.document.text(), str(target))
+        tags = write_variant_tags(loaded, self.index)
+        folders = sorted({sidecar.parent for sidecar in tags.written})
+        if folders:
+            self.index.scan(folders, vocabulary_for(self.profile))
+        editor.recheck()
+        return tags
+
+    def _editor(self, document: ScenarioDocument) -> ScenarioEditor:
+        return ScenarioEditor(document, self.profile, clips=self._clips)
+
+    def _clips(self, scenario: Scenario, source: str) -> MediaCheck:
+        return IndexedClips(LoadedScenario(scenario, "", "", source), self.index)
+
+    # -- takes -------------------------------------------------------------------------------
+
+    def bring_in(self, sources: Sequence[Path],
+                 progress: Progress | None = None) -> list[Take]:
+        """Index these files and folders of footage as takes (see `bring_in_takes`)."""
+        return bring_in_takes(self.index, sources, vocabulary_for(self.profile), progress)
+
+    def takes(self, clip_ids: Sequence[str]) -> list[Take]:
+        """The takes the index holds under these clip ids, as `bring_in` gave them."""
+        return [take_of(clip) for clip in self.index.clips(ids=list(clip_ids))]
+
+    def propose_cuts(self, path: Path, *, progress: CutProgress | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> list[ProposedCut]:
+        """Where shot detection sees cuts in a long take (see `propose_cuts`)."""
+        return propose_cuts(path, progress=progress, cancelled=cancelled)
+
+    def reference(self, clip_id: str) -> str:
+        """How a scenario names a take the index holds: by its index id, wherever it moves."""
+        return f"{MEDIA_REF}{clip_id}"
+
+    def clip_file(self, editor: ScenarioEditor, variant_id: str, clip_id: str) -> Path | None:
+        """The file a variant plays for a clip, as the scenario stands (for the timeline)."""
+        scenario = editor.checked.scenario
+        if scenario is None:
+            return None
+        try:
+            return resolve_clip(LoadedScenario(scenario, "", "", editor.document.source),
+                                self.index, variant_id, clip_id)
+        except KeyError:
+            return None
+
+    # -- preview -----------------------------------------------------------------------------
+
+    def preview(self, editor: ScenarioEditor, segment_id: str, variant_id: str, *,
+                clock: Clock, player: Player) -> Preview:
+        """The scenario as it stands, ready to `start` at ``segment_id``, unrecorded.
+
+        Raises:
+            DocumentError: the scenario does not validate, or lint finds an error that
+                would stop a run (every problem named).
+            KeyError: no such segment or variant.
+        """
+        text = editor.document.text()
+        loaded = parse_scenario(text, editor.document.source)
+        if editor.checked.errors:
+            raise DocumentError(editor.document.source, list(editor.checked.errors))
+        loaded.scenario.segment(segment_id)
+        loaded.scenario.variant(variant_id)
+        from_here = loaded.scenario.model_copy(update={"start": segment_id})
+        played = LoadedScenario(from_here, text, content_hash(text), loaded.source)
+        state = RunState(run_id=f"preview-{uuid.uuid4()}", session_id="preview",
+                         scenario_id=from_here.id, scenario_hash=played.content_hash,
+                         variant_id=variant_id, trainee_ids=[], instructor_id=None,
+                         player_backend=player.backend, timing_mode=player.timing_mode,
+                         display_lag_ms=player.display_lag_ms, variant_assignment="chosen",
+                         kind="test")
+        journal = PreviewJournal()
+        index = self.index
+
+        def clips(variant: str, clip_id: str) -> Path | None:
+            return resolve_clip(played, index, variant, clip_id)
+
+        run = ScenarioRun(played, state, clock=clock, player=player, journal=journal,
+                          profile=self.profile, clips=clips)
+        return Preview(run, journal, segment_id, variant_id)
