@@ -12,12 +12,13 @@ from simulator.access import Accounts, Permission, Role
 from simulator.agency import default_profile
 from simulator.documents import DocumentError
 from simulator.headless.player import HeadlessPlayer
+from simulator.paths import data_dir
 from simulator.playback.barcode import write_barcode_clip
 from simulator.protocol.commands import ChooseBranch
 from simulator.runtime.clock import ManualClock
-from simulator.scenario import load_scenario
+from simulator.scenario import bundled_library, load_scenario
 from simulator.studio import changes
-from simulator.training import AccessDenied, Gate
+from simulator.training import AccessDenied, Gate, SignedOut
 from simulator.training.authoring import Authoring
 
 PASSWORD = "correct horse battery staple"
@@ -75,7 +76,8 @@ def test_a_new_scenario_is_saved_in_the_library_with_its_clips_tagged(
     # The index read the tags back, and lint finds them agreeing with the scenario.
     assert authoring.index.by_path(take).people["subject"]["race"] == ["white"]
     assert [p.code for p in editor.checked.problems if p.code.startswith("clip-")] == []
-    assert [e.id for e in authoring.scenarios()] == ["corner-store"]
+    assert authoring.scenarios()[0].id == "corner-store"
+    assert all("bundled" in e.title for e in authoring.scenarios()[1:])
 
 
 def test_tags_written_from_a_variant_disagreeing_later_show_up_as_a_problem(
@@ -151,3 +153,47 @@ def test_the_studio_is_for_those_who_may_run_a_class(record, tmp_path: Path) -> 
     gate = Gate.sign_in(record, "admin", PASSWORD, Permission.administer, where="console")
     with pytest.raises(AccessDenied):
         Authoring(gate, tmp_path, default_profile())
+
+
+def test_a_bundled_scenario_is_edited_as_the_agencys_own_copy(authoring: Authoring) -> None:
+    bundled = bundled_library() / "traffic-stop" / "scenario.yaml"
+    before = bundled.read_bytes()
+    editor = authoring.open(bundled)
+    assert Path(editor.document.source) == authoring.library / "traffic-stop" / "scenario.yaml"
+    editor.apply(changes.set_scenario_fields(editor.checked.data, {"title": "Our stop"}))
+    authoring.save(editor)
+    assert bundled.read_bytes() == before
+    assert load_scenario(authoring.library / "traffic-stop").scenario.title == "Our stop"
+    with pytest.raises(DocumentError, match="already has its own copy"):
+        authoring.open(bundled)
+
+
+def test_the_studio_never_saves_into_the_bundled_library(record) -> None:
+    authoring = Authoring(Gate(record, None, "console"), bundled_library(), default_profile())
+    assert authoring.library == data_dir() / "scenarios"
+
+
+def test_a_variant_not_filmed_yet_does_not_stop_another_from_previewing(
+        authoring: Authoring, take: Path) -> None:
+    editor = _build(authoring, take)
+    editor.apply(changes.add_variant(editor.checked.data, label="Second filming"))
+    assert any(p.field.startswith("variants[1]") for p in editor.checked.errors)
+    clock = ManualClock()
+    preview = authoring.preview(editor, "arrival", "a", clock=clock,
+                                player=HeadlessPlayer(clock))
+    preview.run.start()
+    assert preview.run.current_segment.id == "arrival"
+    with pytest.raises(DocumentError, match="variants\\[1\\]"):
+        authoring.preview(editor, "arrival", "second_filming", clock=clock,
+                          player=HeadlessPlayer(clock))
+
+
+def test_an_account_disabled_meanwhile_can_do_nothing_more(record, tmp_path: Path) -> None:
+    accounts = Accounts(record)
+    accounts.add("lee", Role.instructor, PASSWORD)
+    gate = Gate.sign_in(record, "lee", PASSWORD, Permission.run, where="console")
+    authoring = Authoring(gate, tmp_path, default_profile())
+    authoring.scenarios()
+    accounts.set_disabled("lee", True)
+    with pytest.raises(SignedOut, match="disabled"):
+        authoring.scenarios()

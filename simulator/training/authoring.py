@@ -27,10 +27,17 @@ from simulator.media import (
     vocabulary_for,
     write_variant_tags,
 )
+from simulator.paths import data_dir
 from simulator.ports import Clock, JournalEntry, Player
 from simulator.protocol.run_state import RunState
 from simulator.runtime import ScenarioRun
-from simulator.scenario import LoadedScenario, Scenario, ScenarioLibrary, parse_scenario
+from simulator.scenario import (
+    LoadedScenario,
+    Scenario,
+    ScenarioLibrary,
+    bundled_library,
+    parse_scenario,
+)
 from simulator.scenario.lint import MediaCheck
 from simulator.scenario.loader import SCENARIO_FILE
 from simulator.scenario.model import MEDIA_REF, content_hash
@@ -49,6 +56,22 @@ from simulator.training.gate import Gate
 
 # As the format's identifiers: a scenario's folder in the library carries its id.
 SCENARIO_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def studio_library(library: Path) -> Path:
+    """Where the studio saves scenarios for ``library``: itself, unless it is the bundled one.
+
+    The bundled scenarios are part of the installation (in a source checkout, of the
+    project's own files): an agency's scenarios and its edits of bundled ones go into its
+    own library in the data folder, which ``--library`` then names to run them.
+    """
+    if _inside(library, bundled_library()):
+        return data_dir() / "scenarios"
+    return library
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 @dataclass(frozen=True)
@@ -87,7 +110,7 @@ class Authoring:
     def __init__(self, gate: Gate, library: Path, profile: AgencyProfile) -> None:
         gate.check(Permission.run)
         self._gate = gate
-        self.library = library
+        self.library = studio_library(library)
         self.profile = profile
         self._index: MediaIndex | None = None
 
@@ -101,15 +124,28 @@ class Authoring:
     # -- scenarios -------------------------------------------------------------------------
 
     def scenarios(self) -> list[LibraryEntry]:
-        """Every scenario in the library that loads, by title (those that do not: by file)."""
+        """The library's scenarios, then the bundled ones it has no copy of, by title.
+
+        One that does not load is listed by its folder, to be opened and fixed.
+        """
+        self._gate.check(Permission.run)
+        own = self._listed(self.library, "")
+        taken = {entry.path.parent.name for entry in own}
+        bundled = [entry for entry in self._listed(bundled_library(), " (bundled: edits go "
+                                                                      "into your copy)")
+                   if entry.path.parent.name not in taken]
+        return own + bundled
+
+    @staticmethod
+    def _listed(library: Path, note: str) -> list[LibraryEntry]:
         out = []
-        for path in ScenarioLibrary(self.library).paths():
+        for path in ScenarioLibrary(library).paths():
             try:
-                loaded = ScenarioLibrary(self.library).load(path.parent.name)
-                out.append(LibraryEntry(loaded.scenario.id, loaded.scenario.title, path))
+                loaded = ScenarioLibrary(library).load(path.parent.name)
+                out.append(LibraryEntry(loaded.scenario.id, loaded.scenario.title + note, path))
             except (DocumentError, OSError):
-                out.append(LibraryEntry(path.parent.name, f"{path.parent.name} (has problems)",
-                                        path))
+                out.append(LibraryEntry(path.parent.name,
+                                        f"{path.parent.name} (has problems){note}", path))
         return sorted(out, key=lambda entry: entry.title.lower())
 
     def open(self, path: Path) -> ScenarioEditor:
@@ -118,8 +154,18 @@ class Authoring:
         Raises:
             DocumentError: it is not a scenario file the studio can edit (file and line named).
         """
+        self._gate.check(Permission.run)
         file = path / SCENARIO_FILE if path.is_dir() else path
-        return self._editor(ScenarioDocument.open(file))
+        document = ScenarioDocument.open(file)
+        if _inside(file, bundled_library()) and not _inside(file, self.library):
+            # The bundled scenarios belong to the installation: an edit is the agency's copy.
+            copy = self.library / file.parent.name / SCENARIO_FILE
+            if copy.exists():
+                raise DocumentError(str(file), [Problem(
+                    f"your library already has its own copy of `{file.parent.name}` at "
+                    f"{copy}; open that one", str(file), code="copy-exists")])
+            document.source = str(copy)
+        return self._editor(document)
 
     def new(self, template_id: str, *, scenario_id: str, title: str) -> ScenarioEditor:
         """A new scenario from a template, to be saved as ``<library>/<id>/scenario.yaml``.
@@ -127,6 +173,7 @@ class Authoring:
         Raises:
             DocumentError: the id is not one a scenario can have, or the library has it.
         """
+        self._gate.check(Permission.run)
         folder = self.library / scenario_id
         where = str(folder / SCENARIO_FILE)
         if not SCENARIO_ID.fullmatch(scenario_id):
@@ -151,6 +198,7 @@ class Authoring:
             DocumentError: it does not validate (nothing is written).
             OSError: the file cannot be written (the old one is untouched).
         """
+        self._gate.check(Permission.run)
         target = Path(editor.document.source)
         scenario_id = editor.document.tree.get("id")
         if target.parent.parent == self.library and scenario_id != target.parent.name:
@@ -180,6 +228,7 @@ class Authoring:
     def bring_in(self, sources: Sequence[Path],
                  progress: Progress | None = None) -> list[Take]:
         """Index these files and folders of footage as takes (see `bring_in_takes`)."""
+        self._gate.check(Permission.run)
         return bring_in_takes(self.index, sources, vocabulary_for(self.profile), progress)
 
     def takes(self, clip_ids: Sequence[str]) -> list[Take]:
@@ -189,6 +238,7 @@ class Authoring:
     def propose_cuts(self, path: Path, *, progress: CutProgress | None = None,
                      cancelled: Callable[[], bool] | None = None) -> list[ProposedCut]:
         """Where shot detection sees cuts in a long take (see `propose_cuts`)."""
+        self._gate.check(Permission.run)
         return propose_cuts(path, progress=progress, cancelled=cancelled)
 
     def reference(self, clip_id: str) -> str:
@@ -217,12 +267,18 @@ class Authoring:
                 would stop a run (every problem named).
             KeyError: no such segment or variant.
         """
+        self._gate.check(Permission.run)
         text = editor.document.text()
         loaded = parse_scenario(text, editor.document.source)
-        if editor.checked.errors:
-            raise DocumentError(editor.document.source, list(editor.checked.errors))
         loaded.scenario.segment(segment_id)
-        loaded.scenario.variant(variant_id)
+        variant = loaded.scenario.variants.index(loaded.scenario.variant(variant_id))
+        # Another variant's footage not filmed yet does not stop this one from playing.
+        others = {f"variants[{i}]" for i in range(len(loaded.scenario.variants))
+                  if i != variant}
+        stopping = [p for p in editor.checked.errors
+                    if p.field.split(".")[0] not in others]
+        if stopping:
+            raise DocumentError(editor.document.source, stopping)
         from_here = loaded.scenario.model_copy(update={"start": segment_id})
         played = LoadedScenario(from_here, text, content_hash(text), loaded.source)
         state = RunState(run_id=f"preview-{uuid.uuid4()}", session_id="preview",
