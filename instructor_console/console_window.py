@@ -28,14 +28,17 @@ from instructor_console.projector_pc import ConsoleHost, Staged, UnboundKeyPress
 from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
+from instructor_console.studio.window import StudioWindow
 from instructor_console.theme import DARK, label
 from simulator.access import Account, Permission
 from simulator.agency import AgencyProfile
+from simulator.documents import DocumentError
 from simulator.playback import PlayerUnavailable
 from simulator.ports import Clock
 from simulator.protocol import EndRun
 from simulator.review.rubric import Rubric
 from simulator.training import AccessDenied, Auditing, RecordError, Reviewing, SignedOut
+from simulator.training.authoring import Authoring
 from simulator.training.sitting import RunPlan
 
 # What counts as someone at the console, for the idle sign-out.
@@ -79,6 +82,8 @@ class ConsoleWindow(QMainWindow):
         self.pages.addWidget(self._live_page)
         self.pages.addWidget(self.review)
         QShortcut(QKeySequence("F3"), self, self.open_review)
+        QShortcut(QKeySequence("F7"), self, self.open_studio)
+        self.studio: StudioWindow | None = None
         # A projector in a window from the command line is not covering anything.
         self._asked_size = host.windowed_size
         self.one_screen = OneScreenChoice()
@@ -341,6 +346,38 @@ class ConsoleWindow(QMainWindow):
         self.pages.setCurrentWidget(self.review)
         self.review.setFocus()
         return True
+
+    def open_studio(self) -> StudioWindow | None:
+        """The scenario studio over this class's library, in a window of its own.
+
+        Not during a live run: its previews and shot detection would take the projector's
+        share of this PC.
+        """
+        if self.locked or not self.still_signed_in():
+            return None
+        if self.run_live:
+            self.statusBar().showMessage("The studio opens between runs.", 5000)
+            return None
+        if self.studio is not None:
+            self.studio.raise_()
+            self.studio.activateWindow()
+            return self.studio
+        try:
+            authoring = Authoring(self.host.gate, self.host.library, self._profile)
+            editor = authoring.new("blank", scenario_id=authoring.unused_id(),
+                                   title="New scenario")
+        except (AccessDenied, SignedOut, DocumentError) as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return None
+        self.studio = StudioWindow(authoring, editor)
+        self.studio.closed.connect(self._studio_closed)
+        self.studio.show()
+        return self.studio
+
+    def _studio_closed(self) -> None:
+        self.studio = None
+        # New and changed scenarios show in set-up at once.
+        self.setup.load_catalog()
 
     def _run_ended(self, _run_id: str) -> None:
         if self.locked:

@@ -7,6 +7,7 @@ a test), and reaches the record only through the application layer (`simulator.t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import SignalInstance
@@ -148,6 +149,11 @@ class ConsoleHost(SetupHost, Protocol):
     @property
     def agency(self) -> str | None:
         """The agency's name the class belongs to, on a shared database."""
+        ...
+
+    @property
+    def library(self) -> Path:
+        """The scenario library the class runs from (the studio saves into it)."""
         ...
 
     @property

@@ -227,3 +227,11 @@ def test_ids_are_made_from_names_and_never_repeat() -> None:
     assert changes.new_id("Talks at the door", ["talks_at_the_door"]) == "talks_at_the_door_2"
     assert changes.new_id("  ", [], fallback="segment") == "segment"
     assert changes.new_id("Ñandú 2", []) == "and_2"
+
+
+def test_a_rename_onto_anothers_id_is_refused(editor: ScenarioEditor) -> None:
+    data = editor.checked.data
+    with pytest.raises(EditError, match="another person has the id `resident`"):
+        changes.update_person(data, 1, {"id": "resident"})
+    with pytest.raises(EditError, match="another segment has the id `knife`"):
+        changes.update_segment(data, 0, {"id": "knife"})

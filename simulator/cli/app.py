@@ -70,6 +70,7 @@ from simulator.cli.projector import (
     window_size_or_none,
 )
 from simulator.cli.review import export, records_app, score
+from simulator.cli.studio import studio
 from simulator.documents import DocumentError, Problem
 from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
@@ -111,6 +112,7 @@ app.add_typer(library_app, name="library")
 app.add_typer(projector_app, name="projector")
 app.command("console")(console)
 app.command("remote-console")(remote_console)
+app.command("studio")(studio)
 app.command("export")(export)
 app.command("score")(score)
 app.add_typer(records_app, name="records")

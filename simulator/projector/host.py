@@ -156,6 +156,11 @@ class ProjectorHost(QObject):
         """A person's name as the record holds it (the signed-in instructor's, say)."""
         return self.record.people.display_names([person_id]).get(person_id)
 
+    @property
+    def library(self) -> Path:
+        """The scenario library the class runs from."""
+        return self.sitting.library
+
     def catalog(self) -> list[CatalogEntry]:
         """Every scenario in the library, with lint status, variants and a thumbnail."""
         return self.sitting.catalog()

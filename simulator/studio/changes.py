@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from simulator.studio.edits import Change, Delete, Insert, Set, Step, TreePath
+from simulator.studio.edits import Change, Delete, EditError, Insert, Set, Step, TreePath
 
 Data = Mapping[str, Any]
 
@@ -129,15 +129,26 @@ def update_segment(data: Data, index: int, values: Mapping[str, Any]) -> Change:
     """Set fields of segment ``index`` (title, clip, in, out, low_light); None removes one.
 
     A new id is carried to the start and to every branch that leads to the segment.
+
+    Raises:
+        EditError: another segment has the new id.
     """
     current = segments(data)[index]
-    steps = _updates(("segments", index), current, values, SEGMENT_FIELDS)
     new = values.get("id")
     old = current.get("id")
+    if new is not None and new != old:
+        _refuse_taken("segment", new, segment_ids(data))
+    steps = _updates(("segments", index), current, values, SEGMENT_FIELDS)
     if new is not None and new != old:
         steps += _retarget(data, old, new)
     name = new or old
     return Change(f"Edit segment `{name}`", steps)
+
+
+def _refuse_taken(what: str, wanted: str, taken: Iterable[str]) -> None:
+    # A rename onto another's id would carry that one's references along with it.
+    if wanted in set(taken):
+        raise EditError(f"another {what} has the id `{wanted}`; choose one no {what} has")
 
 
 def _retarget(data: Data, old: Any, new: str) -> list[Step]:
@@ -340,10 +351,16 @@ def _top_place(data: Data, key: str) -> int:
 
 
 def update_person(data: Data, person: int, values: Mapping[str, Any]) -> Change:
-    """Set a person's role or description; a new id is carried to cues, lines and variants."""
+    """Set a person's role or description; a new id is carried to cues, lines and variants.
+
+    Raises:
+        EditError: another person has the new id.
+    """
     current = _map(_list(data, "people")[person])
-    steps = _updates(("people", person), current, values, ("id", "role", "description"))
     old, new = str(current.get("id", "")), values.get("id")
+    if new is not None and new != old:
+        _refuse_taken("person", new, [str(_map(p).get("id")) for p in _list(data, "people")])
+    steps = _updates(("people", person), current, values, ("id", "role", "description"))
     if new is not None and new != old:
         for v, variant in enumerate(_list(data, "variants")):
             described = _map(_map(variant).get("people"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,4 +180,6 @@ def _format_problem(error: Any, data: dict[str, Any], source: str) -> Problem:
     path = document_path(data, loc)
     if error["type"] == "missing" and loc:
         path = (*path, loc[-1])
-    return problem_from(error, Scenario, {}, source, path=path)
+    problem = problem_from(error, Scenario, {}, source, path=path)
+    # pydantic's prefix means nothing to an instructor reading the problems list.
+    return replace(problem, message=problem.message.removeprefix("Value error, "))

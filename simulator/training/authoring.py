@@ -188,6 +188,12 @@ class Authoring:
         document.source = where
         return self._editor(document)
 
+    def unused_id(self, base: str = "new-scenario") -> str:
+        """``base-1``, ``base-2``...: the first id neither the library nor its folders have."""
+        taken = {entry.id for entry in self.scenarios()}
+        return next(f"{base}-{n}" for n in range(1, 100_000)
+                    if f"{base}-{n}" not in taken and not (self.library / f"{base}-{n}").exists())
+
     def save(self, editor: ScenarioEditor) -> TagsWritten:
         """Save the scenario, then write its clips' media tags from its variants.
 

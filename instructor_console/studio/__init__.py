@@ -1,0 +1,1 @@
+"""The scenario studio's window and its pages."""
