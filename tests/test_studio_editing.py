@@ -227,6 +227,7 @@ def test_ids_are_made_from_names_and_never_repeat() -> None:
     assert changes.new_id("Talks at the door", ["talks_at_the_door"]) == "talks_at_the_door_2"
     assert changes.new_id("  ", [], fallback="segment") == "segment"
     assert changes.new_id("Ñandú 2", []) == "and_2"
+    assert changes.new_id("Arrival: he is arguing with the clerk", []) == "arrival_he_is_arguing"
 
 
 def test_a_rename_onto_anothers_id_is_refused(editor: ScenarioEditor) -> None:

@@ -13,7 +13,7 @@ an undo, a redo).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -311,6 +311,9 @@ class PeoplePage(QWidget):
 
     def __init__(self, editor: ScenarioEditor) -> None:
         super().__init__()
+        #: How a clip's file reference reads in the clips table; the studio names a take
+        #: from the media index by its file rather than by its index id.
+        self.reference_text: Callable[[str], str] = str
         self.setStyleSheet(STYLE)
         self.setAccessibleName("People and variants")
         self._editor = editor
@@ -654,7 +657,8 @@ class PeoplePage(QWidget):
                 table.setItem(row, 1, file)
             _set_text(name, clip)
             reference = files.get(clip)
-            _set_text(file, str(reference) if reference is not None else "— none yet —")
+            _set_text(file, self.reference_text(str(reference)) if reference is not None
+                      else "— none yet —")
             problems = [p for p in missing if f"`{clip}`" in p.message] if reference is None \
                 else []
             unused = "" if clip in used else " (no segment plays this clip)"

@@ -57,6 +57,7 @@ class TakesPanel(QWidget):
 
     take_chosen = Signal(object)
     cuts_found = Signal(object, list)
+    takes_brought_in = Signal()
 
     def __init__(self, authoring: Authoring, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,13 +69,13 @@ class TakesPanel(QWidget):
         self._list.setAccessibleName("Takes")
         self._list.setToolTip("Choose a take to cut segments from it on the timeline")
         self._list.currentItemChanged.connect(self._on_current)
-        self._files = QPushButton("Bring in files…")
+        self._files = QPushButton("Add files…")
         self._files.setToolTip("Index video files as takes (through the media index)")
         self._files.clicked.connect(self._ask_files)
-        self._folder = QPushButton("Bring in a folder…")
+        self._folder = QPushButton("Add a folder…")
         self._folder.setToolTip("Index every video in a folder and the folders inside it")
         self._folder.clicked.connect(self._ask_folder)
-        self._cuts = QPushButton("Find cuts")
+        self._cuts = QPushButton("Find cuts in this take")
         self._cuts.setToolTip("Shot detection proposes where a long take cuts to another "
                               "shot; the proposals show as ticks on the timeline")
         self._cuts.clicked.connect(self.find_cuts)
@@ -85,7 +86,7 @@ class TakesPanel(QWidget):
         self._status.setWordWrap(True)
         self._status.setTextFormat(Qt.TextFormat.PlainText)
         buttons = QHBoxLayout()
-        for button in (self._files, self._folder, self._cuts):
+        for button in (self._files, self._folder):
             buttons.addWidget(button)
         working = QHBoxLayout()
         working.addWidget(self._progress, 1)
@@ -94,6 +95,7 @@ class TakesPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
         layout.addWidget(self._list, 1)
+        layout.addWidget(self._cuts)
         layout.addLayout(working)
         layout.addWidget(self._status)
         self._busy(False)
@@ -202,6 +204,7 @@ class TakesPanel(QWidget):
 
     def _brought_in(self, takes: list[Take]) -> None:
         self.show_takes(takes)
+        self.takes_brought_in.emit()
         problems = [t.problem for t in takes if t.problem]
         usable = sum(1 for t in takes if t.usable)
         self._status.setText(f"{usable} take(s) ready." + (

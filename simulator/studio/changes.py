@@ -24,6 +24,7 @@ BRANCH_FIELDS = ("id", "label", "hotkey", "kind", "to")
 SEGMENT_FIELDS = ("id", "title", "clip", "in", "out", "cues", "lines", "decision", "outcome",
                   "low_light")
 HOTKEYS = tuple(str(key) for key in range(1, 10))
+WORDS_IN_ID = 4
 
 
 def new_id(wanted: str, taken: Iterable[str], *, fallback: str = "item") -> str:
@@ -31,7 +32,9 @@ def new_id(wanted: str, taken: Iterable[str], *, fallback: str = "item") -> str:
 
     ``Talks at the door`` becomes ``talks_at_the_door``, then ``talks_at_the_door_2``.
     """
-    base = re.sub(r"[^a-z0-9_-]+", "_", wanted.lower()).strip("_-")[:56] or fallback
+    # The first words are enough to tell one from another, and stay readable in a file.
+    words = re.sub(r"[^a-z0-9_-]+", "_", wanted.lower()).strip("_-").split("_")
+    base = "_".join(words[:WORDS_IN_ID]).strip("_-")[:40] or fallback
     if not base[0].isalnum():
         base = f"{fallback}_{base}"
     used = set(taken)
@@ -117,11 +120,11 @@ def add_segment(data: Data, *, clip: str, in_s: float, out_s: float, title: str 
                       "out": out_s, "outcome": {"kind": outcome} if outcome else None},
                      SEGMENT_FIELDS)
     steps: list[Step] = []
-    if "segments" not in data:
-        steps.append(Set(("segments",), []))
-    steps.append(Insert(("segments", -1), values))
     if not data.get("start"):
-        steps.append(Set(("start",), made))
+        steps.append(Set(("start",), made, index=_top_place(data, "start")))
+    if "segments" not in data:
+        steps.append(Set(("segments",), [], index=_top_place(data, "segments") + len(steps)))
+    steps.append(Insert(("segments", -1), values))
     return Change(f"Add segment `{made}`", steps)
 
 

@@ -40,6 +40,8 @@ def node(value: Any) -> Any:
         return out
     if isinstance(value, list | tuple):
         return CommentedSeq(node(item) for item in value)
+    if type(value) is float and value.is_integer():
+        return int(value)  # `out: 3`, as a person writes it, not `out: 3.0`
     return value
 
 
