@@ -21,6 +21,7 @@ from simulator.cli.app import app
 from simulator.playback.barcode import write_barcode_clip
 from simulator.record import Record
 from simulator.scenario import load_scenario
+from simulator.studio import changes
 from simulator.training import Gate
 from simulator.training.authoring import Authoring
 
@@ -241,3 +242,25 @@ def test_a_problem_chosen_goes_to_its_element(qtbot: Any, studio: StudioWindow,
     window.problems.choose(row)
     assert window.inspector.current() == (1,)
     assert window.graph.selection == 1
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Save", "Discard"])
+def test_closing_with_unsaved_edits_asks_first(qtbot: Any, studio: StudioWindow,
+                                               footage: tuple[Path, Path], answer: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    window, editor = studio, studio.editor
+    bring_in(qtbot, window, footage[0])
+    cut(qtbot, window, 0, 29, "Arrival")
+    editor.apply(changes.set_outcome(editor.checked.data, 0, "resolved_peacefully"))
+    asked: list[str] = []
+
+    def question(_parent: Any, title: str, *_rest: Any) -> Any:
+        asked.append(title)
+        return getattr(studio_window.QMessageBox.StandardButton, answer)
+    monkeypatch.setattr(studio_window.QMessageBox, "question", question)
+    saved = window.authoring.library / "corner-store" / "scenario.yaml"
+    assert not window.close() if answer == "Cancel" else window.close()
+    assert asked == ["Unsaved changes"]
+    assert saved.is_file() == (answer == "Save")
+    assert editor.modified == (answer != "Save")
+
