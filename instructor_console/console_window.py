@@ -15,7 +15,9 @@ console and offers a windowed projector or a console kept on top.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence, QShortcut, QWindow
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLa
 from instructor_console.link import LocalLink
 from instructor_console.live_panel import LivePanel
 from instructor_console.one_screen import ON_TOP, WINDOWED, OneScreenChoice, windowed_projector_size
-from instructor_console.projector_pc import ConsoleHost, Staged, UnboundKeyPress
+from instructor_console.projector_pc import ConsoleHost, OnProjector, Staged, UnboundKeyPress
 from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
@@ -34,9 +36,10 @@ from simulator.access import Account, Permission
 from simulator.agency import AgencyProfile
 from simulator.documents import DocumentError
 from simulator.playback import PlayerUnavailable
-from simulator.ports import Clock
+from simulator.ports import Clock, Player
 from simulator.protocol import EndRun
 from simulator.review.rubric import Rubric
+from simulator.runtime import ScenarioRun
 from simulator.training import AccessDenied, Auditing, RecordError, Reviewing, SignedOut
 from simulator.training.authoring import Authoring
 from simulator.training.sitting import RunPlan
@@ -105,6 +108,7 @@ class ConsoleWindow(QMainWindow):
         # A run a remote console starts is shown here live too: this is the operator's screen.
         host.run_will_stage.connect(self._projector_needed)
         host.run_staged.connect(self._show_staged)
+        host.preview_ended.connect(self._preview_ended)
         host.unbound_key.connect(self._key_from_projector)
 
         self.guarded = host.gate.guarded
@@ -173,10 +177,7 @@ class ConsoleWindow(QMainWindow):
                 self._show_code()
             self.last_plan = None
             self.after_run.setText("")
-            if self.live is not None:
-                self._live_layout.removeWidget(self.live)
-                self.live.deleteLater()
-                self.live = None
+            self._drop_live()
             self._unlocked_page = self.setup
             self.setup.forget_class(own_only=not account.may(Permission.coordinate),
                                     listed=account.may(Permission.run))
@@ -300,16 +301,7 @@ class ConsoleWindow(QMainWindow):
 
     def _show_staged(self, staged: Staged) -> None:
         """Live control of a run just staged, here or by a remote console (not started yet)."""
-        if self.live is not None:
-            self._live_layout.removeWidget(self.live)
-            self.live.deleteLater()
-        self.live = LivePanel(LocalLink(staged.session), self._clock, self._profile,
-                              staged.outline)
-        self.live.names = staged.names
-        staged.preview.frame.connect(self.live.show_preview)
-        staged.session.faulted.connect(self.live.show_fault)
-        self._live_layout.insertWidget(0, self.live, stretch=1)
-        self.after_run.setText("")
+        self._show_live(staged)
         self.last_plan = staged.plan
         if self.locked:
             # A remote instructor's run. Checking a password takes the projector's thread
@@ -318,6 +310,23 @@ class ConsoleWindow(QMainWindow):
                                           "projector. Sign in here once this run is over.")
             return
         self._go_live()
+
+    def _show_live(self, staged: OnProjector) -> None:
+        """A new live panel for a run on the projector, in place of the last one."""
+        self._drop_live()
+        self.live = LivePanel(LocalLink(staged.session), self._clock, self._profile,
+                              staged.outline)
+        self.live.names = staged.names
+        staged.preview.frame.connect(self.live.show_preview)
+        staged.session.faulted.connect(self.live.show_fault)
+        self._live_layout.insertWidget(0, self.live, stretch=1)
+        self.after_run.setText("")
+
+    def _drop_live(self) -> None:
+        if self.live is not None:
+            self._live_layout.removeWidget(self.live)
+            self.live.deleteLater()
+            self.live = None
 
     def _go_live(self) -> None:
         """Show the live panel, with the keys: the projector may have just come up over it."""
@@ -369,10 +378,36 @@ class ConsoleWindow(QMainWindow):
         except (AccessDenied, SignedOut, DocumentError) as exc:
             self.statusBar().showMessage(str(exc), 8000)
             return None
-        self.studio = StudioWindow(authoring, editor)
+        self.studio = StudioWindow(authoring, editor, projector=self._preview_on_projector)
         self.studio.closed.connect(self._studio_closed)
         self.studio.show()
         return self.studio
+
+    def _preview_on_projector(self, build: Callable[[Clock, Player], ScenarioRun]) -> None:
+        """The studio's preview on the projector, steered here as a run is, never recorded.
+
+        ``build`` makes the run on the projector's clock and player. ValueError when it
+        may not play now (nobody signed in here, a run or a preview on the projector).
+        """
+        if self.locked or not self.still_signed_in():
+            raise ValueError("nobody is signed in at the console; sign in there first")
+        staged = self.host.stage_preview(partial(build, self._clock))
+        # Not `_show_staged`: there is no plan, so nothing to change over to afterwards.
+        self._show_live(staged)
+        self._go_live()
+        staged.session.start()
+
+    def _preview_ended(self, fault: str) -> None:
+        # Nothing to review and nobody to change over to (the class's last plan stays):
+        # without its panel, F3 and N cannot take the preview for a run of the class.
+        self._drop_live()
+        if self.locked:
+            self._unlocked_page = self.setup
+        else:
+            self.pages.setCurrentWidget(self.setup)
+        how = f"stopped: {fault}" if fault else "over"
+        self.statusBar().showMessage(f"The studio's preview is {how}; nothing was recorded. "
+                                     "F7: back to the studio.", 10000)
 
     def _studio_closed(self) -> None:
         self.studio = None

@@ -18,6 +18,7 @@ from simulator.catalog import CatalogEntry
 from simulator.playback.surface import VideoSurface
 from simulator.scenario import ScenarioOutline
 from simulator.training import Gate
+from simulator.training.ports import RunFactory
 from simulator.training.sitting import RunPlan
 
 
@@ -79,7 +80,7 @@ class Preview(Protocol):
         ...
 
 
-class Staged(Protocol):
+class OnProjector(Protocol):
     """A run on the projector, ready to start once the console listens."""
 
     @property
@@ -101,6 +102,10 @@ class Staged(Protocol):
     def names(self) -> dict[str, str]:
         """The trainees' names by id, for the instructor."""
         ...
+
+
+class Staged(OnProjector, Protocol):
+    """A run of the class on the projector, ready to start once the console listens."""
 
     @property
     def plan(self) -> RunPlan:
@@ -138,7 +143,8 @@ class ConsoleHost(SetupHost, Protocol):
     """Everything the console window asks of the projector PC.
 
     Signals: `run_ended` (a run's id, once over), `unbound_key` (an `UnboundKeyPress`),
-    `run_will_stage` and `run_staged` (a `Staged`) for a run a remote console starts.
+    `run_will_stage` and `run_staged` (a `Staged`) for a run a remote console starts, and
+    `preview_ended` for the studio's preview.
     """
 
     @property
@@ -194,12 +200,25 @@ class ConsoleHost(SetupHost, Protocol):
         """Emitted with a remote console's `Staged` run, just before it starts."""
         ...
 
+    @property
+    def preview_ended(self) -> SignalInstance:
+        """Emitted once the studio's preview is over, with its fault (empty if none)."""
+        ...
+
     def projector_screen(self) -> QScreen:
         """The screen the projector shows on; `ValueError` if it is not connected."""
         ...
 
     def stage(self, plan: RunPlan) -> Staged:
         """Put a new run on the projector; the caller connects to it, then starts it."""
+        ...
+
+    def stage_preview(self, make_run: RunFactory) -> OnProjector:
+        """Put the studio's preview on the projector, outside the class and the record.
+
+        ValueError while a run of the class, or another preview, holds the projector;
+        whatever ``make_run`` raises goes on, with nothing left on the projector.
+        """
         ...
 
     def end_sitting(self) -> None:

@@ -9,11 +9,12 @@ page redraws from the same data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -44,15 +45,25 @@ from instructor_console.studio.takes_panel import TakesPanel
 from instructor_console.studio.timeline import ClipTimeline, time_of_frame
 from instructor_console.theme import DARK
 from simulator.documents import DocumentError
+from simulator.playback import PlayerUnavailable
 from simulator.playback.decode import DecodeError
+from simulator.ports import Clock, Player
+from simulator.runtime import ScenarioRun
 from simulator.studio import changes
 from simulator.studio.editor import ScenarioEditor
 from simulator.studio.edits import Change, Step
 from simulator.studio.takes import ProposedCut, Take
 from simulator.studio.templates import TEMPLATES
+from simulator.training import AccessDenied, SignedOut
 from simulator.training.authoring import Authoring
 
 PAGES = ("Graph", "Timeline", "People and variants", "Details")
+
+# What puts a preview on the projector: handed what builds the run, it builds it on the
+# projector's own clock and player (so the run and the picture keep one time), stages and
+# starts it. It raises ValueError when the projector is not free, and lets what the build
+# raises go on.
+ProjectorPreview = Callable[[Callable[[Clock, Player], ScenarioRun]], object]
 
 
 class NewScenarioDialog(QDialog):
@@ -86,18 +97,26 @@ class NewScenarioDialog(QDialog):
 
 
 class StudioWindow(QMainWindow):
-    """The studio over one scenario at a time; File > New and Open change which."""
+    """The studio over one scenario at a time; File > New and Open change which.
+
+    With ``projector`` (the studio opened from the console on the projector PC), Play >
+    Preview on the projector plays the scenario there, steered from the console.
+    """
 
     closed = Signal()
 
     def __init__(self, authoring: Authoring, editor: ScenarioEditor,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 projector: ProjectorPreview | None = None) -> None:
         super().__init__(parent)
         self.setStyleSheet(DARK)
         self.authoring = authoring
+        self._projector = projector
         self.takes = TakesPanel(authoring)
         self.takes.take_chosen.connect(self._take_chosen)
         self.takes.cuts_found.connect(self._cuts_found)
+        # A take brought in can be the file a clip was missing: check again, and redraw.
+        self.takes.takes_brought_in.connect(self._recheck)
         self._cuts: dict[Path, list[ProposedCut]] = {}
         self._previews: list[PreviewWindow] = []
         self._segment: int | None = None
@@ -116,11 +135,11 @@ class StudioWindow(QMainWindow):
         self._bottom.setObjectName("problems")
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self._bottom)
         self._build_actions()
-        self.resize(1500, 950)
-        # The inspector's forms need room to read; the takes list less.
-        self.resizeDocks([left, self._right], [300, 460], Qt.Orientation.Horizontal)
-        self.resizeDocks([self._bottom], [170], Qt.Orientation.Vertical)
-        self.editor = editor
+        self.resize(1600, 1000)
+        # The inspector's forms need room to be read; the takes list less.
+        self._right.setMinimumWidth(440)
+        self._left = left
+        self._docks_sized = False
         self._load(editor)
 
     # -- what the window holds ---------------------------------------------------------------
@@ -141,6 +160,9 @@ class StudioWindow(QMainWindow):
         self.pages.addTab(self.people, PAGES[2])
         self.pages.addTab(self.details, PAGES[3])
         self.setCentralWidget(self.pages)
+        # The inspector is for what the graph and the timeline select; the people and
+        # details pages are forms of their own and want the width.
+        self.pages.currentChanged.connect(lambda page: self._right.setVisible(page < 2))
         self._right.setWidget(self.inspector)
         self._bottom.setWidget(self.problems)
         if old is not None:
@@ -157,10 +179,11 @@ class StudioWindow(QMainWindow):
         self.inspector.selection_changed.connect(self._inspected)
         self.problems.problem_chosen.connect(self.go_to_field)
         self.people.choose_clip_requested.connect(self._choose_clip)
+        self.people.reference_text = self._reference_text
         self._segment = None
         self.takes.show_takes(self._takes_of(editor))
         editor.subscribe(self._on_changed)
-        self._on_changed()
+        editor.recheck()
         self.graph.fit_to_view()
 
     def _timeline_page(self) -> QWidget:
@@ -178,16 +201,18 @@ class StudioWindow(QMainWindow):
         cut = self.cut_button = QPushButton("Cut segment (C)")
         cut.setToolTip("Make a segment of the take from the in-point to the out-point")
         cut.clicked.connect(self.cut_segment)
+        self.variant.setMinimumWidth(260)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Variant"))
-        bar.addWidget(self.variant)
-        bar.addStretch(1)
-        bar.addWidget(self.new_title, 2)
-        bar.addWidget(new)
-        bar.addWidget(cut)
+        bar.addWidget(self.variant, 1)
+        cutting = QHBoxLayout()
+        cutting.addWidget(self.new_title, 1)
+        cutting.addWidget(new)
+        cutting.addWidget(cut)
         layout = QVBoxLayout(page)
         layout.addLayout(bar)
         layout.addWidget(self.timeline, 1)
+        layout.addLayout(cutting)
         for key, slot in (("N", self.start_new_segment), ("C", self.cut_segment)):
             action = QAction(page)
             action.setShortcut(QKeySequence(key))
@@ -212,6 +237,9 @@ class StudioWindow(QMainWindow):
                      self.preview)
         self._action(play, "Preview from the start", QKeySequence("Shift+F5"),
                      lambda: self.preview(from_start=True))
+        self.projector_action = self._action(play, "Preview on the projector",
+                                             QKeySequence("F6"), self.preview_on_projector)
+        self.projector_action.setEnabled(self._projector is not None)
         view = menu.addMenu("&View")
         for n, name in enumerate(PAGES, 1):
             self._action(view, name, QKeySequence(f"Ctrl+{n}"),
@@ -443,6 +471,10 @@ class StudioWindow(QMainWindow):
             self._say("That frame is outside the selected segment; a cue must be within it.")
             return
         values = new_cue_values(self.editor, self._segment, round(seconds - start, 3))
+        # Named for where it is, not for its kind: the kind is chosen next, on its form.
+        taken = [str(c.get("id")) for s in changes.segments(self.editor.checked.data)
+                 for c in changes_list(s, "cues")]
+        values["cue_id"] = changes.new_id(f"cue_{segment.get('id')}", taken, fallback="cue")
         before = {c.get("id") for c in changes_list(segment, "cues")}
         self.editor.apply(changes.add_cue(self.editor.checked.data, self._segment, **values))
         cues = changes_list(changes.segments(self.editor.checked.data)[self._segment], "cues")
@@ -497,6 +529,15 @@ class StudioWindow(QMainWindow):
         self.editor.apply(changes.set_variant_clip(self.editor.checked.data, variant, clip,
                                                    self.authoring.reference(take.clip_id)))
 
+    def _recheck(self) -> None:
+        self.editor.recheck()
+
+    def _reference_text(self, reference: str) -> str:
+        for take in self.takes.takes():
+            if take.clip_id is not None and reference == self.authoring.reference(take.clip_id):
+                return f"{take.path.name}  ({take.path.parent})"
+        return reference
+
     # -- files, undo, preview ------------------------------------------------------------------
 
     def undo(self) -> None:
@@ -529,8 +570,8 @@ class StudioWindow(QMainWindow):
         self._say(note)
         return True
 
-    def preview(self, *, from_start: bool = False) -> PreviewWindow | None:
-        """Play the scenario as it stands from the selected segment (or its start), unrecorded."""
+    def _to_preview(self, *, from_start: bool) -> tuple[str, str] | None:
+        """The segment a preview starts at (the selected one, or the start) and its variant."""
         data = self.editor.checked.data
         ids = changes.segment_ids(data)
         segment = (str(data.get("start")) if from_start or self._segment is None
@@ -539,6 +580,14 @@ class StudioWindow(QMainWindow):
         if variant is None or segment not in ids:
             self._say("Nothing to play yet: cut a segment and give the scenario a variant.")
             return None
+        return segment, variant
+
+    def preview(self, *, from_start: bool = False) -> PreviewWindow | None:
+        """Play the scenario as it stands from the selected segment (or its start), unrecorded."""
+        chosen = self._to_preview(from_start=from_start)
+        if chosen is None:
+            return None
+        segment, variant = chosen
         try:
             window = PreviewWindow.open(self.authoring, self.editor, segment, variant)
         except DocumentError as exc:
@@ -546,6 +595,33 @@ class StudioWindow(QMainWindow):
             return None
         self._previews = [w for w in self._previews if not w.isHidden()] + [window]
         return window
+
+    def preview_on_projector(self) -> bool:
+        """Play the scenario as it stands from the selected segment on the projector.
+
+        Unrecorded, as in the preview window; the console steers it as it steers a run.
+        False if it did not start (the instructor is told what to fix).
+        """
+        if self._projector is None or (chosen := self._to_preview(from_start=False)) is None:
+            return False
+        segment, variant = chosen
+
+        def build(clock: Clock, player: Player) -> ScenarioRun:
+            return self.authoring.preview(self.editor, segment, variant, clock=clock,
+                                          player=player).run
+
+        try:
+            self._projector(build)
+        except DocumentError as exc:
+            QMessageBox.warning(self, "Cannot preview", f"Fix these first:\n\n{_listed(exc)}")
+            return False
+        except (ValueError, PlayerUnavailable, AccessDenied, SignedOut) as exc:
+            QMessageBox.warning(self, "Cannot preview on the projector",
+                                f"The preview did not start: {exc}.")
+            return False
+        self._say(f"Previewing from `{segment}` on the projector: steer it at the console. "
+                  "Nothing is recorded.")
+        return True
 
     def new_scenario(self) -> None:
         """Start a new scenario from a template (asking to save this one first)."""
@@ -598,6 +674,14 @@ class StudioWindow(QMainWindow):
         if asked == QMessageBox.StandardButton.Save:
             return self.save()
         return asked == QMessageBox.StandardButton.Discard
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Share the width out once the window has its size: docks sized earlier are not."""
+        super().showEvent(event)
+        if not self._docks_sized:
+            self._docks_sized = True
+            self.resizeDocks([self._left, self._right], [300, 460], Qt.Orientation.Horizontal)
+            self.resizeDocks([self._bottom], [170], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """Ask to save unsaved edits; stop what runs in the background."""

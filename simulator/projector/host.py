@@ -8,6 +8,10 @@ record session holds all its runs.
 A remote console can work the same class (`simulator.training.class_requests`): a run it
 starts is staged here exactly as the console's own, served to every console, and started
 at once; `run_staged` lets the console on this PC show it live too.
+
+The studio's preview can play on the projector as well (`stage_preview`): the same window
+and player as a class run, steered from the console, but outside the class: no sitting, no
+record, not served to remote consoles.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from simulator.record import Record, RecordError
 from simulator.scenario import ScenarioOutline, outline
 from simulator.training.class_requests import ClassDesk
 from simulator.training.gate import Gate
+from simulator.training.ports import RunFactory
 from simulator.training.sitting import ClassSitting, RunPlan, StartedRun
 
 log = logging.getLogger(__name__)
@@ -42,7 +47,7 @@ CLASS_LABEL = "class at the console"
 
 
 @dataclass(frozen=True)
-class StagedRun:
+class OnProjector:
     """A run on the projector, ready to ``session.start()`` once the console listens."""
 
     session: ProjectorSession
@@ -51,12 +56,23 @@ class StagedRun:
     names: dict[str, str]
 
     projected: ProjectedRun
-    plan: RunPlan
 
     @property
     def live(self) -> bool:
         """Whether the run still holds the projector (not ended, not stopped by a fault)."""
         return self.projected.live
+
+
+@dataclass(frozen=True)
+class StagedRun(OnProjector):
+    """A run of the class on the projector; ``plan`` is what was set up for it."""
+
+    plan: RunPlan
+
+
+@dataclass(frozen=True)
+class StagedPreview(OnProjector):
+    """The studio's preview on the projector: nobody trains in it, nothing records it."""
 
 
 class ProjectorHost(QObject):
@@ -70,12 +86,16 @@ class ProjectorHost(QObject):
     its plan (a replay on the projector must stop; the window is arranged for the screen).
     For a run a remote console starts, `run_staged` carries its `StagedRun` once staged
     and served, just before it starts (connect to its session now to see every event).
+
+    The studio's preview is no run of the class: its end is `preview_ended`, never
+    `run_ended`, and carries what stopped it if a fault did (else an empty string).
     """
 
     run_ended = Signal(str)
     unbound_key = Signal(object)
     run_will_stage = Signal()
     run_staged = Signal(object)
+    preview_ended = Signal(str)
 
     def __init__(self, record: Record, library: Path, profile: AgencyProfile,
                  settings: ProjectorSettings, clock: Clock, *, backend: Backend | None = None,
@@ -94,10 +114,11 @@ class ProjectorHost(QObject):
         self.sitting = ClassSitting(gate, self.room, library, profile, clock,
                                     label=CLASS_LABEL, agency=agency, thumbnails=thumbnails)
         self.room.changed.connect(self.sitting.forget_clearances)
-        self.room.run_over.connect(self.run_ended)
+        self.room.run_over.connect(self._run_over)
         self.room.staging.connect(self.run_will_stage)
         self.room.unbound_key.connect(self.unbound_key)
         self._staged: StagedRun | None = None
+        self._preview: StagedPreview | None = None
         if server is not None:
             server.offer_class(lambda console: ClassDesk(self.sitting, self._launch,
                                                          console=console))
@@ -189,6 +210,10 @@ class ProjectorHost(QObject):
 
     def _stage(self, sitting: ClassSitting[ProjectedRun], plan: RunPlan
                ) -> tuple[StartedRun[ProjectedRun], StagedRun]:
+        if self._preview is not None:
+            # The sitting knows only its own runs; staging would cut the preview off.
+            raise ValueError("the studio's preview is on the projector; end it first "
+                             "(Ctrl+E twice at the console)")
         started = sitting.start(plan)
         projected = started.staged
         if self.server is not None:
@@ -205,6 +230,39 @@ class ProjectorHost(QObject):
         self.run_staged.emit(staged)
         staged.session.start()
         return started
+
+    def stage_preview(self, make_run: RunFactory) -> StagedPreview:
+        """Put the studio's preview on the projector; the caller connects to it, then starts it.
+
+        ``make_run`` builds the run on the projector's player (`Authoring.preview`: its
+        events stay in memory). It is staged as a class run is, in the same window with
+        the same player and the same picture for the console, but outside the class: no
+        sitting opens, nothing reaches the record or its access log, and remote consoles
+        are not served it (a start from one is refused until the preview is over).
+
+        Raises:
+            ValueError: a run of the class, or another preview, holds the projector.
+            Whatever ``make_run`` raises (`DocumentError`: the scenario cannot play), or
+            `PlayerUnavailable`; nothing is left on the projector then.
+        """
+        if self.sitting.running():
+            raise ValueError("a class run is on the projector; preview once it is over")
+        if self._preview is not None:
+            raise ValueError("a preview is already on the projector; end it first")
+        projected = self.room.stage(make_run)
+        run = projected.session.run
+        self._preview = StagedPreview(projected.session, outline(run.scenario),
+                                      projected.preview, {}, projected)
+        return self._preview
+
+    def _run_over(self, run_id: str) -> None:
+        preview = self._preview
+        if preview is None:
+            self.run_ended.emit(run_id)
+            return
+        # Only the run on the projector ends, so this is the preview: nobody's run.
+        self._preview = None
+        self.preview_ended.emit(preview.session.fault or "")
 
     def end_sitting(self) -> None:
         """Close the class's record session; the next run opens a new one."""
@@ -234,6 +292,7 @@ class ProjectorHost(QObject):
         """End the class: close its sitting and the projector window, let remote consoles go."""
         self.room.close()
         self._staged = None
+        self._preview = None
         if self.server is not None:
             self.server.close()
         self.end_sitting()
