@@ -148,7 +148,12 @@ class ConsoleWindow(QMainWindow):
         return self.live is not None and not self.live.over
 
     def lock(self, why: str) -> None:
-        """Hide everything behind the sign-in page (the run on the projector, if any, goes on)."""
+        """Hide everything behind the sign-in page (the run on the projector, if any, goes on).
+
+        The studio goes too, its unsaved work kept as a draft: the next person to sign in
+        must not carry on as the last.
+        """
+        self._shut_studio()
         if not self.locked:
             self._unlocked_page = self.pages.currentWidget() or self.setup
         self.review.close_run()
@@ -301,6 +306,8 @@ class ConsoleWindow(QMainWindow):
 
     def _show_staged(self, staged: Staged) -> None:
         """Live control of a run just staged, here or by a remote console (not started yet)."""
+        # A class run has the PC to itself: no previews or shot detection beside it.
+        self._shut_studio()
         self._show_live(staged)
         self.last_plan = staged.plan
         if self.locked:
@@ -409,7 +416,17 @@ class ConsoleWindow(QMainWindow):
         self.statusBar().showMessage(f"The studio's preview is {how}; nothing was recorded. "
                                      "F7: back to the studio.", 10000)
 
+    def _shut_studio(self) -> None:
+        if self.studio is not None:
+            draft = self.studio.shut()
+            if draft is not None:
+                self.statusBar().showMessage(f"The studio's unsaved work is kept as a draft "
+                                             f"({draft}).", 10000)
+
     def _studio_closed(self) -> None:
+        if self.studio is not None:
+            # Its pages, editor and takes go now, not when the console closes.
+            self.studio.deleteLater()
         self.studio = None
         # New and changed scenarios show in set-up at once.
         self.setup.load_catalog()

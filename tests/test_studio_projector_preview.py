@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
+from shiboken6 import isValid
 from test_console_session import open_console
 
 from instructor_console.console_window import ConsoleWindow
@@ -38,8 +40,8 @@ def console(qtbot: Any, tmp_path: Any) -> Any:
 def warnings(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """What the studio told the instructor in a message box (title, text)."""
     told: list[tuple[str, str]] = []
-    monkeypatch.setattr(studio_window.QMessageBox, "warning",
-                        lambda _parent, title, text: told.append((title, text)))
+    monkeypatch.setattr(studio_window.StudioWindow, "_warn",
+                        lambda _self, title, text: told.append((title, text)))
     return told
 
 
@@ -59,7 +61,8 @@ def studio(console: Any, warnings: list[tuple[str, str]],
     assert opened.editor.checked.data["id"] == "corner"
     yield opened
     # Before the console's record closes: closing the studio reloads set-up's catalog.
-    opened.close()
+    if isValid(opened) and opened.isVisible():
+        opened.close()
 
 
 def host_of(window: ConsoleWindow) -> ProjectorHost:
@@ -143,9 +146,10 @@ def test_no_preview_while_a_class_run_is_on_the_projector(
     live = window.live
     assert live is not None
 
-    assert not studio.preview_on_projector()
-    assert warnings == [("Cannot preview on the projector", "The preview did not start: "
-                         "a class run is on the projector; preview once it is over.")]
+    # A class run has the PC to itself: the studio went when it began (nothing was unsaved).
+    assert window.studio is None and not studio.isVisible()
+    with pytest.raises(ValueError, match="a class run is on the projector"):
+        host.stage_preview(lambda _player: pytest.fail("nothing is staged"))
     assert window.live is live and window.run_live  # the class run goes on, untouched
 
     live.send(EndRun(note="done"))
@@ -153,6 +157,9 @@ def test_no_preview_while_a_class_run_is_on_the_projector(
     assert len(record.runs.summaries()) == 1
 
     # A scenario that cannot play: the studio names what to fix; the console is as it was.
+    studio = window.open_studio()
+    assert studio is not None
+    studio.open_scenario()
     talk = changes.segment_ids(studio.editor.checked.data).index("talk")
     studio.editor.apply(changes.update_decision(studio.editor.checked.data, talk,
                                                 {"default": "nowhere"}))
@@ -160,3 +167,15 @@ def test_no_preview_while_a_class_run_is_on_the_projector(
     title, text = warnings[-1]
     assert title == "Cannot preview" and f"segments[{talk}].decision" in text
     assert window.live is live and "F3: review this run" in window.after_run.text()
+    studio.close()
+
+
+def test_the_studio_goes_with_the_person_when_the_console_locks(
+        console: tuple[ConsoleWindow, Record, MonotonicClock], studio: StudioWindow) -> None:
+    window = console[0]
+    editor = studio.editor
+    editor.apply(changes.set_scenario_fields(editor.checked.data, {"title": "Half edited"}))
+    window.lock("Signed out after 10 minutes without input.")
+    assert window.studio is None and not studio.isVisible()
+    draft = Path(editor.document.source + ".draft")
+    assert "Half edited" in draft.read_text(encoding="utf-8")

@@ -241,6 +241,7 @@ def test_a_problem_chosen_goes_to_its_element(qtbot: Any, studio: StudioWindow,
     row = next(i for i, f in enumerate(fields) if f.startswith("segments[1]"))
     window.problems.choose(row)
     assert window.inspector.current() == (1,)
+    window.pages.setCurrentIndex(0)  # drawn when shown
     assert window.graph.selection == 1
 
 
@@ -264,3 +265,103 @@ def test_closing_with_unsaved_edits_asks_first(qtbot: Any, studio: StudioWindow,
     assert saved.is_file() == (answer == "Save")
     assert editor.modified == (answer != "Save")
 
+
+
+def test_a_preview_closed_then_another_then_the_studio_closes_cleanly(
+        qtbot: Any, studio: StudioWindow, footage: tuple[Path, Path]) -> None:
+    window, editor = studio, studio.editor
+    bring_in(qtbot, window, footage[0])
+    cut(qtbot, window, 0, 29, "Arrival")
+    editor.apply(changes.set_outcome(editor.checked.data, 0, "resolved_peacefully"))
+    describe_everyone(window)
+    first = window.preview(from_start=True)
+    assert first is not None
+    first.close()
+    qtbot.waitUntil(lambda: window._previews == [])
+    second = window.preview(from_start=True)
+    assert second is not None and window._previews == [second]
+    assert window.save()
+    assert window.close()
+
+
+def describe_everyone(window: StudioWindow) -> None:
+    editor = window.editor
+    editor.apply(changes.add_person(editor.checked.data, role="subject"))
+    for attribute, value in (("race", "white"), ("gender", "man"), ("age_band", "age_25_34"),
+                             ("language", "en"), ("disability", "none_visible")):
+        editor.apply(changes.set_demographic(editor.checked.data, 0, "subject", attribute,
+                                             value))
+
+
+def test_a_half_made_scenario_is_kept_as_a_draft_and_offered_back(
+        qtbot: Any, studio: StudioWindow, footage: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    window, editor = studio, studio.editor
+    bring_in(qtbot, window, footage[0])
+    cut(qtbot, window, 0, 29, "Arrival")
+    cut(qtbot, window, 30, 59, "Calm")
+    assert editor.checked.errors  # no endings yet: it cannot be saved
+    text = editor.document.text()
+    warned: list[str] = []
+    monkeypatch.setattr(StudioWindow, "_warn", lambda _self, title, _text: warned.append(title))
+    monkeypatch.setattr(studio_window.QMessageBox, "question",
+                        lambda *_args, **_kw: studio_window.QMessageBox.StandardButton.Save)
+    assert window.close()
+    assert warned == ["Kept as a draft"]
+    library = window.authoring.library
+    assert not (library / "corner-store" / "scenario.yaml").exists()
+    (entry,) = [e for e in window.authoring.scenarios() if "draft" in e.title]
+    reopened = window.authoring.open(entry.path)
+    assert reopened.document.text() == text and reopened.modified
+    assert Path(reopened.document.source) == library / "corner-store" / "scenario.yaml"
+
+
+def test_the_timeline_edits_the_selected_segment_before_the_scenario_is_whole(
+        qtbot: Any, studio: StudioWindow, footage: tuple[Path, Path]) -> None:
+    window, editor = studio, studio.editor
+    bring_in(qtbot, window, footage[0])
+    cut(qtbot, window, 0, 29, "Arrival")
+    assert editor.checked.scenario is None  # a segment without an ending
+    window.select_segment(0)
+    go_to(qtbot, window, 10)
+    qtbot.keyClick(window.timeline, Qt.Key.Key_M)
+    go_to(qtbot, window, 20)
+    qtbot.keyClick(window.timeline, Qt.Key.Key_O)
+    segment = editor.checked.data["segments"][0]
+    assert [c["at"] for c in segment["cues"]] == [pytest.approx(0.334)]
+    assert segment["out"] == pytest.approx(0.7)
+
+
+def test_the_selection_follows_its_segment_through_deletes_and_undos(
+        qtbot: Any, studio: StudioWindow, footage: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    window, editor = studio, studio.editor
+    bring_in(qtbot, window, footage[0])
+    for first, title in ((0, "Arrival"), (30, "Calm"), (60, "Runs")):
+        cut(qtbot, window, first, first + 29, title)
+    window.select_segment(0)
+    monkeypatch.setattr(studio_window.QMessageBox, "question",
+                        lambda *_args, **_kw: studio_window.QMessageBox.StandardButton.Yes)
+    window.graph.delete_requested.emit("segment", [0])
+    window.select_segment(1)
+    assert window.inspector.current() == (1,)
+    editor.undo()
+    # "Runs" is third again, and still what is selected, in every view.
+    assert window._segment == 2 and window.inspector.current() == (2,)
+    window.pages.setCurrentIndex(0)
+    assert window.graph.selection == 2
+    window.graph.delete_requested.emit("segment", [2])
+    assert window._segment is None
+
+
+def test_a_refused_account_stops_a_job_with_a_message(
+        qtbot: Any, studio: StudioWindow, footage: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.training import SignedOut
+
+    def refused(*_args: Any, **_kw: Any) -> Any:
+        raise SignedOut("the account lee has been disabled")
+    monkeypatch.setattr(studio.authoring, "bring_in", refused)
+    studio.takes.bring_in([footage[0]])
+    qtbot.waitUntil(lambda: not studio.takes.busy, timeout=10_000)
+    assert "disabled" in studio.takes._status.text()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from instructor_console.theme import plain_tooltip
 from simulator.studio.editor import ScenarioEditor
 
 FIELD_ROLE = Qt.ItemDataRole.UserRole
@@ -74,7 +75,7 @@ class ProblemsList(QWidget):
             item = QTreeWidgetItem([problem.field or "the scenario", problem.message])
             item.setIcon(0, icons["error" if problem.severity == "error" else "warning"])
             item.setData(0, FIELD_ROLE, problem.field)
-            item.setToolTip(1, problem.message)
+            item.setToolTip(1, plain_tooltip(problem.message))
             self._tree.addTopLevelItem(item)
 
     def _chosen(self, item: QTreeWidgetItem | None) -> None:

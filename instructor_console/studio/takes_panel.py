@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.studio.takes import CutDetectionCancelled, CutDetectionError, ProposedCut, Take
+from instructor_console.theme import plain_tooltip
+from simulator.studio.takes import CutDetectionCancelled, ProposedCut, Take
 from simulator.training.authoring import Authoring
 
 TAKE_ROLE = Qt.ItemDataRole.UserRole
@@ -46,8 +47,10 @@ class _Job(QThread):
             result = self._work(self.progressed.emit)
         except CutDetectionCancelled:
             self.failed.emit("")
-        except (CutDetectionError, OSError, ValueError) as exc:
-            self.failed.emit(str(exc))
+        except Exception as exc:
+            # Whatever stops the work (a refused account, a lost record, a bad file) is said:
+            # an exception left in this thread would leave the panel waiting for ever.
+            self.failed.emit(str(exc) or type(exc).__name__)
         else:
             self.succeeded.emit(result)
 
@@ -166,10 +169,10 @@ class TakesPanel(QWidget):
         if take.usable:
             item.setText(f"{take.path.name}   {take.duration_s or 0:.1f} s · "
                          f"{take.fps or 0:g} fps · {take.width}×{take.height}")
-            item.setToolTip(str(take.path))
+            item.setToolTip(plain_tooltip(str(take.path)))
         else:
             item.setText(f"⚠ {take.path.name}")
-            item.setToolTip(take.problem or "")
+            item.setToolTip(plain_tooltip(take.problem or ""))
         item.setData(TAKE_ROLE, take)
 
     def _ask_files(self) -> None:

@@ -10,10 +10,11 @@ page redraws from the same data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -54,10 +55,14 @@ from simulator.studio.editor import ScenarioEditor
 from simulator.studio.edits import Change, Step
 from simulator.studio.takes import ProposedCut, Take
 from simulator.studio.templates import TEMPLATES
-from simulator.training import AccessDenied, SignedOut
+from simulator.training import AccessDenied, RecordError, SignedOut
 from simulator.training.authoring import Authoring
 
 PAGES = ("Graph", "Timeline", "People and variants", "Details")
+# How often unsaved work is kept as a draft (a crash costs at most this much).
+AUTOSAVE_MS = 30_000
+# What the application layer says when the person at the studio may no longer use it.
+REFUSALS = (AccessDenied, SignedOut, RecordError)
 
 # What puts a preview on the projector: handed what builds the run, it builds it on the
 # projector's own clock and player (so the run and the picture keep one time), stages and
@@ -119,7 +124,10 @@ class StudioWindow(QMainWindow):
         self.takes.takes_brought_in.connect(self._recheck)
         self._cuts: dict[Path, list[ProposedCut]] = {}
         self._previews: list[PreviewWindow] = []
-        self._segment: int | None = None
+        # The selected segment by id (and where it was): an edit elsewhere moves it in the list.
+        self._selected: tuple[str, int] | None = None
+        self._segments_seen = 0
+        self._graph_drawn = ""
         self._pending: dict[str, float | None] = {"in": None, "out": None}
         self._status = QLabel()
         self._status.setTextFormat(Qt.TextFormat.PlainText)
@@ -140,12 +148,39 @@ class StudioWindow(QMainWindow):
         self._right.setMinimumWidth(440)
         self._left = left
         self._docks_sized = False
+        # Work that cannot be saved yet (half made) is kept as a draft now and then.
+        self._autosave = QTimer(self)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self._keep_draft)
+        self._autosave.start()
+        self._shutting = False
+        self.editor: ScenarioEditor
+        self.timeline: ClipTimeline
         self._load(editor)
 
     # -- what the window holds ---------------------------------------------------------------
 
+    @property
+    def _segment(self) -> int | None:
+        return self._selected[1] if self._selected is not None else None
+
+    def _hold(self, index: int | None) -> None:
+        ids = changes.segment_ids(self.editor.checked.data)
+        self._selected = (ids[index], index) if index is not None and index < len(ids) \
+            else None
+
     def _load(self, editor: ScenarioEditor) -> None:
         old = self.centralWidget()
+        if old is not None:
+            # The last scenario's pages, previews and open take go with it.
+            self.editor.unsubscribe(self._on_changed)
+            self.timeline.unload()
+            for window in self._previews:
+                window.close()
+            self._previews = []
+            for dock in (self._right, self._bottom):
+                if (page := dock.widget()) is not None:
+                    page.deleteLater()
         self.editor = editor
         self.graph = ScenarioGraphView()
         self.timeline = ClipTimeline()
@@ -162,7 +197,7 @@ class StudioWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         # The inspector is for what the graph and the timeline select; the people and
         # details pages are forms of their own and want the width.
-        self.pages.currentChanged.connect(lambda page: self._right.setVisible(page < 2))
+        self.pages.currentChanged.connect(self._page_shown)
         self._right.setWidget(self.inspector)
         self._bottom.setWidget(self.problems)
         if old is not None:
@@ -180,11 +215,14 @@ class StudioWindow(QMainWindow):
         self.problems.problem_chosen.connect(self.go_to_field)
         self.people.choose_clip_requested.connect(self._choose_clip)
         self.people.reference_text = self._reference_text
-        self._segment = None
+        self._selected = None
+        self._pending = {"in": None, "out": None}
+        self._graph_drawn = ""
         self.takes.show_takes(self._takes_of(editor))
         editor.subscribe(self._on_changed)
         editor.recheck()
         self.graph.fit_to_view()
+        self._offer_draft()
 
     def _timeline_page(self) -> QWidget:
         page = QWidget()
@@ -272,16 +310,9 @@ class StudioWindow(QMainWindow):
     def _on_changed(self) -> None:
         editor = self.editor
         data = editor.checked.data
-        problems: dict[int, Any] = {}
-        for problem in editor.checked.problems:
-            if problem.field.startswith("segments["):
-                index = int(problem.field[len("segments["):].split("]")[0])
-                if index not in problems or problem.severity == "error":
-                    problems[index] = problem
-        self.graph.show(data, problems=problems)
-        segments = changes.segments(data)
-        if self._segment is not None and self._segment >= len(segments):
-            self._segment = None
+        self._follow_selection(changes.segment_ids(data))
+        if self.pages.currentIndex() == 0:
+            self._draw_graph()
         with QSignalBlocker(self.variant):
             chosen = self.variant.currentData()
             self.variant.clear()
@@ -299,24 +330,67 @@ class StudioWindow(QMainWindow):
                             f"({Path(editor.document.source).name})[*]")
         self.setWindowModified(editor.modified)
 
+    def _follow_selection(self, ids: list[str]) -> None:
+        """Keep the selected segment selected wherever an edit moved it; let go if it went."""
+        if self._selected is not None:
+            held, index = self._selected
+            if held in ids:
+                self._selected = (held, ids.index(held))
+            elif len(ids) == self._segments_seen and index < len(ids):
+                self._selected = (ids[index], index)  # renamed where it was
+            else:
+                self._selected = None
+                self.timeline.set_range(None, None)
+                self.timeline.set_cues([])
+        self._segments_seen = len(ids)
+
+    def _draw_graph(self) -> None:
+        """Draw the graph again if what it shows changed (a 200-segment one takes a while)."""
+        data = self.editor.checked.data
+        problems: dict[int, Any] = {}
+        for problem in self.editor.checked.problems:
+            if problem.field.startswith("segments["):
+                index = int(problem.field[len("segments["):].split("]")[0])
+                if index not in problems or problem.severity == "error":
+                    problems[index] = problem
+        drawn = repr((data.get("start"), [
+            (s.get("id"), s.get("title"), s.get("clip"), s.get("in"), s.get("out"),
+             len(s.get("cues") or []), s.get("decision"), s.get("outcome"))
+            for s in changes.segments(data)],
+            sorted((i, p.severity, p.message) for i, p in problems.items())))
+        if drawn != self._graph_drawn:
+            self._graph_drawn = drawn
+            self.graph.show(data, problems=problems)
+        if self._segment is not None:
+            self.graph.select_segment(self._segment)
+        else:
+            self.graph.clear_selection()
+
+    def _page_shown(self, page: int) -> None:
+        # The inspector is for what the graph and the timeline select; the people and
+        # details pages are forms of their own and want the width.
+        self._right.setVisible(page < 2)
+        if page == 0:
+            self._draw_graph()
+
     # -- selecting ----------------------------------------------------------------------------
 
     def select_segment(self, index: int) -> None:
         """Select segment ``index`` everywhere: graph, inspector and timeline."""
-        self._segment = index
+        self._hold(index)
         self.graph.select_segment(index)
         self.inspector.show_segment(index)
         self._show_segment_on_timeline()
 
     def _branch_selected(self, index: int, branch: int) -> None:
-        self._segment = index
+        self._hold(index)
         self.inspector.show_branch(index, branch)
 
     def _inspected(self, selection: Any) -> None:
         # The inspector moved on its own (a cue's segment, a branch's source): follow it.
         if isinstance(selection, tuple) and selection and isinstance(selection[0], int) \
                 and selection[0] != self._segment:
-            self._segment = selection[0]
+            self._hold(selection[0])
             self.graph.select_segment(selection[0])
             self._show_segment_on_timeline()
 
@@ -390,15 +464,21 @@ class StudioWindow(QMainWindow):
         return True
 
     def _take_chosen(self, take: Take) -> None:
-        if take.usable and take.path != self._timeline_path() and self._open_on_timeline(
-                take.path):
-            selected = self._segment
-            if selected is not None:
-                # Another take: the selected segment is not on the timeline any more.
-                self.start_new_segment()
-            self.pages.setCurrentIndex(1)
-            self._show_segment_on_timeline(reload=False)
-            self.timeline.setFocus()
+        if not take.usable or take.path == self._timeline_path():
+            return
+        if not self._open_on_timeline(take.path):
+            # The list shows what the timeline shows, not the take that failed.
+            shown = self._timeline_path()
+            with QSignalBlocker(self.takes):
+                if shown is not None:
+                    self.takes.choose(shown)
+            return
+        if self._segment is not None:
+            # Another take: the selected segment is not on the timeline any more.
+            self.start_new_segment()
+        self.pages.setCurrentIndex(1)
+        self._show_segment_on_timeline(reload=False)
+        self.timeline.setFocus()
 
     def _cuts_found(self, take: Take, cuts: list[ProposedCut]) -> None:
         self._cuts[take.path] = cuts
@@ -406,7 +486,7 @@ class StudioWindow(QMainWindow):
 
     def start_new_segment(self) -> None:
         """Let go of the selected segment: I and O now mark a new one."""
-        self._segment = None
+        self._selected = None
         self._pending = {"in": None, "out": None}
         self.graph.clear_selection()
         self.inspector.clear()
@@ -552,23 +632,30 @@ class StudioWindow(QMainWindow):
 
     def save(self) -> bool:
         """Save the scenario into the library and tag its clips; False if it could not be."""
+        why = self._saved()
+        if why is not None:
+            self._warn("Not saved", why)
+            return False
+        return True
+
+    def _saved(self) -> str | None:
+        """Save; None once saved, else why not (in words for the instructor)."""
         try:
             tags = self.authoring.save(self.editor)
         except DocumentError as exc:
-            QMessageBox.warning(self, "Not saved", "The scenario was not saved; fix these "
-                                f"first (see Problems):\n\n{_listed(exc)}")
-            return False
+            return f"The scenario was not saved; fix these first (see Problems):\n\n" \
+                   f"{_listed(exc)}"
         except OSError as exc:
-            QMessageBox.warning(self, "Not saved", f"{self.editor.document.source} cannot be "
-                                f"written: {exc.strerror or exc}. The last saved copy is as it "
-                                "was.")
-            return False
+            return (f"{self.editor.document.source} cannot be written: "
+                    f"{exc.strerror or exc}. The last saved copy is as it was.")
+        except REFUSALS as exc:
+            return f"The scenario was not saved: {exc}"
         note = f"Saved {self.editor.document.source}; tags written for {len(tags.written)} "
         note += "clip(s)."
         if tags.skipped:
             note += " Not tagged: " + "; ".join(tags.skipped)
         self._say(note)
-        return True
+        return None
 
     def _to_preview(self, *, from_start: bool) -> tuple[str, str] | None:
         """The segment a preview starts at (the selected one, or the start) and its variant."""
@@ -591,10 +678,19 @@ class StudioWindow(QMainWindow):
         try:
             window = PreviewWindow.open(self.authoring, self.editor, segment, variant)
         except DocumentError as exc:
-            QMessageBox.warning(self, "Cannot preview", f"Fix these first:\n\n{_listed(exc)}")
+            self._warn("Cannot preview", f"Fix these first:\n\n{_listed(exc)}")
             return None
-        self._previews = [w for w in self._previews if not w.isHidden()] + [window]
+        except REFUSALS as exc:
+            self._warn("Cannot preview", str(exc))
+            return None
+        self._previews.append(window)
+        # A closed preview deletes itself: it must leave the list before it is gone.
+        window.closed.connect(partial(self._preview_closed, window))
         return window
+
+    def _preview_closed(self, window: PreviewWindow) -> None:
+        if window in self._previews:
+            self._previews.remove(window)
 
     def preview_on_projector(self) -> bool:
         """Play the scenario as it stands from the selected segment on the projector.
@@ -613,11 +709,10 @@ class StudioWindow(QMainWindow):
         try:
             self._projector(build)
         except DocumentError as exc:
-            QMessageBox.warning(self, "Cannot preview", f"Fix these first:\n\n{_listed(exc)}")
+            self._warn("Cannot preview", f"Fix these first:\n\n{_listed(exc)}")
             return False
-        except (ValueError, PlayerUnavailable, AccessDenied, SignedOut) as exc:
-            QMessageBox.warning(self, "Cannot preview on the projector",
-                                f"The preview did not start: {exc}.")
+        except (ValueError, PlayerUnavailable, *REFUSALS) as exc:
+            self._warn("Cannot preview on the projector", f"The preview did not start: {exc}.")
             return False
         self._say(f"Previewing from `{segment}` on the projector: steer it at the console. "
                   "Nothing is recorded.")
@@ -635,7 +730,10 @@ class StudioWindow(QMainWindow):
                                         scenario_id=dialog.scenario_id.text().strip(),
                                         title=dialog.title.text().strip() or "New scenario")
         except DocumentError as exc:
-            QMessageBox.warning(self, "New scenario", _listed(exc))
+            self._warn("New scenario", _listed(exc))
+            return
+        except REFUSALS as exc:
+            self._warn("New scenario", str(exc))
             return
         self._load(editor)
 
@@ -643,7 +741,11 @@ class StudioWindow(QMainWindow):
         """Open a scenario of the library, or any scenario file (asking to save this one)."""
         if not self._may_leave():
             return
-        entries = self.authoring.scenarios()
+        try:
+            entries = self.authoring.scenarios()
+        except REFUSALS as exc:
+            self._warn("Open scenario", str(exc))
+            return
         other = "Another file…"
         names = [f"{e.title}  ({e.id})" for e in entries] + [other]
         chosen, ok = QInputDialog.getItem(self, "Open scenario", "Scenario", names, 0, False)
@@ -660,20 +762,74 @@ class StudioWindow(QMainWindow):
         try:
             editor = self.authoring.open(path)
         except DocumentError as exc:
-            QMessageBox.warning(self, "Cannot open", _listed(exc))
+            self._warn("Cannot open", _listed(exc))
+            return
+        except REFUSALS as exc:
+            self._warn("Cannot open", str(exc))
             return
         self._load(editor)
 
     def _may_leave(self) -> bool:
+        """Whether the scenario may be left: saved, kept as a draft, or thrown away on purpose."""
         if not self.editor.modified:
             return True
         asked = QMessageBox.question(
             self, "Unsaved changes", "Save the changes to this scenario first?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel)
-        if asked == QMessageBox.StandardButton.Save:
-            return self.save()
-        return asked == QMessageBox.StandardButton.Discard
+        if asked == QMessageBox.StandardButton.Discard:
+            self.authoring.discard_draft(self.editor)
+            return True
+        if asked != QMessageBox.StandardButton.Save:
+            return False
+        why = self._saved()
+        if why is None:
+            return True
+        # Not savable yet (half made, or the disk refused): the work is kept as a draft.
+        draft = self._keep_draft()
+        if draft is None:
+            self._warn("Not saved", f"{why}\n\nNor could a draft be kept, so the studio stays "
+                       "open.")
+            return False
+        self._warn("Kept as a draft", f"{why}\n\nYour work is kept as a draft ({draft}); "
+                   "it is offered when you open the scenario again.")
+        return True
+
+    def _keep_draft(self) -> Path | None:
+        """Keep unsaved work as a draft; the draft's path, or None if none could be kept."""
+        if not self.editor.modified:
+            return None
+        try:
+            return self.authoring.save_draft(self.editor)
+        except (OSError, *REFUSALS) as exc:
+            self._say(f"No draft could be kept: {exc}")
+            return None
+
+    def _offer_draft(self) -> None:
+        """Offer the draft kept of this scenario, if it is newer than the saved file."""
+        if self.editor.modified or (draft := self.authoring.draft_of(self.editor)) is None:
+            return
+        asked = QMessageBox.question(
+            self, "A draft was kept", "Work on this scenario was kept as a draft and never "
+            "saved. Go on with the draft? (No throws it away.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if asked != QMessageBox.StandardButton.Yes:
+            self.authoring.discard_draft(self.editor)
+            return
+        try:
+            self._load(self.authoring.open_draft(draft))
+        except (DocumentError, *REFUSALS) as exc:
+            self._warn("Draft not opened", str(exc))
+
+    def shut(self) -> Path | None:
+        """Close without asking (the console locked, or a class run began); the draft kept.
+
+        Unsaved work is kept as a draft, offered when the scenario is next opened.
+        """
+        draft = self._keep_draft()
+        self._shutting = True
+        self.close()
+        return draft
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         """Share the width out once the window has its size: docks sized earlier are not."""
@@ -685,18 +841,26 @@ class StudioWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """Ask to save unsaved edits; stop what runs in the background."""
-        if not self._may_leave():
+        if not self._shutting and not self._may_leave():
             event.ignore()
             return
+        self._autosave.stop()
         self.takes.stop()
         self.timeline.unload()
-        for window in self._previews:
+        for window in list(self._previews):
             window.close()
         super().closeEvent(event)
         self.closed.emit()
 
     def _say(self, text: str) -> None:
         self._status.setText(text)
+
+    def _warn(self, title: str, text: str) -> None:
+        # Shown as plain text: it quotes titles, labels and file names from the scenario.
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.exec()
 
 
 def changes_list(data: Any, key: str) -> list[dict[str, Any]]:

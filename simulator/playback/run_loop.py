@@ -52,6 +52,7 @@ class RunLoop(QObject):
         super().__init__(parent)
         self.run = run
         self.fault: str | None = None
+        self._stopped = False
         self._player = player
         self._clock = clock
         self._name = name
@@ -66,8 +67,8 @@ class RunLoop(QObject):
 
     @property
     def live(self) -> bool:
-        """Whether the run still plays (not ended, not stopped by a fault)."""
-        return not self.run.ended and self.fault is None
+        """Whether the run still plays (not ended, not stopped by a fault or by `stop`)."""
+        return not self.run.ended and self.fault is None and not self._stopped
 
     def start(self, *, resumed: bool = False) -> None:
         """Begin the run, or with ``resumed`` recover one whose process died."""
@@ -84,7 +85,10 @@ class RunLoop(QObject):
             self._guard(self.run.poll)
 
     def stop(self) -> None:
-        """Stop driving the run: no more timers, no more reports taken."""
+        """Stop driving the run: no more timers, no more reports taken (again: nothing)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._timer.stop()
         self._player.reports_ready.disconnect(self.poll)
 

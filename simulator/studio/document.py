@@ -106,16 +106,29 @@ class ScenarioDocument:
         target = path or Path(self.source)
         text = self.text()
         parse_scenario(text, str(target))
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".saving",
-                                                 dir=target.parent)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            Path(temporary).replace(target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_whole(target, text)
         self.source = str(target)
         return target
+
+    def save_draft(self, path: Path) -> None:
+        """Write the scenario as it stands to ``path``, valid or not (work kept, not saved).
+
+        Raises:
+            OSError: it cannot be written.
+        """
+        write_whole(path, self.text())
+
+
+def write_whole(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` whole or not at all: the old file stays until it is done."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".saving",
+                                             dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

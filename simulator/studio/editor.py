@@ -9,7 +9,6 @@ agency's vocabularies, then (when the studio knows the clips) against the footag
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,22 +50,17 @@ class ScenarioEditor:
     """One open scenario: apply, undo and redo changes, and see what is wrong after each."""
 
     def __init__(self, document: ScenarioDocument, profile: AgencyProfile, *,
-                 clips: ClipsFor | None = None) -> None:
+                 clips: ClipsFor | None = None, unsaved: bool = False) -> None:
         self.document = document
         self.profile = profile
         self.clips = clips
         self._undo: list[Change] = []
         self._redo: list[Change] = []
-        self._saved_depth: int | None = 0
+        # ``unsaved``: the text is not the file's (a draft brought back after a crash).
+        self._saved_depth: int | None = None if unsaved else 0
         self._listeners: list[Listener] = []
         self._copies = PlainCopies()
         self.checked = self._check()
-        # The tree and all loaded before it live as long as the studio: out of the cycle
-        # collector's way, whose full passes over a large scenario's nodes would otherwise
-        # stall an edit by 50-100 ms every few edits. Garbage without cycles is still freed
-        # as it goes, and what was garbage already is collected first.
-        gc.collect()
-        gc.freeze()
 
     # -- editing ---------------------------------------------------------------------------
 
@@ -132,6 +126,11 @@ class ScenarioEditor:
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener`` after every change, undo and redo (the problems checked)."""
         self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (a page closing)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def recheck(self) -> None:
         """Check again without an edit: a take was brought in, a clip file changed."""

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from media_index import MediaIndex
 from media_index.scan import Progress
@@ -40,7 +43,7 @@ from simulator.scenario import (
 )
 from simulator.scenario.lint import MediaCheck
 from simulator.scenario.loader import SCENARIO_FILE
-from simulator.scenario.model import MEDIA_REF, content_hash
+from simulator.scenario.model import MEDIA_REF, Variant, content_hash
 from simulator.studio.document import ScenarioDocument
 from simulator.studio.editor import ScenarioEditor
 from simulator.studio.takes import (
@@ -56,6 +59,14 @@ from simulator.training.gate import Gate
 
 # As the format's identifiers: a scenario's folder in the library carries its id.
 SCENARIO_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+DRAFT_SUFFIX = ".draft"
+
+
+def draft_path(scenario_file: Path) -> Path:
+    """Where a draft of ``scenario_file`` is kept: beside it, never read as a scenario."""
+    return scenario_file.with_name(scenario_file.name + DRAFT_SUFFIX)
 
 
 def studio_library(library: Path) -> Path:
@@ -131,6 +142,10 @@ class Authoring:
         self._gate.check(Permission.run)
         own = self._listed(self.library, "")
         taken = {entry.path.parent.name for entry in own}
+        # A scenario never saved yet, kept as a draft: offered too, or the work is lost.
+        own += [LibraryEntry(draft.parent.name, f"{draft.parent.name} (unsaved draft)", draft)
+                for draft in sorted(self.library.glob(f"*/{SCENARIO_FILE}{DRAFT_SUFFIX}"))
+                if draft.parent.name not in taken]
         bundled = [entry for entry in self._listed(bundled_library(), " (bundled: edits go "
                                                                       "into your copy)")
                    if entry.path.parent.name not in taken]
@@ -155,6 +170,8 @@ class Authoring:
             DocumentError: it is not a scenario file the studio can edit (file and line named).
         """
         self._gate.check(Permission.run)
+        if path.name.endswith(DRAFT_SUFFIX):
+            return self.open_draft(path)
         file = path / SCENARIO_FILE if path.is_dir() else path
         document = ScenarioDocument.open(file)
         if _inside(file, bundled_library()) and not _inside(file, self.library):
@@ -215,6 +232,7 @@ class Authoring:
                 code="id-mismatch")])
         target.parent.mkdir(parents=True, exist_ok=True)
         editor.save(target)
+        self.discard_draft(editor)
         loaded = parse_scenario(editor.document.text(), str(target))
         tags = write_variant_tags(loaded, self.index)
         folders = sorted({sidecar.parent for sidecar in tags.written})
@@ -223,8 +241,51 @@ class Authoring:
         editor.recheck()
         return tags
 
-    def _editor(self, document: ScenarioDocument) -> ScenarioEditor:
-        return ScenarioEditor(document, self.profile, clips=self._clips)
+    def _editor(self, document: ScenarioDocument, *, unsaved: bool = False) -> ScenarioEditor:
+        return ScenarioEditor(document, self.profile, clips=self._clips, unsaved=unsaved)
+
+    # -- drafts: work kept that cannot be saved yet ----------------------------------------------
+
+    def save_draft(self, editor: ScenarioEditor) -> Path:
+        """Keep the scenario as it stands beside its file, valid or not; the draft's path.
+
+        A scenario half made (segments cut, no endings yet) cannot be saved, but the work
+        must not be lost when the studio closes, the console locks or the PC crashes. The
+        library never lists a draft as a scenario; `scenarios` offers it to open.
+
+        Raises:
+            OSError: it cannot be written.
+        """
+        self._gate.check(Permission.run)
+        draft = draft_path(Path(editor.document.source))
+        draft.parent.mkdir(parents=True, exist_ok=True)
+        editor.document.save_draft(draft)
+        return draft
+
+    def discard_draft(self, editor: ScenarioEditor) -> None:
+        """Forget the draft kept for this scenario (saved since, or thrown away)."""
+        draft_path(Path(editor.document.source)).unlink(missing_ok=True)
+
+    def draft_of(self, editor: ScenarioEditor) -> Path | None:
+        """A draft of this scenario newer than its saved file, if one was kept."""
+        source = Path(editor.document.source)
+        draft = draft_path(source)
+        if not draft.is_file():
+            return None
+        if source.is_file() and source.stat().st_mtime_ns > draft.stat().st_mtime_ns:
+            return None
+        return draft
+
+    def open_draft(self, draft: Path) -> ScenarioEditor:
+        """The draft at ``draft`` to go on with; saving writes the scenario's own file.
+
+        Raises:
+            DocumentError: the draft is not a scenario file the studio can edit.
+        """
+        self._gate.check(Permission.run)
+        document = ScenarioDocument.open(draft)
+        document.source = str(draft)[:-len(DRAFT_SUFFIX)]
+        return self._editor(document, unsaved=True)
 
     def _clips(self, scenario: Scenario, source: str) -> MediaCheck:
         return IndexedClips(LoadedScenario(scenario, "", "", source), self.index)
@@ -253,7 +314,7 @@ class Authoring:
 
     def clip_file(self, editor: ScenarioEditor, variant_id: str, clip_id: str) -> Path | None:
         """The file a variant plays for a clip, as the scenario stands (for the timeline)."""
-        scenario = editor.checked.scenario
+        scenario = editor.checked.scenario or _with_variant(editor.checked.data, variant_id)
         if scenario is None:
             return None
         try:
@@ -302,3 +363,19 @@ class Authoring:
         run = ScenarioRun(played, state, clock=clock, player=player, journal=journal,
                           profile=self.profile, clips=clips)
         return Preview(run, journal, segment_id, variant_id)
+
+
+def _with_variant(data: Mapping[str, Any], variant_id: str) -> Scenario | None:
+    """A scenario that does not validate yet, as far as one of its variants goes.
+
+    Half made (a segment without an ending), it still plays its clips on the timeline: the
+    variant is checked as always, the rest is left out, unchecked and unused.
+    """
+    raw = next((v for v in data.get("variants") or [] if isinstance(v, Mapping)
+                and v.get("id") == variant_id), None)
+    try:
+        variant = Variant.model_validate(raw)
+    except ValidationError:
+        return None
+    return Scenario.model_construct(id=str(data.get("id", "")), title="", start="",
+                                    variants=(variant,), segments=())
