@@ -152,30 +152,49 @@ def write_variant_tags(loaded: LoadedScenario, index: MediaIndex | None) -> Tags
     """Tag each variant's clip files with the people the variant portrays, and the setting.
 
     The scenario studio asks for each person's demographics once, per variant; the media
-    index's tags are made from that, so they are never typed twice and cannot disagree. A
-    file two variants play, portraying someone differently, is left untagged and named.
+    index's tags are made from that, so they are never typed twice and cannot disagree.
+    What a sidecar says that the scenario does not (another person, an attribute or a
+    setting tag it leaves unsaid) is kept. A file two variants play portraying someone
+    differently (or two files sharing one sidecar, ``take.mp4`` and ``take.mov``) is left
+    as it is and named, as is a sidecar that cannot be read.
     """
     setting = {k: v for k, v in loaded.scenario.setting.items() if k in SETTING_VALUES}
     wanted: dict[Path, tuple[str, dict[str, dict[str, list[str]]]]] = {}
+    clashing: set[Path] = set()
     skipped: list[str] = []
     for variant in loaded.scenario.variants:
-        people = {p: variant.demographics_of(p) for p in variant.people}
+        people = {p: d for p in variant.people if (d := variant.demographics_of(p))}
         for clip_id in variant.clips:
             path = resolve_clip(loaded, index, variant.id, clip_id)
             if path is None or not path.is_file():
                 skipped.append(f"variant `{variant.id}` clip `{clip_id}`: no file to tag")
                 continue
-            first = wanted.setdefault(path, (variant.id, people))
-            if first[1] != people:
-                skipped.append(f"{path}: variants `{first[0]}` and `{variant.id}` both play "
-                               "it but portray its people differently; give each its own take")
-                wanted[path] = (first[0], {})
-    written = []
-    for path, (_, people) in wanted.items():
-        if people:
             sidecar = sidecar_for(path)
-            _write_sidecar(sidecar, people, setting)
-            written.append(sidecar)
+            first = wanted.setdefault(sidecar, (variant.id, people))
+            if first[1] != people and sidecar not in clashing:
+                clashing.add(sidecar)
+                skipped.append(f"{sidecar}: variants `{first[0]}` and `{variant.id}` both tag "
+                               "it but portray its people differently; give each its own take")
+    written = []
+    for sidecar, (_, people) in wanted.items():
+        if sidecar in clashing or not (people or setting):
+            continue
+        try:
+            kept = yaml.safe_load(sidecar.read_text(encoding="utf-8")) \
+                if sidecar.is_file() else {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            skipped.append(f"{sidecar}: left as it is, it cannot be read ({exc}); fix or "
+                           "delete it and save again")
+            continue
+        kept = kept if isinstance(kept, dict) else {}
+        merged_people = {p: dict(d) for p, d in (kept.get("people") or {}).items()
+                         if isinstance(d, dict)}
+        for person, stated in people.items():
+            merged_people[person] = {**merged_people.get(person, {}), **stated}
+        merged_setting = {**(kept.get("setting") or {}), **setting} \
+            if isinstance(kept.get("setting") or {}, dict) else setting
+        _write_sidecar(sidecar, merged_people, merged_setting)
+        written.append(sidecar)
     return TagsWritten(tuple(written), tuple(skipped))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulator.agency import default_profile
+from simulator.documents import DocumentError
 from simulator.scenario import bundled_library, load_scenario
 from simulator.studio import changes
 from simulator.studio.document import ScenarioDocument
@@ -236,3 +237,33 @@ def test_a_rename_onto_anothers_id_is_refused(editor: ScenarioEditor) -> None:
         changes.update_person(data, 1, {"id": "resident"})
     with pytest.raises(EditError, match="another segment has the id `knife`"):
         changes.update_segment(data, 0, {"id": "knife"})
+
+
+def test_renaming_a_person_keeps_their_line_as_written(editor: ScenarioEditor) -> None:
+    editor.apply(changes.update_person(editor.checked.data, 1, {"id": "husband"}))
+    text = editor.document.text()
+    assert "      husband: {race: black_african_american, gender: man," in text
+    assert "partner:" not in text
+
+
+def test_undoing_a_delete_brings_back_the_comment_above_it(tmp_path: Path) -> None:
+    text = (bundled_library() / "domestic-disturbance" / "scenario.yaml").read_text()
+    source = tmp_path / "scenario.yaml"
+    source.write_text(text.replace("  - id: advocate\n",
+                                   "  # The referral: filmed last.\n\n  - id: advocate\n"))
+    editor = ScenarioEditor(ScenarioDocument.open(source), default_profile())
+    before = editor.document.text()
+    assert "# The referral: filmed last." in before
+    editor.apply(changes.remove_segment(editor.checked.data, _index(editor, "advocate")))
+    assert "# The referral" not in editor.document.text()
+    editor.undo()
+    assert editor.document.text() == before
+
+
+def test_a_file_with_anchors_and_aliases_is_refused_by_name() -> None:
+    text = (bundled_library() / "traffic-stop" / "scenario.yaml").read_text()
+    aliased = text.replace("variants:\n  - id: a\n    label:",
+                           "variants:\n  - &first\n    id: a\n    label:", 1)
+    aliased += "extra: *first\n"
+    with pytest.raises(DocumentError, match="anchor and alias"):
+        ScenarioDocument(aliased, "aliased.yaml")

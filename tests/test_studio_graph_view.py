@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtWidgets import QGraphicsSimpleTextItem
 
+from bench.lint_large import generate
 from instructor_console.studio.graph_view import ScenarioGraphView
 from simulator.documents import Problem
 
@@ -205,3 +207,123 @@ def test_selection_from_outside_survives_a_redraw(view):
     assert view.selection == 2
     view.show({"segments": []})
     assert view.selection is None
+
+
+# --- A redraw after an edit draws what a fresh drawing of the edited scenario draws ---------
+
+LARGE = yaml.safe_load(generate(40))
+
+
+def rect(r: QRectF) -> tuple[float, float, float, float]:
+    return r.x(), r.y(), r.width(), r.height()
+
+
+def drawing(view: ScenarioGraphView) -> list[tuple[object, ...]]:
+    """Everything drawn, in the order it is stacked: kind, which, where, and what it says."""
+    described: list[tuple[object, ...]] = []
+    scene = view.scene()
+    for item in scene.items(Qt.SortOrder.AscendingOrder):
+        place = item.scenePos().toTuple()
+        if isinstance(item, QGraphicsSimpleTextItem):
+            described.append(("text", item.text(), place))
+        elif hasattr(item, "segment") and hasattr(item, "box"):
+            described.append(("segment", item.segment, place, rect(item.box),
+                              item.toolTip(), item.selected))
+        elif hasattr(item, "node"):
+            described.append(("handle", item.node.segment.index, place))
+        elif hasattr(item, "route"):
+            described.append(("arrow", item.segment, item.branch, item.route,
+                              rect(item.boundingRect()), item.toolTip(), item.selected))
+        elif hasattr(item, "colour"):
+            described.append(("problem", item.parentItem().segment.index, place,
+                              item.colour.name(), item.toolTip()))
+        elif hasattr(item, "plate"):
+            described.append(("label", item.edge.segment, item.edge.branch.index, place,
+                              item.text, rect(item.plate), item.toolTip()))
+        else:
+            described.append(("grip", item.edge.segment, item.edge.branch.index, place))
+    described.append(("scene", rect(scene.sceneRect()), view.selection))
+    return described
+
+
+def retitled(data):
+    data["segments"][7]["title"] = "A new title"
+
+
+def branch_added(data):
+    data["segments"][12]["decision"]["branches"].append(
+        {"id": "late", "label": "Late", "hotkey": "4", "kind": "escalate", "to": "s30"})
+
+
+def branch_retargeted(data):
+    data["segments"][20]["decision"]["branches"][0]["to"] = "s3"
+
+
+def branch_removed(data):
+    del data["segments"][15]["decision"]["branches"][1]
+
+
+def segment_removed(data):
+    del data["segments"][25]
+
+
+def segment_added(data):
+    data["segments"].append({"id": "new", "clip": "new", "in": 0, "out": 1})
+
+
+def start_moved(data):
+    data["start"] = "s5"
+
+
+EDITS = [retitled, branch_added, branch_retargeted, branch_removed, segment_removed,
+         segment_added, start_moved]
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=lambda edit: edit.__name__)
+def test_a_redraw_after_an_edit_draws_what_a_fresh_drawing_does(qtbot, view, edit):
+    edited = copy.deepcopy(LARGE)
+    edit(edited)
+    view.show(LARGE, selected=(12, 0))
+    view.show(edited)
+    fresh = ScenarioGraphView()
+    qtbot.addWidget(fresh)
+    fresh.show(edited, selected=(12, 0))
+    assert drawing(view) == drawing(fresh)
+    # And back, as an undo does.
+    view.show(LARGE)
+    fresh.show(LARGE)
+    assert drawing(view) == drawing(fresh)
+
+
+def test_a_problem_appearing_changing_and_going_is_redrawn(qtbot, view):
+    view.show(LARGE)
+    for problems in ({3: "out must be after in"},
+                     {3: Problem("no cue", "x", severity="warning")},
+                     {3: Problem("no cue", "x", severity="warning"), 9: "no such segment"},
+                     {}):
+        view.show(LARGE, problems=problems)
+        fresh = ScenarioGraphView()
+        qtbot.addWidget(fresh)
+        fresh.show(LARGE, problems=problems)
+        assert drawing(view) == drawing(fresh)
+
+
+def test_emptying_and_refilling_the_scenario_redraws_it(qtbot, view):
+    view.show(LARGE)
+    view.show({"segments": []})
+    fresh = ScenarioGraphView()
+    qtbot.addWidget(fresh)
+    fresh.show({"segments": []})
+    assert drawing(view) == drawing(fresh)
+    view.show(SMALL)
+    fresh = ScenarioGraphView()
+    qtbot.addWidget(fresh)
+    fresh.show(SMALL)
+    assert drawing(view) == drawing(fresh)
+
+
+def test_an_unchanged_redraw_keeps_every_item(view):
+    view.show(LARGE)
+    before = set(map(id, view.scene().items()))
+    view.show(copy.deepcopy(LARGE))
+    assert set(map(id, view.scene().items())) == before

@@ -365,3 +365,9 @@ def test_a_refused_account_stops_a_job_with_a_message(
     studio.takes.bring_in([footage[0]])
     qtbot.waitUntil(lambda: not studio.takes.busy, timeout=10_000)
     assert "disabled" in studio.takes._status.text()
+
+
+def test_the_command_line_opens_the_studio() -> None:
+    shown = CliRunner().invoke(app, ["studio", "--help"])
+    assert shown.exit_code == 0
+    assert "bring in takes" in shown.output and "--library" in shown.output

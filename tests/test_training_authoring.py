@@ -197,3 +197,31 @@ def test_an_account_disabled_meanwhile_can_do_nothing_more(record, tmp_path: Pat
     accounts.set_disabled("lee", True)
     with pytest.raises(SignedOut, match="disabled"):
         authoring.scenarios()
+
+
+def test_saving_keeps_what_an_agency_wrote_in_a_sidecar_that_the_scenario_does_not_say(
+        authoring: Authoring, take: Path) -> None:
+    sidecar_for(take).write_text(
+        "schema_version: 1\n"
+        "people:\n"
+        "  subject: {race: asian, age_band: age_35_44}\n"
+        "  clerk: {gender: woman}\n"
+        "setting: {location: corner_store, light: night}\n", encoding="utf-8")
+    editor = _build(authoring, take)
+    authoring.save(editor)
+    tags = yaml.safe_load(sidecar_for(take).read_text())
+    # The scenario's word wins where it speaks; the rest is the agency's and stays.
+    assert tags["people"]["subject"] == {"race": ["white"], "gender": ["man"],
+                                         "age_band": "age_35_44"}
+    assert tags["people"]["clerk"] == {"gender": "woman"}
+    assert tags["setting"] == {"location": "corner_store", "light": "night"}
+
+
+def test_an_unreadable_sidecar_is_left_alone_and_named(authoring: Authoring,
+                                                       take: Path) -> None:
+    sidecar_for(take).write_text("people: [unclosed\n", encoding="utf-8")
+    editor = _build(authoring, take)
+    tags = authoring.save(editor)
+    assert tags.written == ()
+    assert any("cannot be read" in why and str(sidecar_for(take)) in why for why in tags.skipped)
+    assert sidecar_for(take).read_text(encoding="utf-8") == "people: [unclosed\n"

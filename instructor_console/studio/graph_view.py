@@ -10,9 +10,10 @@ the scenario and calls `ScenarioGraphView.show` again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -49,6 +50,8 @@ from PySide6.QtWidgets import (
 from instructor_console.mini_map import KIND_COLOURS, NEUTRAL, TAKEN
 from instructor_console.theme import label, plain_tooltip
 from simulator.documents import Problem
+
+Point = tuple[float, float]
 
 Selection = int | tuple[int, int] | None
 """What is selected: a segment's index, a (segment, branch) pair of indexes, or nothing."""
@@ -222,6 +225,31 @@ def _grid(segments: list[_Segment]) -> dict[int, tuple[int, int]]:
     return grid
 
 
+_Shape = tuple[int | None, tuple[tuple[int | None, ...], ...]]
+"""What the layout depends on: the start, and each segment's branches' targets."""
+
+
+def _shape(segments: list[_Segment]) -> _Shape:
+    start = next((s.index for s in segments if s.is_start), None)
+    return start, tuple(tuple(b.target for b in s.branches) for s in segments)
+
+
+def _restack(items: Mapping[Any, QGraphicsItem], made: list[Any]) -> None:
+    """Stack the ``items`` just ``made`` among the others, in the order of their keys.
+
+    Items of one height are painted in the order they were added: an arrow added by an
+    edit must cross the others as it would on a fresh drawing, not always on top.
+    """
+    if not made or len(made) == len(items):
+        return
+    new = set(made)
+    later: QGraphicsItem | None = None
+    for name in sorted(items, reverse=True):
+        if name in new and later is not None:
+            items[name].stackBefore(later)
+        later = items[name]
+
+
 def _node_height(segment: _Segment) -> float:
     return max(NODE_H, len(segment.branches) * PORT_STEP + 44.0)
 
@@ -238,6 +266,12 @@ def _font(pixels: int, *, bold: bool = False, mono: bool = False) -> QFont:
     font.setPixelSize(pixels)
     font.setBold(bold)
     return font
+
+
+@cache
+def _metrics(pixels: int, *, bold: bool = False) -> QFontMetricsF:
+    # One per font, rather than two made for each of several hundred labels on every redraw.
+    return QFontMetricsF(_font(pixels, bold=bold))
 
 
 def _kind_colour(kind: str) -> QColor:
@@ -257,21 +291,67 @@ def _arrow_head(tip: QPointF, towards: QPointF) -> QPolygonF:
     return QPolygonF([tip, back + offset, back - offset])
 
 
+def _marker_key(problem: str | Problem | None) -> tuple[bool, str] | None:
+    """What a problem marker shows (amber or red, and its text), to tell when it changed."""
+    if problem is None:
+        return None
+    if isinstance(problem, Problem):
+        return problem.severity == "warning", problem.message
+    return False, problem
+
+
 class _SegmentNode(QGraphicsItem):
-    def __init__(self, segment: _Segment, top_left: QPointF, problem: str | Problem | None
-                 ) -> None:
+    def __init__(self, segment: _Segment, top_left: Point,
+                 problem: str | Problem | None) -> None:
         super().__init__()
-        self.segment = segment
-        self.box = QRectF(0, 0, NODE_W, _node_height(segment))
         self.selected = False
         self.drop_target = False
-        self.setPos(top_left)
         self.setZValue(Z_NODE)
-        self.setToolTip(plain_tooltip(segment.tooltip))
         self.handle = _OutHandle(self)
+        self.marker: _ProblemMarker | None = None
+        self.marked: tuple[bool, str] | None = None
+        self.top_left = top_left
+        self.setPos(*top_left)
+        self._show(segment)
+        self.set_problem(problem)
+
+    def _show(self, segment: _Segment) -> None:
+        self.segment = segment
+        self.box = QRectF(0, 0, NODE_W, _node_height(segment))
+        self.setToolTip(plain_tooltip(segment.tooltip))
         self.handle.setPos(NODE_W, self.box.height() - 16)
+
+    def redraw(self, segment: _Segment, top_left: Point,
+               problem: str | Problem | None) -> bool:
+        """Show ``segment`` at ``top_left`` marked with ``problem``; whether it moved or resized."""
+        moved = top_left != self.top_left
+        if moved:
+            self.top_left = top_left
+            self.setPos(*top_left)
+        if segment != self.segment:
+            resized = _node_height(segment) != self.box.height()
+            if resized:
+                self.prepareGeometryChange()
+            moved = moved or resized
+            self._show(segment)
+            self.update()
+        self.set_problem(problem)
+        return moved
+
+    def set_problem(self, problem: str | Problem | None) -> None:
+        """Mark the box with ``problem``, or with nothing."""
+        key = _marker_key(problem)
+        if key == self.marked:
+            return
+        self.marked = key
+        if self.marker is not None:
+            scene = self.scene()
+            if scene is not None:
+                scene.removeItem(self.marker)
+            self.marker = None
         if problem is not None:
-            _ProblemMarker(self, problem).setPos(NODE_W - 14, 14)
+            self.marker = _ProblemMarker(self, problem)
+            self.marker.setPos(NODE_W - 14, 14)
 
     def scene_box(self) -> QRectF:
         return self.box.translated(self.pos())
@@ -387,24 +467,89 @@ class _ProblemMarker(QGraphicsItem):
         painter.drawText(QRectF(-8, -8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!")
 
 
+_Route = tuple[Literal["line", "curve", "corners"], tuple[Point, ...]]
+"""An arrow's course: how it runs, and its points in scene coordinates, port first.
+
+Plain numbers rather than a path, so that a redraw can tell cheaply which arrows moved.
+"""
+
+
+@dataclass(frozen=True)
+class _Arrow:
+    """What is drawn for a route: the line, its head, its tip, and where it can be clicked."""
+
+    path: QPainterPath
+    head: QPolygonF
+    tip: QPointF
+    shape: QPainterPath
+    bounds: QRectF
+
+
+@lru_cache(maxsize=4096)
+def _arrow(route: _Route) -> _Arrow:
+    # Kept by route: undoing an edit, or editing back and forth, brings back the same courses,
+    # and building paths and their outlines is most of redrawing an arrow.
+    path, before_tip, tip = _route_path(route)
+    head = _arrow_head(tip, before_tip)
+    stroker = QPainterPathStroker()
+    stroker.setWidth(HIT_WIDTH)
+    shape = stroker.createStroke(path)
+    shape.addPolygon(head)
+    return _Arrow(path, head, tip, shape, shape.boundingRect().adjusted(-4, -4, 4, 4))
+
+
+def _route_path(route: _Route) -> tuple[QPainterPath, QPointF, QPointF]:
+    """The path of ``route``, the point its head points away from, and its tip."""
+    kind, points = route
+    port_x, port_y = points[0]
+    path = QPainterPath(QPointF(port_x, port_y))
+    if kind == "line":
+        tip_x, tip_y = points[1]
+        path.lineTo(tip_x - (HEAD_LEN - 2), tip_y)
+        return path, QPointF(port_x, port_y), QPointF(tip_x, tip_y)
+    if kind == "curve":
+        entry_x, entry_y = points[1]
+        start_x = port_x + 14
+        path.lineTo(start_x, port_y)
+        bend = (entry_x - start_x) / 2
+        end_x = entry_x - (HEAD_LEN - 2)
+        path.cubicTo(start_x + bend, port_y, end_x - bend, entry_y, end_x, entry_y)
+        return path, QPointF(end_x, entry_y), QPointF(entry_x, entry_y)
+    _rounded(path, points[:-1])
+    return path, QPointF(*points[-2]), QPointF(*points[-1])
+
+
 class _BranchEdge(QGraphicsItem):
-    def __init__(self, segment: int, branch: _Branch, path: QPainterPath, before_tip: QPointF,
-                 tip: QPointF) -> None:
+    def __init__(self, segment: int, branch: _Branch, route: _Route) -> None:
         super().__init__()
         self.segment = segment
-        self.branch = branch
-        self.path = path
-        self.tip = tip
-        self.head = _arrow_head(tip, before_tip)
         self.selected = False
-        self.dangling = branch.target is None
         self.setZValue(Z_EDGE)
-        stroker = QPainterPathStroker()
-        stroker.setWidth(HIT_WIDTH)
-        self._shape = stroker.createStroke(path)
-        self._shape.addPolygon(self.head)
-        self._bounds = self._shape.boundingRect().adjusted(-4, -4, 4, 4)
+        self._show(branch, route)
+
+    def _show(self, branch: _Branch, route: _Route) -> None:
+        self.branch = branch
+        self.route = route
+        arrow = _arrow(route)
+        self.path, self.head, self.tip = arrow.path, arrow.head, arrow.tip
+        self._shape, self._bounds = arrow.shape, arrow.bounds
+        self.dangling = branch.target is None
         self.setToolTip(plain_tooltip(_branch_tip(branch)))
+
+    def redraw(self, branch: _Branch, route: _Route) -> bool:
+        """Show ``branch`` along ``route``; whether anything changed."""
+        if branch == self.branch and route == self.route:
+            return False
+        if route != self.route:
+            self.prepareGeometryChange()
+        self._show(branch, route)
+        self.update()
+        return True
+
+    def label_at(self) -> QPointF:
+        """Where the branch's label plate starts, just right of the port."""
+        x, y = self.route[1][0]
+        return QPointF(x + 10, y)
 
     def colour(self) -> QColor:
         return QColor(DANGLING) if self.dangling else _kind_colour(self.branch.kind)
@@ -448,21 +593,40 @@ def _branch_tip(branch: _Branch) -> str:
 class _BranchLabel(QGraphicsItem):
     """The hotkey and label of a branch, on a plate that hides the lines crossing under it."""
 
-    def __init__(self, edge: _BranchEdge, left_middle: QPointF) -> None:
+    def __init__(self, edge: _BranchEdge) -> None:
         super().__init__()
         self.edge = edge
-        branch = edge.branch
+        self.setZValue(Z_LABEL)
+        self.text_font = _font(12)
+        self.text = ""
+        self.plate = QRectF()
+        self.shown: tuple[_Branch, bool] | None = None
+        self.redraw()
+
+    def redraw(self) -> bool:
+        """Show the edge's branch as it is now, at its port; whether its plate resized."""
+        self.setPos(self.edge.label_at())
+        branch = self.edge.branch
+        # An arrow that only moved keeps its text: measuring text is the slow part here.
+        if (branch, self.edge.dangling) == self.shown:
+            return False
+        self.shown = (branch, self.edge.dangling)
         self.text_font = _font(12, bold=True) if branch.is_default else _font(12)
         # Where a dangling branch points comes first, so that cutting the text short keeps it.
         missing = f"→ {branch.to}?" if branch.to else "no target"
-        text = f"{missing} {branch.label}" if edge.dangling else branch.label
-        self.text = QFontMetricsF(self.text_font).elidedText(
-            text, Qt.TextElideMode.ElideRight, LABEL_MAX_W - PLATE_H - 10)
-        width = PLATE_H + 8 + QFontMetricsF(self.text_font).horizontalAdvance(self.text) + 6
-        self.plate = QRectF(0, -PLATE_H / 2, width, PLATE_H)
-        self.setPos(left_middle)
-        self.setZValue(Z_LABEL)
-        self.setToolTip(edge.toolTip())
+        text = f"{missing} {branch.label}" if self.edge.dangling else branch.label
+        metrics = _metrics(12, bold=branch.is_default)
+        self.text = metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                       LABEL_MAX_W - PLATE_H - 10)
+        width = PLATE_H + 8 + metrics.horizontalAdvance(self.text) + 6
+        plate = QRectF(0, -PLATE_H / 2, width, PLATE_H)
+        resized = plate != self.plate
+        if resized:
+            self.prepareGeometryChange()
+            self.plate = plate
+        self.setToolTip(self.edge.toolTip())
+        self.update()
+        return resized
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         return self.plate.adjusted(-2, -2, 2, 2)
@@ -499,6 +663,10 @@ class _HeadGrip(QGraphicsItem):
         self.setZValue(Z_GRIP)
         self.setToolTip(GRIP_TIP)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
+
+    def redraw(self) -> None:
+        """Follow the edge's tip."""
+        self.setPos(self.edge.tip)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         return QRectF(-GRIP_R, -GRIP_R, 2 * GRIP_R, 2 * GRIP_R)
@@ -560,7 +728,10 @@ class ScenarioGraphView(QGraphicsView):
         self._nodes: dict[int, _SegmentNode] = {}
         self._edges: dict[tuple[int, int], _BranchEdge] = {}
         self._labels: dict[tuple[int, int], _BranchLabel] = {}
+        self._grips: dict[tuple[int, int], _HeadGrip] = {}
+        self._empty: QGraphicsSimpleTextItem | None = None
         self._grid: dict[int, tuple[int, int]] = {}
+        self._shape: _Shape | None = None
         self._row_tops: dict[int, float] = {}
         self._row_heights: dict[int, float] = {}
         self._selection: Selection = None
@@ -589,33 +760,47 @@ class ScenarioGraphView(QGraphicsView):
         in red. ``selected`` selects a segment or branch; without it, what was selected
         stays selected if it is still drawn. Called with no scenario, it shows the widget
         as `QWidget.show` does.
+
+        Only what changed since the last call is drawn again: the boxes and arrows stay,
+        the layout is worked out again only when the segments, branch targets or start
+        changed, and only the arrows whose course changed are routed again.
         """
         if scenario is None:
             super().show()
             return
         self._cancel_drag()
         scene = self.scene()
-        scene.clear()
-        self._hover = None
         self._segments = _read(scenario)
-        self._grid = _grid(self._segments)
-        self._nodes = {}
-        self._edges = {}
-        self._labels = {}
-        self._place_nodes(problems)
-        self._route_branches()
-        if not self._segments:
-            empty = QGraphicsSimpleTextItem("No segments yet: double-click here to add one")
-            empty.setFont(_font(15, bold=True))
-            empty.setBrush(QColor(MUTED))
-            scene.addItem(empty)
-        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
+        shape = _shape(self._segments)
+        reshaped = shape != self._shape
+        if reshaped:
+            self._shape = shape
+            self._grid = _grid(self._segments)
+            self._measure_rows()
+        moved = self._place_nodes(problems)
+        moved = self._route_branches(reroute=reshaped) or moved
+        if not self._segments and self._empty is None:
+            self._empty = QGraphicsSimpleTextItem(
+                "No segments yet: double-click here to add one")
+            self._empty.setFont(_font(15, bold=True))
+            self._empty.setBrush(QColor(MUTED))
+            scene.addItem(self._empty)
+            moved = True
+        elif self._segments and self._empty is not None:
+            scene.removeItem(self._empty)
+            self._empty = None
+            moved = True
+        # Measuring every item is a good part of a redraw: only when something moved.
+        if moved:
+            scene.setSceneRect(scene.itemsBoundingRect().adjusted(-MARGIN, -MARGIN, MARGIN,
+                                                                  MARGIN))
         wanted = selected if selected is not None else self._selection
         self._set_selection(wanted if self._drawn(wanted) else None)
         if self._fitted:
             self.fit_to_view()
 
-    def _place_nodes(self, problems: Mapping[int, str | Problem]) -> None:
+    def _measure_rows(self) -> None:
+        """Each row's top and height: the height of its tallest box."""
         heights: dict[int, float] = {}
         for segment in self._segments:
             row = self._grid[segment.index][1]
@@ -626,12 +811,33 @@ class ScenarioGraphView(QGraphicsView):
             tops[row] = y
             y += heights[row] + ROW_GAP
         self._row_tops, self._row_heights = tops, heights
+
+    def _top_left(self, index: int) -> Point:
+        column, row = self._grid[index]
+        return self._column_left(column), self._row_tops[row]
+
+    def _place_nodes(self, problems: Mapping[int, str | Problem]) -> bool:
+        """Make, move or redraw the boxes that changed; whether any was made, moved or went."""
+        scene = self.scene()
+        moved = False
+        made: list[int] = []
         for segment in self._segments:
-            column, row = self._grid[segment.index]
-            node = _SegmentNode(segment, QPointF(self._column_left(column), tops[row]),
-                                problems.get(segment.index))
-            self.scene().addItem(node)
-            self._nodes[segment.index] = node
+            top_left = self._top_left(segment.index)
+            problem = problems.get(segment.index)
+            node = self._nodes.get(segment.index)
+            if node is None:
+                node = _SegmentNode(segment, top_left, problem)
+                scene.addItem(node)
+                self._nodes[segment.index] = node
+                made.append(segment.index)
+                moved = True
+            elif node.redraw(segment, top_left, problem):
+                moved = True
+        for index in [i for i in self._nodes if i >= len(self._segments)]:
+            scene.removeItem(self._nodes.pop(index))
+            moved = True
+        _restack(self._nodes, made)
+        return moved
 
     @staticmethod
     def _column_left(column: int) -> float:
@@ -642,83 +848,121 @@ class ScenarioGraphView(QGraphicsView):
         top, height = self._row_tops[row], self._row_heights[row]
         return top + height + ROW_GAP / 2 if below else top - ROW_GAP / 2
 
-    def _route_branches(self) -> None:
-        """Arrows that never cross a box.
+    def _route_branches(self, *, reroute: bool) -> bool:
+        """Make or redraw the arrows that changed; whether any was made, moved or went.
+
+        Unless ``reroute``, the layout is as it was, and so is every arrow's course.
+        """
+        routes = self._routes() if reroute else {
+            name: edge.route for name, edge in self._edges.items()}
+        scene = self.scene()
+        moved = False
+        made: list[tuple[int, int]] = []
+        for segment in self._segments:
+            for branch in segment.branches:
+                name = (segment.index, branch.index)
+                route = routes[name]
+                edge = self._edges.get(name)
+                if edge is None:
+                    edge = _BranchEdge(segment.index, branch, route)
+                    self._edges[name] = edge
+                    self._labels[name] = _BranchLabel(edge)
+                    self._grips[name] = _HeadGrip(edge)
+                    for item in (edge, self._labels[name], self._grips[name]):
+                        scene.addItem(item)
+                    made.append(name)
+                    moved = True
+                    continue
+                rerouted = route != edge.route
+                if edge.redraw(branch, route):
+                    resized = self._labels[name].redraw()
+                    self._grips[name].redraw()
+                    moved = moved or rerouted or resized
+        for name in [name for name in self._edges if name not in routes]:
+            for item in (self._edges.pop(name), self._labels.pop(name), self._grips.pop(name)):
+                scene.removeItem(item)
+            moved = True
+        for items in (self._edges, self._labels, self._grips):
+            _restack(items, made)
+        return moved
+
+    def _routes(self) -> dict[tuple[int, int], _Route]:
+        """Every arrow's course, never crossing a box.
 
         An arrow to the next column is a curve across the gap between them, into the
         target's left side. Any other (back, within a column, over a column) leaves along
         a lane in the gap right of its own column, runs along the band between rows next
-        to its target, and comes into the target from above or below.
+        to its target, and comes into the target from above or below. Worked out in plain
+        numbers: a change of layout routes every arrow again, and redraws those that moved.
         """
+        # Each box's left, top and height, and where its branches leave it.
+        boxes: dict[int, tuple[float, float, float]] = {}
+        ports: dict[tuple[int, int], Point] = {}
+        for segment in self._segments:
+            x, y = self._top_left(segment.index)
+            height = _node_height(segment)
+            boxes[segment.index] = (x, y, height)
+            top = 8.0 + (height - 40.0 - max(len(segment.branches), 1) * PORT_STEP) / 2
+            for branch in segment.branches:
+                ports[segment.index, branch.index] = (
+                    x + NODE_W, y + (top + PORT_STEP * (branch.index + 0.5)))
         near: dict[int, list[tuple[float, int, int]]] = {}
         for segment in self._segments:
             column = self._grid[segment.index][0]
             for branch in segment.branches:
                 target = branch.target
                 if target is not None and self._grid[target][0] == column + 1:
-                    port = self._nodes[segment.index].port(branch.index)
-                    near.setdefault(target, []).append((port.y(), segment.index, branch.index))
-        entries: dict[tuple[int, int], QPointF] = {}
+                    port_y = ports[segment.index, branch.index][1]
+                    near.setdefault(target, []).append((port_y, segment.index, branch.index))
+        entries: dict[tuple[int, int], Point] = {}
         for target, arriving in near.items():
-            box = self._nodes[target].scene_box()
-            step = min(18.0, (box.height() - 16) / len(arriving))
-            top = box.center().y() - step * (len(arriving) - 1) / 2
+            left, top, height = boxes[target]
+            step = min(18.0, (height - 16) / len(arriving))
+            first = (top + height / 2) - step * (len(arriving) - 1) / 2
             for k, (_, i, j) in enumerate(sorted(arriving)):
-                entries[i, j] = QPointF(box.left(), top + k * step)
+                entries[i, j] = (left, first + k * step)
         lanes: dict[tuple[str, float], int] = {}
+        routes: dict[tuple[int, int], _Route] = {}
         for segment in self._segments:
-            node = self._nodes[segment.index]
+            right = boxes[segment.index][0] + NODE_W
+            lead_x = right + 10 + LABEL_MAX_W + 4
             for branch in segment.branches:
-                label_at = node.port(branch.index) + QPointF(10, 0)
-                edge = self._edge(segment, branch, entries.get((segment.index, branch.index)),
-                                  lanes)
                 name = (segment.index, branch.index)
-                plate = _BranchLabel(edge, label_at)
-                for item in (edge, plate, _HeadGrip(edge)):
-                    self.scene().addItem(item)
-                self._edges[name] = edge
-                self._labels[name] = plate
+                port = ports[name]
+                entry = entries.get(name)
+                if branch.target is None:
+                    routes[name] = ("line", (port, (lead_x + 30, port[1])))
+                elif entry is not None:
+                    routes[name] = ("curve", (port, entry))
+                else:
+                    routes[name] = self._corners(segment.index, branch.target, port, lead_x,
+                                                 boxes[branch.target], lanes)
+        return routes
 
-    def _edge(self, segment: _Segment, branch: _Branch, entry: QPointF | None,
-              lanes: dict[tuple[str, float], int]) -> _BranchEdge:
-        node = self._nodes[segment.index]
-        port = node.port(branch.index)
-        lead = QPointF(node.scene_box().right() + 10 + LABEL_MAX_W + 4, port.y())
-        path = QPainterPath(port)
-        if branch.target is None:
-            tip = QPointF(lead.x() + 30, port.y())
-            path.lineTo(tip - QPointF(HEAD_LEN - 2, 0))
-            return _BranchEdge(segment.index, branch, path, port, tip)
-        if entry is not None:
-            path.lineTo(port + QPointF(14, 0))
-            start = path.currentPosition()
-            bend = (entry.x() - start.x()) / 2
-            end = entry - QPointF(HEAD_LEN - 2, 0)
-            path.cubicTo(start + QPointF(bend, 0), QPointF(end.x() - bend, end.y()), end)
-            return _BranchEdge(segment.index, branch, path, end, entry)
-        target = self._nodes[branch.target].scene_box()
-        source_row = self._grid[segment.index][1]
-        target_row = self._grid[branch.target][1]
-        below = source_row > target_row
-        column_key = ("v", node.scene_box().right())
-        lane_x = lead.x() + 8 + LANE_STEP * (lanes.get(column_key, 0) % 6)
+    def _corners(self, source: int, target: int, port: Point, lead_x: float,
+                 box: tuple[float, float, float], lanes: dict[tuple[str, float], int]
+                 ) -> _Route:
+        """The course of an arrow that goes round the boxes, taking the next free lanes."""
+        left, top, height = box
+        below = self._grid[source][1] > self._grid[target][1]
+        column_key = ("v", lead_x)
+        lane_x = lead_x + 8 + LANE_STEP * (lanes.get(column_key, 0) % 6)
         lanes[column_key] = lanes.get(column_key, 0) + 1
-        corridor = self._corridor_y(target_row, below)
+        corridor = self._corridor_y(self._grid[target][1], below)
         band_key = ("h", corridor)
         band_y = corridor + LANE_STEP * (lanes.get(band_key, 0) % 5 - 2)
         lanes[band_key] = lanes.get(band_key, 0) + 1
-        entry_key = ("bottom" if below else "top", float(branch.target))
+        entry_key = ("bottom" if below else "top", float(target))
         k = lanes.get(entry_key, 0) % 6
         lanes[entry_key] = k + 1
         # Into the top left of centre, into the bottom right of it: two boxes one above the
         # other with arrows both ways would otherwise draw them on one line.
         side = 1 if below else -1
-        entry_x = target.center().x() + side * (12 + ENTRY_STEP * k)
-        tip = QPointF(entry_x, target.bottom() if below else target.top())
-        before = QPointF(entry_x, tip.y() + (HEAD_LEN - 2) * (1 if below else -1))
-        _rounded(path, [port, QPointF(lane_x, port.y()), QPointF(lane_x, band_y),
-                        QPointF(entry_x, band_y), before])
-        return _BranchEdge(segment.index, branch, path, before, tip)
+        entry_x = left + NODE_W / 2 + side * (12 + ENTRY_STEP * k)
+        tip_y = top + height if below else top
+        before = (entry_x, tip_y + (HEAD_LEN - 2) * (1 if below else -1))
+        return ("corners", (port, (lane_x, port[1]), (lane_x, band_y), (entry_x, band_y),
+                            before, (entry_x, tip_y)))
 
     # --- What is drawn where (also for tests and for the studio's own overlays) -----------
 
@@ -781,14 +1025,16 @@ class ScenarioGraphView(QGraphicsView):
 
     def _set_selection(self, selection: Selection) -> None:
         self._selection = selection
+        # Only what gains or loses the selection is painted again.
         for i, node in self._nodes.items():
-            node.selected = selection == i
-            node.update()
+            if node.selected != (selection == i):
+                node.selected = selection == i
+                node.update()
         for name, edge in self._edges.items():
-            edge.selected = selection == name
-            edge.update()
-            self._labels[name].update()
-        self.scene().update()
+            if edge.selected != (selection == name):
+                edge.selected = selection == name
+                for item in (edge, self._labels[name], self._grips[name]):
+                    item.update()
 
     def _pick_segment(self, index: int) -> None:
         self._set_selection(index)
@@ -1043,17 +1289,18 @@ _DIRECTIONS = {Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Left: (-1, 0),
                Qt.Key.Key_Down: (0, 1), Qt.Key.Key_Up: (0, -1)}
 
 
-def _rounded(path: QPainterPath, points: list[QPointF]) -> None:
+def _rounded(path: QPainterPath, points: Sequence[Point]) -> None:
     """Continue ``path`` through ``points`` (the first is where it is), corners rounded."""
+    # In plain numbers rather than QLineF: there are hundreds of corners to a redraw.
     radius = 10.0
-    for before, corner, after in zip(points, points[1:], points[2:], strict=False):
-        into, out = QLineF(corner, before), QLineF(corner, after)
-        cut = min(radius, into.length() / 2, out.length() / 2)
+    for (before_x, before_y), (x, y), (after_x, after_y) in zip(
+            points, points[1:], points[2:], strict=False):
+        into = math.hypot(before_x - x, before_y - y)
+        out = math.hypot(after_x - x, after_y - y)
+        cut = min(radius, into / 2, out / 2)
         if cut <= 0:
-            path.lineTo(corner)
+            path.lineTo(x, y)
             continue
-        into.setLength(cut)
-        out.setLength(cut)
-        path.lineTo(into.p2())
-        path.quadTo(corner, out.p2())
-    path.lineTo(points[-1])
+        path.lineTo(x + cut * ((before_x - x) / into), y + cut * ((before_y - y) / into))
+        path.quadTo(x, y, x + cut * ((after_x - x) / out), y + cut * ((after_y - y) / out))
+    path.lineTo(*points[-1])

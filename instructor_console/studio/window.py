@@ -654,6 +654,9 @@ class StudioWindow(QMainWindow):
         note += "clip(s)."
         if tags.skipped:
             note += " Not tagged: " + "; ".join(tags.skipped)
+        if errors := self.editor.checked.errors:
+            note += (f" It still has {len(errors)} error(s): the console will not run it until "
+                     "they are fixed (see Problems).")
         self._say(note)
         return None
 

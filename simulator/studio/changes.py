@@ -13,7 +13,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from simulator.studio.edits import Change, Delete, EditError, Insert, Set, Step, TreePath
+from simulator.studio.edits import (
+    Change,
+    Delete,
+    EditError,
+    Insert,
+    Rename,
+    Set,
+    Step,
+    TreePath,
+)
 
 Data = Mapping[str, Any]
 
@@ -21,6 +30,8 @@ Data = Mapping[str, Any]
 CUE_FIELDS = ("id", "at", "kind", "person", "description", "response_window",
               "force_justified", "reasonable_options")
 BRANCH_FIELDS = ("id", "label", "hotkey", "kind", "to")
+TOP_FIELDS = ("schema_version", "id", "title", "summary", "focus_areas", "pledge_areas",
+              "setting", "people", "variants", "start", "segments")
 SEGMENT_FIELDS = ("id", "title", "clip", "in", "out", "cues", "lines", "decision", "outcome",
                   "low_light")
 HOTKEYS = tuple(str(key) for key in range(1, 10))
@@ -93,9 +104,7 @@ def set_field(path: TreePath, value: Any, label: str) -> Change:
 
 def set_scenario_fields(data: Data, values: Mapping[str, Any]) -> Change:
     """Set the scenario's own fields (id, title, summary, focus areas, setting, ...)."""
-    order = ("schema_version", "id", "title", "summary", "focus_areas", "pledge_areas",
-             "setting", "people", "variants", "start", "segments")
-    return Change("Edit the scenario's details", _updates((), data, values, order))
+    return Change("Edit the scenario's details", _updates((), data, values, TOP_FIELDS))
 
 
 def set_start(data: Data, index: int) -> Change:
@@ -348,9 +357,7 @@ def add_person(data: Data, *, role: str, description: str = "",
 
 
 def _top_place(data: Data, key: str) -> int:
-    order = ("schema_version", "id", "title", "summary", "focus_areas", "pledge_areas",
-             "setting", "people", "variants", "start", "segments")
-    return sum(1 for k in order[:order.index(key)] if k in data)
+    return sum(1 for k in TOP_FIELDS[:TOP_FIELDS.index(key)] if k in data)
 
 
 def update_person(data: Data, person: int, values: Mapping[str, Any]) -> Change:
@@ -366,11 +373,8 @@ def update_person(data: Data, person: int, values: Mapping[str, Any]) -> Change:
     steps = _updates(("people", person), current, values, ("id", "role", "description"))
     if new is not None and new != old:
         for v, variant in enumerate(_list(data, "variants")):
-            described = _map(_map(variant).get("people"))
-            if old in described:
-                position = list(described).index(old)
-                steps += [Delete(("variants", v, "people", old)),
-                          Set(("variants", v, "people", new), described[old], index=position)]
+            if old in _map(_map(variant).get("people")):
+                steps.append(Rename(("variants", v, "people"), old, new))
         for i, segment in enumerate(segments(data)):
             for c, cue in enumerate(_list(segment, "cues")):
                 if _map(cue).get("person") == old:

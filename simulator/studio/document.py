@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
@@ -52,6 +52,11 @@ class ScenarioDocument:
         if not isinstance(tree, CommentedMap):
             raise DocumentError(source, [Problem("a scenario file is a mapping of fields (id, "
                                          "title, segments, ...)", source, line=1)])
+        if (shared := _shared_node(tree)) is not None:
+            raise DocumentError(source, [Problem(
+                f"uses a YAML anchor and alias (`&name` ... `*name`) at {shared}: one part "
+                "written once and used twice, so an edit of one would change both; write "
+                "the repeated part out in full where it is used", source, field=shared)])
         self.tree: CommentedMap = tree
         # ruamel.yaml guesses how far a sequence's items are indented and where their dash
         # sits within that; a nested mapping is indented by the rest.
@@ -132,3 +137,20 @@ def write_whole(target: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _shared_node(tree: CommentedMap) -> str | None:
+    """Where a mapping or list appears a second time in the tree (an alias), if anywhere."""
+    seen: set[int] = set()
+    stack: list[tuple[object, str]] = [(tree, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, CommentedMap | CommentedSeq):
+            if id(node) in seen:
+                return where or "the top"
+            seen.add(id(node))
+            items = node.items() if isinstance(node, CommentedMap) else enumerate(node)
+            for key, value in items:
+                part = f"[{key}]" if isinstance(key, int) else (f".{key}" if where else str(key))
+                stack.append((value, where + part))
+    return None

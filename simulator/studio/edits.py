@@ -19,6 +19,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 Key = str | int
 TreePath = tuple[Key, ...]
+# A 200-segment scenario has about 20,000 nodes: room for it and many edits' leftovers.
+MAX_CACHED_NODES = 200_000
 
 
 class EditError(ValueError):
@@ -66,6 +68,9 @@ class PlainCopies:
         """Copy these nodes again when next read."""
         for changed in nodes:
             self._copies.pop(id(changed), None)
+        # Nodes an edit replaced stay cached until then: past the cap, start afresh.
+        if len(self._copies) > MAX_CACHED_NODES:
+            self._copies.clear()
 
     def of(self, value: Any) -> Any:
         """The plain copy of ``value``."""
@@ -122,7 +127,9 @@ def _named(path: TreePath) -> str:
 
 
 class Step(ABC):
-    """One reversible change of the tree."""
+    """One reversible change of the tree, at ``path``."""
+
+    path: TreePath
 
     @abstractmethod
     def apply(self, tree: CommentedMap) -> None:
@@ -131,6 +138,11 @@ class Step(ABC):
     @abstractmethod
     def revert(self, tree: CommentedMap) -> None:
         """Put back exactly what `apply` replaced."""
+
+    @property
+    def container(self) -> TreePath:
+        """The path of the mapping or list whose content the step changes."""
+        return self.path[:-1]
 
 
 _ABSENT = object()
@@ -181,11 +193,15 @@ class Delete(Step):
     path: TreePath
     _old: Any = field(default=None, init=False, repr=False)
     _position: int = field(default=0, init=False, repr=False)
+    _comment: Any = field(default=None, init=False, repr=False)
 
     def apply(self, tree: CommentedMap) -> None:  # noqa: D102
         parent, key = at(tree, self.path[:-1]), self.path[-1]
         self._old = at(tree, self.path)
         self._position = list(parent).index(key) if isinstance(parent, Mapping) else int(key)
+        # A list item's comments and the blank lines around it are kept by the list, by
+        # index, and dropped with the item: kept here, so that undoing brings them back.
+        self._comment = parent.ca.items.get(key) if isinstance(parent, CommentedSeq) else None
         del parent[key]
 
     def revert(self, tree: CommentedMap) -> None:  # noqa: D102
@@ -194,6 +210,43 @@ class Delete(Step):
             parent.insert(self._position, key, self._old)
         else:
             parent.insert(self._position, self._old)
+            if self._comment is not None:
+                parent.ca.items[self._position] = self._comment
+
+
+@dataclass
+class Rename(Step):
+    """Give the key ``old`` of the mapping at ``path`` the name ``new``, in its place.
+
+    The value is the very node, with its layout and comments; a person renamed keeps the
+    one line their demographics were written on.
+    """
+
+    path: TreePath
+    old: str
+    new: str
+
+    @property
+    def container(self) -> TreePath:  # noqa: D102
+        return self.path
+
+    def apply(self, tree: CommentedMap) -> None:  # noqa: D102
+        _rename(at(tree, self.path), self.old, self.new)
+
+    def revert(self, tree: CommentedMap) -> None:  # noqa: D102
+        _rename(at(tree, self.path), self.new, self.old)
+
+
+def _rename(mapping: Any, old: str, new: str) -> None:
+    if not isinstance(mapping, CommentedMap) or old not in mapping or new in mapping:
+        raise EditError(f"cannot rename `{old}` to `{new}` here")
+    position = list(mapping).index(old)
+    value = mapping[old]
+    comment = mapping.ca.items.pop(old, None)
+    del mapping[old]
+    mapping.insert(position, new, value)
+    if comment is not None:
+        mapping.ca.items[new] = comment
 
 
 @dataclass
@@ -251,10 +304,9 @@ class Change:
 def _collect(tree: CommentedMap, step: Step, touched: list[Any] | None) -> None:
     if touched is None:
         return
-    path: TreePath = getattr(step, "path", ())
     current: Any = tree
     touched.append(current)
-    for key in path[:-1]:
+    for key in step.container:
         try:
             current = current[key]
         except (KeyError, IndexError, TypeError):

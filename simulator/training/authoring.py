@@ -123,14 +123,8 @@ class Authoring:
         self._gate = gate
         self.library = studio_library(library)
         self.profile = profile
-        self._index: MediaIndex | None = None
-
-    @property
-    def index(self) -> MediaIndex:
-        """The media index the takes go into (the record's), opened when first needed."""
-        if self._index is None:
-            self._index = self._gate.record.media_index()
-        return self._index
+        # Opened now, on this thread: takes are brought in on a worker thread later.
+        self.index: MediaIndex = gate.record.media_index()
 
     # -- scenarios -------------------------------------------------------------------------
 
@@ -224,7 +218,8 @@ class Authoring:
         self._gate.check(Permission.run)
         target = Path(editor.document.source)
         scenario_id = editor.document.tree.get("id")
-        if target.parent.parent == self.library and scenario_id != target.parent.name:
+        in_library = target.parent.parent.resolve() == self.library.resolve()
+        if in_library and scenario_id != target.parent.name:
             raise DocumentError(str(target), [Problem(
                 f"the scenario's id is `{scenario_id}` but its folder in the library is "
                 f"`{target.parent.name}`; the library finds scenarios by folder, so give it "
@@ -233,7 +228,9 @@ class Authoring:
         target.parent.mkdir(parents=True, exist_ok=True)
         editor.save(target)
         self.discard_draft(editor)
-        loaded = parse_scenario(editor.document.text(), str(target))
+        scenario = editor.checked.scenario
+        assert scenario is not None  # it validated: it was just saved
+        loaded = LoadedScenario(scenario, editor.document.text(), "", str(target))
         tags = write_variant_tags(loaded, self.index)
         folders = sorted({sidecar.parent for sidecar in tags.written})
         if folders:
