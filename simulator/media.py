@@ -142,10 +142,14 @@ def _write_sidecar(sidecar: Path, people: Mapping[str, Mapping[str, list[str]]],
 
 @dataclass(frozen=True)
 class TagsWritten:
-    """What `write_variant_tags` did: sidecars written, and clips it left alone, and why."""
+    """What `write_variant_tags` did: the sidecars it wrote, and what it left alone and why.
+
+    ``tagged``: the clip files those sidecars describe, for the index to read again.
+    """
 
     written: tuple[Path, ...]
     skipped: tuple[str, ...]
+    tagged: tuple[Path, ...] = ()
 
 
 def write_variant_tags(loaded: LoadedScenario, index: MediaIndex | None) -> TagsWritten:
@@ -161,6 +165,7 @@ def write_variant_tags(loaded: LoadedScenario, index: MediaIndex | None) -> Tags
     setting = {k: v for k, v in loaded.scenario.setting.items() if k in SETTING_VALUES}
     wanted: dict[Path, tuple[str, dict[str, dict[str, list[str]]]]] = {}
     clashing: set[Path] = set()
+    clips: dict[Path, set[Path]] = {}
     skipped: list[str] = []
     for variant in loaded.scenario.variants:
         people = {p: d for p in variant.people if (d := variant.demographics_of(p))}
@@ -170,6 +175,7 @@ def write_variant_tags(loaded: LoadedScenario, index: MediaIndex | None) -> Tags
                 skipped.append(f"variant `{variant.id}` clip `{clip_id}`: no file to tag")
                 continue
             sidecar = sidecar_for(path)
+            clips.setdefault(sidecar, set()).add(path)
             first = wanted.setdefault(sidecar, (variant.id, people))
             if first[1] != people and sidecar not in clashing:
                 clashing.add(sidecar)
@@ -195,7 +201,8 @@ def write_variant_tags(loaded: LoadedScenario, index: MediaIndex | None) -> Tags
             if isinstance(kept.get("setting") or {}, dict) else setting
         _write_sidecar(sidecar, merged_people, merged_setting)
         written.append(sidecar)
-    return TagsWritten(tuple(written), tuple(skipped))
+    tagged = sorted(clip for sidecar in written for clip in clips[sidecar])
+    return TagsWritten(tuple(written), tuple(skipped), tuple(tagged))
 
 
 def scenario_minutes(scenarios: Iterable[LoadedScenario]) -> list[Appearance]:

@@ -431,11 +431,13 @@ class StudioWindow(QMainWindow):
             self._open_on_timeline(path)
         shown = self._timeline_path()
         marks = []
-        for other in segments:
-            if variant is not None and shown is not None and self.authoring.clip_file(
-                    self.editor, variant, str(other.get("clip"))) == shown:
-                marks.append((str(other.get("title") or other.get("id")),
-                              _seconds(other.get("in")), _seconds(other.get("out"))))
+        if variant is not None and shown is not None:
+            # Each clip is looked up once (a media index query), not once per segment.
+            on_take = {clip for clip in {str(s.get("clip")) for s in segments}
+                       if self.authoring.clip_file(self.editor, variant, clip) == shown}
+            marks = [(str(other.get("title") or other.get("id")), _seconds(other.get("in")),
+                      _seconds(other.get("out")))
+                     for other in segments if str(other.get("clip")) in on_take]
         self.timeline.set_segments(marks)
         if segment is not None and shown is not None and path == shown:
             start = _seconds(segment.get("in"))

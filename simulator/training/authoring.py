@@ -232,9 +232,9 @@ class Authoring:
         assert scenario is not None  # it validated: it was just saved
         loaded = LoadedScenario(scenario, editor.document.text(), "", str(target))
         tags = write_variant_tags(loaded, self.index)
-        folders = sorted({sidecar.parent for sidecar in tags.written})
-        if folders:
-            self.index.scan(folders, vocabulary_for(self.profile))
+        if tags.tagged:
+            # The files tagged, not their folders: a footage folder can hold thousands more.
+            self.index.scan(tags.tagged, vocabulary_for(self.profile))
         editor.recheck()
         return tags
 
