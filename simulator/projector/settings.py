@@ -13,6 +13,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.agency import AgencyProfile
+from simulator.devices.settings import (
+    CameraSettings,
+    HidTriggerSettings,
+    SerialTriggerSettings,
+    WeaponSettings,
+)
 from simulator.documents import DocumentError, load_document
 from simulator.paths import data_dir
 
@@ -50,6 +56,12 @@ class ProjectorSettings(BaseModel):
     # Which trainee (1-based position in the run) holds which device.
     devices: dict[str, Annotated[int, Field(ge=1, le=32)]] = Field(
         default_factory=lambda: {"pointer": 1, "trigger": 1})
+    # The range: a camera watching the screen for laser shots, the weapons it tells apart
+    # (by name, as in `devices`), and USB or serial triggers (docs/range-hardware.md).
+    camera: CameraSettings | None = None
+    weapons: dict[str, WeaponSettings] = Field(default_factory=dict)
+    triggers: dict[str, Annotated[SerialTriggerSettings | HidTriggerSettings,
+                                  Field(discriminator="kind")]] = Field(default_factory=dict)
 
 
 def settings_path() -> Path:
