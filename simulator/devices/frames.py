@@ -25,7 +25,7 @@ class CameraFrame:
 
     def row_exposure_ns(self, row: float) -> int:
         """When the camera's pixel row ``row`` was exposed."""
-        height = self.image.shape[0]
+        height = int(self.image.shape[0])
         if self.readout_ns <= 0 or height <= 1:
             return self.exposure_ns
         return self.exposure_ns + round(self.readout_ns * min(max(row, 0.0), height - 1)
