@@ -27,6 +27,7 @@ from instructor_console.link import LocalLink
 from instructor_console.live_panel import LivePanel
 from instructor_console.one_screen import ON_TOP, WINDOWED, OneScreenChoice, windowed_projector_size
 from instructor_console.projector_pc import ConsoleHost, OnProjector, Staged, UnboundKeyPress
+from instructor_console.range_setup_window import RangeSetupWindow
 from instructor_console.review_panel import ReviewPanel
 from instructor_console.setup_panel import SetupPanel
 from instructor_console.sign_in import SignInPanel
@@ -87,6 +88,8 @@ class ConsoleWindow(QMainWindow):
         QShortcut(QKeySequence("F3"), self, self.open_review)
         QShortcut(QKeySequence("F7"), self, self.open_studio)
         self.studio: StudioWindow | None = None
+        QShortcut(QKeySequence("F8"), self, self.open_range_setup)
+        self.range_window: RangeSetupWindow | None = None
         # A projector in a window from the command line is not covering anything.
         self._asked_size = host.windowed_size
         self.one_screen = OneScreenChoice()
@@ -150,10 +153,11 @@ class ConsoleWindow(QMainWindow):
     def lock(self, why: str) -> None:
         """Hide everything behind the sign-in page (the run on the projector, if any, goes on).
 
-        The studio goes too, its unsaved work kept as a draft: the next person to sign in
-        must not carry on as the last.
+        The studio goes too, its unsaved work kept as a draft, and the range's set-up with
+        its unsaved edits: the next person to sign in must not carry on as the last.
         """
         self._shut_studio()
+        self._shut_range_setup()
         if not self.locked:
             self._unlocked_page = self.pages.currentWidget() or self.setup
         self.review.close_run()
@@ -306,8 +310,10 @@ class ConsoleWindow(QMainWindow):
 
     def _show_staged(self, staged: Staged) -> None:
         """Live control of a run just staged, here or by a remote console (not started yet)."""
-        # A class run has the PC to itself: no previews or shot detection beside it.
+        # A class run has the PC to itself: no previews or shot detection beside it, and
+        # the camera is the run's.
         self._shut_studio()
+        self._shut_range_setup()
         self._show_live(staged)
         self.last_plan = staged.plan
         if self.locked:
@@ -430,6 +436,41 @@ class ConsoleWindow(QMainWindow):
         self.studio = None
         # New and changed scenarios show in set-up at once.
         self.setup.load_catalog()
+
+    def open_range_setup(self) -> RangeSetupWindow | None:
+        """The range's camera, calibration, weapons and triggers, in a window of its own.
+
+        Not during a live run, nor a preview: the camera is theirs then.
+        """
+        if self.locked or not self.still_signed_in():
+            return None
+        if self.run_live:
+            self.statusBar().showMessage("The range is set up between runs.", 5000)
+            return None
+        if self.range_window is not None:
+            self.range_window.raise_()
+            self.range_window.activateWindow()
+            return self.range_window
+        try:
+            setup = self.host.range_setup()
+        except (AccessDenied, SignedOut, DocumentError) as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return None
+        self.range_window = RangeSetupWindow(setup)
+        self.range_window.closed.connect(self._range_setup_closed)
+        self.range_window.resize(1280, 760)
+        self.range_window.show()
+        return self.range_window
+
+    def _shut_range_setup(self) -> None:
+        if self.range_window is not None:
+            self.range_window.shut()
+
+    def _range_setup_closed(self) -> None:
+        if self.range_window is not None:
+            # Its camera is closed already; its view and threads go now.
+            self.range_window.deleteLater()
+        self.range_window = None
 
     def _run_ended(self, _run_id: str) -> None:
         if self.locked:

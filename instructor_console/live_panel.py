@@ -246,6 +246,8 @@ class LivePanel(QWidget):
             notes.append(f"run ended: {s.outcome}")
         if s.problem:
             notes.append(s.problem)
+        if s.shots:
+            notes.append(shots_note(s.shots, s.shots_after_threat_ended))
         if self._end_armed.isActive():
             notes.append("press Ctrl+E again to end the run")
         self.status.setText("    ".join(notes))
@@ -409,3 +411,16 @@ class LivePanel(QWidget):
         elif key == Qt.Key.Key_E:
             self._end_armed.start()
             self._draw()
+
+
+SHOT_PLACEMENTS = (("threat", "on the threat"), ("non_threat", "ON A PERSON WHO WAS NO THREAT"),
+                   ("miss", "missed"), ("unplaced", "not placed"))
+
+
+def shots_note(shots: dict[str, int], after_threat_ended: int) -> str:
+    """The shots so far for the status line, a hit on someone who was no threat loudest."""
+    parts = [f"{shots[key]} {words}" for key, words in SHOT_PLACEMENTS if shots.get(key)]
+    if after_threat_ended:
+        parts.append(f"{after_threat_ended} AFTER THE THREAT ENDED")
+    return f"shots: {sum(shots.values())} ({', '.join(parts)})"
+

@@ -29,6 +29,7 @@ from simulator.protocol import (
     RunRecovered,
     RunStarted,
     SegmentStarted,
+    TraineeInput,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
 
@@ -74,6 +75,10 @@ class LiveState:
     ended: bool = False
     outcome: str | None = None
     cues: list[CueSeen] = field(default_factory=list)
+    # Shots the camera saw, by placement (`threat`, `non_threat`, `miss`, `unplaced` when
+    # the scenario has no hit zones there), and how many came after the threat ended.
+    shots: dict[str, int] = field(default_factory=dict)
+    shots_after_threat_ended: int = 0
     # The last thing the run refused or failed at, for the status line.
     problem: str | None = None
     # Console-clock time when the default branch fires; None while no window is counting.
@@ -129,9 +134,17 @@ class _Apply(EventHandler[None]):
         self.origin_ns = origin_ns
 
     def _unseen(self, event: EventBase) -> None:
-        """Nothing the live view shows: a closed response window or a raw input."""
+        """Nothing the live view shows: a closed response window."""
 
-    response_window_closed = trainee_input = _unseen
+    response_window_closed = _unseen
+
+    def trainee_input(self, event: TraineeInput) -> None:
+        if event.kind != "shot":
+            return  # a click or a key shows as the decision it stands for, if any
+        state = self.state
+        placement = event.placement or "unplaced"
+        state.shots[placement] = state.shots.get(placement, 0) + 1
+        state.shots_after_threat_ended += bool(event.after_threat_ended)
 
     def run_started(self, event: RunStarted) -> None:
         state = self.state

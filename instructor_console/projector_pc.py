@@ -19,6 +19,7 @@ from simulator.playback.surface import VideoSurface
 from simulator.scenario import ScenarioOutline
 from simulator.training import Gate
 from simulator.training.ports import RunFactory
+from simulator.training.range_setup import RangeSetup
 from simulator.training.sitting import RunPlan
 
 
@@ -239,6 +240,10 @@ class ConsoleHost(SetupHost, Protocol):
 
     def projector_surface(self) -> VideoSurface:
         """The projector's picture, for a replay shown to the trainee in the debrief."""
+        ...
+
+    def range_setup(self) -> RangeSetup:
+        """The projector PC's range devices, to set up from this console."""
         ...
 
     def close(self) -> None:

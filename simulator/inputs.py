@@ -28,12 +28,15 @@ DEFAULT_FRAMES_KEPT = 1024
 class PresentedFrame:
     """Frame ``index`` of play ``token``'s clip, on screen from ``t_ns``.
 
-    ``index`` is None when the player cannot tell which frame it showed (VLC, headless).
+    ``index`` is None when the player cannot tell which frame it showed (VLC, headless);
+    ``clip_s`` is the frame's time in its clip (seconds from the clip's start), None when
+    the player cannot tell either.
     """
 
     token: int
     index: int | None
     t_ns: int
+    clip_s: float | None = None
 
 
 class FrameHistory:
@@ -57,9 +60,13 @@ class FrameHistory:
         with self._lock:
             return self._count
 
-    def presented(self, token: int, index: int | None, t_ns: int) -> None:
-        """Frame ``index`` of play ``token`` went on screen at ``t_ns``."""
-        frame = PresentedFrame(token, index, t_ns)
+    def presented(self, token: int, index: int | None, t_ns: int,
+                  clip_s: float | None = None) -> None:
+        """Frame ``index`` of play ``token`` went on screen at ``t_ns``.
+
+        ``clip_s`` is the frame's time in its clip, for players that know it.
+        """
+        frame = PresentedFrame(token, index, t_ns, clip_s)
         with self._lock:
             # On one monotonic clock stamps never go back; if one did, the frames stamped
             # after it were never seen, and keeping them would break the ordered search.
@@ -164,4 +171,5 @@ class InputPort:
             device=seen.device, kind=seen.kind, input_ns=seen.input_ns, trainee_id=trainee,
             key=seen.key, x=seen.x, y=seen.y,
             frame_token=frame.token if frame is not None else None,
-            frame_index=frame.index if frame is not None else None, action=seen.action)
+            frame_index=frame.index if frame is not None else None, action=seen.action,
+            clip_s=frame.clip_s if frame is not None else None)

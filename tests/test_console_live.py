@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QPushButton, QToolTip
 from test_projector import street_session
 
 from instructor_console.link import LocalLink
-from instructor_console.live_panel import LivePanel, decision_keys, profile_keys
+from instructor_console.live_panel import LivePanel, decision_keys, profile_keys, shots_note
 from instructor_console.live_state import LiveState
 from simulator.agency import default_profile
 from simulator.protocol import (
@@ -27,6 +27,7 @@ from simulator.protocol import (
     RunEnded,
     RunRecovered,
     SegmentStarted,
+    TraineeInput,
 )
 from simulator.runtime import ManualClock
 from simulator.scenario import ScenarioLibrary, bundled_library, outline
@@ -275,3 +276,24 @@ def test_mini_map_labels_are_whole_inside_their_boxes(qtbot, scenario_id):
                                                 squeezed.mapToGlobal(QPoint(0, 0))))
     # Between the boxes there is nothing to explain (a tooltip shown before fades out).
     qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=2000)
+
+
+def test_shots_are_counted_live_a_hit_on_someone_no_threat_loudest():
+    state = LiveState()
+
+    def shot(seq: int, placement: str | None, after: bool = False,
+             kind: str = "shot") -> TraineeInput:
+        return TraineeInput(**stamp(seq), trainee_id="t", device="pistol_red", kind=kind,
+                            key=None, x=0.5, y=0.5, frame_token=1, frame_index=3,
+                            action="firearm", cue_id=None, cue_seq=None, latency_ms=None,
+                            placement=placement, after_threat_ended=after)
+
+    for seq, placement, after in ((1, "threat", False), (2, "non_threat", False),
+                                  (3, "miss", True), (4, None, False)):
+        state.apply(shot(seq, placement, after), seq)
+    state.apply(shot(5, None, kind="click"), 5)  # a click is no shot
+    assert state.shots == {"threat": 1, "non_threat": 1, "miss": 1, "unplaced": 1}
+    assert state.shots_after_threat_ended == 1
+    assert shots_note(state.shots, state.shots_after_threat_ended) == (
+        "shots: 4 (1 on the threat, 1 ON A PERSON WHO WAS NO THREAT, 1 missed, "
+        "1 not placed, 1 AFTER THE THREAT ENDED)")

@@ -244,9 +244,12 @@ def test_the_frame_exact_player_keeps_each_frame_it_presents_with_its_stamp(
     qtbot.waitUntil(lambda: len(frames) == 15, timeout=5000)
     history = decoded.frames
     assert len(history) == len(frames) == 15
+    # Each frame with its time in its clip: frame n of a 30 fps clip is n / 30 s in.
     assert [history.frame_at(f.t_ns) for f in frames] == [
-        PresentedFrame(f.token, f.index, f.t_ns) for f in frames]
+        PresentedFrame(f.token, f.index, f.t_ns, pytest.approx(f.index / FPS))
+        for f in frames]
     assert history.frame_at(frames[0].t_ns - 1) is None
     # Between two paints the earlier frame is the one on screen.
     cut = next(i for i, f in enumerate(frames) if f.token == 2)
-    assert history.frame_at(frames[cut].t_ns - 1) == PresentedFrame(1, 8, frames[cut - 1].t_ns)
+    assert history.frame_at(frames[cut].t_ns - 1) == PresentedFrame(
+        1, 8, frames[cut - 1].t_ns, pytest.approx(8 / FPS))

@@ -156,3 +156,57 @@ def test_a_missing_clip_is_said_once_and_shows_nothing(qtbot, clip_files):
     player.close()
     assert len(said) == 1 and "`door`" in said[0] and "cannot be replayed" in said[0]
     assert surface.current_image() is None
+
+
+def fired(seq: int, at_s: float, x: float, y: float, placement, *, after: bool = False):
+    from simulator.review.timeline import FiredShot
+
+    return FiredShot(seq=seq, at_s=at_s, trainee_id="t", device="pistol_red", action="firearm",
+                     x=x, y=y, segment_id="s", clip_s=at_s, into_segment_s=at_s,
+                     frame_index=round(at_s * FPS), person_id=None, person_role=None,
+                     zone=None, placement=placement, cue_id=None, latency_ms=None,
+                     after_threat_ended=after)
+
+
+def colour_at(surface, x: float, y: float):
+    from PySide6.QtGui import QColor
+
+    picture = surface.picture_rect()
+    shown = surface.grab().toImage()
+    ratio = shown.devicePixelRatio()
+    pixel = shown.pixelColor(round((picture.left() + x * picture.width()) * ratio),
+                             round((picture.top() + y * picture.height()) * ratio))
+    return QColor(pixel).name()
+
+
+def test_a_shot_is_drawn_where_it_landed_for_a_second_in_its_placements_colour(
+        qtbot, clip_files):
+    from dataclasses import replace
+
+    from simulator.review.shots import PLACEMENT_COLOURS
+
+    surface = VideoSurface()
+    qtbot.addWidget(surface)
+    surface.resize(640, 360)
+    surface.show()
+    timeline = replace(single_shot("door", out_point=10.0), fired=(
+        fired(3, 2.0, 0.3, 0.6, "threat"), fired(4, 2.5, 0.7, 0.3, "non_threat", after=True),
+        fired(5, 6.0, 0.5, 0.5, "miss")))
+    player = ReplayPlayer(timeline, clip_files, [surface])
+    player.seek(1.9)  # before any shot: the picture as it was
+    before = colour_at(surface, 0.3, 0.6)
+    assert before != PLACEMENT_COLOURS["threat"]
+    player.seek(2.6)  # both shots landed within the second
+    assert colour_at(surface, 0.3, 0.6) == PLACEMENT_COLOURS["threat"]
+    assert colour_at(surface, 0.7, 0.3) == PLACEMENT_COLOURS["non_threat"]
+    # The frame under the marks is still the recorded one.
+    assert shown_code(surface.current_image()) == (1, round(2.6 * FPS))
+    player.seek(3.2)  # the first has faded; the second has 0.3 s left
+    assert colour_at(surface, 0.3, 0.6) != PLACEMENT_COLOURS["threat"]
+    assert colour_at(surface, 0.7, 0.3) == PLACEMENT_COLOURS["non_threat"]
+    player.seek(6.05)
+    assert colour_at(surface, 0.5, 0.5) == PLACEMENT_COLOURS["miss"]
+    assert colour_at(surface, 0.7, 0.3) != PLACEMENT_COLOURS["non_threat"]
+    surface.grab().save(str(clip_files["door"].parent / "shot-marks.png"))
+    player.close()
+    assert not surface.overlays

@@ -195,7 +195,7 @@ def test_every_column_of_the_after_action_report_is_labelled(reviewed_run):
     report = build_run_report(run, People(run.names), PROFILE, scores, rubric)
     page = Page(review_html([report], "After-action report", NOW))
     headed = [rows for rows in page.tables if rows[0][0][0] == "th"]
-    assert len(headed) == 3  # decisions, flags, rubric scores
+    assert len(headed) == 4  # decisions, shots (the trigger press), flags, rubric scores
     for header, *rows in headed:
         assert all(tag == "th" and text for tag, text in header), header
         assert all(len(row) == len(header) for row in rows)
@@ -212,9 +212,10 @@ def test_the_timeline_figure_has_a_legend_naming_every_kind_of_marker_it_draws(
     legend = axes.get_legend()
     assert legend is not None
     named = {t.get_text() for t in legend.get_texts()}
-    # The doorway run: two cues, a trigger press, decisions with and without force (the
-    # firearm retracted), the instructor's branch, a flag. No default branch, no pause.
-    assert named == {"Cue", "Trainee input", "Decision", "Decision using force",
+    # The doorway run: two cues, a trigger press (a shot the range did not place),
+    # decisions with and without force (the firearm retracted), the instructor's branch, a
+    # flag. No default branch, no pause.
+    assert named == {"Cue", "Shot (not scored)", "Decision", "Decision using force",
                      "Branch taken by the instructor", "Flag", "Retracted"}
     drawn = {c.get_label() for c in axes.collections if len(c.get_offsets())}
     assert drawn == named

@@ -64,8 +64,9 @@ def test_the_replay_visits_exactly_the_recorded_segments_and_markers(recorded, j
     # The device's decision is timed from its cue; the instructor's entries are not.
     assert decisions[0].latency_ms == decision.latency_ms == pytest.approx(500.0)
     assert decisions[0].cue_id == "hand" and decisions[1].latency_ms is None
-    assert [m.kind for m in timeline.markers if m.kind in ("input", "decision")] == [
-        "input", "decision", "decision", "decision"]
+    # A shot is marked as a shot; its action is the decision after it.
+    assert [m.kind for m in timeline.markers if m.kind in ("input", "shot", "decision")] == [
+        "shot", "decision", "decision", "decision"]
     first = journal.events[0].t_ns
     for marker, event in zip(timeline.markers, [e for e in journal.events if e.type in marked],
                              strict=True):

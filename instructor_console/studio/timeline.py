@@ -72,6 +72,7 @@ SEGMENT_TEXT = "#c8d0d8"
 RANGE = "#f5c542"
 CUE = "#e67e22"
 PROPOSED_CUT = "#9aa5b1"
+ZONE_KEY = "#4fc3f7"
 SECOND_TICK = "#3a4552"
 PLAYHEAD = "#ffffff"
 MARGIN = 8.0
@@ -247,6 +248,7 @@ class ScrubBar(QWidget):
         self.segments: list[tuple[str, float, float]] = []
         self.cues: list[tuple[str, float]] = []
         self.proposed_cuts: list[float] = []
+        self.zone_keys: list[float] = []
         self._dragging: str | None = None
         self._moved = False
         self.setMinimumHeight(round(2 * MARGIN + SEGMENT_ROW + TRACK_HEIGHT + CUT_ROW))
@@ -348,6 +350,9 @@ class ScrubBar(QWidget):
         for at_s in self.proposed_cuts:
             if abs(self.x_of(at_s) - x) <= GRAB_PX / 2:
                 return f"Proposed cut (shot change) at {at_s:.3f} s"
+        for at_s in self.zone_keys:
+            if abs(self.x_of(at_s) - x) <= GRAB_PX / 2:
+                return f"Hit zone key at {at_s:.3f} s"
         for name, in_s, out_s in self.segments:
             if self.x_of(in_s) <= x <= self.x_of(out_s):
                 return f"Segment: {name}, {in_s:.3f} s to {out_s:.3f} s"
@@ -369,6 +374,7 @@ class ScrubBar(QWidget):
             self._paint_range(painter, track)
             self._paint_cues(painter, track)
             self._paint_cuts(painter, track)
+            self._paint_zone_keys(painter, track)
             x = self.x_of_frame(self.position)
             painter.setPen(QPen(QColor(PLAYHEAD), 2.0))
             painter.drawLine(QPointF(x, track.top() - 4), QPointF(x, track.bottom() + 4))
@@ -435,6 +441,16 @@ class ScrubBar(QWidget):
             x = self.x_of(at_s)
             painter.drawLine(QPointF(x, track.bottom() + 2),
                              QPointF(x, track.bottom() + CUT_ROW - 2))
+
+
+    def _paint_zone_keys(self, painter: QPainter, track: QRectF) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(ZONE_KEY))
+        y = track.bottom() - 6
+        for at_s in self.zone_keys:
+            x = self.x_of(at_s)
+            painter.drawPolygon(QPolygonF([QPointF(x, y - 4), QPointF(x + 4, y),
+                                           QPointF(x, y + 4), QPointF(x - 4, y)]))
 
 
 class ClipTimeline(QWidget):
@@ -517,6 +533,7 @@ class ClipTimeline(QWidget):
         self.bar.fps, self.bar.count = frames.fps, frames.count
         self.bar.in_frame = self.bar.out_frame = None
         self.bar.segments, self.bar.cues, self.bar.proposed_cuts = [], [], []
+        self.bar.zone_keys = []
         self._show(0)
 
     def unload(self) -> None:
@@ -583,6 +600,11 @@ class ClipTimeline(QWidget):
     def set_cues(self, cues: Sequence[tuple[str, float]]) -> None:
         """The cues marked in this clip: (label, seconds into the clip)."""
         self.bar.cues = list(cues)
+        self.bar.update()
+
+    def set_zone_keys(self, keys: Sequence[float]) -> None:
+        """The keys of the hit zone being edited, drawn as diamonds (seconds into the clip)."""
+        self.bar.zone_keys = list(keys)
         self.bar.update()
 
     def set_proposed_cuts(self, cuts: Sequence[float]) -> None:

@@ -38,12 +38,13 @@ from PySide6.QtWidgets import (
 
 from instructor_console.studio.details import DetailsForm
 from instructor_console.studio.graph_view import ScenarioGraphView
+from instructor_console.studio.hit_zone_editor import HitZoneEditor
 from instructor_console.studio.inspector import Inspector, new_cue_values
 from instructor_console.studio.people_page import PeoplePage
 from instructor_console.studio.preview import PreviewWindow
 from instructor_console.studio.problems import ProblemsList
 from instructor_console.studio.takes_panel import TakesPanel
-from instructor_console.studio.timeline import ClipTimeline, time_of_frame
+from instructor_console.studio.timeline import ClipTimeline, frame_at, time_of_frame
 from instructor_console.theme import DARK
 from simulator.documents import DocumentError
 from simulator.playback import PlayerUnavailable
@@ -185,6 +186,8 @@ class StudioWindow(QMainWindow):
         self.graph = ScenarioGraphView()
         self.timeline = ClipTimeline()
         self._timeline_file: Path | None = None
+        self.hit_zones = HitZoneEditor(editor)
+        self.hit_zones.keys_to = self.timeline
         self.people = PeoplePage(editor)
         self.details = DetailsForm(editor)
         self.inspector = Inspector(editor)
@@ -211,6 +214,9 @@ class StudioWindow(QMainWindow):
         self.timeline.in_point_set.connect(lambda s: self._point_set("in", s))
         self.timeline.out_point_set.connect(lambda s: self._point_set("out", s))
         self.timeline.cue_marked.connect(self._cue_marked)
+        self.timeline.position_changed.connect(lambda _f, _s: self._frame_for_zones())
+        self.hit_zones.said.connect(self._say)
+        self.hit_zones.keys_shown.connect(self._zone_keys_shown)
         self.inspector.selection_changed.connect(self._inspected)
         self.problems.problem_chosen.connect(self.go_to_field)
         self.people.choose_clip_requested.connect(self._choose_clip)
@@ -239,19 +245,28 @@ class StudioWindow(QMainWindow):
         cut = self.cut_button = QPushButton("Cut segment (C)")
         cut.setToolTip("Make a segment of the take from the in-point to the out-point")
         cut.clicked.connect(self.cut_segment)
+        zones = self.zones_button = QPushButton("Hit zones (Z)")
+        zones.setCheckable(True)
+        zones.setToolTip("Draw people's hit zones on the frame on screen, for scoring shots")
+        zones.toggled.connect(self._show_hit_zones)
         self.variant.setMinimumWidth(260)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Variant"))
         bar.addWidget(self.variant, 1)
+        bar.addWidget(zones)
         cutting = QHBoxLayout()
         cutting.addWidget(self.new_title, 1)
         cutting.addWidget(new)
         cutting.addWidget(cut)
-        layout = QVBoxLayout(page)
+        layout = self._timeline_layout = QVBoxLayout(page)
         layout.addLayout(bar)
+        # Drawing zones, the picture with them takes the timeline's picture's place.
+        layout.addWidget(self.hit_zones, 1)
+        self.hit_zones.hide()
         layout.addWidget(self.timeline, 1)
         layout.addLayout(cutting)
-        for key, slot in (("N", self.start_new_segment), ("C", self.cut_segment)):
+        for key, slot in (("N", self.start_new_segment), ("C", self.cut_segment),
+                          ("Z", zones.toggle)):
             action = QAction(page)
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -398,6 +413,10 @@ class StudioWindow(QMainWindow):
         """Show the element a problem's ``field`` is about (the problems list's click)."""
         if field.startswith("segments["):
             index = int(field[len("segments["):].split("]")[0])
+            if index < len(changes.segments(self.editor.checked.data)) \
+                    and ".hit_zones[" in field:
+                self._go_to_zone(index, field)
+                return
             if index < len(changes.segments(self.editor.checked.data)):
                 if self.pages.currentIndex() >= 2:
                     self.pages.setCurrentIndex(0)
@@ -411,6 +430,18 @@ class StudioWindow(QMainWindow):
             self.pages.setCurrentIndex(3)
             return
         self.pages.setCurrentIndex(0)
+
+    def _go_to_zone(self, index: int, field: str) -> None:
+        """A hit zone's problem: its segment on the timeline, the zone chosen, at its key."""
+        self.pages.setCurrentIndex(1)
+        self.select_segment(index)
+        self.zones_button.setChecked(True)
+        at = self.hit_zones.select_field(field)
+        fps = self.timeline.fps
+        if at is not None and fps is not None and self._segment_on_timeline():
+            start = _seconds(changes.segments(self.editor.checked.data)[index].get("in"))
+            self.timeline.seek_frame(frame_at(start + at, fps))
+        self.hit_zones.canvas.setFocus()
 
     # -- the timeline ---------------------------------------------------------------------------
 
@@ -450,6 +481,43 @@ class StudioWindow(QMainWindow):
         cuts = self._cuts.get(shown, []) if shown is not None else []
         self.timeline.set_proposed_cuts([time_of_frame(c.frame, fps) for c in cuts] if fps
                                         else [])
+        self.hit_zones.show_segment(self._segment if segment is not None and path == shown
+                                    and shown is not None else None)
+        self._frame_for_zones()
+
+    def _show_hit_zones(self, shown: bool) -> None:
+        self.hit_zones.setVisible(shown)
+        self.timeline.surface.setVisible(not shown)
+        self._timeline_layout.setStretchFactor(self.timeline, 0 if shown else 1)
+        if shown:
+            self._frame_for_zones()
+            self.hit_zones.canvas.setFocus()
+        else:
+            self.timeline.set_zone_keys([])
+            self.timeline.setFocus()
+
+    def _frame_for_zones(self) -> None:
+        """Give the hit-zone editor the frame on screen and where it is in the segment."""
+        if not self.zones_button.isChecked():
+            return
+        fps = self.timeline.fps
+        if fps is None or self._segment is None or not self._segment_on_timeline():
+            self.hit_zones.show_frame(self.timeline.shown_image(), None, 0.0)
+            return
+        segment = changes.segments(self.editor.checked.data)[self._segment]
+        start, end = _seconds(segment.get("in")), _seconds(segment.get("out"))
+        seconds = time_of_frame(self.timeline.current_frame, fps)
+        at = round(seconds - start, 3) if start <= seconds < end else None
+        self.hit_zones.show_frame(self.timeline.shown_image(), at, float(1 / fps))
+
+    def _zone_keys_shown(self, times: list[float]) -> None:
+        segments = changes.segments(self.editor.checked.data)
+        if self._segment is None or self._segment >= len(segments) \
+                or not self.zones_button.isChecked():
+            self.timeline.set_zone_keys([])
+            return
+        start = _seconds(segments[self._segment].get("in"))
+        self.timeline.set_zone_keys([start + t for t in times])
 
     def _timeline_path(self) -> Path | None:
         return self._timeline_file

@@ -27,6 +27,10 @@ PROFILE_MIN_SCHEMA_VERSION = 1
 # rather than folding it into "multiracial", loses nothing; a report may fold later.
 COMBINED_SEPARATOR = "+"
 
+# The built-in hit zones, for a profile written before profiles had them; the default
+# profile file lists the same.
+BUILT_IN_HIT_ZONES = {"head": "Head", "torso": "Torso", "arms": "Arms", "legs": "Legs"}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -63,6 +67,8 @@ class AgencyProfile(_Strict):
     cue_kinds: dict[str, str]
     person_roles: dict[str, str]
     outcome_kinds: dict[str, str]
+    # Parts of a person on screen a shot can hit, named by a scenario's `hit_zones`.
+    hit_zones: dict[str, str] = Field(default_factory=lambda: dict(BUILT_IN_HIT_ZONES))
 
     @model_validator(mode="after")
     def _unique_force_ids(self) -> AgencyProfile:

@@ -273,6 +273,7 @@ def _blocks(result: Mapping[str, Any], table: pd.DataFrame, profile: AgencyProfi
         blocks += [Together((heading, drawn)), Grid((
             ("Group", "Trainees", "Force, no threat", "Force, threat", "Mean c", "Timeouts",
              *(("Holm p (c)",) if compared else ())), rows))]
+        blocks += _shot_blocks(profile, attribute, found)
     choices = result.get("branch_choices", {})
     if choices.get("choices"):
         blocks.append(Heading("Instructors' branch choices"))
@@ -290,6 +291,25 @@ def _blocks(result: Mapping[str, Any], table: pd.DataFrame, profile: AgencyProfi
     blocks += [Heading("Method"), *(Text(line) for line in METHOD),
                Heading("Limits"), *(Text(line) for line in LIMITS)]
     return blocks
+
+
+def _shot_blocks(profile: AgencyProfile, attribute: str, found: Mapping[str, Any]
+                 ) -> list[Block]:
+    """Shots from training weapons by group, when any trial had one: trials with each."""
+    groups = found["groups"]
+    if not any(cells["shots"]["shots"] for cells in groups.values()):
+        return []
+    rows = [(_group(profile, attribute, group, found), str(cells["shots"]["shots"]),
+             *(_pct(cells["shots"]["rates"][name]) for name in (
+                 "threat_hit", "non_threat_hit", "miss", "after_threat_ended")))
+            for group, cells in groups.items()]
+    return [Together((
+        Heading(f"Shots by {_attribute_name(profile, attribute).lower()}", 3),
+        Text("Trials with at least one shot of each kind, of the trials whose shots were "
+             "recorded; grouped, like every trial, by the person the cue is about.",
+             quiet=True),
+        Grid((("Group", "Shots", "Hit on the threat", "Non-threat hit", "Miss",
+               "After the threat ended"), rows))))]
 
 
 def audit_html(result: Mapping[str, Any], table: pd.DataFrame, profile: AgencyProfile,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from simulator.audit.trials import BASE_COLUMNS, SUBJECT, frame
+from simulator.audit.trials import BASE_COLUMNS, SHOT_COLUMNS, SUBJECT, frame
 from simulator.protocol import TRAINING, Event, RunKind
 from simulator.record import Record
 from simulator.scenario import Scenario
@@ -151,8 +151,11 @@ def _combined(tables: list[pd.DataFrame]) -> pd.DataFrame:
     for column in columns:
         if column == "threat":
             out[column] = np.concatenate([t[column].to_numpy(dtype=bool) for t in tables])
-        elif column == "latency_ms":
-            out[column] = np.concatenate([t[column].to_numpy(dtype=float) for t in tables])
+        elif column == "latency_ms" or column in SHOT_COLUMNS:
+            # Imported trials have no shots: NaN, not zero.
+            out[column] = np.concatenate([
+                t[column].to_numpy(dtype=float) if column in t else np.full(len(t), np.nan)
+                for t in tables])
         else:
             missing = "unrecorded" if column.startswith(SUBJECT) else None
             out[column] = _union([pd.Categorical(t[column]) if column in t

@@ -24,7 +24,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from simulator.audit.trials import SUBJECT, attributes_of
+from simulator.audit.trials import SHOT_COLUMNS, SUBJECT, attributes_of
 
 AUDIT_JSON_VERSION = 1
 MIN_TRIALS = 10
@@ -131,8 +131,11 @@ def _prepared(table: pd.DataFrame) -> pd.DataFrame:
         "response": _category(table["response"]),
         "latency_ms": table["latency_ms"].astype(float),
         "response_source": _category(table["response_source"]),
+        # Trials without shot counts (imported ones, or all of an empty table) are NaN.
+        **{c: (table[c].astype(float) if c in table else np.full(len(table), np.nan))
+           for c in SHOT_COLUMNS},
         **{c: _category(table[c]) for c in table.columns if c.startswith(SUBJECT)},
-    })
+    }, index=table.index)
 
 
 def _category(column: pd.Series) -> pd.Series:
@@ -169,7 +172,7 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
                ) -> dict[str, Any]:
     column = SUBJECT + attribute
     table = table[["trainee_id", "scenario_id", "threat", "response", "latency_ms",
-                   "response_source", column]].rename(columns={column: "group"})
+                   "response_source", *SHOT_COLUMNS, column]].rename(columns={column: "group"})
     sizes = table["group"].value_counts()
     sizes = sizes[sizes > 0]
     if reference is None:
@@ -188,6 +191,7 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
     groups: dict[str, Any] = {}
     per_trainee: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     by_group = dict(iter(answered.groupby("group", observed=True)))
+    shot_counts = _shot_counts(table)
     for group in sorted(str(g) for g in sizes.index):
         mine = by_group.get(group, answered.iloc[:0])
         threat, no_threat = mine[mine["threat"]], mine[~mine["threat"]]
@@ -207,6 +211,7 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
                            "no_threat_mean": json_number(latency[False].mean()),
                            "threat_trials": int(_timed_correct(threat).shape[0]),
                            "no_threat_trials": int(_timed_correct(no_threat).shape[0])},
+            "shots": _shots(shot_counts, group),
         }
     comparisons = {g: _compare(answered, g, reference, groups, per_trainee)
                    for g in sorted(str(g) for g in sizes.index) if g != reference}
@@ -215,6 +220,38 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
         comparison["model_no_threat"] = model.get(group)
     return {"reference": reference, "groups": groups, "comparisons": comparisons,
             "fairness": _fairness(groups)}
+
+
+# Per group, what the JSON's ``shots`` says: a total per count, and a rate of trials with one.
+_SHOT_RATES = (("threat_hit", "threat_hits"), ("non_threat_hit", "non_threat_hits"),
+               ("miss", "misses"), ("after_threat_ended", "after_threat_ended"))
+
+
+def _shot_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Per group: trials with shot counts, the totals, and the trials with at least one.
+
+    Timeouts count too: a shot after the threat ended often comes outside any window.
+    """
+    known = table[table["shots"].notna()]
+    if known.empty:
+        return pd.DataFrame()
+    counts = known[list(SHOT_COLUMNS)]
+    with_one = (counts > 0).add_prefix("with_")
+    return (pd.concat([counts, with_one], axis=1).assign(group=known["group"], trials=1)
+            .groupby("group", observed=True).sum())
+
+
+def _shots(counts: pd.DataFrame, group: str) -> dict[str, Any]:
+    """A group's shots: totals over its trials with shot counts, and rates with intervals."""
+    row = counts.loc[group] if group in counts.index else None
+
+    def total(column: str) -> int:
+        return int(row[column]) if row is not None else 0
+
+    trials = total("trials")
+    return {"trials": trials, **{c: total(c) for c in SHOT_COLUMNS},
+            "rates": {name: wilson_rate(total("with_" + column), trials, "trials_with")
+                      for name, column in _SHOT_RATES}}
 
 
 def _fisher_and_cmh(answered: pd.DataFrame, group: str, reference: str,

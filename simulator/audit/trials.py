@@ -4,13 +4,19 @@ A cue is scored when the scenario scripts whether force was justified (``force_j
 For each trainee of the run, the response is ``force`` if any of their standing decisions
 on that cue (retracted ones do not count) is a force option the agency counts as force,
 ``no_force`` if they decided otherwise, and ``timeout`` if nothing came within the cue's
-response window. The latency comes only from a stamped device: an instructor's keypress
-adds the instructor's own reaction time.
+response window. The latency comes only from a stamped device (a trainee's input or shot,
+stamped on arrival): an instructor's keypress adds the instructor's own reaction time, so
+an instructor-keyed decision never gives a trial its latency, even where it came first.
+
+Each trial also counts the trainee's shots that belong to its cue (the cue the shot came
+in the window of, or, outside any scored cue's window, the last scored cue shown before
+it): ``shots``, ``threat_hits``, ``non_threat_hits``, ``misses`` and
+``after_threat_ended``. Imported trials have no shots (NaN).
 
 Columns: ``trainee_id, session_id, scenario_id, variant_id, cue_id, threat (bool),
 response, latency_ms (float, NaN if none), force_level, response_source`` and one
 ``subject.<attribute>`` per demographic attribute; trials from the record also carry
-``run_id, player_backend, timing_mode``.
+``run_id, player_backend, timing_mode`` and the shot counts.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from simulator.protocol import (
     Event,
     EventBase,
     RunStarted,
+    TraineeInput,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.scenario import Scenario
@@ -42,6 +49,8 @@ BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id
 SUBJECT = "subject."
 RESPONSES = ("force", "no_force", "timeout")
 SOURCES = ("device", "instructor")
+# A trial's shots, by where they landed (`trials_of_run`); NaN on imported trials.
+SHOT_COLUMNS = ("shots", "threat_hits", "non_threat_hits", "misses", "after_threat_ended")
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 # A trial file is read, checked and stored this many lines at a time (`trial_batches`).
 IMPORT_BATCH_ROWS = 50_000
@@ -62,6 +71,7 @@ def trials_of_run(events: list[Event], scenario: Scenario,
     for d in seen.decisions:
         if d.cue_seq is not None and d.seq not in seen.retracted:
             decisions.setdefault(d.cue_seq, []).append(d)
+    shots = _shots_by_cue(seen)
     variant = scenario.variant(started.variant_id)
     for shown in seen.scored_cues:
         cue = next(c for c in scenario.segment(shown.segment_id).cues if c.id == shown.cue_id)
@@ -77,19 +87,37 @@ def trials_of_run(events: list[Event], scenario: Scenario,
             highest = max((f for f in forces if f is not None), key=lambda f: f.rank,
                           default=None)
             deciding = _deciding(theirs, profile, force=bool(used))
-            timed = deciding is not None and deciding.source == "device" \
-                and deciding.latency_ms is not None
+            timed = _timed(theirs, profile, force=bool(used))
+            fired = shots.get((shown.seq, trainee), [])
             yield {
                 "trainee_id": trainee, "session_id": started.session_id,
                 "scenario_id": started.scenario_id, "variant_id": started.variant_id,
                 "cue_id": shown.cue_id, "threat": cue.force_justified,
                 "response": "timeout" if not theirs else "force" if used else "no_force",
-                "latency_ms": deciding.latency_ms if timed and deciding else np.nan,
+                "latency_ms": timed.latency_ms if timed else np.nan,
                 "force_level": highest.id if highest else "",
-                "response_source": deciding.source if deciding else "device",
+                "response_source": ("device" if timed or deciding is None
+                                    else deciding.source),
                 **subject, "run_id": started.run_id,
                 "player_backend": started.player_backend, "timing_mode": started.timing_mode,
+                "shots": len(fired),
+                "threat_hits": sum(f.placement == "threat" for f in fired),
+                "non_threat_hits": sum(f.placement == "non_threat" for f in fired),
+                "misses": sum(f.placement == "miss" for f in fired),
+                "after_threat_ended": sum(bool(f.after_threat_ended) for f in fired),
             }
+
+
+def _shots_by_cue(seen: _Responses) -> dict[tuple[int, str | None], list[TraineeInput]]:
+    """Each scored cue's shots, per trainee: in its window, else the last one shown before."""
+    scored = {c.seq for c in seen.scored_cues}
+    found: dict[tuple[int, str | None], list[TraineeInput]] = {}
+    for shot in seen.shots:
+        cue_seq = shot.cue_seq if shot.cue_seq in scored else max(
+            (seq for seq in scored if seq < shot.seq), default=None)
+        if cue_seq is not None:
+            found.setdefault((cue_seq, shot.trainee_id), []).append(shot)
+    return found
 
 
 class _Responses(EventHandler[None]):
@@ -99,6 +127,7 @@ class _Responses(EventHandler[None]):
         self.scored_cues: list[CueShown] = []
         self.decisions: list[DecisionRecorded] = []
         self.retracted: set[int] = set()
+        self.shots: list[TraineeInput] = []
 
     def cue_shown(self, event: CueShown) -> None:
         if event.scored:
@@ -107,15 +136,20 @@ class _Responses(EventHandler[None]):
     def decision_recorded(self, event: DecisionRecorded) -> None:
         self.decisions.append(event)
 
+    def trainee_input(self, event: TraineeInput) -> None:
+        # A shot with an action also comes as a decision; here it counts only as a shot.
+        if event.kind == "shot":
+            self.shots.append(event)
+
     def entry_retracted(self, event: EntryRetracted) -> None:
         self.retracted.add(event.entry_seq)
 
     def _no_response(self, event: EventBase) -> None:
-        """Neither cue nor decision; an input standing for an action also comes as one."""
+        """Neither cue, decision nor shot."""
 
     run_started = segment_started = branches_offered = response_window_closed = _no_response
     decision_window_opened = branch_chosen = default_taken = jumped = _no_response
-    segment_restarted = paused = resumed = trainee_input = flag_raised = _no_response
+    segment_restarted = paused = resumed = flag_raised = _no_response
     command_refused = run_recovered = media_failed = run_ended = _no_response
 
 
@@ -125,12 +159,24 @@ def _deciding(decisions: list[DecisionRecorded], profile: AgencyProfile, *,
 
     The first use of force when force was used, else the first decision.
     """
-    def counts(d: DecisionRecorded) -> bool:
-        option = profile.force_option(d.action)
-        return option is not None and option.counts_as_force
-
-    candidates = [d for d in decisions if counts(d)] if force else decisions
+    candidates = [d for d in decisions if _uses_force(d, profile)] if force else decisions
     return min(candidates, key=lambda d: d.seq, default=None)
+
+
+def _timed(decisions: list[DecisionRecorded], profile: AgencyProfile, *,
+           force: bool) -> DecisionRecorded | None:
+    """The decision whose latency the trial takes: the first device-stamped one that set it.
+
+    An instructor's keypress is never timed, even when it came before the device's stamp.
+    """
+    stamped = [d for d in decisions if d.source == "device" and d.latency_ms is not None
+               and (not force or _uses_force(d, profile))]
+    return min(stamped, key=lambda d: d.seq, default=None)
+
+
+def _uses_force(decision: DecisionRecorded, profile: AgencyProfile) -> bool:
+    option = profile.force_option(decision.action)
+    return option is not None and option.counts_as_force
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -144,6 +190,9 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=columns)
     table["threat"] = table["threat"].astype(bool)
     table["latency_ms"] = table["latency_ms"].astype(float)
+    for column in SHOT_COLUMNS:
+        if column in table:
+            table[column] = table[column].astype(float)
     for column in table.columns:
         if column.startswith(SUBJECT):
             table[column] = table[column].fillna("unrecorded")

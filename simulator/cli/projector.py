@@ -70,6 +70,30 @@ def screens() -> None:
                   f"{escape(screen.model())}")
 
 
+@projector_app.command("devices")
+def devices() -> None:
+    """List the cameras, serial ports and USB HID devices this PC sees, for projector.yaml."""
+    from simulator.devices.camera import list_cameras
+    from simulator.devices.triggers import list_hid_devices, list_serial_ports
+    from simulator.names import inert
+
+    cameras = list_cameras()
+    err.print("cameras (camera.source):" if cameras else "cameras: none found")
+    for camera in cameras:
+        err.print(f"  {camera.index}: {camera.width}x{camera.height} @ {camera.fps:g} fps "
+                  f"({escape(camera.backend)})")
+    ports = list_serial_ports()
+    err.print("serial ports (triggers: kind serial, port):" if ports
+              else "serial ports: none found")
+    for port in ports:
+        err.print(f"  {escape(inert(port))}")
+    hids = list_hid_devices()
+    err.print("USB HID devices (triggers: kind hid):" if hids else "USB HID devices: none found")
+    for hid in hids:
+        err.print(f"  vendor_id 0x{hid.vendor_id:04x} product_id 0x{hid.product_id:04x} "
+                  f"{escape(inert(hid.manufacturer or ''))} {escape(inert(hid.product or ''))}")
+
+
 @projector_app.command("test-pattern")
 def test_pattern(
     screen: ScreenOption = None,

@@ -30,6 +30,11 @@ class HeadlessRoom:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
+    @property
+    def camera_latency_ms(self) -> float | None:
+        """None: no camera watches a screen that is not there."""
+        return None
+
     def room_problems(self) -> list[str]:
         """Nothing: no screen, player library or key binding is involved."""
         return []

@@ -292,7 +292,7 @@ class DecodedPlayer(ScreenPlayer):
         self._last_slot_ns = self._next_due_ns if late <= self._period_ns else now
         self._next_due_ns = self._last_slot_ns + self._period_ns
         stamp = shown + self._lag_ns
-        self.frames.presented(playing.request.token, frame.index, stamp)
+        self.frames.presented(playing.request.token, frame.index, stamp, clip_s=frame.pts_s)
         self.frames_shown += 1
         playing.pass_frames += 1
         if playing.phase == "segment":

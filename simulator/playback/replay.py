@@ -4,6 +4,11 @@ The timeline says which clip and which clip time was on screen at each moment; t
 decodes that frame and paints it. Playing walks forward through the decoder; a seek (a click
 on a marker) opens the clip at the keyframe before the moment and decodes up to it, which
 is fast on short-keyframe review proxies. Replays are silent: the debrief talks over them.
+
+Each shot from a training weapon is drawn where it landed, from the moment it landed for a
+second (`simulator.review.shots.shots_on_screen`): a dot coloured by its placement (on the
+threat, on someone else, a miss), ringed when it came after the threat ended, with the
+weapon's name beside it.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 from simulator.playback.decode import DecodedFrame, DecodeError, SegmentDecoder
 from simulator.playback.surface import VideoSurface, image_from_rgb
-from simulator.review.timeline import Shot, Timeline
+from simulator.review.shots import AFTER_THREAT_COLOUR, PLACEMENT_COLOURS, shots_on_screen
+from simulator.review.timeline import FiredShot, Shot, Timeline
 
 # Playing repaints at most this often; the timeline's own frames come at the clip's rate.
 TICK_MS = 15
@@ -67,6 +74,9 @@ class ReplayPlayer(QObject):
         self._started_at = 0.0
         self._started_from = 0.0
         self._failed: set[str] = set()
+        self._shots: tuple[FiredShot, ...] = ()
+        for surface in self.surfaces:
+            surface.overlays.append(self._draw_shots)
 
     @property
     def playing(self) -> bool:
@@ -102,17 +112,22 @@ class ReplayPlayer(QObject):
         """Also show the replay here (the projector, for a debrief in front of the trainee)."""
         if surface not in self.surfaces:
             self.surfaces.append(surface)
+            surface.overlays.append(self._draw_shots)
             self._paint()
 
     def remove_surface(self, surface: VideoSurface) -> None:
         """Stop showing the replay there."""
         if surface in self.surfaces:
             self.surfaces.remove(surface)
+            surface.overlays.remove(self._draw_shots)
             surface.clear()
 
     def close(self) -> None:
-        """Stop and release the clip."""
+        """Stop, release the clip, and take the shots off the surfaces."""
         self.pause()
+        for surface in self.surfaces:
+            if self._draw_shots in surface.overlays:
+                surface.overlays.remove(self._draw_shots)
         if self._reader is not None:
             self._reader[1].close()
             self._reader = None
@@ -135,8 +150,10 @@ class ReplayPlayer(QObject):
         media_s = min(media_s, end_s - 1e-6)
         reader = self._reader_for(shot, media_s, end_s, fresh=fresh)
         frame = reader.frame_at(media_s) if reader is not None else None
-        if frame is not None and frame is not self._frame:
-            self._frame = frame
+        shots = shots_on_screen(self.timeline, self.position)
+        # A held picture does not change when a shot lands on it or fades: repaint then too.
+        if frame is not None and (frame is not self._frame or shots != self._shots):
+            self._frame, self._shots = frame, shots
             self._paint()
         self.moved.emit(self.position)
 
@@ -174,3 +191,32 @@ class ReplayPlayer(QObject):
             return
         for surface in self.surfaces:
             surface.show_frame(image_from_rgb(self._frame.rgb), self._frame.rgb)
+
+    def _draw_shots(self, painter: QPainter, picture: QRect) -> None:
+        """Each shot on screen where it landed, in the picture's own coordinates."""
+        if not self._shots or self._frame is None:
+            return
+        radius = max(5.0, picture.width() / 60)
+        font = QFont(painter.font())
+        font.setPixelSize(max(10, round(radius * 2)))
+        painter.setFont(font)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for shot in self._shots:
+            assert shot.x is not None and shot.y is not None
+            at = QPointF(picture.left() + shot.x * picture.width(),
+                         picture.top() + shot.y * picture.height())
+            colour = QColor(PLACEMENT_COLOURS[shot.placement])
+            # A white edge keeps the dot visible on a dark picture as on a light one.
+            painter.setPen(QPen(QColor("white"), max(1.5, radius / 4)))
+            painter.setBrush(colour)
+            painter.drawEllipse(at, radius, radius)
+            if shot.after_threat_ended:
+                painter.setPen(QPen(QColor(AFTER_THREAT_COLOUR), max(2.0, radius / 3)))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(at, radius * 1.9, radius * 1.9)
+            label = QRectF(at.x() + radius * 2.2, at.y() - radius * 1.5, picture.width(),
+                           radius * 3)
+            painter.setPen(QColor("black"))
+            painter.drawText(label.translated(1, 1), Qt.AlignmentFlag.AlignVCenter, shot.device)
+            painter.setPen(colour.lighter(160))
+            painter.drawText(label, Qt.AlignmentFlag.AlignVCenter, shot.device)

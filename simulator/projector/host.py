@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QScreen, QWindow
 
@@ -29,16 +30,24 @@ from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock
 from simulator.projector.console_server import ConsoleServer
 from simulator.projector.preview import PreviewFeed
+from simulator.projector.range_devices import RangeDevices
 from simulator.projector.room import ProjectorRoom
 from simulator.projector.room import StagedRun as ProjectedRun
 from simulator.projector.session import ProjectorSession
-from simulator.projector.settings import Backend, ProjectorSettings
+from simulator.projector.settings import (
+    Backend,
+    ProjectorSettings,
+    load_settings,
+    save_settings,
+    settings_path,
+)
 from simulator.projector.window import choose_screen
 from simulator.record import Record, RecordError
 from simulator.scenario import ScenarioOutline, outline
 from simulator.training.class_requests import ClassDesk
 from simulator.training.gate import Gate
 from simulator.training.ports import RunFactory
+from simulator.training.range_setup import RangeSettings, RangeSetup
 from simulator.training.sitting import ClassSitting, RunPlan, StartedRun
 
 log = logging.getLogger(__name__)
@@ -96,12 +105,15 @@ class ProjectorHost(QObject):
     run_will_stage = Signal()
     run_staged = Signal(object)
     preview_ended = Signal(str)
+    # From the range set-up's worker thread to this one.
+    _pattern_asked = Signal(object)
+    _range_saved = Signal(object)
 
     def __init__(self, record: Record, library: Path, profile: AgencyProfile,
                  settings: ProjectorSettings, clock: Clock, *, backend: Backend | None = None,
                  screen: str | None = None, windowed_size: tuple[int, int] | None = None,
                  server: ConsoleServer | None = None, thumbnails: Path | None = None,
-                 agency: str | None = None) -> None:
+                 agency: str | None = None, devices: RangeDevices | None = None) -> None:
         super().__init__()
         # Nobody is signed in until the console says who is (`gate.account`).
         self.gate = gate = Gate(record, None, "console")
@@ -110,13 +122,16 @@ class ProjectorHost(QObject):
         self.settings = settings
         self.server = server
         self.room = ProjectorRoom(settings, profile, clock, backend=backend, screen=screen,
-                                  windowed_size=windowed_size)
+                                  windowed_size=windowed_size, devices=devices)
         self.sitting = ClassSitting(gate, self.room, library, profile, clock,
                                     label=CLASS_LABEL, agency=agency, thumbnails=thumbnails)
         self.room.changed.connect(self.sitting.forget_clearances)
         self.room.run_over.connect(self._run_over)
         self.room.staging.connect(self.run_will_stage)
         self.room.unbound_key.connect(self.unbound_key)
+        self._clock = clock
+        self._pattern_asked.connect(self._show_pattern)
+        self._range_saved.connect(self._use_range)
         self._staged: StagedRun | None = None
         self._preview: StagedPreview | None = None
         if server is not None:
@@ -283,6 +298,39 @@ class ProjectorHost(QObject):
     def trainee_key(self, event: QKeyEvent) -> bool:
         """A key pressed at the console that projector.yaml binds to a trainee device."""
         return self.room.trainee_key(event)
+
+    def range_setup(self) -> RangeSetup:
+        """The projector PC's range devices, to set up from this console.
+
+        The class's own devices let the camera go first (a camera opens once), and open
+        again, as saved, at the next pre-flight.
+        """
+        devices = self.room.devices
+        devices.stop()
+        width, height = self.room.projector_surface().pixel_area()
+        return RangeSetup(
+            self.gate, RangeSettings.of(self.settings), self._save_range,
+            calibration_path=devices.calibration_file, open_camera=devices.open_camera,
+            show_pattern=self._pattern_asked.emit, picture_size=lambda: (width, height),
+            profile=self.profile, clock=self._clock)
+
+    def _save_range(self, devices: RangeSettings) -> None:
+        # Called on the set-up window's worker thread: only the file is touched here, the
+        # settings in use are changed on this thread (`_range_saved`).
+        update = devices.as_update()
+        path = settings_path()
+        save_settings(load_settings(path).model_copy(update=update), path)
+        self._range_saved.emit(update)
+
+    def _use_range(self, update: dict[str, object]) -> None:
+        self.room.devices.stop()
+        for name, value in update.items():
+            setattr(self.settings, name, value)
+        # A clearance earned with the old devices proves nothing about the new ones.
+        self.room.changed.emit()
+
+    def _show_pattern(self, pattern: object) -> None:
+        self.room.show_pattern(pattern if isinstance(pattern, np.ndarray) else None)
 
     def projector_surface(self) -> VideoSurface:
         """The projector's picture, for a replay shown to the trainee in the debrief."""

@@ -8,15 +8,18 @@ variant's clips through the decoder.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QWindow
 
 from simulator.agency import AgencyProfile
+from simulator.inputs import DeviceInput
 from simulator.playback.preflight import preflight
-from simulator.playback.surface import VideoSurface
+from simulator.playback.surface import VideoSurface, image_from_rgb
 from simulator.ports import Clock
 from simulator.projector.app import new_window, place_window
 from simulator.projector.preview import PreviewFeed
+from simulator.projector.range_devices import RangeDevices, screen_to_picture
 from simulator.projector.runner import END_HOLD_MS, stage_run
 from simulator.projector.session import ProjectorSession
 from simulator.projector.settings import Backend, ProjectorSettings, binding_problems
@@ -48,7 +51,8 @@ class ProjectorRoom(QObject):
     instructor's. ``staging`` comes just before a run takes the projector, once the class
     has checked its plan (pre-flight, trainees, variant; only a player that cannot start
     can still fail it): whatever else is on the projector (a debrief's replay) must let
-    go, and the window is arranged for the screen now.
+    go, and the window is arranged for the screen now. ``devices`` are the range's camera
+    and triggers; their inputs reach the run on the projector like the window's own.
     """
 
     run_over = Signal(str)
@@ -59,9 +63,12 @@ class ProjectorRoom(QObject):
 
     def __init__(self, settings: ProjectorSettings, profile: AgencyProfile, clock: Clock, *,
                  backend: Backend | None = None, screen: str | None = None,
-                 windowed_size: tuple[int, int] | None = None) -> None:
+                 windowed_size: tuple[int, int] | None = None,
+                 devices: RangeDevices | None = None) -> None:
         super().__init__()
         self.settings = settings
+        self.devices = devices or RangeDevices(settings, clock, parent=self)
+        self.devices.input_seen.connect(self._device_input)
         self._profile = profile
         self._clock = clock
         self._backend: Backend = backend or settings.backend
@@ -111,8 +118,17 @@ class ProjectorRoom(QObject):
 
     # -- the room's pre-flight -----------------------------------------------------------
 
+    @property
+    def camera_latency_ms(self) -> float | None:
+        """The range camera's measured latency, recorded with each run; None without one."""
+        return self.devices.camera_latency_ms
+
     def room_problems(self) -> list[str]:
-        """The projector screen, the player library and the key bindings."""
+        """The projector screen, the player library, the key bindings and range devices.
+
+        With a camera, the calibration pattern goes up on the projector for about a second
+        while the camera checks that nothing has moved.
+        """
         problems = []
         if self._window is None and self._windowed_size is None:
             try:
@@ -125,7 +141,35 @@ class ProjectorRoom(QObject):
             except (ImportError, OSError, NotImplementedError) as exc:
                 problems.append(f"player: the vlc backend cannot load libvlc ({exc}); "
                                 "install VLC 3 or use the pyav backend")
-        return problems + binding_problems(self.settings, self._profile)
+        problems += binding_problems(self.settings, self._profile)
+        problems += self.devices.problems(self._profile)
+        # Never over a run: the pattern would cover the trainee's picture.
+        if not problems and self.settings.camera is not None and (
+                self.current is None or not self.current.live):
+            window = self._projector_window()
+            problems += self.devices.check(self.show_pattern, window.surface.pixel_area())
+        return problems
+
+    def show_pattern(self, pattern: np.ndarray | None) -> None:
+        """Put ``pattern`` (BGR) on the projector in place of the picture; None: black."""
+        surface = self._projector_window().surface
+        if pattern is None:
+            surface.clear()
+        else:
+            rgb = np.ascontiguousarray(pattern[..., ::-1])
+            surface.show_frame(image_from_rgb(rgb), rgb)
+
+    def _device_input(self, seen: DeviceInput) -> None:
+        # Only a live run's: a shot between runs, or a queued one from the run before, is
+        # nobody's.
+        window = self._window
+        if window is None or self.current is None or not self.current.live:
+            return
+        rect = window.surface.picture_rect()
+        size = window.surface.size()
+        window.take_input(screen_to_picture(
+            seen, (size.width(), size.height()),
+            (rect.left(), rect.top(), rect.width(), rect.height())))
 
     def media_problems(self, loaded: LoadedScenario, variant_id: str,
                        clips: ClipResolver) -> list[str]:
@@ -233,8 +277,9 @@ class ProjectorRoom(QObject):
         return self._projector_window().surface
 
     def close(self) -> None:
-        """Release the run on the projector and close the window."""
+        """Release the run on the projector, close the devices and the window."""
         self._release()
+        self.devices.stop()
         if self._window is not None:
             window, self._window = self._window, None
             window.close()

@@ -96,8 +96,8 @@ def save_settings(settings: ProjectorSettings, path: Path | None = None) -> Path
 # Bound to a trainee device, the instructor's press of one would be recorded as the
 # trainee's, and the trainee's would steer the run.
 CONSOLE_KEYS = frozenset({"Space", "Backspace", "Tab", "Backtab", "Return", "Enter", "Escape",
-                          "F3", "Left", "Right", "Up", "Down", "PageUp", "PageDown", "Home",
-                          "End", "Delete"})
+                          "F3", "F7", "F8", "Left", "Right", "Up", "Down", "PageUp",
+                          "PageDown", "Home", "End", "Delete"})
 
 
 def is_console_key(name: str) -> bool:

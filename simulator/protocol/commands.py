@@ -55,7 +55,9 @@ class ReportInput(_Command):
 
     ``x`` and ``y`` are where it landed as fractions of the picture (0-1; outside the
     picture they fall outside that range). ``frame_token``/``frame_index`` name the frame
-    on screen at ``input_ns``. A device that is a tool (a training pistol, a CEW) names
+    on screen at ``input_ns``, and ``clip_s`` its time in its clip (seconds from the clip's
+    start) when the player knows it; the run scores where a shot landed at that time, and
+    estimates it when it is not given. A device that is a tool (a training pistol, a CEW) names
     the force option it stands for in ``action``; the input is then also recorded as that
     trainee's decision, timed from the cue.
     """
@@ -71,6 +73,7 @@ class ReportInput(_Command):
     frame_token: int | None = None
     frame_index: int | None = None
     action: str | None = Field(default=None, max_length=64)
+    clip_s: float | None = Field(default=None, allow_inf_nan=False)
 
 
 class RaiseFlag(_Command):

@@ -36,6 +36,8 @@ WindowCloseReason = Literal["elapsed", "interrupted", "run_ended"]
 EndReason = Literal["outcome", "instructor"]
 # What a decision was, by the agency profile: a force option or a verbal tactic.
 ActionKind = Literal["force_option", "verbal_tactic"]
+# Where a shot landed: on a person who was a threat then, on anyone else, or on no one.
+Placement = Literal["threat", "non_threat", "miss"]
 
 
 class EventBase(BaseModel):
@@ -78,6 +80,9 @@ class RunStarted(EventBase):
     timing_mode: str
     display_lag_ms: float | None = None
     variant_assignment: VariantAssignment | None = None
+    # The range camera's measured delay from exposure to the computer, already taken off
+    # each shot's stamp; None when no camera watched the run (or it was not measured).
+    camera_latency_ms: float | None = None
     # In the chain, so that relabelling a run to hide it from the audit shows in `verify`.
     run_kind: RunKind = "training"
 
@@ -211,6 +216,13 @@ class TraineeInput(EventBase):
 
     ``t_ns`` is the arrival stamp (``input_ns`` of the command); ``latency_ms`` is from the
     presentation of the cue whose window was open, if any.
+
+    For an input with ``x`` and ``y``: ``segment_id`` is the segment on screen at its frame,
+    ``clip_s`` that frame's time in its clip (the player's, or estimated from when the
+    segment started), and ``person_id``/``zone`` the hit zone the point fell in, if any.
+    A shot with ``x`` and ``y`` also has its ``placement``; every shot has
+    ``after_threat_ended``: a ``threat_ended`` cue had been shown and no cue where force is
+    justified since. Records made before these fields read them as None.
     """
 
     type: Literal["trainee_input"] = "trainee_input"
@@ -226,6 +238,12 @@ class TraineeInput(EventBase):
     cue_id: str | None
     cue_seq: int | None
     latency_ms: float | None
+    segment_id: str | None = None
+    clip_s: float | None = None
+    person_id: str | None = None
+    zone: str | None = None
+    placement: Placement | None = None
+    after_threat_ended: bool | None = None
 
 
 class FlagRaised(EventBase):

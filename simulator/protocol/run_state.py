@@ -45,6 +45,36 @@ class ShownCue(BaseModel):
     open: bool = True
 
 
+class PlayedSegment(BaseModel):
+    """A segment put on screen under a play token, and when its first frame was presented.
+
+    Kept for a while after the next cut, so that an input reported late still finds the
+    segment on screen at its frame.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: int
+    segment_id: str
+    presented_ns: int | None = None
+    presented_active_ns: int | None = None
+
+
+class ThreatMark(BaseModel):
+    """Who was a threat from a moment on (a cue's frame), and whether a threat had ended.
+
+    ``threats`` are the people named by shown cues where force is justified, less those a
+    shown ``threat_ended`` cue named since; ``ended`` is whether a ``threat_ended`` cue had
+    been shown with no cue where force is justified after it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    active_ns: int
+    threats: list[str] = Field(default_factory=list)
+    ended: bool = False
+
+
 class RunState(BaseModel):
     """Everything needed to continue a run; the record stores it with every event.
 
@@ -65,6 +95,7 @@ class RunState(BaseModel):
     player_backend: str = ""
     timing_mode: str = ""
     display_lag_ms: float | None = None
+    camera_latency_ms: float | None = None
     variant_assignment: VariantAssignment | None = None
     kind: RunKind = "training"
 
@@ -80,6 +111,8 @@ class RunState(BaseModel):
     presented_ns: int | None = None
     offer: Offer | None = None
     cues: list[ShownCue] = Field(default_factory=list)
+    plays: list[PlayedSegment] = Field(default_factory=list)
+    threat_marks: list[ThreatMark] = Field(default_factory=list)
     path: list[str] = Field(default_factory=list)
     entries: list[int] = Field(default_factory=list)
     retracted: list[int] = Field(default_factory=list)

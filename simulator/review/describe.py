@@ -93,7 +93,8 @@ class _Describe(EventHandler[str]):
         cue = f" on {event.cue_id} after {event.latency_ms:.0f} ms" if (
             event.cue_id and event.latency_ms is not None) else ""
         return (f"{self._who(event.trainee_id)}: {event.device} {event.kind}{key}{tool}{where}"
-                f"{cue}")
+                f"{_hit(event)}{cue}"
+                + ("; after the threat ended" if event.after_threat_ended else ""))
 
     def flag_raised(self, event: FlagRaised) -> str:
         return f"{self._who(event.trainee_id)} at {event.segment_id}" + (
@@ -113,3 +114,16 @@ class _Describe(EventHandler[str]):
 
     def run_ended(self, event: RunEnded) -> str:
         return event.outcome_kind or f"ended by {event.reason}"
+
+
+PLACEMENT_WORDS = {"threat": "hit on the threat", "non_threat": "hit on a non-threat",
+                   "miss": "miss"}
+
+
+def _hit(event: TraineeInput) -> str:
+    """Where a scored shot landed: on whom, and in which zone."""
+    if event.placement is None:
+        return ""
+    on = f" {event.person_id}" if event.person_id and event.placement != "miss" else ""
+    zone = f" ({event.zone})" if event.zone else ""
+    return f": {PLACEMENT_WORDS[event.placement]}{on}{zone}"

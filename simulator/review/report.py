@@ -1,9 +1,10 @@
 """The after-action report of a session's runs, as HTML and as PDF, from one set of content.
 
 Each run gets its facts (scenario, variant and who it portrays, people, player, outcome),
-its timeline drawn as a figure, its decisions with latencies, its flags with their notes,
-and its rubric scores with the raters' agreement. Both formats are built from the same
-`RunReport`, so they say the same things.
+its timeline drawn as a figure, its decisions with latencies, its shots per trainee (where
+they landed and on whom), its flags with their notes, and its rubric scores with the
+raters' agreement. Both formats are built from the same `RunReport`, so they say the same
+things.
 """
 
 from __future__ import annotations
@@ -35,12 +36,27 @@ from simulator.review.load import ReviewedRun
 from simulator.review.people import People
 from simulator.review.rubric import Rubric
 from simulator.review.scoring import agreement, rater_levels
+from simulator.review.shots import (
+    AFTER_THREAT_COLOUR,
+    FIGURE_SIZE,
+    PLACEMENT_COLOURS,
+    SHOT_COLUMNS,
+    ShotCounts,
+    by_trainee,
+    shot_figure,
+    shot_table_rows,
+)
 from simulator.review.timeline import Marker, Timeline, clock_text
 
 # Marker kinds drawn on the figure: the row each is on, its colour and shape, and what the
 # legend calls it. "force" is a decision that used force, drawn apart from the others.
 _DRAWN = (("cue", "Cues", "#d35400", "o", "Cue"),
           ("input", "Trainee inputs", "#8e44ad", "o", "Trainee input"),
+          ("shot_threat", "Shots", PLACEMENT_COLOURS["threat"], "o", "Shot: hit on the threat"),
+          ("shot_non_threat", "Shots", PLACEMENT_COLOURS["non_threat"], "X",
+           "Shot: non-threat hit"),
+          ("shot_miss", "Shots", PLACEMENT_COLOURS["miss"], "s", "Shot: miss"),
+          ("shot", "Shots", PLACEMENT_COLOURS[None], "D", "Shot (not scored)"),
           ("decision", "Decisions", "#1f5fa8", "o", "Decision"),
           ("force", "Decisions", "#1b1b1b", "^", "Decision using force"),
           ("choice", "Branches", "#2c3e50", "o", "Branch taken by the instructor"),
@@ -53,6 +69,16 @@ _CHARACTER = 1 / 160
 
 
 @dataclass(frozen=True)
+class TraineeShots:
+    """One trainee's shots in a run: the table, the counts in words, and where they landed."""
+
+    trainee: str
+    table: Table
+    counts: str
+    figure: Any
+
+
+@dataclass(frozen=True)
 class RunReport:
     """What the report says about one run, before it is laid out as HTML or PDF."""
 
@@ -61,6 +87,7 @@ class RunReport:
     figure: Any
     decisions: Table
     flags: Table
+    shots: list[TraineeShots]
     scores: Table | None
     agreement: str | None
     score_notes: list[str]
@@ -95,6 +122,8 @@ def timeline_figure(timeline: Timeline, segment_titles: Mapping[str, str],
     row_of = {kind: rows.index(row) for kind, row, *_ in _DRAWN}
 
     def kind_of(marker: Marker) -> str:
+        if marker.kind == "shot" and marker.placement is not None:
+            return f"shot_{marker.placement}"
         return "force" if marker.kind == "decision" and marker.seq in forced else marker.kind
 
     for kind, _, colour, shape, name in _DRAWN:
@@ -107,6 +136,11 @@ def timeline_figure(timeline: Timeline, segment_titles: Mapping[str, str],
     if retracted:
         axes.scatter([m.at_s for m in retracted], [row_of[kind_of(m)] for m in retracted],
                      s=90, facecolors="none", edgecolors="#c0392b", zorder=4, label="Retracted")
+    after = [m for m in drawn if m.after_threat_ended]
+    if after:
+        axes.scatter([m.at_s for m in after], [row_of[kind_of(m)] for m in after], s=90,
+                     facecolors="none", edgecolors=AFTER_THREAT_COLOUR, linewidths=1.4,
+                     zorder=4, label="Shot after the threat ended")
     timed = [m for m in drawn if m.kind == "decision" and m.latency_ms is not None]
     for m in timed:
         axes.annotate(f"{m.latency_ms:.0f} ms", (m.at_s, row_of["decision"]), xytext=(0, 6),
@@ -189,6 +223,10 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
             for s in {s.rater_id: s for s in scores if s.note}.values() if s.note]
         found = agreement(scores, rubric)
         agreed = found.describe() if found is not None else None
+    shots = [TraineeShots(people.name(trainee) or "-",
+                          (SHOT_COLUMNS, shot_table_rows(theirs)),
+                          ShotCounts.of(theirs).describe(), shot_figure(theirs))
+             for trainee, theirs in by_trainee(timeline.fired).items()]
     titles = {s.id: s.title or s.id for s in scenario.segments}
     forced = {e.seq for e in run.events if isinstance(e, DecisionRecorded)
               and (option := profile.force_option(e.action)) is not None
@@ -198,7 +236,7 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         facts=facts, figure=timeline_figure(timeline, titles, forced),
         decisions=(("Time", "Trainee", "Decision", "Source", "Cue", "Latency (ms)",
                     "Retracted"), decisions),
-        flags=(("Time", "Trainee", "Segment", "Note", "Retracted"), flag_rows),
+        flags=(("Time", "Trainee", "Segment", "Note", "Retracted"), flag_rows), shots=shots,
         scores=score_table, agreement=agreed, score_notes=score_notes)
 
 
@@ -212,12 +250,27 @@ def _blocks(reports: Sequence[RunReport]) -> list[Block]:
                        png(report.figure), _TIMELINE_SIZE[1] / _TIMELINE_SIZE[0],
                        "Timeline of the run: segments, cues, inputs, decisions, branches "
                        "and flags"))),
-                   Together((Heading("Decisions", 3), Grid(report.decisions))),
-                   Together((Heading("Flags", 3), Grid(report.flags)))]
+                   Together((Heading("Decisions", 3), Grid(report.decisions)))]
+        blocks += _shot_blocks(report.shots)
+        blocks.append(Together((Heading("Flags", 3), Grid(report.flags))))
         if report.scores is not None:
             blocks.append(Together((Heading("Rubric scores", 3), Grid(report.scores), *(
                 Text(text) for text in ([report.agreement] if report.agreement else [])
                 + report.score_notes))))
+    return blocks
+
+
+def _shot_blocks(shots: Sequence[TraineeShots]) -> list[Block]:
+    blocks: list[Block] = []
+    for i, theirs in enumerate(shots):
+        # The section's heading stays on the page with its first trainee's shots.
+        blocks += [Together((
+            *([Heading("Shots", 3)] if i == 0 else []),
+            Heading(f"Shots: {theirs.trainee}", 4), Text(theirs.counts),
+            Figure(png(theirs.figure), FIGURE_SIZE[1] / FIGURE_SIZE[0],
+                   f"Where {theirs.trainee}'s shots landed on the picture, numbered as in "
+                   "the table, by placement", width=0.6))),
+            Grid(theirs.table)]
     return blocks
 
 

@@ -29,7 +29,8 @@ EVENT_COLUMNS = ("run_id", "seq", "utc", "t_s", "type", "segment_id", "trainee",
                  "latency_ms", "detail")
 DECISION_COLUMNS = ("run_id", "session_id", "scenario_id", "variant_id", "seq", "utc", "t_s",
                     "trainee", "source", "device", "action", "action_kind", "cue_id",
-                    "latency_ms", "retracted")
+                    "latency_ms", "retracted", "x", "y", "frame_index", "segment_id",
+                    "clip_s", "person_id", "zone", "placement", "after_threat_ended")
 
 
 def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, object]]) -> str:
@@ -88,8 +89,9 @@ class _DecisionRows(EventHandler[dict[str, object] | None]):
 
     def _row(self, event: DecisionRecorded | TraineeInput, *, source: str, device: str,
              action_kind: str, retracted: bool) -> dict[str, object]:
+        where = _where(event) if isinstance(event, TraineeInput) else dict.fromkeys(_WHERE, "")
         return {
-            **self.of_run, "seq": event.seq, "utc": event.utc.isoformat(),
+            **where, **self.of_run, "seq": event.seq, "utc": event.utc.isoformat(),
             "t_s": f"{self.seconds[event.seq]:.3f}",
             "trainee": self.people.ref(event.trainee_id) if event.trainee_id else "",
             "source": source, "device": device, "action": event.action or "",
@@ -121,6 +123,23 @@ def _detail(event: Event, labels: Mapping[str, str], people: People) -> str:
     if people.pseudonymised and isinstance(event, CommandRefused):
         return f"{event.command_type}: {event.reason}"
     return describe(event, labels)
+
+
+_WHERE = DECISION_COLUMNS[DECISION_COLUMNS.index("x"):]
+
+
+def _where(event: TraineeInput) -> dict[str, object]:
+    """Where an input landed on the picture and, for a shot, on whom (empty if unknown)."""
+    def text(value: object) -> object:
+        return "" if value is None else value
+
+    after = event.after_threat_ended
+    return {"x": text(event.x), "y": text(event.y), "frame_index": text(event.frame_index),
+            "segment_id": text(event.segment_id),
+            "clip_s": "" if event.clip_s is None else f"{event.clip_s:.3f}",
+            "person_id": text(event.person_id), "zone": text(event.zone),
+            "placement": text(event.placement),
+            "after_threat_ended": "" if after is None else "true" if after else "false"}
 
 
 def _ms(value: float | None) -> str:

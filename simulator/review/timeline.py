@@ -36,12 +36,13 @@ from simulator.protocol import (
     TraineeInput,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
+from simulator.protocol.events import Placement
 from simulator.review.describe import describe
 from simulator.scenario import Scenario
 from simulator.scenario.model import Loop
 
 MarkerKind = Literal["segment", "cue", "choice", "default", "jump", "restart", "input",
-                     "decision", "flag", "retraction", "pause", "resume", "refusal",
+                     "shot", "decision", "flag", "retraction", "pause", "resume", "refusal",
                      "media_failed", "recovered", "end"]
 
 
@@ -58,6 +59,38 @@ class Marker:
     cue_id: str | None = None
     latency_ms: float | None = None
     retracted: bool = False
+    placement: Placement | None = None
+    after_threat_ended: bool = False
+
+
+@dataclass(frozen=True)
+class FiredShot:
+    """A shot from a laser training weapon: where on the picture it landed, and on whom.
+
+    ``x`` and ``y`` are fractions of the picture; ``clip_s`` is the clip time of the frame
+    it landed on, and ``into_segment_s`` the time into the segment's video (from its
+    in-point), from that frame when the shot names it. The placement, zone and person are
+    as the range scored them; a record made before shots were scored has them empty.
+    """
+
+    seq: int
+    at_s: float
+    trainee_id: str | None
+    device: str
+    action: str | None
+    x: float | None
+    y: float | None
+    segment_id: str | None
+    clip_s: float | None
+    into_segment_s: float | None
+    frame_index: int | None
+    person_id: str | None
+    person_role: str | None
+    zone: str | None
+    placement: Placement | None
+    cue_id: str | None
+    latency_ms: float | None
+    after_threat_ended: bool
 
 
 @dataclass(frozen=True)
@@ -115,6 +148,7 @@ class Timeline:
     duration_s: float
     shots: tuple[Shot, ...]
     markers: tuple[Marker, ...]
+    fired: tuple[FiredShot, ...] = ()
 
     def shot_at(self, at_s: float) -> Shot | None:
         """The shot on screen at ``at_s`` (the last one to start at or before it)."""
@@ -184,7 +218,7 @@ def build_timeline(events: Sequence[Event], scenario: Scenario,
     return Timeline(run_id=started.run_id, scenario_id=started.scenario_id,
                     variant_id=started.variant_id, trainee_ids=tuple(started.trainee_ids),
                     duration_s=builder.clock.last_s, shots=tuple(builder.shots),
-                    markers=tuple(builder.markers))
+                    markers=tuple(builder.markers), fired=tuple(builder.fired))
 
 
 class _Builder(EventHandler[None]):
@@ -196,6 +230,7 @@ class _Builder(EventHandler[None]):
         self.clock = _Clock()
         self.shots: list[Shot] = []
         self.markers: list[Marker] = []
+        self.fired: list[FiredShot] = []
         self.current: _Open | None = None
         self.paused_at: float | None = None
         # Seconds into the run of the event being added, and of the one before it.
@@ -222,12 +257,14 @@ class _Builder(EventHandler[None]):
 
     def _mark(self, event: Event, kind: MarkerKind, *, segment_id: str | None = None,
               trainee_id: str | None = None, cue_id: str | None = None,
-              latency_ms: float | None = None) -> None:
+              latency_ms: float | None = None, placement: Placement | None = None,
+              after_threat_ended: bool = False) -> None:
         on_screen = self.current.event.segment_id if self.current is not None else None
         self.markers.append(Marker(
             seq=event.seq, kind=kind, at_s=self.at_s, label=describe(event, self.names),
             segment_id=segment_id or on_screen, trainee_id=trainee_id, cue_id=cue_id,
-            latency_ms=latency_ms, retracted=event.seq in self.retracted))
+            latency_ms=latency_ms, retracted=event.seq in self.retracted,
+            placement=placement, after_threat_ended=after_threat_ended))
 
     def _unmarked(self, event: EventBase) -> None:
         """Not a moment of its own: what it leads to is."""
@@ -277,8 +314,33 @@ class _Builder(EventHandler[None]):
                    latency_ms=event.latency_ms)
 
     def trainee_input(self, event: TraineeInput) -> None:
-        self._mark(event, "input", trainee_id=event.trainee_id, cue_id=event.cue_id,
-                   latency_ms=event.latency_ms)
+        if event.kind != "shot":
+            self._mark(event, "input", trainee_id=event.trainee_id, cue_id=event.cue_id,
+                       latency_ms=event.latency_ms)
+            return
+        after = bool(event.after_threat_ended)
+        self._mark(event, "shot", segment_id=event.segment_id, trainee_id=event.trainee_id,
+                   cue_id=event.cue_id, latency_ms=event.latency_ms,
+                   placement=event.placement, after_threat_ended=after)
+        current = self.current
+        # The segment the shot names; a record from before shots named one has the segment
+        # on screen when it arrived.
+        segment_id = event.segment_id or (current.event.segment_id if current else None)
+        into = None
+        if event.clip_s is not None and segment_id is not None:
+            into = event.clip_s - self.scenario.segment(segment_id).in_point
+        elif current is not None and current.event.segment_id == segment_id:
+            # No frame stamp: the time on screen, less the time frozen by pauses.
+            into = self.at_s - current.start_s - sum(end - start for start, end
+                                                      in current.pauses)
+        role = next((p.role for p in self.scenario.people if p.id == event.person_id), None)
+        self.fired.append(FiredShot(
+            seq=event.seq, at_s=self.at_s, trainee_id=event.trainee_id, device=event.device,
+            action=event.action, x=event.x, y=event.y, segment_id=segment_id,
+            clip_s=event.clip_s, into_segment_s=into, frame_index=event.frame_index,
+            person_id=event.person_id, person_role=role, zone=event.zone,
+            placement=event.placement, cue_id=event.cue_id, latency_ms=event.latency_ms,
+            after_threat_ended=after))
 
     def flag_raised(self, event: FlagRaised) -> None:
         self._mark(event, "flag", segment_id=event.segment_id, trainee_id=event.trainee_id)

@@ -150,10 +150,15 @@ class _Builder(EventHandler[dict[str, Any] | None]):
         extensions = {f"{self.base}/extensions/{key}": value for key, value in (
             ("device", event.device), ("kind", event.kind), ("key", event.key),
             ("x", event.x), ("y", event.y), ("frame", event.frame_index),
-            ("action", event.action), ("latency-ms", event.latency_ms)) if value is not None}
+            ("action", event.action), ("latency-ms", event.latency_ms),
+            ("clip-s", event.clip_s), ("person", event.person_id), ("zone", event.zone),
+            ("placement", event.placement), ("after-threat-ended", event.after_threat_ended),
+        ) if value is not None}
         actor = (self.agent(event.trainee_id) if event.trainee_id else self.trainees())
+        # A shot names the segment it landed on; it came while that was on screen.
+        segment = event.segment_id or self.on_screen[event.seq]
         return self.statement(event, actor, f"{ADL}/interacted", "interacted",
-                              self.activity(self.on_screen[event.seq], event.cue_id),
+                              self.activity(segment, event.cue_id),
                               {"extensions": extensions})
 
     def branch_chosen(self, event: BranchChosen | DefaultTaken) -> dict[str, Any]:

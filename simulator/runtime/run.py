@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -65,10 +66,17 @@ from simulator.protocol import (
     SegmentStarted,
     TraineeInput,
 )
-from simulator.protocol.events import ActionKind, EndReason, Stamp, WindowCloseReason
+from simulator.protocol.events import (
+    ActionKind,
+    EndReason,
+    Placement,
+    Stamp,
+    WindowCloseReason,
+)
 from simulator.protocol.notes import make_note
-from simulator.protocol.run_state import Offer, RunState, ShownCue
-from simulator.scenario import Branch, LoadedScenario, Segment
+from simulator.protocol.run_state import Offer, PlayedSegment, RunState, ShownCue, ThreatMark
+from simulator.scenario import Branch, Cue, LoadedScenario, Segment
+from simulator.scenario.hit_zones import Hit, hit_at
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +88,28 @@ ClipResolver = Callable[[str, str], Path | None]
 # that is stored with every event small.
 _KEEP_COMMAND_IDS = 64
 _KEEP_CUES = 16
+# Segments played, so that a late input finds the segment on screen at its frame: the
+# players keep about 17 s of frames, which a run cannot cut through 16 times.
+_KEEP_PLAYS = 16
+# Changes of who is a threat, so that a late shot is placed by who was a threat at its
+# stamp; a shot older than all of them is placed by the oldest kept.
+_KEEP_THREAT_MARKS = 32
+# The cue kind that says a subject stopped being a threat (dropped the weapon, fell,
+# surrendered); shots after it are counted apart.
+THREAT_ENDED = "threat_ended"
 
 
 class RunFaulted(RuntimeError):
     """The record could not store an event; reopen the run from the record to go on."""
+
+
+@dataclass(frozen=True)
+class _Landing:
+    """Where an input with a point landed: the segment and clip time then, the zone hit."""
+
+    segment_id: str | None = None
+    clip_s: float | None = None
+    hit: Hit | None = None
 
 
 class _Refused(Exception):
@@ -143,8 +169,13 @@ class ScenarioRun:
         journal: Journal,
         profile: AgencyProfile | None = None,
         clips: ClipResolver | None = None,
+        camera_latency_ms: float | None = None,
     ) -> ScenarioRun:
-        """A run ready to ``start``; ``clips`` finds files (default: beside the scenario)."""
+        """A run ready to ``start``; ``clips`` finds files (default: beside the scenario).
+
+        ``camera_latency_ms`` is the range camera's measured latency, recorded with the
+        run as the screen's lag is; None when no camera watches the screen.
+        """
         if not trainee_ids:
             raise ValueError("a run needs at least one trainee")
         loaded.scenario.variant(variant_id)
@@ -153,6 +184,7 @@ class ScenarioRun:
             scenario_hash=loaded.content_hash, variant_id=variant_id, trainee_ids=trainee_ids,
             instructor_id=instructor_id, player_backend=player.backend,
             timing_mode=player.timing_mode, display_lag_ms=player.display_lag_ms,
+            camera_latency_ms=camera_latency_ms,
         )
         return cls(loaded, state, clock=clock, player=player, journal=journal, profile=profile,
                    clips=clips)
@@ -365,6 +397,8 @@ class ScenarioRun:
         s.status = "playing"
         if visit:
             s.path.append(segment_id)
+        s.plays = [*s.plays[-(_KEEP_PLAYS - 1):],
+                   PlayedSegment(token=s.play_token, segment_id=segment_id)]
         return self._request(self.scenario.segment(segment_id), s.play_token)
 
     def _request(self, segment: Segment, token: int) -> PlayRequest:
@@ -396,13 +430,15 @@ class ScenarioRun:
         if s.status != "ready" or s.seq:
             raise RunFaulted("this run has already started; use recover() to continue it")
         s.time_base_ns = self._clock.now_ns()
+        s.threat_marks = [ThreatMark(active_ns=self._active(s.time_base_ns))]
         request = self._switch(self.scenario.start)
         self._emit(lambda stamp: RunStarted(
             **stamp, session_id=s.session_id, scenario_id=s.scenario_id,
             scenario_hash=s.scenario_hash, variant_id=s.variant_id, trainee_ids=s.trainee_ids,
             instructor_id=s.instructor_id, player_backend=s.player_backend,
             timing_mode=s.timing_mode, display_lag_ms=s.display_lag_ms,
-            variant_assignment=s.variant_assignment, run_kind=s.kind))
+            variant_assignment=s.variant_assignment, run_kind=s.kind,
+            camera_latency_ms=s.camera_latency_ms))
         self._play(request)
 
     def _recover(self) -> None:
@@ -425,6 +461,10 @@ class ScenarioRun:
         s.paused_from = None
         s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
         s.display_lag_ms = self._player.display_lag_ms
+        # Who is a threat carries over; when each became one is on the dead clock.
+        threats, ended = self._threats_now()
+        s.threat_marks = [ThreatMark(active_ns=self._active(now), threats=threats, ended=ended)]
+        s.plays = []
         request = self._switch(s.segment_id or self.scenario.start, visit=False)
         self._emit(lambda stamp: RunRecovered(
             **stamp, last_seq=last_seq, segment_id=s.segment_id,
@@ -472,6 +512,9 @@ class ScenarioRun:
         match report:
             case Presented(t_ns=t):
                 s.presented_ns = t
+                for play in s.plays:
+                    if play.token == s.play_token:
+                        play.presented_ns, play.presented_active_ns = t, self._active(t)
                 self._emit(lambda stamp: SegmentStarted(
                     **stamp, segment_id=segment.id, play_token=s.play_token), t)
                 if segment.decision:
@@ -498,6 +541,7 @@ class ScenarioRun:
                     cue_id=cue.id, cue_seq=self._next_seq(), shown_ns=t,
                     shown_active_ns=shown_active,
                     closes_active_ns=shown_active + round(cue.response_window * 1e9))]
+                self._mark_threats(cue, shown_active)
                 self._emit(lambda stamp: CueShown(
                     **stamp, segment_id=segment.id, cue_id=cue.id, person_id=cue.person,
                     scored=cue.scored, window_ms=round(cue.response_window * 1000)), t)
@@ -524,6 +568,54 @@ class ScenarioRun:
                 self._emit(lambda stamp: DecisionWindowOpened(
                     **stamp, segment_id=segment.id, offer_seq=offer.offer_seq,
                     window_ms=round(offer.window_ns / 1e6), waiting=waiting), t)
+
+    def _threats_now(self) -> tuple[list[str], bool]:
+        """Who is a threat as of the latest cue shown, and whether a threat had ended."""
+        marks = self._state.threat_marks
+        return (list(marks[-1].threats), marks[-1].ended) if marks else ([], False)
+
+    def _mark_threats(self, cue: Cue, shown_active: int) -> None:
+        """Note who is a threat from this cue's frame on, if the cue changes it."""
+        threats, ended = self._threats_now()
+        if cue.kind == THREAT_ENDED:
+            # A threat_ended cue without a person ends every threat (the scene is over).
+            threats = [p for p in threats if cue.person is not None and p != cue.person]
+            ended = True
+        elif cue.force_justified and cue.person is not None:
+            threats = threats if cue.person in threats else [*threats, cue.person]
+            ended = False
+        else:
+            return
+        s = self._state
+        s.threat_marks = [*s.threat_marks[-(_KEEP_THREAT_MARKS - 1):], ThreatMark(
+            active_ns=shown_active, threats=threats, ended=ended)]
+
+    def _threats_at(self, at_ns: int) -> ThreatMark:
+        """Who was a threat at ``at_ns``, by the cues shown up to then."""
+        marks = self._state.threat_marks
+        active = self._active(at_ns)
+        found = next((m for m in reversed(marks) if m.active_ns <= active), None)
+        return found or (marks[0] if marks else ThreatMark(active_ns=active))
+
+    def _play_at(self, token: int | None, at_ns: int) -> PlayedSegment | None:
+        """The play on screen for an input: by its frame's token, else by its stamp."""
+        plays = self._state.plays
+        if token is not None:
+            return next((p for p in reversed(plays) if p.token == token), None)
+        active = self._active(at_ns)
+        return next((p for p in reversed(plays) if p.presented_active_ns is not None
+                     and p.presented_active_ns <= active), None)
+
+    def _clip_time(self, segment: Segment, play: PlayedSegment, at_ns: int) -> float:
+        """Where in its clip the segment was at ``at_ns``, by active time since it started.
+
+        An estimate for players that cannot tell their frame's time: it holds at the
+        out-point while the decision window waits (a waiting loop is not followed).
+        """
+        if play.presented_active_ns is None:
+            return segment.in_point
+        since_s = max(0, self._active(at_ns) - play.presented_active_ns) / 1e9
+        return min(segment.in_point + since_s, segment.out_point)
 
     def _close_cue(self, cue: ShownCue, t_ns: int, reason: WindowCloseReason) -> None:
         cue.open = False
@@ -611,17 +703,42 @@ class ScenarioRun:
             cue.responses += 1
         return cue, (active - cue.shown_active_ns) / 1e6
 
+    def _landing(self, command: ReportInput, at_ns: int) -> _Landing:
+        """Where an input with a point landed: on which segment, when in its clip, on whom."""
+        if command.x is None or command.y is None:
+            return _Landing()
+        play = self._play_at(command.frame_token, at_ns)
+        if play is None:
+            return _Landing(clip_s=command.clip_s)
+        segment = self.scenario.segment(play.segment_id)
+        clip_s = (command.clip_s if command.clip_s is not None
+                  else self._clip_time(segment, play, at_ns))
+        return _Landing(segment.id, clip_s,
+                        hit_at(segment, clip_s - segment.in_point, command.x, command.y))
+
     def _report_input(self, command: ReportInput) -> None:
         self._require_live("take a trainee input")
         self._require_trainee(command.trainee_id)
         at = self._stamp(command.input_ns, "a trainee input")
         cue, latency = self._cue_at(at, respond=False)
+        landing = self._landing(command, at)
+        hit = landing.hit
+        placement: Placement | None = None
+        after_threat_ended: bool | None = None
+        if command.kind == "shot":
+            threats = self._threats_at(at)
+            after_threat_ended = threats.ended
+            if command.x is not None and command.y is not None:
+                placement = ("miss" if hit is None
+                             else "threat" if hit.person in threats.threats else "non_threat")
         self._emit(lambda stamp: TraineeInput(
             **stamp, trainee_id=command.trainee_id, device=command.device, kind=command.kind,
             key=command.key, x=command.x, y=command.y, frame_token=command.frame_token,
             frame_index=command.frame_index, action=command.action,
             cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
-            latency_ms=latency), at)
+            latency_ms=latency, segment_id=landing.segment_id, clip_s=landing.clip_s,
+            person_id=hit.person if hit else None, zone=hit.zone if hit else None,
+            placement=placement, after_threat_ended=after_threat_ended), at)
         if command.action is None:
             return
         # The input itself is kept whatever happens to the decision it stands for.

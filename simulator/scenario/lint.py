@@ -245,6 +245,7 @@ class _Checker:
     def segment_checks(self) -> None:
         for i, segment in enumerate(self.scenario.segments):
             self._cues(i, segment)
+            self._hit_zones(i, segment)
             decision = segment.decision
             if decision is None:
                 continue
@@ -314,6 +315,39 @@ class _Checker:
                          f"cue `{cue.id}` says force is justified; list the force options "
                          "that are reasonable here", warning=True)
 
+    def _hit_zones(self, i: int, segment: Segment) -> None:
+        seen: Counter[tuple[str, str]] = Counter()
+        for j, zone in enumerate(segment.hit_zones):
+            where = f"segments[{i}].hit_zones[{j}]"
+            name = f"hit zone `{zone.person}` {zone.zone}"
+            seen[zone.person, zone.zone] += 1
+            if seen[zone.person, zone.zone] == 2:
+                self.add("duplicate-zone", where,
+                         f"{name} is given more than once in segment `{segment.id}`, so a "
+                         "shot in either box counts; merge their keys into one zone",
+                         warning=True)
+            if zone.person not in self.declared:
+                self.add("undeclared-person", f"{where}.person",
+                         f"{name} names person `{zone.person}`, who is not declared under "
+                         f"`people`; declared: {self.people_names}")
+            previous: float | None = None
+            for k, key in enumerate(zone.keys):
+                at = f"{where}.keys[{k}]"
+                if previous is not None and key.at <= previous:
+                    self.add("zone-keys-unordered", f"{at}.at",
+                             f"{name}: key at {key.at:g}s comes after one at {previous:g}s; "
+                             "give the keys in ascending time, each at its own time")
+                previous = key.at
+                if key.at > segment.duration + 1e-9:
+                    self.add("zone-outside-segment", f"{at}.at",
+                             f"{name}: key at {key.at:g}s is past the end of segment "
+                             f"`{segment.id}` ({segment.duration:g}s); key times count from "
+                             "the segment's start")
+                if key.box is not None and (problem := _box_problem(key.box)):
+                    self.add("zone-outside-picture", f"{at}.box",
+                             f"{name}: box at {key.at:g}s {problem}; a box is [x, y, width, "
+                             "height] as fractions of the picture from its top-left corner")
+
     def vocabulary_checks(self) -> None:
         p, s = self.profile, self.scenario
         checks: list[tuple[str, str, dict[str, str]]] = [
@@ -324,6 +358,8 @@ class _Checker:
         for i, segment in enumerate(s.segments):
             checks += [(f"segments[{i}].cues[{j}].kind", c.kind, p.cue_kinds)
                        for j, c in enumerate(segment.cues)]
+            checks += [(f"segments[{i}].hit_zones[{j}].zone", z.zone, p.hit_zones)
+                       for j, z in enumerate(segment.hit_zones)]
             if segment.outcome:
                 checks.append((f"segments[{i}].outcome.kind", segment.outcome.kind,
                                p.outcome_kinds))
@@ -437,6 +473,18 @@ class _Checker:
                 self.add("unknown-vocabulary", field,
                          f"`{value}` is not a value of `{attribute}`; values are: "
                          f"{', '.join(spec.values)}")
+
+
+def _box_problem(box: tuple[float, float, float, float]) -> str | None:
+    """What is wrong with a hit zone's box, or None when it lies within the picture."""
+    x, y, width, height = box
+    if width <= 0 or height <= 0:
+        return f"has a width of {width:g} and a height of {height:g}; both must be above 0"
+    # A little slack, so that a box drawn to the picture's edge is not refused for rounding.
+    if x < 0 or y < 0 or x + width > 1 + 1e-9 or y + height > 1 + 1e-9:
+        return (f"reaches outside the picture (x {x:g} to {x + width:g}, y {y:g} to "
+                f"{y + height:g}; each must lie within 0 to 1)")
+    return None
 
 
 def _some(ids: Iterable[str]) -> str:

@@ -172,6 +172,33 @@ class Outcome(_Model):
     label: str = ""
 
 
+Fraction = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class ZoneKey(_Model):
+    """Where a hit zone is on the picture from one moment of its segment.
+
+    ``box`` is x, y, width and height as fractions of the picture, from its top-left
+    corner; None takes the zone out of the picture (the person turned away, walked out of
+    shot) until the next key that gives a box.
+    """
+
+    at: Seconds = Field(description="Seconds from the start of the segment (its in-point).")
+    box: tuple[Fraction, Fraction, Fraction, Fraction] | None
+
+
+class HitZone(_Model):
+    """A region of a person on screen (head, torso...) that moves with them.
+
+    The keys give its box at moments of the segment, in ascending ``at``; between two
+    boxes it moves in a straight line (`simulator.scenario.hit_zones`).
+    """
+
+    person: Identifier
+    zone: str = Field(description="From the agency profile's `hit_zones`.")
+    keys: NonEmpty[ZoneKey]
+
+
 @dataclass(frozen=True)
 class ClipNeed:
     """A point of its clip that a segment shows, and the segment's field that asks for it.
@@ -198,6 +225,7 @@ class Segment(_Model):
     lines: tuple[Line, ...] = ()
     decision: DecisionPoint | None = None
     outcome: Outcome | None = None
+    hit_zones: tuple[HitZone, ...] = ()
     # How dark the projector makes the scene (0 daylight, 1 black) around a flashlight
     # cone that follows the trainee's pointer.
     low_light: float = Field(default=0.0, ge=0.0, le=1.0)

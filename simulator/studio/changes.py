@@ -361,7 +361,7 @@ def _top_place(data: Data, key: str) -> int:
 
 
 def update_person(data: Data, person: int, values: Mapping[str, Any]) -> Change:
-    """Set a person's role or description; a new id is carried to cues, lines and variants.
+    """Set a person's role or description; a new id goes to cues, lines, hit zones, variants.
 
     Raises:
         EditError: another person has the new id.
@@ -382,11 +382,17 @@ def update_person(data: Data, person: int, values: Mapping[str, Any]) -> Change:
             for n, line in enumerate(_list(segment, "lines")):
                 if _map(line).get("who") == old:
                     steps.append(Set(("segments", i, "lines", n, "who"), new))
+            for z, zone in enumerate(_list(segment, "hit_zones")):
+                if _map(zone).get("person") == old:
+                    steps.append(Set(("segments", i, "hit_zones", z, "person"), new))
     return Change(f"Edit person `{new or old}`", steps)
 
 
 def remove_person(data: Data, person: int) -> Change:
-    """Delete a person and their description in every variant (cues naming them then show)."""
+    """Delete a person and their description in every variant.
+
+    Cues and hit zones naming them stay, and show in the problems list until given another.
+    """
     gone = _map(_list(data, "people")[person]).get("id")
     steps: list[Step] = [Delete(("variants", v, "people", str(gone)))
                          for v, variant in enumerate(_list(data, "variants"))

@@ -24,6 +24,11 @@ RunFactory = Callable[[Player], ScenarioRun]
 class Room(Protocol[Staged]):
     """The projector side of a class: its own pre-flight, and a screen for each run."""
 
+    @property
+    def camera_latency_ms(self) -> float | None:
+        """The measured latency of the camera that watches the screen; None without one."""
+        ...
+
     def room_problems(self) -> list[str]:
         """What stops any scenario from playing here (the screen, the player, key bindings)."""
         ...

@@ -35,11 +35,13 @@ def begin_run(
     player: Player,
     profile: AgencyProfile | None = None,
     kind: RunKind = "training",
+    camera_latency_ms: float | None = None,
 ) -> ScenarioRun:
     """Register a new run in the record and return it, ready to ``start``.
 
     ``kind``: a demonstration or a test is recorded like any run, but only training runs
-    count in the audit and the training records.
+    count in the audit and the training records. ``camera_latency_ms``: the range camera's
+    measured latency, recorded with the run; None when no camera watches the screen.
     """
     loaded.scenario.variant(variant_id)
     record.scenario_versions.store(loaded)
@@ -54,7 +56,7 @@ def begin_run(
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
         display_lag_ms=player.display_lag_ms, variant_assignment=variant_assignment,
-        kind=kind,
+        kind=kind, camera_latency_ms=camera_latency_ms,
     )
     played = [played_clip(index, clip_id, path)
               for clip_id in sorted(loaded.scenario.variant(variant_id).clips)

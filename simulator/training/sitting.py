@@ -286,7 +286,8 @@ class ClassSitting(Generic[Staged]):
                 record, loaded, session_id=self._sitting(trainee_ids, instructor_id),
                 variant_id=variant_id, variant_assignment=assignment, trainee_ids=trainee_ids,
                 instructor_id=instructor_id, clock=self._clock, player=player,
-                profile=self.profile, kind=plan.kind)
+                profile=self.profile, kind=plan.kind,
+                camera_latency_ms=self._room.camera_latency_ms if self._room else None)
 
         return make_run
 
