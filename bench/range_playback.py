@@ -35,7 +35,7 @@ from simulator.runtime import MonotonicClock
 
 CAMERA_FPS = 60.0
 CAMERA_SIZE = (1280, 720)
-LOOP_FRAMES = 240  # four seconds of camera pictures, replayed in a loop
+LOOP_FRAMES = 60  # a second of camera pictures (160 MB at 720p), replayed in a loop
 
 
 class PacedReplay:

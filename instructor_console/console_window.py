@@ -112,6 +112,7 @@ class ConsoleWindow(QMainWindow):
         host.run_will_stage.connect(self._projector_needed)
         host.run_staged.connect(self._show_staged)
         host.preview_ended.connect(self._preview_ended)
+        host.device_trouble.connect(self._device_trouble)
         host.unbound_key.connect(self._key_from_projector)
 
         self.guarded = host.gate.guarded
@@ -406,9 +407,16 @@ class ConsoleWindow(QMainWindow):
             raise ValueError("nobody is signed in at the console; sign in there first")
         staged = self.host.stage_preview(partial(build, self._clock))
         # Not `_show_staged`: there is no plan, so nothing to change over to afterwards.
+        # The range's set-up goes as for a run: its pattern must not cover the preview.
+        self._shut_range_setup()
         self._show_live(staged)
         self._go_live()
         staged.session.start()
+
+    def _device_trouble(self, message: str) -> None:
+        # Said where the instructor looks, whatever page is up; the run goes on without the
+        # device, and the next pre-flight names it again until it works.
+        self.statusBar().showMessage(f"RANGE DEVICE: {message}", 30000)
 
     def _preview_ended(self, fault: str) -> None:
         # Nothing to review and nobody to change over to (the class's last plan stays):
@@ -453,7 +461,7 @@ class ConsoleWindow(QMainWindow):
             return self.range_window
         try:
             setup = self.host.range_setup()
-        except (AccessDenied, SignedOut, DocumentError) as exc:
+        except (AccessDenied, SignedOut, DocumentError, ValueError) as exc:
             self.statusBar().showMessage(str(exc), 8000)
             return None
         self.range_window = RangeSetupWindow(setup)
@@ -519,6 +527,9 @@ class ConsoleWindow(QMainWindow):
         """Closing the console ends a live run (recorded as such) and the class."""
         if self.live is not None and not self.live.over:
             self.live.send(EndRun(note="console closed"))
+        # Their cameras, threads and drafts go before the projector PC's side closes.
+        self._shut_studio()
+        self._shut_range_setup()
         self.review.close_run()
         self.host.close()
         super().closeEvent(event)

@@ -145,7 +145,8 @@ class ConsoleHost(SetupHost, Protocol):
 
     Signals: `run_ended` (a run's id, once over), `unbound_key` (an `UnboundKeyPress`),
     `run_will_stage` and `run_staged` (a `Staged`) for a run a remote console starts, and
-    `preview_ended` for the studio's preview.
+    `preview_ended` for the studio's preview, `device_trouble` for a range device that
+    failed.
     """
 
     @property
@@ -204,6 +205,11 @@ class ConsoleHost(SetupHost, Protocol):
     @property
     def preview_ended(self) -> SignalInstance:
         """Emitted once the studio's preview is over, with its fault (empty if none)."""
+        ...
+
+    @property
+    def device_trouble(self) -> SignalInstance:
+        """Emitted with what happened when a range device fails (the run goes on)."""
         ...
 
     def projector_screen(self) -> QScreen:

@@ -2,9 +2,10 @@
 
 Opened from the console with F8 between runs. The instructor sees what the camera sees,
 with each laser spot circled in its colour and the calibrated picture outlined, so aiming
-the camera and checking it before a class is a glance. Calibrating, checking and learning a
-trigger wait on the camera or a device, so they run off this window's thread and report
-back through signals; the window stays live meanwhile.
+the camera and checking it before a class is a glance. Opening the camera, listing the
+devices, calibrating, checking and learning a trigger wait on the camera or a device, so
+they run off this window's thread and report back through signals; the window stays live
+meanwhile, and closing it never waits long for them.
 
 Every name here comes from a settings file or from a device (a USB product string is
 whatever its maker wrote) and is shown as plain text.
@@ -16,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -43,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from instructor_console.jobs import Job, let_finish
 from instructor_console.theme import DARK, DropDown, label, plain_tooltip
 from simulator.devices.calibration import Calibration, CalibrationCheck
 from simulator.devices.settings import (
@@ -63,29 +65,7 @@ COLOURS = ("red", "green", "infrared")
 SPOT_RING_PX = 14.0
 POLL_MS = 100
 LEARN_TIMEOUT_S = 15.0
-
-
-class _Job(QThread):
-    """One call that waits on a device, off the window's thread; its outcome as a signal."""
-
-    succeeded = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, work: Callable[[], Any], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._work = work
-
-    def run(self) -> None:
-        try:
-            result = self._work()
-        except LearnCancelled:
-            self.failed.emit("")
-        except Exception as exc:
-            # A refusal, a camera gone, a device that never answered: all are said, since an
-            # exception left in this thread would leave the window waiting for ever.
-            self.failed.emit(str(exc) or type(exc).__name__)
-        else:
-            self.succeeded.emit(result)
+OPENING = "Opening the camera…"
 
 
 def _qimage(picture: CameraPicture) -> QImage:
@@ -192,7 +172,12 @@ class RangeSetupWindow(QWidget):
         self.setWindowTitle("Branchpoint: set up the range")
         self.setStyleSheet(DARK)
         self.setup = setup
-        self._jobs: list[_Job] = []
+        self._jobs: list[Job] = []
+        # Set once the window closes: a job finishing later leaves its widgets alone, and a
+        # camera that opens after that is let go at once.
+        self._gone = threading.Event()
+        self._opening: Job | None = None
+        self._working = False
         self._hid_devices: list[HidDeviceInfo] = []
         self._shown_frame = -1
         self.learn_dialog: LearnDialog | None = None
@@ -303,16 +288,37 @@ class RangeSetupWindow(QWidget):
     # -- the camera ------------------------------------------------------------------------
 
     def open_camera(self) -> None:
-        """Open the camera for the live view; its failure is said under the view."""
-        try:
-            self.setup.watch()
-        except Exception as exc:
-            # The camera unplugged, busy or refused: the rest of the set-up still works.
-            self.view.message = f"The camera did not open: {exc}"
-            self.view.show_picture(None)
+        """Open the camera for the live view, off this thread; its failure is said in the view.
+
+        Opening takes a second for a USB camera (it settles and its exposure is locked) and
+        up to half a minute for a network camera that does not answer.
+        """
+        if self._opening is not None:
             return
+        self.view.message = OPENING
+        self.view.show_picture(None)
+        setup, gone = self.setup, self._gone
+
+        def work() -> None:
+            setup.watch()
+            if gone.is_set():
+                setup.close_view()  # the window closed meanwhile: a run may need the camera
+
+        self._opening = self._run(work, self._camera_opened, self._camera_not_opened)
+        self._enable()
+
+    def _camera_opened(self, _nothing: None) -> None:
+        self._opening = None
         self.view.message = "Waiting for the camera…"
         self._poll.start()
+        self._enable()
+
+    def _camera_not_opened(self, why: str) -> None:
+        # The camera unplugged, busy or refused: the rest of the set-up still works.
+        self._opening = None
+        self.view.message = f"The camera did not open: {why}"
+        self.view.show_picture(None)
+        self._enable()
 
     def _refresh_view(self) -> None:
         view = self.setup.view
@@ -329,11 +335,16 @@ class RangeSetupWindow(QWidget):
         """Find the cameras, serial ports and USB devices plugged in (off this thread)."""
         self.find_cameras.setEnabled(False)
         setup = self.setup
-        self._run(lambda: (setup.cameras(), setup.serial_ports(), setup.hid_devices()),
+        # The live view's camera is not opened a second time to list it.
+        skip = setup.camera.source if self._opening is not None or setup.view is not None \
+            else None
+        self._run(lambda: (setup.cameras(skip=skip), setup.serial_ports(),
+                           setup.hid_devices(), skip),
                   self._devices_listed, self._devices_not_listed)
 
-    def _devices_listed(self, found: tuple[list[Any], list[str], list[HidDeviceInfo]]) -> None:
-        cameras, ports, hid_devices = found
+    def _devices_listed(self, found: tuple[list[Any], list[str], list[HidDeviceInfo],
+                                           int | str | None]) -> None:
+        cameras, ports, hid_devices, skipped = found
         self.find_cameras.setEnabled(True)
         current = self.setup.camera.source
         self.camera.clear()
@@ -341,7 +352,8 @@ class RangeSetupWindow(QWidget):
             self.camera.addItem(f"Camera {camera.index}: {camera.width}×{camera.height}, "
                                 f"{camera.fps:g} fps ({camera.backend})", camera.index)
         if self.camera.findData(current) < 0:
-            self.camera.addItem(f"Camera {current} (in the settings)", current)
+            where = "open here" if skipped == current else "in the settings"
+            self.camera.addItem(f"Camera {current} ({where})", current)
         self.camera.setCurrentIndex(self.camera.findData(current))
         self._hid_devices = hid_devices
         self.trigger_device.clear()
@@ -359,7 +371,7 @@ class RangeSetupWindow(QWidget):
 
     def _camera_chosen(self, index: int) -> None:
         source = self.camera.itemData(index)
-        if source is None or source == self.setup.camera.source:
+        if source is None or source == self.setup.camera.source or self._opening is not None:
             return
         self.setup.set_camera(self.setup.camera.model_copy(update={"source": source}))
         self._shown_frame = -1
@@ -416,14 +428,22 @@ class RangeSetupWindow(QWidget):
         self.camera_status.setText(f"Not checked: {why}")
 
     def _busy(self, what: str) -> None:
-        for button in (self.calibrate_button, self.check_button, self.learn_button):
-            button.setEnabled(False)
+        self._working = True
+        self._enable()
         self.status.setText(what)
 
     def _idle(self) -> None:
-        for button in (self.calibrate_button, self.check_button, self.learn_button):
-            button.setEnabled(True)
+        self._working = False
+        self._enable()
         self.status.setText("")
+
+    def _enable(self) -> None:
+        # While the camera opens, nothing else may open it or switch to another.
+        opening = self._opening is not None
+        for button in (self.calibrate_button, self.check_button):
+            button.setEnabled(not self._working and not opening)
+        self.learn_button.setEnabled(not self._working)
+        self.camera.setEnabled(not opening)
 
     # -- weapons and triggers --------------------------------------------------------------
 
@@ -610,26 +630,50 @@ class RangeSetupWindow(QWidget):
     # -- background work and closing -------------------------------------------------------
 
     def _run(self, work: Callable[[], Any], done: Callable[[Any], None],
-             failed: Callable[[str], None]) -> None:
-        job = _Job(work, self)
-        job.succeeded.connect(done)
-        job.failed.connect(failed)
-        job.finished.connect(lambda: self._jobs.remove(job))
-        self._jobs.append(job)
+             failed: Callable[[str], None]) -> Job:
+        job = Job(lambda _progress: work(), cancelled=(LearnCancelled,), parent=self)
+        gone = self._gone
+
+        # An outcome already on its way when the window closed is dropped: the widgets it
+        # would update may be deleted by the time it arrives.
+        def succeeded(result: Any) -> None:
+            if not gone.is_set():
+                done(result)
+
+        def not_done(why: str) -> None:
+            if not gone.is_set():
+                failed(why)
+
+        job.succeeded.connect(succeeded)
+        job.failed.connect(not_done)
+        jobs = self._jobs
+
+        def finished() -> None:
+            if job in jobs:
+                jobs.remove(job)
+
+        job.finished.connect(finished)
+        jobs.append(job)
         job.start()
+        return job
 
     def shut(self) -> None:
         """Close now (the console locked, or a class run needs the camera); unsaved edits go."""
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Let the camera go and wait for what runs in the background to stop."""
+        """Let the camera go and give what runs in the background a moment to stop.
+
+        Closing the camera ends a calibration or check that waits on it at once, and a
+        learn is cancelled; listing the devices or opening a camera cannot be cut short,
+        so they finish on their own, their outcome dropped, rather than hold the console
+        (its lock closes this window).
+        """
+        self._gone.set()
         self._poll.stop()
         if self.learn_dialog is not None:
             self.learn_dialog.cancelled.set()
-        # Closing the camera ends a calibration or check that waits on it at once.
         self.setup.close_view()
-        for job in list(self._jobs):
-            job.wait()
+        let_finish(self._jobs)
         super().closeEvent(event)
         self.closed.emit()

@@ -14,11 +14,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from hypothesis import settings
 
+from simulator.agency import default_profile
 from simulator.headless.player import HeadlessPlayer
 from simulator.ports import JournalEntry, Note
 from simulator.protocol import Event
 from simulator.runtime import ManualClock, RunState, ScenarioRun
-from simulator.scenario import LoadedScenario, parse_scenario
+from simulator.scenario import LoadedScenario, bundled_library, parse_scenario
+from simulator.studio.document import ScenarioDocument
+from simulator.studio.editor import ScenarioEditor
 
 DOORWAY = textwrap.dedent(
     """
@@ -143,6 +146,14 @@ def run(doorway, clock, player, journal) -> ScenarioRun:
     return ScenarioRun.new(doorway, run_id="run-1", session_id="session-1", variant_id="a",
                            trainee_ids=["t1", "t2"], instructor_id="i1", clock=clock,
                            player=player, journal=journal)
+
+
+@pytest.fixture
+def editor(tmp_path: Path) -> ScenarioEditor:
+    """The studio's editor on a copy of a bundled scenario."""
+    copy = tmp_path / "scenario.yaml"
+    copy.write_bytes((bundled_library() / "domestic-disturbance" / "scenario.yaml").read_bytes())
+    return ScenarioEditor(ScenarioDocument.open(copy), default_profile())
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,7 +16,6 @@ import pytest
 
 from simulator.devices.camera import (
     CameraError,
-    CameraInfo,
     FileCamera,
     OpenCVCamera,
     capture_backends,
@@ -187,10 +188,60 @@ def test_a_camera_that_does_not_open_or_stops_is_said_clearly() -> None:
     camera.close()
 
 
-def test_listing_cameras_on_a_machine_without_any_returns_a_list() -> None:
-    cameras = list_cameras(limit=2)
-    assert isinstance(cameras, list)
-    assert all(isinstance(camera, CameraInfo) for camera in cameras)
+@pytest.mark.skipif(sys.platform != "linux" or bool(glob.glob("/dev/video*")),
+                    reason="only a Linux machine without cameras is known to list none")
+def test_listing_cameras_on_a_machine_without_any_is_quick_and_quiet(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    began = time.monotonic()
+    cameras = list_cameras(limit=2)  # OpenCV's own capture, the real backends
+    assert time.monotonic() - began < 5
+    assert cameras == []
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")  # OpenCV's warnings for absent cameras are silenced
+
+
+def test_a_camera_is_asked_for_mjpg_before_its_size_and_a_stream_is_not() -> None:
+    clock = ManualClock()
+    capture = FakeCapture(clock)
+    OpenCVCamera(CameraSettings(), clock, open_capture=Opener(capture), settle_frames=0,
+                 platform="linux").close()
+    asked = [prop for prop, _ in capture.asked]
+    mjpg = float(cv2.VideoWriter.fourcc(*"MJPG"))
+    assert (cv2.CAP_PROP_FOURCC, mjpg) in capture.asked
+    assert asked.index(cv2.CAP_PROP_FOURCC) < asked.index(cv2.CAP_PROP_FRAME_WIDTH)
+    assert asked.index(cv2.CAP_PROP_FOURCC) < asked.index(cv2.CAP_PROP_FPS)
+    stream = FakeCapture(clock, backend="FFMPEG")
+    OpenCVCamera(CameraSettings(source="rtsp://10.0.0.5/s"), clock,
+                 open_capture=Opener(stream), settle_frames=0, platform="linux").close()
+    assert cv2.CAP_PROP_FOURCC not in [prop for prop, _ in stream.asked]
+
+
+def test_a_camera_that_gives_less_than_asked_says_so_with_the_fix() -> None:
+    clock = ManualClock()
+    good = OpenCVCamera(CameraSettings(fps=30), clock, open_capture=Opener(FakeCapture(clock)),
+                        settle_frames=0, platform="linux")
+    assert good.shortfalls() == []
+    good.close()
+    # The driver keeps its 30 fps and 640x480, and will not have its exposure set.
+    slow = FakeCapture(clock, refuses=(cv2.CAP_PROP_FPS, cv2.CAP_PROP_FRAME_WIDTH,
+                                       cv2.CAP_PROP_FRAME_HEIGHT, cv2.CAP_PROP_EXPOSURE))
+    slow.values[cv2.CAP_PROP_FRAME_WIDTH] = 640
+    slow.values[cv2.CAP_PROP_FRAME_HEIGHT] = 480
+    camera = OpenCVCamera(CameraSettings(fps=60), clock, open_capture=Opener(slow),
+                          settle_frames=0, platform="linux")
+    size, rate, exposure = camera.shortfalls()
+    camera.close()
+    assert "640x480" in size and "1280x720" in size
+    assert "30 frames a second" in rate and "camera that can do 60 fps at 1280x720" in rate
+    assert "would not lock its exposure" in exposure
+    assert "by hand in the camera's own tool" in exposure
+    # A rate a hair under the one asked is that rate; a driver that does not say is let be.
+    near = FakeCapture(clock, refuses=(cv2.CAP_PROP_FPS,))
+    near.values[cv2.CAP_PROP_FPS] = 59.94
+    camera = OpenCVCamera(CameraSettings(fps=60), clock, open_capture=Opener(near),
+                          settle_frames=0, platform="linux")
+    assert camera.shortfalls() == []
+    camera.close()
 
 
 def test_listing_cameras_describes_those_that_open() -> None:
@@ -393,6 +444,94 @@ def test_no_picture_is_skipped_while_a_pulsing_laser_may_still_be_followed() -> 
     first = detector.seen[0]
     assert detector.seen[:17] == list(range(first, first + 17))
     assert watcher.stats.dropped > 0  # and once the track must be over, it skips again
+
+
+class FlashOn(FakeSource):
+    """Frames dark but for a saturated dot on the ones named (a one-frame laser flash).
+
+    The second frame comes only once the first is being analysed (``analysing``).
+    """
+
+    def __init__(self, count: int, flashes: frozenset[int] = frozenset()) -> None:
+        super().__init__(count, waits=False)
+        self.flashes = flashes
+        self.analysing = threading.Event()
+
+    def read(self) -> CameraFrame | None:
+        if self.number == 1:
+            self.analysing.wait(3)
+        frame = super().read()
+        if frame is not None and frame.number in self.flashes:
+            frame.image[3, 4] = (40, 40, 255)
+        return frame
+
+
+class AfterAll(FakeDetector):
+    """Takes its first picture only once the camera has sent all of them: a backlog."""
+
+    def __init__(self, source: FlashOn) -> None:
+        super().__init__(following=False)
+        self.source = source
+
+    def detect(self, frame: CameraFrame) -> list[Shot]:
+        self.source.analysing.set()
+        deadline = time.monotonic() + 3
+        while self.source.number < self.source.count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return super().detect(frame)
+
+
+def watch_backlog(source: FlashOn) -> tuple[list[int], int]:
+    detector = AfterAll(source)
+    watcher = CameraWatcher(source, detector, WEAPONS, lambda seen: None)
+    watcher.start()
+    wait_until_done(watcher)
+    stats = watcher.stats
+    assert stats.analysed + stats.dropped == stats.frames == source.count
+    return detector.seen, stats.dropped
+
+
+def test_a_backlog_under_a_quarter_second_is_analysed_whole() -> None:
+    # Twelve pictures at 60 a second are a fifth of a second.
+    assert watch_backlog(FlashOn(12)) == (list(range(12)), 0)
+
+
+def test_pictures_that_may_hold_a_flash_are_kept_when_analysis_is_behind() -> None:
+    # 24 waiting after the first: behind by more than a quarter second, less than a half.
+    seen, dropped = watch_backlog(FlashOn(25, frozenset({5, 20})))
+    # The dark pictures before each flash go; from a flash on, all are kept (a pulse
+    # pattern's dark frames count), until the backlog is short again.
+    assert seen == [0, 5, 20, 21, 22, 23, 24]
+    assert dropped == 18
+
+
+def test_half_a_second_behind_it_skips_to_the_newest_whatever_the_pictures_hold() -> None:
+    seen, dropped = watch_backlog(FlashOn(40, frozenset({5})))
+    assert seen == [0, 39] and dropped == 38
+
+
+def test_a_sink_that_fails_is_said_and_watching_goes_on() -> None:
+    errors: list[str] = []
+    received: list[DeviceInput] = []
+
+    def sink(seen: DeviceInput) -> None:
+        if seen.input_ns == 16_000_000:
+            raise RuntimeError("the run is gone")
+        received.append(seen)
+
+    source = FakeSource(10, waits=True)
+    detector = FakeDetector(shots={1: Shot("pistol", 0.5, 0.5, 16_000_000),
+                                   6: Shot("taser", 0.5, 0.5, 96_000_000)})
+    watcher = CameraWatcher(source, detector, WEAPONS, sink, on_error=errors.append)
+    watcher.start()
+    deadline = time.monotonic() + 3
+    while len(detector.seen) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert watcher.running and not source.closed.is_set()
+    watcher.stop()
+    assert [seen.device for seen in received] == ["taser"]
+    assert len(errors) == 1
+    assert "could not be delivered" in errors[0] and "the run is gone" in errors[0]
 
 
 def test_stop_closes_the_camera_and_joins_within_a_second() -> None:

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import hid
 import pytest
+import serial
+from serial.tools.list_ports import comports
 
 from simulator.devices.settings import HidTriggerSettings, SerialTriggerSettings
 from simulator.devices.triggers import (
@@ -187,10 +189,80 @@ def test_learning_a_serial_press_times_out_or_is_cancelled(pty: Pty) -> None:
 
 
 def test_ports_and_hid_devices_are_listed_whatever_the_machine_has() -> None:
-    assert all(isinstance(name, str) for name in list_serial_ports())
+    # Whatever this machine has, the lists are pyserial's and hidapi's own, described.
+    assert list_serial_ports() == sorted(port.device for port in comports())
     devices = list_hid_devices()  # the real hidapi backend
-    assert isinstance(devices, list)
-    assert all(isinstance(device, HidDeviceInfo) for device in devices)
+    found = hid.enumerate()
+    assert [(d.vendor_id, d.product_id, d.path) for d in devices] == [
+        (f["vendor_id"], f["product_id"], bytes(f["path"])) for f in found]
+    assert all(0 <= d.vendor_id <= 0xFFFF and 0 <= d.product_id <= 0xFFFF for d in devices)
+    assert all(isinstance(d.product, str) and isinstance(d.manufacturer, str)
+               for d in devices)
+
+
+@needs_pty
+def test_learning_a_serial_press_throws_away_a_burst_going_on_when_settling_ends(
+        pty: Pty) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        learning = pool.submit(learn_serial, pty.name, 9600, 5.0, settle_s=0.2)
+        time.sleep(0.1)
+        # Noise from before the end of settling to after it, with no gap a press could end.
+        for _ in range(12):
+            pty.write(b"~")
+            time.sleep(0.02)
+        time.sleep(0.3)
+        pty.write(b"1\r\n")
+        assert learning.result(timeout=5) == "310d0a"
+
+
+def test_learning_a_serial_press_on_a_port_that_fails_at_once_is_a_trigger_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failing:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> Failing:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def reset_input_buffer(self) -> None:
+            raise serial.SerialException("device reports readiness to read but returned "
+                                         "no data")
+
+    monkeypatch.setattr(serial, "Serial", Failing)
+    with pytest.raises(TriggerError, match="COM9 could not be read"):
+        learn_serial("COM9", 9600, 1.0)
+
+
+@needs_pty
+def test_a_sink_that_fails_is_said_and_the_port_is_kept(pty: Pty) -> None:
+    received, errors = inputs()
+    calls = 0
+
+    def sink(seen: DeviceInput) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("the run's queue is closed")
+        received.put(seen)
+
+    trigger = SerialTrigger("pedal", SerialTriggerSettings(port=pty.name, press="31"),
+                            ManualClock(), sink, on_error=errors.append, retry_s=0.05)
+    trigger.start()
+    try:
+        pty.write(b"1")
+        deadline = time.monotonic() + 2
+        while not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pty.write(b"1")  # the trigger reads on
+        assert next_input(received).device == "pedal"
+    finally:
+        trigger.stop()
+    assert len(errors) == 1
+    assert "could not be delivered" in errors[0] and "the run's queue is closed" in errors[0]
+    assert "stopped answering" not in errors[0]
 
 
 class FakeHandle:
@@ -279,6 +351,49 @@ def test_a_hid_device_that_fails_is_said_and_reopened() -> None:
     assert len(errors) == 1 and "read error" in errors[0]
 
 
+def test_a_hid_device_back_after_failing_is_said_to_be_back() -> None:
+    backend = FakeBackend()
+    received, errors = inputs()
+    back = threading.Event()
+    trigger = HidTrigger("pedal", PEDAL, ManualClock(), received.put, backend,
+                         on_error=errors.append, on_recovered=back.set, retry_s=0.05)
+    trigger.start()
+    try:
+        assert not back.wait(0.2)  # opening at start is no recovery
+        backend.reports.put(OSError("read error"))
+        assert back.wait(2)
+    finally:
+        trigger.stop()
+    assert len(errors) == 1
+
+
+def test_a_hid_sink_that_fails_goes_to_on_undelivered_and_the_device_is_kept() -> None:
+    backend = FakeBackend()
+    errors: list[str] = []
+    undelivered: list[str] = []
+    received: queue.Queue[DeviceInput] = queue.Queue()
+
+    def sink(seen: DeviceInput) -> None:
+        if received.qsize() == 0 and not undelivered:
+            raise ValueError("no run")
+        received.put(seen)
+
+    trigger = HidTrigger("pedal", PEDAL, ManualClock(), sink, backend,
+                         on_error=errors.append, on_undelivered=undelivered.append,
+                         retry_s=0.05)
+    trigger.start()
+    try:
+        backend.reports.put(bytes([0, 0x04]))
+        backend.reports.put(bytes([0, 0x00]))
+        backend.reports.put(bytes([0, 0x04]))
+        assert next_input(received).device == "pedal"
+    finally:
+        trigger.stop()
+    assert len(backend.opened) == 1  # never reopened
+    assert errors == []
+    assert len(undelivered) == 1 and "could not be delivered" in undelivered[0]
+
+
 def test_a_hid_device_that_cannot_be_opened_is_refused_at_start() -> None:
     class Absent(FakeBackend):
         def open(self, vendor_id: int, product_id: int,
@@ -315,6 +430,16 @@ def test_learning_a_hid_press_from_a_device_silent_while_idle() -> None:
         backend.reports.put(bytes([1, 0x40]))
         backend.reports.put(bytes([0, 0x00]))
         assert learning.result(timeout=3) == (0, 0x01)
+
+
+def test_learning_a_hid_press_let_go_in_a_report_too_short_to_hold_its_byte() -> None:
+    backend = FakeBackend()
+    with ThreadPoolExecutor(1) as pool:
+        learning = pool.submit(learn_hid, backend, 0x1234, 0x0001, None, 3.0, settle_s=0.05)
+        time.sleep(0.1)
+        backend.reports.put(bytes([0, 0, 0x02]))
+        backend.reports.put(bytes([0]))  # a short report: the byte is clear, as a trigger reads
+        assert learning.result(timeout=3) == (2, 0x02)
 
 
 def test_learning_a_hid_press_times_out_or_is_cancelled() -> None:

@@ -14,12 +14,18 @@ from simulator.agency import default_profile
 from simulator.agency.profile import load_profile
 from simulator.headless.player import HeadlessPlayer
 from simulator.inputs import DeviceInput, FrameHistory, InputPort
-from simulator.protocol import ChooseBranch, ReportInput, RestartSegment, parse_event
+from simulator.protocol import (
+    ChooseBranch,
+    Jump,
+    ReportInput,
+    RestartSegment,
+    parse_event,
+)
 from simulator.protocol.events import TraineeInput
 from simulator.record import verify_run
 from simulator.record.chain import genesis, link
 from simulator.runtime import ManualClock, RunState, ScenarioRun
-from simulator.scenario import lint, parse_scenario
+from simulator.scenario import ScenarioLibrary, bundled_library, lint, parse_scenario
 from simulator.scenario.hit_zones import Hit, hit_at, zone_box
 from simulator.scenario.model import HitZone, Segment, ZoneKey
 from simulator.training.runs import begin_run, reopen_run
@@ -371,8 +377,9 @@ def test_a_late_shot_is_placed_on_the_segment_of_its_frame(range_run, clock, jou
     at(run, clock, 7.0)
     assert placed(shoot(run, clock, 0.1, 0.1, token=2)) == (
         "away", "subject", "torso", "non_threat", True)
-    # An unknown token finds no segment: the shot is kept, unplaced on anyone.
-    assert placed(shoot(run, clock, 0.1, 0.1, token=99)) == (None, None, None, "miss", True)
+    # An unknown token finds no segment: the shot is kept, unplaced (it may have hit
+    # anyone, so it is no miss either).
+    assert placed(shoot(run, clock, 0.1, 0.1, token=99)) == (None, None, None, None, True)
     stored = [e for e in journal.events if e.type == "trainee_input"]
     assert [e.segment_id for e in stored][:2] == ["standoff", "away"]
 
@@ -399,6 +406,229 @@ def test_the_run_state_keeps_plays_and_threats_through_a_recovery(clock, journal
     shot = shoot(resumed, new_clock, 0.5, 0.5, token=resumed.state.play_token)
     assert placed(shot) == ("standoff", "subject", "torso", "threat", False)
     assert shot.clip_s == pytest.approx(10.5)
+
+
+TWO_THREATS = textwrap.dedent(
+    f"""
+    schema_version: 1
+    id: range
+    title: Two threats
+    people:
+      - {{id: subject, role: subject}}
+      - {{id: partner, role: subject}}
+      - {{id: neighbour, role: bystander}}
+    variants:
+      - id: a
+        people: {{subject: {PERSON}, partner: {PERSON}, neighbour: {PERSON}}}
+        clips: {{yard: a/yard.mp4}}
+    start: yard
+    segments:
+      - id: yard
+        clip: yard
+        in: 0
+        out: 10
+        cues:
+          - {{id: gun, at: 1.0, kind: weapon_shown, person: subject, force_justified: true,
+             reasonable_options: [firearm]}}
+          - {{id: knife, at: 1.5, kind: weapon_shown, person: partner, force_justified: true,
+             reasonable_options: [firearm]}}
+          - {{id: drops, at: 3.0, kind: threat_ended, person: subject}}
+          - {{id: down, at: 6.0, kind: threat_ended, person: partner}}
+        hit_zones:
+          - {{person: subject, zone: torso, keys: [{{at: 0, box: [0.0, 0.0, 0.2, 0.2]}}]}}
+          - {{person: partner, zone: torso, keys: [{{at: 0, box: [0.4, 0.0, 0.2, 0.2]}}]}}
+          - {{person: neighbour, zone: torso, keys: [{{at: 0, box: [0.8, 0.0, 0.2, 0.2]}}]}}
+        outcome: {{kind: arrest}}
+    """
+)
+
+
+def test_a_shot_is_after_the_threat_ended_only_for_a_threat_that_ended(clock, journal):
+    loaded = parse_scenario(TWO_THREATS, "range.yaml")
+    assert lint(loaded.scenario, default_profile()).problems == ()
+    run = ScenarioRun.new(loaded, run_id="run-2", session_id="s", variant_id="a",
+                          trainee_ids=["t1"], instructor_id=None, clock=clock,
+                          player=HeadlessPlayer(clock), journal=journal)
+    run.start()
+    run.poll()
+    at(run, clock, 4.0)  # the subject dropped the gun; the partner still holds the knife
+    assert placed(shoot(run, clock, 0.5, 0.1)) == ("yard", "partner", "torso", "threat", False)
+    assert placed(shoot(run, clock, 0.1, 0.1)) == (
+        "yard", "subject", "torso", "non_threat", True)
+    # A miss, a bystander or a trigger alone: not after, while a threat still stands.
+    assert placed(shoot(run, clock, 0.5, 0.9)) == ("yard", None, None, "miss", False)
+    assert placed(shoot(run, clock, 0.9, 0.1)) == (
+        "yard", "neighbour", "torso", "non_threat", False)
+    assert shoot(run, clock).after_threat_ended is False
+    at(run, clock, 7.0)  # ... and then none stands
+    assert placed(shoot(run, clock, 0.5, 0.1)) == (
+        "yard", "partner", "torso", "non_threat", True)
+    assert placed(shoot(run, clock, 0.5, 0.9)) == ("yard", None, None, "miss", True)
+    assert placed(shoot(run, clock, 0.9, 0.1)) == (
+        "yard", "neighbour", "torso", "non_threat", True)
+    assert shoot(run, clock).after_threat_ended is True
+
+
+def test_a_restart_plays_the_segment_again_from_the_threats_it_began_with(range_run, clock):
+    run = range_run
+    at(run, clock, 0.5)
+    first = placed(shoot(run, clock, 0.5, 0.5))
+    at(run, clock, 4.5)  # the gun shown and dropped: the subject's threat has ended
+    assert placed(shoot(run, clock, 0.5, 0.5))[3:] == ("non_threat", True)
+    run.handle(RestartSegment())
+    run.poll()
+    restarted = clock.now_ns()
+    clock.advance(0.5)
+    run.poll()
+    # The same moment scores the same as on the first play.
+    assert placed(shoot(run, clock, 0.5, 0.5, token=2)) == first == (
+        "standoff", "subject", "torso", "non_threat", False)
+    clock.advance(1.0)  # the gun again, at 1 s of the replay
+    run.poll()
+    assert placed(shoot(run, clock, 0.5, 0.5, token=2))[3:] == ("threat", False)
+    # A late shot stamped before the restart is still placed by the threats then.
+    late = shoot(run, clock, 0.5, 0.5, token=1,
+                 stamp_s=(restarted - run.state.time_base_ns) / 1e9 - 0.1)
+    assert placed(late)[3:] == ("non_threat", True)
+
+
+def test_a_jump_back_restores_the_threats_the_segment_last_began_with(range_run, clock):
+    run = range_run
+    at(run, clock, 5.5)  # the gun shown again at 5 s
+    run.handle(ChooseBranch(branch_id="leave", offer_seq=run.offer_seq))
+    run.poll()
+    clock.advance(1.5)  # `over`, at 1 s of `away`, ends every threat
+    run.poll()
+    assert placed(shoot(run, clock, 0.1, 0.1, token=2))[3:] == ("non_threat", True)
+    run.handle(Jump(segment_id="standoff"))
+    run.poll()
+    clock.advance(0.5)
+    run.poll()
+    assert placed(shoot(run, clock, 0.5, 0.5, token=3)) == (
+        "standoff", "subject", "torso", "non_threat", False)
+
+
+def test_a_jump_to_a_segment_not_played_yet_keeps_the_threats(range_run, clock):
+    run = range_run
+    at(run, clock, 1.5)  # the subject is a threat
+    run.handle(Jump(segment_id="away"))
+    run.poll()
+    clock.advance(0.5)  # before `over`
+    run.poll()
+    assert placed(shoot(run, clock, 0.1, 0.1, token=2)) == (
+        "away", "subject", "torso", "threat", False)
+
+
+def test_a_restart_after_a_recovery_goes_back_to_the_threats_the_play_began_with(
+        clock, journal):
+    loaded = parse_scenario(RANGE, "range.yaml")
+    run = ScenarioRun.new(loaded, run_id="run-r", session_id="s", variant_id="a",
+                          trainee_ids=["t1"], instructor_id=None, clock=clock,
+                          player=HeadlessPlayer(clock), journal=journal)
+    run.start()
+    run.poll()
+    at(run, clock, 4.5)  # the subject's threat has ended; then the process dies
+    saved = journal.states[-1]
+    state = RunState.from_json(saved)
+    assert state.model_dump_json() == saved
+    assert state.plays[0].threats_at_start.threats == []
+    new_clock = ManualClock(start_ns=5)
+    resumed = ScenarioRun(loaded, state, clock=new_clock, player=HeadlessPlayer(new_clock),
+                          journal=journal)
+    resumed.recover()
+    resumed.poll()
+    new_clock.advance(0.5)
+    # Who was a threat carries into the replay ...
+    token = resumed.state.play_token
+    assert placed(shoot(resumed, new_clock, 0.5, 0.5, token=token))[3:] == ("non_threat", True)
+    # ... and a restart starts from what the segment began with before the crash.
+    resumed.handle(RestartSegment())
+    resumed.poll()
+    new_clock.advance(0.5)
+    resumed.poll()
+    assert placed(shoot(resumed, new_clock, 0.5, 0.5, token=token + 1))[3:] == (
+        "non_threat", False)
+
+
+def test_a_play_keeps_only_what_is_read_and_older_states_still_load(range_run, clock):
+    run = range_run
+    at(run, clock, 4.5)
+    stored = json.loads(run.state.model_dump_json())
+    assert set(stored["plays"][0]) == {"token", "segment_id", "presented_active_ns",
+                                       "threats_at_start"}
+    assert stored["threat_marks"][-1]["ended"] == ["subject"]
+    # A state written before: the play's raw stamp, and one flag for the whole run.
+    stored["plays"][0]["presented_ns"] = 123
+    stored["threat_marks"][-1]["ended"] = True
+    older = RunState.from_json(json.dumps(stored))
+    assert older.plays[0].token == 1 and older.threat_marks[-1].ended == []
+
+
+def test_a_threat_ended_cue_takes_no_decision_from_the_scored_cue_before_it(clock, journal):
+    # knife-in-the-park, `lowers_knife`: `drops_knife` (scored, 5.5 s to 8.5 s) and
+    # `hands_open` (threat_ended, at 7.5 s).
+    loaded = ScenarioLibrary(bundled_library()).load("knife-in-the-park")
+    run = ScenarioRun.new(loaded, run_id="run-k", session_id="s", variant_id="a",
+                          trainee_ids=["t1"], instructor_id=None, clock=clock,
+                          player=HeadlessPlayer(clock), journal=journal)
+    run.start()
+    run.poll()
+    run.handle(Jump(segment_id="lowers_knife"))
+    run.poll()
+    clock.advance(8.0)
+    events = run.handle(ReportInput(device="pistol-1", kind="shot", input_ns=clock.now_ns(),
+                                    trainee_id="t1", x=0.25, y=0.41,
+                                    frame_token=run.state.play_token, action="firearm"))
+    shot, decision = (e for e in events if e.type in ("trainee_input", "decision_recorded"))
+    assert (shot.cue_id, decision.cue_id) == ("drops_knife", "drops_knife")
+    assert decision.latency_ms == pytest.approx(2500)
+    # The knife is in the grass: the shot on him is after the threat ended.
+    assert placed(shot) == ("lowers_knife", "visitor", "torso", "non_threat", True)
+    shown = {e.cue_id: e.scored for e in journal.events if e.type == "cue_shown"}
+    assert shown["hands_open"] is False
+
+
+def test_a_threat_ended_cue_with_ground_truth_is_warned_and_not_scored(clock, journal):
+    marked = RANGE.replace("{id: drops, at: 4.0, kind: threat_ended, person: subject}",
+                           "{id: drops, at: 4.0, kind: threat_ended, person: subject, "
+                           "force_justified: false}")
+    assert marked != RANGE
+    found = lint_codes(marked)
+    assert list(found) == ["marker-with-truth"]
+    assert ("warning: segments[0].cues[1].force_justified: cue `drops` is a `threat_ended` "
+            "cue: it marks when a threat stopped") in found["marker-with-truth"][0]
+    run = ScenarioRun.new(parse_scenario(marked, "range.yaml"), run_id="run-m",
+                          session_id="s", variant_id="a", trainee_ids=["t1"],
+                          instructor_id=None, clock=clock, player=HeadlessPlayer(clock),
+                          journal=journal)
+    run.start()
+    run.poll()
+    at(run, clock, 4.5)
+    shown = {e.cue_id: e.scored for e in journal.events if e.type == "cue_shown"}
+    assert shown == {"gun": True, "drops": False}
+
+
+def test_an_unscored_cue_opening_in_a_scored_cues_window_leaves_it_its_responses(
+        clock, journal):
+    # `shout` (unscored) opens at 2.5 s, inside `gun`'s window (1 s to 4 s).
+    anchor = "      - {id: drops,"
+    assert anchor in RANGE
+    shout = "      - {id: shout, at: 2.5, kind: verbal_cue, person: subject}\n"
+    text = RANGE.replace(anchor, shout + anchor, 1)
+    assert lint_codes(text) == {}  # nothing for the author to work around
+    run = ScenarioRun.new(parse_scenario(text, "range.yaml"), run_id="run-w",
+                          session_id="s", variant_id="a", trainee_ids=["t1"],
+                          instructor_id=None, clock=clock, player=HeadlessPlayer(clock),
+                          journal=journal)
+    run.start()
+    run.poll()
+    at(run, clock, 3.0)
+    events = run.handle(ReportInput(device="pistol-1", kind="shot", input_ns=clock.now_ns(),
+                                    trainee_id="t1", x=0.9, y=0.9, frame_token=1,
+                                    action="firearm"))
+    shot, decision = (e for e in events if e.type in ("trainee_input", "decision_recorded"))
+    assert (shot.cue_id, decision.cue_id) == ("gun", "gun")
+    assert decision.latency_ms == pytest.approx(2000)
 
 
 def test_the_segments_kept_for_late_shots_are_bounded(range_run, clock):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import re
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,10 +25,17 @@ from simulator.protocol import (
 )
 from simulator.protocol.events import parse_event
 from simulator.record.runs import RunSummary
+from simulator.review.describe import PLACEMENT_WORDS
 from simulator.review.load import ReviewedRun
 from simulator.review.people import People
 from simulator.review.report import as_html, as_pdf, build_run_report
-from simulator.review.shots import ShotCounts, by_trainee, shot_rows
+from simulator.review.shots import (
+    ShotCounts,
+    by_trainee,
+    shot_figure,
+    shot_rows,
+    shot_table_rows,
+)
 from simulator.review.tables import decisions_csv
 from simulator.review.xapi import statements
 from simulator.scenario import parse_scenario
@@ -143,7 +152,7 @@ def test_counts_per_trainee():
     assert ShotCounts.of(mine["t1"]) == ShotCounts(3, 2, 1, 0, 1)
     assert ShotCounts.of(mine["t2"]) == ShotCounts(1, 0, 0, 1, 0)
     assert ShotCounts.of(mine["t1"]).describe() == (
-        "3 shots: 2 hits on the threat, 1 non-threat hit, 0 misses; 1 after the threat "
+        "3 shots: 2 hits on the threat, 1 hit on a non-threat, 0 misses; 1 after the threat "
         "ended.")
 
 
@@ -160,9 +169,9 @@ def test_the_report_has_a_shots_section_per_trainee_with_its_counts():
     page = as_html([report], "After-action report", NOW)
     assert "<h3>Shots</h3>" in page
     reyes, byrne = section(page, "Officer Reyes"), section(page, "Officer Byrne")
-    assert ("3 shots: 2 hits on the threat, 1 non-threat hit, 0 misses; 1 after the threat "
+    assert ("3 shots: 2 hits on the threat, 1 hit on a non-threat, 0 misses; 1 after the threat "
             "ended.") in reyes
-    assert "1 shot: 0 hits on the threat, 0 non-threat hits, 1 miss; 0 after the threat" \
+    assert "1 shot: 0 hits on the threat, 0 hits on a non-threat, 1 miss; 0 after the threat" \
         in byrne
     # One row per shot, each with its placement and timing, and a figure of where.
     assert reyes.count("<tr>") == 4 and byrne.count("<tr>") == 2
@@ -171,10 +180,29 @@ def test_the_report_has_a_shots_section_per_trainee_with_its_counts():
     assert "<td>miss</td>" in byrne and reyes.count("<img") == 1
     # The timeline figure draws the shots, and says which came after the threat ended.
     legend = {t.get_text() for t in report.figure.axes[0].get_legend().get_texts()}
-    assert {"Shot: hit on the threat", "Shot: non-threat hit", "Shot: miss",
+    assert {"Shot: hit on the threat", "Shot: hit on a non-threat", "Shot: miss",
             "Shot after the threat ended"} <= legend
     pdf = as_pdf([report], "After-action report", NOW)
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_a_placement_has_the_same_words_in_every_view():
+    run = reviewed(shot_events())
+    rows = shot_rows(run)
+    marks = [m for m in run.timeline().markers if m.kind == "shot"]
+    table = shot_table_rows(rows)
+    figure = shot_figure(rows)
+    key = {t.get_text() for t in figure.axes[1].get_legend().get_texts()}
+    report = build_run_report(run, People(run.names), default_profile())
+    legend = {t.get_text() for t in report.figure.axes[0].get_legend().get_texts()}
+    for row, mark, shot in zip(table, marks, rows, strict=True):
+        words = PLACEMENT_WORDS[shot.placement]
+        # The shot table, the event line, the figure's key and the timeline's legend.
+        assert row[3] == words
+        assert f": {words}" in mark.label
+        assert words.capitalize() in key
+        assert f"Shot: {words}" in legend
+    assert PLACEMENT_WORDS["non_threat"] == "hit on a non-threat"
 
 
 def test_hostile_weapon_and_trainee_names_are_text_everywhere():
@@ -221,8 +249,23 @@ def test_the_exports_carry_where_each_shot_landed():
 
 
 def test_a_record_from_before_shots_were_scored_still_reviews():
-    events = shot_events()
-    # As stored then: the input's JSON without the fields added since.
+    run = reviewed(old_record(shot_events()))
+    rows = shot_rows(run)
+    assert [r.placement for r in rows] == [None] * 4
+    assert [r.segment_id for r in rows] == ["door", "knife", "knife", "knife"]
+    # Without the frame's clip time: time on screen in the segment.
+    assert rows[1].into_segment_s == pytest.approx(1.4)
+    report = build_run_report(run, People(run.names), default_profile())
+    page = as_html([report], "After-action report", NOW)
+    assert "3 shots: 0 hits on the threat, 0 hits on a non-threat, 0 misses; 0 after" in page
+    assert page.count("<td>not scored</td>") == 4
+    assert re.search(r"Shot \(not scored\)", " ".join(
+        t.get_text() for t in report.figure.axes[0].get_legend().get_texts()))
+    assert as_pdf([report], "After-action report", NOW).startswith(b"%PDF")
+
+
+def old_record(events: list) -> list:
+    """``events`` as stored before shots were scored: no segment, clip time or placement."""
     old = []
     for event in events:
         data = json.loads(event.model_dump_json())
@@ -231,16 +274,41 @@ def test_a_record_from_before_shots_were_scored_still_reviews():
                           "after_threat_ended"):
                 data.pop(added)
         old.append(parse_event(data))
-    run = reviewed(old)
-    rows = shot_rows(run)
-    assert [r.placement for r in rows] == [None] * 4
-    assert [r.segment_id for r in rows] == ["door", "knife", "knife", "knife"]
-    # Without the frame's clip time: time on screen in the segment.
+    return old
+
+
+def test_without_a_clip_time_the_time_into_the_segment_stops_at_its_out_point():
+    events = shot_events()
+    # t1's shot after the threat ended comes 6.5 s into the knife segment, whose video is
+    # 5 s long: the picture was held on its last frame.
+    late = events[10].model_copy(update={"t_ns": 14_500_000_000})
+    ended = events[11].model_copy(update={"t_ns": 15_000_000_000})
+    rows = shot_rows(reviewed(old_record([*events[:10], late, ended])))
+    knife = scene().scenario.segment("knife")
+    assert rows[3].into_segment_s == pytest.approx(knife.out_point - knife.in_point)
+    assert rows[3].into_segment_s == pytest.approx(5.0)
     assert rows[1].into_segment_s == pytest.approx(1.4)
-    report = build_run_report(run, People(run.names), default_profile())
-    page = as_html([report], "After-action report", NOW)
-    assert "3 shots: 0 hits on the threat, 0 non-threat hits, 0 misses; 0 after" in page
-    assert page.count("<td>not scored</td>") == 4
-    assert re.search(r"Shot \(not scored\)", " ".join(
-        t.get_text() for t in report.figure.axes[0].get_legend().get_texts()))
-    assert as_pdf([report], "After-action report", NOW).startswith(b"%PDF")
+
+
+def pdf_text_sizes(pdf: bytes) -> dict[str, float]:
+    """Each line of text the PDF draws, with the font size it is drawn in."""
+    sizes: dict[str, float] = {}
+    for match in re.finditer(rb"<<(.*?)>>\s*stream\r?\n(.*?)endstream", pdf, re.S):
+        data = match.group(2)
+        if b"ASCII85Decode" in match.group(1):
+            data = base64.a85decode(data.strip(), adobe=True)
+        if b"FlateDecode" in match.group(1):
+            data = zlib.decompress(data)
+        for size, text in re.findall(rb"/F\d+ ([\d.]+) Tf [\d.]+ TL \((.*?)\) Tj", data):
+            sizes[text.decode("latin-1")] = float(size)
+    return sizes
+
+
+def test_a_trainees_shots_heading_is_set_smaller_than_the_shots_heading_in_the_pdf():
+    report = build_run_report(reviewed(shot_events()), People({"t1": "Officer Reyes",
+                                                               "t2": "Officer Byrne"}),
+                              default_profile())
+    sizes = pdf_text_sizes(as_pdf([report], "After-action report", NOW))
+    # Level 3 over level 4, as the HTML's h3 over h4: the trainee's section is inside.
+    assert sizes["Shots: Officer Reyes"] < sizes["Shots"]
+    assert sizes["Shots: Officer Byrne"] == sizes["Shots: Officer Reyes"]

@@ -16,15 +16,6 @@ from simulator.studio.editor import ScenarioEditor
 from simulator.studio.edits import Change, EditError, Set
 from simulator.studio.templates import TEMPLATES, new_scenario
 
-SOURCE = bundled_library() / "domestic-disturbance" / "scenario.yaml"
-
-
-@pytest.fixture
-def editor(tmp_path: Path) -> ScenarioEditor:
-    copy = tmp_path / "scenario.yaml"
-    copy.write_bytes(SOURCE.read_bytes())
-    return ScenarioEditor(ScenarioDocument.open(copy), default_profile())
-
 
 def _index(editor: ScenarioEditor, segment_id: str) -> int:
     return changes.segment_ids(editor.checked.data).index(segment_id)

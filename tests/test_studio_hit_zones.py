@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
 from typer.testing import CliRunner
 
 from instructor_console.studio.window import StudioWindow
@@ -15,10 +16,9 @@ from simulator.agency import default_profile
 from simulator.cli.app import app
 from simulator.playback.barcode import write_barcode_clip
 from simulator.record import Record
-from simulator.scenario import bundled_library, load_scenario
+from simulator.scenario import load_scenario
 from simulator.scenario.hit_zones import zone_box
 from simulator.studio import changes, hit_zones
-from simulator.studio.document import ScenarioDocument
 from simulator.studio.editor import ScenarioEditor
 from simulator.studio.edits import EditError
 from simulator.training import Gate
@@ -26,17 +26,9 @@ from simulator.training.authoring import Authoring
 
 FPS = 30
 FRAMES = 90
-SOURCE = bundled_library() / "domestic-disturbance" / "scenario.yaml"
 
 
 # -- the edits, without a window -------------------------------------------------------------
-
-@pytest.fixture
-def editor(tmp_path: Path) -> ScenarioEditor:
-    copy = tmp_path / "scenario.yaml"
-    copy.write_bytes(SOURCE.read_bytes())
-    return ScenarioEditor(ScenarioDocument.open(copy), default_profile())
-
 
 def test_zone_edits_write_ordered_keys_and_undo_exactly(editor: ScenarioEditor) -> None:
     original = editor.document.text()
@@ -313,3 +305,98 @@ def test_a_hit_zone_problem_chosen_goes_to_the_zone_at_its_key(
     assert window.zones_button.isChecked() and window.pages.currentIndex() == 1
     assert window.timeline.current_frame == 36
     assert window.hit_zones.selected() == 0
+
+
+def test_a_centred_box_is_in_the_middle_of_the_picture_and_inside_it() -> None:
+    assert hit_zones.centred_box() == (0.4, 0.3, 0.2, 0.4)
+    assert hit_zones.centred_box(2.0, 0.0) == (0.0, 0.495, 1.0, hit_zones.MIN_SIZE)
+
+
+def alt_arrow(canvas: Any, key: Qt.Key, kind: QEvent.Type, *, repeat: bool) -> None:
+    """An Alt+arrow press or release as the keyboard sends it, auto-repeated or not."""
+    QApplication.sendEvent(canvas, QKeyEvent(kind, key, Qt.KeyboardModifier.AltModifier, "",
+                                             repeat))
+
+
+@pytest.mark.gui
+def test_a_zone_is_added_and_fitted_from_the_keyboard(
+        qtbot: Any, studio: StudioWindow) -> None:
+    window, editor = studio, studio.editor
+    canvas = window.hit_zones.canvas
+    go_to(qtbot, window, 6)
+    window.hit_zones.zone.setCurrentIndex(window.hit_zones.zone.findData("torso"))
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    (zone,) = editor.checked.data["segments"][0]["hit_zones"]
+    assert (zone["person"], zone["zone"]) == ("subject", "torso")
+    assert zone_keys(window) == [(0.2, [0.4, 0.3, 0.2, 0.4])]
+    assert "Add hit zone" in window.undo_action.text()
+    qtbot.keyClick(canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    ((at, box),) = zone_keys(window)
+    assert at == 0.2 and box is not None
+    assert box == pytest.approx([0.405, 0.3, 0.2, 0.405])
+    # B at a later frame keys the zone there, where it is: from there it can be moved.
+    go_to(qtbot, window, 36)
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    assert zone_keys(window)[-1] == (1.2, box)
+
+
+@pytest.mark.gui
+def test_a_held_arrow_key_is_one_edit_and_one_undo(qtbot: Any, studio: StudioWindow) -> None:
+    window, editor = studio, studio.editor
+    canvas = window.hit_zones.canvas
+    go_to(qtbot, window, 6)
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    added = editor.document.text()
+    right, press, release = Qt.Key.Key_Right, QEvent.Type.KeyPress, QEvent.Type.KeyRelease
+    alt_arrow(canvas, right, press, repeat=False)
+    for _ in range(9):
+        alt_arrow(canvas, right, release, repeat=True)
+        alt_arrow(canvas, right, press, repeat=True)
+    # Drawn where it is so far; written when the key is let go.
+    (shown,) = window.hit_zones.shown_boxes()
+    rect = QRectF(canvas.picture_rect())
+    assert abs(shown.rect.x() - (rect.x() + 0.45 * rect.width())) <= 1.0
+    assert editor.document.text() == added
+    alt_arrow(canvas, right, release, repeat=False)
+    ((_, box),) = zone_keys(window)
+    assert box is not None and box[0] == pytest.approx(0.45)
+    window.undo_action.trigger()
+    assert editor.document.text() == added  # the ten nudges are taken back as one
+
+    # A key held with no let-go seen (the focus gone, say) is written after a pause.
+    alt_arrow(canvas, Qt.Key.Key_Down, press, repeat=False)
+    alt_arrow(canvas, Qt.Key.Key_Down, press, repeat=True)
+    assert editor.document.text() == added
+    qtbot.waitUntil(lambda: editor.document.text() != added, timeout=2_000)
+    ((_, box),) = zone_keys(window)
+    assert box is not None and box[1] == pytest.approx(0.31)
+    window.undo_action.trigger()
+    assert editor.document.text() == added
+
+    # Nudges under way when Undo is pressed are dropped, never written over what it undid.
+    alt_arrow(canvas, right, press, repeat=False)
+    window.undo_action.trigger()
+    qtbot.wait(600)
+    assert "hit_zones" not in editor.checked.data["segments"][0]
+
+
+@pytest.mark.gui
+def test_a_drag_under_way_when_the_frame_changes_is_dropped(
+        qtbot: Any, studio: StudioWindow) -> None:
+    window, editor = studio, studio.editor
+    canvas = window.hit_zones.canvas
+    go_to(qtbot, window, 6)
+    said: list[str] = []
+    window.hit_zones.said.connect(said.append)
+    before = editor.document.text()
+    start, end = point(window, 0.2, 0.2), point(window, 0.5, 0.6)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    qtbot.mouseMove(canvas, start + QPoint(6, 6))
+    qtbot.mouseMove(canvas, end)
+    go_to(qtbot, window, 36)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    assert editor.document.text() == before
+    assert window.hit_zones.shown_boxes() == []
+    assert any("frame changed during the drag" in message for message in said)

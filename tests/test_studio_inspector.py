@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QMessageBox
 
 from instructor_console.studio.inspector import Inspector, new_cue_values
-from simulator.agency import default_profile
-from simulator.scenario import bundled_library
 from simulator.studio import changes
-from simulator.studio.document import ScenarioDocument
 from simulator.studio.editor import ScenarioEditor
 
 pytestmark = pytest.mark.gui
 
-SOURCE = bundled_library() / "domestic-disturbance" / "scenario.yaml"
-
-
-@pytest.fixture
-def editor(tmp_path: Path) -> ScenarioEditor:
-    copy = tmp_path / "scenario.yaml"
-    copy.write_bytes(SOURCE.read_bytes())
-    return ScenarioEditor(ScenarioDocument.open(copy), default_profile())
 
 
 @pytest.fixture

@@ -17,22 +17,12 @@ from instructor_console.studio.people_page import (
     clip_reference,
 )
 from simulator.agency import default_profile
-from simulator.scenario import bundled_library
 from simulator.studio import changes
-from simulator.studio.document import ScenarioDocument
 from simulator.studio.editor import ScenarioEditor
 from simulator.studio.templates import new_scenario
 
 pytestmark = pytest.mark.gui
 
-SOURCE = bundled_library() / "domestic-disturbance" / "scenario.yaml"
-
-
-@pytest.fixture
-def editor(tmp_path: Path) -> ScenarioEditor:
-    copy = tmp_path / "scenario.yaml"
-    copy.write_bytes(SOURCE.read_bytes())
-    return ScenarioEditor(ScenarioDocument.open(copy), default_profile())
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """The studio's hit-zone editor: people's hit zones drawn on the frame the timeline shows.
 
 The instructor picks a person and one of the agency's zones, and drags on the picture to
-box them at this frame; dragging a box moves it, dragging a corner resizes it, and each
-drag let go is one edit (a key at this frame), undone as one. Between keys the box moves
+box them at this frame (or presses B for a box in the middle of the picture, to fit with
+the arrow keys); dragging a box moves it, dragging a corner resizes it, and each drag let
+go is one edit (a key at this frame), undone as one, as is each run of nudges by the arrow
+keys (a key held down repeats many times a second). Between keys the box moves
 in a straight line, as the projector scores shots: a box at a key of this very frame is
 drawn solid, one in between dashed. Like the other pages it is drawn from the editor's
 plain data alone and never changes the tree itself.
@@ -14,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
@@ -35,10 +37,14 @@ HANDLE_PX = 9.0
 CLICK_PX = 3.0
 # Alt+arrow moves (with Shift: resizes) the selected box by this share of the picture.
 NUDGE = 0.005
+# Nudges with no other between them for this long (ms) end as one edit, as does letting
+# go of the arrow key: one Undo takes back the whole run.
+NUDGE_IDLE_MS = 400
 LABEL_PX = 13
 UNKNOWN_PERSON = "#e74c3c"
 DRAGGED = "#ffffff"
-HINT = ("Choose the person and the zone, then drag on the picture to box them at this frame. "
+HINT = ("Choose the person and the zone, then drag on the picture to box them at this frame "
+        "(or press B for a box in the middle, to fit with Alt+arrows). "
         "Drag a box to move it, a corner to resize it: each is a key at this frame. "
         "Del deletes the key here, H hides the zone from here; Alt+arrows nudge the box, "
         "Alt+Shift+arrows resize it. The timeline's keys (J K L, arrows) go on working.")
@@ -76,6 +82,21 @@ class _Drag:
     moved: bool = False
 
 
+@dataclass
+class _Nudged:
+    """A run of nudges to one zone's box not yet made an edit: where the box is so far.
+
+    ``checked`` is the scenario as it was checked when they began: changed since (an undo,
+    a redo), the zone they were for may be another one now, and they are dropped.
+    """
+
+    segment: int
+    zone: int
+    at: float
+    box: Box
+    checked: object
+
+
 class _Canvas(VideoSurface):
     """The picture, with the zones drawn over it; the pointer and keys go to the editor."""
 
@@ -109,6 +130,11 @@ class _Canvas(VideoSurface):
         if not self._owner.key(event):
             super().keyPressEvent(event)
 
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """An arrow key let go ends a run of nudges."""
+        self._owner.key_released(event)
+        super().keyReleaseEvent(event)
+
 
 class HitZoneEditor(QWidget):
     """People's hit zones on one segment, drawn and edited on the frame on screen.
@@ -130,6 +156,11 @@ class HitZoneEditor(QWidget):
         self._at: float | None = None
         self._half_frame = zones_edits.SAME_TIME_S
         self._drag: _Drag | None = None
+        self._nudged: _Nudged | None = None
+        self._nudge_idle = QTimer(self)
+        self._nudge_idle.setSingleShot(True)
+        self._nudge_idle.setInterval(NUDGE_IDLE_MS)
+        self._nudge_idle.timeout.connect(self.end_nudges)
         self.person = DropDown(10)
         self.person.setAccessibleName("Person whose zone is drawn")
         self.person.setToolTip("Whose hit zone a box drawn on the picture is")
@@ -179,6 +210,7 @@ class HitZoneEditor(QWidget):
 
     def show_segment(self, index: int | None) -> None:
         """Edit segment ``index``'s zones (None: no segment selected)."""
+        self.end_nudges()
         self._segment = index
         self._drag = None
         self.refresh()
@@ -187,7 +219,16 @@ class HitZoneEditor(QWidget):
         """The picture on screen, ``at_s`` seconds from the in-point (None: not in the segment).
 
         ``frame_s`` is how long a frame lasts: a key within half of it is at this frame.
+        A drag under way when the frame changes is dropped: let go, it would put its key on
+        a frame the instructor did not draw it on.
         """
+        if at_s != self._at:
+            # Nudges so far are a key at the frame they were made on.
+            self.end_nudges()
+            if self._drag is not None:
+                self._drag = None
+                self.said.emit("The frame changed during the drag: nothing was changed; "
+                               "drag again on this frame.")
         self._at = at_s
         self._half_frame = max(frame_s / 2, zones_edits.SAME_TIME_S)
         if image is None:
@@ -197,7 +238,13 @@ class HitZoneEditor(QWidget):
         self._update_readout()
 
     def refresh(self) -> None:
-        """Draw again from the scenario as it stands (after an edit, an undo, a redo)."""
+        """Draw again from the scenario as it stands (after an edit, an undo, a redo).
+
+        Nudges not yet made an edit are dropped if the scenario changed under them.
+        """
+        if self._nudged is not None and self._nudged.checked is not self.editor.checked:
+            self._nudged = None
+            self._nudge_idle.stop()
         data = self.editor.checked.data
         people = [str(p.get("id")) for p in _people(data)]
         _fill(self.person, [(p, p) for p in people])
@@ -250,6 +297,32 @@ class HitZoneEditor(QWidget):
         self._apply(lambda: zones_edits.remove_key(self.editor.checked.data,
                                                    self._segment_index(), zone, key))
 
+    def key_here(self) -> None:
+        """A key at this frame for the chosen person and zone, without the mouse.
+
+        A zone the segment does not have yet is added with a box in the middle of the
+        picture; one it has gets a key here with its box as it is here (or in the middle,
+        if it is hidden here). Alt+arrows then move it, Alt+Shift+arrows size it.
+        """
+        if self._segment is None or self._at is None:
+            self.said.emit(NOT_HERE)
+            return
+        if self.person.currentData() is None:
+            self.said.emit("Add the script's people (People and variants) to box their zones.")
+            return
+        zone = self.selected()
+        box = self._box(zone) if zone is not None else None
+        self._put(zone, box if box is not None else zones_edits.centred_box())
+
+    def end_nudges(self) -> None:
+        """Make the nudges so far one edit: a key at the frame they were made on."""
+        nudged, self._nudged = self._nudged, None
+        self._nudge_idle.stop()
+        if nudged is None or nudged.checked is not self.editor.checked:
+            return
+        self._apply(lambda: zones_edits.set_key(self.editor.checked.data, nudged.segment,
+                                                nudged.zone, nudged.at, nudged.box))
+
     def delete_zone(self) -> None:
         """Delete the selected zone, all its keys."""
         if (zone := self.selected()) is not None and self._segment is not None:
@@ -260,6 +333,7 @@ class HitZoneEditor(QWidget):
 
     def press(self, point: QPointF) -> None:
         """Pick up a corner or a box under ``point``, or start drawing a box."""
+        self.end_nudges()
         if self._segment is None or self._at is None:
             self.said.emit(NOT_HERE)
             return
@@ -332,8 +406,13 @@ class HitZoneEditor(QWidget):
             self.delete_key_here()
         elif key == Qt.Key.Key_H and not modifiers:
             self.hide_from_here()
-        elif key == Qt.Key.Key_Escape and self._drag is not None:
+        elif key == Qt.Key.Key_B and not modifiers:
+            self.key_here()
+        elif key == Qt.Key.Key_Escape and (self._drag is not None or self._nudged is not None):
+            # Esc drops a drag or nudges under way: nothing is changed.
             self._drag = None
+            self._nudged = None
+            self._nudge_idle.stop()
             self.canvas.update()
         elif alt and key in arrows:
             self._nudge(*arrows[key], resize=shifted)
@@ -345,6 +424,12 @@ class HitZoneEditor(QWidget):
             return False
         return True
 
+    def key_released(self, event: QKeyEvent) -> None:
+        """An arrow key let go (not one the key's auto-repeat sends) ends a run of nudges."""
+        arrows = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down)
+        if not event.isAutoRepeat() and Qt.Key(event.key()) in arrows:
+            self.end_nudges()
+
     # -- drawing -------------------------------------------------------------------------------
 
     def shown_boxes(self) -> list[ShownBox]:
@@ -355,10 +440,16 @@ class HitZoneEditor(QWidget):
         people = [str(p.get("id")) for p in _people(self.editor.checked.data)]
         selected = self.selected()
         drag = self._drag
+        nudged = self._nudged if self._nudged is not None \
+            and self._nudged.segment == self._segment else None
         shown: list[ShownBox] = []
         for i, zone in enumerate(self._zones()):
             if drag is not None and drag.zone == i and drag.moved and drag.kind != "draw":
                 continue  # drawn where the pointer has it, below
+            if nudged is not None and nudged.zone == i:
+                shown.append(ShownBox(i, self._zone_name(zone), _on(rect, nudged.box),
+                                      DRAGGED, solid=True, chosen=i == selected))
+                continue
             box = self._box(i)
             if box is None:
                 continue
@@ -474,16 +565,35 @@ class HitZoneEditor(QWidget):
                                                     self._at_key(zone), box))
 
     def _nudge(self, dx: int, dy: int, *, resize: bool) -> None:
-        if (zone := self._editable()) is None or (box := self._box(zone)) is None:
+        # Nudges are gathered here and drawn, and made one edit when the key is let go or
+        # after a pause: a held key repeats some thirty times a second, and each its own
+        # Undo would take as many to take back.
+        if (zone := self._editable()) is None:
+            return
+        nudged = self._nudged
+        if nudged is not None and (nudged.segment, nudged.zone) != (self._segment, zone):
+            self.end_nudges()
+            nudged = None
+        box = nudged.box if nudged is not None else self._box(zone)
+        if box is None:
             return
         x, y, w, h = box
         moved = (x, y, w + dx * NUDGE, h + dy * NUDGE) if resize \
             else (x + dx * NUDGE, y + dy * NUDGE, w, h)
         kept = zones_edits.clamp_box(moved) if resize else _kept_inside(moved)
-        if kept is not None:
-            self._put(zone, kept)
+        if kept is None:
+            return
+        if nudged is None:
+            self._nudged = _Nudged(self._segment_index(), zone, self._at_key(zone), kept,
+                                   self.editor.checked)
+        else:
+            nudged.box = kept
+        self._nudge_idle.start()
+        self.canvas.update()
 
     def _apply(self, make: Callable[[], Change]) -> None:
+        if self._nudged is not None:
+            self.end_nudges()  # they come first, as they were made first
         try:
             self.editor.apply(make())
         except EditError as exc:

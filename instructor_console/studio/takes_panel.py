@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -23,36 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from instructor_console.jobs import Job
 from instructor_console.theme import plain_tooltip
 from simulator.studio.takes import CutDetectionCancelled, ProposedCut, Take
 from simulator.training.authoring import Authoring
 
 TAKE_ROLE = Qt.ItemDataRole.UserRole
-
-
-class _Job(QThread):
-    """One long call off the window's thread; its result or its error comes back as a signal."""
-
-    progressed = Signal(int, int)
-    succeeded = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, work: Callable[[Callable[[int, int], None]], Any],
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._work = work
-
-    def run(self) -> None:
-        try:
-            result = self._work(self.progressed.emit)
-        except CutDetectionCancelled:
-            self.failed.emit("")
-        except Exception as exc:
-            # Whatever stops the work (a refused account, a lost record, a bad file) is said:
-            # an exception left in this thread would leave the panel waiting for ever.
-            self.failed.emit(str(exc) or type(exc).__name__)
-        else:
-            self.succeeded.emit(result)
 
 
 class TakesPanel(QWidget):
@@ -66,7 +42,7 @@ class TakesPanel(QWidget):
         super().__init__(parent)
         self._authoring = authoring
         self._takes: dict[Path, Take] = {}
-        self._job: _Job | None = None
+        self._job: Job | None = None
         self._cancelled = False
         self._list = QListWidget()
         self._list.setAccessibleName("Takes")
@@ -140,7 +116,7 @@ class TakesPanel(QWidget):
                 return True
         return False
 
-    def bring_in(self, sources: list[Path]) -> _Job:
+    def bring_in(self, sources: list[Path]) -> Job:
         """Index ``sources`` off the window's thread; the takes are listed as they come back."""
         def work(progress: Callable[[int, int], None]) -> list[Take]:
             return self._authoring.bring_in(
@@ -149,7 +125,7 @@ class TakesPanel(QWidget):
         return self._start(work, self._brought_in, f"Bringing in {len(sources)} item(s)…",
                            cancellable=False)
 
-    def find_cuts(self) -> _Job | None:
+    def find_cuts(self) -> Job | None:
         """Propose cuts in the current take off the window's thread (None: no usable take)."""
         take = self.current()
         if take is None or not take.usable:
@@ -188,8 +164,8 @@ class TakesPanel(QWidget):
             self.bring_in([Path(folder)])
 
     def _start(self, work: Callable[[Callable[[int, int], None]], Any],
-               done: Callable[[Any], None], what: str, *, cancellable: bool) -> _Job:
-        job = _Job(work, self)
+               done: Callable[[Any], None], what: str, *, cancellable: bool) -> Job:
+        job = Job(work, cancelled=(CutDetectionCancelled,), parent=self)
         job.progressed.connect(self._progressed)
         job.succeeded.connect(done)
         job.failed.connect(self._failed)
@@ -224,7 +200,7 @@ class TakesPanel(QWidget):
     def _failed(self, message: str) -> None:
         self._status.setText(message or "Stopped.")
 
-    def _finished(self, job: _Job) -> None:
+    def _finished(self, job: Job) -> None:
         if self._job is job:
             self._job = None
             self._busy(False)

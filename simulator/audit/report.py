@@ -16,6 +16,7 @@ import pandas as pd
 
 from simulator.agency import AgencyProfile
 from simulator.audit.statistics import GAP, MIN_TRAINEES, MIN_TRIALS, trainee_measures
+from simulator.review.describe import PLACEMENT_WORDS
 from simulator.review.layout import (
     Block,
     Figure,
@@ -305,11 +306,28 @@ def _shot_blocks(profile: AgencyProfile, attribute: str, found: Mapping[str, Any
             for group, cells in groups.items()]
     return [Together((
         Heading(f"Shots by {_attribute_name(profile, attribute).lower()}", 3),
-        Text("Trials with at least one shot of each kind, of the trials whose shots were "
-             "recorded; grouped, like every trial, by the person the cue is about.",
-             quiet=True),
-        Grid((("Group", "Shots", "Hit on the threat", "Non-threat hit", "Miss",
-               "After the threat ended"), rows))))]
+        Text("Trials with at least one shot of each kind, of the trials that could have "
+             "had shots: those of runs a range camera watched or that recorded a shot (runs "
+             "without either, and imported trials, are left out); grouped, like every trial, "
+             "by the person the cue is about.", quiet=True),
+        Grid((("Group", "Shots", *(PLACEMENT_WORDS[p].capitalize()
+                                   for p in ("threat", "non_threat", "miss")),
+               "After the threat ended"), rows)),
+        *_hits_by_person_hit(profile, attribute, found)))]
+
+
+def _hits_by_person_hit(profile: AgencyProfile, attribute: str, found: Mapping[str, Any]
+                        ) -> list[Text]:
+    """A sentence counting the non-threat hits by the group of the person hit, if any."""
+    counts = found.get("non_threat_hits_by_person_hit") or {}
+    if not counts:
+        return []
+    listed = ", ".join(f"{_label(profile, attribute, group)}: {n}"
+                       for group, n in counts.items())
+    return [Text(f"Hits on a non-threat by the group of the person hit (the table counts "
+                 f"them under the person the cue is about): {listed}. Counts, not rates: "
+                 "the record does not say how often each group was shown where a shot "
+                 "could hit them.", quiet=True)]
 
 
 def audit_html(result: Mapping[str, Any], table: pd.DataFrame, profile: AgencyProfile,

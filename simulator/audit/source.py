@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from simulator.audit.trials import BASE_COLUMNS, SHOT_COLUMNS, SUBJECT, frame
+from simulator.audit.trials import BASE_COLUMNS, HIT, SHOT_COLUMNS, SUBJECT, frame
 from simulator.protocol import TRAINING, Event, RunKind
 from simulator.record import Record
 from simulator.scenario import Scenario
@@ -151,7 +151,7 @@ def _combined(tables: list[pd.DataFrame]) -> pd.DataFrame:
     for column in columns:
         if column == "threat":
             out[column] = np.concatenate([t[column].to_numpy(dtype=bool) for t in tables])
-        elif column == "latency_ms" or column in SHOT_COLUMNS:
+        elif column == "latency_ms" or column in SHOT_COLUMNS or column.startswith(HIT):
             # Imported trials have no shots: NaN, not zero.
             out[column] = np.concatenate([
                 t[column].to_numpy(dtype=float) if column in t else np.full(len(t), np.nan)

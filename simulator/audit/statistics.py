@@ -24,7 +24,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from simulator.audit.trials import SHOT_COLUMNS, SUBJECT, attributes_of
+from simulator.audit.trials import HIT, SHOT_COLUMNS, SUBJECT, attributes_of
 
 AUDIT_JSON_VERSION = 1
 MIN_TRIALS = 10
@@ -135,6 +135,7 @@ def _prepared(table: pd.DataFrame) -> pd.DataFrame:
         **{c: (table[c].astype(float) if c in table else np.full(len(table), np.nan))
            for c in SHOT_COLUMNS},
         **{c: _category(table[c]) for c in table.columns if c.startswith(SUBJECT)},
+        **{c: table[c].astype(float) for c in table.columns if c.startswith(HIT)},
     }, index=table.index)
 
 
@@ -171,6 +172,7 @@ def audit_attribute(table: pd.DataFrame, attribute: str, reference: str | None =
 def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
                ) -> dict[str, Any]:
     column = SUBJECT + attribute
+    hits_by_person = _hits_by_person_hit(table, attribute)
     table = table[["trainee_id", "scenario_id", "threat", "response", "latency_ms",
                    "response_source", *SHOT_COLUMNS, column]].rename(columns={column: "group"})
     sizes = table["group"].value_counts()
@@ -219,7 +221,26 @@ def _attribute(table: pd.DataFrame, attribute: str, reference: str | None
     for group, comparison in comparisons.items():
         comparison["model_no_threat"] = model.get(group)
     return {"reference": reference, "groups": groups, "comparisons": comparisons,
-            "fairness": _fairness(groups)}
+            "fairness": _fairness(groups), "non_threat_hits_by_person_hit": hits_by_person}
+
+
+def _hits_by_person_hit(table: pd.DataFrame, attribute: str) -> dict[str, int]:
+    """Non-threat hits by the group of the person hit, over the trials with shot counts.
+
+    The groups above are those of the person each cue is about; a non-threat hit is on
+    someone else, whose group this counts. A count, not a rate: how often people of a group
+    were shown where they could be hit is not recorded. Hits on someone the variant gives
+    no value for the attribute are ``unrecorded``.
+    """
+    known = table[table["shots"].notna()]
+    prefix = f"{HIT}{attribute}="
+    counts = {c[len(prefix):]: int(known[c].sum()) for c in known.columns
+              if c.startswith(prefix)}
+    counts = {group: n for group, n in counts.items() if n}
+    unrecorded = int(known["non_threat_hits"].sum()) - sum(counts.values())
+    if unrecorded:
+        counts["unrecorded"] = counts.get("unrecorded", 0) + unrecorded
+    return dict(sorted(counts.items()))
 
 
 # Per group, what the JSON's ``shots`` says: a total per count, and a rate of trials with one.

@@ -10,13 +10,15 @@ an instructor-keyed decision never gives a trial its latency, even where it came
 
 Each trial also counts the trainee's shots that belong to its cue (the cue the shot came
 in the window of, or, outside any scored cue's window, the last scored cue shown before
-it): ``shots``, ``threat_hits``, ``non_threat_hits``, ``misses`` and
-``after_threat_ended``. Imported trials have no shots (NaN).
+it was fired): ``shots``, ``threat_hits``, ``non_threat_hits``, ``misses`` and
+``after_threat_ended``. Imported trials have no shots (NaN), and neither have the trials
+of a run no camera watched that recorded no shot.
 
 Columns: ``trainee_id, session_id, scenario_id, variant_id, cue_id, threat (bool),
 response, latency_ms (float, NaN if none), force_level, response_source`` and one
 ``subject.<attribute>`` per demographic attribute; trials from the record also carry
-``run_id, player_backend, timing_mode`` and the shot counts.
+``run_id, player_backend, timing_mode``, the shot counts, and the non-threat hits by the
+group of the person hit (``non_threat_hit.<attribute>=<group>``).
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from simulator.protocol import (
     EntryRetracted,
     Event,
     EventBase,
+    RunRecovered,
     RunStarted,
     TraineeInput,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, Variant
 from simulator.spreadsheet import QUOTE, csv_text, plain_cell
 
 BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id", "threat",
@@ -49,8 +52,12 @@ BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id
 SUBJECT = "subject."
 RESPONSES = ("force", "no_force", "timeout")
 SOURCES = ("device", "instructor")
-# A trial's shots, by where they landed (`trials_of_run`); NaN on imported trials.
+# A trial's shots, by where they landed (`trials_of_run`); NaN on imported trials and on
+# those of a run without a camera or a shot.
 SHOT_COLUMNS = ("shots", "threat_hits", "non_threat_hits", "misses", "after_threat_ended")
+# Non-threat hits by the group of the person hit: ``non_threat_hit.<attribute>=<group>``,
+# on recorded trials that have shot counts (0 where none of the trial's hits was on the group).
+HIT = "non_threat_hit."
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 # A trial file is read, checked and stored this many lines at a time (`trial_batches`).
 IMPORT_BATCH_ROWS = 50_000
@@ -72,6 +79,12 @@ def trials_of_run(events: list[Event], scenario: Scenario,
         if d.cue_seq is not None and d.seq not in seen.retracted:
             decisions.setdefault(d.cue_seq, []).append(d)
     shots = _shots_by_cue(seen)
+    # A run no camera watched could not have recorded a shot: zero shots there would
+    # dilute the shot rates of the groups its cues showed, so its counts are NaN (not
+    # applicable), like an imported trial's. The projector records the camera's latency
+    # whenever a camera is set up; a run with shots all the same (a record from before
+    # the latency was kept, or a weapon bound to keys) counts.
+    shot_counts_apply = started.camera_latency_ms is not None or bool(seen.shots)
     variant = scenario.variant(started.variant_id)
     for shown in seen.scored_cues:
         cue = next(c for c in scenario.segment(shown.segment_id).cues if c.id == shown.cue_id)
@@ -89,6 +102,8 @@ def trials_of_run(events: list[Event], scenario: Scenario,
             deciding = _deciding(theirs, profile, force=bool(used))
             timed = _timed(theirs, profile, force=bool(used))
             fired = shots.get((shown.seq, trainee), [])
+            counts = _shot_counts(fired, variant, profile) if shot_counts_apply else (
+                dict.fromkeys(SHOT_COLUMNS, np.nan))
             yield {
                 "trainee_id": trainee, "session_id": started.session_id,
                 "scenario_id": started.scenario_id, "variant_id": started.variant_id,
@@ -100,21 +115,51 @@ def trials_of_run(events: list[Event], scenario: Scenario,
                                     else deciding.source),
                 **subject, "run_id": started.run_id,
                 "player_backend": started.player_backend, "timing_mode": started.timing_mode,
-                "shots": len(fired),
-                "threat_hits": sum(f.placement == "threat" for f in fired),
-                "non_threat_hits": sum(f.placement == "non_threat" for f in fired),
-                "misses": sum(f.placement == "miss" for f in fired),
-                "after_threat_ended": sum(bool(f.after_threat_ended) for f in fired),
+                **counts,
             }
 
 
+def _shot_counts(fired: list[TraineeInput], variant: Variant, profile: AgencyProfile
+                 ) -> dict[str, float]:
+    """A trial's shots by where they landed, under `SHOT_COLUMNS`, and its non-threat hits.
+
+    The non-threat hits are counted again by the group of the person hit (`hit_column`),
+    for each attribute the variant gives that person.
+    """
+    counts: dict[str, float] = {
+        "shots": len(fired),
+        "threat_hits": sum(f.placement == "threat" for f in fired),
+        "non_threat_hits": sum(f.placement == "non_threat" for f in fired),
+        "misses": sum(f.placement == "miss" for f in fired),
+        "after_threat_ended": sum(bool(f.after_threat_ended) for f in fired)}
+    for shot in fired:
+        if shot.placement == "non_threat" and shot.person_id:
+            for attribute, values in variant.demographics_of(shot.person_id).items():
+                column = hit_column(attribute, combined_group(profile, attribute, values))
+                counts[column] = counts.get(column, 0) + 1
+    return counts
+
+
+def hit_column(attribute: str, group: str) -> str:
+    """The trial column counting non-threat hits on people of ``group`` in ``attribute``."""
+    return f"{HIT}{attribute}={group}"
+
+
 def _shots_by_cue(seen: _Responses) -> dict[tuple[int, str | None], list[TraineeInput]]:
-    """Each scored cue's shots, per trainee: in its window, else the last one shown before."""
+    """Each scored cue's shots, per trainee: in its window, else the last one shown before.
+
+    "Before" is by the shot's stamp (when it was fired), not by its place in the record: a
+    shot arrives after the camera's latency and its detection, and a cue shown meanwhile
+    comes before it in the record although the shot was fired before the cue was shown.
+    Stamps compare within a time base; an earlier base (before a recovery) is earlier.
+    """
     scored = {c.seq for c in seen.scored_cues}
     found: dict[tuple[int, str | None], list[TraineeInput]] = {}
     for shot in seen.shots:
+        fired = (seen.time_base[shot.seq], shot.t_ns)
         cue_seq = shot.cue_seq if shot.cue_seq in scored else max(
-            (seq for seq in scored if seq < shot.seq), default=None)
+            ((seen.time_base[c.seq], c.t_ns, c.seq) for c in seen.scored_cues
+             if (seen.time_base[c.seq], c.t_ns) <= fired), default=(0, 0, None))[2]
         if cue_seq is not None:
             found.setdefault((cue_seq, shot.trainee_id), []).append(shot)
     return found
@@ -128,10 +173,17 @@ class _Responses(EventHandler[None]):
         self.decisions: list[DecisionRecorded] = []
         self.retracted: set[int] = set()
         self.shots: list[TraineeInput] = []
+        # Each cue's and shot's time base: how many recoveries came before it.
+        self.time_base: dict[int, int] = {}
+        self._recoveries = 0
 
     def cue_shown(self, event: CueShown) -> None:
         if event.scored:
             self.scored_cues.append(event)
+            self.time_base[event.seq] = self._recoveries
+
+    def run_recovered(self, event: RunRecovered) -> None:
+        self._recoveries += 1
 
     def decision_recorded(self, event: DecisionRecorded) -> None:
         self.decisions.append(event)
@@ -140,6 +192,7 @@ class _Responses(EventHandler[None]):
         # A shot with an action also comes as a decision; here it counts only as a shot.
         if event.kind == "shot":
             self.shots.append(event)
+            self.time_base[event.seq] = self._recoveries
 
     def entry_retracted(self, event: EntryRetracted) -> None:
         self.retracted.add(event.entry_seq)
@@ -150,7 +203,7 @@ class _Responses(EventHandler[None]):
     run_started = segment_started = branches_offered = response_window_closed = _no_response
     decision_window_opened = branch_chosen = default_taken = jumped = _no_response
     segment_restarted = paused = resumed = flag_raised = _no_response
-    command_refused = run_recovered = media_failed = run_ended = _no_response
+    command_refused = media_failed = run_ended = _no_response
 
 
 def _deciding(decisions: list[DecisionRecorded], profile: AgencyProfile, *,
@@ -193,6 +246,11 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for column in SHOT_COLUMNS:
         if column in table:
             table[column] = table[column].astype(float)
+    for column in table.columns:
+        if column.startswith(HIT):
+            # A trial with shot counts and no hit on that group: 0; without counts: NaN.
+            table[column] = table[column].astype(float).where(
+                table["shots"].isna(), table[column].astype(float).fillna(0))
     for column in table.columns:
         if column.startswith(SUBJECT):
             table[column] = table[column].fillna("unrecorded")

@@ -12,8 +12,6 @@ its right edge, so a pixel's centre ``i`` (OpenCV's convention) is at ``(i + 0.5
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.documents.loading import load_document
+from simulator.documents.writing import write_whole
 
 CALIBRATION_FILE = "camera_calibration.yaml"
 SCHEMA_VERSION = 1
@@ -274,16 +273,7 @@ def save_calibration(calibration: Calibration, path: Path) -> Path:
     }
     text = ("# Measured by Branchpoint's camera calibration; measure again rather than edit.\n"
             + yaml.safe_dump(document, sort_keys=False))
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_whole(target, text)
     return target
 
 

@@ -33,6 +33,11 @@ _FAILED_GRABS_ALLOWED = 5
 # reads any value but 0 as automatic, and DirectShow anything that rounds to 1.
 _MANUAL_EXPOSURE = {cv2.CAP_V4L2: 1.0}
 _MANUAL_EXPOSURE_DEFAULT = 0.0
+# Most USB 2 webcams give 60 fps at 720p only compressed: left to their default (YUY2) they
+# fall to about 10 fps there, and a one-frame laser flash is then mostly missed.
+_MJPG = float(cv2.VideoWriter.fourcc("M", "J", "P", "G"))
+# A driver's frame rate a hair under the asked one (59.94 for 60) is the same rate.
+_FPS_SLACK = 0.97
 
 
 class CameraError(Exception):
@@ -157,10 +162,11 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
 class OpenCVCamera:
     """A camera (or a network stream) read through OpenCV.
 
-    Opening it asks for the settings' size and frame rate and locks exposure and gain,
-    because a bright scene would otherwise darken the laser dot mid-run: to the settings'
-    values, or when they are None to the values the camera settled on by itself. `locked`
-    says what the driver really accepted. ``open_capture`` is for tests, to drive this
+    Opening it asks for MJPG (a camera's; a stream keeps its own format), the settings'
+    size and frame rate, and locks exposure and gain, because a bright scene would
+    otherwise darken the laser dot mid-run: to the settings' values, or when they are None
+    to the values the camera settled on by itself. `locked` says what the driver really
+    accepted, and `shortfalls` what of it falls short. ``open_capture`` is for tests, to drive this
     code with a fake capture; ``settle_frames`` pictures are read and thrown away first so
     that automatic exposure has settled before it is locked.
     """
@@ -216,6 +222,10 @@ class OpenCVCamera:
 
     def _set_size(self) -> None:
         capture, settings = self._capture, self._settings
+        # Asked before the size and rate, which the driver chooses among the format's own;
+        # a stream's format is the sender's to choose.
+        if isinstance(settings.source, int):
+            capture.set(cv2.CAP_PROP_FOURCC, _MJPG)
         capture.set(cv2.CAP_PROP_FRAME_WIDTH, settings.width)
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, settings.height)
         capture.set(cv2.CAP_PROP_FPS, settings.fps)
@@ -251,6 +261,39 @@ class OpenCVCamera:
         return {"width": capture.get(cv2.CAP_PROP_FRAME_WIDTH),
                 "height": capture.get(cv2.CAP_PROP_FRAME_HEIGHT),
                 "fps": capture.get(cv2.CAP_PROP_FPS)}
+
+    def shortfalls(self) -> list[str]:
+        """What the driver did not give of what the settings ask, each with what to do.
+
+        A size or frame rate below the settings' misses shots; exposure or gain that could
+        not be locked lets a bright scene darken the laser dot. A stream's exposure is set
+        on its camera, not through the stream, so only its size and rate are looked at.
+        """
+        settings, locked, what = self._settings, self.locked, self._describe()
+        found: list[str] = []
+        width, height, fps = locked.get("width"), locked.get("height"), locked.get("fps")
+        # 0 (or None) is a driver that does not say: nothing to hold against it.
+        if width and height and (width < settings.width or height < settings.height):
+            found.append(
+                f"{what} gives {int(width)}x{int(height)} pictures, not the "
+                f"{settings.width}x{settings.height} the projector settings ask: small "
+                "laser dots would be missed; use a camera that gives that size at "
+                f"{settings.fps:g} fps, or calibrate again at a size it gives")
+        if fps and fps < settings.fps * _FPS_SLACK:
+            found.append(
+                f"{what} gives {fps:g} frames a second, not the {settings.fps:g} the "
+                "projector settings ask: a laser flash between two frames is missed; use a "
+                f"camera that can do {settings.fps:g} fps at {settings.width}x"
+                f"{settings.height} (most USB 2 webcams cannot)")
+        refused = [name for name in ("exposure", "gain")
+                   if isinstance(settings.source, int) and locked.get(name) is None]
+        if refused:
+            found.append(
+                f"{what}'s driver would not lock its {' and '.join(refused)}: on a bright "
+                "scene automatic exposure darkens the laser dot and shots are missed; set "
+                "exposure and gain by hand in the camera's own tool, or use a camera whose "
+                "driver lets them be set")
+        return found
 
     @property
     def size(self) -> tuple[int, int]:

@@ -40,7 +40,28 @@ def range_problems(camera: CameraSettings | None, weapons: Mapping[str, WeaponSe
             problems.append((f"triggers.{name}.action",
                              f"`{trigger.action}` is neither a force option nor a verbal "
                              "tactic of the agency profile"))
-    for name in [*weapons, *triggers]:
+    if camera is not None:
+        for name, weapon in weapons.items():
+            if camera.infrared and weapon.colour != "infrared":
+                problems.append((
+                    f"weapons.{name}.colour",
+                    f"`{name}` is {weapon.colour} but the camera has an infrared-pass filter "
+                    "(`camera.infrared: true`), which a red or green laser does not get "
+                    "through: fit an infrared laser, or use a camera without the filter and "
+                    "set `infrared: false`"))
+            elif not camera.infrared and weapon.colour == "infrared":
+                problems.append((
+                    f"weapons.{name}.colour",
+                    f"`{name}` is infrared but the camera is set up for visible light "
+                    "(`camera.infrared: false`) and would not see it among the projected "
+                    "picture: use a camera with an infrared-pass filter and set "
+                    "`infrared: true`, or fit a red or green laser"))
+    for name in sorted(set(weapons) & set(triggers)):
+        problems.append((
+            f"triggers.{name}",
+            f"`{name}` is the name of a weapon and of a trigger, which would share one "
+            "`devices` entry and be told apart in no record; rename the trigger"))
+    for name in dict.fromkeys([*weapons, *triggers]):  # a name both use: said once
         if name not in devices:
             problems.append(("devices", f"no trainee holds `{name}`, so its inputs would be "
                                         f"no one's; add `{name}: 1` (the first trainee)"))

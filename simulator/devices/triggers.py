@@ -6,7 +6,10 @@ press looks like (the bytes a serial device sends, the bit a HID report sets) is
 once in the console with `learn_serial` and `learn_hid` and kept in the projector settings.
 
 When a device goes away mid-run (a cable pulled), ``on_error`` hears it, and the trigger
-keeps trying to reopen it until it is stopped; the run carries on meanwhile.
+keeps trying to reopen it until it is stopped; the run carries on meanwhile. Once it is
+back, ``on_recovered`` hears that. A press that cannot be handed on (the sink failed) is
+said to ``on_undelivered`` (``on_error`` when there is none), but it is no fault of the
+device: it is not reopened.
 """
 
 from __future__ import annotations
@@ -71,10 +74,15 @@ def _press_input(name: str, action: str | None, input_ns: int) -> DeviceInput:
 class _DeviceReader:
     """A device read on its own thread, reopened after it fails until stopped."""
 
-    def __init__(self, what: str, on_error: Callable[[str], None] | None,
-                 retry_s: float) -> None:
+    def __init__(self, what: str, sink: Callable[[DeviceInput], None],
+                 on_error: Callable[[str], None] | None,
+                 on_recovered: Callable[[], None] | None, retry_s: float,
+                 on_undelivered: Callable[[str], None] | None = None) -> None:
         self._what = what
+        self._sink = sink
         self._on_error = on_error
+        self._on_undelivered = on_undelivered or on_error
+        self._on_recovered = on_recovered
         self._retry_s = retry_s
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -128,8 +136,8 @@ class _DeviceReader:
                 else:
                     self._out = False
         except Exception as error:
-            # Whatever else went wrong (the sink, most likely) ends the reading; say so
-            # rather than lose the trigger without a word.
+            # Whatever else went wrong ends the reading; say so rather than lose the
+            # trigger without a word.
             self._report(f"{self._what} stopped ({error!r}); its presses are not seen")
         finally:
             self._close()
@@ -141,7 +149,20 @@ class _DeviceReader:
             except (OSError, ValueError):  # TriggerError among them
                 continue
             log.info("%s is back", self._what)
+            if self._on_recovered is not None:
+                self._on_recovered()
             return
+
+    def _deliver(self, seen: DeviceInput) -> None:
+        # The sink's own failure (an OSError or ValueError included) must not pass for the
+        # device's: that would close and reopen a port that works, losing presses.
+        try:
+            self._sink(seen)
+        except Exception as error:
+            log.exception("%s: a press could not be handed on", self._what)
+            if self._on_undelivered is not None:
+                self._on_undelivered(f"a press of {self._what} could not be delivered to "
+                                     f"the run ({error!r}); the trigger goes on reading")
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)
@@ -199,12 +220,14 @@ class SerialTrigger(_DeviceReader):
     def __init__(self, name: str, settings: SerialTriggerSettings, clock: Clock,
                  sink: Callable[[DeviceInput], None], *,
                  on_error: Callable[[str], None] | None = None,
+                 on_recovered: Callable[[], None] | None = None,
+                 on_undelivered: Callable[[str], None] | None = None,
                  retry_s: float = 1.0) -> None:
-        super().__init__(f"trigger {name} on {settings.port}", on_error, retry_s)
+        super().__init__(f"trigger {name} on {settings.port}", sink, on_error, on_recovered,
+                         retry_s, on_undelivered)
         self._name = name
         self._settings = settings
         self._clock = clock
-        self._sink = sink
         self._matcher = _PressMatcher(_press_bytes(name, settings.press))
         self._port: serial.Serial | None = None
 
@@ -229,7 +252,7 @@ class SerialTrigger(_DeviceReader):
         waiting = port.in_waiting
         data = first + port.read(waiting) if waiting else first
         for input_ns in self._matcher.feed(data, arrived_ns):
-            self._sink(_press_input(self._name, self._settings.action, input_ns))
+            self._deliver(_press_input(self._name, self._settings.action, input_ns))
 
     def _close(self) -> None:
         port, self._port = self._port, None
@@ -338,14 +361,15 @@ class HidTrigger(_DeviceReader):
     def __init__(self, name: str, settings: HidTriggerSettings, clock: Clock,
                  sink: Callable[[DeviceInput], None], backend: HidBackend | None = None, *,
                  on_error: Callable[[str], None] | None = None,
+                 on_recovered: Callable[[], None] | None = None,
+                 on_undelivered: Callable[[str], None] | None = None,
                  retry_s: float = 1.0) -> None:
         super().__init__(
             f"trigger {name} (USB {settings.vendor_id:04x}:{settings.product_id:04x})",
-            on_error, retry_s)
+            sink, on_error, on_recovered, retry_s, on_undelivered)
         self._name = name
         self._settings = settings
         self._clock = clock
-        self._sink = sink
         self._backend = backend or HidapiBackend()
         self._handle: HidHandle | None = None
         self._held = False
@@ -368,7 +392,7 @@ class HidTrigger(_DeviceReader):
         settings = self._settings
         held = settings.byte < len(report) and bool(report[settings.byte] & settings.mask)
         if held and not self._held:
-            self._sink(_press_input(self._name, settings.action, arrived_ns))
+            self._deliver(_press_input(self._name, settings.action, arrived_ns))
         self._held = held
 
     def _close(self) -> None:
@@ -385,18 +409,26 @@ def learn_serial(port: str, baudrate: int, timeout_s: float,
     """What one press of the device on ``port`` sends, in hex, for `SerialTriggerSettings`.
 
     The port is opened and whatever comes in the first ``settle_s`` is thrown away (an
-    adapter's noise on opening); the press is the next burst of bytes, ended by a pause of
-    a few characters' time. Raises `TriggerError` when nothing comes within ``timeout_s``
-    or the device sends more than a press could be, and `LearnCancelled` as soon as
-    ``cancelled`` says so (it is asked several times a second).
+    adapter's noise on opening), and so is the rest of a burst still coming at its end:
+    only after the line has been quiet for a few characters' time is a burst taken as the
+    press, which a pause of that length ends. Raises `TriggerError` when nothing comes
+    within ``timeout_s`` or the device sends more than a press could be, and
+    `LearnCancelled` as soon as ``cancelled`` says so (it is asked several times a second).
     """
     # Ten bits a character; three characters' silence ends a burst, and never less than
     # the gap a USB-serial adapter may leave inside one.
     quiet_s = max(0.05, 30 / baudrate)
     deadline = time.monotonic() + timeout_s
     with _open_serial(port, baudrate, quiet_s) as connection:
-        connection.reset_input_buffer()
+        try:
+            connection.reset_input_buffer()
+        except (OSError, ValueError) as error:  # pyserial's SerialException among them
+            raise TriggerError(f"serial port {port} could not be read ({error}): check the "
+                               "device's cable") from error
         settled = time.monotonic() + settle_s
+        # Set by a read that waited a whole quiet spell for nothing, after settling: a burst
+        # begun before then is noise even where it goes on past ``settled``.
+        listening = False
         press = bytearray()
         while True:
             if cancelled():
@@ -406,7 +438,12 @@ def learn_serial(port: str, baudrate: int, timeout_s: float,
             except (OSError, ValueError) as error:
                 raise TriggerError(f"serial port {port} stopped answering ({error}): "
                                    "check the device's cable") from error
-            if chunk and time.monotonic() < settled:
+            if not listening:
+                listening = not chunk and time.monotonic() >= settled
+                if not listening and time.monotonic() > deadline:
+                    raise TriggerError(
+                        f"the device on {port} never fell quiet within {timeout_s:g} s: "
+                        "check the baud rate, and that it is a button")
                 continue
             press += chunk
             if len(press) > _PRESS_BYTES_MAX:
@@ -468,7 +505,8 @@ def learn_hid(backend: HidBackend, vendor_id: int, product_id: int,
                 continue
             if pressed is None:
                 pressed = _newly_set(idle or bytes(len(report)), report, noise)
-            elif not report[pressed[0]] & pressed[1]:
+            # A report too short to hold the byte has the button let go, as a trigger reads it.
+            elif pressed[0] >= len(report) or not report[pressed[0]] & pressed[1]:
                 return pressed
     finally:
         handle.close()

@@ -2,9 +2,12 @@
 
 Two threads: one takes every picture from the camera the moment it comes, so each is
 stamped when it arrived rather than when analysis got round to it; the other finds the
-shots in them. When analysis falls behind it skips to the newest picture, except while a
-laser spot is being followed across pictures (a pulse pattern, a recoil streak), when
-skipping would lose the shot.
+shots in them. When analysis falls more than a quarter of a second behind it skips to the
+newest picture, but keeps every skipped one a quick look finds bright enough to hold a laser
+spot (a one-picture flash is a whole shot), and it skips nothing while a spot is being
+followed across pictures (a pulse pattern, a recoil streak). A scene bright enough to pass
+that look all over cannot be told from shots that way; half a second behind, it skips to the
+newest picture whatever the look says, so that shots are never answered late.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+
 from simulator.devices.camera import CameraError
 from simulator.devices.frames import CameraFrame, CameraSource
+from simulator.devices.laser import _SATURATED
 from simulator.devices.settings import WeaponSettings
 from simulator.inputs import DeviceInput
 
@@ -34,6 +40,11 @@ _TIMINGS_KEPT = 600
 # laser was last seen (dark frames of the pattern): no picture is skipped meanwhile, as a
 # detector counts a skipped picture as a dark one.
 _TRACK_FRAMES = 16
+# Analysis may fall this long behind before pictures are skipped: a backlog this short is
+# caught up within a few pictures once the scene calms.
+_BEHIND_S = 0.25
+# ...and past this long behind, even pictures that may hold a spot are skipped.
+_CATCH_UP_S = 0.5
 
 
 class Shot(Protocol):
@@ -78,7 +89,7 @@ class WatcherStats:
     """How the watching is going, for the console's device panel.
 
     ``frames`` came from the camera, ``analysed`` of them were searched for shots and
-    ``dropped`` were skipped because analysis was behind. Detection times are in
+    ``dropped`` were thrown away unsearched because analysis was behind. Detection times are in
     milliseconds; the median is over the last few hundred pictures.
     """
 
@@ -97,17 +108,20 @@ class CameraWatcher:
     marshals them onto its own. When the camera or the detector fails, ``on_error`` is
     told why, in a sentence for the instructor, and watching stops; the run carries on
     without shots from the camera. A source that simply ends (a recording) stops the
-    watching without an error.
+    watching without an error. When ``sink`` fails, ``on_undelivered`` (``on_error`` when
+    there is none) hears that the shot could not be delivered, and watching goes on.
     """
 
     def __init__(self, source: CameraSource, detector: Detector,
                  weapons: Mapping[str, WeaponSettings], sink: Callable[[DeviceInput], None],
-                 *, on_error: Callable[[str], None] | None = None) -> None:
+                 *, on_error: Callable[[str], None] | None = None,
+                 on_undelivered: Callable[[str], None] | None = None) -> None:
         self._source = source
         self._detector = detector
         self._weapons = weapons
         self._sink = sink
         self._on_error = on_error
+        self._on_undelivered = on_undelivered or on_error
         self._waiting: deque[CameraFrame] = deque()
         self._changed = threading.Condition()
         self._stopping = False
@@ -119,6 +133,10 @@ class CameraWatcher:
         self._slowest = 0.0
         self._threads: list[threading.Thread] = []
         self._stopped = False
+        # Waiting pictures beyond this many may be skipped (when no spot is followed).
+        fps = source.fps or 60.0
+        self._skip_after = max(2, round(_BEHIND_S * fps))
+        self._catch_up_after = max(self._skip_after + 1, round(_CATCH_UP_S * fps))
 
     def start(self) -> None:
         """Begin watching."""
@@ -193,13 +211,26 @@ class CameraWatcher:
                 self._changed.wait()
             if self._stopping or not self._waiting:
                 return None
-            # Following a spot needs every picture; otherwise the newest is all that matters.
+            # Following a spot needs every picture; otherwise the newest matters most.
             following = bool(self._detector.last_spots) or self._since_spots < _TRACK_FRAMES
-            if not following and len(self._waiting) > 1:
+            if following or len(self._waiting) <= self._skip_after:
+                return self._waiting.popleft()
+            if len(self._waiting) > self._catch_up_after:
                 self._dropped += len(self._waiting) - 1
                 newest = self._waiting.pop()
                 self._waiting.clear()
                 return newest
+            behind = [self._waiting.popleft() for _ in range(len(self._waiting) - 1)]
+        # Looked at outside the lock, so that the camera's thread never waits on it. The
+        # pictures from the first that may hold a spot on are all kept: a detector
+        # following that spot counts a skipped picture as a dark one.
+        first = next((at for at, frame in enumerate(behind) if _may_hold_spot(frame.image)),
+                     len(behind))
+        with self._changed:
+            self._dropped += first
+            self._waiting.extendleft(reversed(behind[first:]))
+            if self._stopping or not self._waiting:
+                return None
             return self._waiting.popleft()
 
     def _find_shots(self) -> None:
@@ -217,13 +248,23 @@ class CameraWatcher:
                     self._slowest = max(self._slowest, took)
                     self._latest = (frame, spots)
                 for shot in shots:
-                    self._sink(self._input(shot))
+                    self._deliver(self._input(shot))
         except Exception as error:  # any detector failure too
             self._fail(f"finding shots in the camera's pictures failed ({error!r})")
             with self._changed:
                 self._stopping = True
                 self._changed.notify_all()
             self._source.close()
+
+    def _deliver(self, seen: DeviceInput) -> None:
+        # A sink that fails is no fault of the camera or the detector: watching goes on.
+        try:
+            self._sink(seen)
+        except Exception as error:
+            log.exception("a shot could not be handed on")
+            if self._on_undelivered is not None:
+                self._on_undelivered(f"a shot from {seen.device} could not be delivered to "
+                                     f"the run ({error!r}); the camera goes on watching")
 
     def _input(self, shot: Shot) -> DeviceInput:
         weapon = self._weapons.get(shot.weapon)
@@ -238,3 +279,10 @@ class CameraWatcher:
         log.warning("%s", message)
         if self._on_error is not None:
             self._on_error(message)
+
+
+def _may_hold_spot(image: np.ndarray) -> bool:
+    # The detector finds a spot only where the picture reaches `_SATURATED`, so a picture
+    # that reaches it nowhere holds none; one look at the maximum is far cheaper than
+    # detection.
+    return bool(image.max(initial=0) >= _SATURATED)

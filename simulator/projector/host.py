@@ -17,6 +17,7 @@ record, not served to remote consoles.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,8 @@ class ProjectorHost(QObject):
     run_will_stage = Signal()
     run_staged = Signal(object)
     preview_ended = Signal(str)
+    # A range device that failed mid-class (the camera unplugged, a trigger gone).
+    device_trouble = Signal(str)
     # From the range set-up's worker thread to this one.
     _pattern_asked = Signal(object)
     _range_saved = Signal(object)
@@ -132,6 +135,9 @@ class ProjectorHost(QObject):
         self._clock = clock
         self._pattern_asked.connect(self._show_pattern)
         self._range_saved.connect(self._use_range)
+        self._range_setup: weakref.ref[RangeSetup] | None = None
+        self.room.release_camera = self._release_setup_camera
+        self.room.devices.trouble.connect(self.device_trouble)
         self._staged: StagedRun | None = None
         self._preview: StagedPreview | None = None
         if server is not None:
@@ -304,15 +310,34 @@ class ProjectorHost(QObject):
 
         The class's own devices let the camera go first (a camera opens once), and open
         again, as saved, at the next pre-flight.
+
+        Raises:
+            ValueError: a run holds the projector, or the pre-flight is checking the camera.
+            SignedOut, AccessDenied: from the gate.
         """
         devices = self.room.devices
-        devices.stop()
+        current = self.room.current
+        if devices.checking or (current is not None and current.live):
+            raise ValueError("the range is set up between runs, not while the projector "
+                             "is in use")
         width, height = self.room.projector_surface().pixel_area()
-        return RangeSetup(
+        setup = RangeSetup(
             self.gate, RangeSettings.of(self.settings), self._save_range,
             calibration_path=devices.calibration_file, open_camera=devices.open_camera,
             show_pattern=self._pattern_asked.emit, picture_size=lambda: (width, height),
-            profile=self.profile, clock=self._clock)
+            profile=self.profile, clock=self._clock,
+            display_lag_ms=self.settings.display_lag_ms)
+        devices.stop()
+        # The devices a clearance was earned with are off now: the next run needs a new
+        # pre-flight, which opens them again (and takes the camera from the set-up).
+        self.room.changed.emit()
+        self._range_setup = weakref.ref(setup)
+        return setup
+
+    def _release_setup_camera(self) -> None:
+        setup = self._range_setup() if self._range_setup is not None else None
+        if setup is not None:
+            setup.close_view()
 
     def _save_range(self, devices: RangeSettings) -> None:
         # Called on the set-up window's worker thread: only the file is touched here, the
@@ -330,6 +355,11 @@ class ProjectorHost(QObject):
         self.room.changed.emit()
 
     def _show_pattern(self, pattern: object) -> None:
+        # A request still queued when a run or a preview took the projector is dropped: the
+        # pattern would cover the trainee's picture, and its removal would blank it.
+        current = self.room.current
+        if current is not None and current.live:
+            return
         self.room.show_pattern(pattern if isinstance(pattern, np.ndarray) else None)
 
     def projector_surface(self) -> VideoSurface:

@@ -5,7 +5,7 @@ a second or more to open and settle, which a change-over between trainees must n
 for. Each device reads on a thread of its own and stamps what it sees there; its inputs
 reach the projector window (and through it the run) on the window's thread, where the
 frame on screen at each stamp is found. A device that fails is said, and the run goes on
-without it.
+without it; the next pre-flight opens it again, and refuses the run while it is still down.
 
 The camera is calibrated to the whole projector screen; a shot's place is turned into a
 place on the picture (which may be letterboxed on the screen) as it reaches the window.
@@ -14,9 +14,11 @@ place on the picture (which may be letterboxed on the screen) as it reaches the 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 CameraOpener = Callable[[CameraSettings], CameraSource]
 # Longest the pre-flight waits for a camera picture taken after the pattern went up.
 CHECK_TIMEOUT_S = 1.5
+NO_PICTURE = (f"camera: no picture came from the camera within {CHECK_TIMEOUT_S:g} s; check "
+              "its cable, or that no other program holds it (the range set-up, F8, "
+              "lets it go when the pre-flight starts)")
 
 
 def calibration_path() -> Path:
@@ -79,9 +84,13 @@ class RangeDevices(QObject):
         self._open_camera: CameraOpener = open_camera or (
             lambda camera: OpenCVCamera(camera, clock))
         self._hid_backend = hid_backend
+        self._checking = False
         self._watcher: CameraWatcher | None = None
-        self._triggers: list[SerialTrigger | HidTrigger] = []
-        self._failures: list[str] = []
+        self._triggers: dict[str, SerialTrigger | HidTrigger] = {}
+        # The last failure of each device (``camera``, ``triggers.<name>``) while it is
+        # down; set on the devices' threads, hence the lock.
+        self._failures: dict[str, str] = {}
+        self._failures_lock = threading.Lock()
 
     @property
     def configured(self) -> bool:
@@ -90,9 +99,20 @@ class RangeDevices(QObject):
 
     @property
     def camera_latency_ms(self) -> float | None:
-        """The camera's measured latency, recorded with each run; None without a camera."""
-        camera = self._settings.camera
-        return camera.latency_ms if camera is not None else None
+        """The camera's measured latency, recorded with each run; None unless it watches.
+
+        None also says, in the record, that no camera was watching the screen during the
+        run: the audit leaves such runs out of its shot rates.
+        """
+        camera, watcher = self._settings.camera, self._watcher
+        if camera is None or watcher is None or not watcher.running:
+            return None
+        return camera.latency_ms
+
+    @property
+    def checking(self) -> bool:
+        """Whether the pre-flight's camera check is under way (the pattern is up)."""
+        return self._checking
 
     @property
     def calibration_file(self) -> Path:
@@ -118,7 +138,9 @@ class RangeDevices(QObject):
     def problems(self, profile: AgencyProfile) -> list[str]:
         """What in the devices' settings cannot work, each with where and what to do."""
         settings, where = self._settings, settings_path()
-        problems = [f"{where}: {failure}" for failure in self._failures]
+        with self._failures_lock:
+            failures = list(self._failures.values())
+        problems = [f"{where}: {failure}" for failure in failures]
         problems += [f"{where}: {field}: {message}" for field, message in range_problems(
             settings.camera, settings.weapons, settings.triggers, settings.devices, profile)]
         if settings.camera is not None:
@@ -154,18 +176,27 @@ class RangeDevices(QObject):
                     "again from the console's range set-up (F8)"]
         problems = self.start()
         watcher = self._watcher
-        if watcher is None:
+        if watcher is None or self._checking:
             return problems
+        if camera.infrared:
+            # Through an IR-pass filter the pattern is all but invisible: only whether the
+            # camera delivers pictures can be checked (docs/range-hardware.md).
+            self._checking = True
+            try:
+                frame = self._frame_after(watcher, self._clock.now_ns())
+            finally:
+                self._checking = False
+            return problems if frame is not None else [*problems, NO_PICTURE]
+        self._checking = True
         show_pattern(calibration_pattern(width, height))
         try:
             shown_ns = self._clock.now_ns()
             frame = self._frame_after(watcher, shown_ns)
         finally:
             show_pattern(None)
+            self._checking = False
         if frame is None:
-            return [*problems, "camera: no picture came from the camera within "
-                    f"{CHECK_TIMEOUT_S:g} s; check its cable, or that no other program "
-                    "holds it"]
+            return [*problems, NO_PICTURE]
         try:
             found = recheck(calibration, frame)
         except CalibrationError as exc:
@@ -184,7 +215,10 @@ class RangeDevices(QObject):
         settle_ns = round(((self._settings.display_lag_ms or 0.0) + 50.0) * 1e6)
         deadline = time.monotonic() + CHECK_TIMEOUT_S
         while time.monotonic() < deadline:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            # Paints and timers, so the pattern reaches the screen; never the instructor's
+            # keys or clicks, which could start another check, or a run, under this one.
+            QCoreApplication.processEvents(
+                QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 20)
             latest = watcher.latest()
             if latest is not None and latest[0].exposure_ns >= shown_ns + settle_ns:
                 return latest[0].image
@@ -194,55 +228,98 @@ class RangeDevices(QObject):
     # -- the devices -------------------------------------------------------------------------
 
     def start(self) -> list[str]:
-        """Open the camera and the triggers (those not open yet); what failed, said plainly."""
+        """Open the camera and the triggers not running; what failed, said plainly.
+
+        A device that stopped (a camera that failed, a trigger whose reading ended) is
+        opened again; one that opens again is no longer held against the pre-flight. A
+        camera whose driver gives less than the settings ask is closed again, and said.
+        """
         problems: list[str] = []
         settings = self._settings
+        if self._watcher is not None and not self._watcher.running:
+            stopped, self._watcher = self._watcher, None
+            stopped.stop()
         if settings.camera is not None and self._watcher is None:
+            problems += self._start_camera(settings.camera)
+        for name, trigger in settings.triggers.items():
+            running = self._triggers.get(name)
+            if running is not None:
+                if running.running:
+                    continue
+                del self._triggers[name]
+                running.stop()
+            key = f"triggers.{name}"
             try:
-                calibration = self.calibration()
-            except DocumentError:
-                calibration = None  # `problems` says what is wrong with the file
-            if calibration is not None:
-                try:
-                    source = self._open_camera(settings.camera)
-                except CameraError as exc:
-                    problems.append(f"camera: {exc}")
+                if trigger.kind == "serial":
+                    device: SerialTrigger | HidTrigger = SerialTrigger(
+                        name, trigger, self._clock, self.input_seen.emit,
+                        on_error=partial(self._failed, key),
+                        on_undelivered=self._undelivered,
+                        on_recovered=partial(self._recovered, key))
                 else:
-                    detector = ShotDetector(settings.weapons, calibration, settings.camera)
-                    self._watcher = CameraWatcher(source, detector, settings.weapons,
-                                                  self.input_seen.emit,
-                                                  on_error=self._failed)
-                    self._watcher.start()
-        if not self._triggers:
-            for name, trigger in settings.triggers.items():
-                try:
-                    if trigger.kind == "serial":
-                        device: SerialTrigger | HidTrigger = SerialTrigger(
-                            name, trigger, self._clock, self.input_seen.emit,
-                            on_error=self._failed)
-                    else:
-                        device = HidTrigger(name, trigger, self._clock, self.input_seen.emit,
-                                            backend=self._hid_backend, on_error=self._failed)
-                    device.start()
-                except OSError as exc:
-                    problems.append(f"triggers.{name}: {exc}")
-                else:
-                    self._triggers.append(device)
+                    device = HidTrigger(
+                        name, trigger, self._clock, self.input_seen.emit,
+                        backend=self._hid_backend,
+                        on_error=partial(self._failed, key),
+                        on_undelivered=self._undelivered,
+                        on_recovered=partial(self._recovered, key))
+                device.start()
+            except OSError as exc:
+                problems.append(f"{key}: {exc}")
+            else:
+                self._triggers[name] = device
+                self._recovered(key)
         return problems
 
-    def _failed(self, message: str) -> None:
-        # On a device's thread: kept for the next pre-flight and said now.
+    def _start_camera(self, camera: CameraSettings) -> list[str]:
+        try:
+            calibration = self.calibration()
+        except DocumentError:
+            return []  # `problems` says what is wrong with the file
+        if calibration is None:
+            return []
+        try:
+            source = self._open_camera(camera)
+        except CameraError as exc:
+            return [f"camera: {exc}"]
+        if isinstance(source, OpenCVCamera):
+            shortfalls = source.shortfalls()
+            if shortfalls:
+                source.close()
+                return [f"camera: {shortfall}" for shortfall in shortfalls]
+        detector = ShotDetector(self._settings.weapons, calibration, camera)
+        self._watcher = CameraWatcher(
+            source, detector, self._settings.weapons, self.input_seen.emit,
+            on_error=partial(self._failed, "camera"), on_undelivered=self._undelivered)
+        self._watcher.start()
+        self._recovered("camera")
+        return []
+
+    def _failed(self, device: str, message: str) -> None:
+        # On a device's thread: kept for the pre-flights while the device is down, and
+        # said now.
         log.warning("range device: %s", message)
-        self._failures.append(message)
+        with self._failures_lock:
+            self._failures[device] = message
         self.trouble.emit(message)
+
+    def _undelivered(self, message: str) -> None:
+        # On a device's thread: the device itself is well, so nothing is held against the
+        # next pre-flight.
+        log.warning("range device: %s", message)
+        self.trouble.emit(message)
+
+    def _recovered(self, device: str) -> None:
+        with self._failures_lock:
+            self._failures.pop(device, None)
 
     def stop(self) -> None:
         """Close every device (idempotent)."""
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.stop()
-        triggers, self._triggers = self._triggers, []
-        for trigger in triggers:
+        triggers, self._triggers = self._triggers, {}
+        for trigger in triggers.values():
             trigger.stop()
 
 

@@ -8,6 +8,8 @@ variant's clips through the decoder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QWindow
@@ -68,6 +70,9 @@ class ProjectorRoom(QObject):
         super().__init__()
         self.settings = settings
         self.devices = devices or RangeDevices(settings, clock, parent=self)
+        # Called before the pre-flight opens the camera: whatever else holds it (the
+        # range's set-up) lets it go, for a camera opens once.
+        self.release_camera: Callable[[], None] | None = None
         self.devices.input_seen.connect(self._device_input)
         self._profile = profile
         self._clock = clock
@@ -126,8 +131,10 @@ class ProjectorRoom(QObject):
     def room_problems(self) -> list[str]:
         """The projector screen, the player library, the key bindings and range devices.
 
-        With a camera, the calibration pattern goes up on the projector for about a second
-        while the camera checks that nothing has moved.
+        The range devices set up are opened (or opened again, if one failed): the triggers,
+        and the camera once it is calibrated. With a camera, and no run live, the
+        calibration pattern then goes up on the projector for about a second while the
+        camera checks that nothing has moved.
         """
         problems = []
         if self._window is None and self._windowed_size is None:
@@ -142,6 +149,11 @@ class ProjectorRoom(QObject):
                 problems.append(f"player: the vlc backend cannot load libvlc ({exc}); "
                                 "install VLC 3 or use the pyav backend")
         problems += binding_problems(self.settings, self._profile)
+        if self.release_camera is not None:
+            self.release_camera()
+        # Opened first, so that a device back since its failure is not held against the run;
+        # without this a trigger would only ever be opened by the camera's check.
+        problems += self.devices.start()
         problems += self.devices.problems(self._profile)
         # Never over a run: the pattern would cover the trainee's picture.
         if not problems and self.settings.camera is not None and (
@@ -151,7 +163,13 @@ class ProjectorRoom(QObject):
         return problems
 
     def show_pattern(self, pattern: np.ndarray | None) -> None:
-        """Put ``pattern`` (BGR) on the projector in place of the picture; None: black."""
+        """Put ``pattern`` (BGR) on the projector in place of the picture; None: black.
+
+        Nothing while a run or a preview holds the projector: the pattern would cover the
+        trainee's picture, and taking it away would blank it.
+        """
+        if self.current is not None and self.current.live:
+            return
         surface = self._projector_window().surface
         if pattern is None:
             surface.clear()
@@ -165,6 +183,8 @@ class ProjectorRoom(QObject):
         window = self._window
         if window is None or self.current is None or not self.current.live:
             return
+        if seen.input_ns < self.current.session.run.state.time_base_ns:
+            return  # seen before this run began, delivered after
         rect = window.surface.picture_rect()
         size = window.surface.size()
         window.take_input(screen_to_picture(
@@ -179,7 +199,15 @@ class ProjectorRoom(QObject):
     # -- runs ----------------------------------------------------------------------------
 
     def stage(self, make_run: RunFactory) -> StagedRun:
-        """A new player on the projector window, the run built on it, and its preview."""
+        """A new player on the projector window, the run built on it, and its preview.
+
+        Raises:
+            ValueError: the pre-flight's camera check has the projector (a remote console
+                asked to start meanwhile); start again in a moment.
+        """
+        if self.devices.checking:
+            raise ValueError("the pre-flight is checking the camera on the projector; "
+                             "start again in a moment")
         self.staging.emit()
         self._release()
         window = self._projector_window()

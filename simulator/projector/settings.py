@@ -20,6 +20,7 @@ from simulator.devices.settings import (
     WeaponSettings,
 )
 from simulator.documents import DocumentError, load_document
+from simulator.documents.writing import write_whole
 from simulator.paths import data_dir
 
 SETTINGS_FILE = "projector.yaml"
@@ -86,9 +87,7 @@ def save_settings(settings: ProjectorSettings, path: Path | None = None) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(settings.model_dump(mode="json", exclude_defaults=False),
                           sort_keys=False, allow_unicode=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_whole(path, text)
     return path
 
 

@@ -12,7 +12,7 @@ is passed on (`unbound_key`) for the console to act on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -101,7 +101,7 @@ class ProjectorWindow(QWidget):
         self.setStyleSheet("background: black;")
         self._clock = clock
         self._settings = settings
-        self.inputs = InputPort(settings.devices, trainee_ids)
+        self.inputs = InputPort(_DevicesNow(settings), trainee_ids)
         self.connect_inputs(self.take_input)
         self.surface = VideoSurface(self)
         self.surface.setMouseTracking(True)
@@ -236,6 +236,26 @@ class ProjectorWindow(QWidget):
         """Tell the session, which ends the run properly before the window goes."""
         self.closing.emit()
         super().closeEvent(event)
+
+
+class _DevicesNow(Mapping[str, int]):
+    """Which trainee holds which device, as the settings say now.
+
+    The range's set-up saves a new map during a class; a copy taken when the window opened
+    would give the next run's shots to the trainees of the old one.
+    """
+
+    def __init__(self, settings: ProjectorSettings) -> None:
+        self._settings = settings
+
+    def __getitem__(self, device: str) -> int:
+        return self._settings.devices[device]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._settings.devices)
+
+    def __len__(self) -> int:
+        return len(self._settings.devices)
 
 
 def key_name(key: int) -> str:

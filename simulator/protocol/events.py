@@ -220,9 +220,10 @@ class TraineeInput(EventBase):
     For an input with ``x`` and ``y``: ``segment_id`` is the segment on screen at its frame,
     ``clip_s`` that frame's time in its clip (the player's, or estimated from when the
     segment started), and ``person_id``/``zone`` the hit zone the point fell in, if any.
-    A shot with ``x`` and ``y`` also has its ``placement``; every shot has
-    ``after_threat_ended``: a ``threat_ended`` cue had been shown and no cue where force is
-    justified since. Records made before these fields read them as None.
+    A shot with ``x`` and ``y`` also has its ``placement`` (None when the segment it landed
+    on is not known); every shot has ``after_threat_ended``: it hit a person whose threat
+    had ended, or, hitting no threat, came when at least one threat had ended and none
+    stood (docs/protocol.md). Records made before these fields read them as None.
     """
 
     type: Literal["trainee_input"] = "trainee_input"

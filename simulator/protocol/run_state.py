@@ -7,9 +7,9 @@ event, and a run resumes from it in a new process.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator.protocol.events import RunKind, VariantAssignment
 
@@ -45,34 +45,59 @@ class ShownCue(BaseModel):
     open: bool = True
 
 
+class ThreatState(BaseModel):
+    """Who is a threat, and whose threat has ended, by the cues shown so far.
+
+    ``threats`` are the people named by shown cues where force is justified, less those a
+    shown ``threat_ended`` cue ended since; ``ended`` are the people a shown ``threat_ended``
+    cue ended (by name, or by naming no one while they were a threat) and no cue where force
+    is justified has named since.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    threats: list[str] = Field(default_factory=list)
+    ended: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_run_wide_flag(cls, data: Any) -> Any:
+        # States stored before threats ended person by person kept one flag for the whole
+        # run, which cannot say whose threat ended: it is dropped, and the next
+        # ``threat_ended`` cue counts again.
+        if isinstance(data, dict) and isinstance(data.get("ended"), bool):
+            data = {k: v for k, v in data.items() if k != "ended"}
+        return data
+
+
+class ThreatMark(ThreatState):
+    """The threat state from a moment on (a cue's frame, a restart, a jump)."""
+
+    active_ns: int
+
+
 class PlayedSegment(BaseModel):
-    """A segment put on screen under a play token, and when its first frame was presented.
+    """A segment put on screen under a play token, when it was presented, and the threats then.
 
     Kept for a while after the next cut, so that an input reported late still finds the
-    segment on screen at its frame.
+    segment on screen at its frame, and a restart or a jump back finds who was a threat when
+    the segment began.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     token: int
     segment_id: str
-    presented_ns: int | None = None
     presented_active_ns: int | None = None
+    threats_at_start: ThreatState | None = None
 
-
-class ThreatMark(BaseModel):
-    """Who was a threat from a moment on (a cue's frame), and whether a threat had ended.
-
-    ``threats`` are the people named by shown cues where force is justified, less those a
-    shown ``threat_ended`` cue named since; ``ended`` is whether a ``threat_ended`` cue had
-    been shown with no cue where force is justified after it.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    active_ns: int
-    threats: list[str] = Field(default_factory=list)
-    ended: bool = False
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_wall_stamp(cls, data: Any) -> Any:
+        # Earlier states also kept the presentation's raw stamp, which nothing reads.
+        if isinstance(data, dict) and "presented_ns" in data:
+            data = {k: v for k, v in data.items() if k != "presented_ns"}
+        return data
 
 
 class RunState(BaseModel):

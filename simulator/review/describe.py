@@ -28,6 +28,7 @@ from simulator.protocol import (
     TraineeInput,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
+from simulator.protocol.events import Placement
 
 
 def describe(event: Event, names: Mapping[str, str]) -> str:
@@ -116,8 +117,11 @@ class _Describe(EventHandler[str]):
         return event.outcome_kind or f"ended by {event.reason}"
 
 
-PLACEMENT_WORDS = {"threat": "hit on the threat", "non_threat": "hit on a non-threat",
-                   "miss": "miss"}
+# The words for where a shot landed, for every view of the record: the event lines, the
+# timeline, the shot table and figure, and the report (`simulator.review.shots`).
+PLACEMENT_WORDS: Mapping[Placement | None, str] = {
+    "threat": "hit on the threat", "non_threat": "hit on a non-threat", "miss": "miss",
+    None: "not scored"}
 
 
 def _hit(event: TraineeInput) -> str:

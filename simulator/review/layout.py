@@ -19,7 +19,7 @@ Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
 
 @dataclass(frozen=True)
 class Heading:
-    """A section title (level 2) or a subsection title (level 3)."""
+    """A section title (level 2), a subsection title (level 3), or one under that (4)."""
 
     text: str
     level: int = 2
@@ -130,6 +130,15 @@ def as_html_page(heading: str, generated: datetime, blocks: Sequence[Block]) -> 
         *(_html(b) for b in blocks), "</body></html>"])
 
 
+def heading_style(styles: Any, level: int) -> Any:
+    """The PDF style of a heading at ``level`` (2, 3 or 4, as the HTML's ``h2``-``h4``).
+
+    Each level its own, smaller than the one above: a level-4 heading (one trainee's
+    shots) under a level-3 one (the shots) must not read as its equal.
+    """
+    return styles[{2: "Heading2", 3: "Heading3"}.get(level, "Heading4")]
+
+
 def as_pdf_document(heading: str, generated: datetime, blocks: Sequence[Block]) -> bytes:
     """The same blocks as an A4 PDF."""
     from reportlab.lib import colors
@@ -149,8 +158,7 @@ def as_pdf_document(heading: str, generated: datetime, blocks: Sequence[Block]) 
     def flowable(block: Block) -> object:
         match block:
             case Heading():
-                return Paragraph(html.escape(block.text),
-                                 styles["Heading2" if block.level == 2 else "Heading3"])
+                return Paragraph(html.escape(block.text), heading_style(styles, block.level))
             case Text():
                 return Paragraph(html.escape(block.text),
                                  quiet if block.quiet else styles["BodyText"])

@@ -18,7 +18,9 @@ from typing import Any
 from simulator.agency import AgencyProfile
 from simulator.catalog import VariantSummary
 from simulator.protocol import DecisionRecorded, FlagRaised
+from simulator.protocol.events import Placement
 from simulator.record.scores import Score
+from simulator.review.describe import PLACEMENT_WORDS
 from simulator.review.layout import (
     Block,
     Figure,
@@ -48,15 +50,15 @@ from simulator.review.shots import (
 )
 from simulator.review.timeline import Marker, Timeline, clock_text
 
+_SHOT_SHAPES: tuple[tuple[Placement, str], ...] = (("threat", "o"), ("non_threat", "X"),
+                                                   ("miss", "s"))
 # Marker kinds drawn on the figure: the row each is on, its colour and shape, and what the
 # legend calls it. "force" is a decision that used force, drawn apart from the others.
 _DRAWN = (("cue", "Cues", "#d35400", "o", "Cue"),
           ("input", "Trainee inputs", "#8e44ad", "o", "Trainee input"),
-          ("shot_threat", "Shots", PLACEMENT_COLOURS["threat"], "o", "Shot: hit on the threat"),
-          ("shot_non_threat", "Shots", PLACEMENT_COLOURS["non_threat"], "X",
-           "Shot: non-threat hit"),
-          ("shot_miss", "Shots", PLACEMENT_COLOURS["miss"], "s", "Shot: miss"),
-          ("shot", "Shots", PLACEMENT_COLOURS[None], "D", "Shot (not scored)"),
+          *((f"shot_{p}", "Shots", PLACEMENT_COLOURS[p], shape, f"Shot: {PLACEMENT_WORDS[p]}")
+            for p, shape in _SHOT_SHAPES),
+          ("shot", "Shots", PLACEMENT_COLOURS[None], "D", f"Shot ({PLACEMENT_WORDS[None]})"),
           ("decision", "Decisions", "#1f5fa8", "o", "Decision"),
           ("force", "Decisions", "#1b1b1b", "^", "Decision using force"),
           ("choice", "Branches", "#2c3e50", "o", "Branch taken by the instructor"),

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.protocol.events import Placement
+from simulator.review.describe import PLACEMENT_WORDS
 from simulator.review.load import ReviewedRun
 from simulator.review.timeline import FiredShot, Timeline, clock_text
 
-PLACEMENT_LABELS: Mapping[Placement | None, str] = {
-    "threat": "hit on the threat", "non_threat": "non-threat hit", "miss": "miss",
-    None: "not scored"}
 # Colour and shape by placement, the same in every figure and in the replay.
 PLACEMENT_COLOURS: Mapping[Placement | None, str] = {
     "threat": "#1f5fa8", "non_threat": "#c0392b", "miss": "#7f8c8d", None: "#1b1b1b"}
@@ -66,7 +64,7 @@ class ShotCounts:
 
         return (f"{n(self.shots, 'shot', 'shots')}: "
                 f"{n(self.threat_hits, 'hit on the threat', 'hits on the threat')}, "
-                f"{n(self.non_threat_hits, 'non-threat hit', 'non-threat hits')}, "
+                f"{n(self.non_threat_hits, 'hit on a non-threat', 'hits on a non-threat')}, "
                 f"{n(self.misses, 'miss', 'misses')}; "
                 f"{self.after_threat_ended} after the threat ended.")
 
@@ -92,7 +90,7 @@ def shot_table_rows(shots: Sequence[FiredShot]) -> list[tuple[str, ...]]:
         return f"{shot.person_id} ({role})" if role and role != shot.person_id \
             else shot.person_id
 
-    return [(str(i), clock_text(s.at_s), s.device, PLACEMENT_LABELS[s.placement], on(s),
+    return [(str(i), clock_text(s.at_s), s.device, PLACEMENT_WORDS[s.placement], on(s),
              s.zone or "-", s.cue_id or "-",
              f"{s.latency_ms:.0f}" if s.latency_ms is not None else "-",
              f"{s.into_segment_s:.2f}" if s.into_segment_s is not None else "-",
@@ -125,7 +123,7 @@ def shot_figure(shots: Sequence[FiredShot]) -> Any:
     axes.set_xlabel("the projected picture (16:9)", fontsize=6, color="#555555")
     placed = [(i, s) for i, s in enumerate(shots, start=1) if s.x is not None
               and s.y is not None]
-    for placement in PLACEMENT_LABELS:
+    for placement in PLACEMENT_WORDS:
         mine = [s for _, s in placed if s.placement == placement]
         if mine:
             axes.scatter([s.x for s in mine], [s.y for s in mine], s=40,
@@ -140,7 +138,7 @@ def shot_figure(shots: Sequence[FiredShot]) -> Any:
                       fontsize=6, color="#1b1b1b", zorder=5)
     # The same key on every figure, so figures side by side read alike; "not scored" only
     # where a shot was not.
-    shown = [p for p in PLACEMENT_LABELS if p is not None
+    shown = [p for p in PLACEMENT_WORDS if p is not None
              or any(s.placement is None for _, s in placed)]
     handles = [Line2D([], [], linestyle="none", marker=_SHAPES[p], markersize=6,
                       color=PLACEMENT_COLOURS[p]) for p in shown]
@@ -148,7 +146,7 @@ def shot_figure(shots: Sequence[FiredShot]) -> Any:
                           markerfacecolor="none", markeredgecolor=AFTER_THREAT_COLOUR,
                           markeredgewidth=1.6))
     key.axis("off")
-    key.legend(handles, [PLACEMENT_LABELS[p].capitalize() for p in shown]
+    key.legend(handles, [PLACEMENT_WORDS[p].capitalize() for p in shown]
                + ["After the threat ended"], loc="center left", fontsize=7, frameon=False)
     return figure
 

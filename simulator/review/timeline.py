@@ -330,9 +330,14 @@ class _Builder(EventHandler[None]):
         if event.clip_s is not None and segment_id is not None:
             into = event.clip_s - self.scenario.segment(segment_id).in_point
         elif current is not None and current.event.segment_id == segment_id:
-            # No frame stamp: the time on screen, less the time frozen by pauses.
-            into = self.at_s - current.start_s - sum(end - start for start, end
-                                                      in current.pauses)
+            # No frame stamp: the time on screen, less the time frozen by pauses, held at
+            # the segment's out-point as the runtime's own estimate of a shot's clip time
+            # is (a waiting loop or held picture past the out-point is not followed). The
+            # review must place such a shot on the frame the runtime scored it on.
+            segment = self.scenario.segment(segment_id)
+            on_screen = self.at_s - current.start_s - sum(end - start for start, end
+                                                          in current.pauses)
+            into = min(on_screen, segment.out_point - segment.in_point)
         role = next((p.role for p in self.scenario.people if p.id == event.person_id), None)
         self.fired.append(FiredShot(
             seq=event.seq, at_s=self.at_s, trainee_id=event.trainee_id, device=event.device,

@@ -74,9 +74,17 @@ from simulator.protocol.events import (
     WindowCloseReason,
 )
 from simulator.protocol.notes import make_note
-from simulator.protocol.run_state import Offer, PlayedSegment, RunState, ShownCue, ThreatMark
+from simulator.protocol.run_state import (
+    Offer,
+    PlayedSegment,
+    RunState,
+    ShownCue,
+    ThreatMark,
+    ThreatState,
+)
 from simulator.scenario import Branch, Cue, LoadedScenario, Segment
 from simulator.scenario.hit_zones import Hit, hit_at
+from simulator.scenario.lint import THREAT_ENDED
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +102,6 @@ _KEEP_PLAYS = 16
 # Changes of who is a threat, so that a late shot is placed by who was a threat at its
 # stamp; a shot older than all of them is placed by the oldest kept.
 _KEEP_THREAT_MARKS = 32
-# The cue kind that says a subject stopped being a threat (dropped the weapon, fell,
-# surrendered); shots after it are counted apart.
-THREAT_ENDED = "threat_ended"
 
 
 class RunFaulted(RuntimeError):
@@ -147,6 +152,10 @@ class ScenarioRun:
         self._journal = journal
         self._profile = profile or default_profile()
         self._clips = clips or loaded.clip_path
+        self._markers = frozenset(c.id for seg in self.scenario.segments for c in seg.cues
+                                  if c.kind == THREAT_ENDED)
+        self._scored = frozenset(c.id for seg in self.scenario.segments for c in seg.cues
+                                 if c.scored and c.kind != THREAT_ENDED)
         self._listeners: list[Listener] = []
         self._faulted = False
         self._command_id: str | None = None
@@ -388,8 +397,16 @@ class ScenarioRun:
 
     # -- segments and playback -----------------------------------------------------------
 
-    def _switch(self, segment_id: str, *, visit: bool = True) -> PlayRequest:
+    def _switch(self, segment_id: str, *, visit: bool = True,
+                threats: ThreatState | None = None) -> PlayRequest:
+        """Put ``segment_id`` on screen as a new play.
+
+        ``threats`` is the threat state the play starts from, when it is not the current one
+        (a restart, a jump back); it takes effect now.
+        """
         s = self._state
+        if threats is not None:
+            self._set_threats(threats, self._active(self._clock.now_ns()))
         s.play_token += 1
         s.segment_id = segment_id
         s.presented_ns = None
@@ -397,9 +414,14 @@ class ScenarioRun:
         s.status = "playing"
         if visit:
             s.path.append(segment_id)
-        s.plays = [*s.plays[-(_KEEP_PLAYS - 1):],
-                   PlayedSegment(token=s.play_token, segment_id=segment_id)]
+        s.plays = [*s.plays[-(_KEEP_PLAYS - 1):], PlayedSegment(
+            token=s.play_token, segment_id=segment_id, threats_at_start=self._threats_now())]
         return self._request(self.scenario.segment(segment_id), s.play_token)
+
+    def _started_with(self, segment_id: str) -> ThreatState | None:
+        """The threat state when ``segment_id`` last started, if a kept play shows it."""
+        return next((p.threats_at_start for p in reversed(self._state.plays)
+                     if p.segment_id == segment_id), None)
 
     def _request(self, segment: Segment, token: int) -> PlayRequest:
         clip = self._clips(self.variant.id, segment.clip)
@@ -462,10 +484,17 @@ class ScenarioRun:
         s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
         s.display_lag_ms = self._player.display_lag_ms
         # Who is a threat carries over; when each became one is on the dead clock.
-        threats, ended = self._threats_now()
-        s.threat_marks = [ThreatMark(active_ns=self._active(now), threats=threats, ended=ended)]
-        s.plays = []
+        threats = self._threats_now()
+        s.threat_marks = [ThreatMark(active_ns=self._active(now), **threats.model_dump())]
+        # The plays stay for what they began with (a restart or a jump back needs it); their
+        # presentation stamps are on the dead clock, and no input can come from its frames.
+        interrupted_play = next((p for p in s.plays if p.token == s.play_token), None)
+        for play in s.plays:
+            play.presented_active_ns = None
         request = self._switch(s.segment_id or self.scenario.start, visit=False)
+        if interrupted_play is not None and interrupted_play.threats_at_start is not None:
+            # The replay is the same play: a restart after it goes back to what it began with.
+            s.plays[-1].threats_at_start = interrupted_play.threats_at_start
         self._emit(lambda stamp: RunRecovered(
             **stamp, last_seq=last_seq, segment_id=s.segment_id,
             player_backend=s.player_backend, timing_mode=s.timing_mode,
@@ -514,7 +543,7 @@ class ScenarioRun:
                 s.presented_ns = t
                 for play in s.plays:
                     if play.token == s.play_token:
-                        play.presented_ns, play.presented_active_ns = t, self._active(t)
+                        play.presented_active_ns = self._active(t)
                 self._emit(lambda stamp: SegmentStarted(
                     **stamp, segment_id=segment.id, play_token=s.play_token), t)
                 if segment.decision:
@@ -544,7 +573,8 @@ class ScenarioRun:
                 self._mark_threats(cue, shown_active)
                 self._emit(lambda stamp: CueShown(
                     **stamp, segment_id=segment.id, cue_id=cue.id, person_id=cue.person,
-                    scored=cue.scored, window_ms=round(cue.response_window * 1000)), t)
+                    scored=cue.scored and cue.kind != THREAT_ENDED,
+                    window_ms=round(cue.response_window * 1000)), t)
             case PlaybackFailed(t_ns=t, detail=detail):
                 self._emit(lambda stamp: MediaFailed(
                     **stamp, segment_id=segment.id, clip_id=segment.clip, detail=detail[:500]), t)
@@ -569,26 +599,33 @@ class ScenarioRun:
                     **stamp, segment_id=segment.id, offer_seq=offer.offer_seq,
                     window_ms=round(offer.window_ns / 1e6), waiting=waiting), t)
 
-    def _threats_now(self) -> tuple[list[str], bool]:
-        """Who is a threat as of the latest cue shown, and whether a threat had ended."""
+    def _threats_now(self) -> ThreatState:
+        """Who is a threat, and whose threat ended, as of the latest change."""
         marks = self._state.threat_marks
-        return (list(marks[-1].threats), marks[-1].ended) if marks else ([], False)
+        return (ThreatState(threats=list(marks[-1].threats), ended=list(marks[-1].ended))
+                if marks else ThreatState())
+
+    def _set_threats(self, state: ThreatState, active_ns: int) -> None:
+        s = self._state
+        s.threat_marks = [*s.threat_marks[-(_KEEP_THREAT_MARKS - 1):], ThreatMark(
+            active_ns=active_ns, threats=list(state.threats), ended=list(state.ended))]
 
     def _mark_threats(self, cue: Cue, shown_active: int) -> None:
         """Note who is a threat from this cue's frame on, if the cue changes it."""
-        threats, ended = self._threats_now()
+        now = self._threats_now()
+        threats, ended = now.threats, now.ended
         if cue.kind == THREAT_ENDED:
-            # A threat_ended cue without a person ends every threat (the scene is over).
-            threats = [p for p in threats if cue.person is not None and p != cue.person]
-            ended = True
+            # Naming a person ends their threat, as the script says; naming no one ends
+            # every threat standing (the scene is over).
+            stopped = [cue.person] if cue.person is not None else threats
+            threats = [p for p in threats if p not in stopped]
+            ended = [*ended, *(p for p in stopped if p not in ended)]
         elif cue.force_justified and cue.person is not None:
             threats = threats if cue.person in threats else [*threats, cue.person]
-            ended = False
-        else:
+            ended = [p for p in ended if p != cue.person]
+        if (threats, ended) == (now.threats, now.ended):
             return
-        s = self._state
-        s.threat_marks = [*s.threat_marks[-(_KEEP_THREAT_MARKS - 1):], ThreatMark(
-            active_ns=shown_active, threats=threats, ended=ended)]
+        self._set_threats(ThreatState(threats=threats, ended=ended), shown_active)
 
     def _threats_at(self, at_ns: int) -> ThreatMark:
         """Who was a threat at ``at_ns``, by the cues shown up to then."""
@@ -596,6 +633,19 @@ class ScenarioRun:
         active = self._active(at_ns)
         found = next((m for m in reversed(marks) if m.active_ns <= active), None)
         return found or (marks[0] if marks else ThreatMark(active_ns=active))
+
+    @staticmethod
+    def _after_threat_ended(threats: ThreatState, person: str | None) -> bool:
+        """Whether a shot on ``person`` (None: on no one known) came after the threat ended.
+
+        A shot on a person whose threat ended is; one on a threat standing is not; any
+        other shot (a miss, a bystander, no point) is when a threat had ended and none stands.
+        """
+        if person is not None and person in threats.ended:
+            return True
+        if person is not None and person in threats.threats:
+            return False
+        return bool(threats.ended) and not threats.threats
 
     def _play_at(self, token: int | None, at_ns: int) -> PlayedSegment | None:
         """The play on screen for an input: by its frame's token, else by its stamp."""
@@ -695,10 +745,16 @@ class ScenarioRun:
     def _cue_at(self, at_ns: int, *, respond: bool) -> tuple[ShownCue | None, float | None]:
         """The cue whose window was open at ``at_ns`` and the latency from its frame."""
         active = self._active(at_ns)
-        cue = next((c for c in reversed(self._state.cues)
-                    if c.shown_active_ns <= active <= c.closes_active_ns), None)
-        if cue is None:
+        # A threat_ended cue only marks when a threat stopped: an input in its window
+        # answers the cue before it, whose window is still open.
+        open_then = [c for c in reversed(self._state.cues)
+                     if c.cue_id not in self._markers
+                     and c.shown_active_ns <= active <= c.closes_active_ns]
+        if not open_then:
             return None, None
+        # A scored cue keeps the responses in its window when an unscored one (a line, a
+        # sign of distress) opens inside it: the audit measures the scored cue.
+        cue = next((c for c in open_then if c.cue_id in self._scored), open_then[0])
         if respond and cue.open:
             cue.responses += 1
         return cue, (active - cue.shown_active_ns) / 1e6
@@ -727,8 +783,10 @@ class ScenarioRun:
         after_threat_ended: bool | None = None
         if command.kind == "shot":
             threats = self._threats_at(at)
-            after_threat_ended = threats.ended
-            if command.x is not None and command.y is not None:
+            after_threat_ended = self._after_threat_ended(threats, hit.person if hit else None)
+            # A shot on a frame whose segment is no longer known cannot be placed: it may
+            # have hit anyone, so it is not counted a miss.
+            if command.x is not None and command.y is not None and landing.segment_id:
                 placement = ("miss" if hit is None
                              else "threat" if hit.person in threats.threats else "non_threat")
         self._emit(lambda stamp: TraineeInput(
@@ -835,7 +893,9 @@ class ScenarioRun:
         self._require_live("restart the segment")
         self._resume_if_paused()
         segment_id = self._state.segment_id or self.scenario.start
-        request = self._switch(segment_id, visit=False)
+        # The segment plays again from who was a threat when it began, so that its cues
+        # score the same each time.
+        request = self._switch(segment_id, visit=False, threats=self._started_with(segment_id))
         self._emit(lambda stamp: SegmentRestarted(**stamp, segment_id=segment_id))
         self._play(request)
 
@@ -849,7 +909,10 @@ class ScenarioRun:
         self._resume_if_paused()
         from_segment = self._state.segment_id
         note = make_note(command.note)
-        request = self._switch(command.segment_id)
+        # Back to a segment played before: who was a threat when it last began. A segment
+        # not played before (or too long ago) starts from the threats as they are.
+        request = self._switch(command.segment_id,
+                               threats=self._started_with(command.segment_id))
         self._emit(lambda stamp: Jumped(
             **stamp, from_segment=from_segment, to_segment=command.segment_id,
             note_digest=note.digest if note else None), note=note)

@@ -24,6 +24,11 @@ from simulator.paths import standins_dir
 from simulator.scenario.fast_yaml import locations_of
 from simulator.scenario.model import Scenario, Segment, Variant
 
+# The cue kind that says a subject stopped being a threat (dropped the weapon, fell,
+# surrendered): shots after it are counted apart. It marks a moment and asks for no
+# response, so the runtime attributes no input to it and never scores it.
+THREAT_ENDED = "threat_ended"
+
 # Who may speak in a segment's lines besides the declared people.
 SPEAKERS = frozenset({"officer", "narrator"})
 
@@ -314,6 +319,12 @@ class _Checker:
                 self.add("truth-incomplete", f"{where}.reasonable_options",
                          f"cue `{cue.id}` says force is justified; list the force options "
                          "that are reasonable here", warning=True)
+            if cue.kind == THREAT_ENDED and cue.force_justified is not None:
+                self.add("marker-with-truth", f"{where}.force_justified",
+                         f"cue `{cue.id}` is a `{THREAT_ENDED}` cue: it marks when a threat "
+                         "stopped and is never scored or responded to, so its "
+                         "`force_justified` and `reasonable_options` are ignored; remove them, "
+                         "or put the ground truth on a cue of its own", warning=True)
 
     def _hit_zones(self, i: int, segment: Segment) -> None:
         seen: Counter[tuple[str, str]] = Counter()

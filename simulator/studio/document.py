@@ -10,8 +10,6 @@ same loader as `branchpoint validate`, so the studio never writes a file that do
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -21,6 +19,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from simulator.documents import DocumentError, Problem
 from simulator.documents.loading import MAX_DOCUMENT_BYTES
+from simulator.documents.writing import write_whole
 from simulator.scenario import LoadedScenario, parse_scenario
 
 # No line is folded on saving: a long description stays on the line its author put it.
@@ -123,20 +122,6 @@ class ScenarioDocument:
         """
         write_whole(path, self.text())
 
-
-def write_whole(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` whole or not at all: the old file stays until it is done."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".saving",
-                                             dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _shared_node(tree: CommentedMap) -> str | None:

@@ -76,6 +76,17 @@ def key_near(zone: Mapping[str, Any], at_s: float, within_s: float = SAME_TIME_S
     return None
 
 
+def centred_box(width: float = 0.2, height: float = 0.4) -> Box:
+    """A ``width`` x ``height`` box in the middle of the picture (fractions of it).
+
+    Where a zone added from the keyboard starts, about a person's size at mid distance;
+    the arrow keys then move and size it onto them.
+    """
+    width, height = min(max(width, MIN_SIZE), 1.0), min(max(height, MIN_SIZE), 1.0)
+    return (round((1.0 - width) / 2, PLACES), round((1.0 - height) / 2, PLACES),
+            round(width, PLACES), round(height, PLACES))
+
+
 def clamp_box(box: Box) -> Box | None:
     """``box`` cut to the picture and rounded as written; None if too little of it is left.
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -39,7 +39,12 @@ from simulator.devices.calibration import (
     recheck,
     save_calibration,
 )
-from simulator.devices.camera import CameraInfo, list_cameras
+from simulator.devices.camera import (
+    CameraInfo,
+    Capture,
+    _open_video_capture,  # the factory `list_cameras` uses when none is given
+    list_cameras,
+)
 from simulator.devices.frames import CameraFrame, CameraSource
 from simulator.devices.laser import LaserSpot, SpotFinder
 from simulator.devices.problems import range_problems
@@ -68,9 +73,14 @@ from simulator.training.gate import Gate
 MAX_TRAINEES = 32
 # A device's name, as the projector settings allow.
 MAX_NAME = 64
-# Pictures thrown away after the pattern is asked for: the projector paints it on its next
-# frame, and a camera picture exposed across that change shows half of it.
-SETTLE_FRAMES = 3
+# After the pattern is asked for, the projector paints it on its next frame and the screen
+# shows it a display lag later; a camera picture exposed before then (or across the change)
+# shows the scene or half of each. Only pictures exposed this long after the ask, plus the
+# display lag, are measured, as the projector's pre-flight check does.
+PATTERN_SETTLE_MS = 50.0
+# A calibration whose picture's aspect ratio differs more than this from the projector's
+# picture now was made for another screen: its fractions would land shots out of place.
+ASPECT_TOLERANCE = 0.01
 
 Measured = TypeVar("Measured")
 
@@ -209,9 +219,12 @@ class RangeSetup:
     ``picture_size`` is the projected picture's size in pixels. Both are called on the
     thread that calls `calibrate` or `check`, which is a worker thread in a window, so a Qt
     host passes the picture on to its own thread (a queued signal) and returns at once: the
-    window waits for that worker when it closes, on the Qt thread. ``profile`` gives the force
+    window waits only a moment for that worker when it closes, on the Qt thread, so a late
+    call may come after the window is gone. ``profile`` gives the force
     options a weapon may log. ``hid`` finds and opens USB HID devices (hidapi unless
-    given).
+    given). ``display_lag_ms`` is the projector's measured display lag (its settings'
+    ``display_lag_ms``; None: not measured, taken as none): a picture asked for is on the
+    screen that long after.
     """
 
     def __init__(self, gate: Gate, devices: RangeSettings,
@@ -220,7 +233,8 @@ class RangeSetup:
                  show_pattern: Callable[[np.ndarray | None], None],
                  picture_size: Callable[[], tuple[int, int]],
                  profile: AgencyProfile, clock: Clock,
-                 hid: HidBackend | None = None) -> None:
+                 hid: HidBackend | None = None,
+                 display_lag_ms: float | None = None) -> None:
         gate.check(Permission.run)
         self._gate = gate
         self._save = save
@@ -230,6 +244,7 @@ class RangeSetup:
         self._picture_size = picture_size
         self.profile = profile
         self._clock = clock
+        self._settle_ns = round(((display_lag_ms or 0.0) + PATTERN_SETTLE_MS) * 1e6)
         self._lock = threading.Lock()
         self._camera = devices.camera
         self._weapons = dict(devices.weapons)
@@ -246,10 +261,21 @@ class RangeSetup:
 
     # -- what is plugged in ----------------------------------------------------------------
 
-    def cameras(self) -> list[CameraInfo]:
-        """The cameras this PC has (each opened and released at once)."""
+    def cameras(self, *, skip: int | str | None = None) -> list[CameraInfo]:
+        """The cameras this PC has (each opened and released at once).
+
+        ``skip`` is a camera already open (the live view's): it is not opened a second
+        time, which many drivers refuse or answer by stopping the first, so it is not
+        listed either.
+        """
         self._gate.check(Permission.run)
-        return list_cameras()
+        if not isinstance(skip, int):
+            return list_cameras()
+
+        def open_capture(source: int | str, backend: int) -> Capture:
+            return _NotOpened() if source == skip else _open_video_capture(source, backend)
+
+        return list_cameras(open_capture=open_capture)
 
     def serial_ports(self) -> list[str]:
         """The serial ports this PC has, USB-serial adapters included."""
@@ -438,32 +464,41 @@ class RangeSetup:
         calibration = self._calibration
         if calibration is None:
             raise RangeSetupError("the camera is not calibrated yet: calibrate it first")
-        return self._with_pattern(self._picture_size(),
+        width, height = calibration.picture_size
+        now = self._picture_size()
+        if abs(width / height - now[0] / now[1]) > ASPECT_TOLERANCE:
+            # The projector's pre-flight check refuses this too, in the same words: the
+            # pattern would be stretched on this screen and could not be compared.
+            raise RangeSetupError(
+                f"the calibration was made for a {width}x{height} screen and the "
+                f"projector's is now {now[0]}x{now[1]}; calibrate again")
+        # Drawn at the calibration's size, as measured, and as the pre-flight draws it.
+        return self._with_pattern(calibration.picture_size,
                                   lambda image: recheck(calibration, image), timeout_s)
 
     def _with_pattern(self, size: tuple[int, int], measure: Callable[[np.ndarray], Measured],
                          timeout_s: float) -> Measured:
         opened = self.view is None
         view = self.watch()
+        asked_ns = self._clock.now_ns()
         self._show_pattern(calibration_pattern(*size))
         try:
-            return self._measured(view, measure, timeout_s)
+            return self._measured(view, measure, timeout_s, asked_ns + self._settle_ns)
         finally:
             self._show_pattern(None)
             if opened:
                 self.close_view()
 
     def _measured(self, view: CameraView, measure: Callable[[np.ndarray], Measured],
-                     timeout_s: float) -> Measured:
+                     timeout_s: float, settled_ns: int) -> Measured:
         deadline = self._clock.now_ns() + round(timeout_s * 1e9)
         latest = view.latest()
         after = latest.frame.number if latest is not None else -1
         why = "no picture came from the camera"
-        seen = 0
         while (frame := view.next_frame(after, deadline, self._clock)) is not None:
-            after, seen = frame.number, seen + 1
-            if seen <= SETTLE_FRAMES:
-                continue
+            after = frame.number
+            if frame.exposure_ns < settled_ns:
+                continue  # exposed before the pattern was surely on the screen
             try:
                 return measure(frame.image)
             except CalibrationError as exc:
@@ -514,6 +549,31 @@ class RangeSetup:
                                      action=action)
         self.set_trigger(name, trigger, trainee)
         return trigger
+
+
+class _NotOpened:
+    """Stands in for a camera not to be probed: it never opens, so it is not listed."""
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return False
+
+    def set(self, propId: int, value: float) -> bool:  # noqa: N803 - OpenCV's name
+        return False
+
+    def get(self, propId: int) -> float:  # noqa: N803 - OpenCV's name
+        return 0.0
+
+    def grab(self) -> bool:
+        return False
+
+    def retrieve(self) -> tuple[bool, Any]:
+        return False, None
+
+    def release(self) -> None:
+        pass
+
+    def getBackendName(self) -> str:  # noqa: N802 - OpenCV's name
+        return ""
 
 
 def _percent(fraction: float) -> str:
