@@ -220,7 +220,7 @@ def test_a_camera_that_gives_less_than_asked_says_so_with_the_fix() -> None:
     clock = ManualClock()
     good = OpenCVCamera(CameraSettings(fps=30), clock, open_capture=Opener(FakeCapture(clock)),
                         settle_frames=0, platform="linux")
-    assert good.shortfalls() == []
+    assert good.shortfalls() == [] and good.unlocked() is None
     good.close()
     # The driver keeps its 30 fps and 640x480, and will not have its exposure set.
     slow = FakeCapture(clock, refuses=(cv2.CAP_PROP_FPS, cv2.CAP_PROP_FRAME_WIDTH,
@@ -229,8 +229,10 @@ def test_a_camera_that_gives_less_than_asked_says_so_with_the_fix() -> None:
     slow.values[cv2.CAP_PROP_FRAME_HEIGHT] = 480
     camera = OpenCVCamera(CameraSettings(fps=60), clock, open_capture=Opener(slow),
                           settle_frames=0, platform="linux")
-    size, rate, exposure = camera.shortfalls()
+    size, rate = camera.shortfalls()
+    exposure = camera.unlocked()
     camera.close()
+    assert exposure is not None
     assert "640x480" in size and "1280x720" in size
     assert "30 frames a second" in rate and "camera that can do 60 fps at 1280x720" in rate
     assert "would not lock its exposure" in exposure

@@ -403,9 +403,14 @@ def test_the_run_state_keeps_plays_and_threats_through_a_recovery(clock, journal
     resumed.recover()
     resumed.poll()
     new_clock.advance(0.5)
+    # The segment plays again from its start: before its gun shows again, no threat yet.
+    shot = shoot(resumed, new_clock, 0.5, 0.5, token=resumed.state.play_token)
+    assert placed(shot) == ("standoff", "subject", "torso", "non_threat", False)
+    assert shot.clip_s == pytest.approx(10.5)
+    new_clock.advance(1.0)
+    resumed.poll()
     shot = shoot(resumed, new_clock, 0.5, 0.5, token=resumed.state.play_token)
     assert placed(shot) == ("standoff", "subject", "torso", "threat", False)
-    assert shot.clip_s == pytest.approx(10.5)
 
 
 TWO_THREATS = textwrap.dedent(
@@ -519,7 +524,7 @@ def test_a_jump_to_a_segment_not_played_yet_keeps_the_threats(range_run, clock):
         "away", "subject", "torso", "threat", False)
 
 
-def test_a_restart_after_a_recovery_goes_back_to_the_threats_the_play_began_with(
+def test_a_recovery_and_a_restart_after_it_go_back_to_the_threats_the_play_began_with(
         clock, journal):
     loaded = parse_scenario(RANGE, "range.yaml")
     run = ScenarioRun.new(loaded, run_id="run-r", session_id="s", variant_id="a",
@@ -538,10 +543,12 @@ def test_a_restart_after_a_recovery_goes_back_to_the_threats_the_play_began_with
     resumed.recover()
     resumed.poll()
     new_clock.advance(0.5)
-    # Who was a threat carries into the replay ...
+    # The replay starts from what the segment began with before the crash, not from the
+    # threat's end at the crash ...
     token = resumed.state.play_token
-    assert placed(shoot(resumed, new_clock, 0.5, 0.5, token=token))[3:] == ("non_threat", True)
-    # ... and a restart starts from what the segment began with before the crash.
+    assert placed(shoot(resumed, new_clock, 0.5, 0.5, token=token))[3:] == (
+        "non_threat", False)
+    # ... and so does a restart after it.
     resumed.handle(RestartSegment())
     resumed.poll()
     new_clock.advance(0.5)

@@ -256,7 +256,7 @@ def test_two_shooters_on_the_range_are_told_apart_placed_and_reviewed(qtbot, ran
     assert "<td>woman (bystander)</td><td>torso</td>" in page
 
 
-def test_the_range_set_up_takes_the_camera_and_the_pre_flight_takes_it_back(
+def test_the_range_set_up_and_the_pre_flight_never_hold_the_camera_both(
         qtbot, range_class):
     window, _record, _clock, cameras, _clip = range_class
     host = window.host
@@ -273,7 +273,10 @@ def test_the_range_set_up_takes_the_camera_and_the_pre_flight_takes_it_back(
     view = range_setup.watch()  # the set-up's live view opens the camera again
     assert view.running and len(cameras) == 2
 
-    # The next pre-flight takes the camera back before opening its own.
+    # While the set-up has it, the pre-flight does not open the camera a second time.
+    assert not setup.run_preflight()
+    assert "the range set-up (F8) has the camera" in setup.checks.text()
+    assert host.room.devices.watcher is None and len(cameras) == 2
+    range_setup.close_view()  # the window closes
     assert setup.run_preflight(), setup.checks.text()
-    assert not view.running
     assert host.room.devices.watcher is not None and len(cameras) == 3

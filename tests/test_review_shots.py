@@ -76,7 +76,8 @@ def shot_events(weapon: str = "pistol_red") -> list:
     return [
         RunStarted(**stamp(1, 0.0), session_id="s1", scenario_id="doorway",
                    scenario_hash="f" * 64, variant_id="b", trainee_ids=["t1", "t2"],
-                   instructor_id="i1", player_backend="headless", timing_mode="manual"),
+                   instructor_id="i1", player_backend="headless", timing_mode="manual",
+                   camera_latency_ms=35.0),
         SegmentStarted(**stamp(2, 0.0), segment_id="door", play_token=1),
         CueShown(**stamp(3, 4.0), segment_id="door", cue_id="hand", person_id="man",
                  scored=True, window_ms=2000),

@@ -12,7 +12,7 @@ Each trial also counts the trainee's shots that belong to its cue (the cue the s
 in the window of, or, outside any scored cue's window, the last scored cue shown before
 it was fired): ``shots``, ``threat_hits``, ``non_threat_hits``, ``misses`` and
 ``after_threat_ended``. Imported trials have no shots (NaN), and neither have the trials
-of a run no camera watched that recorded no shot.
+of a run no camera watched: whether a run had shots must not decide whether it counts.
 
 Columns: ``trainee_id, session_id, scenario_id, variant_id, cue_id, threat (bool),
 response, latency_ms (float, NaN if none), force_level, response_source`` and one
@@ -45,6 +45,7 @@ from simulator.protocol import (
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.scenario import Scenario, Variant
+from simulator.scenario.lint import THREAT_ENDED
 from simulator.spreadsheet import QUOTE, csv_text, plain_cell
 
 BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id", "threat",
@@ -82,13 +83,15 @@ def trials_of_run(events: list[Event], scenario: Scenario,
     # A run no camera watched could not have recorded a shot: zero shots there would
     # dilute the shot rates of the groups its cues showed, so its counts are NaN (not
     # applicable), like an imported trial's. The projector records the camera's latency
-    # whenever a camera is set up; a run with shots all the same (a record from before
-    # the latency was kept, or a weapon bound to keys) counts.
-    shot_counts_apply = started.camera_latency_ms is not None or bool(seen.shots)
+    # whenever a camera watched the run. Shots without one (a weapon bound to keys) have no
+    # place on the picture to score, and counting a run only when it had shots would
+    # count only the runs that had shots.
+    shot_counts_apply = started.camera_latency_ms is not None
     variant = scenario.variant(started.variant_id)
     for shown in seen.scored_cues:
         cue = next(c for c in scenario.segment(shown.segment_id).cues if c.id == shown.cue_id)
-        if cue.force_justified is None:
+        # A threat_ended cue is a marker, even in records from before it was never scored.
+        if cue.force_justified is None or cue.kind == THREAT_ENDED:
             continue
         person = variant.demographics_of(cue.person) if cue.person else {}
         subject = {SUBJECT + attribute: combined_group(profile, attribute, values)

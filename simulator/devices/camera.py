@@ -263,11 +263,9 @@ class OpenCVCamera:
                 "fps": capture.get(cv2.CAP_PROP_FPS)}
 
     def shortfalls(self) -> list[str]:
-        """What the driver did not give of what the settings ask, each with what to do.
+        """What the driver did not give of the size and rate the settings ask, with the fix.
 
-        A size or frame rate below the settings' misses shots; exposure or gain that could
-        not be locked lets a bright scene darken the laser dot. A stream's exposure is set
-        on its camera, not through the stream, so only its size and rate are looked at.
+        A size or frame rate below the settings' misses shots.
         """
         settings, locked, what = self._settings, self.locked, self._describe()
         found: list[str] = []
@@ -285,15 +283,23 @@ class OpenCVCamera:
                 "projector settings ask: a laser flash between two frames is missed; use a "
                 f"camera that can do {settings.fps:g} fps at {settings.width}x"
                 f"{settings.height} (most USB 2 webcams cannot)")
-        refused = [name for name in ("exposure", "gain")
-                   if isinstance(settings.source, int) and locked.get(name) is None]
-        if refused:
-            found.append(
-                f"{what}'s driver would not lock its {' and '.join(refused)}: on a bright "
-                "scene automatic exposure darkens the laser dot and shots are missed; set "
-                "exposure and gain by hand in the camera's own tool, or use a camera whose "
-                "driver lets them be set")
         return found
+
+    def unlocked(self) -> str | None:
+        """What of exposure and gain the driver would not lock, with what to do; None: both.
+
+        Only a warning: many drivers have no gain control at all, and exposure set by hand
+        in the camera's own tool holds as well (which this cannot see). A stream's exposure
+        is set on its camera, not through the stream, so it is not looked at.
+        """
+        refused = [name for name in ("exposure", "gain")
+                   if isinstance(self._settings.source, int) and self.locked.get(name) is None]
+        if not refused:
+            return None
+        return (f"{self._describe()}'s driver would not lock its {' and '.join(refused)}: on "
+                "a bright scene automatic exposure darkens the laser dot and shots are "
+                "missed; set exposure and gain by hand in the camera's own tool, or use a "
+                "camera whose driver lets them be set")
 
     @property
     def size(self) -> tuple[int, int]:

@@ -334,10 +334,14 @@ class ProjectorHost(QObject):
         self._range_setup = weakref.ref(setup)
         return setup
 
-    def _release_setup_camera(self) -> None:
+    def _release_setup_camera(self) -> list[str]:
+        # The set-up holds the camera (or is opening it) while its window is open: the
+        # pre-flight cannot open it too, and must not pull it from under a calibration.
         setup = self._range_setup() if self._range_setup is not None else None
-        if setup is not None:
-            setup.close_view()
+        if setup is not None and setup.holds_camera:
+            return ["camera: the range set-up (F8) has the camera; close it, then check "
+                    "again"]
+        return []
 
     def _save_range(self, devices: RangeSettings) -> None:
         # Called on the set-up window's worker thread: only the file is touched here, the
@@ -358,8 +362,8 @@ class ProjectorHost(QObject):
         # A request still queued when a run or a preview took the projector is dropped: the
         # pattern would cover the trainee's picture, and its removal would blank it.
         current = self.room.current
-        if current is not None and current.live:
-            return
+        if (current is not None and current.live) or self.room.devices.checking:
+            return  # nor over the pre-flight's own pattern
         self.room.show_pattern(pattern if isinstance(pattern, np.ndarray) else None)
 
     def projector_surface(self) -> VideoSurface:

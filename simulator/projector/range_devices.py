@@ -52,8 +52,7 @@ CameraOpener = Callable[[CameraSettings], CameraSource]
 # Longest the pre-flight waits for a camera picture taken after the pattern went up.
 CHECK_TIMEOUT_S = 1.5
 NO_PICTURE = (f"camera: no picture came from the camera within {CHECK_TIMEOUT_S:g} s; check "
-              "its cable, or that no other program holds it (the range set-up, F8, "
-              "lets it go when the pre-flight starts)")
+              "its cable, or that no other program holds it")
 
 
 def calibration_path() -> Path:
@@ -71,6 +70,9 @@ class RangeDevices(QObject):
 
     input_seen = Signal(object)
     trouble = Signal(str)
+    # A device went down (not a shot that could not be delivered): a pre-flight passed
+    # with it proves nothing now.
+    device_failed = Signal()
 
     def __init__(self, settings: ProjectorSettings, clock: Clock, *,
                  calibration_file: Path | None = None,
@@ -176,7 +178,11 @@ class RangeDevices(QObject):
                     "again from the console's range set-up (F8)"]
         problems = self.start()
         watcher = self._watcher
-        if watcher is None or self._checking:
+        if self._checking:
+            # A second pre-flight (a remote console's) while this one has the camera.
+            return [*problems, "camera: the pre-flight is already checking the camera; "
+                    "check again in a moment"]
+        if watcher is None:
             return problems
         if camera.infrared:
             # Through an IR-pass filter the pattern is all but invisible: only whether the
@@ -236,6 +242,12 @@ class RangeDevices(QObject):
         """
         problems: list[str] = []
         settings = self._settings
+        set_up = {*(["camera"] if settings.camera is not None else []),
+                  *(f"triggers.{name}" for name in settings.triggers)}
+        with self._failures_lock:
+            # A device taken out of the settings is no longer held against the run.
+            for gone in set(self._failures) - set_up:
+                del self._failures[gone]
         if self._watcher is not None and not self._watcher.running:
             stopped, self._watcher = self._watcher, None
             stopped.stop()
@@ -263,12 +275,13 @@ class RangeDevices(QObject):
                         on_error=partial(self._failed, key),
                         on_undelivered=self._undelivered,
                         on_recovered=partial(self._recovered, key))
+                # Cleared first: a failure its thread reports once running must stand.
+                self._recovered(key)
                 device.start()
             except OSError as exc:
                 problems.append(f"{key}: {exc}")
             else:
                 self._triggers[name] = device
-                self._recovered(key)
         return problems
 
     def _start_camera(self, camera: CameraSettings) -> list[str]:
@@ -287,12 +300,16 @@ class RangeDevices(QObject):
             if shortfalls:
                 source.close()
                 return [f"camera: {shortfall}" for shortfall in shortfalls]
+            unlocked = source.unlocked()
+            if unlocked is not None:
+                log.warning("range camera: %s", unlocked)
+                self.trouble.emit(unlocked)
         detector = ShotDetector(self._settings.weapons, calibration, camera)
         self._watcher = CameraWatcher(
             source, detector, self._settings.weapons, self.input_seen.emit,
             on_error=partial(self._failed, "camera"), on_undelivered=self._undelivered)
-        self._watcher.start()
         self._recovered("camera")
+        self._watcher.start()
         return []
 
     def _failed(self, device: str, message: str) -> None:
@@ -302,6 +319,7 @@ class RangeDevices(QObject):
         with self._failures_lock:
             self._failures[device] = message
         self.trouble.emit(message)
+        self.device_failed.emit()
 
     def _undelivered(self, message: str) -> None:
         # On a device's thread: the device itself is well, so nothing is held against the

@@ -72,8 +72,9 @@ class ProjectorRoom(QObject):
         self.devices = devices or RangeDevices(settings, clock, parent=self)
         # Called before the pre-flight opens the camera: whatever else holds it (the
         # range's set-up) lets it go, for a camera opens once.
-        self.release_camera: Callable[[], None] | None = None
+        self.release_camera: Callable[[], list[str]] | None = None
         self.devices.input_seen.connect(self._device_input)
+        self.devices.device_failed.connect(self.changed)
         self._profile = profile
         self._clock = clock
         self._backend: Backend = backend or settings.backend
@@ -149,8 +150,9 @@ class ProjectorRoom(QObject):
                 problems.append(f"player: the vlc backend cannot load libvlc ({exc}); "
                                 "install VLC 3 or use the pyav backend")
         problems += binding_problems(self.settings, self._profile)
-        if self.release_camera is not None:
-            self.release_camera()
+        held = self.release_camera() if self.release_camera is not None else []
+        if held:
+            return problems + held  # nothing is opened under the one holding the camera
         # Opened first, so that a device back since its failure is not held against the run;
         # without this a trigger would only ever be opened by the camera's check.
         problems += self.devices.start()

@@ -491,10 +491,11 @@ class ScenarioRun:
         interrupted_play = next((p for p in s.plays if p.token == s.play_token), None)
         for play in s.plays:
             play.presented_active_ns = None
-        request = self._switch(s.segment_id or self.scenario.start, visit=False)
-        if interrupted_play is not None and interrupted_play.threats_at_start is not None:
-            # The replay is the same play: a restart after it goes back to what it began with.
-            s.plays[-1].threats_at_start = interrupted_play.threats_at_start
+        # The segment plays again from its start, its cues shown again: as after a restart,
+        # the threats are those it began with.
+        request = self._switch(
+            s.segment_id or self.scenario.start, visit=False,
+            threats=interrupted_play.threats_at_start if interrupted_play is not None else None)
         self._emit(lambda stamp: RunRecovered(
             **stamp, last_seq=last_seq, segment_id=s.segment_id,
             player_backend=s.player_backend, timing_mode=s.timing_mode,

@@ -258,6 +258,7 @@ class RangeSetup:
         except DocumentError as exc:
             self._calibration, self.calibration_problem = None, str(exc)
         self.view: CameraView | None = None
+        self._opening = 0  # opens under way, on the window's worker threads
 
     # -- what is plugged in ----------------------------------------------------------------
 
@@ -417,8 +418,18 @@ class RangeSetup:
         if self.view is not None and self.view.running:
             return self.view
         self.close_view()
-        self.view = CameraView(self._open_camera(self.camera), infrared=self.camera.infrared)
+        self._opening += 1
+        try:
+            self.view = CameraView(self._open_camera(self.camera),
+                                   infrared=self.camera.infrared)
+        finally:
+            self._opening -= 1
         return self.view
+
+    @property
+    def holds_camera(self) -> bool:
+        """Whether the camera is open here, or being opened (a camera opens once)."""
+        return self._opening > 0 or (self.view is not None and self.view.running)
 
     def close_view(self) -> None:
         """Let the camera go (a run needs it); nothing if it is not open."""
