@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_devices_triggers import FakeHandle
 
 from simulator.agency import default_profile
 from simulator.devices.calibration import calibrate, calibration_pattern, save_calibration
@@ -189,25 +190,6 @@ def test_an_infrared_camera_is_checked_for_pictures_without_the_pattern(qtbot, t
 # --- devices opened, failing and coming back ----------------------------------------------
 
 
-class Handle:
-    """An open fake HID pedal: hands out what the test queues, waiting up to the timeout."""
-
-    def __init__(self, reports: queue.Queue[bytes | Exception]) -> None:
-        self._reports = reports
-
-    def read(self, size: int, timeout_ms: int) -> bytes:
-        try:
-            report = self._reports.get(timeout=timeout_ms / 1000)
-        except queue.Empty:
-            return b""
-        if isinstance(report, Exception):
-            raise report
-        return report[:size]
-
-    def close(self) -> None:
-        pass
-
-
 class Pedals:
     """A fake hidapi with one pedal, which can be unplugged (refusing to open)."""
 
@@ -220,11 +202,11 @@ class Pedals:
     def enumerate(self) -> list[HidDeviceInfo]:
         return []
 
-    def open(self, vendor_id: int, product_id: int, serial_number: str | None) -> Handle:
+    def open(self, vendor_id: int, product_id: int, serial_number: str | None) -> FakeHandle:
         if not self.plugged.is_set():
             raise OSError("no such device")
         self.opened += 1
-        return Handle(self.reports)
+        return FakeHandle(self.reports)
 
 
 PEDAL = HidTriggerSettings(vendor_id=0x1234, product_id=1, byte=0, mask=1)

@@ -277,6 +277,29 @@ def save_calibration(calibration: Calibration, path: Path) -> Path:
     return target
 
 
+# A calibration whose picture's aspect ratio differs more than this from the screen's was
+# made for another screen: its fractions would land shots out of place.
+ASPECT_TOLERANCE = 0.01
+# After the pattern is asked for, the projector paints it on its next frame and the screen
+# shows it a display lag later; a camera picture exposed before then (or across the change)
+# shows the scene, or half of each.
+PATTERN_SETTLE_MS = 50.0
+
+
+def screen_changed(calibration: Calibration, screen_size: tuple[int, int]) -> str | None:
+    """Why ``calibration`` cannot serve a screen of ``screen_size`` (another shape), or None."""
+    width, height = calibration.picture_size
+    if abs(width / height - screen_size[0] / screen_size[1]) <= ASPECT_TOLERANCE:
+        return None
+    return (f"the calibration was made for a {width}x{height} screen and the projector's is "
+            f"now {screen_size[0]}x{screen_size[1]}; calibrate again")
+
+
+def pattern_settle_ns(display_lag_ms: float | None) -> int:
+    """How long after the pattern is asked for a camera picture may show it, whole."""
+    return round(((display_lag_ms or 0.0) + PATTERN_SETTLE_MS) * 1e6)
+
+
 def load_calibration(path: Path) -> Calibration | None:
     """The calibration in ``path`` (a file, or a folder holding `CALIBRATION_FILE`).
 

@@ -31,7 +31,9 @@ from simulator.devices.calibration import (
     CalibrationError,
     calibration_pattern,
     load_calibration,
+    pattern_settle_ns,
     recheck,
+    screen_changed,
 )
 from simulator.devices.camera import CameraError, OpenCVCamera
 from simulator.devices.frames import CameraSource
@@ -171,11 +173,10 @@ class RangeDevices(QObject):
             return []  # `problems` says what is wrong with the file
         if camera is None or calibration is None:
             return []
+        changed = screen_changed(calibration, screen_size)
+        if changed is not None:
+            return [f"camera: {changed} from the console's range set-up (F8)"]
         width, height = calibration.picture_size
-        if abs(width / height - screen_size[0] / screen_size[1]) > 0.01:
-            return [f"camera: the calibration was made for a {width}x{height} screen and "
-                    f"the projector's is now {screen_size[0]}x{screen_size[1]}; calibrate "
-                    "again from the console's range set-up (F8)"]
         problems = self.start()
         watcher = self._watcher
         if self._checking:
@@ -216,9 +217,7 @@ class RangeDevices(QObject):
         return problems
 
     def _frame_after(self, watcher: CameraWatcher, shown_ns: int) -> np.ndarray | None:
-        # The pattern is on the screen a display lag after it is painted, and in a camera
-        # picture only once a whole exposure began after that.
-        settle_ns = round(((self._settings.display_lag_ms or 0.0) + 50.0) * 1e6)
+        settle_ns = pattern_settle_ns(self._settings.display_lag_ms)
         deadline = time.monotonic() + CHECK_TIMEOUT_S
         while time.monotonic() < deadline:
             # Paints and timers, so the pattern reaches the screen; never the instructor's

@@ -36,8 +36,10 @@ from simulator.devices.calibration import (
     calibrate,
     calibration_pattern,
     load_calibration,
+    pattern_settle_ns,
     recheck,
     save_calibration,
+    screen_changed,
 )
 from simulator.devices.camera import (
     CameraInfo,
@@ -73,14 +75,6 @@ from simulator.training.gate import Gate
 MAX_TRAINEES = 32
 # A device's name, as the projector settings allow.
 MAX_NAME = 64
-# After the pattern is asked for, the projector paints it on its next frame and the screen
-# shows it a display lag later; a camera picture exposed before then (or across the change)
-# shows the scene or half of each. Only pictures exposed this long after the ask, plus the
-# display lag, are measured, as the projector's pre-flight check does.
-PATTERN_SETTLE_MS = 50.0
-# A calibration whose picture's aspect ratio differs more than this from the projector's
-# picture now was made for another screen: its fractions would land shots out of place.
-ASPECT_TOLERANCE = 0.01
 
 Measured = TypeVar("Measured")
 
@@ -244,7 +238,9 @@ class RangeSetup:
         self._picture_size = picture_size
         self.profile = profile
         self._clock = clock
-        self._settle_ns = round(((display_lag_ms or 0.0) + PATTERN_SETTLE_MS) * 1e6)
+        # Only pictures exposed this long after the ask are measured, as the projector's
+        # pre-flight check does.
+        self._settle_ns = pattern_settle_ns(display_lag_ms)
         self._lock = threading.Lock()
         self._camera = devices.camera
         self._weapons = dict(devices.weapons)
@@ -356,13 +352,11 @@ class RangeSetup:
         self._gate.check(Permission.run)
         self._check_device(name, trainee)
         action = trigger.action
-        if (action is not None and action not in self.profile.verbal_tactics
-                and self.profile.force_option(action) is None):
-            known = sorted({*self.profile.verbal_tactics,
-                            *(o.id for o in self.profile.force_options)})
+        known = self.profile.action_ids()
+        if action is not None and action not in known:
             raise RangeSetupError(f"{name}: `{action}` is neither a force option nor a verbal "
                                   f"tactic of the agency profile; use one of: "
-                                  f"{', '.join(known)}, or none")
+                                  f"{', '.join(sorted(known))}, or none")
         with self._lock:
             self._triggers[name] = trigger
             self._positions[name] = trainee
@@ -475,14 +469,11 @@ class RangeSetup:
         calibration = self._calibration
         if calibration is None:
             raise RangeSetupError("the camera is not calibrated yet: calibrate it first")
-        width, height = calibration.picture_size
-        now = self._picture_size()
-        if abs(width / height - now[0] / now[1]) > ASPECT_TOLERANCE:
-            # The projector's pre-flight check refuses this too, in the same words: the
-            # pattern would be stretched on this screen and could not be compared.
-            raise RangeSetupError(
-                f"the calibration was made for a {width}x{height} screen and the "
-                f"projector's is now {now[0]}x{now[1]}; calibrate again")
+        changed = screen_changed(calibration, self._picture_size())
+        if changed is not None:
+            # As the projector's pre-flight check refuses it: the pattern would be stretched
+            # on this screen and could not be compared.
+            raise RangeSetupError(changed)
         # Drawn at the calibration's size, as measured, and as the pre-flight draws it.
         return self._with_pattern(calibration.picture_size,
                                   lambda image: recheck(calibration, image), timeout_s)
