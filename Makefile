@@ -14,7 +14,7 @@ help:
 	@echo "  test   set up .venv with dev extras, then lint, type-check and run the full test suite"
 	@echo "  lint   ruff, import contracts and mypy only"
 	@echo "  bench  run the benchmarks (python -m bench)"
-	@echo "  fuzz   long property-based fuzzing run"
+	@echo "  fuzz   long property-based fuzzing run, and sixty kill -9s of a headless run"
 	@echo "  clean  remove .venv and tool caches"
 
 demo:
@@ -26,7 +26,7 @@ test:
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint:
 	$(BOOTSTRAP) --dev
@@ -42,6 +42,7 @@ fuzz:
 	$(BOOTSTRAP) --dev
 	$(BIN)/python -m pytest tests -m fuzz --hypothesis-profile=long --timeout=3600 \
 	  --hypothesis-show-statistics
+	BRANCHPOINT_CRASH_KILLS=60 $(BIN)/python -m pytest tests/test_crash_recovery.py --timeout=3600
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache build dist

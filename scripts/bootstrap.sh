@@ -17,8 +17,9 @@ SYSTEM_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core libvlc5 libvlc-bin vlc-plugi
                  libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libpulse0)
 # Only with --dev. The PostgreSQL server is started per test run by tests/pg_server.py;
 # the keyboard-focus tests start their own X server (Xvfb) with and without a window
-# manager (Openbox) and press real keys on it (xdotool).
-DEV_PACKAGES=(postgresql xvfb openbox xdotool)
+# manager (Openbox) and press real keys on it (xdotool); the report tests read the text and
+# pictures back out of the PDFs they make (poppler-utils).
+DEV_PACKAGES=(postgresql xvfb openbox xdotool poppler-utils)
 # Only when no usable Python >= 3.11 with venv support is found.
 PYTHON_PACKAGES=(python3 python3-venv python3-pip)
 # Tried in this order; the first >= 3.11 that can create a virtualenv wins.

@@ -10,6 +10,10 @@ from pathlib import Path
 
 # Qt tests draw offscreen: no display is needed, and none is touched if there is one.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# pytest-xdist's workers inherit a made-up 80x24 terminal size; the command line's consoles,
+# made at import, would fix their width to it, and the CLI tests' own COLUMNS would go unread.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 import pytest
 from hypothesis import settings

@@ -114,8 +114,9 @@ def test_an_older_console_is_told_plainly_what_it_cannot_do_and_keeps_steering(
     socket.open(QUrl(url))
     qtbot.waitUntil(socket.isValid, timeout=5000)
     socket.sendTextMessage(encode(Hello(code=str(server.code), console="old laptop"), 1))
-    qtbot.waitUntil(lambda: len(replies) == 2, timeout=5000)
-    welcome, told = replies
+    # The run's events may follow in the same read: only the first two are the greeting.
+    qtbot.waitUntil(lambda: len(replies) >= 2, timeout=5000)
+    welcome, told = replies[:2]
     assert welcome["v"] == 1 and welcome["type"] == "welcome"
     assert set(welcome) == {"v", "type", "snapshot"}
     assert told == {"v": 1, "type": "error", "code": "version", "detail": OLDER_CONSOLE}
