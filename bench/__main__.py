@@ -14,7 +14,7 @@ from bench.machine import RESULTS
 BENCHMARKS = ("lint_large", "event_commit", "media_reindex", "projector_switch",
               "console_roundtrip", "replay_seek", "audit_report", "console_memory",
               "scenario_validate", "trial_import", "studio_edit", "range_detection",
-              "range_playback")
+              "range_playback", "speech", "recording_playback")
 
 
 def main() -> int:

@@ -3,6 +3,10 @@
 Built for a dark training room and one hand: every action has a key, the keys act only
 while the console has focus (the trainee's keys go to the projector window), and the
 panel redraws only from events, never from what it sent.
+
+While the trainee is recorded a red dot and the word REC say so (the word for whoever cannot
+tell red). The phrases the speech recogniser heard are listed, newest first, with its
+confidence; C confirms the newest not yet confirmed, which makes it the trainee's decision.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ from PySide6.QtWidgets import (
 )
 
 from instructor_console.link import LocalLink
-from instructor_console.live_state import LiveState
+from instructor_console.live_state import HeardCommand, LiveState
 from instructor_console.mini_map import MiniMap
 from instructor_console.remote_link import RemoteLink
 from instructor_console.theme import DARK, label
 from simulator.agency import AgencyProfile, default_profile
+from simulator.names import inert
 from simulator.ports import Clock
 from simulator.protocol import (
     ChooseBranch,
     Command,
+    ConfirmHeard,
     EndRun,
     Event,
     Jump,
@@ -57,6 +63,9 @@ WAITING = "#9aa5b1"
 # Ending a run cannot be undone: the second Ctrl+E must come within this many ms.
 END_CONFIRM_MS = 2000
 CUES_SHOWN = 6
+HEARD_LISTED = 4
+# The recording sign: a red dot and a word, on a dark ground.
+REC_STYLE = "color: #ff4d4d; font-weight: bold; font-size: 16pt;"
 
 
 def decision_keys(force_options: Sequence[str], verbal_tactics: Sequence[str]
@@ -89,7 +98,9 @@ class LivePanel(QWidget):
                  profile: AgencyProfile | None = None,
                  outline: ScenarioOutline | None = None) -> None:
         super().__init__()
-        self.keys = profile_keys(profile or default_profile())
+        profile = profile or default_profile()
+        self.keys = profile_keys(profile)
+        self._tactics = profile.verbal_tactics
         self.names: dict[str, str] = {}
         self.fault: str | None = None
         self._trainee = 0
@@ -106,6 +117,13 @@ class LivePanel(QWidget):
         self._end_armed.timeout.connect(self._draw)
 
         self.segment = label("waiting for the run to start", "segment")
+        self.rec = label("\u25cf REC", "rec")
+        self.rec.setStyleSheet(REC_STYLE)
+        self.rec.setToolTip("the trainee is being recorded (room camera and microphone)")
+        self.rec.hide()
+        self.heard = label("", "cues")
+        self.heard.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.heard.setWordWrap(True)
         self.countdown = label("", "countdown")
         self.status = label("", "status")
         self.status.setWordWrap(True)
@@ -150,11 +168,17 @@ class LivePanel(QWidget):
         cues = QVBoxLayout()
         cues.addWidget(label("Cues", "heading"))
         cues.addWidget(self.cues, stretch=1)
+        self.heard_heading = label("Heard (C confirms the newest)", "heading")
+        cues.addWidget(self.heard_heading)
+        cues.addWidget(self.heard)
         bottom = QHBoxLayout()
         bottom.addWidget(self.map, stretch=3)
         bottom.addLayout(cues, stretch=2)
+        title = QHBoxLayout()
+        title.addWidget(self.segment, stretch=1)
+        title.addWidget(self.rec, alignment=Qt.AlignmentFlag.AlignRight)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.segment)
+        layout.addLayout(title)
         layout.addWidget(self.status)
         layout.addLayout(top)
         layout.addLayout(bottom, stretch=1)
@@ -216,7 +240,8 @@ class LivePanel(QWidget):
             "1-9 branch   Space pause   F flag (Shift+F with a note)   "
             + _key_range(FORCE_KEYS, self.keys, "force")
             + _key_range(TACTIC_KEYS, self.keys, "tactics")
-            + "Backspace retract   Tab trainee   Ctrl+R restart   Ctrl+J jump   "
+            + "C confirm heard   Backspace retract   Tab trainee   Ctrl+R restart   "
+            "Ctrl+J jump   "
             "Ctrl+E Ctrl+E end")
 
     def show_preview(self, image: QImage) -> None:
@@ -255,6 +280,11 @@ class LivePanel(QWidget):
         self.hint.setVisible(not self.over)
         self.cues.setText("\n".join(self._cue_line(c.cue_id, c.segment_id, c.scored, c.at_s)
                                     for c in reversed(s.cues[-CUES_SHOWN:])))
+        self.rec.setVisible(s.recording)
+        self.heard_heading.setVisible(bool(s.heard))
+        self.heard.setVisible(bool(s.heard))
+        self.heard.setText("\n".join(self._heard_line(h)
+                                     for h in reversed(s.heard[-HEARD_LISTED:])))
         trainee = self.names.get(self.trainee_id, self.trainee_id) if self.trainee_id else "-"
         last = s.entries[-1][1] if s.entries else "-"
         self.logging.setText(f"logging for: {trainee}    last entry: {last}    "
@@ -266,6 +296,24 @@ class LivePanel(QWidget):
         description = found.cues.get(cue_id, "") if found else ""
         scored_mark = "  (scored)" if scored else ""
         return f"{at_s:6.1f} s  {cue_id}{scored_mark}  {description}"
+
+    def _heard_line(self, heard: HeardCommand) -> str:
+        who = self.names.get(heard.trainee_id, heard.trainee_id) if heard.trainee_id else ""
+        said = "confirmed" if heard.confirmed_by is not None else "not confirmed"
+        tactic = inert(self._tactics.get(heard.tactic, heard.tactic)).lower()
+        # Two lines: the phrase, then what it would be and whether it is; a narrow column
+        # would otherwise break the line anywhere.
+        return (f"{heard.at_s:5.1f} s  {heard.confidence:.0%}  \u201c{inert(heard.phrase)}\u201d"
+                f"\n         {tactic}, {said}" + (f"  ({inert(who)})" if who else ""))
+
+    def confirm_heard(self) -> None:
+        """Make the newest phrase heard and not yet confirmed the trainee's decision."""
+        waiting = [h for h in self.state.heard if h.confirmed_by is None]
+        if waiting:
+            newest = waiting[-1]
+            # A phrase the recogniser could not put to one officer goes to the one logged for.
+            self.send(ConfirmHeard(heard_seq=newest.seq, trainee_id=None if newest.trainee_id
+                                   else self.trainee_id))
 
     @property
     def over(self) -> bool:
@@ -390,6 +438,8 @@ class LivePanel(QWidget):
             self.flag_note.setFocus()
         elif key == Qt.Key.Key_F:
             self.raise_flag()
+        elif key == Qt.Key.Key_C:
+            self.confirm_heard()
         elif text.upper() in self.keys and self.trainee_id is not None:
             self.send(RecordDecision(trainee_id=self.trainee_id, action=self.keys[text.upper()]))
         elif key == Qt.Key.Key_Backspace and self.state.entries:

@@ -9,7 +9,7 @@ because a remote console's clock is not the run's.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from simulator.protocol import (
     BranchesOffered,
@@ -24,12 +24,15 @@ from simulator.protocol import (
     MediaFailed,
     OfferedBranch,
     Paused,
+    RecordingStarted,
+    RecordingStopped,
     Resumed,
     RunEnded,
     RunRecovered,
     RunStarted,
     SegmentStarted,
     TraineeInput,
+    VerbalCommandHeard,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
 
@@ -59,6 +62,28 @@ class CueSeen:
     at_s: float
 
 
+@dataclass(frozen=True)
+class HeardCommand:
+    """A phrase the speech recogniser heard, for the instructor to confirm or let pass.
+
+    ``seq`` is what a `ConfirmHeard` quotes; ``confirmed_by`` the decision that confirmed
+    it (None while none stands: a retracted confirmation frees it again).
+    """
+
+    seq: int
+    trainee_id: str | None
+    tactic: str
+    phrase: str
+    confidence: float
+    cue_id: str | None
+    at_s: float
+    confirmed_by: int | None = None
+
+
+# Heard phrases the live view keeps, newest last: enough for the instructor to catch up on.
+HEARD_SHOWN = 20
+
+
 @dataclass
 class LiveState:
     """The run as the console knows it."""
@@ -79,6 +104,10 @@ class LiveState:
     # the scenario has no hit zones there), and how many came after the threat ended.
     shots: dict[str, int] = field(default_factory=dict)
     shots_after_threat_ended: int = 0
+    # Whether the trainee is being recorded now (the issue asks for a visible sign).
+    recording: bool = False
+    # The latest phrases heard, newest last (at most `HEARD_SHOWN`).
+    heard: list[HeardCommand] = field(default_factory=list)
     # The last thing the run refused or failed at, for the status line.
     problem: str | None = None
     # Console-clock time when the default branch fires; None while no window is counting.
@@ -154,12 +183,36 @@ class _Apply(EventHandler[None]):
 
     def decision_recorded(self, event: DecisionRecorded) -> None:
         self.state.entries.append((event.seq, event.action))
+        if event.heard_seq is not None:
+            self._confirm(event.heard_seq, event.seq)
+
+    def _confirm(self, heard_seq: int, by: int | None) -> None:
+        self.state.heard = [replace(h, confirmed_by=by) if h.seq == heard_seq else h
+                            for h in self.state.heard]
+
+    def verbal_command_heard(self, event: VerbalCommandHeard) -> None:
+        state = self.state
+        state.heard = [*state.heard[-(HEARD_SHOWN - 1):], HeardCommand(
+            event.seq, event.trainee_id, event.tactic, event.phrase, event.confidence,
+            event.cue_id, (event.t_ns - self.origin_ns) / 1e9)]
+
+    def recording_started(self, event: RecordingStarted) -> None:
+        self.state.recording = True
+
+    def recording_stopped(self, event: RecordingStopped) -> None:
+        state = self.state
+        state.recording = False
+        if event.reason == "failed":
+            state.problem = f"recording stopped: {event.detail or 'failed'}"
 
     def flag_raised(self, event: FlagRaised) -> None:
         self.state.entries.append((event.seq, "flag"))
 
     def entry_retracted(self, event: EntryRetracted) -> None:
         self.state.entries = [e for e in self.state.entries if e[0] != event.entry_seq]
+        freed = next((h for h in self.state.heard if h.confirmed_by == event.entry_seq), None)
+        if freed is not None:
+            self._confirm(freed.seq, None)
 
     def segment_started(self, event: SegmentStarted) -> None:
         state = self.state

@@ -9,14 +9,17 @@ from PySide6.QtWidgets import QWidget
 from simulator.review.timeline import Timeline
 
 # Marker kinds worth a tick, with their colour and their row (0 at the top).
-TICKS = {"cue": ("#e67e22", 0), "input": ("#9b59b6", 1), "decision": ("#3498db", 1),
-         "choice": ("#ecf0f1", 2), "default": ("#7f8c8d", 2), "jump": ("#ecf0f1", 2),
-         "flag": ("#e74c3c", 3), "retraction": ("#e74c3c", 3), "refusal": ("#f1c40f", 3),
+TICKS = {"cue": ("#e67e22", 0), "recording": ("#ff7eb6", 0), "input": ("#9b59b6", 1),
+         "decision": ("#3498db", 1), "heard": ("#2ecc71", 1), "choice": ("#ecf0f1", 2),
+         "default": ("#7f8c8d", 2), "jump": ("#ecf0f1", 2), "flag": ("#e74c3c", 3),
+         "retraction": ("#e74c3c", 3), "refusal": ("#f1c40f", 3),
          "media_failed": ("#f1c40f", 3)}
 ROWS = 4
 MARGIN = 8.0
 # What each colour of tick means, top row first, for the legend under the bar.
-LEGEND = (("#e67e22", "cue"), ("#3498db", "decision"), ("#9b59b6", "trainee input"),
+LEGEND = (("#e67e22", "cue"), ("#ff7eb6", "trainee recording started or stopped"),
+          ("#3498db", "decision"), ("#9b59b6", "trainee input"),
+          ("#2ecc71", "phrase heard"),
           ("#ecf0f1", "branch chosen or jump"), ("#7f8c8d", "default branch"),
           ("#e74c3c", "flag or retraction"), ("#f1c40f", "refused or media failure"))
 

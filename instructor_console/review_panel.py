@@ -1,8 +1,10 @@
 """Review mode: replay any run with its markers, score it on a rubric, export it.
 
 Right after a scenario the instructor debriefs in front of the screen: P puts the replay
-on the projector too. Keys: Space play/pause, Left/Right one frame, PageUp/PageDown the
-previous/next marker, Home the start, Ctrl+S save the scores.
+on the projector too. V shows the trainee's own recording (room camera and microphone)
+beside the replay, in step with it, and in a corner of the projector's picture while the
+replay is there. Keys: Space play/pause, Left/Right one frame, PageUp/PageDown the
+previous/next marker, Home the start, V trainee video, Ctrl+S save the scores.
 """
 
 from __future__ import annotations
@@ -32,16 +34,34 @@ from instructor_console.theme import DARK, DropDown, label
 from simulator.access import Account, Permission
 from simulator.agency import AgencyProfile
 from simulator.audit.document import AuditFormat, AuditScope
+from simulator.names import inert
 from simulator.paths import write_file
+from simulator.playback.audio_out import AudioOut
 from simulator.playback.replay import ReplayPlayer
 from simulator.playback.surface import VideoSurface
+from simulator.playback.trainee_replay import TraineeReplay
+from simulator.recording.fragments import RecordingError
+from simulator.recording.reader import RecordingReader
 from simulator.review.export import ExportFormat
 from simulator.review.load import ReviewedRun
 from simulator.review.rubric import Rubric
 from simulator.review.scoring import agreement
 from simulator.review.timeline import Marker, clock_text
 from simulator.training import AccessDenied, Auditing, RecordError, Reviewing, SignedOut
+from simulator.training.reviewing import RunRecording
 from simulator.wording import counted
+
+
+def recording_note(recording: RunRecording | None) -> str:
+    """What the trainee video of a run is, in words: playable, or why there is nothing."""
+    if recording is None or not recording.fragments:
+        return "trainee video: not recorded"
+    if recording.erased_utc is not None:
+        return f"trainee video: erased on {recording.erased_utc:%d %b %Y}"
+    if not recording.held:
+        return "trainee video: restored without its files"
+    devices = [inert(name) for name in (recording.camera, recording.microphone) if name]
+    return "trainee video" + (f": {', '.join(devices)}" if devices else "")
 
 
 class ReviewPanel(QWidget):
@@ -66,6 +86,11 @@ class ReviewPanel(QWidget):
         self.account: Account | None = None
         self.run: ReviewedRun | None = None
         self.player: ReplayPlayer | None = None
+        self.trainee_replay: TraineeReplay | None = None
+        # The recording of the open run, asked for once (each ask is an access-log line).
+        self._recording: RunRecording | None = None
+        self._asked: str | None = None
+        self._sound: AudioOut | None = None
 
         self.runs = QListWidget()
         self.runs.setMinimumWidth(230)
@@ -86,6 +111,14 @@ class ReviewPanel(QWidget):
         self.on_projector = QCheckBox("On the projector  (P)")
         self.on_projector.setEnabled(projector is not None)
         self.on_projector.toggled.connect(self._project)
+        self.trainee_video = QCheckBox("Trainee video  (V)")
+        self.trainee_video.toggled.connect(lambda _on: self._show_trainee())
+        self.trainee_surface = VideoSurface()
+        self.trainee_surface.setMinimumSize(240, 135)
+        self.trainee_surface.hide()
+        self.trainee_note = label("", "status")
+        self.trainee_note.setWordWrap(True)
+        self.trainee_note.hide()
 
         self.trainee = DropDown()
         self.trainee.activated.connect(lambda _index: self._show_agreement())
@@ -129,12 +162,25 @@ class ReviewPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(label("Runs (Enter opens)", "heading"))
         left.addWidget(self.runs)
+        self.trainee_heading = label("Trainee", "heading")
+        self.trainee_heading.hide()
+        trainee = QVBoxLayout()
+        trainee.addWidget(self.trainee_heading)
+        trainee.addWidget(self.trainee_surface, stretch=1)
+        trainee.addWidget(self.trainee_note)
+        pictures = QHBoxLayout()
+        pictures.addWidget(self.surface, stretch=3)
+        pictures.addLayout(trainee, stretch=2)
+        switches = QHBoxLayout()
+        switches.addWidget(self.on_projector)
+        switches.addWidget(self.trainee_video)
+        switches.addStretch()
         middle = QVBoxLayout()
-        middle.addWidget(self.surface, stretch=1)
+        middle.addLayout(pictures, stretch=1)
         middle.addWidget(self.bar)
         middle.addWidget(self.legend)
         middle.addWidget(self.clock)
-        middle.addWidget(self.on_projector)
+        middle.addLayout(switches)
         right = QVBoxLayout()
         right.addWidget(label("Markers (Enter seeks)", "heading"))
         right.addWidget(self.markers, stretch=1)
@@ -214,11 +260,14 @@ class ReviewPanel(QWidget):
             self.trainee.addItem(run.names.get(trainee, trainee), trainee)
         self._show_agreement()
         self.player.seek(0.0)
+        self._asked = None  # each opening asks again, and is logged again
+        self._show_trainee()
         self.setFocus()
         return True
 
     def close_run(self) -> None:
         """Let go of the replay (and the projector)."""
+        self._close_trainee()
         if self.player is not None:
             if self._projector is not None:
                 self.player.remove_surface(self._projector())
@@ -251,7 +300,55 @@ class ReviewPanel(QWidget):
             state = "playing" if self.player.playing else "paused"
             self.clock.setText(f"{clock_text(at_s)} / {clock_text(self.player.timeline.duration_s)}"
                                f"    {state}    Space play  Left/Right frame  "
-                               "PageUp/PageDown marker  P projector")
+                               "PageUp/PageDown marker  P projector  V trainee video")
+        self._trainee_problem()
+
+    # -- the trainee's recording -------------------------------------------------------------
+
+    def _show_trainee(self) -> None:
+        """Show the open run's trainee recording beside the replay, or not, as V says."""
+        self._close_trainee()
+        on = self.trainee_video.isChecked()
+        for widget in (self.trainee_heading, self.trainee_surface, self.trainee_note):
+            widget.setVisible(on)
+        if not on or self.run is None or self.player is None:
+            return
+        run_id = self.run.summary.id
+        if self._asked != run_id:
+            if not self.may_go_on():
+                return
+            try:
+                self._recording = self._reviewing.recording_of(run_id)
+            except (SignedOut, AccessDenied, RecordError, ValueError) as exc:
+                self.trainee_note.setText(f"trainee video not shown: {exc}")
+                return
+            self._asked = run_id
+        recording = self._recording
+        self.trainee_note.setText(recording_note(recording))
+        if recording is None or not recording.playable:
+            return
+        if self._sound is None:
+            self._sound = AudioOut()
+        try:
+            reader = RecordingReader(recording.folder, recording.fragments)
+        except RecordingError as exc:  # a record naming its files wrongly
+            self.trainee_note.setText(f"trainee video not shown: {exc}")
+            return
+        self.trainee_replay = TraineeReplay(self.player, reader, [self.trainee_surface],
+                                            self._sound)
+        if self.on_projector.isChecked() and self._projector is not None:
+            self.trainee_replay.add_inset(self._projector())
+        self.trainee_replay.show_at(self.player.position)
+        self._trainee_problem()
+
+    def _trainee_problem(self) -> None:
+        if self.trainee_replay is not None and self.trainee_replay.problem is not None:
+            self.trainee_note.setText(f"trainee video: {self.trainee_replay.problem}")
+
+    def _close_trainee(self) -> None:
+        if self.trainee_replay is not None:
+            self.trainee_replay.close()
+            self.trainee_replay = None
 
     def _next_marker(self, direction: int) -> None:
         if self.player is None:
@@ -266,21 +363,30 @@ class ReviewPanel(QWidget):
     def _project(self, on: bool) -> None:
         if self.player is None or self._projector is None:
             return
+        projector = self._projector()
         if on:
-            self.player.add_surface(self._projector())
+            self.player.add_surface(projector)
+            if self.trainee_replay is not None:
+                self.trainee_replay.add_inset(projector)
         else:
-            self.player.remove_surface(self._projector())
+            if self.trainee_replay is not None:
+                self.trainee_replay.remove_inset(projector)
+            self.player.remove_surface(projector)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """Replay keys; anything else goes on to the window."""
         key = event.key()
-        if self.player is None or (event.isAutoRepeat() and key == Qt.Key.Key_Space):
+        if key == Qt.Key.Key_V and not event.isAutoRepeat():
+            self.trainee_video.toggle()
+        elif self.player is None or (event.isAutoRepeat() and key == Qt.Key.Key_Space):
             super().keyPressEvent(event)
         elif key == Qt.Key.Key_Space:
             if self.player.playing:
                 self.player.pause()
             else:
                 self.player.play()
+            if self.trainee_replay is not None:
+                self.trainee_replay.sync()  # the sound starts or stops with the replay
             self._moved(self.player.position)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
             self.player.step(1 if key == Qt.Key.Key_Right else -1)
@@ -391,15 +497,23 @@ class ReviewPanel(QWidget):
         self.scored.setText(f"bias audit written to {path}")
 
     def export(self, to: ExportFormat, path: Path) -> None:
-        """Write the open run in format ``to`` to ``path`` (as `branchpoint export` does)."""
+        """Write the open run in format ``to`` to ``path`` (as `branchpoint export` does).
+
+        A PDF or HTML report made while the trainee video is on shows the trainee at each
+        decision and has the recording exported beside it (``--with-recording``).
+        """
         if self.run is None or not self.may_go_on():
             return
+        with_recording = (to in (ExportFormat.pdf, ExportFormat.html)
+                          and self.trainee_video.isChecked())
         try:
             data = self._reviewing.export_run(self.run, to, profile=self._profile,
                                               rubric=self._rubric,
-                                              pseudonymise=self.pseudonymise.isChecked())
-        except (SignedOut, AccessDenied, RecordError) as exc:
-            self.scored.setText(str(exc))
+                                              pseudonymise=self.pseudonymise.isChecked(),
+                                              recording_beside=path if with_recording else None)
+        except (SignedOut, AccessDenied, RecordError, RecordingError, ValueError) as exc:
+            self.scored.setText(f"not exported: {exc}")
             return
         write_file(path, data)
-        self.scored.setText(f"exported {to.value} to {path}")
+        self.scored.setText(f"exported {to.value} to {path}"
+                            + (" with the trainee recording" if with_recording else ""))

@@ -1,16 +1,20 @@
 """Session set-up: pick a scenario, the trainees and the variant; pass the pre-flight check.
 
 Everything works from the keyboard: Ctrl+F searches, arrows pick a scenario, Space ticks a
-trainee, Ctrl+T adds one, Ctrl+P runs the pre-flight check and Ctrl+Return starts.
+trainee, Ctrl+T adds one, Ctrl+P runs the pre-flight check and Ctrl+Return starts. Where
+the agency allows it, Alt+R ticks "Record trainees" (room camera and microphone) for the
+class.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -49,6 +53,24 @@ from simulator.wording import counted
 THUMB = QSize(160, 90)
 
 
+class ClassRecording(Protocol):
+    """Whether the class records its trainees: the part of `ClassSitting` set-up needs."""
+
+    @property
+    def recording_allowed(self) -> bool:
+        """Whether the agency's settings let its classes record trainees."""
+        ...
+
+    @property
+    def records_trainees(self) -> bool:
+        """Whether this class's runs record the trainee."""
+        ...
+
+    def set_recording(self, on: bool) -> None:
+        """Record the class's trainees from the next pre-flight on, or stop."""
+        ...
+
+
 class SetupPanel(QWidget):
     """Emits `start_requested` with a `RunPlan` once the chosen scenario is cleared."""
 
@@ -62,6 +84,9 @@ class SetupPanel(QWidget):
         self.entries: list[CatalogEntry] = []
         self.roster: list[RosterEntry] = []
         self._shown: str | None = None
+        # The projector PC's host holds the class's sitting; `SetupHost` does not name it,
+        # and a host without one (a test's) offers no recording.
+        self._recording: ClassRecording | None = getattr(host, "sitting", None)
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("search scenarios (Ctrl+F)")
@@ -104,6 +129,11 @@ class SetupPanel(QWidget):
         self.checks = label("", "status")
         self.checks.setWordWrap(True)
         self.checks.setTextFormat(Qt.TextFormat.PlainText)
+        self.record_trainees = QCheckBox("&Record trainees (room camera and microphone)")
+        self.record_trainees.setToolTip("the agency's settings allow recording its trainees "
+                                        "during runs, for the debrief")
+        self.record_trainees.hide()
+        self.record_trainees.toggled.connect(self._recording_chosen)
         self.pairing = label("", "pairing")
         self.pairing.setWordWrap(True)
 
@@ -129,6 +159,7 @@ class SetupPanel(QWidget):
         right.addWidget(self.new_trainee)
         right.addWidget(import_roster)
         right.addLayout(form)
+        right.addWidget(self.record_trainees)
         right.addWidget(self.preflight_button)
         right.addWidget(self.checks)
         right.addWidget(self.start_button)
@@ -148,6 +179,7 @@ class SetupPanel(QWidget):
     def load_catalog(self) -> None:
         """Read the library (lint, variants, thumbnails) and fill the list and the filters."""
         self.entries = self._host.catalog()
+        self.show_recording()
         found = facets(self.entries)
         self._fill(self.focus_filter, "any focus area", [(f, f) for f in found.focus_areas])
         self._fill(self.pledge_filter, "any pledge area", [(p, p) for p in found.pledge_areas])
@@ -274,6 +306,34 @@ class SetupPanel(QWidget):
         """
         return next_group([entry.name for entry in self.roster], after)
 
+    # -- recording ---------------------------------------------------------------------------
+
+    def show_recording(self) -> None:
+        """Offer "Record trainees" only where the agency allows it, ticked as the class is."""
+        recording = self._recording
+        try:
+            allowed = recording is not None and recording.recording_allowed
+            on = recording is not None and recording.records_trainees
+        except RecordError as exc:
+            self.checks.setText(f"whether this agency records trainees cannot be read: {exc}")
+            allowed = on = False
+        self.record_trainees.blockSignals(True)
+        self.record_trainees.setChecked(on)
+        self.record_trainees.blockSignals(False)
+        self.record_trainees.setVisible(allowed)
+
+    def _recording_chosen(self, on: bool) -> None:
+        if self._recording is None:
+            return
+        try:
+            self._recording.set_recording(on)
+        except (ValueError, AccessDenied, SignedOut, RecordError) as exc:
+            self.checks.setText(f"recording not changed: {exc}")
+            self.show_recording()
+            return
+        # A pre-flight passed without the recording devices proves nothing with them.
+        self._picked()
+
     # -- checks and start ---------------------------------------------------------------------
 
     def _screen_chosen(self) -> None:
@@ -306,6 +366,7 @@ class SetupPanel(QWidget):
         self.roster = []
         self.trainees.clear()
         self.instructor.clear()
+        self.show_recording()
         self.instructor.setReadOnly(False)
         if not listed:
             return

@@ -9,9 +9,11 @@ set -euo pipefail
 
 # Debian packages installed on every run: ffmpeg and espeak-ng make the stand-in clips
 # (DejaVu is their font); libvlc (library, fast plugin cache, base plugins) plays the vlc
-# backend; openssl brings the library Qt's TLS loads for remote consoles; the rest are
+# backend; openssl brings the library Qt's TLS loads for remote consoles; libportaudio2 is
+# the sound library the trainee recording's microphone is read through; the rest are
 # what Qt's wheels load for windows, fonts and sound.
 SYSTEM_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core libvlc5 libvlc-bin vlc-plugin-base openssl
+                 libportaudio2
                  libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
                  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0
                  libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libpulse0)

@@ -259,12 +259,12 @@ def test_the_erasure_dry_run_and_the_backup_are_logged_before_they_read(
     assert AccessLog(record).entries()[-1].detail == {"people": [], "expired": True}
     real_backup = administering_module.backup
 
-    def backup_once_logged(the_record, file):
+    def backup_once_logged(the_record, file, **options):
         assert lines(record)[-1] == ("chief", "backup", file.name)
-        return real_backup(the_record, file)
+        return real_backup(the_record, file, **options)
 
     monkeypatch.setattr(administering_module, "backup", backup_once_logged)
-    assert chief.backup(tmp_path / "record.zip")["runs"] == 2
+    assert chief.backup(tmp_path / "record.zip").rows["runs"] == 2
     assert [action for _, action, _ in lines(record)].count("backup") == 1
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simulator.documents import DocumentError, Problem, load_document, parse_document
+from simulator.names import inert, name_problem
 
 PROFILE_SCHEMA_VERSION = 1
 PROFILE_MIN_SCHEMA_VERSION = 1
@@ -30,6 +31,10 @@ COMBINED_SEPARATOR = "+"
 # The built-in hit zones, for a profile written before profiles had them; the default
 # profile file lists the same.
 BUILT_IN_HIT_ZONES = {"head": "Head", "torso": "Torso", "arms": "Arms", "legs": "Legs"}
+
+# A verbal phrase is a short spoken command, not a script: longer texts are mistakes (a
+# paragraph pasted into the wrong field) and would only slow the recogniser down.
+MAX_PHRASE_CHARACTERS = 80
 
 
 class _Strict(BaseModel):
@@ -69,6 +74,9 @@ class AgencyProfile(_Strict):
     outcome_kinds: dict[str, str]
     # Parts of a person on screen a shot can hit, named by a scenario's `hit_zones`.
     hit_zones: dict[str, str] = Field(default_factory=lambda: dict(BUILT_IN_HIT_ZONES))
+    # What an officer says for each verbal tactic, per language code (the `language`
+    # demographic's values), as the speech recogniser listens for it (docs/vocabulary.md).
+    verbal_phrases: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_force_ids(self) -> AgencyProfile:
@@ -81,7 +89,16 @@ class AgencyProfile(_Strict):
             raise ValueError(
                 f"ids used both as force option and verbal tactic: {', '.join(clash)}"
             )
+        problems = verbal_phrase_problems(self.verbal_phrases, self.verbal_tactics,
+                                          self.languages())
+        if problems:
+            raise ValueError("; ".join(f"{field}: {message}" for field, message in problems))
         return self
+
+    def languages(self) -> set[str]:
+        """The language codes phrases may be given in: the `language` demographic's values."""
+        spec = self.demographics.get("language")
+        return set(spec.values) if spec is not None else set()
 
     def force_option(self, option_id: str) -> ForceOption | None:
         """The force option with this id, or None."""
@@ -111,6 +128,8 @@ class AgencyProfile(_Strict):
                     if isinstance(option, dict) and "id" in option:
                         by_id[option["id"]] = {**by_id.get(option["id"], {}), **option}
                 merged["force_options"] = sorted(by_id.values(), key=lambda o: o.get("rank", 0))
+            elif key == "verbal_phrases" and isinstance(value, dict):
+                merged["verbal_phrases"] = _added_phrases(merged["verbal_phrases"], value)
             elif key == "demographics" and isinstance(value, dict):
                 for attribute, spec in value.items():
                     base = merged["demographics"].get(attribute, {"values": {}})
@@ -121,6 +140,14 @@ class AgencyProfile(_Strict):
                 merged[key] = {**merged[key], **value}
             else:
                 problems.append(Problem(f"unknown or malformed section `{key}`", source, field=key))
+        if problems:
+            raise DocumentError(source, problems)
+        languages = {str(code) for code in merged["demographics"].get("language", {})
+                     .get("values", {})}
+        # Checked as the agency wrote them, so that a field names the place in its file.
+        problems = [Problem(message, source, field=field) for field, message in
+                    verbal_phrase_problems(extension.get("verbal_phrases", {}),
+                                           merged["verbal_tactics"], languages)]
         if problems:
             raise DocumentError(source, problems)
         try:
@@ -148,6 +175,74 @@ class AgencyProfile(_Strict):
                 "the IACP pledge areas are fixed; relabel them but do not add any",
                 source, field="pledge_areas")])
         return profile
+
+
+def verbal_phrase_problems(
+    phrases: Any, tactics: Any, languages: set[str]
+) -> list[tuple[str, str]]:
+    """What is wrong with a profile's ``verbal_phrases``: (field, message) pairs.
+
+    Every tactic id must be a verbal tactic, every language code a value of the `language`
+    demographic, and every phrase a short text of plain characters.
+    """
+    if not isinstance(phrases, dict):
+        return [("verbal_phrases", "must map verbal tactic ids to languages to phrases")]
+    found: list[tuple[str, str]] = []
+    for tactic, by_language in phrases.items():
+        where = f"verbal_phrases.{inert(str(tactic))}"
+        if not isinstance(tactics, dict) or tactic not in tactics:
+            known = ", ".join(sorted(tactics)) if isinstance(tactics, dict) else ""
+            found.append((where, f"`{inert(str(tactic))}` is not a verbal tactic; use one of "
+                                 f"{known}, or add it under `verbal_tactics` first"))
+            continue
+        if not isinstance(by_language, dict):
+            found.append((where, "must map language codes (such as `en`) to lists of phrases"))
+            continue
+        for language, texts in by_language.items():
+            at = f"{where}.{inert(str(language))}"
+            if language not in languages:
+                found.append((at, f"`{inert(str(language))}` is not a language code of this "
+                                  f"profile; use one of {', '.join(sorted(languages))}, or add "
+                                  "it under `demographics.language.values` first"))
+                continue
+            if not isinstance(texts, list) or not texts:
+                found.append((at, "must be a list of phrases, such as [\"drop the knife\"]"))
+                continue
+            found.extend((f"{at}[{index}]", message) for index, text in enumerate(texts)
+                         if (message := _phrase_text_problem(text)) is not None)
+    return found
+
+
+def _phrase_text_problem(text: Any) -> str | None:
+    if not isinstance(text, str) or not text.strip():
+        return "a phrase must be text with at least one word"
+    problem = name_problem(text)
+    if problem is not None:
+        return problem.replace("no name may hold", "no phrase may hold")
+    if len(text) > MAX_PHRASE_CHARACTERS:
+        return (f"a phrase is at most {MAX_PHRASE_CHARACTERS} characters (this one has "
+                f"{len(text)}); list each command as a phrase of its own")
+    if not any(character.isalpha() for character in text):
+        return "a phrase must hold at least one word"
+    return None
+
+
+def _added_phrases(base: dict[str, Any], extension: dict[str, Any]) -> dict[str, Any]:
+    # An agency adds phrases and languages; the built-in phrases stay (like every built-in
+    # id), so an extension's list for a language is appended, not put in place.
+    merged = {tactic: dict(languages) for tactic, languages in base.items()}
+    for tactic, languages in extension.items():
+        if not isinstance(languages, dict):
+            merged[tactic] = languages
+            continue
+        into = merged.setdefault(tactic, {})
+        for language, texts in languages.items():
+            before = into.get(language, [])
+            if isinstance(texts, list) and isinstance(before, list):
+                into[language] = before + [t for t in texts if t not in before]
+            else:
+                into[language] = texts
+    return merged
 
 
 def combined_group(profile: AgencyProfile, attribute: str, values: list[str]) -> str:

@@ -7,6 +7,9 @@ on that cue (retracted ones do not count) is a force option the agency counts as
 response window. The latency comes only from a stamped device (a trainee's input or shot,
 stamped on arrival): an instructor's keypress adds the instructor's own reaction time, so
 an instructor-keyed decision never gives a trial its latency, even where it came first.
+A phrase the speech recogniser heard is no response; the decision an instructor confirms
+from it is (``response_source`` ``speech``), untimed here like an instructor's, so that the
+latency figures rest on devices alone.
 
 Each trial also counts the trainee's shots that belong to its cue (the cue the shot came
 in the window of, or, outside any scored cue's window, the last scored cue shown before
@@ -52,7 +55,7 @@ BASE_COLUMNS = ("trainee_id", "session_id", "scenario_id", "variant_id", "cue_id
                 "response", "latency_ms", "force_level")
 SUBJECT = "subject."
 RESPONSES = ("force", "no_force", "timeout")
-SOURCES = ("device", "instructor")
+SOURCES = ("device", "instructor", "speech")
 # A trial's shots, by where they landed (`trials_of_run`); NaN on imported trials and on
 # those of a run without a camera or a shot.
 SHOT_COLUMNS = ("shots", "threat_hits", "non_threat_hits", "misses", "after_threat_ended")
@@ -207,6 +210,8 @@ class _Responses(EventHandler[None]):
     decision_window_opened = branch_chosen = default_taken = jumped = _no_response
     segment_restarted = paused = resumed = flag_raised = _no_response
     command_refused = media_failed = run_ended = _no_response
+    # A phrase heard is not a response: only the decision an instructor confirms from it is.
+    verbal_command_heard = recording_started = recording_stopped = _no_response
 
 
 def _deciding(decisions: list[DecisionRecorded], profile: AgencyProfile, *,
@@ -379,7 +384,7 @@ def _checked(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Probl
     bad(~threat.isin(["true", "false"]), "threat", "write true or false")
     bad(~table["response"].isin(RESPONSES), "response", "write force, no_force or timeout")
     bad(~table["response_source"].isin(SOURCES), "response_source",
-        "write device or instructor")
+        "write device, instructor or speech")
     latency = pd.to_numeric(table["latency_ms"].replace("", "nan"), errors="coerce")
     bad((table["latency_ms"] != "") & (latency.isna() | (latency < 0) | (latency > 600_000)),
         "latency_ms", "write milliseconds (0-600000) as a number, or leave it empty")

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from simulator.access import Permission, Role
 from simulator.access.accounts import check_password
+from simulator.access.privacy import RecordingNotDeleted
 from simulator.cli.common import (
     DbOption,
     err,
@@ -29,6 +30,7 @@ from simulator.cli.common import (
     shown,
 )
 from simulator.cli.review import SinceOption, moment
+from simulator.paths import recordings_dir
 from simulator.record import DatabaseFailed
 from simulator.record.backup import BackupError, scratch_folder, staged
 from simulator.training import COMMAND_LINE, AccountChange, Administering, Gate, SettingsChange
@@ -154,20 +156,34 @@ def settings(
     idle_minutes: Annotated[int | None, typer.Option(
         "--idle-minutes", min=1, max=240, help="Sign the console out after this many idle "
         "minutes (never during a live run; default 10).")] = None,
+    record_trainees: Annotated[bool | None, typer.Option(
+        "--record-trainees/--no-record-trainees", help="Allow the agency's classes to "
+        "record the trainee with the room camera and microphone (off until allowed).")]
+    = None,
+    recordings_store: Annotated[str | None, typer.Option(
+        "--recordings-store", help="Keep the recordings in this absolute folder (the "
+        "agency's storage) instead of the data folder's `recordings`.")] = None,
+    default_recordings_store: Annotated[bool, typer.Option(
+        "--default-recordings-store", help="Keep new recordings in the data folder "
+        "again.")] = False,
     db: DbOption = None,
 ) -> None:
     """Show an agency's settings, or change them."""
     administering = Administering(open_gate(db, Permission.administer))
+    change = SettingsChange(retention_days, keep_forever, idle_minutes, record_trainees,
+                            recordings_store, default_recordings_store)
     with said_no():
-        if retention_days is not None or keep_forever or idle_minutes is not None:
-            current = administering.change_settings(
-                agency, SettingsChange(retention_days, keep_forever, idle_minutes))
+        if change != SettingsChange():
+            current = administering.change_settings(agency, change)
         else:
             current = administering.settings(agency)
+    store = current.recordings_store or str(recordings_dir())
     err.print(f"{shown(agency or 'no agency')}: personal data "
               + (f"kept {current.retention_days} days after a trainee's last session"
                  if current.retention_days else "kept until erased")
-              + f"; the console signs out after {current.idle_seconds / 60:g} idle minutes")
+              + f"; the console signs out after {current.idle_seconds / 60:g} idle minutes"
+              + ("; trainees may be recorded, into " + shown(store)
+                 if current.may_record_trainees else "; trainees are not recorded"))
 
 
 def erase(
@@ -180,6 +196,10 @@ def erase(
     = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do it (without it, only say what would "
                                       "be erased).")] = False,
+    forget_recordings_elsewhere: Annotated[bool, typer.Option(
+        "--forget-recordings-elsewhere", help="Mark erased, deleting nothing, recordings "
+        "held in another PC's data folder whose files are gone for good (that PC wiped or "
+        "scrapped); otherwise run the erasure on that PC.")] = False,
     db: DbOption = None,
 ) -> None:
     """Erase a trainee's personal data; their runs stay, pseudonymous, and still verify."""
@@ -193,27 +213,54 @@ def erase(
         err.print(f"would erase the personal data of {len(names)} trainee(s): "
                   f"{shown(who)}; add --yes")
         return
-    administering.erase(list(names), expired=expired)
-    err.print(f"erased the personal data of {len(names)} trainee(s); their runs remain, "
-              "pseudonymous, and `branchpoint verify` still passes")
+    try:
+        with said_no():
+            erased = administering.erase(list(names), expired=expired,
+                                         forget_elsewhere=forget_recordings_elsewhere)
+    except RecordingNotDeleted as exc:
+        fail(str(exc))
+    forgotten = sum(e.recordings_forgotten for e in erased)
+    err.print(f"erased the personal data of {len(names)} trainee(s), and the recordings of "
+              "their runs; their runs remain, pseudonymous, and `branchpoint verify` still "
+              "passes"
+              + (f"; {forgotten} recording(s) held on another PC were marked erased without "
+                 "deleting anything (--forget-recordings-elsewhere): if any file of them "
+                 "turns up, delete it by hand" if forgotten else ""))
 
 
 def backup_command(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write "
                                          "(.zip).")],
+    include_recordings: Annotated[bool, typer.Option(
+        "--include-recordings", help="Put the trainee recordings' files in it too (large; "
+        "without them it still holds their hashes).")] = False,
     db: DbOption = None,
 ) -> None:
     """Write the whole record to one file (it holds everything: keep it as safe)."""
     if file.exists():
         fail(f"{file} exists; choose a new file name, so no backup is overwritten")
-    counts = Administering(open_gate(db, Permission.administer)).backup(file)
-    err.print(f"backed up {counts.get('runs', 0)} runs, {counts.get('events', 0)} events "
-              f"to {shown(str(file))}")
+    administering = Administering(open_gate(db, Permission.administer))
+    try:
+        made = administering.backup(file, include_recordings=include_recordings)
+    except BackupError as exc:
+        fail(str(exc))
+    recordings = (f"with {made.recording_files} recording files "
+                  f"({made.recording_bytes / 1e6:.1f} MB)" if made.recordings_included
+                  else "without the recordings' files (--include-recordings adds them)")
+    if made.recordings_elsewhere:
+        recordings += (f"; {made.recordings_elsewhere} recordings are held on other PCs, "
+                       "whose files are not in it (back them up there)")
+    err.print(f"backed up {made.rows.get('runs', 0)} runs, {made.rows.get('events', 0)} "
+              f"events to {shown(str(file))}, {recordings}")
 
 
 def restore_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
                                          help="A backup written by `branchpoint backup`.")],
+    recordings_store: Annotated[list[Path] | None, typer.Option(
+        "--recordings-store", help="An agency store (absolute folder) the backup's "
+        "recordings may be put back into; repeat it for several. Without it, recording "
+        "files go only into this PC's data folder.")] = None,
     db: DbOption = None,
 ) -> None:
     """Restore a backup into an empty record, verifying every hash chain first.
@@ -223,7 +270,7 @@ def restore_command(
     """
     with scratch_folder() as scratch:
         try:
-            stage, counts = staged(file, Path(scratch))
+            stage, checked = staged(file, Path(scratch))
         except BackupError as exc:
             fail(str(exc))
         try:
@@ -232,14 +279,20 @@ def restore_command(
             administering = Administering(gate_for(stage, Permission.administer))
             target = open_record(db)
             try:
-                restored = administering.restore_into(target, counts, file.name)
+                restored = administering.restore_into(target, checked, file.name,
+                                                      stores=recordings_store or ())
             except BackupError as exc:
                 fail(str(exc))
         finally:
             stage.close()
+    recordings = (f"{restored.recording_files} recording files put back" if
+                  restored.recordings_included else
+                  "the backup holds no recording files: "
+                  f"{restored.recordings_not_held} recordings are not held here")
     err.print(f"restored {restored.rows.get('runs', 0)} runs and "
               f"{restored.rows.get('events', 0)} events into {shown(target.url)}; "
-              f"{restored.runs_verified} hash chains verified before and after")
+              f"{restored.runs_verified} hash chains verified before and after; "
+              f"{recordings}")
 
 
 def grant_role(

@@ -767,6 +767,8 @@ def verify(
         if result.ok:
             err.print(f"[green]ok[/]   run {result.run_id}: {result.checked} events, head "
                       f"{result.stored_head[:16]}…")
+            if result.recording:
+                err.print(f"       {result.recording}")
             continue
         bad += 1
         err.print(f"[red]FAIL[/] run {result.run_id}:")

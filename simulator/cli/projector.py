@@ -72,16 +72,28 @@ def screens() -> None:
 
 @projector_app.command("devices")
 def devices() -> None:
-    """List the cameras, serial ports and USB HID devices this PC sees, for projector.yaml."""
+    """List the cameras, microphones, serial ports and USB HID devices this PC sees."""
     from simulator.devices.camera import list_cameras
     from simulator.devices.triggers import list_hid_devices, list_serial_ports
     from simulator.names import inert
+    from simulator.recording.sound import MicrophoneError, list_microphones
 
     cameras = list_cameras()
     err.print("cameras (camera.source):" if cameras else "cameras: none found")
     for camera in cameras:
         err.print(f"  {camera.index}: {camera.width}x{camera.height} @ {camera.fps:g} fps "
                   f"({escape(camera.backend)})")
+    try:
+        microphones = list_microphones()
+    except MicrophoneError as exc:
+        err.print(f"microphones: {escape(str(exc))}")
+    else:
+        err.print("microphones (recording.microphone.device):" if microphones
+                  else "microphones: none found")
+        for microphone in microphones:
+            err.print(f"  {microphone.index}: {escape(microphone.name)}, "
+                      f"{microphone.channels} channel(s) at {microphone.default_rate} Hz "
+                      f"({escape(microphone.host_api)})")
     ports = list_serial_ports()
     err.print("serial ports (triggers: kind serial, port):" if ports
               else "serial ports: none found")

@@ -15,6 +15,7 @@ from simulator.access import Permission
 from simulator.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
+    EXIT_PROBLEMS,
     DbOption,
     NonTrainingOption,
     ProfileOption,
@@ -31,6 +32,7 @@ from simulator.cli.common import (
     vocabularies_from,
 )
 from simulator.documents import DocumentError
+from simulator.recording.fragments import RecordingError
 from simulator.review.export import ExportFormat
 from simulator.review.rubric import Rubric, bundled_rubric, load_rubric
 from simulator.review.xapi import DEFAULT_BASE
@@ -88,6 +90,10 @@ def export(
     pseudonymise: Annotated[bool, typer.Option(
         "--pseudonymise", help="Replace every trainee's and instructor's name and id (and "
         "the run and session ids) by pseudonyms; leave out free-text notes.")] = False,
+    with_recording: Annotated[bool, typer.Option(
+        "--with-recording", help="An HTML or PDF report (with --out) shows the trainee at "
+        "each decision from their recording, and each run's recording is exported beside "
+        "it as OUT-recording.mp4. Never with --pseudonymise.")] = False,
     rubric: RubricOption = None,
     xapi_base: Annotated[str, typer.Option(
         "--xapi-base", help="IRI under which activities, verbs and extensions are named "
@@ -98,11 +104,23 @@ def export(
 ) -> None:
     """Export runs as CSV (events or decisions), xAPI statements, or an HTML/PDF report."""
     the_rubric, _ = rubric_or_exit(rubric)
+    if with_recording and out is None:
+        # The recording is named after the report and linked from it: the report's name
+        # must be known before either is written.
+        fail("--with-recording exports the recording beside the report: give --out FILE")
     reviewing = Reviewing(open_gate(db, Permission.debrief))
     with said_no(), _read_back():
-        exported = reviewing.export(targets, to, profile=vocabularies_from(profile),
-                                    rubric=the_rubric, pseudonymise=pseudonymise,
-                                    xapi_base=xapi_base, include_non_training=include_non_training)
+        try:
+            exported = reviewing.export(
+                targets, to, profile=vocabularies_from(profile), rubric=the_rubric,
+                pseudonymise=pseudonymise, xapi_base=xapi_base,
+                include_non_training=include_non_training,
+                recording_beside=out if with_recording else None)
+        except RecordingError as exc:
+            fail(str(exc), EXIT_PROBLEMS)
+    for recording in exported.recordings:
+        err.print(f"trainee recording written to {shown(str(recording.absolute()))}",
+                  soft_wrap=True)
     data, runs = exported.data, exported.runs
     # A pseudonymised report goes to people who must not link it to the record: its name
     # carries no run id.

@@ -168,7 +168,9 @@ class OpenCVCamera:
     to the values the camera settled on by itself. `locked` says what the driver really
     accepted, and `shortfalls` what of it falls short. ``open_capture`` is for tests, to drive this
     code with a fake capture; ``settle_frames`` pictures are read and thrown away first so
-    that automatic exposure has settled before it is locked.
+    that automatic exposure has settled before it is locked. With ``lock_exposure`` False
+    exposure, gain and white balance are left to the camera, as a camera filming the
+    trainee wants in a room whose light changes; `locked` then holds only the size.
     """
 
     backend: str
@@ -178,8 +180,10 @@ class OpenCVCamera:
 
     def __init__(self, settings: CameraSettings, clock: Clock, *,
                  open_capture: CaptureFactory = _open_video_capture,
-                 settle_frames: int = 10, platform: str = sys.platform) -> None:
+                 settle_frames: int = 10, platform: str = sys.platform,
+                 lock_exposure: bool = True) -> None:
         self._settings = settings
+        self._lock = lock_exposure
         self._clock = clock
         self._latency_ns = round(settings.latency_ms * 1_000_000)
         self._readout_ns = round(settings.readout_ms * 1_000_000)
@@ -196,7 +200,7 @@ class OpenCVCamera:
             self._set_size()
             for _ in range(settle_frames):
                 self._capture.grab()
-            self.locked = self._lock_exposure()
+            self.locked = self._lock_exposure() if lock_exposure else {}
             self.locked.update(self._read_back_size())
         except BaseException:
             self._capture.release()
@@ -290,10 +294,12 @@ class OpenCVCamera:
 
         Only a warning: many drivers have no gain control at all, and exposure set by hand
         in the camera's own tool holds as well (which this cannot see). A stream's exposure
-        is set on its camera, not through the stream, so it is not looked at.
+        is set on its camera, not through the stream, so it is not looked at, nor is a
+        camera opened with ``lock_exposure`` False.
         """
         refused = [name for name in ("exposure", "gain")
-                   if isinstance(self._settings.source, int) and self.locked.get(name) is None]
+                   if self._lock and isinstance(self._settings.source, int)
+                   and self.locked.get(name) is None]
         if not refused:
             return None
         return (f"{self._describe()}'s driver would not lock its {' and '.join(refused)}: on "

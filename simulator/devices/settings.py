@@ -99,5 +99,64 @@ class HidTriggerSettings(_Strict):
 
 TriggerSettings = SerialTriggerSettings | HidTriggerSettings
 
-__all__ = ["CameraSettings", "HidTriggerSettings", "LaserColour", "Recoil",
-           "SerialTriggerSettings", "TriggerSettings", "WeaponSettings"]
+
+class RoomCameraSettings(_Strict):
+    """The camera that faces the trainee and records them for the debrief.
+
+    Unlike the range camera it keeps automatic exposure: a face in changing light matters
+    more here than a steady laser dot.
+    """
+
+    source: int | str = Field(
+        default=0, description="Camera number (0 = first) or a stream URL (rtsp://...).")
+    width: int = Field(default=1280, ge=160, le=3840)
+    height: int = Field(default=720, ge=120, le=2160)
+    fps: float = Field(default=30.0, gt=0, le=120)
+    latency_ms: float = Field(
+        default=0.0, ge=0, le=1000, description="Measured delay from exposure to the "
+        "frame reaching the computer; subtracted from each frame's stamp.")
+
+    def as_camera(self) -> CameraSettings:
+        """The same camera in the terms the camera adapter opens cameras by."""
+        return CameraSettings(source=self.source, width=self.width, height=self.height,
+                              fps=self.fps, latency_ms=self.latency_ms)
+
+
+class MicrophoneSettings(_Strict):
+    """The microphone that records what the trainee says."""
+
+    device: int | str | None = Field(
+        default=None, description="Input device number or name (as `branchpoint projector "
+        "devices` lists them); None: the system's default input.")
+    # What the recording's AAC sound takes (`simulator.recording.fragments.AudioFormat`).
+    rate: int = Field(default=48_000, ge=8_000, le=96_000)
+    channels: int = Field(default=1, ge=1, le=2)
+
+
+class SpeechSettings(_Strict):
+    """Spotting the agency's phrases for each verbal tactic in what the microphone hears."""
+
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"], min_length=1, max_length=8,
+        description="Language codes whose phrases are listened for (the agency profile's).")
+    whisper_model: str | None = Field(
+        default=None, max_length=1024, description="A faster-whisper model folder the "
+        "agency installed; None: pocketsphinx with the model it ships (US English).")
+
+
+class RecordingSettings(_Strict):
+    """The room camera and microphone that record trainees, where the agency allows it.
+
+    Recording happens only where the agency's setting turns it on and the class keeps it
+    on; these say which devices do it (docs/recording.md).
+    """
+
+    camera: RoomCameraSettings | None = None
+    microphone: MicrophoneSettings | None = None
+    speech: SpeechSettings | None = Field(
+        default_factory=SpeechSettings, description="None: no phrase spotting.")
+
+
+__all__ = ["CameraSettings", "HidTriggerSettings", "LaserColour", "MicrophoneSettings",
+           "Recoil", "RecordingSettings", "RoomCameraSettings", "SerialTriggerSettings",
+           "SpeechSettings", "TriggerSettings", "WeaponSettings"]

@@ -39,6 +39,10 @@ class HeadlessRoom:
         """Nothing: no screen, player library or key binding is involved."""
         return []
 
+    def recording_devices(self) -> None:
+        """None: a run without a screen has no trainee in front of it to record."""
+        return None
+
     def media_problems(self, loaded: LoadedScenario, variant_id: str,
                        clips: ClipResolver) -> list[str]:
         """Nothing: a headless player shows no pictures, so it needs no clips."""

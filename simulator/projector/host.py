@@ -237,6 +237,8 @@ class ProjectorHost(QObject):
                              "(Ctrl+E twice at the console)")
         started = sitting.start(plan)
         projected = started.staged
+        if started.recording is not None:
+            projected.session.attach_recording(started.recording)
         if self.server is not None:
             self.server.attach(projected.session, preview=projected.preview,
                                names=started.names)

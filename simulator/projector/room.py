@@ -22,6 +22,7 @@ from simulator.ports import Clock
 from simulator.projector.app import new_window, place_window
 from simulator.projector.preview import PreviewFeed
 from simulator.projector.range_devices import RangeDevices, screen_to_picture
+from simulator.projector.recording_devices import RoomRecordingDevices
 from simulator.projector.runner import END_HOLD_MS, stage_run
 from simulator.projector.session import ProjectorSession
 from simulator.projector.settings import Backend, ProjectorSettings, binding_problems
@@ -29,6 +30,7 @@ from simulator.projector.window import ProjectorWindow, choose_screen
 from simulator.runtime.run import ClipResolver
 from simulator.scenario import LoadedScenario
 from simulator.training.ports import RunFactory
+from simulator.training.recording import RecordingDevices
 
 
 class StagedRun:
@@ -75,6 +77,7 @@ class ProjectorRoom(QObject):
         self.release_camera: Callable[[], list[str]] | None = None
         self.devices.input_seen.connect(self._device_input)
         self.devices.device_failed.connect(self.changed)
+        self.recorders = RoomRecordingDevices(settings.recording, clock)
         self._profile = profile
         self._clock = clock
         self._backend: Backend = backend or settings.backend
@@ -163,6 +166,12 @@ class ProjectorRoom(QObject):
             window = self._projector_window()
             problems += self.devices.check(self.show_pattern, window.surface.pixel_area())
         return problems
+
+    def recording_devices(self) -> RecordingDevices | None:
+        """The room camera and microphone, opened anew unless a run is recording with them."""
+        if self.current is not None and self.current.live and self.recorders.opened:
+            return self.recorders.opened
+        return self.recorders.open()
 
     def show_pattern(self, pattern: np.ndarray | None) -> None:
         """Put ``pattern`` (BGR) on the projector in place of the picture; None: black.
@@ -310,6 +319,7 @@ class ProjectorRoom(QObject):
         """Release the run on the projector, close the devices and the window."""
         self._release()
         self.devices.stop()
+        self.recorders.close()
         if self._window is not None:
             window, self._window = self._window, None
             window.close()

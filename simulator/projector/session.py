@@ -20,10 +20,15 @@ from simulator.ports import Clock
 from simulator.projector.window import ProjectorWindow
 from simulator.protocol import Command, EndRun, Event, RunEnded, SegmentStarted
 from simulator.runtime import ScenarioRun
+from simulator.training.recording import LiveRecording
 
 if TYPE_CHECKING:
     from simulator.playback.decoded_player import DecodedPlayer
     from simulator.playback.vlc_player import VlcPlayer
+
+
+# How often a recording's reports are taken in, in milliseconds.
+DRAIN_MS = 250
 
 
 class ProjectorSession(QObject):
@@ -44,6 +49,24 @@ class ProjectorSession(QObject):
         self._window = window
         window.trainee_input.connect(self.send)
         window.closing.connect(self._window_closing)
+        self.recording: LiveRecording | None = None
+        # A few times a second: the recording's fragments into the record, heard phrases
+        # and a failed device onto the run.
+        self._drain = QTimer(self)
+        self._drain.setInterval(DRAIN_MS)
+        self._drain.timeout.connect(self._drain_recording)
+
+    def attach_recording(self, recording: LiveRecording) -> None:
+        """Record the trainee during this run (the recording follows the run's events)."""
+        self.recording = recording
+        self._drain.start()
+
+    def _drain_recording(self) -> None:
+        if self.recording is None:
+            return
+        for command in self.recording.drain():
+            if self._loop.live:
+                self.send(command)
 
     @property
     def fault(self) -> str | None:
@@ -57,6 +80,10 @@ class ProjectorSession(QObject):
         preview: on the GUI thread, not whenever (and wherever) the cycle collector runs.
         """
         self._loop.stop()
+        self._drain.stop()
+        if self.recording is not None:
+            # Let go mid-run (a fault): what is on disk goes into the record all the same.
+            self.recording.stop()
         self._window.trainee_input.disconnect(self.send)
         self._window.closing.disconnect(self._window_closing)
 

@@ -16,6 +16,7 @@ from simulator.agency import AgencyProfile
 from simulator.devices.settings import (
     CameraSettings,
     HidTriggerSettings,
+    RecordingSettings,
     SerialTriggerSettings,
     WeaponSettings,
 )
@@ -63,6 +64,9 @@ class ProjectorSettings(BaseModel):
     weapons: dict[str, WeaponSettings] = Field(default_factory=dict)
     triggers: dict[str, Annotated[SerialTriggerSettings | HidTriggerSettings,
                                   Field(discriminator="kind")]] = Field(default_factory=dict)
+    # The room camera and microphone that record trainees for the debrief, where the
+    # agency's setting allows it (docs/recording.md).
+    recording: RecordingSettings | None = None
 
 
 def settings_path() -> Path:

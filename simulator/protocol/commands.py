@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+
+from simulator.names import check_name
 
 NOTE_MAX_CHARS = 2000
+# A recorder's failure, as the projector side words it (an exception's text, say).
+DETAIL_MAX_CHARS = 500
 
-DecisionSource = Literal["device", "instructor"]
+# Who stamped a decision: a trainee's device, the instructor's keypress, or the instructor
+# confirming a phrase the speech recogniser heard (stamped when the trainee spoke).
+DecisionSource = Literal["device", "instructor", "speech"]
 InputKind = Literal["click", "key", "shot", "tool"]
 RetractReason = Literal["mis_keyed", "wrong_trainee", "duplicate", "other"]
+# Why a trainee recording stopped: with the run, on a failure, or the instructor stopped it.
+RecordingStopReason = Literal["run_ended", "failed", "instructor"]
+
+
+def _plain(value: str) -> str:
+    return check_name(value, "the text")
+
+
+# Text a recogniser or a device driver reports, shown on consoles and in reports: no
+# control or text-direction character (`simulator.names`).
+PlainText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain)]
+TacticId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_plain)]
 
 
 class _Command(BaseModel):
@@ -76,6 +94,68 @@ class ReportInput(_Command):
     clip_s: float | None = Field(default=None, allow_inf_nan=False)
 
 
+class ReportHeard(_Command):
+    """A phrase of a verbal tactic the speech recogniser heard the trainee say.
+
+    From the projector side, like `ReportInput`. ``heard_ns`` is when the phrase began and
+    ``end_ns`` when it ended, on the run's clock (from the microphone's stamps, not from
+    when it was recognised); ``confidence`` is the recogniser's, 0 to 1. The run records it
+    with the cue whose window was open at ``heard_ns``; it is not a decision until an
+    instructor confirms it (`ConfirmHeard`).
+    """
+
+    type: Literal["report_heard"] = "report_heard"
+    tactic: TacticId
+    phrase: PlainText
+    language: str = Field(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9-]+$")
+    heard_ns: int
+    end_ns: int
+    confidence: float
+    recogniser: PlainText
+
+
+class ConfirmHeard(_Command):
+    """The instructor confirms a heard phrase: it becomes the trainee's decision.
+
+    ``heard_seq`` is the ``seq`` of the ``verbal_command_heard`` event. The decision is
+    the heard tactic, stamped when the trainee spoke and timed from the cue open then.
+    ``trainee_id`` names who spoke; it defaults to the trainee the phrase was heard from,
+    and is needed when a run of several trainees could not tell.
+    """
+
+    type: Literal["confirm_heard"] = "confirm_heard"
+    heard_seq: int
+    trainee_id: str | None = None
+
+
+class ReportRecording(_Command):
+    """From the projector side: the trainee is being recorded from now on.
+
+    ``camera`` and ``microphone`` name the devices (None: not recorded); ``speech`` says
+    whether the microphone's sound is searched for the agency's phrases.
+    """
+
+    type: Literal["report_recording"] = "report_recording"
+    recording_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    camera: PlainText | None = None
+    microphone: PlainText | None = None
+    speech: bool = False
+
+
+class ReportRecordingStopped(_Command):
+    """From the projector side: the recording stopped before the run's end.
+
+    ``reason`` is ``failed`` (``detail`` says what went wrong) or ``instructor``;
+    ``dropped`` counts the frames and sound blocks the recorder could not keep.
+    """
+
+    type: Literal["report_recording_stopped"] = "report_recording_stopped"
+    recording_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    reason: Literal["failed", "instructor"]
+    detail: str | None = Field(default=None, max_length=DETAIL_MAX_CHARS)
+    dropped: int = Field(default=0, ge=0)
+
+
 class RaiseFlag(_Command):
     """Mark this moment for the debrief, with an optional short note."""
 
@@ -127,7 +207,8 @@ class EndRun(_Command):
 
 
 Command = Annotated[
-    ChooseBranch | RecordDecision | ReportInput | RaiseFlag | Retract | Pause | Resume
+    ChooseBranch | RecordDecision | ReportInput | ReportHeard | ConfirmHeard
+    | ReportRecording | ReportRecordingStopped | RaiseFlag | Retract | Pause | Resume
     | RestartSegment | Jump | EndRun,
     Field(discriminator="type"),
 ]

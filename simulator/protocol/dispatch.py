@@ -28,6 +28,8 @@ from simulator.protocol.events import (
     Jumped,
     MediaFailed,
     Paused,
+    RecordingStarted,
+    RecordingStopped,
     ResponseWindowClosed,
     Resumed,
     RunEnded,
@@ -36,6 +38,7 @@ from simulator.protocol.events import (
     SegmentRestarted,
     SegmentStarted,
     TraineeInput,
+    VerbalCommandHeard,
 )
 
 R = TypeVar("R")
@@ -88,6 +91,9 @@ class EventHandler(Protocol[R_co]):
     def decision_recorded(self, event: DecisionRecorded) -> R_co:
         """A trainee's action was recorded."""
 
+    def verbal_command_heard(self, event: VerbalCommandHeard) -> R_co:
+        """The speech recogniser heard a phrase of a verbal tactic."""
+
     def trainee_input(self, event: TraineeInput) -> R_co:
         """An input came from the projector side."""
 
@@ -105,6 +111,12 @@ class EventHandler(Protocol[R_co]):
 
     def media_failed(self, event: MediaFailed) -> R_co:
         """A segment's clip could not be shown."""
+
+    def recording_started(self, event: RecordingStarted) -> R_co:
+        """The trainee is being recorded."""
+
+    def recording_stopped(self, event: RecordingStopped) -> R_co:
+        """The trainee recording stopped."""
 
     def run_ended(self, event: RunEnded) -> R_co:
         """The run is over."""
@@ -139,6 +151,8 @@ def dispatch(event: Event, handler: EventHandler[R]) -> R:
             return handler.resumed(event)
         case DecisionRecorded():
             return handler.decision_recorded(event)
+        case VerbalCommandHeard():
+            return handler.verbal_command_heard(event)
         case TraineeInput():
             return handler.trainee_input(event)
         case FlagRaised():
@@ -151,6 +165,10 @@ def dispatch(event: Event, handler: EventHandler[R]) -> R:
             return handler.run_recovered(event)
         case MediaFailed():
             return handler.media_failed(event)
+        case RecordingStarted():
+            return handler.recording_started(event)
+        case RecordingStopped():
+            return handler.recording_stopped(event)
         case RunEnded():
             return handler.run_ended(event)
         case _:

@@ -11,9 +11,15 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_serializer
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
-from simulator.protocol.commands import DecisionSource, InputKind, RetractReason
+from simulator.protocol.commands import (
+    DecisionSource,
+    InputKind,
+    RecordingStopReason,
+    RetractReason,
+)
 
 PROTOCOL_VERSION = 1
 
@@ -209,6 +215,74 @@ class DecisionRecorded(EventBase):
     cue_id: str | None
     cue_seq: int | None
     latency_ms: float | None
+    # The `VerbalCommandHeard` an instructor confirmed (source ``speech``); None otherwise.
+    heard_seq: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_heard_seq(self, handler: SerializerFunctionWrapHandler
+                                 ) -> dict[str, Any]:
+        # Left out while None, so that every decision recorded before confirmations existed
+        # (and every other decision since) keeps the text its chain hashed.
+        data: dict[str, Any] = handler(self)
+        if data.get("heard_seq") is None:
+            data.pop("heard_seq", None)
+        return data
+
+
+class VerbalCommandHeard(EventBase):
+    """The speech recogniser heard a phrase of a verbal tactic: not a decision by itself.
+
+    ``t_ns`` and ``heard_ns`` are when the phrase began, ``end_ns`` when it ended (the
+    microphone's stamps); ``confidence`` is the recogniser's, 0 to 1. ``trainee_id`` is the
+    run's trainee, or None when the run has several (the microphone cannot tell who). The
+    cue and latency are those of the cue whose response window was open at ``heard_ns``,
+    found as a trainee input's are; the phrase is not counted as that cue's response. It
+    becomes a decision only when an instructor confirms it (a `DecisionRecorded` with
+    source ``speech`` and ``heard_seq``).
+    """
+
+    type: Literal["verbal_command_heard"] = "verbal_command_heard"
+    trainee_id: str | None
+    tactic: str
+    phrase: str
+    language: str
+    heard_ns: int
+    end_ns: int
+    confidence: float = Field(ge=0, le=1)
+    recogniser: str
+    cue_id: str | None
+    cue_seq: int | None
+    latency_ms: float | None
+
+
+class RecordingStarted(EventBase):
+    """The trainee is being recorded (a room camera, a microphone) from ``t_ns`` on.
+
+    ``speech``: the microphone's sound is searched for the agency's phrases. A recovered
+    run records again under its new time base, with a new recording.
+    """
+
+    type: Literal["recording_started"] = "recording_started"
+    recording_id: str
+    camera: str | None
+    microphone: str | None
+    speech: bool
+
+
+class RecordingStopped(EventBase):
+    """A trainee recording stopped: with the run, on a failure, or by the instructor.
+
+    ``dropped`` counts the frames and sound blocks the recorder reported it could not keep;
+    None when the run closed the recording itself (at its end, or when it recovered from a
+    crash that stopped the recorder), which cannot know: the recording's fragments show
+    any gap.
+    """
+
+    type: Literal["recording_stopped"] = "recording_stopped"
+    recording_id: str
+    reason: RecordingStopReason
+    detail: str | None
+    dropped: int | None
 
 
 class TraineeInput(EventBase):
@@ -307,8 +381,9 @@ class RunEnded(EventBase):
 Event = Annotated[
     RunStarted | SegmentStarted | BranchesOffered | CueShown | ResponseWindowClosed
     | DecisionWindowOpened | BranchChosen | DefaultTaken | Jumped | SegmentRestarted | Paused
-    | Resumed | DecisionRecorded | TraineeInput | FlagRaised | EntryRetracted | CommandRefused
-    | RunRecovered | MediaFailed | RunEnded,
+    | Resumed | DecisionRecorded | VerbalCommandHeard | TraineeInput | FlagRaised
+    | EntryRetracted | CommandRefused | RunRecovered | MediaFailed | RecordingStarted
+    | RecordingStopped | RunEnded,
     Field(discriminator="type"),
 ]
 

@@ -100,6 +100,26 @@ class PlayedSegment(BaseModel):
         return data
 
 
+class HeardPhrase(BaseModel):
+    """A phrase the recogniser heard, as a confirmation needs it: its tactic and its cue.
+
+    The cue and latency are kept as they were found when it was heard, on that time base,
+    so that a phrase heard before a crash is still confirmed against its own cue.
+    ``decision_seq`` is the decision a confirmation recorded (a retraction frees it again).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    heard_seq: int
+    tactic: str
+    heard_ns: int
+    trainee_id: str | None
+    cue_id: str | None
+    cue_seq: int | None
+    latency_ms: float | None
+    decision_seq: int | None = None
+
+
 class RunState(BaseModel):
     """Everything needed to continue a run; the record stores it with every event.
 
@@ -130,6 +150,9 @@ class RunState(BaseModel):
     paused_from: Literal["playing", "waiting"] | None = None
     paused_at_ns: int | None = None
     paused_total_ns: int = 0
+    # The latest pauses of this time base, (from, to): a stamp that arrives after a pause
+    # but was taken before it (a phrase the recogniser reports late) leaves the pause out.
+    pauses: list[tuple[int, int]] = Field(default_factory=list)
 
     segment_id: str | None = None
     play_token: int = 0
@@ -141,6 +164,9 @@ class RunState(BaseModel):
     path: list[str] = Field(default_factory=list)
     entries: list[int] = Field(default_factory=list)
     retracted: list[int] = Field(default_factory=list)
+    heard: list[HeardPhrase] = Field(default_factory=list)
+    # The trainee recording on now, if any (`RecordingStarted`).
+    recording_id: str | None = None
     applied_commands: list[str] = Field(default_factory=list)
     outcome_kind: str | None = None
 

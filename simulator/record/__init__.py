@@ -9,6 +9,7 @@ from simulator.record.database import (
     resolve_url,
 )
 from simulator.record.journal import RunJournal
+from simulator.record.recordings import StoredFragment, StoredRecording
 from simulator.record.runs import PlayedClip, RunSummary, TrainingRun
 from simulator.record.scores import Score
 from simulator.record.sittings import SessionSummary
@@ -28,6 +29,8 @@ __all__ = [
     "RunVerification",
     "Score",
     "SessionSummary",
+    "StoredFragment",
+    "StoredRecording",
     "TrainingRun",
     "default_url",
     "resolve_url",

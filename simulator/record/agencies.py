@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 
 from simulator.names import check_name
 from simulator.record.rows import new_id, now
@@ -12,8 +12,9 @@ from simulator.record.unit import UnitOfWork
 # The key of the settings for people and sessions of no agency (a single-PC record).
 NO_AGENCY = "*"
 
-# An agency's retention period in days and idle sign-out in minutes; None: not set.
-StoredSettings = tuple[int | None, int | None]
+# An agency's retention period in days, idle sign-out in minutes, whether trainees may be
+# recorded, and the folder recordings are kept in; None: not set.
+StoredSettings = tuple[int | None, int | None, bool | None, str | None]
 
 
 class Agencies:
@@ -53,7 +54,7 @@ class Agencies:
 
 
 class AgencySettingsStore:
-    """Each agency's stored settings, as ``(retention_days, idle_minutes)``."""
+    """Each agency's stored settings, as a `StoredSettings` tuple."""
 
     def __init__(self, unit: UnitOfWork) -> None:
         self._unit = unit
@@ -63,21 +64,29 @@ class AgencySettingsStore:
         with self._unit.reading() as c:
             row = c.execute(select(agency_settings).where(
                 agency_settings.c.agency_key == (agency_id or NO_AGENCY))).first()
-        return None if row is None else (row.retention_days, row.idle_minutes)
+        return None if row is None else _stored(row)
 
     def all(self) -> dict[str | None, StoredSettings]:
         """Every agency's stored settings, by agency id (None: people of no agency)."""
         with self._unit.reading() as c:
             rows = c.execute(select(agency_settings)).all()
-        return {None if r.agency_key == NO_AGENCY else str(r.agency_key):
-                (r.retention_days, r.idle_minutes) for r in rows}
+        return {None if r.agency_key == NO_AGENCY else str(r.agency_key): _stored(r)
+                for r in rows}
 
-    def keep(self, agency_id: str | None, retention_days: int | None,
-             idle_minutes: int | None) -> None:
+    def keep(self, agency_id: str | None, settings: StoredSettings) -> None:
         """Store an agency's settings, replacing what it had."""
         key = agency_id or NO_AGENCY
-        values = {"retention_days": retention_days, "idle_minutes": idle_minutes}
+        retention_days, idle_minutes, record_trainees, recordings_store = settings
+        values = {"retention_days": retention_days, "idle_minutes": idle_minutes,
+                  "record_trainees": record_trainees, "recordings_store": recordings_store}
         with self._unit.writing() as c:
             if c.execute(update(agency_settings).where(agency_settings.c.agency_key == key)
                          .values(**values)).rowcount == 0:
                 c.execute(insert(agency_settings).values(agency_key=key, **values))
+
+
+def _stored(row: Row[tuple[object, ...]]) -> StoredSettings:
+    m = row._mapping
+    record_trainees = m["record_trainees"]
+    return (m["retention_days"], m["idle_minutes"],
+            None if record_trainees is None else bool(record_trainees), m["recordings_store"])

@@ -24,6 +24,11 @@ RIGHTS = {
     "events": "SELECT, INSERT",
     "access_log": "SELECT, INSERT",
     "accounts": "SELECT, INSERT, UPDATE",
+    # A fragment's hash is never changed; erasure only marks its recording erased, the one
+    # column the application changes (a restore decides `held` and `host` before it
+    # inserts the rows, and changes none after).
+    "recording_fragments": "SELECT, INSERT",
+    "recordings": "SELECT, INSERT, UPDATE (erased_utc)",
     VERSION_TABLE: "SELECT",
     MEDIA_VERSION_TABLE: "SELECT",
 }

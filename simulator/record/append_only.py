@@ -1,7 +1,9 @@
 """The triggers that keep the record append-only, checked at every open.
 
-Migrations 0005 and 0007 made them: the database itself refuses to change or remove past
-events and access-log lines, to delete accounts, and to leave no enabled administrator.
+Migrations 0005, 0007 and 0008 made them: the database itself refuses to change or remove
+past events and access-log lines, to delete accounts, to leave no enabled administrator,
+to change or remove a recording's fragment hashes, and to change a recording but to mark it
+erased, once.
 Anyone holding the SQLite file, or the owner's role on PostgreSQL, can drop them, disable
 them, or put a trigger that does nothing in one's place under the same name; a record that
 an interrupted upgrade of an older release left half-made may lack some too. So every
@@ -41,6 +43,12 @@ TRIGGERS: Mapping[str, Mapping[str, str]] = {
         "accounts_refuse_replace": "a91392a3ae0831c5",
         "accounts_refuse_replace_on_update": "e8b356c7f5899435",
         "accounts_keep_an_administrator": "047f09061c37d2d6",
+        "recording_fragments_refuse_update": "fc9a4e3006469187",
+        "recording_fragments_refuse_delete": "2894e1f54f53e552",
+        "recording_fragments_refuse_replace": "a5295e559d3c3587",
+        "recordings_erased_once": "dd804fa6d2f5c780",
+        "recordings_refuse_delete": "5d353d5e3d972aba",
+        "recordings_refuse_replace": "aeff79530bf6f489",
     },
     "postgresql": {
         "events_refuse_change": "55e4aea98d933f9a",
@@ -51,6 +59,10 @@ TRIGGERS: Mapping[str, Mapping[str, str]] = {
         "accounts_refuse_truncate": "f3e2bffea2a412e5",
         "accounts_queue_administrator_changes": "63097a4a7f9ff2f8",
         "accounts_keep_an_administrator": "4afc28bb43aee65f",
+        "recording_fragments_refuse_change": "96841b2535c5981f",
+        "recording_fragments_refuse_truncate": "94d80b9532903f6d",
+        "recordings_erased_once": "54f0522a6089e6c2",
+        "recordings_refuse_truncate": "c934ffa2b307fbb7",
     },
 }
 
@@ -209,8 +221,8 @@ def refuse_writes(engine: Engine, missing: Collection[str]) -> None:
     refusal = (
         f"the record at {where} lacks its append-only triggers, or has them disabled or "
         f"altered ({', '.join(missing)}), so the database would no longer refuse a change "
-        "to past events, the access log or accounts; Branchpoint reads it but writes "
-        "nothing to it. `branchpoint verify --db URL` shows whether anything was changed. "
+        "to past events, the access log, accounts or recordings; Branchpoint reads it but "
+        "writes nothing to it. `branchpoint verify --db URL` shows whether anything was changed. "
         "To use it again, back it up (`branchpoint backup FILE --db URL`) and restore that "
         "into a new, empty database (`branchpoint restore FILE --db NEW-URL`), which has "
         "them: the restore verifies every run first")

@@ -242,4 +242,55 @@ agency_settings = Table(
     Column("retention_days", Integer, nullable=True),
     # The console signs out after this many idle minutes, never during a live run.
     Column("idle_minutes", Integer, nullable=True),
+    # Whether the room camera and microphone may record trainees (None or False: never).
+    Column("record_trainees", Boolean, nullable=True),
+    # The absolute folder recordings are kept in (None: the data folder's `recordings`).
+    Column("recordings_store", Text, nullable=True),
+)
+
+# A recording of the trainee during a run (room camera and microphone), one per time base
+# of the run: a run recovered after a crash continues in the same folder under a new one.
+# The files are personal data and live outside the database; the record keeps what proves
+# them: each fragment's hash and time base. Erasure deletes the files and sets
+# ``erased_utc``; the rows and hashes stay, so the record still says what there was. The
+# database refuses any other change to a row, and setting ``erased_utc`` twice (0008).
+recordings = Table(
+    "recordings", metadata,
+    Column("id", Id, primary_key=True),
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False, index=True),
+    # The seq of the event that began the run's time base (run_started or run_recovered).
+    Column("base_seq", Integer, nullable=False),
+    # `<run id>` inside the data folder's recordings, or `<agency store>/<run id>`, absolute.
+    Column("folder", Text, nullable=False),
+    # In the data folder's store: the installation whose data folder holds the files
+    # (`simulator.paths.installation`), since a shared record has several. NULL in an
+    # agency's store, which every PC of the agency reaches.
+    Column("host", String(100), nullable=True),
+    Column("camera", String(200), nullable=True),  # the devices' names, as they gave them
+    Column("microphone", String(200), nullable=True),
+    Column("video_size", String(16), nullable=True),  # "1280x720"
+    Column("fps", Float, nullable=True),
+    Column("audio_rate", Integer, nullable=True),
+    Column("started_utc", DateTime(timezone=True), nullable=False),
+    Column("erased_utc", DateTime(timezone=True), nullable=True),
+    # False: restored from a backup without its files, which this record does not hold.
+    Column("held", Boolean, nullable=False),
+)
+
+# The fragments of a recording, each a file of half a second, as the recorder finished
+# it. Only ever added (the database refuses UPDATE and DELETE): erasure deletes the file
+# and keeps the row.
+recording_fragments = Table(
+    "recording_fragments", metadata,
+    Column("recording_id", Id, ForeignKey("recordings.id"), primary_key=True),
+    Column("index", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(64), nullable=False),
+    Column("base_seq", Integer, nullable=False),
+    Column("first_ns", BigInteger, nullable=False),
+    Column("last_ns", BigInteger, nullable=False),
+    Column("video_frames", Integer, nullable=False),
+    Column("audio_samples", BigInteger, nullable=False),
+    Column("sha256", Hash, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("time_base", String(32), nullable=False),
 )

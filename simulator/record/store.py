@@ -23,6 +23,7 @@ from simulator.record.database import (
 )
 from simulator.record.notices import Notices
 from simulator.record.people import People
+from simulator.record.recordings import Recordings
 from simulator.record.runs import Runs
 from simulator.record.scenario_versions import ScenarioVersions
 from simulator.record.scores import Scores
@@ -57,6 +58,7 @@ class Record:
         self.notices = Notices(self._unit)
         self.accounts = AccountStore(self._unit)
         self.access_log = AccessLogStore(self._unit)
+        self.recordings = Recordings(self._unit)
 
     @classmethod
     def open(cls, url: str | None = None) -> Record:

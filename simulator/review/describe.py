@@ -18,6 +18,8 @@ from simulator.protocol import (
     Jumped,
     MediaFailed,
     Paused,
+    RecordingStarted,
+    RecordingStopped,
     ResponseWindowClosed,
     Resumed,
     RunEnded,
@@ -26,6 +28,7 @@ from simulator.protocol import (
     SegmentRestarted,
     SegmentStarted,
     TraineeInput,
+    VerbalCommandHeard,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.protocol.events import Placement
@@ -85,7 +88,14 @@ class _Describe(EventHandler[str]):
     def decision_recorded(self, event: DecisionRecorded) -> str:
         cue = f" on {event.cue_id}" if event.cue_id else ""
         latency = f" after {event.latency_ms:.0f} ms" if event.latency_ms is not None else ""
-        return f"{self._who(event.trainee_id)}: {event.action} ({event.source}){cue}{latency}"
+        heard = f", confirming heard #{event.heard_seq}" if event.heard_seq is not None else ""
+        return (f"{self._who(event.trainee_id)}: {event.action} ({event.source}){cue}{latency}"
+                f"{heard}")
+
+    def verbal_command_heard(self, event: VerbalCommandHeard) -> str:
+        cue = f" on {event.cue_id} after {event.latency_ms:.0f} ms" if (
+            event.cue_id and event.latency_ms is not None) else ""
+        return (f"{self._who(event.trainee_id)}: heard {heard_words(event)}{cue}")
 
     def trainee_input(self, event: TraineeInput) -> str:
         where = f" at ({event.x:.2f}, {event.y:.2f})" if event.x is not None else ""
@@ -113,6 +123,20 @@ class _Describe(EventHandler[str]):
     def media_failed(self, event: MediaFailed) -> str:
         return f"{event.segment_id}: clip {event.clip_id} failed: {event.detail}"
 
+    def recording_started(self, event: RecordingStarted) -> str:
+        devices = [f"camera {event.camera}" if event.camera else "no camera",
+                   f"microphone {event.microphone}" if event.microphone else "no microphone"]
+        spotted = "; phrases spotted" if event.speech else ""
+        return f"{event.recording_id}: {', '.join(devices)}{spotted}"
+
+    def recording_stopped(self, event: RecordingStopped) -> str:
+        why = {"run_ended": "with the run", "failed": "failed",
+               "instructor": "by the instructor"}[event.reason]
+        detail = f": {event.detail}" if event.detail else ""
+        dropped = (f"; {event.dropped} dropped (frames and sound blocks)"
+                   if event.dropped else "")
+        return f"{event.recording_id} stopped {why}{detail}{dropped}"
+
     def run_ended(self, event: RunEnded) -> str:
         return event.outcome_kind or f"ended by {event.reason}"
 
@@ -122,6 +146,15 @@ class _Describe(EventHandler[str]):
 PLACEMENT_WORDS: Mapping[Placement | None, str] = {
     "threat": "hit on the threat", "non_threat": "hit on a non-threat", "miss": "miss",
     None: "not scored"}
+
+
+def heard_words(event: VerbalCommandHeard, tactic: str | None = None) -> str:
+    """A heard phrase in words: ``"drop the knife" (clear directions, 82%)``.
+
+    ``tactic`` is the tactic's label (the agency profile's); without it, its id in words.
+    """
+    label = tactic or event.tactic.replace("_", " ")
+    return f'"{event.phrase}" ({label}, {event.confidence:.0%})'
 
 
 def _hit(event: TraineeInput) -> str:

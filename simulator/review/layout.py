@@ -12,7 +12,8 @@ from base64 import b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
 
@@ -33,26 +34,76 @@ class Text:
     quiet: bool = False
 
 
-@dataclass(frozen=True)
-class Grid:
-    """A table; without ``header`` its first row is data too (a list of facts)."""
-
-    table: Table
-    header: bool = True
+# The first bytes of each kind of picture a figure may be.
+_SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 
 @dataclass(frozen=True)
 class Figure:
-    """A PNG figure, ``aspect`` = height / width, with words for those who cannot see it.
+    """A picture, ``aspect`` = height / width, with words for those who cannot see it.
 
-    ``width`` is its share of the page's width, so figures drawn at one scale stay at one
-    scale on the page.
+    ``data`` is a PNG (a drawn figure), or a JPEG (a photograph) when ``media_type`` says
+    so. ``width`` is its share of the page's width, so figures drawn at one scale stay at
+    one scale on the page.
+
+    Raises:
+        ValueError: ``data`` is not of ``media_type``, or the type is neither of the two.
     """
 
-    png: bytes
+    data: bytes
     aspect: float
     alt: str
     width: float = 1.0
+    media_type: Literal["image/png", "image/jpeg"] = "image/png"
+
+    def __post_init__(self) -> None:
+        signature = _SIGNATURES.get(self.media_type)
+        if signature is None:
+            raise ValueError(f"Figure.media_type {self.media_type!r}: give image/png or "
+                             "image/jpeg")
+        # A page would show a broken picture, and a PDF fail to build, far from the cause.
+        if not self.data.startswith(signature):
+            raise ValueError(f"Figure.data of {self.alt!r} is not {self.media_type}: give "
+                             "the picture's bytes in that format, or its own media_type")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A file beside the report: a link in the HTML, the file's plain name in a PDF.
+
+    ``href`` is a plain file name relative to the page, so the report and the file can move
+    together. Names come from people: anything else (a folder, a drive or scheme such as
+    ``javascript:``, control characters) is refused rather than linked.
+
+    Raises:
+        ValueError: ``href`` is not a plain file name.
+    """
+
+    text: str
+    href: str
+
+    def __post_init__(self) -> None:
+        name = self.href
+        if (not name or name in (".", "..") or name != name.strip()
+                or any(c in name for c in "/\\:") or not name.isprintable()):
+            raise ValueError(f"Link.href {name!r} is not a plain file name (no folders, no "
+                             "drive or scheme such as `javascript:`, no control characters): "
+                             "name the file beside the report")
+
+
+# A table cell: plain text, or text with links in it.
+Cell = str | tuple[str | Link, ...]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table; without ``header`` its first row is data too (a list of facts).
+
+    ``table`` is a `Table`, or one whose cells may hold links (`Cell`).
+    """
+
+    table: tuple[Sequence[str], Sequence[Sequence[Cell]]]
+    header: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,6 +145,21 @@ padding:.25rem .6rem;text-align:left;vertical-align:top}th{background:#e8edf2}
 img{max-width:100%}.quiet{color:#555;font-size:.9rem}"""
 
 
+def _cell_html(cell: Cell) -> str:
+    parts = (cell,) if isinstance(cell, str) else cell
+    # The name is quoted whole (a `#` or `?` in it stays part of the file's name).
+    return "".join(
+        html.escape(part) if isinstance(part, str) else
+        f'<a href="{html.escape(quote(part.href, safe=""))}">{html.escape(part.text)}</a>'
+        for part in parts)
+
+
+def _cell_text(cell: Cell) -> str:
+    """A cell as plain text: a link is its file's name, what a PDF's reader looks for."""
+    return cell if isinstance(cell, str) else "".join(
+        part if isinstance(part, str) else part.href for part in cell)
+
+
 def _html(block: Block) -> str:
     match block:
         case Heading():
@@ -109,12 +175,12 @@ def _html(block: Block) -> str:
             lines = []
             for i, row in enumerate(cells):
                 tag = "th" if block.header and i == 0 else "td"
-                lines.append("<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>"
+                lines.append("<tr>" + "".join(f"<{tag}>{_cell_html(c)}</{tag}>"
                                               for c in row) + "</tr>")
             return f"<table>{''.join(lines)}</table>"
         case Figure():
             return (f'<img alt="{html.escape(block.alt)}" style="width:{block.width:.0%}" '
-                    f'src="data:image/png;base64,{b64encode(block.png).decode()}">')
+                    f'src="data:{block.media_type};base64,{b64encode(block.data).decode()}">')
         case Together():
             return "\n".join(_html(b) for b in block.blocks)
     raise TypeError(block)
@@ -166,7 +232,7 @@ def as_pdf_document(heading: str, generated: datetime, blocks: Sequence[Block]) 
                 head, rows = block.table
                 if not rows:
                     return Paragraph("None.", quiet)
-                data = [[Paragraph(html.escape(c), cell) for c in row]
+                data = [[Paragraph(html.escape(_cell_text(c)), cell) for c in row]
                         for row in ([head, *rows] if block.header else rows)]
                 table = PdfTable(data, repeatRows=1 if block.header else 0, hAlign="LEFT")
                 table.setStyle(PdfTableStyle([
@@ -177,7 +243,7 @@ def as_pdf_document(heading: str, generated: datetime, blocks: Sequence[Block]) 
                 return table
             case Figure():
                 wide = width * block.width
-                return Image(io.BytesIO(block.png), width=wide, height=wide * block.aspect,
+                return Image(io.BytesIO(block.data), width=wide, height=wide * block.aspect,
                              hAlign="LEFT")
             case Together():
                 # A heading never ends a page without what it heads.

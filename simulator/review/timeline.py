@@ -2,14 +2,14 @@
 
 The timeline runs on the run's own clock, from its first event, with the time spent paused
 kept in (the screen was frozen, and the replay shows it frozen). A run that recovered after
-a crash continues where its last event before the crash left it. Every frame of the replay
+a crash continues from the latest moment recorded before the crash. Every frame of the replay
 is worked out from the record alone: the segment, its clip, and where in the clip, including
 the held or looped picture while a decision was open.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +27,8 @@ from simulator.protocol import (
     Jumped,
     MediaFailed,
     Paused,
+    RecordingStarted,
+    RecordingStopped,
     Resumed,
     RunEnded,
     RunRecovered,
@@ -34,6 +36,7 @@ from simulator.protocol import (
     SegmentRestarted,
     SegmentStarted,
     TraineeInput,
+    VerbalCommandHeard,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.protocol.events import Placement
@@ -42,8 +45,8 @@ from simulator.scenario import Scenario
 from simulator.scenario.model import Loop
 
 MarkerKind = Literal["segment", "cue", "choice", "default", "jump", "restart", "input",
-                     "shot", "decision", "flag", "retraction", "pause", "resume", "refusal",
-                     "media_failed", "recovered", "end"]
+                     "shot", "heard", "decision", "flag", "retraction", "pause", "resume",
+                     "refusal", "media_failed", "recording", "recovered", "end"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class Marker:
     retracted: bool = False
     placement: Placement | None = None
     after_threat_ended: bool = False
+    # A heard phrase: the recogniser's confidence, and whether a standing decision
+    # confirms it.
+    confidence: float | None = None
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,19 @@ class Shot:
 
 
 @dataclass(frozen=True)
+class TimeBase:
+    """One stretch of the run on one clock: from its start, or from a crash's recovery.
+
+    ``seq`` is the run_started or run_recovered event that began it, at run-clock time
+    ``base_ns`` and ``offset_s`` seconds into the replay.
+    """
+
+    seq: int
+    base_ns: int
+    offset_s: float
+
+
+@dataclass(frozen=True)
 class Timeline:
     """Everything the replay and the debrief need of one run."""
 
@@ -149,6 +169,36 @@ class Timeline:
     shots: tuple[Shot, ...]
     markers: tuple[Marker, ...]
     fired: tuple[FiredShot, ...] = ()
+    bases: tuple[TimeBase, ...] = ()
+
+    def run_time_at(self, at_s: float) -> tuple[int, int] | None:
+        """The run's own time at replay position ``at_s``: ``(base_seq, t_ns)``.
+
+        What a recording made on the run's clock is looked up by (the trainee's picture
+        and sound). A position at a recovery is the recovered base's first moment. None
+        for a timeline without bases.
+        """
+        found = None
+        for base in self.bases:
+            if base.offset_s <= at_s or found is None:
+                found = base
+        if found is None:
+            return None
+        return found.seq, found.base_ns + round((at_s - found.offset_s) * 1e9)
+
+    def position_of(self, base_seq: int, t_ns: int) -> float:
+        """The replay position of run time ``t_ns`` on time base ``base_seq``.
+
+        `run_time_at` reversed, for jumping the replay to a moment of the recording.
+
+        Raises:
+            ValueError: ``base_seq`` began no time base of this run.
+        """
+        base = next((b for b in self.bases if b.seq == base_seq), None)
+        if base is None:
+            raise ValueError(f"run {self.run_id} has no time base begun by event {base_seq}; "
+                             f"its bases begin at {[b.seq for b in self.bases]}")
+        return base.offset_s + (t_ns - base.base_ns) / 1e9
 
     def shot_at(self, at_s: float) -> Shot | None:
         """The shot on screen at ``at_s`` (the last one to start at or before it)."""
@@ -178,17 +228,25 @@ def seconds_into_run(events: Sequence[Event]) -> dict[int, float]:
 
 @dataclass
 class _Clock:
-    """Seconds into the run across time bases: a recovered run goes on from its last event."""
+    """Seconds into the run across time bases: a recovery goes on from before the crash.
+
+    It goes on from the highest position so far, not the last event's: a phrase heard is
+    stamped when it was spoken, which may be seconds before the events written ahead of
+    it, and a base begun there would overlap the one before.
+    """
 
     base_ns: int | None = None
     offset_s: float = 0.0
-    last_s: float = 0.0
+    max_s: float = 0.0
+    bases: list[TimeBase] = field(default_factory=list)
 
     def at(self, event: Event) -> float:
         if isinstance(event, RunRecovered) or self.base_ns is None:
-            self.offset_s, self.base_ns = self.last_s, event.t_ns
-        self.last_s = self.offset_s + (event.t_ns - self.base_ns) / 1e9
-        return self.last_s
+            self.offset_s, self.base_ns = self.max_s, event.t_ns
+            self.bases.append(TimeBase(event.seq, event.t_ns, self.offset_s))
+        at_s = self.offset_s + (event.t_ns - self.base_ns) / 1e9
+        self.max_s = max(self.max_s, at_s)
+        return at_s
 
 
 @dataclass
@@ -210,34 +268,42 @@ def build_timeline(events: Sequence[Event], scenario: Scenario,
     if not events or not isinstance(events[0], RunStarted):
         raise ValueError("a run's events begin with run_started; these do not")
     started = events[0]
-    builder = _Builder(scenario, names or {},
-                       {e.entry_seq for e in events if isinstance(e, EntryRetracted)})
+    retracted = {e.entry_seq for e in events if isinstance(e, EntryRetracted)}
+    builder = _Builder(scenario, names or {}, retracted, confirmed_heard(events, retracted))
     for event in events:
         builder.add(event)
-    builder.close(builder.clock.last_s)
+    builder.close(builder.clock.max_s)
     return Timeline(run_id=started.run_id, scenario_id=started.scenario_id,
                     variant_id=started.variant_id, trainee_ids=tuple(started.trainee_ids),
-                    duration_s=builder.clock.last_s, shots=tuple(builder.shots),
-                    markers=tuple(builder.markers), fired=tuple(builder.fired))
+                    duration_s=builder.clock.max_s, shots=tuple(builder.shots),
+                    markers=tuple(builder.markers), fired=tuple(builder.fired),
+                    bases=tuple(builder.clock.bases))
+
+
+def confirmed_heard(events: Sequence[Event], retracted: Set[int]) -> dict[int, int]:
+    """Each heard phrase a standing decision confirms: heard seq -> the decision's seq."""
+    return {e.heard_seq: e.seq for e in events if isinstance(e, DecisionRecorded)
+            and e.heard_seq is not None and e.seq not in retracted}
 
 
 class _Builder(EventHandler[None]):
     """The shots and markers of one run, built an event at a time."""
 
-    def __init__(self, scenario: Scenario, names: Mapping[str, str], retracted: set[int]
-                 ) -> None:
+    def __init__(self, scenario: Scenario, names: Mapping[str, str], retracted: Set[int],
+                 confirmed: Mapping[int, int]) -> None:
         self.scenario, self.names, self.retracted = scenario, names, retracted
+        self.confirmed = confirmed
         self.clock = _Clock()
         self.shots: list[Shot] = []
         self.markers: list[Marker] = []
         self.fired: list[FiredShot] = []
         self.current: _Open | None = None
         self.paused_at: float | None = None
-        # Seconds into the run of the event being added, and of the one before it.
+        # Seconds into the run of the event being added, and the latest moment before it.
         self.at_s = self.before_s = 0.0
 
     def add(self, event: Event) -> None:
-        self.before_s = self.clock.last_s
+        self.before_s = self.clock.max_s
         self.at_s = self.clock.at(event)
         dispatch(event, self)
 
@@ -258,13 +324,24 @@ class _Builder(EventHandler[None]):
     def _mark(self, event: Event, kind: MarkerKind, *, segment_id: str | None = None,
               trainee_id: str | None = None, cue_id: str | None = None,
               latency_ms: float | None = None, placement: Placement | None = None,
-              after_threat_ended: bool = False) -> None:
+              after_threat_ended: bool = False, label: str | None = None,
+              confidence: float | None = None, confirmed: bool = False) -> None:
         on_screen = self.current.event.segment_id if self.current is not None else None
         self.markers.append(Marker(
-            seq=event.seq, kind=kind, at_s=self.at_s, label=describe(event, self.names),
+            seq=event.seq, kind=kind, at_s=self.at_s,
+            label=label if label is not None else describe(event, self.names),
             segment_id=segment_id or on_screen, trainee_id=trainee_id, cue_id=cue_id,
             latency_ms=latency_ms, retracted=event.seq in self.retracted,
-            placement=placement, after_threat_ended=after_threat_ended))
+            placement=placement, after_threat_ended=after_threat_ended,
+            confidence=confidence, confirmed=confirmed))
+
+    def _on_screen_at(self, at_s: float) -> str | None:
+        """The segment on screen at ``at_s``, at or before the event being added."""
+        current = self.current
+        if current is not None and current.start_s <= at_s:
+            return current.event.segment_id
+        shot = next((shot for shot in reversed(self.shots) if shot.start_s <= at_s), None)
+        return shot.segment_id if shot is not None else None
 
     def _unmarked(self, event: EventBase) -> None:
         """Not a moment of its own: what it leads to is."""
@@ -313,6 +390,21 @@ class _Builder(EventHandler[None]):
         self._mark(event, "decision", trainee_id=event.trainee_id, cue_id=event.cue_id,
                    latency_ms=event.latency_ms)
 
+    def verbal_command_heard(self, event: VerbalCommandHeard) -> None:
+        confirmed = event.seq in self.confirmed
+        said = "confirmed by the instructor" if confirmed else "not confirmed"
+        # Stamped when the trainee began to speak: the segment on screen then, which the
+        # report, coming after recognition, may have left behind.
+        self._mark(event, "heard", segment_id=self._on_screen_at(self.at_s),
+                   trainee_id=event.trainee_id, cue_id=event.cue_id,
+                   latency_ms=event.latency_ms, confidence=event.confidence,
+                   confirmed=confirmed, label=f"{describe(event, self.names)}; {said}")
+
+    def recording(self, event: RecordingStarted | RecordingStopped) -> None:
+        self._mark(event, "recording")
+
+    recording_started = recording_stopped = recording
+
     def trainee_input(self, event: TraineeInput) -> None:
         if event.kind != "shot":
             self._mark(event, "input", trainee_id=event.trainee_id, cue_id=event.cue_id,
@@ -357,7 +449,7 @@ class _Builder(EventHandler[None]):
         self._mark(event, "refusal")
 
     def run_recovered(self, event: RunRecovered) -> None:
-        # The screen went dark when the process died, at its last event.
+        # The screen went dark when the process died, at the latest moment it recorded.
         self.close(self.before_s)
         self._mark(event, "recovered", segment_id=event.segment_id)
 

@@ -7,6 +7,11 @@ with who took it (the instructor, the default when time ran out, or an instructo
 and its timing. A retraction becomes a voiding statement for the entry it withdraws, so an
 LRS keeps both, as the record does.
 
+A phrase the speech recogniser heard makes no statement of its own: it is a machine's guess
+until an instructor confirms it. The decision that confirms it is a `responded` statement
+like any other, carrying the phrase, its language, the recogniser and its confidence.
+Recordings of the trainee make no statement either.
+
 Statement ids are name-based UUIDs of the run and the event, so exporting twice gives the
 same statements and an LRS does not store them twice.
 """
@@ -29,6 +34,7 @@ from simulator.protocol import (
     RunEnded,
     SegmentStarted,
     TraineeInput,
+    VerbalCommandHeard,
 )
 from simulator.protocol.dispatch import EventHandler, dispatch
 from simulator.review.load import ReviewedRun
@@ -79,6 +85,7 @@ class _Builder(EventHandler[dict[str, Any] | None]):
             self.on_screen[event.seq] = segment
         self.seconds = seconds_into_run(run.events)
         self.retractable = {e.seq for e in run.events if isinstance(e, DecisionRecorded)}
+        self.heard = {e.seq: e for e in run.events if isinstance(e, VerbalCommandHeard)}
 
     def agent(self, person_id: str) -> dict[str, Any]:
         return {"objectType": "Agent",
@@ -137,7 +144,8 @@ class _Builder(EventHandler[dict[str, Any] | None]):
             f"{self.base}/extensions/action-kind": event.action_kind,
             f"{self.base}/extensions/source": event.source,
             **{f"{self.base}/extensions/{key}": value for key, value in (
-                ("cue-seq", event.cue_seq), ("input-ns", event.input_ns)) if value is not None},
+                ("cue-seq", event.cue_seq), ("input-ns", event.input_ns),
+                *self._heard(event.heard_seq)) if value is not None},
         }}
         if event.latency_ms is not None:
             result["duration"] = _duration(event.latency_ms / 1000)
@@ -145,6 +153,15 @@ class _Builder(EventHandler[dict[str, Any] | None]):
         return self.statement(event, self.agent(event.trainee_id), f"{ADL}/responded",
                               "responded", self.activity(self.on_screen[event.seq], event.cue_id),
                               result)
+
+    def _heard(self, heard_seq: int | None) -> tuple[tuple[str, Any], ...]:
+        """The extensions of the phrase a decision confirms, if it confirms one."""
+        heard = self.heard.get(heard_seq) if heard_seq is not None else None
+        if heard is None:
+            return ()
+        return (("heard-seq", heard.seq), ("phrase", heard.phrase),
+                ("language", heard.language), ("recogniser", heard.recogniser),
+                ("confidence", heard.confidence), ("heard-end-ns", heard.end_ns))
 
     def trainee_input(self, event: TraineeInput) -> dict[str, Any]:
         extensions = {f"{self.base}/extensions/{key}": value for key, value in (
@@ -236,7 +253,7 @@ class _Builder(EventHandler[dict[str, Any] | None]):
     run_started = segment_started = branches_offered = cue_shown = _no_statement
     response_window_closed = decision_window_opened = segment_restarted = _no_statement
     paused = resumed = flag_raised = command_refused = run_recovered = _no_statement
-    media_failed = _no_statement
+    media_failed = verbal_command_heard = recording_started = recording_stopped = _no_statement
 
 
 def statements(run: ReviewedRun, people: People, base: str = DEFAULT_BASE

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from simulator.agency import AgencyProfile, default_profile
+from simulator.names import inert
 from simulator.ports import (
     Clock,
     Journal,
@@ -37,6 +38,7 @@ from simulator.protocol import (
     ChooseBranch,
     Command,
     CommandRefused,
+    ConfirmHeard,
     CueShown,
     DecisionRecorded,
     DecisionWindowOpened,
@@ -53,7 +55,12 @@ from simulator.protocol import (
     Paused,
     RaiseFlag,
     RecordDecision,
+    RecordingStarted,
+    RecordingStopped,
+    ReportHeard,
     ReportInput,
+    ReportRecording,
+    ReportRecordingStopped,
     ResponseWindowClosed,
     RestartSegment,
     Resume,
@@ -65,7 +72,9 @@ from simulator.protocol import (
     SegmentRestarted,
     SegmentStarted,
     TraineeInput,
+    VerbalCommandHeard,
 )
+from simulator.protocol.commands import RecordingStopReason
 from simulator.protocol.events import (
     ActionKind,
     EndReason,
@@ -75,6 +84,7 @@ from simulator.protocol.events import (
 )
 from simulator.protocol.notes import make_note
 from simulator.protocol.run_state import (
+    HeardPhrase,
     Offer,
     PlayedSegment,
     RunState,
@@ -102,6 +112,11 @@ _KEEP_PLAYS = 16
 # Changes of who is a threat, so that a late shot is placed by who was a threat at its
 # stamp; a shot older than all of them is placed by the oldest kept.
 _KEEP_THREAT_MARKS = 32
+# Heard phrases an instructor may still confirm live; older ones are scored in the review.
+_KEEP_HEARD = 32
+# What the recording's stop says when the run found it cut by a crash.
+_RECORDER_DIED = ("the run's process stopped, and the recording with it; it ends at its "
+                  "last stored fragment")
 
 
 class RunFaulted(RuntimeError):
@@ -122,6 +137,11 @@ class _Refused(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+# Pauses remembered for stamps that arrive late; a stamp older than the oldest of them
+# is from a moment before all of them.
+KEPT_PAUSES = 16
 
 
 class ScenarioRun:
@@ -348,9 +368,12 @@ class ScenarioRun:
         self._effects.append(effect)
 
     def _active(self, t_ns: int) -> int:
-        """Run time at ``t_ns`` with the time spent paused taken out."""
+        """Run time at ``t_ns`` with the time spent paused before it taken out."""
         s = self._state
         paused = s.paused_total_ns
+        for began, ended in s.pauses:
+            if ended > t_ns:  # this pause, or its end, came after the stamp
+                paused -= ended - max(began, t_ns)
         if s.paused_at_ns is not None and t_ns > s.paused_at_ns:
             paused += t_ns - s.paused_at_ns
         return t_ns - paused
@@ -364,6 +387,14 @@ class ScenarioRun:
                     self._record_decision(command)
                 case ReportInput():
                     self._report_input(command)
+                case ReportHeard():
+                    self._report_heard(command)
+                case ConfirmHeard():
+                    self._confirm_heard(command)
+                case ReportRecording():
+                    self._recording_started(command)
+                case ReportRecordingStopped():
+                    self._recording_stopped(command)
                 case RaiseFlag():
                     self._flag(command)
                 case Retract():
@@ -479,6 +510,7 @@ class ScenarioRun:
         s.cues = []
         s.time_base_ns = now
         s.paused_total_ns = 0
+        s.pauses = []
         s.paused_at_ns = None
         s.paused_from = None
         s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
@@ -502,6 +534,10 @@ class ScenarioRun:
             display_lag_ms=s.display_lag_ms), now)
         for cue in interrupted:
             self._close_cue(cue, now, "interrupted")
+        if s.recording_id is not None:
+            # The recorder died with the process; the projector starts a new recording
+            # under the new time base.
+            self._stop_recording(s.recording_id, "failed", now, _RECORDER_DIED, None)
         self._play(request)
         if was_paused:
             # The instructor had paused: the trainee's screen must not start on its own.
@@ -528,7 +564,9 @@ class ScenarioRun:
         if deadline is None or deadline > self._clock.now_ns():
             return None
         s = self._state
-        active = self._active(deadline)
+        # The inverse of `next_deadline_ns`, which puts every pause so far before the
+        # deadline (a timer is frozen while paused), not `_active`, which places pauses.
+        active = deadline - s.paused_total_ns
         if s.status == "waiting" and s.offer and s.offer.expires_active_ns == active:
             return deadline, lambda: self._take_default(deadline)
         cue = next(c for c in s.cues if c.open and c.closes_active_ns == active)
@@ -695,6 +733,9 @@ class ScenarioRun:
         for cue in s.cues:
             if cue.open:
                 self._close_cue(cue, t_ns, "run_ended")
+        if s.recording_id is not None:
+            # Nothing may follow the run's end: the recording stops with it, here.
+            self._stop_recording(s.recording_id, "run_ended", t_ns, None, None)
         s.status = "ended"
         s.offer = None
         s.paused_at_ns = None
@@ -735,12 +776,12 @@ class ScenarioRun:
                        f"`{action}` is neither a force option nor a verbal tactic of the "
                        "agency profile")
 
-    def _stamp(self, input_ns: int | None, what: str) -> int:
-        """``input_ns`` checked against this run's clock."""
+    def _stamp(self, input_ns: int | None, what: str, field: str = "input_ns") -> int:
+        """``input_ns`` (named ``field`` in the command) checked against this run's clock."""
         if input_ns is None or not self._state.time_base_ns <= input_ns <= self._clock.now_ns():
             raise _Refused("unstamped_input",
-                           f"{what} needs `input_ns`, the input's arrival on this run's clock: "
-                           "not before the run (or its recovery), not after now")
+                           f"{what} needs `{field}`, a stamp on this run's clock: not before "
+                           "the run (or its recovery), not after now")
         return input_ns
 
     def _cue_at(self, at_ns: int, *, respond: bool) -> tuple[ShownCue | None, float | None]:
@@ -816,6 +857,9 @@ class ScenarioRun:
     def _record_decision(self, command: RecordDecision) -> None:
         self._require_live("record a decision")
         s = self._state
+        if command.source == "speech":
+            raise _Refused("not_heard", "a decision from speech is recorded by confirming the "
+                           "phrase heard (`confirm_heard` with its seq)")
         self._require_trainee(command.trainee_id)
         kind = self._action_kind(command.action)
         if command.source == "device":
@@ -833,6 +877,108 @@ class ScenarioRun:
             input_ns=command.input_ns if command.source == "device" else None,
             cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
             latency_ms=latency))
+
+    def _report_heard(self, command: ReportHeard) -> None:
+        self._require_live("take a heard phrase")
+        s = self._state
+        if command.tactic not in self._profile.verbal_tactics:
+            raise _Refused("unknown_tactic",
+                           f"`{command.tactic}` is not a verbal tactic of the agency profile "
+                           f"({', '.join(sorted(self._profile.verbal_tactics))}); give the "
+                           "speech recogniser the profile's phrase lists")
+        # Written so that NaN is refused too.
+        if not 0 <= command.confidence <= 1:
+            raise _Refused("bad_confidence",
+                           f"confidence {command.confidence!r} is outside 0-1; the "
+                           "recogniser must report it as a fraction")
+        at = self._stamp(command.heard_ns, "a heard phrase", "heard_ns")
+        if not at <= command.end_ns <= self._clock.now_ns():
+            raise _Refused("unstamped_input",
+                           f"a heard phrase's `end_ns` ({command.end_ns}) must be at or after "
+                           f"its `heard_ns` ({at}) and not after now")
+        # Timed from the cue as an input is, but not the cue's response: only a confirmed
+        # phrase is a decision.
+        cue, latency = self._cue_at(at, respond=False)
+        trainee = s.trainee_ids[0] if len(s.trainee_ids) == 1 else None
+        s.heard = [*s.heard[-(_KEEP_HEARD - 1):], HeardPhrase(
+            heard_seq=self._next_seq(), tactic=command.tactic, heard_ns=at, trainee_id=trainee,
+            cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
+            latency_ms=latency)]
+        self._emit(lambda stamp: VerbalCommandHeard(
+            **stamp, trainee_id=trainee, tactic=command.tactic, phrase=command.phrase,
+            language=command.language, heard_ns=at, end_ns=command.end_ns,
+            confidence=command.confidence, recogniser=command.recogniser,
+            cue_id=cue.cue_id if cue else None, cue_seq=cue.cue_seq if cue else None,
+            latency_ms=latency), at)
+
+    def _confirm_heard(self, command: ConfirmHeard) -> None:
+        s = self._state
+        if s.status == "ended":
+            raise _Refused("run_ended", "cannot confirm a heard phrase after the run ended: "
+                           "rate the trainee's communication on the rubric in the review")
+        self._require_live("confirm a heard phrase")
+        heard = next((h for h in s.heard if h.heard_seq == command.heard_seq), None)
+        if heard is None:
+            raise _Refused("not_heard",
+                           f"event #{command.heard_seq} is not a verbal command heard in this "
+                           "run (or it was heard too long ago to confirm live: score it in "
+                           "the review)")
+        if heard.decision_seq is not None and heard.decision_seq not in s.retracted:
+            raise _Refused("already_confirmed",
+                           f"heard #{heard.heard_seq} is already confirmed as decision "
+                           f"#{heard.decision_seq}; retract that decision to confirm it again")
+        trainee = command.trainee_id or heard.trainee_id
+        if trainee is None:
+            raise _Refused("unknown_trainee",
+                           f"heard #{heard.heard_seq} came in a run of several trainees; name "
+                           "the trainee who spoke (`trainee_id`)")
+        self._require_trainee(trainee)
+        # Its cue as found when it was heard: a phrase heard before a crash keeps its own.
+        cue = next((c for c in s.cues if c.cue_seq == heard.cue_seq and c.open), None)
+        if cue is not None:
+            cue.responses += 1
+        heard.decision_seq = self._next_seq()
+        s.entries.append(heard.decision_seq)
+        self._emit(lambda stamp: DecisionRecorded(
+            **stamp, trainee_id=trainee, action=heard.tactic, action_kind="verbal_tactic",
+            source="speech", input_ns=heard.heard_ns, cue_id=heard.cue_id,
+            cue_seq=heard.cue_seq, latency_ms=heard.latency_ms, heard_seq=heard.heard_seq))
+
+    def _recording_started(self, command: ReportRecording) -> None:
+        self._require_live("start a recording")
+        s = self._state
+        if s.recording_id is not None:
+            raise _Refused("recording_on",
+                           f"recording `{s.recording_id}` is still on; report it stopped "
+                           f"before starting `{command.recording_id}`")
+        if command.camera is None and command.microphone is None:
+            raise _Refused("no_device", "a recording needs a camera or a microphone; name "
+                           "the one it records from")
+        if command.speech and command.microphone is None:
+            raise _Refused("no_device", "phrases are spotted in the microphone's sound; a "
+                           "recording without a microphone cannot have `speech`")
+        s.recording_id = command.recording_id
+        self._emit(lambda stamp: RecordingStarted(
+            **stamp, recording_id=command.recording_id, camera=command.camera,
+            microphone=command.microphone, speech=command.speech))
+
+    def _recording_stopped(self, command: ReportRecordingStopped) -> None:
+        self._require_live("stop a recording")
+        on = self._state.recording_id
+        if on != command.recording_id:
+            raise _Refused("not_recording",
+                           f"recording `{command.recording_id}` is not on (on now: "
+                           f"{f'`{on}`' if on else 'none'})")
+        detail = inert(command.detail) if command.detail else None
+        self._stop_recording(command.recording_id, command.reason, self._clock.now_ns(), detail,
+                             command.dropped)
+
+    def _stop_recording(self, recording_id: str, reason: RecordingStopReason, t_ns: int,
+                        detail: str | None, dropped: int | None) -> None:
+        self._state.recording_id = None
+        self._emit(lambda stamp: RecordingStopped(
+            **stamp, recording_id=recording_id, reason=reason, detail=detail,
+            dropped=dropped), t_ns)
 
     def _require_trainee(self, trainee_id: str | None) -> None:
         if trainee_id is not None and trainee_id not in self._state.trainee_ids:
@@ -876,8 +1022,11 @@ class ScenarioRun:
         s = self._state
         if s.status != "paused" or s.paused_at_ns is None:
             raise _Refused(f"run_{s.status}", f"cannot resume: the run is {s.status}, not paused")
-        paused_ns = self._clock.now_ns() - s.paused_at_ns
+        now = self._clock.now_ns()
+        paused_ns = now - s.paused_at_ns
         s.paused_total_ns += paused_ns
+        # Older pauses lie before any stamp still arriving late, whole.
+        s.pauses = [*s.pauses[-(KEPT_PAUSES - 1):], (s.paused_at_ns, now)]
         s.status = s.paused_from or "playing"
         s.paused_from = None
         s.paused_at_ns = None

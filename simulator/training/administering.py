@@ -7,18 +7,18 @@ administrator, is added by no one: there is no one to sign in yet.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 from simulator.access import AccessEntry, AccessLog, Account, Accounts, Permission, Role
-from simulator.access.privacy import due_for_erasure, erase_trainee
+from simulator.access.privacy import Erasure, due_for_erasure, erase_trainee
 from simulator.access.settings import AgencySettings, keep_settings, settings_of
 from simulator.record import Record
 from simulator.record.app_role import grant_application_role
-from simulator.record.backup import Restored, backup, restore
+from simulator.record.backup import BackedUp, Restored, Staged, backup, restore
 from simulator.training.gate import Gate
 
 
@@ -38,6 +38,11 @@ class SettingsChange:
     retention_days: int | None = None
     keep_forever: bool = False
     idle_minutes: int | None = None
+    record_trainees: bool | None = None
+    # An absolute folder for the agency's recordings; `default_store`: back to the data
+    # folder's.
+    recordings_store: str | None = None
+    default_store: bool = False
 
 
 class Administering:
@@ -128,19 +133,28 @@ class Administering:
         """Change the settings of ``agency``; the settings now.
 
         Raises:
-            ValueError: the record has no agency of that name, or both a retention period
-                and keeping forever were asked for.
+            ValueError: the record has no agency of that name; both a retention period and
+                keeping forever, or both a store and the default one, were asked for; or a
+                store that is not an absolute folder this PC can make.
         """
         if change.keep_forever and change.retention_days is not None:
             raise ValueError("give --retention-days or --keep-forever, not both")
+        if change.default_store and change.recordings_store is not None:
+            raise ValueError("give --recordings-store or --default-recordings-store, not both")
         current = self.settings(agency)
         changed = AgencySettings(
             None if change.keep_forever else (change.retention_days or current.retention_days),
-            change.idle_minutes or current.idle_minutes)
+            change.idle_minutes or current.idle_minutes,
+            current.record_trainees if change.record_trainees is None
+            else change.record_trainees,
+            None if change.default_store
+            else (change.recordings_store or current.recordings_store))
         keep_settings(self._record, self._record.agencies.named(agency), changed)
         self._gate.done("settings_changed", agency or "(no agency)",
                         {"retention_days": changed.retention_days,
-                         "idle_minutes": changed.idle_minutes})
+                         "idle_minutes": changed.idle_minutes,
+                         "record_trainees": changed.record_trainees,
+                         "recordings_store": changed.recordings_store})
         return changed
 
     def trainees_to_erase(self, trainee: str | None, agency: str | None = None
@@ -176,36 +190,62 @@ class Administering:
                               + ("" if agency else ", or --agency"))
         return found
 
-    def erase(self, people: list[str], *, expired: bool) -> None:
-        """Erase these trainees' personal data; their runs stay, pseudonymous, and verify."""
+    def erase(self, people: list[str], *, expired: bool,
+              forget_elsewhere: bool = False) -> list[Erasure]:
+        """Erase these trainees' personal data; their runs stay, pseudonymous, and verify.
+
+        The recordings of their runs are deleted, files first (see
+        ``simulator.access.privacy``); with ``forget_elsewhere``, those held on another
+        PC, whose files are gone for good, are marked erased without deleting anything.
+        What each erasure did, in order.
+
+        Raises:
+            RecordingNotDeleted: a recording's file could not be deleted, is held on
+                another PC, or its run may be recording still; the trainees before it are
+                erased, that one is not, and running it again goes on.
+        """
         self._gate.check(Permission.administer)
+        done = []
         for person_id in people:
-            erased = erase_trainee(self._record, person_id)
+            erased = erase_trainee(self._record, person_id, forget_elsewhere=forget_elsewhere)
             self._gate.done("erased", person_id,
                             {"cohorts": erased.cohorts, "notes": erased.notes,
-                             "score_notes": erased.score_notes, "expired": expired})
+                             "score_notes": erased.score_notes,
+                             "recordings": erased.recordings,
+                             "recordings_forgotten": erased.recordings_forgotten,
+                             "expired": expired})
+            done.append(erased)
+        return done
 
-    def backup(self, file: Path) -> dict[str, int]:
-        """Write the whole record to ``file``; the rows written, by table.
+    def backup(self, file: Path, *, include_recordings: bool = False) -> BackedUp:
+        """Write the whole record to ``file`` (the recordings' files if asked); what it holds.
 
         An export of everything: logged before it is made, so the backup holds its own line.
-        """
-        self._gate.enter(Permission.administer, "backup", file.name, self._gate.place)
-        return backup(self._record, file)
 
-    def restore_into(self, target: Record, counts: dict[str, int], file_name: str) -> Restored:
+        Raises:
+            BackupError: with the recordings, one of their files is missing or changed.
+        """
+        self._gate.enter(Permission.administer, "backup", file.name,
+                         {"recordings": include_recordings, **self._gate.place})
+        return backup(self._record, file, include_recordings=include_recordings)
+
+    def restore_into(self, target: Record, staged: Staged, file_name: str, *,
+                     stores: Sequence[Path] = ()) -> Restored:
         """Restore the staged backup this gate is on into the empty record ``target``.
 
         The backed-up record's own administrators may restore it; the restore is logged in
-        ``target``'s access log, which the restore carries over with the rest.
+        ``target``'s access log, which the restore carries over with the rest. Recording
+        files go into this PC's data folder, or an agency store named in ``stores``.
 
         Raises:
-            BackupError: the target is not empty, or a hash chain does not verify.
+            BackupError: the target is not empty, a recording's store was not named, or a
+                hash chain does not verify.
         """
         self._gate.check(Permission.administer)
-        restored = restore(self._record, target, counts)
+        restored = restore(self._record, target, staged, stores=stores)
         Gate(target, self._gate.account, self._gate.where).done(
-            "restore", file_name, {"rows": sum(restored.rows.values())})
+            "restore", file_name, {"rows": sum(restored.rows.values()),
+                                   "recordings": restored.recordings_included})
         return restored
 
     def grant_role(self, role: str) -> list[str]:

@@ -9,12 +9,15 @@ one way to start a run, whatever shows it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from simulator.ports import Player
 from simulator.runtime import ScenarioRun
 from simulator.runtime.run import ClipResolver
 from simulator.scenario import LoadedScenario
+
+if TYPE_CHECKING:
+    from simulator.training.recording import RecordingDevices
 
 # What the room hands back for a run it staged (the Qt projector's session, say).
 Staged = TypeVar("Staged")
@@ -31,6 +34,14 @@ class Room(Protocol[Staged]):
 
     def room_problems(self) -> list[str]:
         """What stops any scenario from playing here (the screen, the player, key bindings)."""
+        ...
+
+    def recording_devices(self) -> RecordingDevices | None:
+        """The room camera and microphone that record trainees, opened; None: none here.
+
+        Asked at each pre-flight of a class that records its trainees: a device that
+        failed since is opened again.
+        """
         ...
 
     def media_problems(self, loaded: LoadedScenario, variant_id: str,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Generic
 
 from simulator.access import Permission
+from simulator.access.settings import settings_of
 from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, build_catalog
 from simulator.counterbalance import choose_variant
@@ -29,10 +30,12 @@ from simulator.names import inert
 from simulator.ports import Clock, Player
 from simulator.protocol.events import RunKind, VariantAssignment
 from simulator.record import Record, RecordError
+from simulator.recording.fragments import RecordingError
 from simulator.runtime import ScenarioRun
 from simulator.scenario import LoadedScenario, ScenarioLibrary, lint
 from simulator.training.gate import Gate
 from simulator.training.ports import Room, RunFactory, Staged
+from simulator.training.recording import LiveRecording, RecordingDevices, store_leftovers
 from simulator.training.runs import begin_run, reopen_run
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ class StartedRun(Generic[Staged]):
     staged: Staged
     run: ScenarioRun
     names: dict[str, str]
+    # The trainee's recording, where the class records them; the front end drains it.
+    recording: LiveRecording | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ class _ClassState(Generic[Staged]):
     session_id: str | None = None
     session_instructor: str | None = None
     current: StartedRun[Staged] | None = None
+    # The class's choice; it records only where the agency's setting allows it too.
+    record_trainees: bool = True
+    recording_devices: RecordingDevices | None = None
 
 
 class ClassSitting(Generic[Staged]):
@@ -197,9 +205,52 @@ class ClassSitting(Generic[Staged]):
                                  loaded, variant.id,
                                  lambda v, clip: resolve_clip(loaded, index, v, clip))]
             problems += self._room.room_problems()
+            problems += self._recording_problems(self._room)
         if not problems:
             self._state.cleared[scenario_id] = loaded
         return problems
+
+    # -- recording the trainees ------------------------------------------------------------
+
+    @property
+    def recording_allowed(self) -> bool:
+        """Whether the agency's settings let its classes record trainees."""
+        return settings_of(self._record, self.agency_id).may_record_trainees
+
+    @property
+    def records_trainees(self) -> bool:
+        """Whether this class's runs record the trainee (the agency allows it, the class too)."""
+        return self._state.record_trainees and self.recording_allowed
+
+    def set_recording(self, on: bool) -> None:
+        """Record this class's trainees from its next pre-flight on, or stop recording them.
+
+        Raises:
+            ValueError: turning it on where the agency's settings do not allow recording.
+            SignedOut, AccessDenied: from the gate.
+        """
+        self._gate.check(Permission.run)
+        if on and not self.recording_allowed:
+            raise ValueError("the agency's settings do not allow recording trainees; an "
+                             "administrator allows it with `branchpoint settings "
+                             "--record-trainees yes`")
+        if on != self._state.record_trainees:
+            self._state.record_trainees = on
+            # A pass without the recording devices checked proves nothing with them.
+            self.forget_clearances()
+
+    def _recording_problems(self, room: Room[Staged]) -> list[str]:
+        self._state.recording_devices = None
+        if not self.records_trainees:
+            return []
+        devices = room.recording_devices()
+        if devices is None or (devices.camera is None and devices.microphone is None
+                               and not devices.problems):
+            return ["recording: this class records its trainees, but projector.yaml sets up "
+                    "no room camera or microphone under `recording:`; set one up "
+                    "(docs/recording.md) or turn recording off for the class"]
+        self._state.recording_devices = devices
+        return [f"recording: {problem}" for problem in devices.problems]
 
     def cleared(self, scenario_id: str) -> bool:
         """Whether ``scenario_id`` passed the pre-flight check in this class."""
@@ -241,9 +292,27 @@ class ClassSitting(Generic[Staged]):
 
         staged = room.stage(make_run)
         run = made[0]
-        started = StartedRun(staged, run, self._record.people.display_names(run.state.trainee_ids))
+        started = StartedRun(staged, run, self._record.people.display_names(run.state.trainee_ids),
+                             self._recording_of(run))
         self._state.current = started
         return started
+
+    def _recording_of(self, run: ScenarioRun) -> LiveRecording | None:
+        """The recording of ``run``, listening to it from its first event, if it is recorded."""
+        devices = self._state.recording_devices
+        if not self.records_trainees or devices is None or not devices.usable:
+            return None
+        run_id = run.state.run_id
+        earlier = self._record.recordings.of_run(run_id)
+        if earlier:
+            # A resumed run goes on in the folder it was recorded in before its crash.
+            folder, stored = earlier[0].location(), earlier[0].folder
+        else:
+            folder, stored = settings_of(self._record, self.agency_id).recording_folder(run_id)
+        recording = LiveRecording(self._record, run, devices, folder, stored, self._clock,
+                                 self.profile)
+        run.subscribe(recording.observe)
+        return recording
 
     def prepare(self, loaded: LoadedScenario, plan: RunPlan) -> RunFactory:
         """The one way a new run is made: what builds it on the player that will show it.
@@ -333,8 +402,14 @@ class ClassSitting(Generic[Staged]):
             raise ValueError(f"run {run_id} has already ended; there is nothing to resume")
 
         def make_run(player: Player) -> ScenarioRun:
-            return reopen_run(self._record, run_id, clock=self._clock, player=player,
-                              profile=self.profile)
+            run = reopen_run(self._record, run_id, clock=self._clock, player=player,
+                             profile=self.profile)
+            try:
+                store_leftovers(self._record, run_id)
+            except (OSError, ValueError, RecordError, RecordingError):
+                # The run goes on; the files stay on disk, and verify names what is missing.
+                log.exception("the recording files run %s left could not be stored", run_id)
+            return run
 
         return make_run
 

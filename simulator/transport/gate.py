@@ -22,7 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from simulator.protocol import Command, RecordDecision, ReportInput
+from simulator.protocol import (
+    Command,
+    RecordDecision,
+    ReportHeard,
+    ReportInput,
+    ReportRecording,
+    ReportRecordingStopped,
+)
 from simulator.transport.pairing import PairingCode, PairingLimiter
 from simulator.transport.wire import (
     SUPPORTED_VERSIONS,
@@ -173,6 +180,12 @@ class ConsoleGate:
                                           f"`{command.type}` as a trainee's device; log it as "
                                           "an instructor entry (source `instructor`, no "
                                           "`input_ns`)"))
+        if isinstance(command, ReportHeard | ReportRecording | ReportRecordingStopped):
+            # The projector PC's recorder and recogniser report these, on its own clock.
+            return self._refuse(WireError("not_allowed", f"a console cannot send "
+                                          f"`{command.type}`: only the projector PC's recorder "
+                                          "reports it; confirm a heard phrase with "
+                                          "`confirm_heard`"))
         self._apply(command)
         self.in_use()
         return None
