@@ -11,7 +11,9 @@ the figures do not depend on what the player claims:
 - CPU (cores busy) and memory with nine targets parked;
 - stamping: synthetic clicks injected right after a paint, stamp minus injection time.
 
-``python -m bench.projector_switch [--switches N]``; JSON in bench/results.
+``python -m bench.projector_switch [--switches N] [--size WxH] [--fps N] [--codec h264|h265]
+[--backends pyav,vlc]``; JSON in bench/results, named ``projector_switch`` for the default
+clips (1280x720, 30 fps, H.264) and ``projector_switch-<W>x<H>-<fps>-<codec>`` otherwise.
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ from simulator.projector.window import ProjectorWindow
 from simulator.runtime import MonotonicClock
 
 FPS = 30
+SIZE = (1280, 720)
+CODEC = "h264"
+BACKENDS = ("pyav", "vlc")
 TARGETS = 9
 # Long enough that every cut comes while the old segment is still playing: the freeze is
 # then the switch alone, not a hold at an out-point.
 SEGMENT_S = 2.0
 CLIP_FRAMES = 90
-IN_POINT_FRAME = 12  # targets start 0.4 s into their clip
+IN_POINT_S = 0.4  # targets start 0.4 s into their clip (frame 12 at 30 fps)
 
 
 class BarcodeSurface(VideoSurface):
@@ -73,12 +78,14 @@ def _code(image: QImage) -> tuple[int, int] | None:
 
 
 
-def _clips(folder: Path, count: int, width: int, height: int) -> list[str]:
+def _clips(folder: Path, count: int, width: int, height: int, fps: int = FPS,
+           codec: str = CODEC) -> list[str]:
+    """Barcoded clips of ``CLIP_FRAMES`` / ``FPS`` seconds, at ``fps``."""
     paths = []
     for number in range(1, count + 1):
         path = folder / f"clip{number:02d}.mp4"
-        write_barcode_clip(path, clip_number=number, frames=CLIP_FRAMES, fps=FPS, width=width,
-                           height=height)
+        write_barcode_clip(path, clip_number=number, frames=CLIP_FRAMES * fps // FPS, fps=fps,
+                           width=width, height=height, codec=codec)
         paths.append(str(path))
     return paths
 
@@ -90,8 +97,8 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
-            ) -> dict[str, Any]:
+def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int],
+            fps: int = FPS) -> dict[str, Any]:
     """Run ``switches`` cuts on one backend; the figures as a dict."""
     clock = MonotonicClock()
     surface = BarcodeSurface(clock)
@@ -113,8 +120,8 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
     player.play(PlayRequest(0, "start", "c", clips[0], 0.0, SEGMENT_S))
     for _ in range(switches):
         others = [i for i in range(len(clips)) if i != current][:TARGETS]
-        player.preload([PlayRequest(0, f"t{i}", "c", clips[i], IN_POINT_FRAME / FPS,
-                                    IN_POINT_FRAME / FPS + SEGMENT_S) for i in others])
+        player.preload([PlayRequest(0, f"t{i}", "c", clips[i], IN_POINT_S,
+                                    IN_POINT_S + SEGMENT_S) for i in others])
         # Parking runs in the background while the current segment plays on.
         deadline = time.perf_counter() + 10
         while not player.wait_parked(0) and time.perf_counter() < deadline:
@@ -126,8 +133,8 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
         before = len(surface.painted)
         last_old = surface.painted[-1][0] if surface.painted else None
         asked = clock.now_ns()
-        player.play(PlayRequest(token, f"t{target}", "c", clips[target], IN_POINT_FRAME / FPS,
-                                IN_POINT_FRAME / FPS + SEGMENT_S))
+        player.play(PlayRequest(token, f"t{target}", "c", clips[target], IN_POINT_S,
+                                IN_POINT_S + SEGMENT_S))
         deadline = time.perf_counter() + 3
         while len(surface.painted) == before and time.perf_counter() < deadline:
             spin(0.002)
@@ -137,7 +144,7 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
         if last_old is not None:
             freezes.append((first_t - last_old) / 1e6)
         to_first.append((first_t - asked) / 1e6)
-        correct += first_code == (target + 1, IN_POINT_FRAME)
+        correct += first_code == (target + 1, round(IN_POINT_S * fps))
         spin(0.3)
         indices = [c[1] for _, c in surface.painted[before:] if c and c[0] == target + 1]
         dropped += sum(max(0, b - a - 1) for a, b in itertools.pairwise(indices))
@@ -188,18 +195,31 @@ def stamping(inputs: int = 300) -> dict[str, Any]:
             "sd_ms": round(statistics.stdev(errors), 4), "max_ms": round(max(errors), 4)}
 
 
-def run(switches: int = 100, size: tuple[int, int] = (1280, 720)) -> dict[str, Any]:
-    """Both backends on the same clips, and the stamping test; writes the JSON."""
+def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
+        codec: str = CODEC, backends: tuple[str, ...] = BACKENDS) -> dict[str, Any]:
+    """The backends on the same clips, and the stamping test; writes the JSON."""
     QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
-        clips = _clips(Path(tmp), TARGETS + 1, *size)
-        figures: dict[str, Any] = {"clip": f"{size[0]}x{size[1]} {FPS} fps H.264+AAC, barcoded",
-                                   "targets_parked": TARGETS}
-        for backend in ("pyav", "vlc"):
-            figures[backend] = measure(backend, clips, switches, size)
+        clips = _clips(Path(tmp), TARGETS + 1, *size, fps=fps, codec=codec)
+        figures: dict[str, Any] = {
+            "clip": f"{size[0]}x{size[1]} {fps} fps {_CODEC_NAMES[codec]}+AAC, barcoded",
+            "targets_parked": TARGETS}
+        for backend in backends:
+            figures[backend] = measure(backend, clips, switches, size, fps)
     figures["stamping"] = stamping()
-    write_result("projector_switch", figures, machine())
+    default = (size, fps, codec) == (SIZE, FPS, CODEC)
+    name = ("projector_switch" if default
+            else f"projector_switch-{size[0]}x{size[1]}-{fps}-{codec}")
+    write_result(name, figures, machine())
     return figures
+
+
+_CODEC_NAMES = {"h264": "H.264", "h265": "H.265"}
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height)
 
 
 if __name__ == "__main__":
@@ -207,5 +227,11 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--switches", type=int, default=100)
+    parser.add_argument("--size", type=_size, default=SIZE, help="clip size, WxH")
+    parser.add_argument("--fps", type=int, default=FPS)
+    parser.add_argument("--codec", choices=sorted(_CODEC_NAMES), default=CODEC)
+    parser.add_argument("--backends", default=",".join(BACKENDS),
+                        help="comma-separated: pyav, vlc")
     args = parser.parse_args()
-    print(json.dumps(run(args.switches), indent=2))
+    print(json.dumps(run(args.switches, args.size, args.fps, args.codec,
+                         tuple(args.backends.split(","))), indent=2))

@@ -111,6 +111,11 @@ class Player(Protocol):
         ...
 
     @property
+    def decoding(self) -> str | None:
+        """Where clips are decoded: a graphics chip's device kind, ``software``, or None."""
+        ...
+
+    @property
     def frames(self) -> FrameHistory:
         """Each frame as it was presented, stamped as the reports are, to match input to."""
         ...

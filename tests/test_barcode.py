@@ -93,6 +93,20 @@ def test_explicit_gop_and_fps(tmp_path: Path) -> None:
     assert [i for i, f in enumerate(frames) if f.key_frame] == [0, 8, 16]
 
 
+def test_an_h265_clip_reads_the_same_with_keyframes_where_asked(tmp_path: Path) -> None:
+    path = tmp_path / "hevc.mp4"
+    write_barcode_clip(path, clip_number=5, frames=20, fps=60, gop=6, audio=False,
+                       width=320, height=180, codec="h265")
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.name == "hevc"
+        frames = list(container.decode(video=0))
+    assert [read_barcode(f.to_ndarray(format="rgb24")) for f in frames] == [
+        (5, i) for i in range(20)]
+    assert [i for i, f in enumerate(frames) if f.key_frame] == [0, 6, 12, 18]
+    with pytest.raises(ValueError, match="codec 'vp9' is not one of h264, h265"):
+        write_barcode_clip(tmp_path / "x.mp4", clip_number=1, frames=2, codec="vp9")
+
+
 def test_audio_is_a_stereo_48k_tone_naming_the_clip_with_clicks_on_seconds(clip: Path) -> None:
     with av.open(str(clip)) as container:
         assert len(container.streams.audio) == 1

@@ -19,7 +19,7 @@ from simulator.documents import DocumentError
 from simulator.media import IndexedClips, vocabulary_for
 from simulator.paths import DATA_ENV
 from simulator.playback.barcode import write_barcode_clip
-from simulator.playback.preflight import preflight
+from simulator.playback.preflight import VLC_LARGEST, preflight
 from simulator.record import Record
 from simulator.scenario import lint, load_scenario, parse_scenario
 
@@ -172,6 +172,21 @@ def test_preflight_refuses_a_clip_too_short_for_its_segment(tmp_path):
     assert (problem.segment_id, problem.clip_id, problem.path) == ("talk", "talk", short)
     assert str(problem) == "segment `talk`: " + TOO_SHORT.format(path=short).replace(
         " lasts", ": lasts", 1)
+
+
+def test_preflight_refuses_footage_larger_than_the_player_is_for(tmp_path):
+    loaded = parse_scenario(PORCH.replace("CLIP", "a/talk.mp4"), str(tmp_path / "s.yaml"))
+    big = tmp_path / "big.mp4"
+    write_barcode_clip(big, clip_number=1, frames=270, fps=30, width=1920, height=1080,
+                       audio=False)
+    assert preflight(loaded, "a", lambda v, c: big) == []  # the frame-exact player
+    problems = preflight(loaded, "a", lambda v, c: big, largest=VLC_LARGEST,
+                         player="the vlc player")
+    assert [p.segment_id for p in problems] == ["talk"]
+    assert str(problems[0]) == (
+        f"segment `talk`: {big}: 1920x1080 is larger than the vlc player is for (1280x720): "
+        "its memory grows with every cut; play with `backend: pyav` in projector.yaml, or "
+        "re-encode the clip smaller")
 
 
 def test_project_refuses_to_play_a_clip_too_short_for_its_segment(tmp_path, db):

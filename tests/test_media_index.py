@@ -13,6 +13,8 @@ from sqlalchemy import create_engine
 
 from media_index import MediaIndex, SearchFilter, probe
 from media_index.coverage import Appearance, ReferenceError, coverage, load_reference
+from media_index.playability import Playability, measure
+from media_index.probe import ProbeError
 from media_index.proxy import make_proxy
 from media_index.thumbnails import thumbnail
 from simulator.agency import combined_group, default_profile
@@ -371,3 +373,45 @@ def test_coverage_cli_refuses_a_misspelt_reference_group(tmp_path, footage):
                                 env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "group `whte` of `race` is not one of our values" in (
         result.output)
+
+
+def test_playability_decodes_at_the_size_shown_and_says_whether_it_is_real_time(
+        clip_cache, tmp_path):
+    measured = measure(clip_cache / "door.mp4", screen=(64, 64))
+    assert (measured.width, measured.height) == (64, 36)  # 128x72 fitted to the screen
+    assert measured.clip_fps == 10 and measured.frames == 20  # two seconds of it
+    assert measured.decode_fps > 0 and measured.realtime  # a tiny clip, on any PC
+    assert measure(clip_cache / "calm.mp4", seconds=30).frames == 20  # the whole clip
+    assert not Playability(60.0, 1920, 1080, decode_fps=89.9, frames=120).realtime
+    assert Playability(60.0, 1920, 1080, decode_fps=90.0, frames=120).realtime
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video")
+    with pytest.raises(ProbeError, match=r"junk\.mp4: not a readable video file"):
+        measure(junk)
+
+
+def test_the_playable_command_names_each_clip_and_those_too_slow_here(
+        tmp_path, footage, monkeypatch):
+    from typer.testing import CliRunner
+
+    from simulator.cli import media as media_cli
+    from simulator.cli.app import app
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["media", "index", str(footage), "--db", db]).exit_code == 0
+    fine = runner.invoke(app, ["media", "playable", "--screen", "640x360", "--db", db],
+                         env={"COLUMNS": "200"})
+    assert fine.exit_code == 0, fine.output
+    assert fine.stdout.count(" yes ") == 2 and "calm.mp4" in fine.stdout
+    bad = runner.invoke(app, ["media", "playable", "--screen", "huge", "--db", db])
+    assert bad.exit_code != 0 and "not a screen size like 1920x1080" in bad.output
+
+    def slow(path, *, screen, seconds):
+        return Playability(50.0, *screen, decode_fps=40.0, frames=100)
+
+    monkeypatch.setattr(media_cli, "measure", slow)
+    too_slow = runner.invoke(app, ["media", "playable", "--db", db], env={"COLUMNS": "200"})
+    assert too_slow.exit_code == media_cli.EXIT_PROBLEMS
+    assert too_slow.stdout.count(" NO ") == 2
+    assert "2 clips cannot be played in real time here" in too_slow.output

@@ -271,11 +271,14 @@ def finished_by_itself(recorder: TraineeRecorder) -> None:
 
 def test_the_recorder_records_camera_and_microphone_on_its_threads(tmp_path: Path) -> None:
     clock = ScaledClock(speed=4.0)
-    camera = SyntheticRoomCamera(clock=clock, frames=90, jitter_ms=3.0)
+    origin = clock.now_ns()
+    # The first picture well after the origin, whatever its jitter: one before it is not
+    # the run's, and rightly left out.
+    camera = SyntheticRoomCamera(clock=clock, frames=90, jitter_ms=3.0,
+                                 start_ns=origin + 10_000_000)
     microphone = SyntheticRoomMicrophone(clock=clock, duration_s=3.0, rate=16_000)
     told: list[Fragment] = []
     errors: list[str] = []
-    origin = clock.now_ns()
     recorder = TraineeRecorder(tmp_path, base_seq=3, origin_ns=origin, camera=camera,
                                microphone=microphone, on_fragment=told.append,
                                on_error=errors.append)

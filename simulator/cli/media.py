@@ -19,6 +19,7 @@ from media_index.coverage import (
     load_reference,
 )
 from media_index.coverage_report import as_html, as_json
+from media_index.playability import HEADROOM, MEASURE_S, measure
 from media_index.proxy import make_proxy
 from media_index.sidecar import SIDECAR_SCHEMA_VERSION, check_tags, read_sidecar
 from media_index.thumbnails import thumbnail
@@ -312,6 +313,53 @@ def proxies_command(
         err.print(f"no clip needs a proxy: every indexed clip has keyframes at most "
                   f"{PROXY_THRESHOLD_S:g} s apart (--all makes them anyway)")
     if failed:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _screen(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()) or not (
+            16 <= int(width) <= 16_384 and 16 <= int(height) <= 16_384):
+        raise typer.BadParameter(f"{text!r} is not a screen size like 1920x1080")
+    return int(width), int(height)
+
+
+@media_app.command("playable")
+def playable_command(
+    screen: Annotated[str, typer.Option("--screen", help="The projector's picture, WxH: "
+                                        "what each clip is scaled to.")] = "1920x1080",
+    seconds: Annotated[float, typer.Option("--seconds", min=0.5, max=30,
+                                           help="Seconds of each clip decoded.")] = MEASURE_S,
+    db: DbOption = None,
+) -> None:
+    """Say, per clip, whether this PC decodes it fast enough to play it in real time."""
+    area = _screen(screen)
+    index = open_media_index(db)
+    table = Table(title=f"decoding on this PC for a {area[0]}x{area[1]} screen (needs "
+                        f"{HEADROOM:g} times the clip's rate)")
+    for column in ("clip", "size", "fps", "decodes at", "real time"):
+        table.add_column(column)
+    slow, failed = [], 0
+    for clip in index.clips():
+        if clip.status != "present":
+            continue
+        try:
+            measured = measure(clip.path, screen=area, seconds=seconds)
+        except ProbeError as exc:
+            err.print(f"[red]{shown(str(exc))}[/]")
+            failed += 1
+            continue
+        if not measured.realtime:
+            slow.append(clip)
+        table.add_row(shown(str(clip.path)), f"{clip.width}x{clip.height}",
+                      f"{measured.clip_fps:g}", f"{measured.decode_fps:.0f} fps",
+                      "yes" if measured.realtime else "[bold red]NO[/]")
+    out_console().print(table)
+    if slow:
+        err.print(f"{len(slow)} clips cannot be played in real time here: re-encode them "
+                  f"at the screen's height ({area[1]} lines) or less, H.264, or play them on "
+                  "a PC that decodes faster (docs/projector.md, \"Large footage\")")
+    if slow or failed:
         raise typer.Exit(EXIT_PROBLEMS)
 
 

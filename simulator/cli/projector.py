@@ -72,12 +72,14 @@ def screens() -> None:
 
 @projector_app.command("devices")
 def devices() -> None:
-    """List the cameras, microphones, serial ports and USB HID devices this PC sees."""
+    """List the video decoding, cameras, microphones, serial ports and USB HID devices here."""
     from simulator.devices.camera import list_cameras
     from simulator.devices.triggers import list_hid_devices, list_serial_ports
     from simulator.names import inert
+    from simulator.playback.hardware import AUTO, choose
     from simulator.recording.sound import MicrophoneError, list_microphones
 
+    err.print(f"video (decoding: auto): {escape(choose(AUTO).describe())}")
     cameras = list_cameras()
     err.print("cameras (camera.source):" if cameras else "cameras: none found")
     for camera in cameras:

@@ -19,6 +19,7 @@ class HeadlessPlayer:
     backend = "headless"
     timing_mode = "simulated"
     display_lag_ms = None
+    decoding = None
 
     def __init__(self, clock: Clock, latency_s: float = 0.0) -> None:
         self._clock = clock

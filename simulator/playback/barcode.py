@@ -97,15 +97,22 @@ def barcode_picture(clip_number: int, frame_index: int, *, width: int = 640,
     return np.repeat(rgb.astype(np.uint8)[:, :, None], 3, axis=2)
 
 
+# What `write_barcode_clip` encodes with: x264 and x265.
+CODECS = ("h264", "h265")
+
+
 def write_barcode_clip(path: Path, *, clip_number: int, frames: int, fps: int = 30,
                        width: int = 640, height: int = 360, gop: int | None = None,
-                       audio: bool = True) -> None:
-    """Encode an H.264 (+ AAC) MP4 at ``path`` whose frame ``i`` carries ``(clip_number, i)``.
+                       audio: bool = True, codec: str = "h264") -> None:
+    """Encode an MP4 at ``path`` whose frame ``i`` carries ``(clip_number, i)``.
 
-    Frames have pts ``i / fps`` exactly; a keyframe comes every ``gop`` frames (default:
-    one a second). With ``audio``, the clip has a stereo 48 kHz track as long as the
-    picture: a ``tone_hz(clip_number)`` sine with a click at every whole second.
+    ``codec`` is ``h264`` (x264) or ``h265`` (x265); the sound is AAC. Frames have pts
+    ``i / fps`` exactly; a keyframe comes every ``gop`` frames (default: one a second). With
+    ``audio``, the clip has a stereo 48 kHz track as long as the picture: a
+    ``tone_hz(clip_number)`` sine with a click at every whole second.
     """
+    if codec not in CODECS:
+        raise ValueError(f"codec {codec!r} is not one of {', '.join(CODECS)}")
     _check_clip_number(clip_number)
     if not 1 <= frames <= MAX_FRAME_INDEX + 1:
         raise ValueError(f"frames {frames} is outside 1..{MAX_FRAME_INDEX + 1}")
@@ -118,13 +125,18 @@ def write_barcode_clip(path: Path, *, clip_number: int, frames: int, fps: int = 
         raise ValueError(f"gop must be at least 1, not {keyint}")
 
     with av.open(str(path), "w", format="mp4") as out:
-        video = out.add_stream("libx264", rate=fps)
+        video = (out.add_stream("libx264", rate=fps) if codec == "h264"
+                 else out.add_stream("libx265", rate=fps))
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.codec_context.gop_size = keyint
-        # sc_threshold 0: keyframes exactly every `keyint` frames, never on a "scene cut"
-        # (every frame's barcode differs), so seek tests know where the keyframes are.
-        video.options = {"preset": "veryfast", "crf": "23", "keyint_min": str(keyint),
-                         "sc_threshold": "0"}
+        # Keyframes exactly every `keyint` frames, never on a "scene cut" (every frame's
+        # barcode differs), so seek tests know where the keyframes are.
+        if codec == "h264":
+            video.options = {"preset": "veryfast", "crf": "23", "keyint_min": str(keyint),
+                             "sc_threshold": "0"}
+        else:
+            video.options = {"preset": "veryfast", "crf": "23", "x265-params":
+                             f"keyint={keyint}:min-keyint={keyint}:scenecut=0:log-level=error"}
         sound = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo") if audio else None
         total_samples = frames * AUDIO_RATE // fps
         samples_done = 0

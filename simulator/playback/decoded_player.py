@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from simulator.playback.audio_out import AudioOut
 from simulator.playback.decode import DecodedFrame
 from simulator.playback.fallback import PendingReports, reports_on_the_clock
+from simulator.playback.hardware import Decoding
 from simulator.playback.screen_player import ScreenPlayer
 from simulator.playback.streams import DEFAULT_LEAD, FrameStream, Preroller, Span
 from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
@@ -87,9 +88,11 @@ class DecodedPlayer(ScreenPlayer):
 
     def __init__(self, surface: VideoSurface, clock: Clock, *, audio: AudioOut | None = None,
                  lead: int = DEFAULT_LEAD, display_lag_ms: float | None = None,
-                 virtual_display: bool = False, parent: QObject | None = None) -> None:
+                 virtual_display: bool = False, decoding: Decoding | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(surface, clock, display_lag_ms=display_lag_ms,
                          virtual_display=virtual_display, parent=parent)
+        self._decoding = decoding or Decoding(None)
         # Decoder threads hold the GIL in slices of up to the switch interval (5 ms by
         # default); the presentation thread must get it within a millisecond of a slot.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
@@ -122,6 +125,8 @@ class DecodedPlayer(ScreenPlayer):
             # A parked stream starts decoding ahead only once its first frame is up (in
             # _present): until then its decoder would compete with the cut for the GIL.
             stream.start_feeding()
+        else:
+            stream.convert_lead()
         now = self._moment()
         due = now
         if self._last_slot_ns is not None:
@@ -143,7 +148,7 @@ class DecodedPlayer(ScreenPlayer):
         fit = self._fit()
         for span in keep:
             if span not in self._parked:
-                self._parked[span] = FrameStream(span, fit)
+                self._parked[span] = self._stream(span, fit)
         self._preroller.park([self._parked[s] for s in keep])
 
     def pause(self) -> None:
@@ -199,6 +204,11 @@ class DecodedPlayer(ScreenPlayer):
         if self._audio is not None:
             self._audio.close()
 
+    @property
+    def decoding(self) -> str:
+        """Where clips are decoded, recorded with every run: a device kind or ``software``."""
+        return self._decoding.label
+
     # -- for tests and benchmarks -----------------------------------------------------------
 
     def wait_parked(self, timeout_s: float = 5.0) -> bool:
@@ -222,12 +232,16 @@ class DecodedPlayer(ScreenPlayer):
         area_w, area_h = self._surface.pixel_area()
         return lambda w, h: fit_within(w, h, area_w, area_h)
 
+    def _stream(self, span: Span, fit: Callable[[int, int], tuple[int, int]] | None = None
+                ) -> FrameStream:
+        return FrameStream(span, fit or self._fit(), decoding=self._decoding)
+
     def _stream_for(self, request: PlayRequest) -> FrameStream | None:
         if request.path is None:
             return None
         span = Span(request.path, request.in_s, request.out_s)
         parked = self._parked.pop(span, None)
-        return parked or FrameStream(span, self._fit())
+        return parked or self._stream(span)
 
     def _drop_playing(self) -> None:
         playing = self._playing
@@ -338,13 +352,12 @@ class DecodedPlayer(ScreenPlayer):
             self._next_due_ns = None
             return
         playing.pass_frames = 0
-        current = playing.loop_next or self._parked.pop(loop, None) or FrameStream(loop,
-                                                                                  self._fit())
+        current = playing.loop_next or self._parked.pop(loop, None) or self._stream(loop)
         playing.stream, playing.phase = current, "loop"
         if not current.ready:
             current.start_feeding()
         # The next wrap must be as seamless as this one: park the loop's start again now.
-        playing.loop_next = FrameStream(loop, self._fit())
+        playing.loop_next = self._stream(loop)
         self._preroller.park([playing.loop_next, *self._parked.values()])
         self._tick()
 

@@ -53,6 +53,11 @@ class ScreenPlayer(QObject):
                                display_lag_ms=self._display_lag_ms)
 
     @property
+    def decoding(self) -> str | None:
+        """Where clips are decoded; None where the decoder does not say (libvlc)."""
+        return None
+
+    @property
     def display_lag_ms(self) -> float | None:
         """The measured screen lag added to stamps, if the installation has one."""
         return self._display_lag_ms

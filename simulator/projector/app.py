@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from simulator.playback import PlayerUnavailable
 from simulator.playback.audio_out import AudioOut
 from simulator.playback.decoded_player import DecodedPlayer
+from simulator.playback.hardware import Decoding, choose
 from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock
 from simulator.projector.settings import Backend, ProjectorSettings
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 # Qt platforms that draw into memory: no screen, no light, so stamps time the paint only.
 VIRTUAL_PLATFORMS = ("offscreen", "minimal", "vnc")
 VIRTUAL_ENV = "BRANCHPOINT_VIRTUAL_DISPLAY"
+
+log = logging.getLogger(__name__)
 
 
 def display_available() -> bool:
@@ -65,6 +70,17 @@ def virtual_display() -> bool:
             and not screen.manufacturer() and not screen.model())
 
 
+@functools.cache
+def decoding_for(setting: str) -> Decoding:
+    """How this PC decodes for ``setting``, found once a process.
+
+    Creating a device that is not there can take a moment.
+    """
+    decoding = choose(setting)
+    log.info("%s", decoding.describe())
+    return decoding
+
+
 def make_player(backend: Backend, surface: VideoSurface, clock: Clock,
                 settings: ProjectorSettings) -> DecodedPlayer | VlcPlayer:
     """The chosen player backend on ``surface``; PlayerUnavailable if it cannot start here."""
@@ -72,7 +88,7 @@ def make_player(backend: Backend, surface: VideoSurface, clock: Clock,
     if backend == "pyav":
         audio = AudioOut() if settings.audio else None
         return DecodedPlayer(surface, clock, audio=audio, display_lag_ms=settings.display_lag_ms,
-                             virtual_display=virtual)
+                             virtual_display=virtual, decoding=decoding_for(settings.decoding))
     if backend == "vlc":
         # Imported here so that a machine without libvlc can still use the default backend.
         try:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QKeyEvent, QWindow
 
 from simulator.agency import AgencyProfile
 from simulator.inputs import DeviceInput
-from simulator.playback.preflight import preflight
+from simulator.playback.preflight import VLC_LARGEST, preflight
 from simulator.playback.surface import VideoSurface, image_from_rgb
 from simulator.ports import Clock
 from simulator.projector.app import new_window, place_window
@@ -205,7 +205,10 @@ class ProjectorRoom(QObject):
     def media_problems(self, loaded: LoadedScenario, variant_id: str,
                        clips: ClipResolver) -> list[str]:
         """Each clip of ``variant_id`` there, long enough, and decoding from its in-point."""
-        return [str(problem) for problem in preflight(loaded, variant_id, clips)]
+        vlc = self._backend == "vlc"
+        return [str(problem) for problem in preflight(
+            loaded, variant_id, clips, largest=VLC_LARGEST if vlc else None,
+            player="the vlc player")]
 
     # -- runs ----------------------------------------------------------------------------
 

@@ -52,6 +52,10 @@ class ProjectorSettings(BaseModel):
     display_lag_ms: float | None = Field(
         default=None, ge=0, le=500, description="Measured light-sensor lag of this screen.")
     audio: bool = True
+    # Where the frame-exact player decodes clips: ``auto`` (this PC's graphics chip if one
+    # comes up, else software), ``software``, or one device kind (``d3d11va``, ``dxva2``,
+    # ``vaapi``, ``videotoolbox``, ``cuda``, ``qsv``); docs/projector.md, "Large footage".
+    decoding: str = Field(default="auto", pattern=r"^[a-z0-9_]{2,20}$")
     # Keys that trainee devices send (a trigger or tool that types a key), by Qt key name.
     # The keyboard is the instructor's: a key is the trainee's only if it is bound here.
     keys: dict[str, KeyBinding] = Field(default_factory=dict)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, ClassVar, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_serializer
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
@@ -58,6 +58,19 @@ class EventBase(BaseModel):
     utc: datetime
     command_id: str | None = None
 
+    # Fields added to an event after runs were recorded with it: left out of its JSON while
+    # None, so that every event recorded before them keeps the text its chain hashed.
+    _omitted_when_none: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_later_fields_unset(self, handler: SerializerFunctionWrapHandler
+                                    ) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._omitted_when_none:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
 
 class Stamp(TypedDict):
     """The fields of `EventBase` that the runtime sets on every event it makes (not ``v``).
@@ -91,6 +104,11 @@ class RunStarted(EventBase):
     camera_latency_ms: float | None = None
     # In the chain, so that relabelling a run to hide it from the audit shows in `verify`.
     run_kind: RunKind = "training"
+    # Where the player decoded the clips: a graphics chip's device kind (``d3d11va``,
+    # ``vaapi``...) or ``software``; None for a player that does not say (headless, vlc).
+    decoding: str | None = None
+
+    _omitted_when_none = ("decoding",)
 
 
 class SegmentStarted(EventBase):
@@ -218,15 +236,7 @@ class DecisionRecorded(EventBase):
     # The `VerbalCommandHeard` an instructor confirmed (source ``speech``); None otherwise.
     heard_seq: int | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_unset_heard_seq(self, handler: SerializerFunctionWrapHandler
-                                 ) -> dict[str, Any]:
-        # Left out while None, so that every decision recorded before confirmations existed
-        # (and every other decision since) keeps the text its chain hashed.
-        data: dict[str, Any] = handler(self)
-        if data.get("heard_seq") is None:
-            data.pop("heard_seq", None)
-        return data
+    _omitted_when_none = ("heard_seq",)
 
 
 class VerbalCommandHeard(EventBase):
@@ -357,6 +367,10 @@ class RunRecovered(EventBase):
     player_backend: str
     timing_mode: str
     display_lag_ms: float | None = None
+    # As `RunStarted.decoding`: the recovering player's.
+    decoding: str | None = None
+
+    _omitted_when_none = ("decoding",)
 
 
 class MediaFailed(EventBase):

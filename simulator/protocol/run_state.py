@@ -140,6 +140,7 @@ class RunState(BaseModel):
     player_backend: str = ""
     timing_mode: str = ""
     display_lag_ms: float | None = None
+    decoding: str | None = None
     camera_latency_ms: float | None = None
     variant_assignment: VariantAssignment | None = None
     kind: RunKind = "training"

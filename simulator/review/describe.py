@@ -49,7 +49,8 @@ class _Describe(EventHandler[str]):
     def run_started(self, event: RunStarted) -> str:
         trainees = ", ".join(self._who(t) for t in event.trainee_ids)
         return (f"{event.scenario_id} variant {event.variant_id}; trainees: {trainees}; "
-                f"player {event.player_backend} ({event.timing_mode})")
+                f"player {event.player_backend} ({event.timing_mode}"
+                + (f", decoding: {event.decoding})" if event.decoding else ")"))
 
     def segment_started(self, event: SegmentStarted | SegmentRestarted) -> str:
         return event.segment_id

@@ -300,7 +300,8 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         ("Instructor", people.name(started.instructor_id) or "-"),
         ("Outcome", outcome),
         ("Length", clock_text(timeline.duration_s)),
-        ("Player", f"{started.player_backend} ({started.timing_mode})"),
+        ("Player", f"{started.player_backend} ({started.timing_mode}"
+                   + (f", decoding: {started.decoding})" if started.decoding else ")")),
         ("Kind", "training" if started.run_kind == "training" else
                  f"{started.run_kind}: not counted as training"),
         # Kept with the report, so a record rewritten later (chain recomputed and all) can

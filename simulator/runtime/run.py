@@ -213,7 +213,7 @@ class ScenarioRun:
             scenario_hash=loaded.content_hash, variant_id=variant_id, trainee_ids=trainee_ids,
             instructor_id=instructor_id, player_backend=player.backend,
             timing_mode=player.timing_mode, display_lag_ms=player.display_lag_ms,
-            camera_latency_ms=camera_latency_ms,
+            decoding=player.decoding, camera_latency_ms=camera_latency_ms,
         )
         return cls(loaded, state, clock=clock, player=player, journal=journal, profile=profile,
                    clips=clips)
@@ -491,7 +491,7 @@ class ScenarioRun:
             instructor_id=s.instructor_id, player_backend=s.player_backend,
             timing_mode=s.timing_mode, display_lag_ms=s.display_lag_ms,
             variant_assignment=s.variant_assignment, run_kind=s.kind,
-            camera_latency_ms=s.camera_latency_ms))
+            camera_latency_ms=s.camera_latency_ms, decoding=s.decoding))
         self._play(request)
 
     def _recover(self) -> None:
@@ -515,6 +515,7 @@ class ScenarioRun:
         s.paused_from = None
         s.player_backend, s.timing_mode = self._player.backend, self._player.timing_mode
         s.display_lag_ms = self._player.display_lag_ms
+        s.decoding = self._player.decoding
         # Who is a threat carries over; when each became one is on the dead clock.
         threats = self._threats_now()
         s.threat_marks = [ThreatMark(active_ns=self._active(now), **threats.model_dump())]
@@ -531,7 +532,7 @@ class ScenarioRun:
         self._emit(lambda stamp: RunRecovered(
             **stamp, last_seq=last_seq, segment_id=s.segment_id,
             player_backend=s.player_backend, timing_mode=s.timing_mode,
-            display_lag_ms=s.display_lag_ms), now)
+            display_lag_ms=s.display_lag_ms, decoding=s.decoding), now)
         for cue in interrupted:
             self._close_cue(cue, now, "interrupted")
         if s.recording_id is not None:

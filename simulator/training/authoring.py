@@ -349,7 +349,8 @@ class Authoring:
                          scenario_id=from_here.id, scenario_hash=played.content_hash,
                          variant_id=variant_id, trainee_ids=[], instructor_id=None,
                          player_backend=player.backend, timing_mode=player.timing_mode,
-                         display_lag_ms=player.display_lag_ms, variant_assignment="chosen",
+                         display_lag_ms=player.display_lag_ms, decoding=player.decoding,
+                         variant_assignment="chosen",
                          kind="test")
         journal = PreviewJournal()
         index = self.index

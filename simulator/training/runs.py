@@ -55,7 +55,8 @@ def begin_run(
         scenario_hash=loaded.content_hash, variant_id=variant_id,
         trainee_ids=list(trainee_ids), instructor_id=instructor_id,
         player_backend=player.backend, timing_mode=player.timing_mode,
-        display_lag_ms=player.display_lag_ms, variant_assignment=variant_assignment,
+        display_lag_ms=player.display_lag_ms, decoding=player.decoding,
+        variant_assignment=variant_assignment,
         kind=kind, camera_latency_ms=camera_latency_ms,
     )
     played = [played_clip(index, clip_id, path)

@@ -1,0 +1,130 @@
+"""Hardware video decoding where the PC has it, software where it does not.
+
+FFmpeg decodes on a graphics chip through a *device* of one of several kinds: D3D11VA or
+DXVA2 on Windows, VA-API on Linux, VideoToolbox on macOS, and NVIDIA's CUDA or Intel's QSV
+where their drivers are installed. Which kinds the loaded FFmpeg knows is one question;
+whether this PC has such a chip, its driver, and the right to use it is another, answered
+only by creating the device. `choose` tries the kinds this platform uses, in its order,
+and keeps the first that comes up; every kind that did not, and why, is kept with the
+choice for the pre-flight to show. A clip the chip cannot decode (a profile or size it
+does not take) is decoded in software by FFmpeg itself; a clip the device fails to open
+for falls back to software in `open_clip`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import av
+from av.codec.hwaccel import HWAccel, hwdevices_available
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+
+log = logging.getLogger(__name__)
+
+SOFTWARE = "software"
+AUTO = "auto"
+
+# Tried in this order: the platform's own API first, the vendors' after.
+PREFERRED: dict[str, tuple[str, ...]] = {
+    "win32": ("d3d11va", "dxva2", "cuda", "qsv"),
+    "linux": ("vaapi", "cuda", "qsv"),
+    "darwin": ("videotoolbox",),
+}
+
+# The codec the device is tried with: every chip that decodes anything decodes H.264.
+_PROBE_CODEC = "h264"
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How clips are decoded on this PC: on a device, or in software, and why."""
+
+    device: str | None
+    """The device kind (``d3d11va``, ``vaapi``...), or None for software."""
+    refused: tuple[tuple[str, str], ...] = ()
+    """Each device kind tried that did not come up, with why."""
+
+    @property
+    def label(self) -> str:
+        """What a run records: the device kind, or ``software``."""
+        return self.device or SOFTWARE
+
+    def hwaccel(self) -> HWAccel | None:
+        """What `av.open` takes to decode on the device (None: software).
+
+        Streams the device cannot take are decoded in software by FFmpeg.
+        """
+        if self.device is None:
+            return None
+        return HWAccel(self.device, allow_software_fallback=True)
+
+    def describe(self) -> str:
+        """One line for the pre-flight and `projector devices`."""
+        tried = "; ".join(f"{kind}: {why}" for kind, why in self.refused)
+        if self.device is not None:
+            return f"decoding on the graphics chip ({self.device})" + (
+                f" after trying {tried}" if tried else "")
+        return "decoding in software" + (f" (tried {tried})" if tried else
+                                         " (no hardware decoder tried)")
+
+
+def _create(kind: str) -> None:
+    """Create a decoding device of ``kind``; raises what the driver says if it cannot."""
+    HWAccel(kind, allow_software_fallback=False).create(av.Codec(_PROBE_CODEC, "r"))
+
+
+def choose(setting: str = AUTO, *, platform: str = sys.platform,
+           available: Callable[[], Sequence[str]] = hwdevices_available,
+           create: Callable[[str], None] = _create) -> Decoding:
+    """The decoding to use for ``setting``: ``auto``, ``software`` or a device kind.
+
+    ``auto`` tries the kinds this ``platform`` uses that FFmpeg has, in `PREFERRED` order;
+    a named kind is tried alone. Either falls back to software, saying why.
+    """
+    if setting == SOFTWARE:
+        return Decoding(None)
+    known = set(available())
+    kinds = PREFERRED.get(platform, ()) if setting == AUTO else (setting,)
+    refused: list[tuple[str, str]] = []
+    for kind in kinds:
+        if kind not in known:
+            if setting != AUTO:
+                refused.append((kind, "this FFmpeg build has no such device"))
+            continue
+        try:
+            create(kind)
+        except (OSError, NotImplementedError, ValueError, av.FFmpegError) as exc:
+            refused.append((kind, _plain(exc)))
+            continue
+        return Decoding(kind, tuple(refused))
+    return Decoding(None, tuple(refused))
+
+
+def open_clip(path: str | Path, decoding: Decoding) -> tuple[InputContainer, bool]:
+    """Open ``path`` to decode as ``decoding`` says; whether it is decoded on the device.
+
+    A device that fails for this clip (its driver refusing, a lost device) leaves it to
+    software, logged.
+
+    Raises:
+        OSError, av.FFmpegError: the file cannot be opened at all.
+    """
+    if decoding.device is not None:
+        try:
+            return av.open(str(path), hwaccel=decoding.hwaccel()), True
+        except (OSError, NotImplementedError, ValueError, av.FFmpegError) as exc:
+            log.warning("%s: decoding on %s failed (%s); decoding in software", path,
+                        decoding.device, _plain(exc))
+    return av.open(str(path)), False
+
+
+def _plain(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())[:200]
