@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,6 @@ from simulator.playback.decode import (
     DecodeError,
     SegmentDecoder,
 )
-from simulator.playback.streams import FrameStream, Span
 
 FPS = 30
 
@@ -60,56 +57,3 @@ def test_a_file_that_is_not_a_video_is_refused_with_its_name(tmp_path):
     broken.write_text("hello")
     with pytest.raises(DecodeError, match=r"notes\.mp4"):
         SegmentDecoder(broken, 0, 1)
-
-
-def test_yuv_frames_hold_half_the_bytes_and_paint_as_the_rgb_ones(clip):
-    as_rgb = list(SegmentDecoder(clip, 0.5, 0.8, size=(160, 90)))
-    as_yuv = list(SegmentDecoder(clip, 0.5, 0.8, size=(160, 90), rgb=False))
-    assert [f.index for f in as_yuv] == [f.index for f in as_rgb]
-    for yuv, rgb in zip(as_yuv, as_rgb, strict=True):
-        assert yuv.yuv is not None and yuv.yuv.shape == (135, 160)
-        assert yuv.yuv.nbytes * 2 == rgb.rgb.nbytes and rgb.yuv is None
-        assert (yuv.width, yuv.height) == (rgb.width, rgb.height) == (160, 90)
-        assert yuv.audio == rgb.audio
-        # OpenCV's conversion and swscale's agree to a level or two (rounding).
-        difference = np.abs(yuv.rgb.astype(int) - rgb.rgb.astype(int))
-        assert difference.max() <= 3 and read_barcode(yuv.rgb) == (9, yuv.index)
-
-
-def test_an_odd_sized_clip_decodes_to_yuv_a_pixel_smaller(tmp_path):
-    path = tmp_path / "odd.mp4"
-    write_barcode_clip(path, clip_number=4, frames=6, fps=FPS, width=322, height=182,
-                       audio=False)
-    decoder = SegmentDecoder(path, 0.0, 0.2, rgb=False)
-    decoder.size = (161, 91)  # a fit, or a clip, of an odd size
-    frame = next(iter(decoder))
-    decoder.close()
-    assert (frame.width, frame.height) == (160, 90) and frame.rgb.shape == (90, 160, 3)
-    assert read_barcode(frame.rgb) == (4, 0)
-
-
-def test_a_parked_stream_holds_yuv_and_feeds_rgb_once_on_screen(clip):
-    stream = FrameStream(Span(str(clip), 0.5, 1.0), lambda w, h: (160, 90), ahead=4)
-    stream.fill(3)  # parked: the pre-roll's lead
-    assert stream.ready == 3
-    with stream._cond:
-        lead = list(stream._frames)
-    stream.convert_lead()  # a cut is coming: the lead is made RGB on a thread of its own
-    deadline = time.monotonic() + 10
-    while any(f._rgb is None for f in lead) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert all(f._rgb is not None for f in lead)
-    stream.start_feeding()
-    frames = []
-    deadline = time.monotonic() + 10
-    while not stream.exhausted and time.monotonic() < deadline:
-        frame = stream.pop()
-        if frame is None:
-            time.sleep(0.005)
-        else:
-            frames.append(frame)
-    stream.close()
-    assert [f.index for f in frames] == list(range(15, 30))
-    assert all(f.yuv is not None for f in frames[:3])  # the lead, as parked
-    assert all(f.yuv is None for f in frames[3:])  # decoded on screen, as RGB
-    assert [read_barcode(f.rgb) for f in frames] == [(9, f.index) for f in frames]

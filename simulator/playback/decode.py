@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
-import cv2
 import numpy as np
 
 from simulator.playback.hardware import Decoding, open_clip
@@ -36,58 +35,28 @@ class DecodeError(RuntimeError):
     """A clip could not be opened or decoded; the message names the file and the cause."""
 
 
+@dataclass(frozen=True)
 class DecodedFrame:
     """One picture ready to paint, and the sound that plays while it is on screen.
 
-    The picture is kept as the decoder gives it, YUV 4:2:0 (``yuv``: the I420 planes one
-    under the other, ``height * 3 / 2`` rows of ``width``), half the memory of RGB: what
-    parked branch targets hold; or as RGB (``rgb``, ``height x width x 3`` uint8), as the
-    decoder makes it for frames the CPU paints next. A YUV frame's ``rgb`` is converted on
-    first use. ``audio`` is signed 16-bit stereo at ``AUDIO_RATE`` covering exactly this
-    frame's period (silence where the clip has none).
+    ``rgb`` is a ``height x width x 3`` uint8 array; ``audio`` is signed 16-bit stereo at
+    ``AUDIO_RATE`` covering exactly this frame's period (silence where the clip has none).
     """
 
-    __slots__ = ("_rgb", "_yuv", "audio", "index", "pts_s")
-
-    def __init__(self, index: int, pts_s: float, audio: bytes, *,
-                 yuv: np.ndarray | None = None, rgb: np.ndarray | None = None) -> None:
-        if yuv is None and rgb is None:
-            raise ValueError("a decoded frame needs its picture, as YUV or RGB")
-        self.index = index
-        self.pts_s = pts_s
-        self.audio = audio
-        self._yuv = yuv
-        self._rgb = rgb
-
-    @property
-    def yuv(self) -> np.ndarray | None:
-        """The I420 picture, or None for a frame decoded as RGB."""
-        return self._yuv
-
-    @property
-    def rgb(self) -> np.ndarray:
-        """The picture as RGB, converted from the YUV the first time it is asked for."""
-        if self._rgb is None:
-            assert self._yuv is not None
-            # OpenCV converts with the GIL released, as BT.601 limited range, as swscale's
-            # default does.
-            self._rgb = cv2.cvtColor(self._yuv, cv2.COLOR_YUV2RGB_I420)
-        return self._rgb
+    index: int
+    pts_s: float
+    rgb: np.ndarray
+    audio: bytes
 
     @property
     def width(self) -> int:
         """Picture width in pixels."""
-        picture = self._rgb if self._rgb is not None else self._yuv
-        assert picture is not None
-        return int(picture.shape[1])
+        return int(self.rgb.shape[1])
 
     @property
     def height(self) -> int:
         """Picture height in pixels."""
-        if self._rgb is not None:
-            return int(self._rgb.shape[0])
-        assert self._yuv is not None
-        return int(self._yuv.shape[0]) * 2 // 3
+        return int(self.rgb.shape[0])
 
 
 @dataclass(frozen=True)
@@ -114,19 +83,14 @@ class SegmentDecoder:
     ``decoding`` says whether to decode on the graphics chip (`simulator.playback.hardware`);
     ``on_device`` says whether this clip is.
 
-    Frames come as RGB, or with ``rgb`` False as YUV (`DecodedFrame`); ``rgb`` may be
-    changed between frames.
-
     Iterate it once, and ``close`` it when done; never close it while another thread is
     iterating it (`FrameStream` holds a lock around both).
     """
 
     def __init__(self, path: str | Path, in_s: float, out_s: float,
                  size: tuple[int, int] | None = None, *, on_screen_at: bool = False,
-                 sound: bool = True, rgb: bool = True, decoding: Decoding | None = None
-                 ) -> None:
+                 sound: bool = True, decoding: Decoding | None = None) -> None:
         self.path = str(path)
-        self.rgb = rgb
         self.in_s = in_s
         self.out_s = out_s
         self.size = size
@@ -242,11 +206,8 @@ class SegmentDecoder:
             if self._audio is not None and not eof and sound.end_s < end:
                 return
             pending.pop(0)
-            audio = sound.take(float(pts), end)
-            if self.rgb:
-                yield DecodedFrame(index, float(pts), audio, rgb=self._rgb(frame))
-            else:
-                yield DecodedFrame(index, float(pts), audio, yuv=self._yuv(frame))
+            yield DecodedFrame(index=index, pts_s=float(pts), rgb=self._rgb(frame),
+                               audio=sound.take(float(pts), end))
 
     def _rgb(self, frame: VideoFrame) -> np.ndarray:
         if self.size is None:
@@ -258,15 +219,6 @@ class SegmentDecoder:
         # that are not a multiple of 32; a QImage needs plain rows. Copied here, on the
         # decoder's thread, not on the one that paints.
         return np.ascontiguousarray(rgb)
-
-    def _yuv(self, frame: VideoFrame) -> np.ndarray:
-        width, height = self.size if self.size is not None else (frame.width, frame.height)
-        # 4:2:0 halves both sides: an odd size loses its last row or column.
-        width, height = max(2, width - width % 2), max(2, height - height % 2)
-        if (frame.format.name, frame.width, frame.height) != ("yuv420p", width, height):
-            # Scaled to the screen, and 10-bit, full-range or 4:2:2 footage made plain I420.
-            frame = frame.reformat(width=width, height=height, format="yuv420p")
-        return np.ascontiguousarray(frame.to_ndarray())  # plain rows, as for `_rgb`
 
 
 class _SoundBuffer:

@@ -125,8 +125,6 @@ class DecodedPlayer(ScreenPlayer):
             # A parked stream starts decoding ahead only once its first frame is up (in
             # _present): until then its decoder would compete with the cut for the GIL.
             stream.start_feeding()
-        else:
-            stream.convert_lead()
         now = self._moment()
         due = now
         if self._last_slot_ns is not None:

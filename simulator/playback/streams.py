@@ -1,10 +1,10 @@
 """Frames decoded ahead on background threads, and branch targets parked ready to cut to.
 
 A `FrameStream` is one segment span being decoded. Parked (pre-rolled), it holds only a
-short lead of frames, as YUV (half the memory of RGB), and its decoder; once it goes on
-screen, a feeder thread keeps it a few frames ahead of presentation, decoded as the RGB the
-screen paints. The `Preroller` parks streams one after another on a single thread, so
-pre-rolling never takes more than one core away from what is playing.
+short lead of frames, so nine branch targets cost nine leads, not nine live decoders; once
+it goes on screen, a feeder thread keeps it a few frames ahead of presentation. The
+`Preroller` parks streams one after another on a single thread, so pre-rolling never takes
+more than one core away from what is playing.
 """
 
 from __future__ import annotations
@@ -64,18 +64,14 @@ class FrameStream:
 
     # -- producer side (background threads) ------------------------------------------------
 
-    def fill(self, count: int, *, on_screen: bool = False) -> None:
-        """Decode until ``count`` frames wait, the span ends, or the stream is closed.
-
-        Frames decoded for a stream parked are YUV; ``on_screen``, RGB, made on the
-        decoder's thread rather than the one that paints.
-        """
+    def fill(self, count: int) -> None:
+        """Decode until ``count`` frames wait, the span ends, or the stream is closed."""
         with self._decode_lock:
             while True:
                 with self._cond:
                     if self._closed or self._done or len(self._frames) >= count:
                         return
-                frame = self._decode_one(rgb=on_screen)
+                frame = self._decode_one()
                 with self._cond:
                     if frame is None:
                         self._done = True
@@ -83,7 +79,7 @@ class FrameStream:
                         self._frames.append(frame)
                     self._cond.notify_all()
 
-    def _decode_one(self, *, rgb: bool) -> DecodedFrame | None:
+    def _decode_one(self) -> DecodedFrame | None:
         try:
             if self._iter is None:
                 self._decoder = SegmentDecoder(self.span.path, self.span.in_s, self.span.out_s,
@@ -92,8 +88,6 @@ class FrameStream:
                 if self._fit is not None:
                     self._decoder.size = self._fit(self.timing.width, self.timing.height)
                 self._iter = iter(self._decoder)
-            assert self._decoder is not None
-            self._decoder.rgb = rgb
             return next(self._iter, None)
         except DecodeError as exc:
             self.error = str(exc)
@@ -101,18 +95,6 @@ class FrameStream:
             log.exception("decoding %s failed", self.span)
             self.error = f"{self.span.path}: {exc}"
         return None
-
-    def convert_lead(self) -> None:
-        """Make the parked lead RGB now, on a thread of its own, for a cut about to show it.
-
-        The conversion lets go of the GIL; a frame painted before its turn comes is
-        converted by the painter (the same picture either way).
-        """
-        with self._cond:
-            lead = list(self._frames)
-        if lead:
-            threading.Thread(target=lambda: [frame.rgb for frame in lead],
-                             name=f"convert {self.span}", daemon=True).start()
 
     def start_feeding(self) -> None:
         """Keep ``ahead`` frames decoded from now on, on a thread of the stream's own."""
@@ -124,7 +106,7 @@ class FrameStream:
     def _feed(self) -> None:
         try:
             while True:
-                self.fill(self._ahead, on_screen=True)
+                self.fill(self._ahead)
                 with self._cond:
                     while not (self._closed or self._done) and len(self._frames) >= self._ahead:
                         self._cond.wait()
