@@ -13,7 +13,8 @@ the figures do not depend on what the player claims:
 
 ``python -m bench.projector_switch [--switches N] [--size WxH] [--fps N] [--codec h264|h265]
 [--backends pyav,vlc]``; JSON in bench/results, named ``projector_switch`` for the default
-clips (1280x720, 30 fps, H.264) and ``projector_switch-<W>x<H>-<fps>-<codec>`` otherwise.
+clips (1280x720, 30 fps, H.264) on both backends, with ``-<W>x<H>-<fps>-<codec>`` and the
+backends added otherwise. Both players decode in software.
 """
 
 from __future__ import annotations
@@ -207,9 +208,11 @@ def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
         for backend in backends:
             figures[backend] = measure(backend, clips, switches, size, fps)
     figures["stamping"] = stamping()
-    default = (size, fps, codec) == (SIZE, FPS, CODEC)
-    name = ("projector_switch" if default
-            else f"projector_switch-{size[0]}x{size[1]}-{fps}-{codec}")
+    name = "projector_switch"
+    if (size, fps, codec) != (SIZE, FPS, CODEC):
+        name += f"-{size[0]}x{size[1]}-{fps}-{codec}"
+    if backends != BACKENDS:
+        name += "-" + "-".join(backends)
     write_result(name, figures, machine())
     return figures
 

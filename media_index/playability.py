@@ -2,10 +2,11 @@
 
 A clip's frame rate and size say what playing it asks; only decoding it here says what the
 PC gives. `measure` decodes the first seconds of a clip as the projector's frame-exact
-player does (slice-threaded, each picture converted to RGB at the size it is shown) and
-times it. The player needs more than the clip's own rate: while one segment plays, the
-next branch targets are decoded ahead on the same cores, and each picture is painted, so a
-clip is called playable in real time only with `HEADROOM` to spare.
+player does in software (slice-threaded, each picture converted to RGB at the size it is
+shown) and times it; a PC that decodes on its graphics chip may do better. The player
+needs more than the clip's own rate: while one segment plays, the next branch targets are
+decoded ahead on the same cores, and each picture is painted, so a clip is called playable
+in real time only with `HEADROOM` to spare.
 """
 
 from __future__ import annotations

@@ -201,6 +201,20 @@ def test_project_refuses_to_play_a_clip_too_short_for_its_segment(tmp_path, db):
         " lasts", ": lasts", 1)) in " ".join(result.output.split())
 
 
+def test_project_on_the_vlc_player_refuses_footage_larger_than_720p(tmp_path, db):
+    big = tmp_path / "library" / "porch" / "a" / "talk.mp4"
+    big.parent.mkdir(parents=True)
+    write_barcode_clip(big, clip_number=1, frames=270, fps=30, width=1920, height=1080,
+                       audio=False)
+    porch(tmp_path / "library", "a/talk.mp4")
+    result = runner.invoke(app, ["project", "--scenario", "porch", "--library",
+                                 str(tmp_path / "library"), "--db", db, "--windowed",
+                                 "320x180", "--backend", "vlc"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert ("1920x1080 is larger than the vlc player is for (1280x720)"
+            in " ".join(result.output.split()))
+
+
 # -- absolute clip paths and media roots --------------------------------------------------
 
 def outside_roots(reference: str, roots: str) -> str:

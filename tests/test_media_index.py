@@ -404,8 +404,9 @@ def test_the_playable_command_names_each_clip_and_those_too_slow_here(
                          env={"COLUMNS": "200"})
     assert fine.exit_code == 0, fine.output
     assert fine.stdout.count(" yes ") == 2 and "calm.mp4" in fine.stdout
-    bad = runner.invoke(app, ["media", "playable", "--screen", "huge", "--db", db])
-    assert bad.exit_code != 0 and "not a screen size like 1920x1080" in bad.output
+    for screen in ("huge", "\u00b2x1080", "1920x"):
+        bad = runner.invoke(app, ["media", "playable", "--screen", screen, "--db", db])
+        assert bad.exit_code == 2 and "not a screen size like 1920x1080" in bad.output
 
     def slow(path, *, screen, seconds):
         return Playability(50.0, *screen, decode_fps=40.0, frames=100)

@@ -524,7 +524,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     `reopen`), on ``clock``.
     """
     from simulator.playback import PlayerUnavailable
-    from simulator.playback.preflight import preflight
+    from simulator.playback.preflight import VLC_LARGEST, preflight
     from simulator.projector.app import display_available
     from simulator.projector.runner import play_on_projector
     from simulator.projector.settings import binding_problems
@@ -537,8 +537,10 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     if where.backend not in (None, "pyav", "vlc"):
         fail(f"--backend {where.backend!r}: use pyav (frame-exact) or vlc")
     index = record.media_index()
+    vlc = (where.backend or settings.backend) == "vlc"
     problems = preflight(loaded, variant_id,
-                         lambda v, clip: resolve_clip(loaded, index, v, clip))
+                         lambda v, clip: resolve_clip(loaded, index, v, clip),
+                         largest=VLC_LARGEST if vlc else None, player="the vlc player")
     if problems:
         for problem in problems:
             err.print(f"[red]pre-flight:[/] {shown(str(problem))}", soft_wrap=True)

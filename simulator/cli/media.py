@@ -318,7 +318,7 @@ def proxies_command(
 
 def _screen(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
-    if not (width.isdigit() and height.isdigit()) or not (
+    if not all(part.isascii() and part.isdecimal() for part in (width, height)) or not (
             16 <= int(width) <= 16_384 and 16 <= int(height) <= 16_384):
         raise typer.BadParameter(f"{text!r} is not a screen size like 1920x1080")
     return int(width), int(height)

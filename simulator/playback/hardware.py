@@ -1,8 +1,8 @@
 """Hardware video decoding where the PC has it, software where it does not.
 
 FFmpeg decodes on a graphics chip through a *device* of one of several kinds: D3D11VA or
-DXVA2 on Windows, VA-API on Linux, VideoToolbox on macOS, and NVIDIA's CUDA or Intel's QSV
-where their drivers are installed. Which kinds the loaded FFmpeg knows is one question;
+DXVA2 on Windows, VA-API on Linux, VideoToolbox on macOS, and NVIDIA's CUDA where its
+driver is installed. Which kinds the loaded FFmpeg knows is one question;
 whether this PC has such a chip, its driver, and the right to use it is another, answered
 only by creating the device. `choose` tries the kinds this platform uses, in its order,
 and keeps the first that comes up; every kind that did not, and why, is kept with the
@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 import av
 from av.codec.hwaccel import HWAccel, hwdevices_available
 
+from simulator.names import inert
+
 if TYPE_CHECKING:
     from av.container import InputContainer
 
@@ -31,10 +33,11 @@ log = logging.getLogger(__name__)
 SOFTWARE = "software"
 AUTO = "auto"
 
-# Tried in this order: the platform's own API first, the vendors' after.
+# Tried in this order: the platform's own API first, NVIDIA's after. (Intel's QSV decodes
+# only through FFmpeg's separate *_qsv decoders, which the player does not open.)
 PREFERRED: dict[str, tuple[str, ...]] = {
-    "win32": ("d3d11va", "dxva2", "cuda", "qsv"),
-    "linux": ("vaapi", "cuda", "qsv"),
+    "win32": ("d3d11va", "dxva2", "cuda"),
+    "linux": ("vaapi", "cuda"),
     "darwin": ("videotoolbox",),
 }
 
@@ -95,8 +98,7 @@ def choose(setting: str = AUTO, *, platform: str = sys.platform,
     refused: list[tuple[str, str]] = []
     for kind in kinds:
         if kind not in known:
-            if setting != AUTO:
-                refused.append((kind, "this FFmpeg build has no such device"))
+            refused.append((kind, "this FFmpeg build has no such device"))
             continue
         try:
             create(kind)
@@ -120,8 +122,8 @@ def open_clip(path: str | Path, decoding: Decoding) -> tuple[InputContainer, boo
         try:
             return av.open(str(path), hwaccel=decoding.hwaccel()), True
         except (OSError, NotImplementedError, ValueError, av.FFmpegError) as exc:
-            log.warning("%s: decoding on %s failed (%s); decoding in software", path,
-                        decoding.device, _plain(exc))
+            log.warning("%s: decoding on %s failed (%s); decoding in software",
+                        inert(str(path)), decoding.device, _plain(exc))
     return av.open(str(path)), False
 
 
