@@ -17,7 +17,7 @@ from pathlib import Path
 
 import av
 
-from media_index.probe import MAX_PIXELS, ProbeError
+from media_index.probe import ProbeError, open_video
 
 HEADROOM = 1.5
 """Decoding must run this many times the clip's frame rate to be called real time."""
@@ -55,20 +55,12 @@ def measure(path: Path, *, screen: tuple[int, int] | None = None,
         ProbeError: the file cannot be opened or decoded, has no video or no frame rate,
             or is larger than any footage trained with.
     """
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise ProbeError(path, f"not a readable video file ({exc})") from None
+    container, video = open_video(path)
     with container:
-        if not container.streams.video:
-            raise ProbeError(path, "has no video stream")
-        video = container.streams.video[0]
         rate = video.average_rate or video.guessed_rate
         width, height = video.codec_context.width, video.codec_context.height
-        if not rate or width <= 0 or height <= 0:
-            raise ProbeError(path, "the video stream gives no frame rate or size")
-        if width * height > MAX_PIXELS:
-            raise ProbeError(path, f"{width}x{height} is larger than any footage trained with")
+        if not rate:
+            raise ProbeError(path, "the video stream gives no frame rate")
         shown_w, shown_h = _fitted(width, height, screen) if screen else (width, height)
         video.thread_type = "SLICE"  # as the player decodes
         wanted = max(1, round(float(rate) * seconds))

@@ -55,19 +55,9 @@ def probe(path: Path, *, keyframes: bool = True) -> Probe:
     The keyframe scan demuxes packets without decoding them, so it costs a read of the file
     but little CPU; it tells whether frame-exact seeking will be fast or needs a proxy.
     """
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise ProbeError(path, f"not a readable video file ({_plain(exc)})") from None
+    container, video = open_video(path)
     with container:
-        if not container.streams.video:
-            raise ProbeError(path, "has no video stream")
-        video = container.streams.video[0]
         width, height = video.codec_context.width, video.codec_context.height
-        if not width or not height:
-            raise ProbeError(path, "video stream has no frame size")
-        if width * height > MAX_PIXELS:
-            raise ProbeError(path, f"frame size {width}x{height} is beyond any projector")
         duration = _duration(container, video)
         if duration is None or duration <= 0:
             raise ProbeError(path, "has no duration (truncated or still being written?)")
@@ -86,6 +76,32 @@ def probe(path: Path, *, keyframes: bool = True) -> Probe:
             audio_channels=audio.codec_context.channels if audio else None,
             max_keyframe_interval_s=interval,
         )
+
+
+def open_video(path: Path) -> tuple[av.container.InputContainer, av.VideoStream]:
+    """``path`` opened, and its first video stream, of a size footage can have.
+
+    Raises:
+        ProbeError: not a readable video file, no video stream, or no or too large a
+            frame size; nothing is left open.
+    """
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise ProbeError(path, f"not a readable video file ({_plain(exc)})") from None
+    try:
+        if not container.streams.video:
+            raise ProbeError(path, "has no video stream")
+        video = container.streams.video[0]
+        width, height = video.codec_context.width, video.codec_context.height
+        if not width or not height:
+            raise ProbeError(path, "video stream has no frame size")
+        if width * height > MAX_PIXELS:
+            raise ProbeError(path, f"frame size {width}x{height} is beyond any projector")
+    except ProbeError:
+        container.close()
+        raise
+    return container, video
 
 
 def _duration(container: av.container.InputContainer, video: av.VideoStream) -> float | None:
