@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QApplication
 
 from bench.machine import machine, percentiles, write_result
 from bench.qt_loop import spin
+from media_index.proxy import make_proxy
 from simulator.playback.barcode import read_barcode, write_barcode_clip
 from simulator.playback.decoded_player import DecodedPlayer
 from simulator.playback.surface import VideoSurface, rgb_of
@@ -196,21 +197,41 @@ def stamping(inputs: int = 300) -> dict[str, Any]:
             "sd_ms": round(statistics.stdev(errors), 4), "max_ms": round(max(errors), 4)}
 
 
+def _playback_proxies(clips: list[str], folder: Path, height: int) -> list[str]:
+    """The clips' playback proxies at ``height`` lines, made as `media proxies` makes them."""
+    return [str(make_proxy(Path(clip), f"{number:064x}", folder, max_height=height))
+            for number, clip in enumerate(clips)]
+
+
 def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
-        codec: str = CODEC, backends: tuple[str, ...] = BACKENDS) -> dict[str, Any]:
-    """The backends on the same clips, and the stamping test; writes the JSON."""
+        codec: str = CODEC, backends: tuple[str, ...] = BACKENDS,
+        proxy_height: int | None = None) -> dict[str, Any]:
+    """The backends on the same clips, and the stamping test; writes the JSON.
+
+    With ``proxy_height``, the players play the clips' playback proxies of that height, on
+    a screen of the proxies' size, as the projector does on a PC that cannot play the
+    originals.
+    """
     QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
         clips = _clips(Path(tmp), TARGETS + 1, *size, fps=fps, codec=codec)
         figures: dict[str, Any] = {
             "clip": f"{size[0]}x{size[1]} {fps} fps {_CODEC_NAMES[codec]}+AAC, barcoded",
             "targets_parked": TARGETS}
+        shown = size
+        if proxy_height is not None:
+            clips = _playback_proxies(clips, Path(tmp) / "proxies", proxy_height)
+            shown = (size[0] * proxy_height // size[1] // 2 * 2, proxy_height)
+            figures["played"] = (f"playback proxies, {shown[0]}x{shown[1]} H.264 (made as "
+                                 "`branchpoint media proxies --playback` makes them)")
         for backend in backends:
-            figures[backend] = measure(backend, clips, switches, size, fps)
+            figures[backend] = measure(backend, clips, switches, shown, fps)
     figures["stamping"] = stamping()
     name = "projector_switch"
     if (size, fps, codec) != (SIZE, FPS, CODEC):
         name += f"-{size[0]}x{size[1]}-{fps}-{codec}"
+    if proxy_height is not None:
+        name += f"-proxy{proxy_height}"
     if backends != BACKENDS:
         name += "-" + "-".join(backends)
     write_result(name, figures, machine())
@@ -235,6 +256,8 @@ if __name__ == "__main__":
     parser.add_argument("--codec", choices=sorted(_CODEC_NAMES), default=CODEC)
     parser.add_argument("--backends", default=",".join(BACKENDS),
                         help="comma-separated: pyav, vlc")
+    parser.add_argument("--proxy-height", type=int, default=None,
+                        help="play the clips' playback proxies of this many lines")
     args = parser.parse_args()
     print(json.dumps(run(args.switches, args.size, args.fps, args.codec,
-                         tuple(args.backends.split(","))), indent=2))
+                         tuple(args.backends.split(",")), args.proxy_height), indent=2))

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 VERSION_TABLE = "media_index_version"
 # The newest migration: an up-to-date index opens with one query, without importing
 # Alembic; a test keeps it equal to Alembic's head.
-SCHEMA_HEAD = "m0001"
+SCHEMA_HEAD = "m0002"
 
 
 class MediaIndexError(RuntimeError):

@@ -35,6 +35,7 @@ class Clip:
     max_keyframe_interval_s: float | None
     tag_problem: str | None
     proxy_path: Path | None
+    playback_proxy_path: Path | None = None
     setting: dict[str, str] = field(default_factory=dict)
     people: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
@@ -115,6 +116,12 @@ class MediaIndex:
             c.execute(update(media_clips).where(media_clips.c.id == clip_id)
                       .values(proxy_path=str(proxy)))
 
+    def set_playback_proxy(self, clip_id: str, proxy: Path | None) -> None:
+        """Remember (or, with None, forget) the copy the projector plays in a clip's place."""
+        with self.engine.begin() as c:
+            c.execute(update(media_clips).where(media_clips.c.id == clip_id)
+                      .values(playback_proxy_path=str(proxy) if proxy is not None else None))
+
     def _with_tags(self, query: object) -> list[Clip]:
         with self.engine.connect() as c:
             rows = c.execute(query).all()  # type: ignore[call-overload]
@@ -139,6 +146,9 @@ class MediaIndex:
                 problem=r.problem, duration_s=r.duration_s, fps=r.fps, width=r.width,
                 height=r.height, video_codec=r.video_codec, audio_codec=r.audio_codec,
                 max_keyframe_interval_s=r.max_keyframe_interval_s, tag_problem=r.tag_problem,
-                proxy_path=Path(r.proxy_path) if r.proxy_path else None, setting=setting,
+                proxy_path=Path(r.proxy_path) if r.proxy_path else None,
+                playback_proxy_path=(Path(r.playback_proxy_path) if r.playback_proxy_path
+                                     else None),
+                setting=setting,
                 people={p: dict(a) for p, a in people.items()}))
         return clips

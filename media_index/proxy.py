@@ -1,7 +1,9 @@
-"""Short-keyframe proxies for review.
+"""Proxies: H.264 copies of a clip with short keyframe intervals, at most a given height.
 
-Footage with long keyframe intervals seeks slowly, so review and frame-exact stepping use an
-H.264 copy with a keyframe every ``gop_s`` seconds instead.
+Footage with long keyframe intervals seeks slowly, so review and frame-exact stepping use a
+copy with a keyframe every ``gop_s`` seconds instead. Footage this PC cannot decode in real
+time (4K, H.265, a high frame rate on a slow PC) is played on the projector from such a copy
+at a size it can: a playback proxy.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ def make_proxy(clip: Path, content_hash: str, cache: Path, *, gop_s: float = PRO
                max_height: int = 720) -> Path:
     """An H.264/AAC copy of ``clip`` with a keyframe every ``gop_s`` s, cached by content hash.
 
-    Frame timing is kept as in the source (same frame rate and timestamps), so positions in
-    the proxy are positions in the original.
+    The copy is at most ``max_height`` lines high (never larger than the clip), and a copy of
+    each height is cached apart. Frame timing is kept as in the source (same frame rate and
+    timestamps), so positions in the proxy are positions in the original.
     """
-    target = cache / content_hash[:2] / f"{content_hash}.proxy.mp4"
+    target = cache / content_hash[:2] / f"{content_hash}.{max_height}p.proxy.mp4"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -232,7 +232,7 @@ class _Scan:
             clip_id = row.id
             if row.content_hash != digest:
                 # A proxy made from other content would show the wrong frames.
-                values["proxy_path"] = None
+                values["proxy_path"] = values["playback_proxy_path"] = None
                 self.report.changed.append(item.path)
             elif row.status == "missing":
                 self.report.changed.append(item.path)

@@ -45,6 +45,9 @@ media_clips = Table(
     Column("sidecar_mtime_ns", BigInteger, nullable=True),
     Column("tag_problem", Text, nullable=True),
     Column("proxy_path", Text, nullable=True),
+    # A copy this PC plays in real time where the original is too much for it (made by
+    # `branchpoint media proxies --playback`); the projector plays it in the original's place.
+    Column("playback_proxy_path", Text, nullable=True),
     Column("indexed_utc", DateTime(timezone=True), nullable=False),
 )
 

@@ -43,6 +43,25 @@ def resolve_clip(loaded: LoadedScenario, index: MediaIndex | None, variant_id: s
     return (present or found)[0].path if found else None
 
 
+def playback_clip(loaded: LoadedScenario, index: MediaIndex | None, variant_id: str,
+                  clip_id: str) -> Path | None:
+    """The file the projector plays for a clip: `resolve_clip`'s, or its playback proxy.
+
+    A playback proxy (``branchpoint media proxies --playback``) is a copy this PC plays in
+    real time where it cannot play the original. It keeps the original's frame timing, so
+    every clip time of the scenario and the record holds for it. It stands in only while the
+    original is as it was indexed: a proxy of an earlier take would show the wrong frames.
+    """
+    path = resolve_clip(loaded, index, variant_id, clip_id)
+    if path is None or index is None or not path.is_file():
+        return path
+    indexed = index.by_path(path)
+    proxy = indexed.playback_proxy_path if indexed is not None else None
+    if indexed is None or proxy is None or not proxy.is_file() or not _unchanged(indexed, path):
+        return path
+    return proxy
+
+
 def played_clip(index: MediaIndex | None, clip_id: str, path: Path) -> PlayedClip:
     """The clip a run is about to play, with its content hash.
 

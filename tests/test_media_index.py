@@ -416,3 +416,89 @@ def test_the_playable_command_names_each_clip_and_those_too_slow_here(
     assert too_slow.exit_code == media_cli.EXIT_PROBLEMS
     assert too_slow.stdout.count(" NO ") == 2
     assert "2 clips cannot be played in real time here" in too_slow.output
+
+
+def test_playback_proxies_are_made_where_a_clip_is_too_slow_checked_and_played_in_its_place(
+        tmp_path, footage, doorway_text, clock, monkeypatch):
+    from dataclasses import replace
+
+    from sqlalchemy import text
+    from typer.testing import CliRunner
+
+    from simulator.cli import media as media_cli
+    from simulator.cli.app import app
+    from simulator.headless.player import HeadlessPlayer
+    from simulator.media import playback_clip
+    from simulator.protocol import RunStarted
+    from simulator.record import Record
+    from simulator.scenario import parse_scenario
+    from simulator.training.runs import begin_run
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    runner = CliRunner()
+    monkeypatch.setenv("BRANCHPOINT_DATA", str(tmp_path / "data"))
+    assert runner.invoke(app, ["media", "index", str(footage), "--db", db]).exit_code == 0
+    nothing = runner.invoke(app, ["media", "proxies", "--playback", "--db", db])
+    assert nothing.exit_code == 0 and "no clip needs a playback proxy" in nothing.output
+
+    # This PC decodes the originals too slowly, and the copies as they really decode.
+    real_measure = media_cli.measure
+
+    def originals_slow(path, *, screen, seconds):
+        measured = real_measure(path, screen=screen, seconds=seconds)
+        return measured if ".proxy." in path.name else replace(measured, decode_fps=1.0)
+
+    monkeypatch.setattr(media_cli, "measure", originals_slow)
+    made = runner.invoke(app, ["media", "proxies", "--playback", "--screen", "640x360",
+                               "--height", "36", "--db", db], env={"COLUMNS": "300"})
+    assert made.exit_code == 0, made.output
+    assert made.output.count("playback proxy:") == 2
+    record = Record.open(db)
+    index = record.media_index()
+    door = index.by_path(footage / "a" / "door.mp4")
+    proxy = door.playback_proxy_path
+    assert proxy is not None and proxy.is_relative_to(tmp_path / "data" / "proxies")
+    facts, original = probe(proxy), probe(door.path)
+    assert (facts.width, facts.height, facts.fps) == (64, 36, original.fps)
+    assert abs(facts.duration_s - original.duration_s) < 0.15
+    playable = runner.invoke(app, ["media", "playable", "--screen", "640x360", "--db", db],
+                             env={"COLUMNS": "300"})
+    assert playable.exit_code == 0 and playable.stdout.count("from its proxy") == 2
+
+    # The projector plays the copies; the record names the originals, whose people the
+    # index knows, and says the copies were played.
+    trainee = record.people.add("trainee", "T")
+    loaded = parse_scenario(doorway_text, str(footage / "scenario.yaml"))
+    player = HeadlessPlayer(clock)
+    run = begin_run(record, loaded, session_id=record.sittings.open([trainee]), variant_id="a",
+                    variant_assignment="chosen", trainee_ids=[trainee], instructor_id=None,
+                    clock=clock, player=player)
+    run.start()
+    assert player.played[0].path == str(proxy)
+    with record.engine.connect() as c:
+        played = dict(c.execute(text("select clip_id, content_hash from run_clips")).all())
+    assert played == {"door": door.content_hash,
+                      "calm": index.by_path(footage / "a" / "calm.mp4").content_hash}
+    started = next(e for e in record.runs.events(run.state.run_id) if isinstance(e, RunStarted))
+    assert started.playback_proxies == ["calm", "door"]
+
+    # A new take copied over the original: its old copy would show the wrong frames.
+    stat = door.path.stat()
+    os.utime(door.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert playback_clip(loaded, index, "a", "door") == door.path
+    shutil.copy(footage / "a" / "calm.mp4", door.path)
+    index.scan([footage], VOCABULARY)
+    assert index.by_path(door.path).playback_proxy_path is None
+    record.close()
+
+    # A copy that is still too slow is not indexed: the projector would drop its frames.
+    monkeypatch.setattr(media_cli, "measure", lambda path, *, screen, seconds: replace(
+        real_measure(path, screen=screen, seconds=seconds), decode_fps=1.0))
+    slow = runner.invoke(app, ["media", "proxies", "--playback", "--height", "36", "--db", db],
+                         env={"COLUMNS": "300"})
+    assert slow.exit_code == media_cli.EXIT_PROBLEMS
+    assert "a 36-line copy still decodes at only 1 fps here" in slow.output
+    assert "try a smaller --height" in slow.output
+    record = Record.open(db)
+    assert record.media_index().by_path(door.path).playback_proxy_path is None
+    record.close()

@@ -76,7 +76,7 @@ from simulator.headless.driver import drive
 from simulator.headless.player import HeadlessPlayer
 from simulator.headless.room import HeadlessRoom
 from simulator.headless.script import Script, load_script
-from simulator.media import IndexedClips, resolve_clip
+from simulator.media import IndexedClips, playback_clip
 from simulator.paths import data_dir, standins_dir
 from simulator.ports import Player
 from simulator.protocol import RUN_KINDS, Event, RunKind
@@ -539,7 +539,7 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     index = record.media_index()
     vlc = (where.backend or settings.backend) == "vlc"
     problems = preflight(loaded, variant_id,
-                         lambda v, clip: resolve_clip(loaded, index, v, clip),
+                         lambda v, clip: playback_clip(loaded, index, v, clip),
                          largest=VLC_LARGEST if vlc else None, player="the vlc player")
     if problems:
         for problem in problems:

@@ -285,16 +285,40 @@ def coverage_command(
     err.print(f"coverage report written to {shown(str(target))}")
 
 
+ScreenOption = Annotated[str, typer.Option("--screen", help="The projector's picture, WxH: "
+                                          "what each clip is scaled to.")]
+SecondsOption = Annotated[float, typer.Option("--seconds", min=0.5, max=30,
+                                              help="Seconds of each clip decoded to time it.")]
+
+
 @media_app.command("proxies")
 def proxies_command(
-    all_clips: Annotated[bool, typer.Option("--all", help="Every clip, not only those with "
-                                            f"keyframes over {PROXY_THRESHOLD_S:g} s apart.")]
-    = False,
+    all_clips: Annotated[bool, typer.Option("--all", help="Every clip: not only those with "
+                                            f"keyframes over {PROXY_THRESHOLD_S:g} s apart "
+                                            "or, with --playback, those this PC cannot play "
+                                            "in real time.")] = False,
+    playback: Annotated[bool, typer.Option("--playback", help="Copies the projector plays in "
+                                           "place of clips this PC cannot play in real "
+                                           "time.")] = False,
+    screen: ScreenOption = "1920x1080",
+    height: Annotated[int | None, typer.Option("--height", min=144, max=4320,
+                                               help="Lines of picture of a playback proxy "
+                                               "(default: the screen's).")] = None,
+    seconds: SecondsOption = MEASURE_S,
     db: DbOption = None,
 ) -> None:
-    """Make short-keyframe review proxies (cached in the user data folder)."""
+    """Make proxies (cached in the user data folder) for review, or to play (--playback).
+
+    Review proxies have short keyframe intervals for fast seeking; playback proxies are
+    made for clips this PC cannot play in real time, checked to play here, and played by
+    the projector in their place.
+    """
     index = open_media_index(db)
     cache = data_dir() / "proxies"
+    if playback:
+        area = _screen(screen)
+        _playback_proxies(index, cache, area, height or area[1], seconds, every=all_clips)
+        return
     failed = made = 0
     for clip in index.clips():
         slow = (clip.max_keyframe_interval_s or 0) > PROXY_THRESHOLD_S
@@ -316,6 +340,42 @@ def proxies_command(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
+def _playback_proxies(index: MediaIndex, cache: Path, area: tuple[int, int], height: int,
+                      seconds: float, *, every: bool) -> None:
+    """Make, check and index a playback proxy for each clip this PC cannot play as it is."""
+    failed = made = 0
+    for clip in index.clips():
+        if clip.status != "present" or clip.content_hash is None:
+            continue
+        shown_path = shown(str(clip.path))
+        try:
+            if not every and measure(clip.path, screen=area, seconds=seconds).realtime:
+                continue
+            proxy = make_proxy(clip.path, clip.content_hash, cache, max_height=height)
+            measured = measure(proxy, screen=area, seconds=seconds)
+        except ProbeError as exc:
+            err.print(f"[red]{shown(str(exc))}[/]")
+            failed += 1
+            continue
+        if not measured.realtime:
+            # Indexed anyway it would be played, and drop frames: better the pre-flight's
+            # plain refusal to play the original than a proxy that fails the same way.
+            err.print(f"[red]{shown_path}: a {height}-line copy still decodes at only "
+                      f"{measured.decode_fps:.0f} fps here (it needs "
+                      f"{measured.clip_fps * HEADROOM:.0f}): try a smaller --height[/]")
+            failed += 1
+            continue
+        index.set_playback_proxy(clip.id, proxy)
+        made += 1
+        err.print(f"playback proxy: {shown_path} -> {shown(str(proxy))} (decodes at "
+                  f"{measured.decode_fps:.0f} fps here)")
+    if not made and not failed:
+        err.print("no clip needs a playback proxy: this PC plays every indexed clip in real "
+                  "time (--all makes them anyway)")
+    if failed:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
 def _screen(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     if not all(part.isascii() and part.isdecimal() for part in (width, height)) or not (
@@ -326,13 +386,14 @@ def _screen(text: str) -> tuple[int, int]:
 
 @media_app.command("playable")
 def playable_command(
-    screen: Annotated[str, typer.Option("--screen", help="The projector's picture, WxH: "
-                                        "what each clip is scaled to.")] = "1920x1080",
-    seconds: Annotated[float, typer.Option("--seconds", min=0.5, max=30,
-                                           help="Seconds of each clip decoded.")] = MEASURE_S,
+    screen: ScreenOption = "1920x1080",
+    seconds: SecondsOption = MEASURE_S,
     db: DbOption = None,
 ) -> None:
-    """Say, per clip, whether this PC decodes it fast enough to play it in real time."""
+    """Say, per clip, whether this PC decodes it fast enough to play it in real time.
+
+    A clip it cannot play counts as playable when its playback proxy plays here.
+    """
     area = _screen(screen)
     index = open_media_index(db)
     table = Table(title=f"decoding on this PC for a {area[0]}x{area[1]} screen (needs "
@@ -343,8 +404,16 @@ def playable_command(
     for clip in index.clips():
         if clip.status != "present":
             continue
+        proxy = clip.playback_proxy_path
         try:
             measured = measure(clip.path, screen=area, seconds=seconds)
+            verdict = "yes" if measured.realtime else "[bold red]NO[/]"
+            if not measured.realtime and proxy is not None and proxy.is_file():
+                by_proxy = measure(proxy, screen=area, seconds=seconds)
+                verdict = (f"from its proxy ({by_proxy.decode_fps:.0f} fps)"
+                           if by_proxy.realtime else
+                           f"[bold red]NO[/], nor its proxy ({by_proxy.decode_fps:.0f} fps)")
+                measured = by_proxy if by_proxy.realtime else measured
         except ProbeError as exc:
             err.print(f"[red]{shown(str(exc))}[/]")
             failed += 1
@@ -352,13 +421,13 @@ def playable_command(
         if not measured.realtime:
             slow.append(clip)
         table.add_row(shown(str(clip.path)), f"{clip.width}x{clip.height}",
-                      f"{measured.clip_fps:g}", f"{measured.decode_fps:.0f} fps",
-                      "yes" if measured.realtime else "[bold red]NO[/]")
+                      f"{measured.clip_fps:g}", f"{measured.decode_fps:.0f} fps", verdict)
     out_console().print(table)
     if slow:
-        err.print(f"{len(slow)} clips cannot be played in real time here: re-encode them "
-                  f"at the screen's height ({area[1]} lines) or less, H.264, or play them on "
-                  "a PC that decodes faster (docs/projector.md, \"Large footage\")")
+        err.print(f"{len(slow)} clips cannot be played in real time here: make playback "
+                  f"proxies the projector plays in their place (branchpoint media proxies "
+                  f"--playback --screen {area[0]}x{area[1]}), or play them on a PC that "
+                  "decodes faster (docs/projector.md, \"Large footage\")")
     if slow or failed:
         raise typer.Exit(EXIT_PROBLEMS)
 

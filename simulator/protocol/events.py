@@ -107,8 +107,11 @@ class RunStarted(EventBase):
     # Where the player decoded the clips: a graphics chip's device kind (``d3d11va``,
     # ``vaapi``...) or ``software``; None for a player that does not say (headless, vlc).
     decoding: str | None = None
+    # The clips the projector played from playback proxies (copies this PC plays in real
+    # time, with the originals' frame timing); None when it played every clip itself.
+    playback_proxies: list[str] | None = None
 
-    _omitted_when_none = ("decoding",)
+    _omitted_when_none = ("decoding", "playback_proxies")
 
 
 class SegmentStarted(EventBase):

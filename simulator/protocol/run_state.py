@@ -141,6 +141,7 @@ class RunState(BaseModel):
     timing_mode: str = ""
     display_lag_ms: float | None = None
     decoding: str | None = None
+    playback_proxies: list[str] | None = None
     camera_latency_ms: float | None = None
     variant_assignment: VariantAssignment | None = None
     kind: RunKind = "training"

@@ -50,7 +50,9 @@ class _Describe(EventHandler[str]):
         trainees = ", ".join(self._who(t) for t in event.trainee_ids)
         return (f"{event.scenario_id} variant {event.variant_id}; trainees: {trainees}; "
                 f"player {event.player_backend} ({event.timing_mode}"
-                + (f", decoding: {event.decoding})" if event.decoding else ")"))
+                + (f", decoding: {event.decoding})" if event.decoding else ")")
+                + (f"; from playback proxies: {', '.join(event.playback_proxies)}"
+                   if event.playback_proxies else ""))
 
     def segment_started(self, event: SegmentStarted | SegmentRestarted) -> str:
         return event.segment_id

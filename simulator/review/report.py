@@ -301,7 +301,9 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         ("Outcome", outcome),
         ("Length", clock_text(timeline.duration_s)),
         ("Player", f"{started.player_backend} ({started.timing_mode}"
-                   + (f", decoding: {started.decoding})" if started.decoding else ")")),
+                   + (f", decoding: {started.decoding})" if started.decoding else ")")
+                   + (f"; from playback proxies: {', '.join(started.playback_proxies)}"
+                      if started.playback_proxies else "")),
         ("Kind", "training" if started.run_kind == "training" else
                  f"{started.run_kind}: not counted as training"),
         # Kept with the report, so a record rewritten later (chain recomputed and all) can

@@ -491,7 +491,8 @@ class ScenarioRun:
             instructor_id=s.instructor_id, player_backend=s.player_backend,
             timing_mode=s.timing_mode, display_lag_ms=s.display_lag_ms,
             variant_assignment=s.variant_assignment, run_kind=s.kind,
-            camera_latency_ms=s.camera_latency_ms, decoding=s.decoding))
+            camera_latency_ms=s.camera_latency_ms, decoding=s.decoding,
+            playback_proxies=s.playback_proxies))
         self._play(request)
 
     def _recover(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from simulator.agency import AgencyProfile
-from simulator.media import played_clip, resolve_clip
+from simulator.media import playback_clip, played_clip, resolve_clip
 from simulator.ports import Clock, Player
 from simulator.protocol.events import RunKind, VariantAssignment
 from simulator.protocol.run_state import RunState
@@ -48,7 +48,14 @@ def begin_run(
     index = record.media_index()
 
     def clips(variant: str, clip_id: str) -> Path | None:
-        return resolve_clip(loaded, index, variant, clip_id)
+        return playback_clip(loaded, index, variant, clip_id)
+
+    # The record names the clips themselves: the index knows who they show, and a proxy is
+    # only this PC's way of showing the same frames.
+    originals = {clip_id: path for clip_id in sorted(loaded.scenario.variant(variant_id).clips)
+                 if (path := resolve_clip(loaded, index, variant_id, clip_id)) is not None}
+    proxied = [clip_id for clip_id, path in originals.items()
+               if clips(variant_id, clip_id) != path]
 
     state = RunState(
         run_id=str(uuid.uuid4()), session_id=session_id, scenario_id=loaded.scenario.id,
@@ -57,11 +64,9 @@ def begin_run(
         player_backend=player.backend, timing_mode=player.timing_mode,
         display_lag_ms=player.display_lag_ms, decoding=player.decoding,
         variant_assignment=variant_assignment,
-        kind=kind, camera_latency_ms=camera_latency_ms,
+        kind=kind, camera_latency_ms=camera_latency_ms, playback_proxies=proxied or None,
     )
-    played = [played_clip(index, clip_id, path)
-              for clip_id in sorted(loaded.scenario.variant(variant_id).clips)
-              if (path := clips(variant_id, clip_id)) is not None]
+    played = [played_clip(index, clip_id, path) for clip_id, path in originals.items()]
     journal = record.runs.create(state, played)
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
                        profile=profile, clips=clips)
@@ -81,4 +86,5 @@ def reopen_run(
     index = record.media_index()
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
                        profile=profile,
-                       clips=lambda variant, clip_id: resolve_clip(loaded, index, variant, clip_id))
+                       clips=lambda variant, clip_id: playback_clip(loaded, index, variant,
+                                                                    clip_id))

@@ -25,7 +25,7 @@ from simulator.agency import AgencyProfile
 from simulator.catalog import CatalogEntry, build_catalog
 from simulator.counterbalance import choose_variant
 from simulator.documents import DocumentError
-from simulator.media import resolve_clip
+from simulator.media import playback_clip
 from simulator.names import inert
 from simulator.ports import Clock, Player
 from simulator.protocol.events import RunKind, VariantAssignment
@@ -203,7 +203,7 @@ class ClassSitting(Generic[Staged]):
                 problems += [f"variant `{variant.id}`: {problem}" for problem in
                              self._room.media_problems(
                                  loaded, variant.id,
-                                 lambda v, clip: resolve_clip(loaded, index, v, clip))]
+                                 lambda v, clip: playback_clip(loaded, index, v, clip))]
             problems += self._room.room_problems()
             problems += self._recording_problems(self._room)
         if not problems:
