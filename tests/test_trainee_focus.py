@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from xvfb import missing, skip_unless_ci, xvfb
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -64,42 +64,16 @@ ROOM = textwrap.dedent(
 SCREEN = "1600x900x24"
 
 
-def _missing(*tools: str) -> list[str]:
-    return [tool for tool in tools if shutil.which(tool) is None]
-
-
-def _skip_unless_ci(reason: str) -> None:
-    # On a developer's machine a missing tool is a skip; in CI, where bootstrap.sh --dev
-    # installs it, a skip would hide a broken install step behind a green run.
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}, in CI")
-    pytest.skip(reason)
-
-
 @pytest.fixture
-def x_server(tmp_path: Path) -> Iterator[str]:
-    """A fresh Xvfb on a display number it picks itself; yields its DISPLAY."""
-    if missing := _missing("Xvfb", "xdotool"):
-        _skip_unless_ci(f"{' and '.join(missing)} not installed (Debian: xvfb xdotool; "
-                        "scripts/bootstrap.sh --dev installs them)")
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", SCREEN,
-                               "-nolisten", "tcp"], pass_fds=(write,),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as announced:
-        number = announced.readline().strip()
-    try:
-        assert number, "Xvfb did not start"
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(10)
+def x_server() -> Iterator[str]:
+    """A fresh Xvfb; yields its DISPLAY."""
+    with xvfb(SCREEN, "xdotool") as display:
+        yield display
 
 
 def _window_manager(display: str, folder: Path) -> subprocess.Popen[bytes]:
-    if _missing("openbox"):
-        _skip_unless_ci("openbox not installed (Debian: openbox; scripts/bootstrap.sh --dev "
+    if missing("openbox"):
+        skip_unless_ci("openbox not installed (Debian: openbox; scripts/bootstrap.sh --dev "
                         "installs it)")
     ready = folder / "wm-ready"
     wm = subprocess.Popen(["openbox", "--sm-disable", "--startup", f"touch {ready}"],

@@ -72,14 +72,18 @@ def screens() -> None:
 
 @projector_app.command("devices")
 def devices() -> None:
-    """List the video decoding, cameras, microphones, serial ports and USB HID devices here."""
+    """List picture decoding and presenting, cameras, microphones, serial and HID devices."""
     from simulator.devices.camera import list_cameras
     from simulator.devices.triggers import list_hid_devices, list_serial_ports
     from simulator.names import inert
+    from simulator.playback.gl_picture import check_gpu
     from simulator.playback.hardware import AUTO, choose
+    from simulator.projector.app import qt_application
     from simulator.recording.sound import MicrophoneError, list_microphones
 
     err.print(f"video (decoding: auto): {escape(choose(AUTO).describe())}")
+    qt_application()
+    err.print(f"picture (presenter: auto): {escape(check_gpu().describe())}")
     cameras = list_cameras()
     err.print("cameras (camera.source):" if cameras else "cameras: none found")
     for camera in cameras:

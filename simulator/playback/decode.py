@@ -35,28 +35,77 @@ class DecodeError(RuntimeError):
     """A clip could not be opened or decoded; the message names the file and the cause."""
 
 
-@dataclass(frozen=True)
-class DecodedFrame:
-    """One picture ready to paint, and the sound that plays while it is on screen.
+# FFmpeg's AVColorSpace and AVColorRange values, as PyAV's frames give them.
+_BT709, _UNSPECIFIED, _FULL_RANGE = 1, 2, 2
 
-    ``rgb`` is a ``height x width x 3`` uint8 array; ``audio`` is signed 16-bit stereo at
-    ``AUDIO_RATE`` covering exactly this frame's period (silence where the clip has none).
+
+@dataclass(frozen=True)
+class YuvPicture:
+    """A picture in the decoder's own form: 8-bit 4:2:0 planes, for the GPU to convert.
+
+    ``y`` is ``height x width``; ``u`` and ``v`` are half that each way (rounded up). The
+    colours are BT.709 or BT.601, limited ("video") or full range, as the clip says; a clip
+    that does not say is taken as BT.709 from 720 lines up and BT.601 below, as players do.
     """
 
-    index: int
-    pts_s: float
-    rgb: np.ndarray
-    audio: bytes
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    bt709: bool
+    full_range: bool
 
     @property
     def width(self) -> int:
         """Picture width in pixels."""
-        return int(self.rgb.shape[1])
+        return int(self.y.shape[1])
 
     @property
     def height(self) -> int:
         """Picture height in pixels."""
-        return int(self.rgb.shape[0])
+        return int(self.y.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the three planes hold."""
+        return self.y.nbytes + self.u.nbytes + self.v.nbytes
+
+
+Picture = np.ndarray | YuvPicture
+"""A ``height x width x 3`` uint8 RGB array, or the decoder's own `YuvPicture`."""
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One picture ready to paint, and the sound that plays while it is on screen.
+
+    ``picture`` is RGB unless the decoder was asked for YUV; ``audio`` is signed 16-bit
+    stereo at ``AUDIO_RATE`` covering exactly this frame's period (silence where the clip
+    has none).
+    """
+
+    index: int
+    pts_s: float
+    picture: Picture
+    audio: bytes
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The picture as a ``height x width x 3`` uint8 array, from a decoder giving RGB."""
+        if isinstance(self.picture, YuvPicture):
+            raise TypeError("this frame was decoded as YUV planes, for the GPU presenter")
+        return self.picture
+
+    @property
+    def width(self) -> int:
+        """Picture width in pixels."""
+        return int(self.picture.shape[1] if isinstance(self.picture, np.ndarray)
+                   else self.picture.width)
+
+    @property
+    def height(self) -> int:
+        """Picture height in pixels."""
+        return int(self.picture.shape[0] if isinstance(self.picture, np.ndarray)
+                   else self.picture.height)
 
 
 @dataclass(frozen=True)
@@ -81,7 +130,8 @@ class SegmentDecoder:
     frame that was on screen at ``in_s`` (the last to start at or before it), as a replay
     that seeks between two frames must. Without ``sound`` the frames carry silence.
     ``decoding`` says whether to decode on the graphics chip (`simulator.playback.hardware`);
-    ``on_device`` says whether this clip is.
+    ``on_device`` says whether this clip is. With ``yuv`` the frames carry `YuvPicture`s,
+    which the GPU presenter converts, instead of RGB converted here.
 
     Iterate it once, and ``close`` it when done; never close it while another thread is
     iterating it (`FrameStream` holds a lock around both).
@@ -89,8 +139,10 @@ class SegmentDecoder:
 
     def __init__(self, path: str | Path, in_s: float, out_s: float,
                  size: tuple[int, int] | None = None, *, on_screen_at: bool = False,
-                 sound: bool = True, decoding: Decoding | None = None) -> None:
+                 sound: bool = True, decoding: Decoding | None = None, yuv: bool = False
+                 ) -> None:
         self.path = str(path)
+        self._yuv = yuv
         self.in_s = in_s
         self.out_s = out_s
         self.size = size
@@ -206,8 +258,25 @@ class SegmentDecoder:
             if self._audio is not None and not eof and sound.end_s < end:
                 return
             pending.pop(0)
-            yield DecodedFrame(index=index, pts_s=float(pts), rgb=self._rgb(frame),
+            picture = self._yuv_planes(frame) if self._yuv else self._rgb(frame)
+            yield DecodedFrame(index=index, pts_s=float(pts), picture=picture,
                                audio=sound.take(float(pts), end))
+
+    def _yuv_planes(self, frame: VideoFrame) -> YuvPicture:
+        full = frame.color_range == _FULL_RANGE or frame.format.name == "yuvj420p"
+        space = frame.colorspace
+        bt709 = space == _BT709 or (space == _UNSPECIFIED and frame.height >= 720)
+        size = self.size or (frame.width, frame.height)
+        if frame.format.name not in ("yuv420p", "yuvj420p") or size != (frame.width,
+                                                                        frame.height):
+            # 10-bit, 4:2:2, a graphics chip's NV12, or a size to fit: still planar 4:2:0,
+            # with no colour conversion (the shader does that).
+            frame = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+        # Rows without FFmpeg's padding, as GL takes them; copied on the decoder's thread.
+        y, u, v = (np.ascontiguousarray(
+            np.frombuffer(plane, np.uint8)  # type: ignore[call-overload]  # a buffer; stubs say no
+            .reshape(plane.height, plane.line_size)[:, :plane.width]) for plane in frame.planes)
+        return YuvPicture(y, u, v, bt709=bt709, full_range=full)
 
     def _rgb(self, frame: VideoFrame) -> np.ndarray:
         if self.size is None:

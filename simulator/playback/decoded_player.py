@@ -28,7 +28,7 @@ from simulator.playback.fallback import PendingReports, reports_on_the_clock
 from simulator.playback.hardware import Decoding
 from simulator.playback.screen_player import ScreenPlayer
 from simulator.playback.streams import DEFAULT_LEAD, FrameStream, Preroller, Span
-from simulator.playback.surface import VideoSurface, fit_within, image_from_rgb
+from simulator.playback.surface import VideoSurface, fit_within
 from simulator.ports import (
     Clock,
     MarkShown,
@@ -58,6 +58,9 @@ class FrameShown:
     t_ns: int
     late_ns: int
     phase: str  # "segment" or "loop"
+    # False for a frame the GPU presenter was given and replaced before any buffer swap
+    # showed it: it never reached the screen (its stamp is the swap of the one after it).
+    on_screen: bool = True
 
 
 @dataclass
@@ -111,6 +114,11 @@ class DecodedPlayer(ScreenPlayer):
         self._timer.timeout.connect(self._tick)
         self.on_frame: Callable[[FrameShown], None] | None = None
         self.late_frames = 0
+        self.frames_never_shown = 0
+        # Frames given to the surface that no buffer swap has shown yet (the GPU presenter
+        # swaps when the display lets it; the CPU painter before `show_picture` returns).
+        self._awaiting_swap: list[tuple[_Playing, DecodedFrame, int]] = []
+        surface.picture_swapped.connect(self._swapped)
 
     # -- the Player port -------------------------------------------------------------------
 
@@ -183,6 +191,7 @@ class DecodedPlayer(ScreenPlayer):
     def stop(self) -> None:
         """Stop decoding and let go of every stream; the last picture stays up."""
         self._timer.stop()
+        self._awaiting_swap.clear()
         self._drop_playing()
         self._playing = None
         self._next_due_ns = None
@@ -232,7 +241,8 @@ class DecodedPlayer(ScreenPlayer):
 
     def _stream(self, span: Span, fit: Callable[[int, int], tuple[int, int]] | None = None
                 ) -> FrameStream:
-        return FrameStream(span, fit or self._fit(), decoding=self._decoding)
+        return FrameStream(span, fit or self._fit(), decoding=self._decoding,
+                           yuv=self._surface.takes_yuv)
 
     def _stream_for(self, request: PlayRequest) -> FrameStream | None:
         if request.path is None:
@@ -274,7 +284,9 @@ class DecodedPlayer(ScreenPlayer):
         assert playing.stream is not None
         frame = playing.stream.pop()
         if frame is None:
-            if not playing.stream.exhausted:
+            if not playing.stream.exhausted or self._awaiting_swap:
+                # Decoding behind, or the last frame not yet on screen: whether the
+                # out-point was reached is only known once it is.
                 self._timer.start(_UNDERRUN_RETRY_MS)
                 return
             if playing.stream.error is not None:
@@ -293,26 +305,45 @@ class DecodedPlayer(ScreenPlayer):
         late = max(0, now - self._next_due_ns)
         if late > self._period_ns // 2:
             self.late_frames += 1
-        self._surface.show_frame(image_from_rgb(frame.rgb), frame.rgb)
-        shown = self._clock.now_ns()
+        self._surface.show_picture(frame.picture)
+        self._awaiting_swap.append((playing, frame, late))
+        if not self._surface.swap_pending():
+            self._swapped()
         playing.stream.start_feeding()
         if self._audio is not None:
             self._audio.write(frame.audio)
-        self._last_shown_ns = shown
         # The schedule slips only when a frame came more than a period late, so one late
         # frame is not followed by a burst of hurried ones.
         self._last_slot_ns = self._next_due_ns if late <= self._period_ns else now
         self._next_due_ns = self._last_slot_ns + self._period_ns
-        stamp = shown + self._lag_ns
-        self.frames.presented(playing.request.token, frame.index, stamp, clip_s=frame.pts_s)
-        self.frames_shown += 1
         playing.pass_frames += 1
-        if playing.phase == "segment":
-            self._report_segment_frame(playing, frame, stamp)
-        if self.on_frame is not None:
-            self.on_frame(FrameShown(playing.request.token, playing.request.segment_id,
-                                     frame.index, stamp, late, playing.phase))
         self._schedule(self._next_due_ns)
+
+    def _swapped(self) -> None:
+        """Stamp the frames the surface just put on screen: now is when they got there.
+
+        Only the last was seen; any before it were replaced before a swap showed them.
+        """
+        waiting, self._awaiting_swap = self._awaiting_swap, []
+        if not waiting:
+            return
+        shown = self._clock.now_ns()
+        self._last_shown_ns = shown
+        stamp = shown + self._lag_ns
+        for position, (playing, frame, late) in enumerate(waiting, start=1):
+            on_screen = position == len(waiting)
+            if on_screen:
+                self.frames.presented(playing.request.token, frame.index, stamp,
+                                      clip_s=frame.pts_s)
+                self.frames_shown += 1
+            else:
+                self.frames_never_shown += 1
+            if playing.phase == "segment":
+                # A cue's frame replaced unseen is marked with the swap that came instead.
+                self._report_segment_frame(playing, frame, stamp)
+            if self.on_frame is not None:
+                self.on_frame(FrameShown(playing.request.token, playing.request.segment_id,
+                                         frame.index, stamp, late, playing.phase, on_screen))
 
     def _report_segment_frame(self, playing: _Playing, frame: DecodedFrame, stamp: int) -> None:
         request, token = playing.request, playing.request.token

@@ -10,10 +10,18 @@ from simulator.ports import Clock, PlayerReport
 
 
 def timing_mode_for(*, frame_exact: bool, virtual_display: bool,
-                    display_lag_ms: float | None) -> str:
-    """The timing mode a run records (docs/projector.md explains each)."""
+                    display_lag_ms: float | None, presenter: str = "cpu") -> str:
+    """The timing mode a run records (docs/projector.md explains each).
+
+    ``presenter`` is the surface's: ``gpu`` stamps at the buffer swap, ``cpu`` at the paint.
+    """
     if not frame_exact:
         return "estimated"
+    if presenter == "gpu":
+        if virtual_display:
+            return "frame_exact_swap"
+        return ("frame_exact_vsync" if display_lag_ms is not None
+                else "frame_exact_vsync_uncalibrated")
     if virtual_display:
         return "frame_exact_paint"
     return "frame_exact" if display_lag_ms is not None else "frame_exact_uncalibrated"
@@ -50,7 +58,8 @@ class ScreenPlayer(QObject):
     def timing_mode(self) -> str:
         """How this player's stamps relate to the light on the screen."""
         return timing_mode_for(frame_exact=self.frame_exact, virtual_display=self._virtual,
-                               display_lag_ms=self._display_lag_ms)
+                               display_lag_ms=self._display_lag_ms,
+                               presenter=self._surface.presenter)
 
     @property
     def decoding(self) -> str | None:

@@ -43,12 +43,16 @@ class Span:
 
 
 class FrameStream:
-    """The frames of one span, decoded ahead of use. Thread-safe."""
+    """The frames of one span, decoded ahead of use. Thread-safe.
+
+    ``yuv``: the frames carry the decoder's YUV planes (for the GPU presenter), not RGB.
+    """
 
     def __init__(self, span: Span, fit: Fit | None = None, *, ahead: int = DEFAULT_AHEAD,
-                 decoding: Decoding | None = None) -> None:
+                 decoding: Decoding | None = None, yuv: bool = False) -> None:
         self.span = span
         self._decoding = decoding
+        self._yuv = yuv
         self._fit = fit
         self._ahead = ahead
         self._frames: deque[DecodedFrame] = deque()
@@ -83,7 +87,7 @@ class FrameStream:
         try:
             if self._iter is None:
                 self._decoder = SegmentDecoder(self.span.path, self.span.in_s, self.span.out_s,
-                                               decoding=self._decoding)
+                                               decoding=self._decoding, yuv=self._yuv)
                 self.timing = self._decoder.timing
                 if self._fit is not None:
                     self._decoder.size = self._fit(self.timing.width, self.timing.height)

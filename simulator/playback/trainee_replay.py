@@ -111,14 +111,14 @@ class TraineeReplay(QObject):
         if surface not in self._inset:
             self._inset.append(surface)
             surface.overlays.append(self._draw_inset)
-            surface.update()
+            surface.refresh()
 
     def remove_inset(self, surface: VideoSurface) -> None:
         """Take the trainee out of ``surface``'s corner."""
         if surface in self._inset:
             self._inset.remove(surface)
             surface.overlays.remove(self._draw_inset)
-            surface.update()
+            surface.refresh()
 
     def close(self) -> None:
         """Stop the sound, take the insets down, clear the surfaces, close the recording."""
@@ -147,7 +147,7 @@ class TraineeReplay(QObject):
                 surface.show_frame(image_from_rgb(self._picture), self._picture)
         if changed:
             for surface in self._inset:
-                surface.update()
+                surface.refresh()
 
     def _feed(self, at_s: float, moment: tuple[int, int] | None) -> None:
         sound = self._sound

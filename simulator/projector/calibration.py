@@ -1,17 +1,18 @@
 """Measuring this installation's screen lag with a light sensor, once.
 
 The test pattern flashes a patch white for one frame each second and stamps each flash
-when it is painted. A light sensor on the patch, wired to send a key or click (any
-microcontroller that acts as a USB keyboard will do), answers each flash; the median gap
-between paint and answer is the lag the screen and the sensor add together. Subtract the
-sensor's own latency (from its data sheet) and store the rest as ``display_lag_ms``.
+when it is painted (the CPU painter) or swapped to the screen (the GPU presenter). A light
+sensor on the patch, wired to send a key or click (any microcontroller that acts as a USB
+keyboard will do), answers each flash; the median gap between stamp and answer is the lag
+the screen and the sensor add together. Subtract the sensor's own latency (from its data
+sheet) and store the rest as ``display_lag_ms``.
 """
 
 from __future__ import annotations
 
 import statistics
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from simulator.inputs import DeviceInput
 from simulator.ports import Clock
@@ -54,11 +55,18 @@ class LagCalibration(QObject):
             return
         self._flashes_left -= 1
         self._pattern.flash = True
-        self._window.surface.repaint()
+        surface = self._window.surface
+        surface.draw_now()
+        if surface.swap_pending():
+            surface.picture_swapped.connect(self._flashed, Qt.ConnectionType.SingleShotConnection)
+        else:
+            self._flashed()
+
+    def _flashed(self) -> None:
         self._flash_times.append(self._clock.now_ns())
         self._pattern.flash = False
         # One frame later the patch goes dark again.
-        QTimer.singleShot(17, self._window.surface.repaint)
+        QTimer.singleShot(17, self._window.surface.draw_now)
 
     def _answer_input(self, seen: DeviceInput) -> None:
         self._answer(seen.input_ns)

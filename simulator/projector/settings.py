@@ -56,6 +56,10 @@ class ProjectorSettings(BaseModel):
     # comes up, else software), ``software``, or one device kind (``d3d11va``, ``dxva2``,
     # ``vaapi``, ``videotoolbox``, ``cuda``, ``qsv``); docs/projector.md, "Large footage".
     decoding: str = Field(default="auto", pattern=r"^[a-z0-9_]{2,20}$")
+    # How pictures reach the screen: ``gpu`` (OpenGL: YUV converted by a shader, swapped at
+    # vsync, stamped at the swap), ``cpu`` (QPainter, stamped at the paint), or ``auto``
+    # (the GPU where a graphics chip draws, not a software renderer); docs/projector.md.
+    presenter: Literal["auto", "gpu", "cpu"] = "auto"
     # Keys that trainee devices send (a trigger or tool that types a key), by Qt key name.
     # The keyboard is the instructor's: a key is the trainee's only if it is bound here.
     keys: dict[str, KeyBinding] = Field(default_factory=dict)

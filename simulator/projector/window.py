@@ -21,6 +21,7 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QMouseEvent, 
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from simulator.inputs import DeviceInput, FrameHistory, InputPort, InputSink
+from simulator.playback.gl_picture import use_gpu
 from simulator.playback.surface import VideoSurface
 from simulator.ports import Clock
 from simulator.projector.overlays import LowLight, TestPattern
@@ -103,7 +104,7 @@ class ProjectorWindow(QWidget):
         self._settings = settings
         self.inputs = InputPort(_DevicesNow(settings), trainee_ids)
         self.connect_inputs(self.take_input)
-        self.surface = VideoSurface(self)
+        self.surface = VideoSurface(self, gpu=use_gpu(settings.presenter))
         self.surface.setMouseTracking(True)
         self.surface.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         layout = QVBoxLayout(self)
@@ -156,13 +157,13 @@ class ProjectorWindow(QWidget):
     def set_low_light(self, strength: float) -> None:
         """Darken the scene (0 = off) with a flashlight cone at the pointer."""
         self.low_light.strength = strength
-        self.surface.update()
+        self.surface.refresh()
 
     def show_test_pattern(self, label: str = "") -> TestPattern:
         """Replace the picture with the calibration pattern."""
         self.test_pattern = TestPattern(label)
         self.surface.overlays.append(self.test_pattern)
-        self.surface.update()
+        self.surface.refresh()
         return self.test_pattern
 
     def hide_test_pattern(self) -> None:
@@ -170,7 +171,7 @@ class ProjectorWindow(QWidget):
         if self.test_pattern is not None:
             self.surface.overlays.remove(self.test_pattern)
             self.test_pattern = None
-            self.surface.update()
+            self.surface.refresh()
 
     # -- trainee input -------------------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class ProjectorWindow(QWidget):
         """The flashlight follows the pointer."""
         if self.low_light.strength > 0:
             self.low_light.pointer = event.position()
-            self.surface.update()
+            self.surface.refresh()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """A trainee device's key is reported; any other key is passed on as `unbound_key`."""
