@@ -12,9 +12,12 @@ the figures do not depend on what the player claims:
 - stamping: synthetic clicks injected right after a paint, stamp minus injection time.
 
 ``python -m bench.projector_switch [--switches N] [--size WxH] [--fps N] [--codec h264|h265]
-[--backends pyav,vlc]``; JSON in bench/results, named ``projector_switch`` for the default
-clips (1280x720, 30 fps, H.264) on both backends, with ``-<W>x<H>-<fps>-<codec>`` and the
-backends added otherwise. Both players decode in software.
+[--backends pyav,vlc] [--proxy-height H] [--presenter cpu|gpu]``; JSON in bench/results,
+named ``projector_switch`` for the default clips (1280x720, 30 fps, H.264) on both backends,
+with ``-<W>x<H>-<fps>-<codec>``, ``-proxy<H>``, the backends and ``-gpu`` added otherwise.
+Both players decode in software. The GPU presenter needs a display with OpenGL: under
+``xvfb-run`` with ``QT_QPA_PLATFORM=xcb`` Mesa draws on the CPU, so its timings there say
+nothing of a graphics chip's, but its memory figures hold.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
@@ -41,6 +45,7 @@ from bench.machine import machine, percentiles, write_result
 from bench.qt_loop import spin
 from media_index.proxy import make_proxy
 from simulator.playback.barcode import read_barcode, write_barcode_clip
+from simulator.playback.decode import Picture, YuvPicture
 from simulator.playback.decoded_player import DecodedPlayer
 from simulator.playback.surface import VideoSurface, rgb_of
 from simulator.ports import PlayRequest
@@ -61,17 +66,31 @@ IN_POINT_S = 0.4  # targets start 0.4 s into their clip (frame 12 at 30 fps)
 
 
 class BarcodeSurface(VideoSurface):
-    """Reads the barcode of every picture it paints, with the paint's end time."""
+    """Reads the barcode of every picture it shows, with the paint's end (or swap's) time."""
 
-    def __init__(self, clock: MonotonicClock) -> None:
-        super().__init__()
+    def __init__(self, clock: MonotonicClock, *, gpu: bool = False) -> None:
+        super().__init__(gpu=gpu)
         self._clock = clock
         self.painted: list[tuple[int, tuple[int, int] | None]] = []
+        self._unswapped: tuple[int, int] | None = None
+        self.picture_swapped.connect(self._swapped)
 
     def show_frame(self, image: QImage, pixels: object = None) -> None:
         super().show_frame(image, pixels)
         t = self._clock.now_ns()
         self.painted.append((t, _code(image)))
+
+    def show_picture(self, picture: Picture) -> None:
+        if isinstance(picture, YuvPicture):
+            # The barcode is black and white on grey: the Y plane alone carries it.
+            y = picture.y
+            self._unswapped = read_barcode(np.broadcast_to(y[:, :, None], (*y.shape, 3)))
+        super().show_picture(picture)
+
+    def _swapped(self) -> None:
+        if self._unswapped is not None:
+            self.painted.append((self._clock.now_ns(), self._unswapped))
+            self._unswapped = None
 
 
 def _code(image: QImage) -> tuple[int, int] | None:
@@ -100,10 +119,10 @@ def _rss_mb() -> float:
 
 
 def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int],
-            fps: int = FPS) -> dict[str, Any]:
+            fps: int = FPS, *, gpu: bool = False) -> dict[str, Any]:
     """Run ``switches`` cuts on one backend; the figures as a dict."""
     clock = MonotonicClock()
-    surface = BarcodeSurface(clock)
+    surface = BarcodeSurface(clock, gpu=gpu)
     surface.resize(*size)
     surface.show()
     player: Any
@@ -159,6 +178,7 @@ def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int]
     surface.close()
     return {
         "backend": backend,
+        "presenter": surface.presenter,
         "timing_mode": player.timing_mode,
         "switches": len(to_first),
         "freeze": percentiles(freezes) | {"p95_ms": _p(freezes, 0.95)},
@@ -205,12 +225,13 @@ def _playback_proxies(clips: list[str], folder: Path, height: int) -> list[str]:
 
 def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
         codec: str = CODEC, backends: tuple[str, ...] = BACKENDS,
-        proxy_height: int | None = None) -> dict[str, Any]:
+        proxy_height: int | None = None, gpu: bool = False) -> dict[str, Any]:
     """The backends on the same clips, and the stamping test; writes the JSON.
 
     With ``proxy_height``, the players play the clips' playback proxies of that height, on
     a screen of the proxies' size, as the projector does on a PC that cannot play the
-    originals.
+    originals. With ``gpu`` the players present with OpenGL (run under a display that has
+    it, such as ``xvfb-run`` with ``QT_QPA_PLATFORM=xcb``).
     """
     QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
@@ -225,7 +246,7 @@ def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
             figures["played"] = (f"playback proxies, {shown[0]}x{shown[1]} H.264 (made as "
                                  "`branchpoint media proxies --playback` makes them)")
         for backend in backends:
-            figures[backend] = measure(backend, clips, switches, shown, fps)
+            figures[backend] = measure(backend, clips, switches, shown, fps, gpu=gpu)
     figures["stamping"] = stamping()
     name = "projector_switch"
     if (size, fps, codec) != (SIZE, FPS, CODEC):
@@ -234,6 +255,8 @@ def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
         name += f"-proxy{proxy_height}"
     if backends != BACKENDS:
         name += "-" + "-".join(backends)
+    if gpu:
+        name += "-gpu"
     write_result(name, figures, machine())
     return figures
 
@@ -258,6 +281,10 @@ if __name__ == "__main__":
                         help="comma-separated: pyav, vlc")
     parser.add_argument("--proxy-height", type=int, default=None,
                         help="play the clips' playback proxies of this many lines")
+    parser.add_argument("--presenter", choices=("cpu", "gpu"), default="cpu",
+                        help="gpu: OpenGL (needs a display with it, e.g. xvfb-run and "
+                        "QT_QPA_PLATFORM=xcb)")
     args = parser.parse_args()
     print(json.dumps(run(args.switches, args.size, args.fps, args.codec,
-                         tuple(args.backends.split(",")), args.proxy_height), indent=2))
+                         tuple(args.backends.split(",")), args.proxy_height,
+                         args.presenter == "gpu"), indent=2))

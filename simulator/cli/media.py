@@ -301,7 +301,7 @@ def proxies_command(
                                            "place of clips this PC cannot play in real "
                                            "time.")] = False,
     screen: ScreenOption = "1920x1080",
-    height: Annotated[int | None, typer.Option("--height", min=144, max=4320,
+    height: Annotated[int | None, typer.Option("--height", min=32, max=4320,
                                                help="Lines of picture of a playback proxy "
                                                "(default: the screen's).")] = None,
     seconds: SecondsOption = MEASURE_S,
