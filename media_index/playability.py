@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+from av.codec.hwaccel import HWAccel
 
 from media_index.probe import ProbeError, open_video
 
@@ -45,17 +46,18 @@ class Playability:
 
 
 def measure(path: Path, *, screen: tuple[int, int] | None = None,
-            seconds: float = MEASURE_S) -> Playability:
+            seconds: float = MEASURE_S, hwaccel: HWAccel | None = None) -> Playability:
     """Decode the first ``seconds`` of ``path`` and time it.
 
     Each picture is converted at the size it is shown on a ``screen`` of that width and
-    height (fitted, keeping its shape), or at its own size.
+    height (fitted, keeping its shape), or at its own size. ``hwaccel`` decodes on a
+    graphics chip, as the projector does where it has one.
 
     Raises:
         ProbeError: the file cannot be opened or decoded, has no video or no frame rate,
             or is larger than any footage trained with.
     """
-    container, video = open_video(path)
+    container, video = open_video(path, hwaccel)
     with container:
         rate = video.average_rate or video.guessed_rate
         width, height = video.codec_context.width, video.codec_context.height

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+from av.codec.hwaccel import HWAccel
 
 _CHUNK = 1 << 20
 
@@ -78,15 +79,18 @@ def probe(path: Path, *, keyframes: bool = True) -> Probe:
         )
 
 
-def open_video(path: Path) -> tuple[av.container.InputContainer, av.VideoStream]:
+def open_video(path: Path, hwaccel: HWAccel | None = None
+               ) -> tuple[av.container.InputContainer, av.VideoStream]:
     """``path`` opened, and its first video stream, of a size footage can have.
+
+    ``hwaccel`` decodes it on a graphics chip (streams the chip cannot take in software).
 
     Raises:
         ProbeError: not a readable video file, no video stream, or no or too large a
             frame size; nothing is left open.
     """
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), hwaccel=hwaccel)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise ProbeError(path, f"not a readable video file ({_plain(exc)})") from None
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import av
 import pytest
 from av.codec.hwaccel import hwdevices_available
 
@@ -113,3 +114,31 @@ def test_the_run_records_the_decoding_and_older_events_keep_their_text(event_typ
     unsaid = canonical_json(event_type(**common))
     assert "decoding" not in json.loads(unsaid)
     assert event_type.model_validate_json(unsaid).decoding is None
+
+
+def test_a_device_that_fails_clip_after_clip_is_given_up_on(tmp_path, monkeypatch, caplog) -> None:
+    from simulator.playback import hardware
+
+    clip = tmp_path / "clip.mp4"
+    write_barcode_clip(clip, clip_number=7, frames=6, width=320, height=180)
+    monkeypatch.setattr(hardware, "_failures", {})
+    tries: list[object] = []
+    real_open = av.open
+
+    def counting_open(path, *args, hwaccel=None, **kwargs):
+        tries.append(hwaccel)
+        if hwaccel is not None:
+            raise av.FFmpegError(-1, "device lost")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(hardware.av, "open", counting_open)
+    lost = Decoding("vaapi")
+    with caplog.at_level("WARNING", logger=hardware.__name__):
+        for _ in range(hardware.GIVE_UP_AFTER + 2):
+            container, on_device = hardware.open_clip(clip, lost)
+            container.close()
+            assert not on_device
+    on_device_tries = [t for t in tries if t is not None]
+    assert len(on_device_tries) == hardware.GIVE_UP_AFTER  # then straight to software
+    assert len(tries) == 2 * hardware.GIVE_UP_AFTER + 2
+    assert sum("is not tried again" in r.getMessage() for r in caplog.records) == 1

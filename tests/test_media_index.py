@@ -407,8 +407,19 @@ def test_the_playable_command_names_each_clip_and_those_too_slow_here(
     for screen in ("huge", "\u00b2x1080", "1920x"):
         bad = runner.invoke(app, ["media", "playable", "--screen", screen, "--db", db])
         assert bad.exit_code == 2 and "not a screen size like 1920x1080" in bad.output
+    # Decoding as the projector does: here there is no graphics chip, and software decodes.
+    software = runner.invoke(app, ["media", "playable", "--decoding", "software", "--screen",
+                                   "640x360", "--db", db], env={"COLUMNS": "200"})
+    assert software.exit_code == 0 and "decoding in software (no hardware" in software.output
+    chip = runner.invoke(app, ["media", "playable", "--decoding", "vaapi", "--screen",
+                               "640x360", "--db", db], env={"COLUMNS": "200"})
+    assert chip.exit_code == 0 and "decoding in software (tried vaapi: " in chip.output
+    hostile = runner.invoke(app, ["media", "playable", "--decoding", "vaapi\x1b[2J",
+                                  "--db", db], env={"COLUMNS": "200"})
+    assert hostile.exit_code == 2 and "use auto, software or a device kind" in hostile.output
+    assert "\x1b" not in hostile.output
 
-    def slow(path, *, screen, seconds):
+    def slow(path, *, screen, seconds, **_):
         return Playability(50.0, *screen, decode_fps=40.0, frames=100)
 
     monkeypatch.setattr(media_cli, "measure", slow)
@@ -444,8 +455,8 @@ def test_playback_proxies_are_made_where_a_clip_is_too_slow_checked_and_played_i
     # This PC decodes the originals too slowly, and the copies as they really decode.
     real_measure = media_cli.measure
 
-    def originals_slow(path, *, screen, seconds):
-        measured = real_measure(path, screen=screen, seconds=seconds)
+    def originals_slow(path, *, screen, seconds, **decoding):
+        measured = real_measure(path, screen=screen, seconds=seconds, **decoding)
         return measured if ".proxy." in path.name else replace(measured, decode_fps=1.0)
 
     monkeypatch.setattr(media_cli, "measure", originals_slow)
@@ -493,8 +504,8 @@ def test_playback_proxies_are_made_where_a_clip_is_too_slow_checked_and_played_i
     record.close()
 
     # A copy that is still too slow is not indexed: the projector would drop its frames.
-    monkeypatch.setattr(media_cli, "measure", lambda path, *, screen, seconds: replace(
-        real_measure(path, screen=screen, seconds=seconds), decode_fps=1.0))
+    monkeypatch.setattr(media_cli, "measure", lambda path, *, screen, seconds, **decoding: replace(
+        real_measure(path, screen=screen, seconds=seconds, **decoding), decode_fps=1.0))
     slow = runner.invoke(app, ["media", "proxies", "--playback", "--height", "36", "--db", db],
                          env={"COLUMNS": "300"})
     assert slow.exit_code == media_cli.EXIT_PROBLEMS

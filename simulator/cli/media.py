@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from media_index.coverage import (
     load_reference,
 )
 from media_index.coverage_report import as_html, as_json
-from media_index.playability import HEADROOM, MEASURE_S, measure
+from media_index.playability import HEADROOM, MEASURE_S, Playability, measure
 from media_index.proxy import make_proxy
 from media_index.sidecar import SIDECAR_SCHEMA_VERSION, check_tags, read_sidecar
 from media_index.thumbnails import thumbnail
@@ -39,6 +40,7 @@ from simulator.cli.common import (
 from simulator.documents import DocumentError
 from simulator.media import clip_appearances, scenario_minutes, vocabulary_for
 from simulator.paths import data_dir
+from simulator.playback.hardware import Decoding, choose
 from simulator.scenario import LoadedScenario, ScenarioLibrary, bundled_library
 
 media_app = typer.Typer(help="The media index: footage, tags, coverage.", no_args_is_help=True)
@@ -291,6 +293,26 @@ SecondsOption = Annotated[float, typer.Option("--seconds", min=0.5, max=30,
                                               help="Seconds of each clip decoded to time it.")]
 
 
+def _decoding(setting: str) -> Decoding:
+    if not re.fullmatch(r"[a-z0-9_]{2,20}", setting):
+        raise typer.BadParameter(f"{setting!r}: use auto, software or a device kind such as "
+                                 "d3d11va or vaapi")
+    decoding = choose(setting)
+    err.print(decoding.describe())
+    return decoding
+
+
+DecodingOption = Annotated[Decoding, typer.Option(
+    "--decoding", parser=_decoding, metavar="auto|software|KIND",
+    help="Decode as the projector's `decoding` setting does (default auto: this PC's "
+    "graphics chip where one comes up).")]
+
+
+def _timed(path: Path, area: tuple[int, int], seconds: float, decoding: Decoding
+           ) -> Playability:
+    return measure(path, screen=area, seconds=seconds, hwaccel=decoding.hwaccel())
+
+
 @media_app.command("proxies")
 def proxies_command(
     all_clips: Annotated[bool, typer.Option("--all", help="Every clip: not only those with "
@@ -305,6 +327,7 @@ def proxies_command(
                                                help="Lines of picture of a playback proxy "
                                                "(default: the screen's).")] = None,
     seconds: SecondsOption = MEASURE_S,
+    decoding: DecodingOption = "auto",  # type: ignore[assignment]  # parsed by `_decoding`
     db: DbOption = None,
 ) -> None:
     """Make proxies (cached in the user data folder) for review, or to play (--playback).
@@ -317,7 +340,8 @@ def proxies_command(
     cache = data_dir() / "proxies"
     if playback:
         area = _screen(screen)
-        _playback_proxies(index, cache, area, height or area[1], seconds, every=all_clips)
+        _playback_proxies(index, cache, area, height or area[1], seconds, decoding,
+                          every=all_clips)
         return
     failed = made = 0
     for clip in index.clips():
@@ -341,7 +365,7 @@ def proxies_command(
 
 
 def _playback_proxies(index: MediaIndex, cache: Path, area: tuple[int, int], height: int,
-                      seconds: float, *, every: bool) -> None:
+                      seconds: float, decoding: Decoding, *, every: bool) -> None:
     """Make, check and index a playback proxy for each clip this PC cannot play as it is."""
     failed = made = 0
     for clip in index.clips():
@@ -349,10 +373,10 @@ def _playback_proxies(index: MediaIndex, cache: Path, area: tuple[int, int], hei
             continue
         shown_path = shown(str(clip.path))
         try:
-            if not every and measure(clip.path, screen=area, seconds=seconds).realtime:
+            if not every and _timed(clip.path, area, seconds, decoding).realtime:
                 continue
             proxy = make_proxy(clip.path, clip.content_hash, cache, max_height=height)
-            measured = measure(proxy, screen=area, seconds=seconds)
+            measured = _timed(proxy, area, seconds, decoding)
         except ProbeError as exc:
             err.print(f"[red]{shown(str(exc))}[/]")
             failed += 1
@@ -388,6 +412,7 @@ def _screen(text: str) -> tuple[int, int]:
 def playable_command(
     screen: ScreenOption = "1920x1080",
     seconds: SecondsOption = MEASURE_S,
+    decoding: DecodingOption = "auto",  # type: ignore[assignment]  # parsed by `_decoding`
     db: DbOption = None,
 ) -> None:
     """Say, per clip, whether this PC decodes it fast enough to play it in real time.
@@ -406,10 +431,10 @@ def playable_command(
             continue
         proxy = clip.playback_proxy_path
         try:
-            measured = measure(clip.path, screen=area, seconds=seconds)
+            measured = _timed(clip.path, area, seconds, decoding)
             verdict = "yes" if measured.realtime else "[bold red]NO[/]"
             if not measured.realtime and proxy is not None and proxy.is_file():
-                by_proxy = measure(proxy, screen=area, seconds=seconds)
+                by_proxy = _timed(proxy, area, seconds, decoding)
                 verdict = (f"from its proxy ({by_proxy.decode_fps:.0f} fps)"
                            if by_proxy.realtime else
                            f"[bold red]NO[/], nor its proxy ({by_proxy.decode_fps:.0f} fps)")

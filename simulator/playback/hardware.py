@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,13 @@ PREFERRED: dict[str, tuple[str, ...]] = {
 
 # The codec the device is tried with: every chip that decodes anything decodes H.264.
 _PROBE_CODEC = "h264"
+
+# A device that failed this many clips in a row is taken for lost (a driver reset, an
+# unplugged external chip): later clips go straight to software, not through one more
+# failing attempt at every cut.
+GIVE_UP_AFTER = 3
+_failures: dict[str, int] = {}
+_failures_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -113,17 +121,29 @@ def open_clip(path: str | Path, decoding: Decoding) -> tuple[InputContainer, boo
     """Open ``path`` to decode as ``decoding`` says; whether it is decoded on the device.
 
     A device that fails for this clip (its driver refusing, a lost device) leaves it to
-    software, logged.
+    software, logged; after `GIVE_UP_AFTER` failures in a row it is not tried again by
+    this process.
 
     Raises:
         OSError, av.FFmpegError: the file cannot be opened at all.
     """
-    if decoding.device is not None:
+    device = decoding.device
+    with _failures_lock:
+        lost = device is not None and _failures.get(device, 0) >= GIVE_UP_AFTER
+    if device is not None and not lost:
         try:
-            return av.open(str(path), hwaccel=decoding.hwaccel()), True
+            container = av.open(str(path), hwaccel=decoding.hwaccel())
         except (OSError, NotImplementedError, ValueError, av.FFmpegError) as exc:
-            log.warning("%s: decoding on %s failed (%s); decoding in software",
-                        inert(str(path)), decoding.device, _plain(exc))
+            with _failures_lock:
+                _failures[device] = failed = _failures.get(device, 0) + 1
+            log.warning("%s: decoding on %s failed (%s); decoding in software%s",
+                        inert(str(path)), device, _plain(exc),
+                        f"; {device} failed {failed} clips in a row and is not tried again"
+                        if failed == GIVE_UP_AFTER else "")
+        else:
+            with _failures_lock:
+                _failures[device] = 0
+            return container, True
     return av.open(str(path)), False
 
 
