@@ -57,7 +57,13 @@ def measure(path: Path, *, screen: tuple[int, int] | None = None,
         ProbeError: the file cannot be opened or decoded, has no video or no frame rate,
             or is larger than any footage trained with.
     """
-    container, video = open_video(path, hwaccel)
+    try:
+        container, video = open_video(path, hwaccel)
+    except (ProbeError, NotImplementedError, ValueError):
+        if hwaccel is None:
+            raise
+        # The device would not take it: the player decodes such a clip in software.
+        container, video = open_video(path)
     with container:
         rate = video.average_rate or video.guessed_rate
         width, height = video.codec_context.width, video.codec_context.height

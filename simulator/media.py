@@ -57,7 +57,7 @@ def playback_clip(loaded: LoadedScenario, index: MediaIndex | None, variant_id: 
         return path
     indexed = index.by_path(path)
     proxy = indexed.playback_proxy_path if indexed is not None else None
-    if indexed is None or proxy is None or not proxy.is_file() or not _unchanged(indexed, path):
+    if indexed is None or proxy is None or not proxy.is_file() or not as_indexed(indexed, path):
         return path
     return proxy
 
@@ -71,12 +71,12 @@ def played_clip(index: MediaIndex | None, clip_id: str, path: Path) -> PlayedCli
     """
     indexed = index.by_path(path) if index is not None and path.is_file() else None
     if (indexed is not None and indexed.content_hash and indexed.status == "present"
-            and _unchanged(indexed, path)):
+            and as_indexed(indexed, path)):
         return PlayedClip(clip_id, str(path), indexed.content_hash, indexed.size_bytes)
     return PlayedClip.of(clip_id, path)
 
 
-def _unchanged(indexed: Clip, path: Path) -> bool:
+def as_indexed(indexed: Clip, path: Path) -> bool:
     """Whether the file has the size and modification time it had when it was indexed."""
     stat = path.stat()
     return (stat.st_size, stat.st_mtime_ns) == (indexed.size_bytes, indexed.mtime_ns)
@@ -91,8 +91,10 @@ def replay_files(index: MediaIndex, played: Mapping[str, Path]) -> dict[str, Pat
     files = {}
     for clip_id, path in played.items():
         clip = index.by_path(path)
-        proxy = clip.proxy_path if clip is not None else None
-        files[clip_id] = proxy if proxy is not None and proxy.is_file() else path
+        # A playback proxy has short keyframe intervals too, and does where no review
+        # proxy was made.
+        proxies = (clip.proxy_path, clip.playback_proxy_path) if clip is not None else ()
+        files[clip_id] = next((p for p in proxies if p is not None and p.is_file()), path)
     return files
 
 
@@ -121,7 +123,7 @@ class IndexedClips:
             ProbeError: the file cannot be read as video (now, or as indexed).
         """
         indexed = self._index.by_path(path)
-        if indexed is not None and _unchanged(indexed, path):
+        if indexed is not None and as_indexed(indexed, path):
             if indexed.status == "unreadable":
                 raise ProbeError(path, indexed.problem or "unreadable when it was indexed")
             if indexed.status == "present" and indexed.duration_s is not None:

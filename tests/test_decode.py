@@ -57,3 +57,72 @@ def test_a_file_that_is_not_a_video_is_refused_with_its_name(tmp_path):
     broken.write_text("hello")
     with pytest.raises(DecodeError, match=r"notes\.mp4"):
         SegmentDecoder(broken, 0, 1)
+
+
+def _y_code(picture) -> tuple[int, int] | None:
+    # The barcode is black and white on grey: the Y plane alone carries it.
+    return read_barcode(np.broadcast_to(picture.y[:, :, None], (*picture.y.shape, 3)))
+
+
+def test_for_the_gpu_frames_carry_the_decoders_own_planes_scaled_down_never_up(clip):
+    from simulator.playback.decode import YuvPicture
+
+    down = SegmentDecoder(clip, 0.5, 0.7, size=(160, 90), yuv=True)
+    up = SegmentDecoder(clip, 0.5, 0.7, size=(1280, 720), yuv=True)
+    small, native = list(down), list(up)
+    down.close()
+    up.close()
+    assert all(isinstance(f.picture, YuvPicture) for f in small + native)
+    first = small[0].picture
+    assert (first.y.shape, first.u.shape, first.v.shape) == ((90, 160), (45, 80), (45, 80))
+    assert native[0].picture.y.shape == (180, 320)  # the chip scales up, for nothing
+    assert all(p.flags["C_CONTIGUOUS"] for p in (first.y, first.u, first.v))
+    # x264 leaves the colours unsaid: below 720 lines that is BT.601, limited range.
+    assert first.matrix == "bt601" and not first.full_range
+    assert [_y_code(f.picture) for f in native] == [(9, i) for i in range(15, 21)]
+    with pytest.raises(TypeError, match="decoded as YUV planes"):
+        _ = native[0].rgb
+    assert (native[0].width, native[0].height) == (320, 180)
+
+
+@pytest.mark.parametrize(("pix_fmt", "extra", "full"), [
+    ("yuv422p", [], False), ("yuvj420p", [], True),
+    ("yuv420p10le", ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace",
+                     "bt709"], False)])
+def test_other_pixel_formats_arrive_as_planar_4_2_0_with_their_colours_said(
+        tmp_path, pix_fmt, extra, full):
+    import subprocess
+
+    path = tmp_path / f"{pix_fmt}.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=318x180:rate=10:duration=1", "-pix_fmt", pix_fmt, *extra,
+                    "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)
+    decoder = SegmentDecoder(path, 0.0, 0.3, yuv=True)
+    frames = list(decoder)
+    decoder.close()
+    picture = frames[0].picture
+    # An odd chroma width (318 / 2 = 159) is kept whole, rows without FFmpeg's padding.
+    assert (picture.y.shape, picture.u.shape) == ((180, 318), (90, 159))
+    assert picture.y.dtype == np.uint8 and picture.full_range is full
+    assert picture.matrix == ("bt709" if pix_fmt == "yuv420p10le" else "bt601")
+
+
+@pytest.mark.parametrize(("pix_fmt", "black_y"), [("yuvj420p", 0), ("yuv420p", 16)])
+def test_a_picture_scaled_for_the_gpu_keeps_its_range_and_both_presenters_agree_on_black(
+        tmp_path, pix_fmt, black_y):
+    import subprocess
+
+    path = tmp_path / f"black-{pix_fmt}.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "color=c=black:size=320x180:rate=10:duration=1", "-pix_fmt", pix_fmt,
+                    "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(path)],
+                   check=True)
+    for yuv in (True, False):
+        decoder = SegmentDecoder(path, 0.0, 0.2, size=(160, 90), yuv=yuv)
+        picture = next(iter(decoder)).picture
+        decoder.close()
+        if yuv:
+            assert abs(int(picture.y.mean()) - black_y) <= 1
+            assert picture.full_range is (pix_fmt == "yuvj420p")
+        else:
+            assert int(picture.max()) <= 1  # black on screen, from either range

@@ -30,15 +30,16 @@ SIZE = (640, 360)
 def _colour_cases() -> list[dict[str, object]]:
     """RGB colours turned to Y'CbCr by the standards' own equations, to turn back on the GPU."""
     cases = []
-    for bt709, full in ((True, False), (False, False), (True, True), (False, True)):
-        kr, kb = (0.2126, 0.0722) if bt709 else (0.299, 0.114)
+    weights = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114), "bt2020": (0.2627, 0.0593)}
+    for matrix, full in [(m, f) for m in weights for f in (False, True)]:
+        kr, kb = weights[matrix]
         for rgb in ((200, 60, 30), (20, 120, 220), (240, 240, 240), (16, 16, 16)):
             r, g, b = (c / 255 for c in rgb)
             y = kr * r + (1 - kr - kb) * g + kb * b
             cb, cr = (b - y) / (2 * (1 - kb)), (r - y) / (2 * (1 - kr))
             levels = ((y * 255, cb * 255 + 128, cr * 255 + 128) if full
                       else (16 + 219 * y, 128 + 224 * cb, 128 + 224 * cr))
-            cases.append({"rgb": rgb, "yuv": [round(v) for v in levels], "bt709": bt709,
+            cases.append({"rgb": rgb, "yuv": [round(v) for v in levels], "matrix": matrix,
                           "full": full})
     return cases
 
@@ -110,7 +111,7 @@ def _child(folder: Path) -> None:
     for case in _colour_cases():
         y, u, v = case["yuv"]  # type: ignore[misc]
         picture = YuvPicture(np.full((36, 64), y, np.uint8), np.full((18, 32), u, np.uint8),
-                             np.full((18, 32), v, np.uint8), bt709=bool(case["bt709"]),
+                             np.full((18, 32), v, np.uint8), matrix=case["matrix"],
                              full_range=bool(case["full"]))
         surface.show_picture(picture)
         settle()
@@ -186,8 +187,9 @@ def test_the_run_records_the_gpu_presenter_and_its_stamps(child_result):
     assert child_result["auto"] is False and child_result["forced"] is True
 
 
-def test_the_shader_turns_bt709_and_bt601_limited_and_full_range_into_the_right_colours(
+def test_the_shader_turns_bt709_601_and_2020_limited_and_full_range_into_the_right_colours(
         child_result):
+    assert len(child_result["colours"]) == 24
     for case in child_result["colours"]:
         assert all(abs(shown - wanted) <= 3 for shown, wanted in zip(
             case["shown"], case["rgb"], strict=True)), case
@@ -239,6 +241,19 @@ def test_projector_devices_says_where_pictures_are_decoded_and_presented(qapp):
     assert lines[0].startswith("video (decoding: auto): ")
     assert lines[1] == ("picture (presenter: auto): presenting with the CPU painter: no "
                         "OpenGL on the offscreen platform")
+
+
+def test_presenter_gpu_on_a_pc_without_opengl_is_refused_plainly(qapp, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from simulator.cli.app import app
+
+    monkeypatch.setenv("BRANCHPOINT_DATA", str(tmp_path))
+    (tmp_path / "projector.yaml").write_text("schema_version: 1\npresenter: gpu\n")
+    result = CliRunner().invoke(app, ["projector", "test-pattern", "--seconds", "1"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "presenter: gpu, but no OpenGL on the offscreen platform" in result.output
 
 
 if __name__ == "__main__":

@@ -116,12 +116,16 @@ def test_the_run_records_the_decoding_and_older_events_keep_their_text(event_typ
     assert event_type.model_validate_json(unsaid).decoding is None
 
 
-def test_a_device_that_fails_clip_after_clip_is_given_up_on(tmp_path, monkeypatch, caplog) -> None:
+def test_a_device_that_fails_clip_after_clip_is_rested_then_tried_again(
+        tmp_path, monkeypatch, caplog) -> None:
     from simulator.playback import hardware
 
-    clip = tmp_path / "clip.mp4"
-    write_barcode_clip(clip, clip_number=7, frames=6, width=320, height=180)
-    monkeypatch.setattr(hardware, "_failures", {})
+    clips = []
+    for number in range(1, hardware.GIVE_UP_AFTER + 2):
+        clips.append(tmp_path / f"clip{number}.mp4")
+        write_barcode_clip(clips[-1], clip_number=number, frames=6, width=320, height=180)
+    monkeypatch.setattr(hardware, "_failed_clips", {})
+    monkeypatch.setattr(hardware, "_given_up_at", {})
     tries: list[object] = []
     real_open = av.open
 
@@ -131,14 +135,21 @@ def test_a_device_that_fails_clip_after_clip_is_given_up_on(tmp_path, monkeypatc
             raise av.FFmpegError(-1, "device lost")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(hardware.av, "open", counting_open)
-    lost = Decoding("vaapi")
-    with caplog.at_level("WARNING", logger=hardware.__name__):
-        for _ in range(hardware.GIVE_UP_AFTER + 2):
-            container, on_device = hardware.open_clip(clip, lost)
+    def open_all(paths) -> None:
+        for path in paths:
+            container, on_device = hardware.open_clip(path, Decoding("vaapi"))
             container.close()
             assert not on_device
-    on_device_tries = [t for t in tries if t is not None]
-    assert len(on_device_tries) == hardware.GIVE_UP_AFTER  # then straight to software
-    assert len(tries) == 2 * hardware.GIVE_UP_AFTER + 2
-    assert sum("is not tried again" in r.getMessage() for r in caplog.records) == 1
+
+    monkeypatch.setattr(hardware.av, "open", counting_open)
+    with caplog.at_level("WARNING", logger=hardware.__name__):
+        open_all([clips[0]] * 4)  # one clip refused again and again: not a lost device
+        assert len([t for t in tries if t is not None]) == 4
+        open_all(clips[1:])  # then other clips: lost after the third different one
+    on_device = [t for t in tries if t is not None]
+    assert len(on_device) == 4 + hardware.GIVE_UP_AFTER - 1  # the last went to software
+    assert sum("is left alone" in r.getMessage() for r in caplog.records) == 1
+    # Rested long enough, it is tried once more.
+    monkeypatch.setattr(hardware, "RETRY_AFTER_S", 0.0)
+    open_all(clips[:1])
+    assert len([t for t in tries if t is not None]) == len(on_device) + 1

@@ -514,3 +514,23 @@ def test_playback_proxies_are_made_where_a_clip_is_too_slow_checked_and_played_i
     record = Record.open(db)
     assert record.media_index().by_path(door.path).playback_proxy_path is None
     record.close()
+
+
+def test_the_playback_proxy_migration_goes_down_and_up_with_the_tags_kept(index, footage,
+                                                                         tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    index.scan([footage], VOCABULARY)
+    door = index.by_path(footage / "a" / "door.mp4")
+    index.set_playback_proxy(door.id, tmp_path / "door.proxy.mp4")
+    config = Config()
+    config.set_main_option("script_location", "media_index:migrations")
+    config.attributes["engine"] = index.engine
+    command.downgrade(config, "m0001")
+    columns = {c["name"] for c in inspect(index.engine).get_columns("media_clips")}
+    assert "playback_proxy_path" not in columns and "proxy_path" in columns
+    again = MediaIndex.open(index.engine)  # upgraded on opening
+    door = again.by_path(footage / "a" / "door.mp4")
+    assert door.playback_proxy_path is None and door.people["man"]["gender"] == ["man"]

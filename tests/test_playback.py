@@ -253,3 +253,28 @@ def test_the_frame_exact_player_keeps_each_frame_it_presents_with_its_stamp(
     cut = next(i for i, f in enumerate(frames) if f.token == 2)
     assert history.frame_at(frames[cut].t_ns - 1) == PresentedFrame(
         1, 8, frames[cut - 1].t_ns, pytest.approx(8 / FPS))
+
+
+class _UndrawnSurface(VideoSurface):
+    """A presenter whose window the system does not draw (minimised): no swap ever comes."""
+
+    def swap_pending(self) -> bool:
+        return self.has_picture()
+
+
+def test_frames_no_swap_shows_are_stamped_at_hand_over_and_the_run_goes_on(qtbot, clips):
+    surface = _UndrawnSurface()
+    surface.resize(320, 180)
+    qtbot.addWidget(surface)
+    surface.show()
+    player = DecodedPlayer(surface, MonotonicClock(), virtual_display=True)
+    frames: list[FrameShown] = []
+    player.on_frame = frames.append
+    reports = collect(player)
+    player.play(request(1, clips[1], 0.0, 0.4, marks=(0.2,)))
+    qtbot.waitUntil(lambda: any(isinstance(r, ReachedOut) for r in reports), timeout=5000)
+    player.shutdown()
+    # Every frame reached the record, in order, with its cue; none waited for ever.
+    assert [f.index for f in frames] == list(range(0, 12))
+    assert [type(r).__name__ for r in reports] == ["Presented", "MarkShown", "ReachedOut"]
+    assert player.swaps_missed > 0 and player.frames_never_shown < len(frames)

@@ -587,8 +587,10 @@ def _play_on_projector(record: Record, loaded: LoadedScenario, variant_id: str,
     if result.fault is not None:
         fail(f"{result.fault}. Every event printed above is stored; continue with "
              f"`branchpoint project --resume {state.run_id}`", EXIT_PROBLEMS)
-    err.print(f"projector: {result.frames_shown} frames shown, {result.late_frames} late; "
-              f"timing {result.timing_mode}")
+    never = (f", {result.frames_never_shown} replaced before a swap showed them"
+             if result.frames_never_shown else "")
+    err.print(f"projector: {result.frames_shown} frames shown, {result.late_frames} late"
+              f"{never}; timing {result.timing_mode}")
     if result.snapshots:
         err.print(f"snapshots in {escape(str(result.snapshots[0].parent))}")
     _finish_run(record, state.session_id, state.run_id)

@@ -38,7 +38,7 @@ from simulator.cli.common import (
     vocabularies_from,
 )
 from simulator.documents import DocumentError
-from simulator.media import clip_appearances, scenario_minutes, vocabulary_for
+from simulator.media import as_indexed, clip_appearances, scenario_minutes, vocabulary_for
 from simulator.paths import data_dir
 from simulator.playback.hardware import Decoding, choose
 from simulator.scenario import LoadedScenario, ScenarioLibrary, bundled_library
@@ -372,6 +372,12 @@ def _playback_proxies(index: MediaIndex, cache: Path, area: tuple[int, int], hei
         if clip.status != "present" or clip.content_hash is None:
             continue
         shown_path = shown(str(clip.path))
+        if not clip.path.is_file() or not as_indexed(clip, clip.path):
+            # A copy would be cached under the old content's hash, and show other frames.
+            err.print(f"[red]{shown_path}: changed or gone since it was indexed: index its "
+                      "folder again (branchpoint media index), then make its proxy[/]")
+            failed += 1
+            continue
         try:
             if not every and _timed(clip.path, area, seconds, decoding).realtime:
                 continue
@@ -433,7 +439,8 @@ def playable_command(
         try:
             measured = _timed(clip.path, area, seconds, decoding)
             verdict = "yes" if measured.realtime else "[bold red]NO[/]"
-            if not measured.realtime and proxy is not None and proxy.is_file():
+            if (not measured.realtime and proxy is not None and proxy.is_file()
+                    and as_indexed(clip, clip.path)):  # as the projector decides
                 by_proxy = _timed(proxy, area, seconds, decoding)
                 verdict = (f"from its proxy ({by_proxy.decode_fps:.0f} fps)"
                            if by_proxy.realtime else

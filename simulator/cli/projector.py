@@ -170,12 +170,15 @@ def calibrate(
 
 def _window_or_fail(clock: Clock, settings: ProjectorSettings, screen: str | None
                     ) -> ProjectorWindow:
+    from simulator.playback import PlayerUnavailable
     from simulator.projector.app import new_window
 
     try:
         return new_window(clock, settings, list, screen=screen)
     except ValueError as exc:
         fail(f"--screen: {exc}")
+    except PlayerUnavailable as exc:  # `presenter: gpu` on a PC without OpenGL
+        fail(str(exc))
 
 
 def window_size_or_none(windowed: str | None, offscreen: bool) -> tuple[int, int] | None:

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast
 
 import av
 import numpy as np
+from av.video.reformatter import Colorspace, VideoReformatter
 
 from simulator.playback.hardware import Decoding, open_clip
 
@@ -36,7 +37,23 @@ class DecodeError(RuntimeError):
 
 
 # FFmpeg's AVColorSpace and AVColorRange values, as PyAV's frames give them.
-_BT709, _UNSPECIFIED, _FULL_RANGE = 1, 2, 2
+_SPACES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
+_FULL_RANGE = 2
+_SWSCALE_MATRIX = {"bt709": int(Colorspace.ITU709), "bt601": int(Colorspace.ITU601),
+                   "bt2020": int(Colorspace.BT2020)}
+Matrix = Literal["bt709", "bt601", "bt2020"]
+
+
+def colours_of(frame: VideoFrame) -> tuple[Matrix, bool]:
+    """The Y'CbCr matrix of a decoded frame and whether it is full range.
+
+    As the clip says; a clip that does not say is taken as BT.709 from 720 lines up and
+    BT.601 below, as players do. Full range where flagged, or in a ``yuvj`` format.
+    """
+    said = _SPACES.get(frame.colorspace)
+    matrix = said or ("bt709" if frame.height >= 720 else "bt601")
+    full = frame.color_range == _FULL_RANGE or frame.format.name.startswith("yuvj")
+    return cast(Matrix, matrix), full
 
 
 @dataclass(frozen=True)
@@ -44,14 +61,13 @@ class YuvPicture:
     """A picture in the decoder's own form: 8-bit 4:2:0 planes, for the GPU to convert.
 
     ``y`` is ``height x width``; ``u`` and ``v`` are half that each way (rounded up). The
-    colours are BT.709 or BT.601, limited ("video") or full range, as the clip says; a clip
-    that does not say is taken as BT.709 from 720 lines up and BT.601 below, as players do.
+    colours are BT.709, BT.601 or BT.2020, limited ("video") or full range (`colours_of`).
     """
 
     y: np.ndarray
     u: np.ndarray
     v: np.ndarray
-    bt709: bool
+    matrix: Matrix
     full_range: bool
 
     @property
@@ -143,6 +159,7 @@ class SegmentDecoder:
                  ) -> None:
         self.path = str(path)
         self._yuv = yuv
+        self._reformatter = VideoReformatter()
         self.in_s = in_s
         self.out_s = out_s
         self.size = size
@@ -263,27 +280,35 @@ class SegmentDecoder:
                                audio=sound.take(float(pts), end))
 
     def _yuv_planes(self, frame: VideoFrame) -> YuvPicture:
-        full = frame.color_range == _FULL_RANGE or frame.format.name == "yuvj420p"
-        space = frame.colorspace
-        bt709 = space == _BT709 or (space == _UNSPECIFIED and frame.height >= 720)
-        size = self.size or (frame.width, frame.height)
+        matrix, full = colours_of(frame)
+        size = (frame.width, frame.height)
+        if self.size is not None and self.size[0] < frame.width:
+            # Scaled down here, so parked leads and queued frames hold no more than is
+            # shown; scaling up is left to the graphics chip, which does it for nothing.
+            size = self.size
         if frame.format.name not in ("yuv420p", "yuvj420p") or size != (frame.width,
                                                                         frame.height):
             # 10-bit, 4:2:2, a graphics chip's NV12, or a size to fit: still planar 4:2:0,
-            # with no colour conversion (the shader does that).
-            frame = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+            # in the range it came in, with no colour conversion (the shader does that).
+            levels = "JPEG" if full else "MPEG"
+            frame = self._reformatter.reformat(frame, width=size[0], height=size[1],
+                                               format="yuv420p", src_color_range=levels,
+                                               dst_color_range=levels)
         # Rows without FFmpeg's padding, as GL takes them; copied on the decoder's thread.
         y, u, v = (np.ascontiguousarray(
             np.frombuffer(plane, np.uint8)  # type: ignore[call-overload]  # a buffer; stubs say no
             .reshape(plane.height, plane.line_size)[:, :plane.width]) for plane in frame.planes)
-        return YuvPicture(y, u, v, bt709=bt709, full_range=full)
+        return YuvPicture(y, u, v, matrix=matrix, full_range=full)
 
     def _rgb(self, frame: VideoFrame) -> np.ndarray:
-        if self.size is None:
-            rgb = frame.to_ndarray(format="rgb24")
-        else:
-            width, height = self.size
-            rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+        # The same colours as the GPU presenter's shader: the clip's matrix and range, or
+        # the rule for clips that do not say (swscale alone would take BT.601 for them).
+        matrix, full = colours_of(frame)
+        width, height = self.size or (frame.width, frame.height)
+        rgb = self._reformatter.reformat(
+            frame, width=width, height=height, format="rgb24",
+            src_colorspace=_SWSCALE_MATRIX[matrix], src_color_range="JPEG" if full else "MPEG",
+        ).to_ndarray()
         # FFmpeg pads rows to its alignment, and PyAV returns a view over them for widths
         # that are not a multiple of 32; a QImage needs plain rows. Copied here, on the
         # decoder's thread, not on the one that paints.

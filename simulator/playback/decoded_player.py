@@ -14,6 +14,7 @@ Guarantees (tested on real decoded clips):
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -38,6 +39,8 @@ from simulator.ports import (
     Presented,
     ReachedOut,
 )
+
+log = logging.getLogger(__name__)
 
 # Until a clip says otherwise, frames are assumed to come at 30 per second.
 _DEFAULT_PERIOD_NS = 33_333_333
@@ -83,6 +86,17 @@ class _Playing:
         return Span(r.path, r.in_s + r.loop_s[0], r.in_s + r.loop_s[1])
 
 
+@dataclass(frozen=True)
+class _Handed:
+    """A frame given to the surface, waiting for the swap that shows it (not its pixels)."""
+
+    playing: _Playing
+    index: int
+    pts_s: float
+    late_ns: int
+    handed_ns: int
+
+
 class DecodedPlayer(ScreenPlayer):
     """A `Player` that decodes with PyAV and paints on a `VideoSurface`. GUI thread only."""
 
@@ -115,9 +129,10 @@ class DecodedPlayer(ScreenPlayer):
         self.on_frame: Callable[[FrameShown], None] | None = None
         self.late_frames = 0
         self.frames_never_shown = 0
+        self.swaps_missed = 0  # times no swap came and frames were stamped at hand-over
         # Frames given to the surface that no buffer swap has shown yet (the GPU presenter
         # swaps when the display lets it; the CPU painter before `show_picture` returns).
-        self._awaiting_swap: list[tuple[_Playing, DecodedFrame, int]] = []
+        self._awaiting_swap: list[_Handed] = []
         surface.picture_swapped.connect(self._swapped)
 
     # -- the Player port -------------------------------------------------------------------
@@ -284,6 +299,7 @@ class DecodedPlayer(ScreenPlayer):
         assert playing.stream is not None
         frame = playing.stream.pop()
         if frame is None:
+            self._settle_overdue(now)
             if not playing.stream.exhausted or self._awaiting_swap:
                 # Decoding behind, or the last frame not yet on screen: whether the
                 # out-point was reached is only known once it is.
@@ -305,8 +321,10 @@ class DecodedPlayer(ScreenPlayer):
         late = max(0, now - self._next_due_ns)
         if late > self._period_ns // 2:
             self.late_frames += 1
+        self._settle_overdue(now)
+        # Listed before it is handed over: a swap within `show_picture` stamps it.
+        self._awaiting_swap.append(_Handed(playing, frame.index, frame.pts_s, late, now))
         self._surface.show_picture(frame.picture)
-        self._awaiting_swap.append((playing, frame, late))
         if not self._surface.swap_pending():
             self._swapped()
         playing.stream.start_feeding()
@@ -319,6 +337,20 @@ class DecodedPlayer(ScreenPlayer):
         playing.pass_frames += 1
         self._schedule(self._next_due_ns)
 
+    def _settle_overdue(self, now: int) -> None:
+        """Stamp frames no swap was announced for within two periods as if swapped now.
+
+        A window the system does not draw (minimised, covered) gets no swaps; the run must
+        go on, as it does on the CPU painter, and the frames' stamps time the hand-over.
+        """
+        if self._awaiting_swap and now - self._awaiting_swap[0].handed_ns > 2 * self._period_ns:
+            if not self.swaps_missed:
+                log.warning("no buffer swap for %.0f ms: frames stamped when handed over "
+                            "until the window is drawn again",
+                            (now - self._awaiting_swap[0].handed_ns) / 1e6)
+            self.swaps_missed += 1
+            self._swapped()
+
     def _swapped(self) -> None:
         """Stamp the frames the surface just put on screen: now is when they got there.
 
@@ -330,22 +362,24 @@ class DecodedPlayer(ScreenPlayer):
         shown = self._clock.now_ns()
         self._last_shown_ns = shown
         stamp = shown + self._lag_ns
-        for position, (playing, frame, late) in enumerate(waiting, start=1):
-            on_screen = position == len(waiting)
+        for position, handed in enumerate(waiting, start=1):
+            playing, on_screen = handed.playing, position == len(waiting)
             if on_screen:
-                self.frames.presented(playing.request.token, frame.index, stamp,
-                                      clip_s=frame.pts_s)
+                self.frames.presented(playing.request.token, handed.index, stamp,
+                                      clip_s=handed.pts_s)
                 self.frames_shown += 1
             else:
                 self.frames_never_shown += 1
             if playing.phase == "segment":
                 # A cue's frame replaced unseen is marked with the swap that came instead.
-                self._report_segment_frame(playing, frame, stamp)
+                self._report_segment_frame(playing, handed.index, handed.pts_s, stamp)
             if self.on_frame is not None:
                 self.on_frame(FrameShown(playing.request.token, playing.request.segment_id,
-                                         frame.index, stamp, late, playing.phase, on_screen))
+                                         handed.index, stamp, handed.late_ns, playing.phase,
+                                         on_screen))
 
-    def _report_segment_frame(self, playing: _Playing, frame: DecodedFrame, stamp: int) -> None:
+    def _report_segment_frame(self, playing: _Playing, index: int, pts_s: float, stamp: int
+                              ) -> None:
         request, token = playing.request, playing.request.token
         before = len(self._reports)
         if playing.presented_ns is None:
@@ -353,10 +387,10 @@ class DecodedPlayer(ScreenPlayer):
             self._reports.append(Presented(token, stamp))
         half = self._period_ns / 2e9
         while playing.marks_left and (
-                request.in_s + request.marks[playing.marks_left[0]] <= frame.pts_s + half):
+                request.in_s + request.marks[playing.marks_left[0]] <= pts_s + half):
             self._reports.append(MarkShown(token, playing.marks_left.pop(0), stamp))
         timing = playing.stream.timing if playing.stream is not None else None
-        if timing is not None and frame.index >= math.ceil(request.out_s * timing.fps - 0.5) - 1:
+        if timing is not None and index >= math.ceil(request.out_s * timing.fps - 0.5) - 1:
             self._reach_out(playing, stamp)
         if len(self._reports) > before:
             self.reports_ready.emit()

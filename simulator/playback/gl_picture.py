@@ -2,7 +2,7 @@
 
 The CPU painter (`VideoSurface` on its own) converts every frame to RGB on the decoder's
 thread and scales it in QPainter. Here the decoder's own 4:2:0 planes go to the graphics
-chip as three textures, a fragment shader converts them to RGB, and the chip scales: at
+chip as three textures, a fragment shader converts them to RGB, and the chip scales up: at
 1080p that is half the bytes per frame, and no colour conversion on the CPU at all.
 
 The picture is drawn in `GLPicture.paintGL`; Qt composes the widget into its window and
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QObject, QRect, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
@@ -89,9 +89,16 @@ void main() { gl_FragColor = vec4(texture2D(rgb, uv).rgb, 1.0); }
 # A full-viewport quad: x, y, then the texture's u, v (rows run top to bottom in memory).
 _QUAD = np.array([-1, -1, 0, 1, 1, -1, 1, 1, -1, 1, 0, 0, 1, 1, 1, 0], np.float32)
 
-# Rows of R, G and B from (Y, Cb, Cr) after offset and scale (ITU-R BT.709 and BT.601).
-_BT709 = ((1.0, 0.0, 1.5748), (1.0, -0.187324, -0.468124), (1.0, 1.8556, 0.0))
-_BT601 = ((1.0, 0.0, 1.402), (1.0, -0.344136, -0.714136), (1.0, 1.772, 0.0))
+# Each standard's luma weights of red and blue (ITU-R BT.709, BT.601, BT.2020).
+_WEIGHTS = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114), "bt2020": (0.2627, 0.0593)}
+
+
+def _rgb_rows(kr: float, kb: float) -> tuple[tuple[float, float, float], ...]:
+    """Rows giving R, G and B from (Y, Cb, Cr) once offset and scaled to 0-1 and +-0.5."""
+    kg = 1 - kr - kb
+    return ((1.0, 0.0, 2 * (1 - kr)),
+            (1.0, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg),
+            (1.0, 2 * (1 - kb), 0.0))
 
 # Renderers that draw on the CPU: slower than QPainter, so `auto` keeps the CPU painter.
 _SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "swiftshader", "gdi generic",
@@ -115,11 +122,15 @@ class GpuCheck:
         return f"presenting with the CPU painter: {self.renderer}"
 
 
-@functools.cache
 def check_gpu() -> GpuCheck:
     """Try an OpenGL context on this display, once a process (needs a QGuiApplication)."""
     if QGuiApplication.instance() is None:
         return GpuCheck(False, "no display opened yet")
+    return _probe_gpu()
+
+
+@functools.cache
+def _probe_gpu() -> GpuCheck:
     context = QOpenGLContext()
     if not context.create():
         return GpuCheck(False, f"no OpenGL on the {QGuiApplication.platformName()} platform")
@@ -131,9 +142,15 @@ def check_gpu() -> GpuCheck:
     try:
         gl = context.functions()
         words = [str(gl.glGetString(name) or "") for name in (_VENDOR, _RENDERER, _VERSION)]
+        renderer = ", ".join(word for word in words if word)
+        # A driver that cannot build the shaders would show black: found out here, where
+        # `auto` can still choose the CPU painter.
+        for fragment in (_YUV_FRAGMENT, _RGB_FRAGMENT):
+            _compiled(fragment).removeAllShaders()
+    except GpuUnavailable as exc:
+        return GpuCheck(False, f"{exc} ({renderer})")
     finally:
         context.doneCurrent()
-    renderer = ", ".join(word for word in words if word)
     software = any(name in words[1].lower() for name in _SOFTWARE_RENDERERS)
     if software:
         return GpuCheck(False, f"OpenGL renders on the CPU here ({renderer})", software=True)
@@ -165,13 +182,23 @@ class GpuUnavailable(PlayerUnavailable):
     """The GPU presenter was asked for and this PC's display gives no OpenGL."""
 
 
+def _compiled(fragment: str, parent: QObject | None = None) -> QOpenGLShaderProgram:
+    """The picture's vertex shader with ``fragment``, linked in the current context."""
+    program = QOpenGLShaderProgram(parent)
+    if not (program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Vertex, _VERTEX)
+            and program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Fragment, fragment)
+            and program.link()):
+        raise GpuUnavailable(f"the picture shaders do not compile here: {program.log()}")
+    return program
+
+
 def _colour_uniforms(picture: YuvPicture) -> tuple[QVector3D, QVector3D, tuple[QVector3D, ...]]:
     if picture.full_range:
-        offset, scale = QVector3D(0.0, 0.5, 0.5), QVector3D(1.0, 1.0, 1.0)
+        offset, scale = QVector3D(0.0, 128 / 255, 128 / 255), QVector3D(1.0, 1.0, 1.0)
     else:
         offset = QVector3D(16 / 255, 128 / 255, 128 / 255)
         scale = QVector3D(255 / 219, 255 / 224, 255 / 224)
-    rows = _BT709 if picture.bt709 else _BT601
+    rows = _rgb_rows(*_WEIGHTS[picture.matrix])
     return offset, scale, tuple(QVector3D(*row) for row in rows)
 
 
@@ -209,7 +236,7 @@ class GLPicture(QOpenGLWidget):
         self.swaps += 1
         self.swap_pending = False
 
-    def show(self, picture: Picture | None) -> None:  # type: ignore[override]
+    def present(self, picture: Picture | None) -> None:
         """Draw ``picture``; None draws black.
 
         Qt swaps within `repaint` when it can, and otherwise at its next update request,
@@ -240,6 +267,9 @@ class GLPicture(QOpenGLWidget):
 
     def initializeGL(self) -> None:  # noqa: N802 - Qt's name
         """Compile the shaders and make the textures and the quad, once per context."""
+        for stale in (self._yuv_program, self._rgb_program):
+            if stale is not None:  # from the context Qt remade this one in place of
+                stale.deleteLater()
         self._yuv_program = self._program(_YUV_FRAGMENT, ("y_plane", "u_plane", "v_plane"))
         self._rgb_program = self._program(_RGB_FRAGMENT, ("rgb",))
         # Plain texture names: they live and die with the context (which Qt remakes when the
@@ -255,12 +285,7 @@ class GLPicture(QOpenGLWidget):
         self._quad.release()
 
     def _program(self, fragment: str, samplers: tuple[str, ...]) -> QOpenGLShaderProgram:
-        program = QOpenGLShaderProgram(self)
-        if not (program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Vertex, _VERTEX)
-                and program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Fragment,
-                                                    fragment)
-                and program.link()):
-            raise GpuUnavailable(f"the picture shaders do not compile here: {program.log()}")
+        program = _compiled(fragment, self)
         program.bind()
         for unit, name in enumerate(samplers):
             program.setUniformValue1i(program.uniformLocation(name), unit)
@@ -301,6 +326,7 @@ class GLPicture(QOpenGLWidget):
         for unit, (pixels, kind) in enumerate(planes):
             self._bind(unit, pixels, kind, upload=not self._uploaded)
         self._uploaded = True
+        gl.glPixelStorei(_UNPACK_ALIGNMENT, 4)  # Qt's own drawing expects the default
         if isinstance(picture, YuvPicture):
             offset, scale, (to_r, to_g, to_b) = _colour_uniforms(picture)
             for name, value in (("offset", offset), ("scale", scale), ("to_r", to_r),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +46,13 @@ PREFERRED: dict[str, tuple[str, ...]] = {
 # The codec the device is tried with: every chip that decodes anything decodes H.264.
 _PROBE_CODEC = "h264"
 
-# A device that failed this many clips in a row is taken for lost (a driver reset, an
-# unplugged external chip): later clips go straight to software, not through one more
-# failing attempt at every cut.
+# A device that failed this many different clips in a row is taken for lost (a driver
+# reset, an unplugged external chip): clips go straight to software, not through one more
+# failing attempt at every cut, until `RETRY_AFTER_S` has passed and it is tried again.
 GIVE_UP_AFTER = 3
-_failures: dict[str, int] = {}
+RETRY_AFTER_S = 300.0
+_failed_clips: dict[str, set[str]] = {}
+_given_up_at: dict[str, float] = {}
 _failures_lock = threading.Lock()
 
 
@@ -121,28 +124,34 @@ def open_clip(path: str | Path, decoding: Decoding) -> tuple[InputContainer, boo
     """Open ``path`` to decode as ``decoding`` says; whether it is decoded on the device.
 
     A device that fails for this clip (its driver refusing, a lost device) leaves it to
-    software, logged; after `GIVE_UP_AFTER` failures in a row it is not tried again by
-    this process.
+    software, logged; after it failed `GIVE_UP_AFTER` different clips in a row it is left
+    alone for `RETRY_AFTER_S`.
 
     Raises:
         OSError, av.FFmpegError: the file cannot be opened at all.
     """
     device = decoding.device
     with _failures_lock:
-        lost = device is not None and _failures.get(device, 0) >= GIVE_UP_AFTER
-    if device is not None and not lost:
+        resting = device is not None and device in _given_up_at and (
+            time.monotonic() - _given_up_at[device] < RETRY_AFTER_S)
+    if device is not None and not resting:
         try:
             container = av.open(str(path), hwaccel=decoding.hwaccel())
         except (OSError, NotImplementedError, ValueError, av.FFmpegError) as exc:
             with _failures_lock:
-                _failures[device] = failed = _failures.get(device, 0) + 1
+                failed = _failed_clips.setdefault(device, set())
+                failed.add(str(path))
+                lost = len(failed) >= GIVE_UP_AFTER
+                if lost:
+                    _given_up_at[device] = time.monotonic()
             log.warning("%s: decoding on %s failed (%s); decoding in software%s",
                         inert(str(path)), device, _plain(exc),
-                        f"; {device} failed {failed} clips in a row and is not tried again"
-                        if failed == GIVE_UP_AFTER else "")
+                        f"; {device} failed {len(failed)} clips in a row and is left alone "
+                        f"for {RETRY_AFTER_S:.0f} s" if lost else "")
         else:
             with _failures_lock:
-                _failures[device] = 0
+                _failed_clips.pop(device, None)
+                _given_up_at.pop(device, None)
             return container, True
     return av.open(str(path)), False
 

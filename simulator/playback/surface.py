@@ -112,7 +112,7 @@ class VideoSurface(QWidget):
     def show_picture(self, picture: Picture) -> None:
         """Show a decoded picture now: RGB, or YUV planes on the GPU presenter."""
         if self._gl is not None:
-            self._gl.show(picture)
+            self._gl.present(picture)
         elif isinstance(picture, np.ndarray):
             self.show_frame(image_from_rgb(picture), picture)
         else:
@@ -121,7 +121,7 @@ class VideoSurface(QWidget):
     def show_frame(self, image: QImage, pixels: object = None) -> None:
         """Paint ``image`` now (``pixels`` is whatever buffer it points into)."""
         if self._gl is not None:
-            self._gl.show(np.ascontiguousarray(rgb_of(image)))
+            self._gl.present(np.ascontiguousarray(rgb_of(image)))
             return
         image.setDevicePixelRatio(self.devicePixelRatioF())
         self._image, self._pixels = image, pixels
@@ -131,7 +131,7 @@ class VideoSurface(QWidget):
         """Black: between runs, the trainees see nothing rather than the last picture."""
         self._image = self._pixels = None
         if self._gl is not None:
-            self._gl.show(None)
+            self._gl.present(None)
         self.update()
 
     def draw_now(self) -> None:

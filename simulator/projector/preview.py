@@ -37,7 +37,7 @@ class PreviewFeed(QObject):
 
     def capture(self) -> QImage | None:
         """Take one preview picture now (an independent copy) and emit it."""
-        if self._surface.current_image() is None:
+        if not self._surface.has_picture():
             return None
         # Grabbing the widget includes the overlays (low light), as the trainee sees it.
         image = self._surface.grab(self._surface.picture_rect()).toImage()

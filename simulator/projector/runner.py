@@ -35,6 +35,8 @@ class ProjectorResult:
     snapshots: list[Path] = field(default_factory=list)
     frames_shown: int = 0
     late_frames: int = 0
+    # Frames the GPU presenter was given and replaced before a swap showed them.
+    frames_never_shown: int = 0
     timing_mode: str = ""
 
 
@@ -121,6 +123,7 @@ def play_on_projector(
         loop.exec()
     result.frames_shown = player.frames_shown
     result.late_frames = getattr(player, "late_frames", 0)
+    result.frames_never_shown = getattr(player, "frames_never_shown", 0)
     player.shutdown()
     window.close()
     return result

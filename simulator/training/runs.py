@@ -8,6 +8,7 @@ scenario version, never the file on disk, which may have changed since.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,7 @@ def begin_run(
     record.scenario_versions.store(loaded)
     index = record.media_index()
 
+    @functools.cache  # decided once a run: not a lookup and a file check at every cut
     def clips(variant: str, clip_id: str) -> Path | None:
         return playback_clip(loaded, index, variant, clip_id)
 
@@ -84,7 +86,10 @@ def reopen_run(
     state, journal = record.runs.reopen(run_id)
     loaded = record.scenario_versions.get(state.scenario_hash)
     index = record.media_index()
+
+    @functools.cache
+    def clips(variant: str, clip_id: str) -> Path | None:
+        return playback_clip(loaded, index, variant, clip_id)
+
     return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
-                       profile=profile,
-                       clips=lambda variant, clip_id: playback_clip(loaded, index, variant,
-                                                                    clip_id))
+                       profile=profile, clips=clips)

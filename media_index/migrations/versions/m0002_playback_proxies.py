@@ -18,5 +18,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('media_clips') as batch:
-        batch.drop_column('playback_proxy_path')
+    # A plain DROP COLUMN (SQLite 3.35+): a batch rebuild would drop the table media_tags
+    # refers to.
+    op.drop_column('media_clips', 'playback_proxy_path')
