@@ -12,7 +12,7 @@ the figures do not depend on what the player claims:
 - stamping: synthetic clicks injected right after a paint, stamp minus injection time.
 
 ``python -m bench.projector_switch [--switches N] [--size WxH] [--fps N] [--codec h264|h265]
-[--backends pyav,vlc] [--proxy-height H] [--presenter cpu|gpu]``; JSON in bench/results,
+[--backends pyav,vlc] [--proxy-height H] [--presenter cpu|gpu|yuv-only]``; JSON in bench/results,
 named ``projector_switch`` for the default clips (1280x720, 30 fps, H.264) on both backends,
 with ``-<W>x<H>-<fps>-<codec>``, ``-proxy<H>``, the backends and ``-gpu`` added otherwise.
 Both players decode in software. The GPU presenter needs a display with OpenGL: under
@@ -93,6 +93,25 @@ class BarcodeSurface(VideoSurface):
             self._unswapped = None
 
 
+class YuvOnlySurface(BarcodeSurface):
+    """Takes the GPU presenter's YUV frames and draws nothing: what the player holds and
+    spends on its side of the GPU presenter, with no graphics driver counted."""
+
+    @property
+    def takes_yuv(self) -> bool:
+        return True
+
+    @property
+    def presenter(self) -> str:
+        return "yuv-only"
+
+    def show_picture(self, picture: Picture) -> None:
+        assert isinstance(picture, YuvPicture)
+        y = picture.y
+        code = read_barcode(np.broadcast_to(y[:, :, None], (*y.shape, 3)))
+        self.painted.append((self._clock.now_ns(), code))
+
+
 def _code(image: QImage) -> tuple[int, int] | None:
     return read_barcode(rgb_of(image))
 
@@ -119,10 +138,11 @@ def _rss_mb() -> float:
 
 
 def measure(backend: str, clips: list[str], switches: int, size: tuple[int, int],
-            fps: int = FPS, *, gpu: bool = False) -> dict[str, Any]:
+            fps: int = FPS, *, presenter: str = "cpu") -> dict[str, Any]:
     """Run ``switches`` cuts on one backend; the figures as a dict."""
     clock = MonotonicClock()
-    surface = BarcodeSurface(clock, gpu=gpu)
+    surface = (YuvOnlySurface(clock) if presenter == "yuv-only"
+               else BarcodeSurface(clock, gpu=presenter == "gpu"))
     surface.resize(*size)
     surface.show()
     player: Any
@@ -225,13 +245,14 @@ def _playback_proxies(clips: list[str], folder: Path, height: int) -> list[str]:
 
 def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
         codec: str = CODEC, backends: tuple[str, ...] = BACKENDS,
-        proxy_height: int | None = None, gpu: bool = False) -> dict[str, Any]:
+        proxy_height: int | None = None, presenter: str = "cpu") -> dict[str, Any]:
     """The backends on the same clips, and the stamping test; writes the JSON.
 
     With ``proxy_height``, the players play the clips' playback proxies of that height, on
     a screen of the proxies' size, as the projector does on a PC that cannot play the
-    originals. With ``gpu`` the players present with OpenGL (run under a display that has
-    it, such as ``xvfb-run`` with ``QT_QPA_PLATFORM=xcb``).
+    originals. ``presenter`` ``gpu`` presents with OpenGL (run under a display that has it,
+    such as ``xvfb-run`` with ``QT_QPA_PLATFORM=xcb``); ``yuv-only`` decodes as for the GPU
+    and draws nothing.
     """
     QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
@@ -246,7 +267,8 @@ def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
             figures["played"] = (f"playback proxies, {shown[0]}x{shown[1]} H.264 (made as "
                                  "`branchpoint media proxies --playback` makes them)")
         for backend in backends:
-            figures[backend] = measure(backend, clips, switches, shown, fps, gpu=gpu)
+            figures[backend] = measure(backend, clips, switches, shown, fps,
+                                       presenter=presenter)
     figures["stamping"] = stamping()
     name = "projector_switch"
     if (size, fps, codec) != (SIZE, FPS, CODEC):
@@ -255,8 +277,8 @@ def run(switches: int = 100, size: tuple[int, int] = SIZE, fps: int = FPS,
         name += f"-proxy{proxy_height}"
     if backends != BACKENDS:
         name += "-" + "-".join(backends)
-    if gpu:
-        name += "-gpu"
+    if presenter != "cpu":
+        name += f"-{presenter}"
     write_result(name, figures, machine())
     return figures
 
@@ -281,10 +303,11 @@ if __name__ == "__main__":
                         help="comma-separated: pyav, vlc")
     parser.add_argument("--proxy-height", type=int, default=None,
                         help="play the clips' playback proxies of this many lines")
-    parser.add_argument("--presenter", choices=("cpu", "gpu"), default="cpu",
+    parser.add_argument("--presenter", choices=("cpu", "gpu", "yuv-only"), default="cpu",
                         help="gpu: OpenGL (needs a display with it, e.g. xvfb-run and "
-                        "QT_QPA_PLATFORM=xcb)")
+                        "QT_QPA_PLATFORM=xcb); yuv-only: the GPU presenter's decoding, "
+                        "nothing drawn")
     args = parser.parse_args()
     print(json.dumps(run(args.switches, args.size, args.fps, args.codec,
                          tuple(args.backends.split(",")), args.proxy_height,
-                         args.presenter == "gpu"), indent=2))
+                         args.presenter), indent=2))

@@ -12,10 +12,22 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.reformatter import VideoReformatter
 
 from media_index.probe import ProbeError
 
 PROXY_GOP_S = 0.5
+
+# FFmpeg's AVColorSpace and AVColorRange values, and swscale's numbers for the matrices.
+_BT709, _UNSPECIFIED, _BT601, _LIMITED, _FULL = 1, 2, 6, 1, 2
+_SWSCALE = {1: 1, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+
+
+def _matrix_of(colorspace: int | None, height: int) -> int:
+    """The clip's Y'CbCr matrix, or the one players take for a clip that does not say."""
+    if colorspace not in (None, _UNSPECIFIED):
+        return int(colorspace)
+    return _BT709 if height >= 720 else _BT601
 
 
 def make_proxy(clip: Path, content_hash: str, cache: Path, *, gop_s: float = PROXY_GOP_S,
@@ -51,6 +63,17 @@ def _transcode(source: Path, target: Path, gop_s: float, max_height: int) -> Non
         video_out.width, video_out.height, video_out.pix_fmt = width, height, "yuv420p"
         gop = max(1, round(float(rate) * gop_s))
         video_out.codec_context.gop_size = gop
+        # A copy smaller than 720 lines would be taken for BT.601 if it said nothing: it
+        # says what the original is (or was taken for), in limited range, as it is made.
+        matrix = _matrix_of(video_in.codec_context.colorspace, source_h)
+        video_out.codec_context.colorspace = matrix
+        video_out.codec_context.color_range = _LIMITED
+        for tag in ("color_primaries", "color_trc"):
+            if (said := getattr(video_in.codec_context, tag)) not in (None, _UNSPECIFIED):
+                setattr(video_out.codec_context, tag, said)
+        full = (video_in.codec_context.color_range == _FULL
+                or (video_in.codec_context.pix_fmt or "").startswith("yuvj"))
+        reformatter = VideoReformatter()
         video_out.options = {"keyint_min": str(gop), "sc_threshold": "0", "preset": "veryfast",
                              "crf": "23"}
         audio_in = src.streams.audio[0] if src.streams.audio else None
@@ -60,7 +83,12 @@ def _transcode(source: Path, target: Path, gop_s: float, max_height: int) -> Non
         for packet in src.demux(*streams):
             for frame in packet.decode():
                 if isinstance(frame, av.VideoFrame):
-                    scaled = frame.reformat(width=width, height=height, format="yuv420p")
+                    scaled = reformatter.reformat(
+                        frame, width=width, height=height, format="yuv420p",
+                        src_colorspace=_SWSCALE.get(matrix, 5),
+                        dst_colorspace=_SWSCALE.get(matrix, 5),
+                        src_color_range=_FULL if full else _LIMITED, dst_color_range=_LIMITED)
+                    scaled.colorspace, scaled.color_range = matrix, _LIMITED
                     dst.mux(video_out.encode(scaled))
                 elif isinstance(frame, av.AudioFrame) and audio_out is not None:
                     frame.pts = None  # the encoder restamps audio in its own frame size

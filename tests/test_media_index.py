@@ -534,3 +534,20 @@ def test_the_playback_proxy_migration_goes_down_and_up_with_the_tags_kept(index,
     again = MediaIndex.open(index.engine)  # upgraded on opening
     door = again.by_path(footage / "a" / "door.mp4")
     assert door.playback_proxy_path is None and door.people["man"]["gender"] == ["man"]
+
+
+def test_a_small_proxy_of_hd_footage_says_its_colours_are_bt709(tmp_path):
+    from simulator.playback.decode import SegmentDecoder
+
+    source = tmp_path / "hd.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=1280x720:rate=10:duration=1", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p", str(source)], check=True)
+    proxy = make_proxy(source, "cd" * 32, tmp_path / "cache", max_height=180)
+    assert proxy.name == f"{'cd' * 32}.180p.proxy.mp4"
+    for path, lines in ((source, 720), (proxy, 180)):
+        decoder = SegmentDecoder(path, 0.0, 0.2, yuv=True)
+        picture = next(iter(decoder)).picture
+        decoder.close()
+        # Unsaid in the source (HD, so BT.709); said in the proxy, which is under 720 lines.
+        assert (picture.height, picture.matrix, picture.full_range) == (lines, "bt709", False)
