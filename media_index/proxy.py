@@ -20,12 +20,16 @@ PROXY_GOP_S = 0.5
 
 # FFmpeg's AVColorSpace and AVColorRange values, and swscale's numbers for the matrices.
 _BT709, _UNSPECIFIED, _BT601, _LIMITED, _FULL = 1, 2, 6, 1, 2
-_SWSCALE = {1: 1, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+_SWSCALE = {1: 1, 5: 5, 6: 5, 9: 9, 10: 9}
 
 
 def _matrix_of(colorspace: int | None, height: int) -> int:
-    """The clip's Y'CbCr matrix, or the one players take for a clip that does not say."""
-    if colorspace not in (None, _UNSPECIFIED):
+    """The clip's Y'CbCr matrix, or the one players take for a clip that says none we use.
+
+    Only BT.709, BT.601 and BT.2020 pass: an RGB source's tag, say, would be wrong on a
+    YUV copy.
+    """
+    if colorspace in _SWSCALE:
         return int(colorspace)
     return _BT709 if height >= 720 else _BT601
 
@@ -85,8 +89,7 @@ def _transcode(source: Path, target: Path, gop_s: float, max_height: int) -> Non
                 if isinstance(frame, av.VideoFrame):
                     scaled = reformatter.reformat(
                         frame, width=width, height=height, format="yuv420p",
-                        src_colorspace=_SWSCALE.get(matrix, 5),
-                        dst_colorspace=_SWSCALE.get(matrix, 5),
+                        src_colorspace=_SWSCALE[matrix], dst_colorspace=_SWSCALE[matrix],
                         src_color_range=_FULL if full else _LIMITED, dst_color_range=_LIMITED)
                     scaled.colorspace, scaled.color_range = matrix, _LIMITED
                     dst.mux(video_out.encode(scaled))

@@ -92,8 +92,9 @@ def replay_files(index: MediaIndex, played: Mapping[str, Path]) -> dict[str, Pat
     for clip_id, path in played.items():
         clip = index.by_path(path)
         # A playback proxy has short keyframe intervals too, and does where no review
-        # proxy was made.
-        proxies = (clip.proxy_path, clip.playback_proxy_path) if clip is not None else ()
+        # proxy was made. Neither, of an earlier take copied over this one since.
+        fresh = clip is not None and (not path.is_file() or as_indexed(clip, path))
+        proxies = (clip.proxy_path, clip.playback_proxy_path) if clip and fresh else ()
         files[clip_id] = next((p for p in proxies if p is not None and p.is_file()), path)
     return files
 

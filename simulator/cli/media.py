@@ -372,14 +372,14 @@ def _playback_proxies(index: MediaIndex, cache: Path, area: tuple[int, int], hei
         if clip.status != "present" or clip.content_hash is None:
             continue
         shown_path = shown(str(clip.path))
-        if not clip.path.is_file() or not as_indexed(clip, clip.path):
-            # A copy would be cached under the old content's hash, and show other frames.
-            err.print(f"[red]{shown_path}: changed or gone since it was indexed: index its "
-                      "folder again (branchpoint media index), then make its proxy[/]")
-            failed += 1
-            continue
         try:
             if not every and _timed(clip.path, area, seconds, decoding).realtime:
+                continue
+            if not as_indexed(clip, clip.path):
+                # A copy would be cached under the old content's hash, and show other frames.
+                err.print(f"[red]{shown_path}: changed since it was indexed: index its "
+                          "folder again (branchpoint media index), then make its proxy[/]")
+                failed += 1
                 continue
             proxy = make_proxy(clip.path, clip.content_hash, cache, max_height=height)
             measured = _timed(proxy, area, seconds, decoding)

@@ -293,7 +293,7 @@ class SegmentDecoder:
             levels = "JPEG" if full else "MPEG"
             frame = self._reformatter.reformat(frame, width=size[0], height=size[1],
                                                format="yuv420p", src_color_range=levels,
-                                               dst_color_range=levels)
+                                               dst_color_range=levels, threads=1)
         # Rows without FFmpeg's padding, as GL takes them; copied on the decoder's thread.
         y, u, v = (np.ascontiguousarray(
             np.frombuffer(plane, np.uint8)  # type: ignore[call-overload]  # a buffer; stubs say no
@@ -308,6 +308,8 @@ class SegmentDecoder:
         rgb = self._reformatter.reformat(
             frame, width=width, height=height, format="rgb24",
             src_colorspace=_SWSCALE_MATRIX[matrix], src_color_range="JPEG" if full else "MPEG",
+            dst_color_range="JPEG",  # RGB is full range; left unsaid, swscale keeps the source's
+            threads=1,  # the decoders already run side by side; a pool each is waste
         ).to_ndarray()
         # FFmpeg pads rows to its alignment, and PyAV returns a view over them for widths
         # that are not a multiple of 32; a QImage needs plain rows. Copied here, on the

@@ -19,7 +19,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
@@ -129,11 +129,14 @@ class DecodedPlayer(ScreenPlayer):
         self.on_frame: Callable[[FrameShown], None] | None = None
         self.late_frames = 0
         self.frames_never_shown = 0
-        self.swaps_missed = 0  # times no swap came and frames were stamped at hand-over
+        self.swaps_missed = 0  # times the window stopped getting swaps (stamped at hand-over)
         # Frames given to the surface that no buffer swap has shown yet (the GPU presenter
         # swaps when the display lets it; the CPU painter before `show_picture` returns).
         self._awaiting_swap: list[_Handed] = []
-        surface.picture_swapped.connect(self._swapped)
+        # Set while the window gets no swaps at all (minimised, covered): frames are then
+        # stamped when handed over, as on the CPU painter, until a swap comes again.
+        self._swapless = False
+        surface.picture_swapped.connect(self._swap_seen)
 
     # -- the Player port -------------------------------------------------------------------
 
@@ -192,6 +195,9 @@ class DecodedPlayer(ScreenPlayer):
             self._last_slot_ns += shift
         if self._last_shown_ns is not None:
             self._last_shown_ns += shift
+        # A frame handed over before the pause has waited for its swap only while playing.
+        self._awaiting_swap = [replace(h, handed_ns=h.handed_ns + shift)
+                               for h in self._awaiting_swap]
         playing = self._playing
         if playing is not None and playing.presented_ns is not None:
             # Kept as the origin for timing a failure: it moves with the pause, like the rest.
@@ -325,7 +331,7 @@ class DecodedPlayer(ScreenPlayer):
         # Listed before it is handed over: a swap within `show_picture` stamps it.
         self._awaiting_swap.append(_Handed(playing, frame.index, frame.pts_s, late, now))
         self._surface.show_picture(frame.picture)
-        if not self._surface.swap_pending():
+        if self._swapless or not self._surface.swap_pending():
             self._swapped()
         playing.stream.start_feeding()
         if self._audio is not None:
@@ -338,32 +344,42 @@ class DecodedPlayer(ScreenPlayer):
         self._schedule(self._next_due_ns)
 
     def _settle_overdue(self, now: int) -> None:
-        """Stamp frames no swap was announced for within two periods as if swapped now.
+        """Go over to stamping at hand-over when no swap came for two frame periods.
 
         A window the system does not draw (minimised, covered) gets no swaps; the run must
-        go on, as it does on the CPU painter, and the frames' stamps time the hand-over.
+        go on, as it does on the CPU painter. The frames waiting are stamped when they were
+        handed over, and so is every frame after them, until a swap comes again.
         """
-        if self._awaiting_swap and now - self._awaiting_swap[0].handed_ns > 2 * self._period_ns:
-            if not self.swaps_missed:
-                log.warning("no buffer swap for %.0f ms: frames stamped when handed over "
-                            "until the window is drawn again",
-                            (now - self._awaiting_swap[0].handed_ns) / 1e6)
-            self.swaps_missed += 1
-            self._swapped()
+        if (self._swapless or not self._awaiting_swap
+                or now - self._awaiting_swap[0].handed_ns <= 2 * self._period_ns):
+            return
+        log.warning("no buffer swap for %.0f ms: frames are stamped when handed over until "
+                    "the window is drawn again", (now - self._awaiting_swap[0].handed_ns) / 1e6)
+        self._swapless = True
+        self.swaps_missed += 1
+        self._swapped(at_hand_over=True)
 
-    def _swapped(self) -> None:
+    def _swap_seen(self) -> None:
+        self._swapless = False
+        self._swapped()
+
+    def _swapped(self, *, at_hand_over: bool = False) -> None:
         """Stamp the frames the surface just put on screen: now is when they got there.
 
         Only the last was seen; any before it were replaced before a swap showed them.
+        ``at_hand_over``: no swap is coming; each is stamped when it was handed over.
         """
         waiting, self._awaiting_swap = self._awaiting_swap, []
         if not waiting:
             return
         shown = self._clock.now_ns()
-        self._last_shown_ns = shown
-        stamp = shown + self._lag_ns
         for position, handed in enumerate(waiting, start=1):
-            playing, on_screen = handed.playing, position == len(waiting)
+            playing = handed.playing
+            on_screen = at_hand_over or position == len(waiting)
+            if at_hand_over:
+                shown = handed.handed_ns
+            self._last_shown_ns = shown
+            stamp = shown + self._lag_ns
             if on_screen:
                 self.frames.presented(playing.request.token, handed.index, stamp,
                                       clip_s=handed.pts_s)

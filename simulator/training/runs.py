@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from media_index import MediaIndex
 from simulator.agency import AgencyProfile
 from simulator.media import playback_clip, played_clip, resolve_clip
 from simulator.ports import Clock, Player
@@ -48,9 +49,7 @@ def begin_run(
     record.scenario_versions.store(loaded)
     index = record.media_index()
 
-    @functools.cache  # decided once a run: not a lookup and a file check at every cut
-    def clips(variant: str, clip_id: str) -> Path | None:
-        return playback_clip(loaded, index, variant, clip_id)
+    clips = _decided_once(loaded, index)
 
     # The record names the clips themselves: the index knows who they show, and a proxy is
     # only this PC's way of showing the same frames.
@@ -86,10 +85,25 @@ def reopen_run(
     state, journal = record.runs.reopen(run_id)
     loaded = record.scenario_versions.get(state.scenario_hash)
     index = record.media_index()
+    return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
+                       profile=profile, clips=_decided_once(loaded, index))
+
+
+def _decided_once(loaded: LoadedScenario, index: MediaIndex | None
+                  ) -> Callable[[str, str], Path | None]:
+    """The file each clip plays from, decided at its first play, not looked up at every cut.
+
+    A proxy deleted since is passed over for the original.
+    """
 
     @functools.cache
-    def clips(variant: str, clip_id: str) -> Path | None:
+    def decided(variant: str, clip_id: str) -> Path | None:
         return playback_clip(loaded, index, variant, clip_id)
 
-    return ScenarioRun(loaded, state, clock=clock, player=player, journal=journal,
-                       profile=profile, clips=clips)
+    def clips(variant: str, clip_id: str) -> Path | None:
+        path = decided(variant, clip_id)
+        if path is not None and not path.is_file():
+            return resolve_clip(loaded, index, variant, clip_id)
+        return path
+
+    return clips
