@@ -195,6 +195,10 @@ class SegmentDecoder:
         """The clip's frame number at ``pts_s`` (frame 0 starts at 0 s)."""
         return round(pts_s * self.timing.fps)
 
+    def release_scaler(self) -> None:
+        """Free the scaler's buffers; the next picture makes it again (a millisecond or two)."""
+        self._reformatter = VideoReformatter()
+
     def close(self) -> None:
         """Release the file and the decoder."""
         if not self._closed:

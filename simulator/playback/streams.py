@@ -100,6 +100,16 @@ class FrameStream:
             self.error = f"{self.span.path}: {exc}"
         return None
 
+    def park(self, count: int) -> None:
+        """Decode a lead of ``count`` frames, then free the scaler's buffers until played.
+
+        Nine parked targets would otherwise each hold a scaler sized for the screen.
+        """
+        self.fill(count)
+        with self._decode_lock:
+            if self._decoder is not None:
+                self._decoder.release_scaler()
+
     def start_feeding(self) -> None:
         """Keep ``ahead`` frames decoded from now on, on a thread of the stream's own."""
         if self._feeder is None:
@@ -193,7 +203,7 @@ class Preroller:
                     return
                 stream = self._jobs.popleft()
                 self._busy = True
-            stream.fill(self.lead)
+            stream.park(self.lead)
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """End the worker thread and wait for it (streams it parked stay parked).
