@@ -14,24 +14,23 @@ from pathlib import Path
 import av
 from av.video.reformatter import VideoReformatter
 
+from media_index.colours import (
+    FULL_RANGE,
+    LIMITED_RANGE,
+    SWSCALE,
+    Matrix,
+    full_range,
+    matrix_of,
+    said_matrix,
+)
 from media_index.probe import ProbeError
 
 PROXY_GOP_S = 0.5
 
-# FFmpeg's AVColorSpace and AVColorRange values, and swscale's numbers for the matrices.
-_BT709, _UNSPECIFIED, _BT601, _LIMITED, _FULL = 1, 2, 6, 1, 2
-_SWSCALE = {1: 1, 5: 5, 6: 5, 9: 9, 10: 9}
-
-
-def _matrix_of(colorspace: int | None, height: int) -> int:
-    """The clip's Y'CbCr matrix, or the one players take for a clip that says none we use.
-
-    Only BT.709, BT.601 and BT.2020 pass: an RGB source's tag, say, would be wrong on a
-    YUV copy.
-    """
-    if colorspace in _SWSCALE:
-        return int(colorspace)
-    return _BT709 if height >= 720 else _BT601
+# FFmpeg's AVColorSpace values a copy is tagged with where its original says no matrix we
+# use (an RGB source's tag, say, would be wrong on a YUV copy), and its "unspecified".
+_TAGS: dict[Matrix, int] = {"bt709": 1, "bt601": 6, "bt2020": 9}
+_UNSPECIFIED = 2
 
 
 def make_proxy(clip: Path, content_hash: str, cache: Path, *, gop_s: float = PROXY_GOP_S,
@@ -69,14 +68,15 @@ def _transcode(source: Path, target: Path, gop_s: float, max_height: int) -> Non
         video_out.codec_context.gop_size = gop
         # A copy smaller than 720 lines would be taken for BT.601 if it said nothing: it
         # says what the original is (or was taken for), in limited range, as it is made.
-        matrix = _matrix_of(video_in.codec_context.colorspace, source_h)
-        video_out.codec_context.colorspace = matrix
-        video_out.codec_context.color_range = _LIMITED
+        source_space = video_in.codec_context.colorspace
+        matrix = matrix_of(source_space, source_h)
+        space_tag = source_space if said_matrix(source_space) else _TAGS[matrix]
+        video_out.codec_context.colorspace = space_tag
+        video_out.codec_context.color_range = LIMITED_RANGE
         for tag in ("color_primaries", "color_trc"):
             if (said := getattr(video_in.codec_context, tag)) not in (None, _UNSPECIFIED):
                 setattr(video_out.codec_context, tag, said)
-        full = (video_in.codec_context.color_range == _FULL
-                or (video_in.codec_context.pix_fmt or "").startswith("yuvj"))
+        full = full_range(video_in.codec_context.color_range, video_in.codec_context.pix_fmt)
         reformatter = VideoReformatter()
         video_out.options = {"keyint_min": str(gop), "sc_threshold": "0", "preset": "veryfast",
                              "crf": "23"}
@@ -89,9 +89,10 @@ def _transcode(source: Path, target: Path, gop_s: float, max_height: int) -> Non
                 if isinstance(frame, av.VideoFrame):
                     scaled = reformatter.reformat(
                         frame, width=width, height=height, format="yuv420p",
-                        src_colorspace=_SWSCALE[matrix], dst_colorspace=_SWSCALE[matrix],
-                        src_color_range=_FULL if full else _LIMITED, dst_color_range=_LIMITED)
-                    scaled.colorspace, scaled.color_range = matrix, _LIMITED
+                        src_colorspace=SWSCALE[matrix], dst_colorspace=SWSCALE[matrix],
+                        src_color_range=FULL_RANGE if full else LIMITED_RANGE,
+                        dst_color_range=LIMITED_RANGE)
+                    scaled.colorspace, scaled.color_range = space_tag, LIMITED_RANGE
                     dst.mux(video_out.encode(scaled))
                 elif isinstance(frame, av.AudioFrame) and audio_out is not None:
                     frame.pts = None  # the encoder restamps audio in its own frame size

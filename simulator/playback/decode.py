@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
-from av.video.reformatter import Colorspace, VideoReformatter
+from av.video.reformatter import VideoReformatter
 
+from media_index.colours import SWSCALE, Matrix, full_range, matrix_of
 from simulator.playback.hardware import Decoding, open_clip
 
 if TYPE_CHECKING:
@@ -36,24 +37,10 @@ class DecodeError(RuntimeError):
     """A clip could not be opened or decoded; the message names the file and the cause."""
 
 
-# FFmpeg's AVColorSpace and AVColorRange values, as PyAV's frames give them.
-_SPACES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
-_FULL_RANGE = 2
-_SWSCALE_MATRIX = {"bt709": int(Colorspace.ITU709), "bt601": int(Colorspace.ITU601),
-                   "bt2020": int(Colorspace.BT2020)}
-Matrix = Literal["bt709", "bt601", "bt2020"]
-
-
 def colours_of(frame: VideoFrame) -> tuple[Matrix, bool]:
-    """The Y'CbCr matrix of a decoded frame and whether it is full range.
-
-    As the clip says; a clip that does not say is taken as BT.709 from 720 lines up and
-    BT.601 below, as players do. Full range where flagged, or in a ``yuvj`` format.
-    """
-    said = _SPACES.get(frame.colorspace)
-    matrix = said or ("bt709" if frame.height >= 720 else "bt601")
-    full = frame.color_range == _FULL_RANGE or frame.format.name.startswith("yuvj")
-    return cast(Matrix, matrix), full
+    """The Y'CbCr matrix of a decoded frame and whether it is full range (`media_index.colours`)."""
+    return (matrix_of(frame.colorspace, frame.height),
+            full_range(frame.color_range, frame.format.name))
 
 
 @dataclass(frozen=True)
@@ -311,7 +298,7 @@ class SegmentDecoder:
         width, height = self.size or (frame.width, frame.height)
         rgb = self._reformatter.reformat(
             frame, width=width, height=height, format="rgb24",
-            src_colorspace=_SWSCALE_MATRIX[matrix], src_color_range="JPEG" if full else "MPEG",
+            src_colorspace=SWSCALE[matrix], src_color_range="JPEG" if full else "MPEG",
             dst_color_range="JPEG",  # RGB is full range; left unsaid, swscale keeps the source's
             threads=1,  # the decoders already run side by side; a pool each is waste
         ).to_ndarray()
