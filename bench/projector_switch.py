@@ -35,7 +35,6 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
@@ -44,7 +43,7 @@ from PySide6.QtWidgets import QApplication
 from bench.machine import machine, percentiles, write_result
 from bench.qt_loop import spin
 from media_index.proxy import make_proxy
-from simulator.playback.barcode import read_barcode, write_barcode_clip
+from simulator.playback.barcode import read_barcode, read_barcode_luma, write_barcode_clip
 from simulator.playback.decode import Picture, YuvPicture
 from simulator.playback.decoded_player import DecodedPlayer
 from simulator.playback.surface import VideoSurface, rgb_of
@@ -82,9 +81,7 @@ class BarcodeSurface(VideoSurface):
 
     def show_picture(self, picture: Picture) -> None:
         if isinstance(picture, YuvPicture):
-            # The barcode is black and white on grey: the Y plane alone carries it.
-            y = picture.y
-            self._unswapped = read_barcode(np.broadcast_to(y[:, :, None], (*y.shape, 3)))
+            self._unswapped = read_barcode_luma(picture.y)
         super().show_picture(picture)
 
     def _swapped(self) -> None:
@@ -107,9 +104,7 @@ class YuvOnlySurface(BarcodeSurface):
 
     def show_picture(self, picture: Picture) -> None:
         assert isinstance(picture, YuvPicture)
-        y = picture.y
-        code = read_barcode(np.broadcast_to(y[:, :, None], (*y.shape, 3)))
-        self.painted.append((self._clock.now_ns(), code))
+        self.painted.append((self._clock.now_ns(), read_barcode_luma(picture.y)))
 
 
 def _code(image: QImage) -> tuple[int, int] | None:

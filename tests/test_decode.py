@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.playback.barcode import read_barcode, tone_hz, write_barcode_clip
+from simulator.playback.barcode import (
+    read_barcode,
+    read_barcode_luma,
+    tone_hz,
+    write_barcode_clip,
+)
 from simulator.playback.decode import (
     AUDIO_BYTES_PER_SAMPLE,
     AUDIO_RATE,
@@ -59,11 +64,6 @@ def test_a_file_that_is_not_a_video_is_refused_with_its_name(tmp_path):
         SegmentDecoder(broken, 0, 1)
 
 
-def _y_code(picture) -> tuple[int, int] | None:
-    # The barcode is black and white on grey: the Y plane alone carries it.
-    return read_barcode(np.broadcast_to(picture.y[:, :, None], (*picture.y.shape, 3)))
-
-
 def test_for_the_gpu_frames_carry_the_decoders_own_planes_scaled_down_never_up(clip):
     from simulator.playback.decode import YuvPicture
 
@@ -79,7 +79,7 @@ def test_for_the_gpu_frames_carry_the_decoders_own_planes_scaled_down_never_up(c
     assert all(p.flags["C_CONTIGUOUS"] for p in (first.y, first.u, first.v))
     # x264 leaves the colours unsaid: below 720 lines that is BT.601, limited range.
     assert first.matrix == "bt601" and not first.full_range
-    assert [_y_code(f.picture) for f in native] == [(9, i) for i in range(15, 21)]
+    assert [read_barcode_luma(f.picture.y) for f in native] == [(9, i) for i in range(15, 21)]
     with pytest.raises(TypeError, match="decoded as YUV planes"):
         _ = native[0].rgb
     assert (native[0].width, native[0].height) == (320, 180)

@@ -195,6 +195,14 @@ def read_barcode(rgb: np.ndarray) -> tuple[int, int] | None:
     return _from_bits(payload[:CLIP_BITS]), _from_bits(payload[CLIP_BITS:])
 
 
+def read_barcode_luma(y: np.ndarray) -> tuple[int, int] | None:
+    """`read_barcode` of a decoder's Y plane (``height x width``), without converting it.
+
+    The code is black and white on grey: the luma alone carries it.
+    """
+    return read_barcode(np.broadcast_to(y[:, :, None], (*y.shape, 3)))
+
+
 def _luma_picture(clip_number: int, frame_index: int, width: int, height: int) -> np.ndarray:
     picture = np.full((height, width), _Y_GREY, dtype=np.uint8)
     top, bottom = round(height * BAR_TOP), round(height * BAR_BOTTOM)
