@@ -39,6 +39,14 @@ def describe(event: Event, names: Mapping[str, str]) -> str:
     return dispatch(event, _Describe(names))
 
 
+def player_text(event: RunStarted) -> str:
+    """The player a run started with: backend, timing mode, decoding, clips from proxies."""
+    return (f"{event.player_backend} ({event.timing_mode}"
+            + (f", decoding: {event.decoding})" if event.decoding else ")")
+            + (f"; from playback proxies: {', '.join(event.playback_proxies)}"
+               if event.playback_proxies else ""))
+
+
 class _Describe(EventHandler[str]):
     def __init__(self, names: Mapping[str, str]) -> None:
         self.names = names
@@ -49,10 +57,7 @@ class _Describe(EventHandler[str]):
     def run_started(self, event: RunStarted) -> str:
         trainees = ", ".join(self._who(t) for t in event.trainee_ids)
         return (f"{event.scenario_id} variant {event.variant_id}; trainees: {trainees}; "
-                f"player {event.player_backend} ({event.timing_mode}"
-                + (f", decoding: {event.decoding})" if event.decoding else ")")
-                + (f"; from playback proxies: {', '.join(event.playback_proxies)}"
-                   if event.playback_proxies else ""))
+                f"player {player_text(event)}")
 
     def segment_started(self, event: SegmentStarted | SegmentRestarted) -> str:
         return event.segment_id

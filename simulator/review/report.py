@@ -25,7 +25,7 @@ from simulator.catalog import VariantSummary
 from simulator.protocol import DecisionRecorded, FlagRaised, RunRecovered, RunStarted
 from simulator.protocol.events import Placement
 from simulator.record.scores import Score
-from simulator.review.describe import PLACEMENT_WORDS
+from simulator.review.describe import PLACEMENT_WORDS, player_text
 from simulator.review.layout import (
     Block,
     Cell,
@@ -300,10 +300,7 @@ def build_run_report(run: ReviewedRun, people: People, profile: AgencyProfile,
         ("Instructor", people.name(started.instructor_id) or "-"),
         ("Outcome", outcome),
         ("Length", clock_text(timeline.duration_s)),
-        ("Player", f"{started.player_backend} ({started.timing_mode}"
-                   + (f", decoding: {started.decoding})" if started.decoding else ")")
-                   + (f"; from playback proxies: {', '.join(started.playback_proxies)}"
-                      if started.playback_proxies else "")),
+        ("Player", player_text(started)),
         ("Kind", "training" if started.run_kind == "training" else
                  f"{started.run_kind}: not counted as training"),
         # Kept with the report, so a record rewritten later (chain recomputed and all) can
